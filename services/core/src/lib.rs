@@ -1,0 +1,81 @@
+//! The core module (`core` schema): the tenant, its facilities, their departments (wards),
+//! rooms and beds, and the tenant's configurable dictionaries (countries, insurers, admission
+//! sources, specialties, ...). Every other module refers to these by id or code.
+//!
+//! [`CoreModule`] builds the three tonic services; [`events`] names what core publishes.
+
+mod domain;
+mod error;
+pub mod events;
+mod grpc;
+mod store;
+
+use std::sync::Arc;
+
+use hmis_platform::Database;
+use hmis_platform::clock::SharedClock;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_platform::outbox::Outbox;
+use hmis_proto::openhmis::core::v1::dictionary_service_server::DictionaryServiceServer;
+use hmis_proto::openhmis::core::v1::facility_service_server::FacilityServiceServer;
+use hmis_proto::openhmis::core::v1::tenant_service_server::TenantServiceServer;
+
+pub use error::Error;
+pub use grpc::{DictionaryApi, FacilityApi, TenantApi};
+
+/// The schema core owns; its outbox is published under this name.
+pub const SCHEMA: &str = "core";
+
+/// Core's services, sharing one state.
+#[derive(Debug, Clone)]
+pub struct CoreModule {
+    core: Arc<grpc::Core>,
+}
+
+impl CoreModule {
+    pub fn new(database: Database, clock: SharedClock) -> Self {
+        Self {
+            core: Arc::new(grpc::Core {
+                database,
+                clock,
+                keys: IdempotencyKeys::new(SCHEMA),
+                outbox: Outbox::new(SCHEMA),
+            }),
+        }
+    }
+
+    pub fn tenant_api(&self) -> TenantApi {
+        TenantApi {
+            core: self.core.clone(),
+        }
+    }
+
+    pub fn facility_api(&self) -> FacilityApi {
+        FacilityApi {
+            core: self.core.clone(),
+        }
+    }
+
+    pub fn dictionary_api(&self) -> DictionaryApi {
+        DictionaryApi {
+            core: self.core.clone(),
+        }
+    }
+
+    pub fn tenant_service(&self) -> TenantServiceServer<TenantApi> {
+        TenantServiceServer::new(self.tenant_api())
+    }
+
+    pub fn facility_service(&self) -> FacilityServiceServer<FacilityApi> {
+        FacilityServiceServer::new(self.facility_api())
+    }
+
+    pub fn dictionary_service(&self) -> DictionaryServiceServer<DictionaryApi> {
+        DictionaryServiceServer::new(self.dictionary_api())
+    }
+
+    /// Keys older than `retention` are forgotten; run periodically by the server.
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.core.keys
+    }
+}

@@ -1,0 +1,281 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `HMIS_*` environment
+//! variables (nested keys with `__`, e.g. `HMIS_DATABASE__URL`). Secrets are wrapped in
+//! [`Secret`] so they never reach a log line through `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must not be logged. `Debug` prints a placeholder.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is handed to the thing that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the process can be told.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    pub server: ServerOptions,
+    pub database: DatabaseOptions,
+    pub telemetry: TelemetryOptions,
+    pub outbox: OutboxOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerOptions {
+    /// Where gRPC (and grpc-web, on the same port) is served.
+    pub listen_addr: SocketAddr,
+    /// The modules this process mounts; empty means all of them.
+    pub modules: Vec<String>,
+    /// How long in-flight calls may take to finish after SIGTERM before the process exits.
+    #[serde(with = "duration_secs")]
+    pub shutdown_grace: Duration,
+    /// Tenant used for calls that name none (standalone single-hospital set-up). Until the
+    /// IAM module lands, callers may also name one with `x-tenant-id` metadata.
+    pub default_tenant: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseOptions {
+    /// `postgres://...` URL. When absent, an embedded PostgreSQL is started.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    /// Background workers (outbox dispatch, purges) get their own small pool.
+    pub worker_connections: u32,
+    #[serde(with = "duration_secs")]
+    pub acquire_timeout: Duration,
+    pub embedded: EmbeddedOptions,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddedOptions {
+    /// Folder holding the cluster's data (`pgdata/`) and its unix socket (`run/`).
+    pub dir: PathBuf,
+    /// OS user the server runs as when this process is root (initdb refuses root).
+    pub os_user: String,
+    /// Folder with `initdb`, `pg_ctl` and `postgres`; found automatically when absent.
+    pub bin_dir: Option<PathBuf>,
+    /// Database created inside the embedded cluster.
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryOptions {
+    pub log_format: LogFormat,
+    /// `tracing_subscriber` filter; `RUST_LOG` wins when set.
+    pub log_filter: String,
+    /// OTLP/gRPC endpoint for traces; `OTEL_EXPORTER_OTLP_ENDPOINT` wins when set.
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a developer's terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxOptions {
+    /// Upper bound on delivery latency when a notification is missed.
+    #[serde(with = "duration_millis")]
+    pub poll_interval: Duration,
+    pub batch_size: i64,
+    /// How long idempotency keys are remembered.
+    #[serde(with = "duration_secs")]
+    pub idempotency_retention: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            modules: Vec::new(),
+            shutdown_grace: Duration::from_secs(30),
+            default_tenant: None,
+        }
+    }
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 20,
+            worker_connections: 4,
+            acquire_timeout: Duration::from_secs(10),
+            embedded: EmbeddedOptions::default(),
+        }
+    }
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data/postgres"),
+            os_user: "postgres".to_owned(),
+            bin_dir: None,
+            database: "openhmis".to_owned(),
+        }
+    }
+}
+
+impl Default for TelemetryOptions {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Pretty,
+            log_filter: "info,sqlx=warn,h2=warn,tower=warn".to_owned(),
+            otlp_endpoint: None,
+            service_name: "openhmis".to_owned(),
+        }
+    }
+}
+
+impl Default for OutboxOptions {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(500),
+            batch_size: 100,
+            idempotency_retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            server: ServerOptions::default(),
+            database: DatabaseOptions::default(),
+            telemetry: TelemetryOptions::default(),
+            outbox: OutboxOptions::default(),
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Options {
+    /// Defaults, then `file` (if given; it must exist), then `HMIS_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::figment(file)
+            .extract()
+            .map_err(|error| ConfigError(Box::new(error)))
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Options::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("HMIS_").split("__"))
+    }
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_secs)
+    }
+}
+
+mod duration_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "openhmis.toml",
+                r#"
+                [server]
+                listen_addr = "0.0.0.0:6000"
+                modules = ["core"]
+                [database]
+                max_connections = 7
+                "#,
+            )?;
+            jail.set_env("HMIS_DATABASE__MAX_CONNECTIONS", "9");
+            jail.set_env("HMIS_DATABASE__URL", "postgres://u:p@db/openhmis");
+            let options = Options::load(Some(Path::new("openhmis.toml")))
+                .map_err(|error| error.to_string())?;
+            assert_eq!(options.server.listen_addr.port(), 6000);
+            assert_eq!(options.server.modules, vec!["core".to_owned()]);
+            assert_eq!(options.database.max_connections, 9);
+            assert_eq!(
+                options.database.url.as_ref().map(Secret::expose),
+                Some("postgres://u:p@db/openhmis")
+            );
+            assert_eq!(options.outbox, OutboxOptions::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new("postgres://u:hunter2@db/x");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisten_adr = \"0.0.0.0:1\"\n")?;
+            assert!(Options::load(Some(Path::new("bad.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

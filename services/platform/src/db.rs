@@ -1,0 +1,148 @@
+//! PostgreSQL access: migrations, the pools, and transactions bound to one tenant.
+//!
+//! Row-level security is what keeps tenants apart, so the application must never run as a
+//! role that bypasses it. Migrations run as the configured (owner) user; every pooled
+//! connection then switches to `openhmis_app` (`SET ROLE`), a role without `BYPASSRLS` that
+//! owns nothing, so `FORCE ROW LEVEL SECURITY` policies apply even when the configured user is
+//! a superuser. Background workers that legitimately work across tenants (the outbox relay,
+//! purges) use a second pool as `openhmis_worker`, which has its own narrow policies.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
+
+use crate::config::DatabaseOptions;
+use crate::context::{RequestId, TenantId};
+
+/// Every module's migrations, one ordered stream.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// The role request-serving connections act as; subject to every tenant policy.
+pub const APP_ROLE: &str = "openhmis_app";
+/// The role background workers act as; sees only the bookkeeping tables granted to it.
+pub const WORKER_ROLE: &str = "openhmis_worker";
+
+/// Applies pending migrations as the connecting (owner) user. Safe to run from several
+/// processes at once: sqlx serialises them with an advisory lock.
+pub async fn migrate(connect_options: &PgConnectOptions) -> Result<(), MigrateError> {
+    let mut connection = connect_options.connect().await?;
+    MIGRATOR.run(&mut connection).await?;
+    connection.close().await?;
+    Ok(())
+}
+
+/// The database handle modules share.
+#[derive(Debug, Clone)]
+pub struct Database {
+    app: PgPool,
+    worker: PgPool,
+}
+
+impl Database {
+    /// Opens both pools. Migrations must have run (they create the roles).
+    pub async fn connect(
+        connect_options: PgConnectOptions,
+        options: &DatabaseOptions,
+    ) -> Result<Self, sqlx::Error> {
+        let connect_options = connect_options.application_name("openhmis");
+        let app = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute("SET ROLE openhmis_app").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options.clone())
+            .await?;
+        let worker = PgPoolOptions::new()
+            .max_connections(options.worker_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute("SET ROLE openhmis_worker").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await?;
+        Ok(Self { app, worker })
+    }
+
+    /// Starts a transaction in which row-level security shows and accepts only `tenant_id`'s
+    /// rows. The settings are `LOCAL`: they end with the transaction, so a pooled connection
+    /// never carries one call's tenant into the next.
+    pub async fn begin(
+        &self,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+    ) -> Result<TenantTx, sqlx::Error> {
+        let mut transaction = self.app.begin().await?;
+        sqlx::query(
+            "SELECT set_config('app.tenant_id', $1, true), set_config('app.request_id', $2, true)",
+        )
+        .bind(tenant_id.to_string())
+        .bind(request_id.as_str())
+        .execute(&mut *transaction)
+        .await?;
+        Ok(TenantTx {
+            transaction,
+            tenant_id,
+        })
+    }
+
+    /// The request-serving pool, outside any tenant: every tenant-owned table looks empty
+    /// through it. Tests use it to prove exactly that.
+    pub fn app_pool(&self) -> &PgPool {
+        &self.app
+    }
+
+    /// The pool of background workers (outbox relay, purges).
+    pub fn worker_pool(&self) -> &PgPool {
+        &self.worker
+    }
+
+    pub async fn close(&self) {
+        self.app.close().await;
+        self.worker.close().await;
+    }
+}
+
+/// A transaction bound to one tenant. Dereferences to the connection, so queries run as
+/// `query.execute(&mut *tx)`.
+#[derive(Debug)]
+pub struct TenantTx {
+    transaction: Transaction<'static, Postgres>,
+    tenant_id: TenantId,
+}
+
+impl TenantTx {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.transaction.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.transaction.rollback().await
+    }
+}
+
+impl Deref for TenantTx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.transaction
+    }
+}
+
+impl DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.transaction
+    }
+}

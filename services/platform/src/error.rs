@@ -1,0 +1,251 @@
+//! Canonical gRPC errors shared by every module.
+//!
+//! Each module has its own error enum (`thiserror`) and one `From<Error> for tonic::Status`;
+//! this file gives them the pieces: field violations sent as `google.rpc.BadRequest`
+//! ([`Violations`], [`invalid_argument`]), the classification of database errors by SQLSTATE
+//! ([`DbErrorKind`]), and [`internal`], which logs the cause and sends the client nothing of it.
+
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One wrong field of a request, named by its path in the request message
+/// (e.g. `facility.time_zone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// `INVALID_ARGUMENT` with one `BadRequest` field violation per wrong field; the message
+/// names the fields too, for clients that do not decode details.
+pub fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
+    let summary = violations
+        .iter()
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut details = ErrorDetails::new();
+    for violation in violations {
+        details.add_bad_request_violation(violation.field, violation.description);
+    }
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("invalid request: {summary}"),
+        details,
+    )
+}
+
+/// Collects every wrong field of a request so the client learns all of them at once.
+///
+/// ```
+/// # use hmis_platform::Violations;
+/// let mut violations = Violations::default();
+/// let size: Option<u8> = violations.check("size", "300".parse::<u8>());
+/// assert!(size.is_none());
+/// assert!(violations.into_result().is_err());
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the value, or records why `field` is wrong.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldViolation> {
+        self.0
+    }
+
+    /// `Ok` when nothing was recorded.
+    pub fn into_result(self) -> Result<(), Violations> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, violation) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", violation.field, violation.description)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<Violations> for Status {
+    fn from(violations: Violations) -> Self {
+        invalid_argument(violations.0)
+    }
+}
+
+/// What a database error means for the caller, by SQLSTATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// 23505: a unique constraint (named) refused a duplicate.
+    UniqueViolation {
+        constraint: Option<String>,
+    },
+    /// 23503
+    ForeignKeyViolation {
+        constraint: Option<String>,
+    },
+    /// 23514: a business rule written as a CHECK (e.g. stock never negative).
+    CheckViolation {
+        constraint: Option<String>,
+    },
+    /// 23P01: e.g. two stays overlapping on one bed.
+    ExclusionViolation {
+        constraint: Option<String>,
+    },
+    /// 40001 / 40P01: the transaction lost a race and may be retried.
+    Conflict,
+    /// 55P03: `NOWAIT` could not take a lock.
+    LockNotAvailable,
+    /// 57014: statement timeout or cancellation.
+    Cancelled,
+    /// Pool exhausted or database unreachable.
+    Unavailable,
+    RowNotFound,
+    Other,
+}
+
+impl DbErrorKind {
+    pub fn of(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Self::RowNotFound,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable
+            }
+            sqlx::Error::Database(database_error) => {
+                let constraint = database_error.constraint().map(str::to_owned);
+                match database_error.code().as_deref() {
+                    Some("23505") => Self::UniqueViolation { constraint },
+                    Some("23503") => Self::ForeignKeyViolation { constraint },
+                    Some("23514") => Self::CheckViolation { constraint },
+                    Some("23P01") => Self::ExclusionViolation { constraint },
+                    Some("40001" | "40P01") => Self::Conflict,
+                    Some("55P03") => Self::LockNotAvailable,
+                    Some("57014") => Self::Cancelled,
+                    Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                        Self::Unavailable
+                    }
+                    _ => Self::Other,
+                }
+            }
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The generic mapping of a database error nobody handled more precisely. Constraint names
+/// are not sent: they describe our schema, not the caller's mistake.
+pub fn database_status(error: &sqlx::Error) -> Status {
+    match DbErrorKind::of(error) {
+        DbErrorKind::UniqueViolation { .. } => {
+            Status::already_exists("the resource already exists")
+        }
+        DbErrorKind::ForeignKeyViolation { .. } => {
+            Status::failed_precondition("a referenced resource does not exist")
+        }
+        DbErrorKind::CheckViolation { .. } | DbErrorKind::ExclusionViolation { .. } => {
+            Status::failed_precondition("the change breaks a business rule")
+        }
+        DbErrorKind::Conflict | DbErrorKind::LockNotAvailable => {
+            Status::aborted("concurrent change, retry the call")
+        }
+        DbErrorKind::Cancelled => Status::deadline_exceeded("the database call was cancelled"),
+        DbErrorKind::Unavailable => Status::unavailable("the database is unavailable"),
+        DbErrorKind::RowNotFound => Status::not_found("not found"),
+        DbErrorKind::Other => internal(error),
+    }
+}
+
+/// Logs the cause under the current span (which carries the request id) and answers
+/// `INTERNAL` without it: SQL text and internals never reach a client.
+pub fn internal(cause: &dyn fmt::Display) -> Status {
+    tracing::error!(error = %cause, "internal error");
+    Status::internal("internal error; the server log has the details under this call's request id")
+}
+
+/// Errors of the platform's own helpers (idempotency, outbox).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("request_id was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a stored response could not be decoded: {0}")]
+    StoredResponse(#[from] prost::DecodeError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::IdempotencyKeyReused => invalid_argument(vec![FieldViolation::new(
+                "request_id",
+                "already used for a different request; use a new request_id for a new request",
+            )]),
+            Error::StoredResponse(error) => internal(&error),
+            Error::Database(error) => database_status(&error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_every_field() {
+        let mut violations = Violations::default();
+        violations.add("facility.code", "must not be empty");
+        violations.add("facility.time_zone", "unknown time zone");
+        let status = Status::from(violations);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("bad request details");
+        let fields: Vec<_> = bad_request
+            .field_violations
+            .iter()
+            .map(|violation| violation.field.as_str())
+            .collect();
+        assert_eq!(fields, ["facility.code", "facility.time_zone"]);
+        assert!(status.message().contains("facility.time_zone"));
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let status = internal(&"relation core.secret does not exist");
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("core.secret"));
+    }
+}

@@ -1,0 +1,222 @@
+//! Idempotent writes by client `request_id`.
+//!
+//! Hospital networks drop answers and kiosks call twice, so every mutating RPC carries a
+//! `request_id`. Inside the write's own transaction, [`IdempotencyKeys::begin`] inserts the key
+//! first: a retry arriving while the first call is still running blocks on the key's unique
+//! index until that call commits, then replays the stored response; if the first call rolled
+//! back, the retry does the work itself. [`IdempotencyKeys::finish`] stores the response in the
+//! same transaction, so "the write happened" and "its answer is remembered" commit together.
+//! The same `request_id` with a different request (another method or other fields) is refused.
+//!
+//! Each module keeps its keys in its own schema (`<schema>.idempotency_keys`, created by
+//! `platform.install_module_kit`), so a module stays movable to a database of its own.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, PgPool};
+
+use futures::future::BoxFuture;
+
+use crate::context::{RequestId, TenantId};
+use crate::db::{Database, TenantTx};
+use crate::error::Error;
+use crate::types::ParseError;
+
+/// A client's `request_id`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        if value.is_empty() {
+            return Err(ParseError::new(
+                "is required: a unique id per request (e.g. a UUID), reused only on retries",
+            ));
+        }
+        if value.len() > Self::MAX_LEN || !value.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(ParseError::new(format!(
+                "must be at most {} printable ASCII characters",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What [`IdempotencyKeys::begin`] found.
+#[derive(Debug)]
+pub enum Begin<T> {
+    /// First time: do the work, then call [`IdempotencyKeys::finish`] before committing.
+    Fresh(Claim),
+    /// A retry: answer with the stored response and change nothing.
+    Replay(T),
+}
+
+/// Proof that this transaction holds the key; consumed by `finish`.
+#[derive(Debug)]
+#[must_use = "store the response with IdempotencyKeys::finish before committing"]
+pub struct Claim {
+    request_id: String,
+}
+
+/// The idempotency table of one module's schema.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKeys {
+    claim_sql: String,
+    lookup_sql: String,
+    finish_sql: String,
+    purge_sql: String,
+}
+
+impl IdempotencyKeys {
+    /// `schema` is the module's own schema name, a compile-time constant.
+    pub fn new(schema: &'static str) -> Self {
+        let table = format!("{schema}.idempotency_keys");
+        Self {
+            claim_sql: format!(
+                "INSERT INTO {table} (tenant_id, request_id, method, request_hash) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, request_id) DO NOTHING"
+            ),
+            lookup_sql: format!(
+                "SELECT method, request_hash, response FROM {table} \
+                 WHERE tenant_id = $1 AND request_id = $2"
+            ),
+            finish_sql: format!(
+                "UPDATE {table} SET response = $3 WHERE tenant_id = $1 AND request_id = $2"
+            ),
+            purge_sql: format!("DELETE FROM {table} WHERE created_at < $1"),
+        }
+    }
+
+    /// Claims `key` for this transaction, or returns the stored response of the call that
+    /// claimed it before. `method` is the full gRPC method name.
+    pub async fn begin<Req: Message, Res: Message + Default>(
+        &self,
+        tx: &mut TenantTx,
+        method: &str,
+        key: &RequestKey,
+        request: &Req,
+    ) -> Result<Begin<Res>, Error> {
+        let request_hash = Sha256::digest(request.encode_to_vec()).to_vec();
+        let tenant_id = tx.tenant_id().as_uuid();
+        let claimed = sqlx::query(AssertSqlSafe(self.claim_sql.as_str()))
+            .bind(tenant_id)
+            .bind(key.as_str())
+            .bind(method)
+            .bind(&request_hash)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if claimed {
+            return Ok(Begin::Fresh(Claim {
+                request_id: key.as_str().to_owned(),
+            }));
+        }
+        let (stored_method, stored_hash, response): (String, Vec<u8>, Option<Vec<u8>>) =
+            sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
+                .bind(tenant_id)
+                .bind(key.as_str())
+                .fetch_one(&mut **tx)
+                .await?;
+        if stored_method != method || stored_hash != request_hash {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        // A committed key always has its response: `finish` runs in the claiming transaction.
+        let response = response.ok_or(Error::Database(sqlx::Error::RowNotFound))?;
+        Ok(Begin::Replay(Res::decode(response.as_slice())?))
+    }
+
+    /// Stores the response of the claimed call, in the same transaction as its writes.
+    pub async fn finish<Res: Message>(
+        &self,
+        tx: &mut TenantTx,
+        claim: Claim,
+        response: &Res,
+    ) -> Result<(), Error> {
+        let tenant_id = tx.tenant_id().as_uuid();
+        sqlx::query(AssertSqlSafe(self.finish_sql.as_str()))
+            .bind(tenant_id)
+            .bind(&claim.request_id)
+            .bind(response.encode_to_vec())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The whole idempotent write: opens the tenant's transaction, replays a retry or runs
+    /// `work` and stores its response, then commits. `work` must do all its writes in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run<Req, Res, E, F>(
+        &self,
+        database: &Database,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+        method: &str,
+        key: &RequestKey,
+        request: &Req,
+        work: F,
+    ) -> Result<Res, E>
+    where
+        Req: Message,
+        Res: Message + Default,
+        E: From<Error>,
+        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res, E>>,
+    {
+        let mut tx = database
+            .begin(tenant_id, request_id)
+            .await
+            .map_err(Error::from)?;
+        match self.begin(&mut tx, method, key, request).await? {
+            Begin::Replay(response) => {
+                tracing::info!(
+                    method,
+                    "replayed the response of an earlier identical request"
+                );
+                Ok(response)
+            }
+            Begin::Fresh(claim) => {
+                let response = work(&mut tx).await?;
+                self.finish(&mut tx, claim, &response).await?;
+                tx.commit().await.map_err(Error::from)?;
+                Ok(response)
+            }
+        }
+    }
+
+    /// Forgets keys older than `retention`; run by a background worker (worker pool).
+    pub async fn purge(&self, worker_pool: &PgPool, retention: Duration) -> Result<u64, Error> {
+        let cutoff = chrono::Duration::from_std(retention)
+            .ok()
+            .and_then(|retention| Utc::now().checked_sub_signed(retention))
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let purged = sqlx::query(AssertSqlSafe(self.purge_sql.as_str()))
+            .bind(cutoff)
+            .execute(worker_pool)
+            .await?
+            .rows_affected();
+        Ok(purged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_keys_are_required_and_plain() {
+        assert!(RequestKey::parse("").is_err());
+        assert!(RequestKey::parse("has space").is_err());
+        assert!(RequestKey::parse(&"k".repeat(129)).is_err());
+        assert!(RequestKey::parse("0f5b7a0e-4a7e-4a38-9e1b-0d0e8c1f2a3b").is_ok());
+    }
+}

@@ -1,0 +1,275 @@
+//! The demo hospital: one tenant, one facility with an emergency unit, wards with rooms and
+//! beds, an ICU, an operating block, a pharmacy, and starter dictionaries. Loaded through the
+//! modules' own service contracts (in-process), with fixed request ids, so loading twice
+//! changes nothing.
+
+use hmis_core::CoreModule;
+use hmis_platform::{RequestContext, TenantId};
+use hmis_proto::openhmis::core::v1 as pb;
+use pb::dictionary_service_server::DictionaryService;
+use pb::facility_service_server::FacilityService;
+use pb::tenant_service_server::TenantService;
+use tonic::{Request, Status};
+
+fn request<T>(tenant_id: TenantId, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .extensions_mut()
+        .insert(RequestContext::system(tenant_id));
+    request
+}
+
+fn missing(what: &str) -> Status {
+    Status::internal(format!("demo: the response carries no {what}"))
+}
+
+const DICTIONARIES: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "specialties",
+        "Medical specialties",
+        &[
+            ("cardiology", "Cardiology"),
+            ("internal_medicine", "Internal medicine"),
+            ("general_surgery", "General surgery"),
+            ("pediatrics", "Pediatrics"),
+            ("neurology", "Neurology"),
+            ("anesthesiology", "Anesthesiology and intensive care"),
+            ("emergency_medicine", "Emergency medicine"),
+        ],
+    ),
+    (
+        "countries",
+        "Countries (ISO 3166-1)",
+        &[
+            ("MD", "Moldova"),
+            ("RO", "Romania"),
+            ("UA", "Ukraine"),
+            ("IR", "Iran"),
+            ("CN", "China"),
+        ],
+    ),
+    (
+        "insurers",
+        "Health insurers",
+        &[
+            ("CNAM", "National Health Insurance Company"),
+            ("UNINSURED", "Uninsured"),
+        ],
+    ),
+    (
+        "admission_sources",
+        "Admission sources",
+        &[
+            ("emergency", "Emergency unit"),
+            ("referral", "Referral from a family doctor"),
+            ("transfer", "Transfer from another hospital"),
+            ("self", "Self-referred"),
+        ],
+    ),
+];
+
+/// (code, name, kind, specialty, rooms, beds per room)
+const DEPARTMENTS: &[(&str, &str, pb::DepartmentKind, &str, u32, u32)] = &[
+    (
+        "ER",
+        "Emergency unit",
+        pb::DepartmentKind::Emergency,
+        "emergency_medicine",
+        2,
+        4,
+    ),
+    (
+        "CARD",
+        "Cardiology",
+        pb::DepartmentKind::Ward,
+        "cardiology",
+        4,
+        3,
+    ),
+    (
+        "INT",
+        "Internal medicine",
+        pb::DepartmentKind::Ward,
+        "internal_medicine",
+        4,
+        4,
+    ),
+    (
+        "SURG",
+        "General surgery",
+        pb::DepartmentKind::Ward,
+        "general_surgery",
+        3,
+        4,
+    ),
+    (
+        "PED",
+        "Pediatrics",
+        pb::DepartmentKind::Ward,
+        "pediatrics",
+        3,
+        3,
+    ),
+    (
+        "ICU",
+        "Intensive care",
+        pb::DepartmentKind::IntensiveCare,
+        "anesthesiology",
+        1,
+        6,
+    ),
+    (
+        "OR",
+        "Operating block",
+        pb::DepartmentKind::OperatingBlock,
+        "",
+        0,
+        0,
+    ),
+    (
+        "PHARM",
+        "Hospital pharmacy",
+        pb::DepartmentKind::Pharmacy,
+        "",
+        0,
+        0,
+    ),
+];
+
+/// Loads (or finds) the demo hospital and returns its tenant.
+pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
+    let tenants = core.tenant_api();
+    let created = tenants
+        .create_tenant(Request::new(pb::CreateTenantRequest {
+            request_id: "demo-tenant".to_owned(),
+            tenant: Some(pb::Tenant {
+                code: "DEMO".to_owned(),
+                name: "Demo Regional Hospital".to_owned(),
+                ..Default::default()
+            }),
+        }))
+        .await?
+        .into_inner()
+        .tenant
+        .ok_or_else(|| missing("tenant"))?;
+    let tenant_id: TenantId = created
+        .id
+        .parse()
+        .map_err(|_| Status::internal("demo: tenant id is not a UUID"))?;
+
+    let dictionaries = core.dictionary_api();
+    for (code, name, entries) in DICTIONARIES {
+        dictionaries
+            .create_dictionary(request(
+                tenant_id,
+                pb::CreateDictionaryRequest {
+                    request_id: format!("demo-dictionary-{code}"),
+                    dictionary: Some(pb::Dictionary {
+                        code: (*code).to_owned(),
+                        name: (*name).to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await?;
+        for (position, (entry_code, display)) in entries.iter().enumerate() {
+            dictionaries
+                .create_dictionary_entry(request(
+                    tenant_id,
+                    pb::CreateDictionaryEntryRequest {
+                        request_id: format!("demo-entry-{code}-{entry_code}"),
+                        entry: Some(pb::DictionaryEntry {
+                            dictionary_code: (*code).to_owned(),
+                            code: (*entry_code).to_owned(),
+                            display: (*display).to_owned(),
+                            sort_order: i32::try_from(position).unwrap_or(i32::MAX),
+                            ..Default::default()
+                        }),
+                    },
+                ))
+                .await?;
+        }
+    }
+
+    let facilities = core.facility_api();
+    let facility = facilities
+        .create_facility(request(
+            tenant_id,
+            pb::CreateFacilityRequest {
+                request_id: "demo-facility".to_owned(),
+                facility: Some(pb::Facility {
+                    code: "DRH".to_owned(),
+                    name: "Demo Regional Hospital, main site".to_owned(),
+                    time_zone: "Europe/Chisinau".to_owned(),
+                    address: "1 Hospital Street".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await?
+        .into_inner()
+        .facility
+        .ok_or_else(|| missing("facility"))?;
+
+    for (code, name, kind, specialty, rooms, beds_per_room) in DEPARTMENTS {
+        let department = facilities
+            .create_department(request(
+                tenant_id,
+                pb::CreateDepartmentRequest {
+                    request_id: format!("demo-department-{code}"),
+                    department: Some(pb::Department {
+                        facility_id: facility.id.clone(),
+                        code: (*code).to_owned(),
+                        name: (*name).to_owned(),
+                        kind: (*kind).into(),
+                        specialty_code: (*specialty).to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await?
+            .into_inner()
+            .department
+            .ok_or_else(|| missing("department"))?;
+        for room_number in 1..=*rooms {
+            let room_code = format!("{code}-{room_number:02}");
+            let room = facilities
+                .create_room(request(
+                    tenant_id,
+                    pb::CreateRoomRequest {
+                        request_id: format!("demo-room-{room_code}"),
+                        room: Some(pb::Room {
+                            department_id: department.id.clone(),
+                            code: room_code.clone(),
+                            name: format!("{name}, room {room_number}"),
+                            ..Default::default()
+                        }),
+                    },
+                ))
+                .await?
+                .into_inner()
+                .room
+                .ok_or_else(|| missing("room"))?;
+            for bed_number in 1..=*beds_per_room {
+                facilities
+                    .create_bed(request(
+                        tenant_id,
+                        pb::CreateBedRequest {
+                            request_id: format!("demo-bed-{room_code}-{bed_number}"),
+                            bed: Some(pb::Bed {
+                                room_id: room.id.clone(),
+                                code: format!("{bed_number}"),
+                                sex: pb::BedSex::Any.into(),
+                                intensive_care: *kind == pb::DepartmentKind::IntensiveCare,
+                                // One isolation bed per ward, in its first room.
+                                isolation: room_number == 1 && bed_number == 1,
+                                ..Default::default()
+                            }),
+                        },
+                    ))
+                    .await?;
+            }
+        }
+    }
+    Ok(tenant_id)
+}

@@ -1,0 +1,299 @@
+//! The one deployable OpenHMIS process.
+//!
+//! [`Application::prepare`] finds or starts the database (embedded PostgreSQL when no URL is
+//! configured), migrates it and connects; [`Application::serve`] mounts the selected modules'
+//! tonic services beside gRPC health and reflection, accepts gRPC and grpc-web on one port,
+//! runs the background workers, and on shutdown stops accepting, reports NOT_SERVING, and lets
+//! calls in flight finish (up to the configured grace period).
+
+pub mod demo;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmis_core::CoreModule;
+use hmis_platform::clock::{SharedClock, SystemClock};
+use hmis_platform::config::Options;
+use hmis_platform::db::{self, Database};
+use hmis_platform::embedded::{EmbeddedError, EmbeddedPostgres};
+use hmis_platform::{RequestContextLayer, TenantId};
+use http::header::HeaderName;
+use sqlx::postgres::PgConnectOptions;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::RoutesBuilder;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+/// Every module this build can mount, by the name `--modules` takes.
+pub const MODULES: &[&str] = &["core"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("unknown module `{0}`; known modules: {known}", known = MODULES.join(", "))]
+    UnknownModule(String),
+    #[error("invalid database url: {0}")]
+    DatabaseUrl(sqlx::Error),
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("demo data: {0}")]
+    Demo(tonic::Status),
+}
+
+/// A database-ready process, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    options: Options,
+    database: Database,
+    embedded: Option<EmbeddedPostgres>,
+    clock: SharedClock,
+    modules: Vec<String>,
+    default_tenant: Option<TenantId>,
+}
+
+impl Application {
+    /// Resolves the database (starting the embedded one if none is configured), migrates it,
+    /// and opens the pools.
+    pub async fn prepare(options: Options) -> Result<Self, ServerError> {
+        let modules = select_modules(&options.server.modules)?;
+        let (connect_options, embedded) = database_target(&options).await?;
+        db::migrate(&connect_options).await?;
+        let database = Database::connect(connect_options, &options.database).await?;
+        let default_tenant = options.server.default_tenant.map(TenantId::new);
+        Ok(Self {
+            options,
+            database,
+            embedded,
+            clock: Arc::new(SystemClock),
+            modules,
+            default_tenant,
+        })
+    }
+
+    /// A process over an already migrated database (tests, embedding), with its own clock.
+    pub fn new(
+        options: Options,
+        database: Database,
+        clock: SharedClock,
+    ) -> Result<Self, ServerError> {
+        let modules = select_modules(&options.server.modules)?;
+        let default_tenant = options.server.default_tenant.map(TenantId::new);
+        Ok(Self {
+            options,
+            database,
+            embedded: None,
+            clock,
+            modules,
+            default_tenant,
+        })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Calls that name no tenant act for this one (the standalone hospital).
+    pub fn set_default_tenant(&mut self, tenant_id: TenantId) {
+        self.default_tenant = Some(tenant_id);
+    }
+
+    pub fn core(&self) -> CoreModule {
+        CoreModule::new(self.database.clone(), self.clock.clone())
+    }
+
+    /// Loads the demo hospital and makes its tenant the default one.
+    pub async fn load_demo(&mut self) -> Result<TenantId, ServerError> {
+        let tenant_id = demo::load(&self.core()).await.map_err(ServerError::Demo)?;
+        self.set_default_tenant(tenant_id);
+        Ok(tenant_id)
+    }
+
+    /// Binds the configured address.
+    pub async fn bind(&self) -> std::io::Result<TcpListener> {
+        TcpListener::bind(self.options.server.listen_addr).await
+    }
+
+    /// Serves until `shutdown` resolves, then drains calls in flight and releases the
+    /// database (stopping the embedded cluster if this process started it).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let local_addr: Option<SocketAddr> = listener.local_addr().ok();
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        let mut routes = RoutesBuilder::default();
+        let mut mounted_services: Vec<&'static str> = Vec::new();
+        let mut purges = Vec::new();
+
+        if self.modules.iter().any(|module| module == "core") {
+            let core = self.core();
+            routes.add_service(core.tenant_service());
+            routes.add_service(core.facility_service());
+            routes.add_service(core.dictionary_service());
+            mounted_services.extend([
+                "openhmis.core.v1.TenantService",
+                "openhmis.core.v1.FacilityService",
+                "openhmis.core.v1.DictionaryService",
+            ]);
+            purges.push(core.idempotency_keys().clone());
+        }
+        for service in &mounted_services {
+            health_reporter
+                .set_service_status(*service, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+
+        let mut reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hmis_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        let mut reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hmis_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        // Reflection lists what this process serves, not every contract it knows.
+        for service in mounted_services
+            .iter()
+            .copied()
+            .chain(["grpc.health.v1.Health"])
+        {
+            reflection_v1 = reflection_v1.with_service_name(service);
+            reflection_v1alpha = reflection_v1alpha.with_service_name(service);
+        }
+        routes.add_service(health_service);
+        routes.add_service(reflection_v1.build_v1()?);
+        routes.add_service(reflection_v1alpha.build_v1alpha()?);
+
+        let mut workers = spawn_workers(&self.database, &self.options, purges);
+
+        let grace = self.options.server.shutdown_grace;
+        let (draining_sender, draining) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutdown signal received; draining calls in flight");
+            for service in &mounted_services {
+                health_reporter
+                    .set_service_status(*service, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+            let _ = draining_sender.send(());
+        };
+
+        tracing::info!(
+            addr = %local_addr.map(|addr| addr.to_string()).unwrap_or_default(),
+            modules = %self.modules.join(","),
+            "listening"
+        );
+        let server = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .layer(cors_layer())
+            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(RequestContextLayer::new(self.default_tenant))
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        tokio::pin!(server);
+        let served = tokio::select! {
+            served = &mut server => served,
+            _ = async {
+                let _ = draining.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "calls still in flight after the grace period; stopping");
+                Ok(())
+            }
+        };
+        workers.abort_all();
+        self.database.close().await;
+        if let Some(embedded) = &self.embedded {
+            embedded.stop()?;
+        }
+        tracing::info!("stopped");
+        Ok(served?)
+    }
+}
+
+fn select_modules(requested: &[String]) -> Result<Vec<String>, ServerError> {
+    if requested.is_empty() {
+        return Ok(MODULES.iter().map(|module| (*module).to_owned()).collect());
+    }
+    requested
+        .iter()
+        .map(|module| module.trim().to_owned())
+        .map(|module| {
+            if MODULES.contains(&module.as_str()) {
+                Ok(module)
+            } else {
+                Err(ServerError::UnknownModule(module))
+            }
+        })
+        .collect()
+}
+
+async fn database_target(
+    options: &Options,
+) -> Result<(PgConnectOptions, Option<EmbeddedPostgres>), ServerError> {
+    if let Some(url) = &options.database.url {
+        let connect_options = url
+            .expose()
+            .parse::<PgConnectOptions>()
+            .map_err(ServerError::DatabaseUrl)?;
+        return Ok((connect_options, None));
+    }
+    let embedded_options = &options.database.embedded;
+    let embedded = EmbeddedPostgres::start(embedded_options).await?;
+    embedded.ensure_database(&embedded_options.database).await?;
+    Ok((
+        embedded.connect_options(&embedded_options.database),
+        Some(embedded),
+    ))
+}
+
+/// Browsers reach gRPC through grpc-web; they must be allowed to read the gRPC status
+/// headers, or every error looks like a network failure to them.
+fn cors_layer() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_headers(Any)
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+fn spawn_workers(
+    database: &Database,
+    options: &Options,
+    purges: Vec<hmis_platform::idempotency::IdempotencyKeys>,
+) -> tokio::task::JoinSet<()> {
+    let mut workers = tokio::task::JoinSet::new();
+    let pool = database.worker_pool().clone();
+    let retention = options.outbox.idempotency_retention;
+    workers.spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            for keys in &purges {
+                match keys.purge(&pool, retention).await {
+                    Ok(purged) if purged > 0 => {
+                        tracing::info!(purged, "forgot old idempotency keys")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "purging idempotency keys failed"),
+                }
+            }
+        }
+    });
+    workers
+}

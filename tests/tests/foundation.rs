@@ -1,0 +1,694 @@
+//! The foundation's promises, checked over real gRPC against a fresh database each:
+//! health and reflection, CRUD with validation, tenant isolation in PostgreSQL, idempotent
+//! retries, optimistic concurrency, and the outbox surviving a crash.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use hmis_platform::config::OutboxOptions;
+use hmis_platform::context::RequestId;
+use hmis_platform::outbox::{Dispatcher, Event, EventHandler, HandlerError, Subscription};
+use hmis_proto::openhmis::core::v1 as pb;
+use prost::Message;
+use sqlx::{Connection, Row};
+use support::{TestApp, as_tenant, facility, violated_fields};
+use tonic::Code;
+
+#[tokio::test]
+async fn health_reports_serving_and_reflection_lists_the_services() {
+    let app = TestApp::spawn().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone());
+    for service in [
+        "",
+        "openhmis.core.v1.FacilityService",
+        "openhmis.core.v1.DictionaryService",
+    ] {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            i32::from(tonic_health::pb::health_check_response::ServingStatus::Serving),
+            "service {service:?}"
+        );
+    }
+
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection stream")
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .expect("reflection answer")
+        .expect("one answer");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!(
+            "expected a service list, got {:?}",
+            response.message_response
+        );
+    };
+    let names: Vec<_> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for expected in [
+        "openhmis.core.v1.TenantService",
+        "openhmis.core.v1.FacilityService",
+        "openhmis.core.v1.DictionaryService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let created = app.create_facility(tenant, "SITE-A").await;
+    assert_eq!(created.time_zone, "Europe/Chisinau");
+    assert!(created.active);
+
+    let mut facilities = app.facilities();
+    let read = facilities
+        .get_facility(as_tenant(
+            tenant,
+            pb::GetFacilityRequest {
+                id: created.id.clone(),
+            },
+        ))
+        .await
+        .expect("get facility")
+        .into_inner()
+        .facility
+        .expect("facility");
+    assert_eq!(read, created);
+
+    for code in ["SITE-B", "SITE-C"] {
+        app.create_facility(tenant, code).await;
+    }
+    let mut codes = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = facilities
+            .list_facilities(as_tenant(
+                tenant,
+                pb::ListFacilitiesRequest {
+                    page_size: 2,
+                    page_token: page_token.clone(),
+                },
+            ))
+            .await
+            .expect("list facilities")
+            .into_inner();
+        codes.extend(page.facilities.into_iter().map(|f| f.code));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(codes, ["SITE-A", "SITE-B", "SITE-C"]);
+
+    let ward = facilities
+        .create_department(as_tenant(
+            tenant,
+            pb::CreateDepartmentRequest {
+                request_id: "ward-1".to_owned(),
+                department: Some(pb::Department {
+                    facility_id: created.id.clone(),
+                    code: "CARD".to_owned(),
+                    name: "Cardiology".to_owned(),
+                    kind: pb::DepartmentKind::Ward.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("create ward")
+        .into_inner()
+        .department
+        .expect("department");
+    let room = facilities
+        .create_room(as_tenant(
+            tenant,
+            pb::CreateRoomRequest {
+                request_id: "room-1".to_owned(),
+                room: Some(pb::Room {
+                    department_id: ward.id.clone(),
+                    code: "101".to_owned(),
+                    name: "Room 101".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("create room")
+        .into_inner()
+        .room
+        .expect("room");
+    for code in ["1", "2", "3"] {
+        facilities
+            .create_bed(as_tenant(
+                tenant,
+                pb::CreateBedRequest {
+                    request_id: format!("bed-{code}"),
+                    bed: Some(pb::Bed {
+                        room_id: room.id.clone(),
+                        code: code.to_owned(),
+                        sex: pb::BedSex::Female.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("create bed");
+    }
+    let beds = facilities
+        .list_beds(as_tenant(
+            tenant,
+            pb::ListBedsRequest {
+                department_id: ward.id.clone(),
+                state: pb::BedState::Free.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list beds")
+        .into_inner()
+        .beds;
+    assert_eq!(beds.len(), 3);
+    assert!(
+        beds.iter()
+            .all(|bed| bed.department_id == ward.id && bed.state == i32::from(pb::BedState::Free))
+    );
+
+    // A bed follows its state machine: occupied beds go to cleaning, not back to reserved.
+    let bed = &beds[0];
+    let occupied = facilities
+        .set_bed_state(as_tenant(
+            tenant,
+            pb::SetBedStateRequest {
+                request_id: "occupy".to_owned(),
+                bed_id: bed.id.clone(),
+                state: pb::BedState::Occupied.into(),
+                etag: bed.etag.clone(),
+                reason: String::new(),
+            },
+        ))
+        .await
+        .expect("occupy")
+        .into_inner()
+        .bed
+        .expect("bed");
+    let refused = facilities
+        .set_bed_state(as_tenant(
+            tenant,
+            pb::SetBedStateRequest {
+                request_id: "reserve-occupied".to_owned(),
+                bed_id: bed.id.clone(),
+                state: pb::BedState::Reserved.into(),
+                etag: occupied.etag.clone(),
+                reason: String::new(),
+            },
+        ))
+        .await
+        .expect_err("occupied bed cannot be reserved");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tenant_isolation_is_enforced_by_postgresql() {
+    let app = TestApp::spawn().await;
+    let tenant_a = app.create_tenant("A").await;
+    let tenant_b = app.create_tenant("B").await;
+    let facility_a = app.create_facility(tenant_a, "A-1").await;
+    let facility_b = app.create_facility(tenant_b, "B-1").await;
+
+    // A deliberately unfiltered query, acting for tenant A, sees only A's rows.
+    let database = &app.db.database;
+    let mut tx = database
+        .begin(tenant_a, &RequestId::generate())
+        .await
+        .expect("begin as tenant A");
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM core.facilities")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("unfiltered select");
+    assert_eq!(
+        ids,
+        vec![facility_a.id.parse::<uuid::Uuid>().expect("uuid")]
+    );
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM core.tenants")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count tenants");
+    assert_eq!(tenants, 1);
+
+    // Writing a row for tenant B while acting for A is refused by the policy.
+    let foreign_write = sqlx::query(
+        "INSERT INTO core.facilities (tenant_id, id, code, name, time_zone, created_at, updated_at) \
+         VALUES ($1, gen_random_uuid(), 'X', 'X', 'UTC', now(), now())",
+    )
+    .bind(tenant_b.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .expect_err("policy refuses a foreign tenant's row");
+    assert!(
+        foreign_write.to_string().contains("row-level security"),
+        "{foreign_write}"
+    );
+    tx.rollback().await.expect("rollback");
+
+    // Outside any tenant, the application role sees nothing at all.
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM core.facilities")
+        .fetch_one(database.app_pool())
+        .await
+        .expect("count without tenant");
+    assert_eq!(visible, 0);
+
+    // Over gRPC, B's facility does not exist for A.
+    let status = app
+        .facilities()
+        .get_facility(as_tenant(
+            tenant_a,
+            pb::GetFacilityRequest {
+                id: facility_b.id.clone(),
+            },
+        ))
+        .await
+        .expect_err("B's facility is invisible to A");
+    assert_eq!(status.code(), Code::NotFound);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_request_id_returns_the_first_response() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let request = pb::CreateFacilityRequest {
+        request_id: "kiosk-42".to_owned(),
+        facility: Some(facility("RETRY")),
+    };
+    let first = app
+        .facilities()
+        .create_facility(as_tenant(tenant, request.clone()))
+        .await
+        .expect("first call")
+        .into_inner();
+
+    // Eight retries at once, as a flaky network produces them.
+    let retries = (0..8).map(|_| {
+        let mut client = app.facilities();
+        let request = request.clone();
+        async move { client.create_facility(as_tenant(tenant, request)).await }
+    });
+    for retry in futures::future::join_all(retries).await {
+        assert_eq!(retry.expect("retry succeeds").into_inner(), first);
+    }
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner connection");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM core.facilities WHERE code = 'RETRY'")
+        .fetch_one(&mut owner)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM core.outbox WHERE event_type = 'openhmis.core.v1.FacilityChanged'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("count events");
+    assert_eq!(events, 1, "a replay publishes nothing");
+
+    // The same request id with another request is a client bug, and says so.
+    let mut changed = request.clone();
+    changed.facility = Some(facility("OTHER"));
+    let status = app
+        .facilities()
+        .create_facility(as_tenant(tenant, changed))
+        .await
+        .expect_err("reused request id");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["request_id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_with_one_request_id_create_one_facility() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let request = pb::CreateFacilityRequest {
+        request_id: "double-click".to_owned(),
+        facility: Some(facility("RACE")),
+    };
+    let calls = (0..16).map(|_| {
+        let mut client = app.facilities();
+        let request = request.clone();
+        async move { client.create_facility(as_tenant(tenant, request)).await }
+    });
+    let responses: Vec<_> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|response| response.expect("every call succeeds").into_inner())
+        .collect();
+    assert!(
+        responses.windows(2).all(|pair| pair[0] == pair[1]),
+        "all get the same answer"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_every_wrong_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let status = app
+        .facilities()
+        .create_facility(as_tenant(
+            tenant,
+            pb::CreateFacilityRequest {
+                request_id: "bad-1".to_owned(),
+                facility: Some(pb::Facility {
+                    code: "has spaces".to_owned(),
+                    name: "   ".to_owned(),
+                    time_zone: "Mars/Olympus_Mons".to_owned(),
+                    address: "x".repeat(5000),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("invalid facility");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        [
+            "facility.code",
+            "facility.name",
+            "facility.time_zone",
+            "facility.address"
+        ]
+    );
+
+    let missing = app
+        .facilities()
+        .create_facility(as_tenant(tenant, pb::CreateFacilityRequest::default()))
+        .await
+        .expect_err("empty request");
+    assert_eq!(violated_fields(&missing), ["request_id", "facility"]);
+
+    let unknown_enum = app
+        .facilities()
+        .list_beds(as_tenant(
+            tenant,
+            pb::ListBedsRequest {
+                room_id: uuid::Uuid::new_v4().to_string(),
+                state: 99,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("unknown enum value");
+    assert_eq!(violated_fields(&unknown_enum), ["state"]);
+
+    let bad_tenant = app
+        .facilities()
+        .list_facilities({
+            let mut request = tonic::Request::new(pb::ListFacilitiesRequest::default());
+            request
+                .metadata_mut()
+                .insert("x-tenant-id", "not-a-uuid".parse().expect("ascii"));
+            request
+        })
+        .await
+        .expect_err("malformed tenant");
+    assert_eq!(violated_fields(&bad_tenant), ["x-tenant-id"]);
+
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner connection");
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM core.facilities) \
+         + (SELECT count(*) FROM core.idempotency_keys WHERE request_id = 'bad-1') \
+         + (SELECT count(*) FROM core.outbox)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("count");
+    assert_eq!(written, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stale_etag_is_refused_and_a_fresh_one_updates() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let created = app.create_facility(tenant, "SITE").await;
+    let mut facilities = app.facilities();
+    let update = |name: &str, etag: &str| pb::UpdateFacilityRequest {
+        facility: Some(pb::Facility {
+            id: created.id.clone(),
+            name: name.to_owned(),
+            etag: etag.to_owned(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["name".to_owned()],
+        }),
+    };
+    let updated = facilities
+        .update_facility(as_tenant(
+            tenant,
+            update("Renamed by the first nurse", &created.etag),
+        ))
+        .await
+        .expect("fresh etag")
+        .into_inner()
+        .facility
+        .expect("facility");
+    assert_eq!(updated.name, "Renamed by the first nurse");
+    assert_eq!(updated.time_zone, created.time_zone, "unmasked fields stay");
+    assert_ne!(updated.etag, created.etag);
+
+    let stale = facilities
+        .update_facility(as_tenant(
+            tenant,
+            update("Renamed by the second nurse", &created.etag),
+        ))
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale.code(), Code::Aborted);
+
+    let bad_mask = facilities
+        .update_facility(as_tenant(
+            tenant,
+            pb::UpdateFacilityRequest {
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["code".to_owned()],
+                }),
+                ..update("x", &updated.etag)
+            },
+        ))
+        .await
+        .expect_err("code is not updatable");
+    assert_eq!(violated_fields(&bad_mask), ["update_mask"]);
+    app.stop().await;
+}
+
+/// Records what it receives, as an idempotent subscriber would (keyed by event id).
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<HashMap<uuid::Uuid, usize>>,
+    order: Mutex<Vec<String>>,
+}
+
+impl EventHandler for Recorder {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            *self
+                .seen
+                .lock()
+                .map_err(HandlerError::new)?
+                .entry(event.event_id)
+                .or_default() += 1;
+            self.order
+                .lock()
+                .map_err(HandlerError::new)?
+                .push(event.aggregate_id.clone());
+            Ok(())
+        })
+    }
+}
+
+fn subscription(name: &str, handler: &Arc<Recorder>) -> Subscription {
+    Subscription {
+        source: hmis_core::SCHEMA,
+        subscriber: name.to_owned(),
+        handler: handler.clone(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_events_survive_a_crash_and_reach_each_subscriber_once() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    // Committed while no dispatcher runs: the process "crashed" between commit and dispatch.
+    let first = app.create_facility(tenant, "F1").await;
+    let second = app.create_facility(tenant, "F2").await;
+
+    let statistics = Arc::new(Recorder::default());
+    let nutrition = Arc::new(Recorder::default());
+    let dispatcher = Dispatcher::new(
+        app.db.database.worker_pool().clone(),
+        OutboxOptions::default(),
+    );
+    for (name, recorder) in [("statistics", &statistics), ("nutrition", &nutrition)] {
+        let delivered = dispatcher
+            .deliver_pending(&subscription(name, recorder))
+            .await
+            .expect("deliver");
+        assert_eq!(delivered, 2, "{name}");
+    }
+    // A restarted dispatcher starts from the stored offsets: nothing is delivered twice.
+    let restarted = Dispatcher::new(
+        app.db.database.worker_pool().clone(),
+        OutboxOptions::default(),
+    );
+    for (name, recorder) in [("statistics", &statistics), ("nutrition", &nutrition)] {
+        let delivered = restarted
+            .deliver_pending(&subscription(name, recorder))
+            .await
+            .expect("deliver again");
+        assert_eq!(delivered, 0, "{name}");
+        let seen = recorder.seen.lock().expect("lock");
+        assert_eq!(seen.len(), 2);
+        assert!(seen.values().all(|count| *count == 1), "{name}: {seen:?}");
+        assert_eq!(
+            *recorder.order.lock().expect("lock"),
+            [first.id.clone(), second.id.clone()]
+        );
+    }
+
+    // The running dispatcher delivers new events without being asked.
+    let live = Arc::new(Recorder::default());
+    let (delivered_sender, mut delivered) = tokio::sync::mpsc::unbounded_channel();
+    struct Forward(Arc<Recorder>, tokio::sync::mpsc::UnboundedSender<String>);
+    impl EventHandler for Forward {
+        fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+            Box::pin(async move {
+                self.0.handle(event).await?;
+                self.1
+                    .send(event.aggregate_id.clone())
+                    .map_err(HandlerError::new)
+            })
+        }
+    }
+    let running = restarted
+        .clone()
+        .spawn(vec![Subscription {
+            source: hmis_core::SCHEMA,
+            subscriber: "live".to_owned(),
+            handler: Arc::new(Forward(live.clone(), delivered_sender)),
+        }])
+        .await
+        .expect("spawn dispatcher");
+    assert_eq!(delivered.recv().await, Some(first.id.clone()));
+    assert_eq!(delivered.recv().await, Some(second.id.clone()));
+    let third = app.create_facility(tenant, "F3").await;
+    assert_eq!(delivered.recv().await, Some(third.id.clone()));
+    running.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_not_overtaken() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let database = &app.db.database;
+    let outbox = hmis_platform::outbox::Outbox::new(hmis_core::SCHEMA);
+    let payload = pb::FacilityChanged::default();
+
+    // The slow transaction takes its sequence number first but commits last.
+    let mut slow = database
+        .begin(tenant, &RequestId::generate())
+        .await
+        .expect("begin slow");
+    outbox
+        .publish(&mut slow, "test.Slow", "slow", &payload, chrono::Utc::now())
+        .await
+        .expect("publish slow");
+    let mut fast = database
+        .begin(tenant, &RequestId::generate())
+        .await
+        .expect("begin fast");
+    outbox
+        .publish(&mut fast, "test.Fast", "fast", &payload, chrono::Utc::now())
+        .await
+        .expect("publish fast");
+    fast.commit().await.expect("commit fast");
+
+    let recorder = Arc::new(Recorder::default());
+    let dispatcher = Dispatcher::new(database.worker_pool().clone(), OutboxOptions::default());
+    let early = dispatcher
+        .deliver_pending(&subscription("ordered", &recorder))
+        .await
+        .expect("deliver while slow is open");
+    assert_eq!(early, 0, "nothing behind an open transaction is delivered");
+    slow.commit().await.expect("commit slow");
+    dispatcher
+        .deliver_pending(&subscription("ordered", &recorder))
+        .await
+        .expect("deliver after slow commits");
+    assert_eq!(*recorder.order.lock().expect("lock"), ["slow", "fast"]);
+
+    // The request-serving role may publish but not read the outbox; only the relay reads it.
+    let mut tx = database
+        .begin(tenant, &RequestId::generate())
+        .await
+        .expect("begin");
+    let read = sqlx::query("SELECT payload FROM core.outbox")
+        .fetch_all(&mut *tx)
+        .await;
+    assert!(read.is_err(), "openhmis_app must not read the outbox");
+    tx.rollback().await.expect("rollback");
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner connection");
+    let stored: Vec<u8> =
+        sqlx::query("SELECT payload FROM core.outbox WHERE aggregate_id = 'slow'")
+            .fetch_one(&mut owner)
+            .await
+            .map(|row| row.get(0))
+            .expect("slow event stored");
+    assert_eq!(
+        pb::FacilityChanged::decode(stored.as_slice()).expect("decodes"),
+        payload
+    );
+    app.stop().await;
+}
