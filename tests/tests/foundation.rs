@@ -546,6 +546,27 @@ impl EventHandler for Recorder {
     }
 }
 
+/// Delivers until `expected` events have been handed over. The outbox only releases events
+/// older than the oldest transaction running anywhere in the cluster, and other tests share
+/// the cluster, so delivery may trail a commit by those tests' transactions.
+async fn deliver_until(
+    dispatcher: &Dispatcher,
+    subscription: &Subscription,
+    expected: usize,
+) -> usize {
+    let mut delivered = 0;
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while delivered < expected && tokio::time::Instant::now() < deadline {
+        poll.tick().await;
+        delivered += dispatcher
+            .deliver_pending(subscription)
+            .await
+            .expect("deliver");
+    }
+    delivered
+}
+
 fn subscription(name: &str, handler: &Arc<Recorder>) -> Subscription {
     Subscription {
         source: hmis_core::SCHEMA,
@@ -569,10 +590,7 @@ async fn outbox_events_survive_a_crash_and_reach_each_subscriber_once() {
         OutboxOptions::default(),
     );
     for (name, recorder) in [("statistics", &statistics), ("nutrition", &nutrition)] {
-        let delivered = dispatcher
-            .deliver_pending(&subscription(name, recorder))
-            .await
-            .expect("deliver");
+        let delivered = deliver_until(&dispatcher, &subscription(name, recorder), 2).await;
         assert_eq!(delivered, 2, "{name}");
     }
     // A restarted dispatcher starts from the stored offsets: nothing is delivered twice.
@@ -661,10 +679,8 @@ async fn an_event_committed_late_is_not_overtaken() {
         .expect("deliver while slow is open");
     assert_eq!(early, 0, "nothing behind an open transaction is delivered");
     slow.commit().await.expect("commit slow");
-    dispatcher
-        .deliver_pending(&subscription("ordered", &recorder))
-        .await
-        .expect("deliver after slow commits");
+    let delivered = deliver_until(&dispatcher, &subscription("ordered", &recorder), 2).await;
+    assert_eq!(delivered, 2);
     assert_eq!(*recorder.order.lock().expect("lock"), ["slow", "fast"]);
 
     // The request-serving role may publish but not read the outbox; only the relay reads it.

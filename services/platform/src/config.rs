@@ -33,7 +33,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Everything the process can be told.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Options {
     pub server: ServerOptions,
@@ -166,17 +166,6 @@ impl Default for OutboxOptions {
             poll_interval: Duration::from_millis(500),
             batch_size: 100,
             idempotency_retention: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            server: ServerOptions::default(),
-            database: DatabaseOptions::default(),
-            telemetry: TelemetryOptions::default(),
-            outbox: OutboxOptions::default(),
         }
     }
 }

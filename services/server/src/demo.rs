@@ -23,11 +23,28 @@ fn missing(what: &str) -> Status {
     Status::internal(format!("demo: the response carries no {what}"))
 }
 
-const DICTIONARIES: &[(&str, &str, &[(&str, &str)])] = &[
-    (
-        "specialties",
-        "Medical specialties",
-        &[
+/// A starter dictionary: code, name, and its (code, display) entries in pick-list order.
+struct DemoDictionary {
+    code: &'static str,
+    name: &'static str,
+    entries: &'static [(&'static str, &'static str)],
+}
+
+/// A department and its rooms; wards get `rooms` rooms of `beds_per_room` beds.
+struct DemoDepartment {
+    code: &'static str,
+    name: &'static str,
+    kind: pb::DepartmentKind,
+    specialty: &'static str,
+    rooms: u32,
+    beds_per_room: u32,
+}
+
+const DICTIONARIES: &[DemoDictionary] = &[
+    DemoDictionary {
+        code: "specialties",
+        name: "Medical specialties",
+        entries: &[
             ("cardiology", "Cardiology"),
             ("internal_medicine", "Internal medicine"),
             ("general_surgery", "General surgery"),
@@ -36,104 +53,103 @@ const DICTIONARIES: &[(&str, &str, &[(&str, &str)])] = &[
             ("anesthesiology", "Anesthesiology and intensive care"),
             ("emergency_medicine", "Emergency medicine"),
         ],
-    ),
-    (
-        "countries",
-        "Countries (ISO 3166-1)",
-        &[
+    },
+    DemoDictionary {
+        code: "countries",
+        name: "Countries (ISO 3166-1)",
+        entries: &[
             ("MD", "Moldova"),
             ("RO", "Romania"),
             ("UA", "Ukraine"),
             ("IR", "Iran"),
             ("CN", "China"),
         ],
-    ),
-    (
-        "insurers",
-        "Health insurers",
-        &[
+    },
+    DemoDictionary {
+        code: "insurers",
+        name: "Health insurers",
+        entries: &[
             ("CNAM", "National Health Insurance Company"),
             ("UNINSURED", "Uninsured"),
         ],
-    ),
-    (
-        "admission_sources",
-        "Admission sources",
-        &[
+    },
+    DemoDictionary {
+        code: "admission_sources",
+        name: "Admission sources",
+        entries: &[
             ("emergency", "Emergency unit"),
             ("referral", "Referral from a family doctor"),
             ("transfer", "Transfer from another hospital"),
             ("self", "Self-referred"),
         ],
-    ),
+    },
 ];
 
-/// (code, name, kind, specialty, rooms, beds per room)
-const DEPARTMENTS: &[(&str, &str, pb::DepartmentKind, &str, u32, u32)] = &[
-    (
-        "ER",
-        "Emergency unit",
-        pb::DepartmentKind::Emergency,
-        "emergency_medicine",
-        2,
-        4,
-    ),
-    (
-        "CARD",
-        "Cardiology",
-        pb::DepartmentKind::Ward,
-        "cardiology",
-        4,
-        3,
-    ),
-    (
-        "INT",
-        "Internal medicine",
-        pb::DepartmentKind::Ward,
-        "internal_medicine",
-        4,
-        4,
-    ),
-    (
-        "SURG",
-        "General surgery",
-        pb::DepartmentKind::Ward,
-        "general_surgery",
-        3,
-        4,
-    ),
-    (
-        "PED",
-        "Pediatrics",
-        pb::DepartmentKind::Ward,
-        "pediatrics",
-        3,
-        3,
-    ),
-    (
-        "ICU",
-        "Intensive care",
-        pb::DepartmentKind::IntensiveCare,
-        "anesthesiology",
-        1,
-        6,
-    ),
-    (
-        "OR",
-        "Operating block",
-        pb::DepartmentKind::OperatingBlock,
-        "",
-        0,
-        0,
-    ),
-    (
-        "PHARM",
-        "Hospital pharmacy",
-        pb::DepartmentKind::Pharmacy,
-        "",
-        0,
-        0,
-    ),
+const DEPARTMENTS: &[DemoDepartment] = &[
+    DemoDepartment {
+        code: "ER",
+        name: "Emergency unit",
+        kind: pb::DepartmentKind::Emergency,
+        specialty: "emergency_medicine",
+        rooms: 2,
+        beds_per_room: 4,
+    },
+    DemoDepartment {
+        code: "CARD",
+        name: "Cardiology",
+        kind: pb::DepartmentKind::Ward,
+        specialty: "cardiology",
+        rooms: 4,
+        beds_per_room: 3,
+    },
+    DemoDepartment {
+        code: "INT",
+        name: "Internal medicine",
+        kind: pb::DepartmentKind::Ward,
+        specialty: "internal_medicine",
+        rooms: 4,
+        beds_per_room: 4,
+    },
+    DemoDepartment {
+        code: "SURG",
+        name: "General surgery",
+        kind: pb::DepartmentKind::Ward,
+        specialty: "general_surgery",
+        rooms: 3,
+        beds_per_room: 4,
+    },
+    DemoDepartment {
+        code: "PED",
+        name: "Pediatrics",
+        kind: pb::DepartmentKind::Ward,
+        specialty: "pediatrics",
+        rooms: 3,
+        beds_per_room: 3,
+    },
+    DemoDepartment {
+        code: "ICU",
+        name: "Intensive care",
+        kind: pb::DepartmentKind::IntensiveCare,
+        specialty: "anesthesiology",
+        rooms: 1,
+        beds_per_room: 6,
+    },
+    DemoDepartment {
+        code: "OR",
+        name: "Operating block",
+        kind: pb::DepartmentKind::OperatingBlock,
+        specialty: "",
+        rooms: 0,
+        beds_per_room: 0,
+    },
+    DemoDepartment {
+        code: "PHARM",
+        name: "Hospital pharmacy",
+        kind: pb::DepartmentKind::Pharmacy,
+        specialty: "",
+        rooms: 0,
+        beds_per_room: 0,
+    },
 ];
 
 /// Loads (or finds) the demo hospital and returns its tenant.
@@ -158,7 +174,12 @@ pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
         .map_err(|_| Status::internal("demo: tenant id is not a UUID"))?;
 
     let dictionaries = core.dictionary_api();
-    for (code, name, entries) in DICTIONARIES {
+    for DemoDictionary {
+        code,
+        name,
+        entries,
+    } in DICTIONARIES
+    {
         dictionaries
             .create_dictionary(request(
                 tenant_id,
@@ -211,7 +232,15 @@ pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
         .facility
         .ok_or_else(|| missing("facility"))?;
 
-    for (code, name, kind, specialty, rooms, beds_per_room) in DEPARTMENTS {
+    for DemoDepartment {
+        code,
+        name,
+        kind,
+        specialty,
+        rooms,
+        beds_per_room,
+    } in DEPARTMENTS
+    {
         let department = facilities
             .create_department(request(
                 tenant_id,

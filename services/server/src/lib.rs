@@ -10,12 +10,13 @@ pub mod demo;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_core::CoreModule;
 use hmis_platform::clock::{SharedClock, SystemClock};
-use hmis_platform::config::Options;
+use hmis_platform::config::{EmbeddedOptions, Options};
 use hmis_platform::db::{self, Database};
 use hmis_platform::embedded::{EmbeddedError, EmbeddedPostgres};
 use hmis_platform::{RequestContextLayer, TenantId};
@@ -25,6 +26,9 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::RoutesBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+/// Where the embedded cluster goes when the default `./data` folder is out of its user's reach.
+const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
 pub const MODULES: &[&str] = &["core"];
@@ -247,8 +251,23 @@ async fn database_target(
             .map_err(ServerError::DatabaseUrl)?;
         return Ok((connect_options, None));
     }
-    let embedded_options = &options.database.embedded;
-    let embedded = EmbeddedPostgres::start(embedded_options).await?;
+    let mut embedded_options = options.database.embedded.clone();
+    let embedded = match EmbeddedPostgres::start(&embedded_options).await {
+        // Run as root from a home folder (mode 0700), the cluster's user cannot reach the
+        // default ./data folder. A configured folder is the operator's choice and its error
+        // stands; the default one moves to a system folder that user can reach.
+        Err(EmbeddedError::Unreachable { .. })
+            if embedded_options.dir == EmbeddedOptions::default().dir =>
+        {
+            embedded_options.dir = PathBuf::from(FALLBACK_EMBEDDED_DIR);
+            tracing::info!(
+                dir = FALLBACK_EMBEDDED_DIR,
+                "the embedded cluster's user cannot reach ./data; using a system folder"
+            );
+            EmbeddedPostgres::start(&embedded_options).await?
+        }
+        other => other?,
+    };
     embedded.ensure_database(&embedded_options.database).await?;
     Ok((
         embedded.connect_options(&embedded_options.database),
