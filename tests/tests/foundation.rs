@@ -86,6 +86,40 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
 }
 
 #[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let mut request = as_tenant(tenant, pb::ListFacilitiesRequest::default());
+    request
+        .metadata_mut()
+        .insert("x-request-id", "desk-7-call-1".parse().expect("ascii"));
+    let response = app
+        .facilities()
+        .list_facilities(request)
+        .await
+        .expect("list");
+    assert_eq!(
+        response
+            .metadata()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("desk-7-call-1")
+    );
+    let response = app
+        .facilities()
+        .list_facilities(as_tenant(tenant, pb::ListFacilitiesRequest::default()))
+        .await
+        .expect("list");
+    let made = response
+        .metadata()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id is made when none is sent");
+    assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("H1").await;

@@ -47,28 +47,20 @@ impl Database {
         options: &DatabaseOptions,
     ) -> Result<Self, sqlx::Error> {
         let connect_options = connect_options.application_name("openhmis");
-        let app = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(|connection, _| {
-                Box::pin(async move {
-                    connection.execute("SET ROLE openhmis_app").await?;
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options.clone())
-            .await?;
-        let worker = PgPoolOptions::new()
-            .max_connections(options.worker_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(|connection, _| {
-                Box::pin(async move {
-                    connection.execute("SET ROLE openhmis_worker").await?;
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
+        let app = pool_acting_as(
+            "SET ROLE openhmis_app",
+            options.max_connections,
+            options,
+            connect_options.clone(),
+        )
+        .await?;
+        let worker = pool_acting_as(
+            "SET ROLE openhmis_worker",
+            options.worker_connections,
+            options,
+            connect_options,
+        )
+        .await?;
         Ok(Self { app, worker })
     }
 
@@ -109,6 +101,26 @@ impl Database {
         self.app.close().await;
         self.worker.close().await;
     }
+}
+
+/// A pool whose every connection switches role (`set_role`) before it is handed out.
+async fn pool_acting_as(
+    set_role: &'static str,
+    max_connections: u32,
+    options: &DatabaseOptions,
+    connect_options: PgConnectOptions,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                connection.execute(set_role).await?;
+                Ok(())
+            })
+        })
+        .connect_with(connect_options)
+        .await
 }
 
 /// A transaction bound to one tenant. Dereferences to the connection, so queries run as

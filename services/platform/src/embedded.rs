@@ -370,3 +370,16 @@ pub fn find_bin_dir(configured: Option<&Path>) -> Result<PathBuf, EmbeddedError>
         .find(|dir| has_server(dir))
         .ok_or(EmbeddedError::BinariesNotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_without_the_server_binaries_is_one_clear_error() {
+        let empty = std::env::temp_dir();
+        let error = find_bin_dir(Some(&empty)).expect_err("temp dir holds no initdb");
+        assert!(matches!(error, EmbeddedError::BinariesNotFound));
+        assert!(error.to_string().contains("apt-get install postgresql"));
+    }
+}
