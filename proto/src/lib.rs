@@ -5,6 +5,11 @@
 #![allow(clippy::all, clippy::pedantic, missing_docs, rust_2018_idioms)]
 
 pub mod openhmis {
+    pub mod iam {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.iam.v1.rs"));
+        }
+    }
     pub mod core {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.core.v1.rs"));

@@ -1,8 +1,9 @@
 """A generic gRPC client that knows nothing of OpenHMIS but what server reflection tells it.
 
-Checks, against a running server: health reports SERVING, reflection lists the services, a
-facility can be created and read back, and bad input gets INVALID_ARGUMENT naming the field.
-Usage: python3 reflection_client.py HOST:PORT
+Checks, against a running `openhmis demo`: health reports SERVING, reflection lists the
+services, a call without a token is refused, the demo administrator signs in, a facility can be
+created and read back, bad input gets INVALID_ARGUMENT naming the field, and grpc-web works.
+Usage: python3 reflection_client.py HOST:PORT [PASSWORD]
 """
 
 import struct
@@ -48,7 +49,7 @@ def stub(channel, service, method_name):
     )
 
 
-def grpc_web_call(target, path, request_bytes):
+def grpc_web_call(target, path, request_bytes, token=None):
     """One unary call the way a browser makes it: HTTP/1.1 POST, grpc-web framing."""
     body = b"\x00" + struct.pack(">I", len(request_bytes)) + request_bytes
     http_request = urllib.request.Request(
@@ -59,6 +60,7 @@ def grpc_web_call(target, path, request_bytes):
             "content-type": "application/grpc-web+proto",
             "x-grpc-web": "1",
             "origin": "http://registration.example",
+            **({"authorization": f"Bearer {token}"} if token else {}),
         },
     )
     with urllib.request.urlopen(http_request, timeout=10) as response:
@@ -116,9 +118,29 @@ def main():
     pool = descriptor_pool.DescriptorPool(reflection_db)
     wait_until_serving(channel, pool)
 
+    auth = pool.FindServiceByName("openhmis.iam.v1.AuthService")
+    login_request = message_class(auth.FindMethodByName("Login").input_type)
+    request = login_request(tenant_code="")  # the standalone hospital: the default tenant
+    request.password.username = "admin"
+    request.password.password = sys.argv[2] if len(sys.argv) > 2 else "Demo-Hospital-2026"
+    token = stub(channel, auth, "Login")(request, timeout=30).tokens.access_token
+    assert token.count(".") == 2, "access token is a JWT"
+    metadata = (("authorization", f"Bearer {token}"),)
+
     facilities = pool.FindServiceByName("openhmis.core.v1.FacilityService")
-    create = stub(channel, facilities, "CreateFacility")
-    get = stub(channel, facilities, "GetFacility")
+    list_request = message_class(facilities.FindMethodByName("ListFacilities").input_type)
+    try:
+        stub(channel, facilities, "ListFacilities")(list_request(), timeout=10)
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error
+    else:
+        raise AssertionError("a call without a token was served")
+
+    def signed(rpc):
+        return lambda message, timeout: rpc(message, timeout=timeout, metadata=metadata)
+
+    create = signed(stub(channel, facilities, "CreateFacility"))
+    get = signed(stub(channel, facilities, "GetFacility"))
     create_request = message_class(facilities.FindMethodByName("CreateFacility").input_type)
     get_request = message_class(facilities.FindMethodByName("GetFacility").input_type)
 
@@ -154,9 +176,11 @@ def main():
     assert check_response.FromString(data).status == 1, data
 
     get_bytes = get_request(id="not-a-uuid").SerializeToString()
-    _, trailers = grpc_web_call(target, "/openhmis.core.v1.FacilityService/GetFacility", get_bytes)
+    _, trailers = grpc_web_call(
+        target, "/openhmis.core.v1.FacilityService/GetFacility", get_bytes, token
+    )
     assert trailers.get("grpc-status") == "3", trailers  # INVALID_ARGUMENT, readable by a browser
-    print(f"reflection client: 5 passed, 0 failed (facility {created.id})")
+    print(f"reflection client: 7 passed, 0 failed (facility {created.id})")
 
 
 if __name__ == "__main__":

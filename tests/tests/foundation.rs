@@ -14,7 +14,7 @@ use hmis_platform::outbox::{Dispatcher, Event, EventHandler, HandlerError, Subsc
 use hmis_proto::openhmis::core::v1 as pb;
 use prost::Message;
 use sqlx::{Connection, Row};
-use support::{TestApp, as_tenant, facility, violated_fields};
+use support::{TestApp, facility, signed_in, violated_fields};
 use tonic::Code;
 
 #[tokio::test]
@@ -89,7 +89,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
 async fn request_ids_are_echoed_or_made() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("H1").await;
-    let mut request = as_tenant(tenant, pb::ListFacilitiesRequest::default());
+    let mut request = signed_in(&tenant, pb::ListFacilitiesRequest::default());
     request
         .metadata_mut()
         .insert("x-request-id", "desk-7-call-1".parse().expect("ascii"));
@@ -107,7 +107,7 @@ async fn request_ids_are_echoed_or_made() {
     );
     let response = app
         .facilities()
-        .list_facilities(as_tenant(tenant, pb::ListFacilitiesRequest::default()))
+        .list_facilities(signed_in(&tenant, pb::ListFacilitiesRequest::default()))
         .await
         .expect("list");
     let made = response
@@ -123,14 +123,14 @@ async fn request_ids_are_echoed_or_made() {
 async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("H1").await;
-    let created = app.create_facility(tenant, "SITE-A").await;
+    let created = app.create_facility(&tenant, "SITE-A").await;
     assert_eq!(created.time_zone, "Europe/Chisinau");
     assert!(created.active);
 
     let mut facilities = app.facilities();
     let read = facilities
-        .get_facility(as_tenant(
-            tenant,
+        .get_facility(signed_in(
+            &tenant,
             pb::GetFacilityRequest {
                 id: created.id.clone(),
             },
@@ -143,14 +143,14 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     assert_eq!(read, created);
 
     for code in ["SITE-B", "SITE-C"] {
-        app.create_facility(tenant, code).await;
+        app.create_facility(&tenant, code).await;
     }
     let mut codes = Vec::new();
     let mut page_token = String::new();
     loop {
         let page = facilities
-            .list_facilities(as_tenant(
-                tenant,
+            .list_facilities(signed_in(
+                &tenant,
                 pb::ListFacilitiesRequest {
                     page_size: 2,
                     page_token: page_token.clone(),
@@ -168,8 +168,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     assert_eq!(codes, ["SITE-A", "SITE-B", "SITE-C"]);
 
     let ward = facilities
-        .create_department(as_tenant(
-            tenant,
+        .create_department(signed_in(
+            &tenant,
             pb::CreateDepartmentRequest {
                 request_id: "ward-1".to_owned(),
                 department: Some(pb::Department {
@@ -187,8 +187,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
         .department
         .expect("department");
     let room = facilities
-        .create_room(as_tenant(
-            tenant,
+        .create_room(signed_in(
+            &tenant,
             pb::CreateRoomRequest {
                 request_id: "room-1".to_owned(),
                 room: Some(pb::Room {
@@ -206,8 +206,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
         .expect("room");
     for code in ["1", "2", "3"] {
         facilities
-            .create_bed(as_tenant(
-                tenant,
+            .create_bed(signed_in(
+                &tenant,
                 pb::CreateBedRequest {
                     request_id: format!("bed-{code}"),
                     bed: Some(pb::Bed {
@@ -222,8 +222,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
             .expect("create bed");
     }
     let beds = facilities
-        .list_beds(as_tenant(
-            tenant,
+        .list_beds(signed_in(
+            &tenant,
             pb::ListBedsRequest {
                 department_id: ward.id.clone(),
                 state: pb::BedState::Free.into(),
@@ -243,8 +243,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     // A bed follows its state machine: occupied beds go to cleaning, not back to reserved.
     let bed = &beds[0];
     let occupied = facilities
-        .set_bed_state(as_tenant(
-            tenant,
+        .set_bed_state(signed_in(
+            &tenant,
             pb::SetBedStateRequest {
                 request_id: "occupy".to_owned(),
                 bed_id: bed.id.clone(),
@@ -259,8 +259,8 @@ async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
         .bed
         .expect("bed");
     let refused = facilities
-        .set_bed_state(as_tenant(
-            tenant,
+        .set_bed_state(signed_in(
+            &tenant,
             pb::SetBedStateRequest {
                 request_id: "reserve-occupied".to_owned(),
                 bed_id: bed.id.clone(),
@@ -280,13 +280,13 @@ async fn tenant_isolation_is_enforced_by_postgresql() {
     let app = TestApp::spawn().await;
     let tenant_a = app.create_tenant("A").await;
     let tenant_b = app.create_tenant("B").await;
-    let facility_a = app.create_facility(tenant_a, "A-1").await;
-    let facility_b = app.create_facility(tenant_b, "B-1").await;
+    let facility_a = app.create_facility(&tenant_a, "A-1").await;
+    let facility_b = app.create_facility(&tenant_b, "B-1").await;
 
     // A deliberately unfiltered query, acting for tenant A, sees only A's rows.
     let database = &app.db.database;
     let mut tx = database
-        .begin(tenant_a, &RequestId::generate())
+        .begin(tenant_a.tenant_id, &RequestId::generate())
         .await
         .expect("begin as tenant A");
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM core.facilities")
@@ -308,7 +308,7 @@ async fn tenant_isolation_is_enforced_by_postgresql() {
         "INSERT INTO core.facilities (tenant_id, id, code, name, time_zone, created_at, updated_at) \
          VALUES ($1, gen_random_uuid(), 'X', 'X', 'UTC', now(), now())",
     )
-    .bind(tenant_b.as_uuid())
+    .bind(tenant_b.tenant_id.as_uuid())
     .execute(&mut *tx)
     .await
     .expect_err("policy refuses a foreign tenant's row");
@@ -328,8 +328,8 @@ async fn tenant_isolation_is_enforced_by_postgresql() {
     // Over gRPC, B's facility does not exist for A.
     let status = app
         .facilities()
-        .get_facility(as_tenant(
-            tenant_a,
+        .get_facility(signed_in(
+            &tenant_a,
             pb::GetFacilityRequest {
                 id: facility_b.id.clone(),
             },
@@ -350,7 +350,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_response() {
     };
     let first = app
         .facilities()
-        .create_facility(as_tenant(tenant, request.clone()))
+        .create_facility(signed_in(&tenant, request.clone()))
         .await
         .expect("first call")
         .into_inner();
@@ -358,8 +358,8 @@ async fn a_retry_with_the_same_request_id_returns_the_first_response() {
     // Eight retries at once, as a flaky network produces them.
     let retries = (0..8).map(|_| {
         let mut client = app.facilities();
-        let request = request.clone();
-        async move { client.create_facility(as_tenant(tenant, request)).await }
+        let request = signed_in(&tenant, request.clone());
+        async move { client.create_facility(request).await }
     });
     for retry in futures::future::join_all(retries).await {
         assert_eq!(retry.expect("retry succeeds").into_inner(), first);
@@ -385,7 +385,7 @@ async fn a_retry_with_the_same_request_id_returns_the_first_response() {
     changed.facility = Some(facility("OTHER"));
     let status = app
         .facilities()
-        .create_facility(as_tenant(tenant, changed))
+        .create_facility(signed_in(&tenant, changed))
         .await
         .expect_err("reused request id");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -403,8 +403,8 @@ async fn concurrent_first_calls_with_one_request_id_create_one_facility() {
     };
     let calls = (0..16).map(|_| {
         let mut client = app.facilities();
-        let request = request.clone();
-        async move { client.create_facility(as_tenant(tenant, request)).await }
+        let request = signed_in(&tenant, request.clone());
+        async move { client.create_facility(request).await }
     });
     let responses: Vec<_> = futures::future::join_all(calls)
         .await
@@ -424,8 +424,8 @@ async fn bad_input_names_every_wrong_field_and_writes_nothing() {
     let tenant = app.create_tenant("H1").await;
     let status = app
         .facilities()
-        .create_facility(as_tenant(
-            tenant,
+        .create_facility(signed_in(
+            &tenant,
             pb::CreateFacilityRequest {
                 request_id: "bad-1".to_owned(),
                 facility: Some(pb::Facility {
@@ -452,15 +452,15 @@ async fn bad_input_names_every_wrong_field_and_writes_nothing() {
 
     let missing = app
         .facilities()
-        .create_facility(as_tenant(tenant, pb::CreateFacilityRequest::default()))
+        .create_facility(signed_in(&tenant, pb::CreateFacilityRequest::default()))
         .await
         .expect_err("empty request");
     assert_eq!(violated_fields(&missing), ["request_id", "facility"]);
 
     let unknown_enum = app
         .facilities()
-        .list_beds(as_tenant(
-            tenant,
+        .list_beds(signed_in(
+            &tenant,
             pb::ListBedsRequest {
                 room_id: uuid::Uuid::new_v4().to_string(),
                 state: 99,
@@ -471,18 +471,12 @@ async fn bad_input_names_every_wrong_field_and_writes_nothing() {
         .expect_err("unknown enum value");
     assert_eq!(violated_fields(&unknown_enum), ["state"]);
 
-    let bad_tenant = app
+    let anonymous = app
         .facilities()
-        .list_facilities({
-            let mut request = tonic::Request::new(pb::ListFacilitiesRequest::default());
-            request
-                .metadata_mut()
-                .insert("x-tenant-id", "not-a-uuid".parse().expect("ascii"));
-            request
-        })
+        .list_facilities(pb::ListFacilitiesRequest::default())
         .await
-        .expect_err("malformed tenant");
-    assert_eq!(violated_fields(&bad_tenant), ["x-tenant-id"]);
+        .expect_err("no token");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
 
     let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
         .await
@@ -503,7 +497,7 @@ async fn bad_input_names_every_wrong_field_and_writes_nothing() {
 async fn a_stale_etag_is_refused_and_a_fresh_one_updates() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("H1").await;
-    let created = app.create_facility(tenant, "SITE").await;
+    let created = app.create_facility(&tenant, "SITE").await;
     let mut facilities = app.facilities();
     let update = |name: &str, etag: &str| pb::UpdateFacilityRequest {
         facility: Some(pb::Facility {
@@ -517,8 +511,8 @@ async fn a_stale_etag_is_refused_and_a_fresh_one_updates() {
         }),
     };
     let updated = facilities
-        .update_facility(as_tenant(
-            tenant,
+        .update_facility(signed_in(
+            &tenant,
             update("Renamed by the first nurse", &created.etag),
         ))
         .await
@@ -531,8 +525,8 @@ async fn a_stale_etag_is_refused_and_a_fresh_one_updates() {
     assert_ne!(updated.etag, created.etag);
 
     let stale = facilities
-        .update_facility(as_tenant(
-            tenant,
+        .update_facility(signed_in(
+            &tenant,
             update("Renamed by the second nurse", &created.etag),
         ))
         .await
@@ -540,8 +534,8 @@ async fn a_stale_etag_is_refused_and_a_fresh_one_updates() {
     assert_eq!(stale.code(), Code::Aborted);
 
     let bad_mask = facilities
-        .update_facility(as_tenant(
-            tenant,
+        .update_facility(signed_in(
+            &tenant,
             pb::UpdateFacilityRequest {
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["code".to_owned()],
@@ -614,8 +608,8 @@ async fn outbox_events_survive_a_crash_and_reach_each_subscriber_once() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("H1").await;
     // Committed while no dispatcher runs: the process "crashed" between commit and dispatch.
-    let first = app.create_facility(tenant, "F1").await;
-    let second = app.create_facility(tenant, "F2").await;
+    let first = app.create_facility(&tenant, "F1").await;
+    let second = app.create_facility(&tenant, "F2").await;
 
     let statistics = Arc::new(Recorder::default());
     let nutrition = Arc::new(Recorder::default());
@@ -672,7 +666,7 @@ async fn outbox_events_survive_a_crash_and_reach_each_subscriber_once() {
         .expect("spawn dispatcher");
     assert_eq!(delivered.recv().await, Some(first.id.clone()));
     assert_eq!(delivered.recv().await, Some(second.id.clone()));
-    let third = app.create_facility(tenant, "F3").await;
+    let third = app.create_facility(&tenant, "F3").await;
     assert_eq!(delivered.recv().await, Some(third.id.clone()));
     running.stop().await;
     app.stop().await;
@@ -688,7 +682,7 @@ async fn an_event_committed_late_is_not_overtaken() {
 
     // The slow transaction takes its sequence number first but commits last.
     let mut slow = database
-        .begin(tenant, &RequestId::generate())
+        .begin(tenant.tenant_id, &RequestId::generate())
         .await
         .expect("begin slow");
     outbox
@@ -696,7 +690,7 @@ async fn an_event_committed_late_is_not_overtaken() {
         .await
         .expect("publish slow");
     let mut fast = database
-        .begin(tenant, &RequestId::generate())
+        .begin(tenant.tenant_id, &RequestId::generate())
         .await
         .expect("begin fast");
     outbox
@@ -719,7 +713,7 @@ async fn an_event_committed_late_is_not_overtaken() {
 
     // The request-serving role may publish but not read the outbox; only the relay reads it.
     let mut tx = database
-        .begin(tenant, &RequestId::generate())
+        .begin(tenant.tenant_id, &RequestId::generate())
         .await
         .expect("begin");
     let read = sqlx::query("SELECT payload FROM core.outbox")

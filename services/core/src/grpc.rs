@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hmis_platform::auth::Target;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
@@ -35,10 +36,18 @@ pub(crate) struct Core {
     pub(crate) outbox: Outbox,
 }
 
-/// The tenant and request id of a call, or the status to refuse it with.
-fn call_context<T>(request: &Request<T>) -> Result<(TenantId, RequestContext)> {
+/// The caller's tenant and the call's context, if the caller may read the organisation
+/// (in any scope: wards and beds are not patient data).
+fn reader<T>(request: &Request<T>) -> Result<(TenantId, RequestContext)> {
     let context = RequestContext::of(request);
-    let tenant_id = context.tenant_id()?;
+    let tenant_id = context.authorize_any("core.read")?.tenant_id;
+    Ok((tenant_id, context))
+}
+
+/// The caller's tenant and the call's context, if the caller may change the organisation.
+fn manager<T>(request: &Request<T>) -> Result<(TenantId, RequestContext)> {
+    let context = RequestContext::of(request);
+    let tenant_id = context.authorize("core.manage", &Target::TENANT)?.tenant_id;
     Ok((tenant_id, context))
 }
 
@@ -296,6 +305,7 @@ impl TenantService for TenantApi {
         request: Request<pb::CreateTenantRequest>,
     ) -> std::result::Result<Response<pb::CreateTenantResponse>, Status> {
         let context = RequestContext::of(&request);
+        context.authorize("core.tenants.create", &Target::TENANT)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -342,7 +352,8 @@ impl TenantService for TenantApi {
         &self,
         request: Request<pb::GetCurrentTenantRequest>,
     ) -> std::result::Result<Response<pb::GetCurrentTenantResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let context = RequestContext::of(&request);
+        let tenant_id = context.tenant_id()?;
         let mut tx = self.core.read_tx(tenant_id, &context).await?;
         let tenant = store::current_tenant(&mut tx).await?;
         Ok(Response::new(pb::GetCurrentTenantResponse {
@@ -353,7 +364,7 @@ impl TenantService for TenantApi {
 
 /// The id of the tenant a `CreateTenant` request creates, derived from its request id so a
 /// retry looks for its first answer under the same tenant (UUID v5 in a fixed namespace).
-fn tenant_id_for_request(request_id: &str) -> TenantId {
+pub fn tenant_id_for_request(request_id: &str) -> TenantId {
     const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f70_656e_686d_6973_2d74_656e_616e_7473);
     TenantId::new(uuid::Uuid::new_v5(&NAMESPACE, request_id.as_bytes()))
 }
@@ -373,7 +384,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateFacilityRequest>,
     ) -> std::result::Result<Response<pb::CreateFacilityResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -431,7 +442,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::GetFacilityRequest>,
     ) -> std::result::Result<Response<pb::GetFacilityResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let mut violations = Violations::default();
         let id = violations.check("id", FacilityId::parse(&request.get_ref().id));
         let Some(id) = id else {
@@ -449,7 +460,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListFacilitiesRequest>,
     ) -> std::result::Result<Response<pb::ListFacilitiesResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let size = page_size(message.page_size, &mut violations);
@@ -471,7 +482,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UpdateFacilityRequest>,
     ) -> std::result::Result<Response<pb::UpdateFacilityResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let paths = mask_paths(
@@ -520,7 +531,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> std::result::Result<Response<pb::CreateDepartmentResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -606,7 +617,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::GetDepartmentRequest>,
     ) -> std::result::Result<Response<pb::GetDepartmentResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let mut violations = Violations::default();
         let Some(id) = violations.check("id", DepartmentId::parse(&request.get_ref().id)) else {
             return Err(Error::from(violations).into());
@@ -623,7 +634,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListDepartmentsRequest>,
     ) -> std::result::Result<Response<pb::ListDepartmentsResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let facility_id = violations.check("facility_id", FacilityId::parse(&message.facility_id));
@@ -660,7 +671,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UpdateDepartmentRequest>,
     ) -> std::result::Result<Response<pb::UpdateDepartmentResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let paths = mask_paths(
@@ -715,7 +726,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateRoomRequest>,
     ) -> std::result::Result<Response<pb::CreateRoomResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -778,7 +789,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::GetRoomRequest>,
     ) -> std::result::Result<Response<pb::GetRoomResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let mut violations = Violations::default();
         let Some(id) = violations.check("id", RoomId::parse(&request.get_ref().id)) else {
             return Err(Error::from(violations).into());
@@ -795,7 +806,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListRoomsRequest>,
     ) -> std::result::Result<Response<pb::ListRoomsResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let department_id =
@@ -822,7 +833,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UpdateRoomRequest>,
     ) -> std::result::Result<Response<pb::UpdateRoomResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let paths = mask_paths(
@@ -862,7 +873,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateBedRequest>,
     ) -> std::result::Result<Response<pb::CreateBedResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -930,7 +941,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::GetBedRequest>,
     ) -> std::result::Result<Response<pb::GetBedResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let mut violations = Violations::default();
         let Some(id) = violations.check("id", BedId::parse(&request.get_ref().id)) else {
             return Err(Error::from(violations).into());
@@ -947,7 +958,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::ListBedsRequest>,
     ) -> std::result::Result<Response<pb::ListBedsResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let scope = match (message.department_id.is_empty(), message.room_id.is_empty()) {
@@ -1003,7 +1014,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::UpdateBedRequest>,
     ) -> std::result::Result<Response<pb::UpdateBedResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let paths = mask_paths(
@@ -1051,7 +1062,9 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::SetBedStateRequest>,
     ) -> std::result::Result<Response<pb::SetBedStateResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let context = RequestContext::of(&request);
+        let principal = context.authorize_any("core.beds.manage")?.clone();
+        let tenant_id = principal.tenant_id;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1085,6 +1098,15 @@ impl FacilityService for FacilityApi {
                 |tx| {
                     Box::pin(async move {
                         let mut bed = store::get_bed(tx, id, Lock::ForUpdate).await?;
+                        let department =
+                            store::get_department(tx, bed.department_id, Lock::None).await?;
+                        principal.authorize(
+                            "core.beds.manage",
+                            &Target::department(
+                                department.facility_id.as_uuid(),
+                                department.id.as_uuid(),
+                            ),
+                        )?;
                         check_etag(bed.version, etag, "bed")?;
                         let previous_state = bed.state;
                         bed.change_state(state, &reason)?;
@@ -1157,7 +1179,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::CreateDictionaryRequest>,
     ) -> std::result::Result<Response<pb::CreateDictionaryResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1206,7 +1228,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::ListDictionariesRequest>,
     ) -> std::result::Result<Response<pb::ListDictionariesResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let size = page_size(message.page_size, &mut violations);
@@ -1228,7 +1250,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::CreateDictionaryEntryRequest>,
     ) -> std::result::Result<Response<pb::CreateDictionaryEntryResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1288,7 +1310,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::ListDictionaryEntriesRequest>,
     ) -> std::result::Result<Response<pb::ListDictionaryEntriesResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = reader(&request)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let dictionary_code =
@@ -1334,7 +1356,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::UpdateDictionaryEntryRequest>,
     ) -> std::result::Result<Response<pb::UpdateDictionaryEntryResponse>, Status> {
-        let (tenant_id, context) = call_context(&request)?;
+        let (tenant_id, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let paths = mask_paths(

@@ -21,7 +21,7 @@ use hmis_proto::openhmis::core::v1::facility_service_server::FacilityServiceServ
 use hmis_proto::openhmis::core::v1::tenant_service_server::TenantServiceServer;
 
 pub use error::Error;
-pub use grpc::{DictionaryApi, FacilityApi, TenantApi};
+pub use grpc::{DictionaryApi, FacilityApi, TenantApi, tenant_id_for_request};
 
 /// The schema core owns; its outbox is published under this name.
 pub const SCHEMA: &str = "core";
@@ -72,6 +72,45 @@ impl CoreModule {
 
     pub fn dictionary_service(&self) -> DictionaryServiceServer<DictionaryApi> {
         DictionaryServiceServer::new(self.dictionary_api())
+    }
+
+    /// Creates the tenant that `request_id` names unless it exists, and returns its id.
+    /// Used at start-up: it works on every start, also after the request's idempotency key
+    /// has been purged (the tenant id is derived from the request id).
+    pub async fn ensure_tenant(
+        &self,
+        request_id: &str,
+        code: &str,
+        name: &str,
+    ) -> Result<hmis_platform::TenantId, tonic::Status> {
+        use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
+        use hmis_proto::openhmis::core::v1::{CreateTenantRequest, Tenant};
+        let tenant_id = tenant_id_for_request(request_id);
+        let mut request = tonic::Request::new(CreateTenantRequest {
+            request_id: request_id.to_owned(),
+            tenant: Some(Tenant {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                ..Default::default()
+            }),
+        });
+        request
+            .extensions_mut()
+            .insert(hmis_platform::RequestContext::system(tenant_id));
+        match self.tenant_api().create_tenant(request).await {
+            Ok(_) => Ok(tenant_id),
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                // Created on an earlier start; the derived id is the same.
+                let mut check =
+                    tonic::Request::new(hmis_proto::openhmis::core::v1::GetCurrentTenantRequest {});
+                check
+                    .extensions_mut()
+                    .insert(hmis_platform::RequestContext::system(tenant_id));
+                self.tenant_api().get_current_tenant(check).await?;
+                Ok(tenant_id)
+            }
+            Err(status) => Err(status),
+        }
     }
 
     /// Keys older than `retention` are forgotten; run periodically by the server.

@@ -1,10 +1,11 @@
-//! The context of one call: its request id, the tenant it acts for, where it came from.
+//! The context of one call: its request id, who is calling (and so for which tenant), and
+//! where the call came from.
 //!
 //! [`RequestContextLayer`] wraps the whole gRPC router. It accepts a caller's `x-request-id`
-//! (or makes one), echoes it on the response, opens the tracing span every log line of the
-//! call is recorded under, and leaves a [`RequestContext`] in the request extensions for the
-//! handlers. Until the IAM module authenticates callers, the tenant comes from `x-tenant-id`
-//! metadata or the configured default tenant; IAM will replace that with the token's claims.
+//! (or makes one), echoes it on the response, authenticates the bearer token of every call
+//! that is not public (refusing with `UNAUTHENTICATED` before any handler runs), opens the
+//! tracing span every log line of the call is recorded under, and leaves a [`RequestContext`]
+//! in the request extensions for the handlers. The tenant is the token's; nothing else names it.
 
 use std::fmt;
 use std::future::Future;
@@ -19,8 +20,12 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use crate::auth::{Grant, PERMISSIONS, Principal, Scope, Target, TokenError, TokenVerifier};
+
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-pub const TENANT_ID_HEADER: &str = "x-tenant-id";
+pub const AUTHORIZATION_HEADER: &str = "authorization";
 
 /// The institution a call acts for. Every row of every module carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,42 +99,76 @@ impl fmt::Display for RequestId {
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: RequestId,
-    tenant: TenantResolution,
+    principal: Option<Principal>,
     pub client_addr: Option<SocketAddr>,
 }
 
-#[derive(Debug, Clone)]
-enum TenantResolution {
-    Known(TenantId),
-    Missing,
-    Malformed,
-}
-
 impl RequestContext {
-    /// A context for work that does not come from a call (jobs, demo loading, tests).
+    /// A context for work the system does itself (bootstrap, demo loading, jobs): it holds
+    /// every permission of the catalog, for `tenant_id` only.
     pub fn system(tenant_id: TenantId) -> Self {
         Self {
             request_id: RequestId::generate(),
-            tenant: TenantResolution::Known(tenant_id),
+            principal: Some(Principal {
+                user_id: Uuid::nil(),
+                tenant_id,
+                username: "system".to_owned(),
+                service_account: true,
+                session_id: Uuid::nil(),
+                grants: PERMISSIONS
+                    .iter()
+                    .map(|info| Grant {
+                        permission: info.name.to_owned(),
+                        scope: Scope::Tenant,
+                    })
+                    .collect(),
+            }),
             client_addr: None,
         }
     }
 
-    /// The tenant this call acts for, or the error to answer with.
+    /// A context for an authenticated caller; used by the layer and by in-process callers.
+    pub fn authenticated(principal: Principal) -> Self {
+        Self {
+            request_id: RequestId::generate(),
+            principal: Some(principal),
+            client_addr: None,
+        }
+    }
+
+    /// The caller, or `UNAUTHENTICATED` (only public calls reach a handler without one).
+    pub fn principal(&self) -> Result<&Principal, Status> {
+        self.principal
+            .as_ref()
+            .ok_or_else(|| Status::unauthenticated("this call needs an access token"))
+    }
+
+    /// The tenant this call acts for: the caller's.
     pub fn tenant_id(&self) -> Result<TenantId, Status> {
-        match self.tenant {
-            TenantResolution::Known(tenant_id) => Ok(tenant_id),
-            TenantResolution::Missing => Err(Status::unauthenticated(
-                "no tenant: send x-tenant-id metadata or configure a default tenant",
-            )),
-            TenantResolution::Malformed => Err(crate::error::invalid_argument(vec![
-                crate::error::FieldViolation::new(TENANT_ID_HEADER, "must be a UUID"),
-            ])),
+        self.principal().map(|principal| principal.tenant_id)
+    }
+
+    /// The caller, if it holds `permission` for `target`; `PERMISSION_DENIED` otherwise.
+    pub fn authorize(&self, permission: &str, target: &Target) -> Result<&Principal, Status> {
+        let principal = self.principal()?;
+        principal.authorize(permission, target)?;
+        Ok(principal)
+    }
+
+    /// The caller, if it holds `permission` in any scope (listings filter by scope after).
+    pub fn authorize_any(&self, permission: &str) -> Result<&Principal, Status> {
+        let principal = self.principal()?;
+        if principal.holds(permission) {
+            Ok(principal)
+        } else {
+            Err(Status::permission_denied(format!(
+                "missing permission {permission}"
+            )))
         }
     }
 
     /// The context the layer left on a request; a request that did not pass through the
-    /// layer (a unit test calling a handler directly) gets a fresh one with no tenant.
+    /// layer (a unit test calling a handler directly) gets an anonymous one.
     pub fn of<T>(request: &tonic::Request<T>) -> Self {
         request
             .extensions()
@@ -137,21 +176,29 @@ impl RequestContext {
             .cloned()
             .unwrap_or_else(|| Self {
                 request_id: RequestId::generate(),
-                tenant: TenantResolution::Missing,
+                principal: None,
                 client_addr: None,
             })
     }
 }
 
-/// Tower layer that builds the [`RequestContext`] of every call.
-#[derive(Debug, Clone, Default)]
+/// Tower layer that builds the [`RequestContext`] of every call and refuses unauthenticated
+/// calls to anything but the public methods.
+#[derive(Clone)]
 pub struct RequestContextLayer {
-    default_tenant: Option<TenantId>,
+    verifier: Arc<dyn TokenVerifier>,
+}
+
+impl std::fmt::Debug for RequestContextLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContextLayer")
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestContextLayer {
-    pub fn new(default_tenant: Option<TenantId>) -> Self {
-        Self { default_tenant }
+    pub fn new(verifier: Arc<dyn TokenVerifier>) -> Self {
+        Self { verifier }
     }
 }
 
@@ -161,15 +208,26 @@ impl<S> Layer<S> for RequestContextLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequestContextService {
             inner,
-            default_tenant: self.default_tenant,
+            verifier: self.verifier.clone(),
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestContextService<S> {
     inner: S,
-    default_tenant: Option<TenantId>,
+    verifier: Arc<dyn TokenVerifier>,
+}
+
+fn bearer_token(value: Option<&HeaderValue>) -> Result<&str, TokenError> {
+    let value = value.ok_or(TokenError::Missing)?;
+    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(TokenError::Malformed),
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestContextService<S>
@@ -177,6 +235,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -192,34 +251,42 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
 
         let request_id = RequestId::from_header(request.headers().get(REQUEST_ID_HEADER));
-        let tenant = match request.headers().get(TENANT_ID_HEADER) {
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(|value| value.parse::<TenantId>().ok())
-                .map_or(TenantResolution::Malformed, TenantResolution::Known),
-            None => self
-                .default_tenant
-                .map_or(TenantResolution::Missing, TenantResolution::Known),
-        };
+        let path = request.uri().path().to_owned();
         let client_addr = request
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr());
-        let tenant_field = match &tenant {
-            TenantResolution::Known(tenant_id) => tenant_id.to_string(),
-            TenantResolution::Missing | TenantResolution::Malformed => String::new(),
-        };
+        let authenticated = bearer_token(request.headers().get(AUTHORIZATION_HEADER))
+            .and_then(|token| self.verifier.verify(token));
         let span = tracing::info_span!(
             "grpc",
-            rpc = %request.uri().path(),
+            rpc = %path,
             request_id = %request_id,
-            tenant_id = %tenant_field,
+            tenant_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
         );
         let echoed = HeaderValue::from_str(request_id.as_str()).ok();
+        let principal = match authenticated {
+            Ok(principal) => {
+                span.record("tenant_id", tracing::field::display(principal.tenant_id));
+                span.record("user_id", tracing::field::display(principal.user_id));
+                Some(principal)
+            }
+            Err(_) if crate::auth::is_public(&path) => None,
+            Err(error) => {
+                let _entered = span.enter();
+                tracing::info!(reason = %error, "refused an unauthenticated call");
+                let mut response: Response<ResBody> =
+                    Status::unauthenticated("a valid access token is required").into_http();
+                if let Some(echoed) = echoed {
+                    response.headers_mut().insert(REQUEST_ID_HEADER, echoed);
+                }
+                return Box::pin(async move { Ok(response) });
+            }
+        };
         request.extensions_mut().insert(RequestContext {
             request_id,
-            tenant,
+            principal,
             client_addr,
         });
 

@@ -4,11 +4,12 @@
 //! changes nothing.
 
 use hmis_core::CoreModule;
+use hmis_iam::{IamModule, SeedUser};
+use hmis_platform::auth::Scope;
 use hmis_platform::{RequestContext, TenantId};
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::dictionary_service_server::DictionaryService;
 use pb::facility_service_server::FacilityService;
-use pb::tenant_service_server::TenantService;
 use tonic::{Request, Status};
 
 fn request<T>(tenant_id: TenantId, message: T) -> Request<T> {
@@ -152,27 +153,15 @@ const DEPARTMENTS: &[DemoDepartment] = &[
     },
 ];
 
-/// Loads (or finds) the demo hospital and returns its tenant.
-pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
-    let tenants = core.tenant_api();
-    let created = tenants
-        .create_tenant(Request::new(pb::CreateTenantRequest {
-            request_id: "demo-tenant".to_owned(),
-            tenant: Some(pb::Tenant {
-                code: "DEMO".to_owned(),
-                name: "Demo Regional Hospital".to_owned(),
-                ..Default::default()
-            }),
-        }))
-        .await?
-        .into_inner()
-        .tenant
-        .ok_or_else(|| missing("tenant"))?;
-    let tenant_id: TenantId = created
-        .id
-        .parse()
-        .map_err(|_| Status::internal("demo: tenant id is not a UUID"))?;
+/// The password of every demo account (printed in the README; demo data only).
+pub const DEMO_PASSWORD: &str = "Demo-Hospital-2026";
 
+fn iam_error(error: hmis_iam::Error) -> Status {
+    Status::internal(format!("demo staff: {error}"))
+}
+
+/// Loads (or finds) the demo hospital and its staff in `tenant_id`.
+pub async fn load(core: &CoreModule, iam: &IamModule, tenant_id: TenantId) -> Result<(), Status> {
     let dictionaries = core.dictionary_api();
     for DemoDictionary {
         code,
@@ -232,6 +221,7 @@ pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
         .facility
         .ok_or_else(|| missing("facility"))?;
 
+    let mut ward_ids = std::collections::HashMap::new();
     for DemoDepartment {
         code,
         name,
@@ -260,6 +250,7 @@ pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
             .into_inner()
             .department
             .ok_or_else(|| missing("department"))?;
+        ward_ids.insert(*code, department.id.clone());
         for room_number in 1..=*rooms {
             let room_code = format!("{code}-{room_number:02}");
             let room = facilities
@@ -300,5 +291,61 @@ pub async fn load(core: &CoreModule) -> Result<TenantId, Status> {
             }
         }
     }
-    Ok(tenant_id)
+
+    // One account per role, in the scope such a person works in.
+    let facility_id: uuid::Uuid = facility
+        .id
+        .parse()
+        .map_err(|_| Status::internal("demo: facility id is not a UUID"))?;
+    let cardiology: uuid::Uuid = ward_ids
+        .get("CARD")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| missing("cardiology ward"))?;
+    let staff = [
+        (
+            "registrar",
+            "Ana Registrar",
+            "registrar",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "nurse",
+            "Nina Nurse (cardiology)",
+            "nurse",
+            Scope::Department(cardiology),
+        ),
+        (
+            "physician",
+            "Dr. Petru Physician",
+            "physician",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "pharmacist",
+            "Paula Pharmacist",
+            "pharmacist",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "statistician",
+            "Sergiu Statistician",
+            "statistician",
+            Scope::Tenant,
+        ),
+    ];
+    for (username, display_name, role_code, scope) in staff {
+        iam.ensure_user(
+            tenant_id,
+            &SeedUser {
+                username,
+                display_name,
+                password: DEMO_PASSWORD,
+                role_code,
+                scope,
+            },
+        )
+        .await
+        .map_err(iam_error)?;
+    }
+    Ok(())
 }

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_core::CoreModule;
+use hmis_iam::{IamModule, SeedUser};
+use hmis_platform::auth::Scope;
 use hmis_platform::clock::{SharedClock, SystemClock};
 use hmis_platform::config::{EmbeddedOptions, Options};
 use hmis_platform::db::{self, Database};
@@ -31,7 +33,14 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &["core"];
+pub const MODULES: &[&str] = &["core", "iam"];
+
+/// The request id the first tenant is created under; its id derives from it, so every start
+/// finds the same tenant.
+const BOOTSTRAP_REQUEST: &str = "bootstrap-tenant";
+
+/// The first administrator's user name.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -51,6 +60,18 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error("demo data: {0}")]
     Demo(tonic::Status),
+    #[error("bootstrap: {0}")]
+    Bootstrap(tonic::Status),
+    #[error("iam: {0}")]
+    Iam(#[from] hmis_iam::Error),
+}
+
+/// What the first start set up.
+#[derive(Debug, Clone)]
+pub struct Bootstrapped {
+    pub tenant_id: TenantId,
+    /// The administrator's password when it was generated now (shown once).
+    pub generated_admin_password: Option<String>,
 }
 
 /// A database-ready process, not yet serving.
@@ -61,43 +82,51 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     clock: SharedClock,
     modules: Vec<String>,
-    default_tenant: Option<TenantId>,
+    iam: IamModule,
 }
 
 impl Application {
     /// Resolves the database (starting the embedded one if none is configured), migrates it,
     /// and opens the pools.
     pub async fn prepare(options: Options) -> Result<Self, ServerError> {
-        let modules = select_modules(&options.server.modules)?;
+        // Refuse an unknown module before starting anything.
+        select_modules(&options.server.modules)?;
         let (connect_options, embedded) = database_target(&options).await?;
         db::migrate(&connect_options).await?;
         let database = Database::connect(connect_options, &options.database).await?;
-        let default_tenant = options.server.default_tenant.map(TenantId::new);
-        Ok(Self {
-            options,
-            database,
-            embedded,
-            clock: Arc::new(SystemClock),
-            modules,
-            default_tenant,
-        })
+        let mut application = Self::new(options, database, Arc::new(SystemClock)).await?;
+        application.embedded = embedded;
+        Ok(application)
     }
 
     /// A process over an already migrated database (tests, embedding), with its own clock.
-    pub fn new(
+    pub async fn new(
         options: Options,
         database: Database,
         clock: SharedClock,
     ) -> Result<Self, ServerError> {
         let modules = select_modules(&options.server.modules)?;
-        let default_tenant = options.server.default_tenant.map(TenantId::new);
+        // Sign-in without a tenant code means the standalone hospital: the configured
+        // default, else the tenant the first start created.
+        let default_tenant = options
+            .server
+            .default_tenant
+            .map(TenantId::new)
+            .unwrap_or_else(|| hmis_core::tenant_id_for_request(BOOTSTRAP_REQUEST));
+        let iam = IamModule::new(
+            database.clone(),
+            clock.clone(),
+            &options.iam,
+            Some(default_tenant),
+        )
+        .await?;
         Ok(Self {
             options,
             database,
             embedded: None,
             clock,
             modules,
-            default_tenant,
+            iam,
         })
     }
 
@@ -105,20 +134,77 @@ impl Application {
         &self.database
     }
 
-    /// Calls that name no tenant act for this one (the standalone hospital).
-    pub fn set_default_tenant(&mut self, tenant_id: TenantId) {
-        self.default_tenant = Some(tenant_id);
-    }
-
     pub fn core(&self) -> CoreModule {
         CoreModule::new(self.database.clone(), self.clock.clone())
     }
 
-    /// Loads the demo hospital and makes its tenant the default one.
-    pub async fn load_demo(&mut self) -> Result<TenantId, ServerError> {
-        let tenant_id = demo::load(&self.core()).await.map_err(ServerError::Demo)?;
-        self.set_default_tenant(tenant_id);
-        Ok(tenant_id)
+    pub fn iam(&self) -> &IamModule {
+        &self.iam
+    }
+
+    /// Makes sure the first tenant and its administrator exist (every start; only the first
+    /// creates anything). The administrator also operates the deployment (may create tenants).
+    pub async fn bootstrap(&self) -> Result<Bootstrapped, ServerError> {
+        let options = &self.options.iam;
+        let tenant_id = self
+            .core()
+            .ensure_tenant(
+                BOOTSTRAP_REQUEST,
+                &options.bootstrap_tenant_code,
+                &options.bootstrap_tenant_name,
+            )
+            .await
+            .map_err(ServerError::Bootstrap)?;
+        // The tenant's code is the one it was created with, whatever the options say now.
+        let code = {
+            use hmis_proto::openhmis::core::v1::GetCurrentTenantRequest;
+            use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
+            let mut request = tonic::Request::new(GetCurrentTenantRequest {});
+            request
+                .extensions_mut()
+                .insert(hmis_platform::RequestContext::system(tenant_id));
+            self.core()
+                .tenant_api()
+                .get_current_tenant(request)
+                .await
+                .map_err(ServerError::Bootstrap)?
+                .into_inner()
+                .tenant
+                .map(|tenant| tenant.code)
+                .unwrap_or_else(|| options.bootstrap_tenant_code.clone())
+        };
+        self.iam.register_tenant(tenant_id, &code).await?;
+        let (password, generated) = match &options.bootstrap_admin_password {
+            Some(password) => (password.expose().to_owned(), false),
+            None => (IamModule::generate_password()?, true),
+        };
+        let created = self
+            .iam
+            .ensure_user(
+                tenant_id,
+                &SeedUser {
+                    username: BOOTSTRAP_ADMIN,
+                    display_name: "Administrator",
+                    password: &password,
+                    role_code: "administrator",
+                    scope: Scope::Tenant,
+                },
+            )
+            .await?;
+        self.iam
+            .grant_role(tenant_id, BOOTSTRAP_ADMIN, "operator", Scope::Tenant)
+            .await?;
+        Ok(Bootstrapped {
+            tenant_id,
+            generated_admin_password: (created && generated).then_some(password),
+        })
+    }
+
+    /// Loads the demo hospital and its staff into the bootstrap tenant.
+    pub async fn load_demo(&self, tenant_id: TenantId) -> Result<(), ServerError> {
+        demo::load(&self.core(), &self.iam, tenant_id)
+            .await
+            .map_err(ServerError::Demo)
     }
 
     /// Binds the configured address.
@@ -151,6 +237,15 @@ impl Application {
             ]);
             purges.push(core.idempotency_keys().clone());
         }
+        if self.modules.iter().any(|module| module == "iam") {
+            routes.add_service(self.iam.auth_service());
+            routes.add_service(self.iam.admin_service());
+            mounted_services.extend([
+                "openhmis.iam.v1.AuthService",
+                "openhmis.iam.v1.AdminService",
+            ]);
+            purges.push(self.iam.idempotency_keys().clone());
+        }
         for service in &mounted_services {
             health_reporter
                 .set_service_status(*service, tonic_health::ServingStatus::Serving)
@@ -177,6 +272,19 @@ impl Application {
         routes.add_service(reflection_v1alpha.build_v1alpha()?);
 
         let mut workers = spawn_workers(&self.database, &self.options, purges);
+        let key_ring = self.iam.key_ring().clone();
+        let key_pool = self.database.app_pool().clone();
+        let clock = self.clock.clone();
+        workers.spawn(async move {
+            // Another process may rotate the signing key; pick up its new key within a minute.
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                if let Err(error) = key_ring.reload(&key_pool, clock.now()).await {
+                    tracing::warn!(error = %error, "reloading signing keys failed");
+                }
+            }
+        });
 
         let grace = self.options.server.shutdown_grace;
         let (draining_sender, draining) = tokio::sync::oneshot::channel::<()>();
@@ -200,7 +308,7 @@ impl Application {
             .accept_http1(true)
             .layer(cors_layer())
             .layer(tonic_web::GrpcWebLayer::new())
-            .layer(RequestContextLayer::new(self.default_tenant))
+            .layer(RequestContextLayer::new(self.iam.verifier()))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
         tokio::pin!(server);

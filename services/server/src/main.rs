@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hmis_platform::config::Options;
 use hmis_platform::telemetry::Telemetry;
-use openhmis_server::Application;
+use openhmis_server::{Application, demo};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,18 +57,39 @@ fn main() -> anyhow::Result<()> {
     outcome
 }
 
-async fn run(command: Command, options: Options) -> anyhow::Result<()> {
-    let mut application = Application::prepare(options).await?;
-    match command {
-        Command::Migrate => {
-            tracing::info!("migrations applied");
-            return Ok(());
+async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
+    if let Command::Demo = command {
+        // The demo's tenant and administrator are known, so the README can name them.
+        let defaults = hmis_platform::config::IamOptions::default();
+        if options.iam.bootstrap_tenant_code == defaults.bootstrap_tenant_code {
+            options.iam.bootstrap_tenant_code = "DEMO".to_owned();
+            options.iam.bootstrap_tenant_name = "Demo Regional Hospital".to_owned();
         }
-        Command::Demo => {
-            let tenant_id = application.load_demo().await?;
-            tracing::info!(tenant_id = %tenant_id, "demo hospital loaded; it is the default tenant");
+        if options.iam.bootstrap_admin_password.is_none() {
+            options.iam.bootstrap_admin_password =
+                Some(hmis_platform::config::Secret::new(demo::DEMO_PASSWORD));
         }
-        Command::Serve { .. } => {}
+    }
+    let application = Application::prepare(options).await?;
+    if let Command::Migrate = command {
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    let bootstrapped = application.bootstrap().await?;
+    if let Some(password) = &bootstrapped.generated_admin_password {
+        // Shown once, on the terminal only (never in the log stream): nobody chose it.
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "first start: administrator `{}` of tenant {} has password {password} (change it)",
+                openhmis_server::BOOTSTRAP_ADMIN,
+                bootstrapped.tenant_id
+            );
+        }
+    }
+    if let Command::Demo = command {
+        application.load_demo(bootstrapped.tenant_id).await?;
+        tracing::info!(tenant_id = %bootstrapped.tenant_id, "demo hospital and staff loaded");
     }
     let listener = application
         .bind()

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as pb;
+use hmis_proto::openhmis::iam::v1 as iam;
+use iam::auth_service_client::AuthServiceClient;
 use pb::facility_service_client::FacilityServiceClient;
-use pb::tenant_service_client::TenantServiceClient;
+
+const ADMIN_PASSWORD: &str = "Ops-Secret-2026!";
 use sqlx::Connection;
 use tokio::sync::mpsc;
 
@@ -47,6 +50,7 @@ async fn sigterm_lets_the_call_in_flight_finish() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_openhmis"))
         .arg("serve")
         .env("HMIS_DATABASE__URL", db.url())
+        .env("HMIS_IAM__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("HMIS_SERVER__LISTEN_ADDR", "127.0.0.1:0")
         .env("HMIS_TELEMETRY__LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
@@ -63,29 +67,31 @@ async fn sigterm_lets_the_call_in_flight_finish() {
         .await
         .expect("connect");
 
-    let tenant = TenantServiceClient::new(channel.clone())
-        .create_tenant(pb::CreateTenantRequest {
-            request_id: "drain-tenant".to_owned(),
-            tenant: Some(pb::Tenant {
-                code: "DRAIN".to_owned(),
-                name: "Drain test".to_owned(),
-                ..Default::default()
-            }),
+    let tokens = AuthServiceClient::new(channel.clone())
+        .login(iam::LoginRequest {
+            tenant_code: "MAIN".to_owned(),
+            credentials: Some(iam::login_request::Credentials::Password(
+                iam::PasswordCredentials {
+                    username: "admin".to_owned(),
+                    password: ADMIN_PASSWORD.to_owned(),
+                },
+            )),
         })
         .await
-        .expect("create tenant")
+        .expect("sign in")
         .into_inner()
-        .tenant
-        .expect("tenant");
-    fn as_tenant<T>(tenant_id: &str, message: T) -> tonic::Request<T> {
+        .tokens
+        .expect("tokens");
+    fn signed_in<T>(access_token: &str, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("x-tenant-id", tenant_id.parse().expect("ascii"));
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {access_token}").parse().expect("ascii"),
+        );
         request
     }
-    let with_tenant_create = |message| as_tenant(&tenant.id, message);
-    let with_tenant_update = |message| as_tenant(&tenant.id, message);
+    let with_tenant_create = |message| signed_in(&tokens.access_token, message);
+    let with_tenant_update = |message| signed_in(&tokens.access_token, message);
     let mut facilities = FacilityServiceClient::new(channel.clone());
     let facility = facilities
         .create_facility(with_tenant_create(pb::CreateFacilityRequest {

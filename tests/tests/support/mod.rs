@@ -1,16 +1,22 @@
 //! Spawns the server in-process on port 0 over a fresh database, like a deployment would
-//! run it, and hands out real gRPC clients.
+//! run it (bootstrap included), and signs in over real gRPC.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hmis_core::CoreModule;
+use hmis_iam::{IamModule, SeedUser};
 use hmis_platform::TenantId;
+use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Options;
+use hmis_platform::config::{Options, Secret};
 use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as pb;
+use hmis_proto::openhmis::iam::v1 as iam_pb;
+use iam_pb::admin_service_client::AdminServiceClient;
+use iam_pb::auth_service_client::AuthServiceClient;
 use openhmis_server::Application;
 use pb::dictionary_service_client::DictionaryServiceClient;
 use pb::facility_service_client::FacilityServiceClient;
@@ -18,10 +24,28 @@ use pb::tenant_service_client::TenantServiceClient;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
+/// The bootstrap administrator's password in tests.
+pub const ADMIN_PASSWORD: &str = "Ops-Secret-2026!";
+/// The password test users get.
+pub const USER_PASSWORD: &str = "Ward-Secret-2026!";
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub tenant_id: TenantId,
+    pub tenant_code: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub channel: Channel,
     pub db: TestDatabase,
+    pub iam: IamModule,
+    pub core: CoreModule,
+    /// The bootstrap tenant's administrator, who also operates the deployment.
+    pub operator: Session,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -34,8 +58,14 @@ impl TestApp {
     pub async fn spawn_with(mut options: Options) -> Self {
         let db = TestDatabase::new().await;
         options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        options.iam.bootstrap_tenant_code = "OPS".to_owned();
+        options.iam.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
         let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+            .await
             .expect("valid options");
+        application.bootstrap().await.expect("bootstrap");
+        let iam = application.iam().clone();
+        let core = application.core();
         let listener = application.bind().await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -52,10 +82,16 @@ impl TestApp {
             .connect()
             .await
             .expect("connect to the server");
+        let operator = login(&channel, "OPS", "admin", ADMIN_PASSWORD)
+            .await
+            .expect("bootstrap administrator signs in");
         Self {
             addr,
             channel,
             db,
+            iam,
+            core,
+            operator,
             stop: Some(stop),
             server: Some(server),
         }
@@ -73,31 +109,83 @@ impl TestApp {
         DictionaryServiceClient::new(self.channel.clone())
     }
 
-    /// Creates a tenant and returns its id.
-    pub async fn create_tenant(&self, code: &str) -> TenantId {
+    pub fn auth(&self) -> AuthServiceClient<Channel> {
+        AuthServiceClient::new(self.channel.clone())
+    }
+
+    pub fn admin(&self) -> AdminServiceClient<Channel> {
+        AdminServiceClient::new(self.channel.clone())
+    }
+
+    /// Creates a tenant the way an operator does and signs in as its administrator.
+    pub async fn create_tenant(&self, code: &str) -> Session {
         let tenant = self
             .tenants()
-            .create_tenant(pb::CreateTenantRequest {
-                request_id: format!("tenant-{code}-{}", uuid::Uuid::new_v4()),
-                tenant: Some(pb::Tenant {
-                    code: code.to_owned(),
-                    name: format!("Hospital {code}"),
-                    ..Default::default()
-                }),
-            })
+            .create_tenant(signed_in(
+                &self.operator,
+                pb::CreateTenantRequest {
+                    request_id: format!("tenant-{code}-{}", uuid::Uuid::new_v4()),
+                    tenant: Some(pb::Tenant {
+                        code: code.to_owned(),
+                        name: format!("Hospital {code}"),
+                        ..Default::default()
+                    }),
+                },
+            ))
             .await
             .expect("create tenant")
             .into_inner()
             .tenant
             .expect("tenant in response");
-        tenant.id.parse().expect("tenant id is a UUID")
+        let tenant_id: TenantId = tenant.id.parse().expect("tenant id is a UUID");
+        self.iam
+            .register_tenant(tenant_id, code)
+            .await
+            .expect("register tenant");
+        self.add_user(tenant_id, "admin", "administrator", Scope::Tenant)
+            .await;
+        self.login(code, "admin", USER_PASSWORD)
+            .await
+            .expect("tenant administrator signs in")
     }
 
-    /// Creates a facility for `tenant` and returns it.
-    pub async fn create_facility(&self, tenant: TenantId, code: &str) -> pb::Facility {
+    /// Creates a person with one role in `tenant_id` (password [`USER_PASSWORD`]).
+    pub async fn add_user(
+        &self,
+        tenant_id: TenantId,
+        username: &str,
+        role_code: &str,
+        scope: Scope,
+    ) {
+        self.iam
+            .ensure_user(
+                tenant_id,
+                &SeedUser {
+                    username,
+                    display_name: username,
+                    password: USER_PASSWORD,
+                    role_code,
+                    scope,
+                },
+            )
+            .await
+            .expect("seed user");
+    }
+
+    pub async fn login(
+        &self,
+        tenant_code: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Session, tonic::Status> {
+        login(&self.channel, tenant_code, username, password).await
+    }
+
+    /// Creates a facility as `session` and returns it.
+    pub async fn create_facility(&self, session: &Session, code: &str) -> pb::Facility {
         self.facilities()
-            .create_facility(as_tenant(
-                tenant,
+            .create_facility(signed_in(
+                session,
                 pb::CreateFacilityRequest {
                     request_id: uuid::Uuid::new_v4().to_string(),
                     facility: Some(facility(code)),
@@ -121,14 +209,53 @@ impl TestApp {
     }
 }
 
-/// A request acting for `tenant` (the x-tenant-id metadata).
-pub fn as_tenant<T>(tenant: TenantId, message: T) -> tonic::Request<T> {
+pub async fn login(
+    channel: &Channel,
+    tenant_code: &str,
+    username: &str,
+    password: &str,
+) -> Result<Session, tonic::Status> {
+    let tokens = AuthServiceClient::new(channel.clone())
+        .login(iam_pb::LoginRequest {
+            tenant_code: tenant_code.to_owned(),
+            credentials: Some(iam_pb::login_request::Credentials::Password(
+                iam_pb::PasswordCredentials {
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                },
+            )),
+        })
+        .await?
+        .into_inner()
+        .tokens
+        .expect("tokens in response");
+    let me = AuthServiceClient::new(channel.clone())
+        .get_me(bearer(&tokens.access_token, iam_pb::GetMeRequest {}))
+        .await?
+        .into_inner();
+    Ok(Session {
+        tenant_id: me.tenant_id.parse().expect("tenant id"),
+        tenant_code: tenant_code.to_owned(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    })
+}
+
+/// A request carrying `access_token`.
+pub fn bearer<T>(access_token: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.metadata_mut().insert(
-        "x-tenant-id",
-        tenant.to_string().parse().expect("ascii metadata"),
+        "authorization",
+        format!("Bearer {access_token}")
+            .parse()
+            .expect("ascii metadata"),
     );
     request
+}
+
+/// A request made by `session`.
+pub fn signed_in<T>(session: &Session, message: T) -> tonic::Request<T> {
+    bearer(&session.access_token, message)
 }
 
 pub fn facility(code: &str) -> pb::Facility {

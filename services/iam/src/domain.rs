@@ -1,0 +1,242 @@
+//! IAM's pure rules: what a user name and a password must be, how lockout backs off, and
+//! the roles every tenant starts with.
+
+use chrono::{DateTime, Duration, Utc};
+use hmis_platform::types::ParseError;
+
+/// A sign-in name: 3 to 64 of lower-case letters, digits, '.', '-' and '_'. Stored lower-case
+/// so "JSmith" and "jsmith" cannot be two people.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        let value = value.trim().to_lowercase();
+        if !(3..=64).contains(&value.chars().count()) {
+            return Err(ParseError::new("must be 3 to 64 characters"));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(ParseError::new(
+                "may contain only letters, digits, '.', '-' and '_'",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that satisfies the policy: at least 10 characters with three of lower case,
+/// upper case, digits and symbols, or a passphrase of 16 or more; never the user name.
+pub struct NewPassword(String);
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+impl NewPassword {
+    pub const MAX_LEN: usize = 256;
+
+    pub fn parse(value: &str, username: &str) -> Result<Self, ParseError> {
+        let length = value.chars().count();
+        if length > Self::MAX_LEN {
+            return Err(ParseError::new(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
+        }
+        if length < 10 {
+            return Err(ParseError::new("must be at least 10 characters"));
+        }
+        let classes = [
+            value.chars().any(|c| c.is_lowercase()),
+            value.chars().any(|c| c.is_uppercase()),
+            value.chars().any(|c| c.is_numeric()),
+            value.chars().any(|c| !c.is_alphanumeric()),
+        ]
+        .into_iter()
+        .filter(|present| *present)
+        .count();
+        if length < 16 && classes < 3 {
+            return Err(ParseError::new(
+                "needs three of: lower case, upper case, digits, symbols (or 16+ characters)",
+            ));
+        }
+        if !username.is_empty() && value.to_lowercase().contains(&username.to_lowercase()) {
+            return Err(ParseError::new("must not contain the user name"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Failed sign-ins tolerated before the account locks.
+pub const LOCKOUT_THRESHOLD: i32 = 5;
+
+/// How long an account stays locked after `failed_logins` consecutive failures: none below
+/// the threshold, then 30 s doubling with each further failure, at most an hour.
+pub fn lockout_after(failed_logins: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if failed_logins < LOCKOUT_THRESHOLD {
+        return None;
+    }
+    let doublings = u32::try_from(failed_logins - LOCKOUT_THRESHOLD)
+        .unwrap_or(0)
+        .min(7);
+    let seconds = (30_i64 << doublings).min(3600);
+    Some(now + Duration::seconds(seconds))
+}
+
+/// A role every tenant starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct StandardRole {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub permissions: &'static [&'static str],
+}
+
+pub const STANDARD_ROLES: &[StandardRole] = &[
+    StandardRole {
+        code: "administrator",
+        name: "Administrator",
+        permissions: &[
+            "core.read",
+            "core.manage",
+            "core.beds.manage",
+            "iam.users.read",
+            "iam.users.manage",
+            "audit.read",
+        ],
+    },
+    StandardRole {
+        code: "registrar",
+        name: "Registrar (admissions desk)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "patients.write",
+            "admissions.read",
+            "admissions.admit",
+            "admissions.infodesk",
+        ],
+    },
+    StandardRole {
+        code: "nurse",
+        name: "Nurse",
+        permissions: &[
+            "core.read",
+            "core.beds.manage",
+            "patients.read",
+            "admissions.read",
+            "encounters.read",
+            "nursing.administer",
+        ],
+    },
+    StandardRole {
+        code: "physician",
+        name: "Physician",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "patients.write",
+            "patients.break_glass",
+            "admissions.read",
+            "admissions.admit",
+            "encounters.read",
+            "encounters.write",
+            "encounters.prescribe",
+            "encounters.override",
+            "encounters.certify",
+        ],
+    },
+    StandardRole {
+        code: "pharmacist",
+        name: "Pharmacist",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "encounters.read",
+            "pharmacy.read",
+            "pharmacy.dispense",
+            "pharmacy.manage",
+        ],
+    },
+    StandardRole {
+        code: "statistician",
+        name: "Medical statistician",
+        permissions: &[
+            "core.read",
+            "statistics.read",
+            "statistics.submit",
+            "admissions.read",
+        ],
+    },
+    StandardRole {
+        code: "operator",
+        name: "Operator of a shared deployment",
+        permissions: &["core.tenants.create"],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lower_case_and_plain() {
+        assert_eq!(
+            Username::parse(" JSmith ").map(|u| u.0),
+            Ok("jsmith".to_owned())
+        );
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("j smith").is_err());
+        assert!(Username::parse("jürgen").is_err());
+    }
+
+    #[test]
+    fn the_password_policy_wants_variety_or_length_and_not_the_name() {
+        assert!(NewPassword::parse("Short1!", "x").is_err());
+        assert!(
+            NewPassword::parse("alllowercaseletters", "x").is_ok(),
+            "passphrase"
+        );
+        assert!(
+            NewPassword::parse("lowercase12", "x").is_err(),
+            "two classes, short"
+        );
+        assert!(NewPassword::parse("Lowercase12", "x").is_ok());
+        assert!(NewPassword::parse("Jsmith-2026!", "jsmith").is_err());
+        assert!(!format!("{:?}", NewPassword::parse("Lowercase12", "x")).contains("Lowercase12"));
+    }
+
+    #[test]
+    fn lockout_starts_at_the_threshold_and_backs_off() {
+        let now = Utc::now();
+        assert_eq!(lockout_after(4, now), None);
+        assert_eq!(lockout_after(5, now), Some(now + Duration::seconds(30)));
+        assert_eq!(lockout_after(6, now), Some(now + Duration::seconds(60)));
+        assert_eq!(lockout_after(40, now), Some(now + Duration::seconds(3600)));
+    }
+
+    #[test]
+    fn standard_roles_use_catalog_permissions_only() {
+        for role in STANDARD_ROLES {
+            for permission in role.permissions {
+                assert!(
+                    hmis_platform::auth::permission_info(permission).is_some(),
+                    "{} names unknown permission {permission}",
+                    role.code
+                );
+            }
+        }
+    }
+}

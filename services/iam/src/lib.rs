@@ -1,0 +1,241 @@
+//! The IAM module (`iam` schema): people and service accounts, sign-in with lockout, access
+//! tokens (EdDSA JWTs from a rotating key ring) and refresh-token sessions with reuse
+//! detection, roles built from the permission catalog, and role assignments scoped to the
+//! tenant, a facility or a department, optionally for a period.
+//!
+//! [`IamModule::verifier`] is what the platform's request layer authenticates calls with.
+
+mod domain;
+mod error;
+mod grpc;
+mod keys;
+mod secrets;
+mod store;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use hmis_platform::auth::{Scope, TokenVerifier};
+use hmis_platform::clock::SharedClock;
+use hmis_platform::config::IamOptions;
+use hmis_platform::context::RequestId;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_platform::{Database, TenantId};
+use hmis_proto::openhmis::iam::v1::admin_service_server::AdminServiceServer;
+use hmis_proto::openhmis::iam::v1::auth_service_server::AuthServiceServer;
+use uuid::Uuid;
+
+pub use domain::{STANDARD_ROLES, StandardRole};
+pub use error::Error;
+pub use grpc::{AdminApi, AuthApi};
+pub use keys::KeyRing;
+
+/// The schema IAM owns.
+pub const SCHEMA: &str = "iam";
+
+/// IAM's services, sharing one state.
+#[derive(Debug, Clone)]
+pub struct IamModule {
+    iam: Arc<grpc::Iam>,
+}
+
+/// A person to make sure exists (bootstrap, demo).
+#[derive(Debug, Clone)]
+pub struct SeedUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub role_code: &'a str,
+    pub scope: Scope,
+}
+
+impl IamModule {
+    /// Loads (or creates) the signing keys.
+    pub async fn new(
+        database: Database,
+        clock: SharedClock,
+        options: &IamOptions,
+        default_tenant: Option<TenantId>,
+    ) -> Result<Self, Error> {
+        let access_ttl = Duration::from_std(options.access_token_ttl)
+            .map_err(|error| Error::Crypto(error.to_string()))?;
+        let refresh_ttl = Duration::from_std(options.refresh_token_ttl)
+            .map_err(|error| Error::Crypto(error.to_string()))?;
+        let keys = KeyRing::load_or_create(database.app_pool(), access_ttl, clock.now()).await?;
+        Ok(Self {
+            iam: Arc::new(grpc::Iam {
+                database,
+                clock,
+                keys,
+                idempotency: IdempotencyKeys::new(SCHEMA),
+                refresh_token_ttl: refresh_ttl,
+                default_tenant,
+            }),
+        })
+    }
+
+    /// What the request layer authenticates calls with.
+    pub fn verifier(&self) -> Arc<dyn TokenVerifier> {
+        self.iam.keys.clone()
+    }
+
+    pub fn key_ring(&self) -> &Arc<KeyRing> {
+        &self.iam.keys
+    }
+
+    pub fn auth_api(&self) -> AuthApi {
+        AuthApi {
+            iam: self.iam.clone(),
+        }
+    }
+
+    pub fn admin_api(&self) -> AdminApi {
+        AdminApi {
+            iam: self.iam.clone(),
+        }
+    }
+
+    pub fn auth_service(&self) -> AuthServiceServer<AuthApi> {
+        AuthServiceServer::new(self.auth_api())
+    }
+
+    pub fn admin_service(&self) -> AdminServiceServer<AdminApi> {
+        AdminServiceServer::new(self.admin_api())
+    }
+
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.iam.idempotency
+    }
+
+    /// Makes a tenant usable: registers its code for sign-in and gives it the standard roles.
+    /// Safe to repeat.
+    pub async fn register_tenant(&self, tenant_id: TenantId, code: &str) -> Result<(), Error> {
+        let mut tx = self
+            .iam
+            .database
+            .begin(tenant_id, &RequestId::generate())
+            .await?;
+        store::register_tenant(&mut tx, code).await?;
+        let existing = store::list_roles(&mut tx).await?;
+        let now = self.iam.clock.now();
+        for role in STANDARD_ROLES {
+            if existing.iter().any(|row| row.code == role.code) {
+                continue;
+            }
+            let row = store::RoleRow {
+                id: Uuid::now_v7(),
+                code: role.code.to_owned(),
+                name: role.name.to_owned(),
+                permissions: role.permissions.iter().map(|p| (*p).to_owned()).collect(),
+            };
+            store::insert_role(&mut tx, &row, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates `user` unless a person of that name exists, and gives it its role. Returns
+    /// whether it was created. Safe to repeat.
+    pub async fn ensure_user(
+        &self,
+        tenant_id: TenantId,
+        user: &SeedUser<'_>,
+    ) -> Result<bool, Error> {
+        let draft = grpc::UserDraft::parse(
+            Some(&hmis_proto::openhmis::iam::v1::User {
+                username: user.username.to_owned(),
+                display_name: user.display_name.to_owned(),
+                ..Default::default()
+            }),
+            user.password,
+        )?;
+        let mut tx = self
+            .iam
+            .database
+            .begin(tenant_id, &RequestId::generate())
+            .await?;
+        if store::credentials_by_username(&mut tx, draft.username.as_str())
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let hash = secrets::hash(user.password.to_owned()).await?;
+        let created = self.iam.insert_person(&mut tx, &draft, &hash).await?;
+        let role_id = store::role_id_by_code(&mut tx, user.role_code)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "role",
+                id: user.role_code.to_owned(),
+            })?;
+        let now = self.iam.clock.now();
+        store::insert_assignment(
+            &mut tx,
+            Uuid::now_v7(),
+            created.id,
+            role_id,
+            user.scope,
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives an existing person one more role (bootstrap: the first administrator also
+    /// operates the deployment).
+    pub async fn grant_role(
+        &self,
+        tenant_id: TenantId,
+        username: &str,
+        role_code: &str,
+        scope: Scope,
+    ) -> Result<(), Error> {
+        let mut tx = self
+            .iam
+            .database
+            .begin(tenant_id, &RequestId::generate())
+            .await?;
+        let user = store::credentials_by_username(&mut tx, username)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "user",
+                id: username.to_owned(),
+            })?;
+        let role_id = store::role_id_by_code(&mut tx, role_code)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "role",
+                id: role_code.to_owned(),
+            })?;
+        let already = store::list_assignments(&mut tx, user.id)
+            .await?
+            .into_iter()
+            .any(|row| {
+                row.role_code == role_code && row.scope().map(|held| held == scope).unwrap_or(false)
+            });
+        if !already {
+            let now = self.iam.clock.now();
+            store::insert_assignment(
+                &mut tx,
+                Uuid::now_v7(),
+                user.id,
+                role_id,
+                scope,
+                None,
+                None,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A password that satisfies the policy, for a first administrator nobody chose one for.
+    pub fn generate_password() -> Result<String, Error> {
+        Ok(format!("Hm-{}", secrets::random_token(18)?))
+    }
+}

@@ -1,0 +1,396 @@
+//! Who is calling and what they may do.
+//!
+//! The [`RequestContextLayer`](crate::RequestContextLayer) authenticates every call except the
+//! public ones ([`is_public`]) through a [`TokenVerifier`] (implemented by the IAM module) and
+//! leaves the [`Principal`] in the request. Handlers then ask one question,
+//! [`Principal::authorize`]: does the caller hold this permission for this target? Grants are
+//! scoped to the whole tenant, a facility, or a department (ward): a ward nurse's grants name
+//! that ward, and modules pass the ward a patient lies in as the target.
+
+use std::fmt;
+use std::str::FromStr;
+
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::context::TenantId;
+
+/// Calls that need no access token: signing in, and what probes and tools use.
+pub fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/openhmis.iam.v1.AuthService/Login" | "/openhmis.iam.v1.AuthService/Refresh"
+    ) || path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.v1.ServerReflection/")
+        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+/// Where a grant applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Tenant,
+    Facility(Uuid),
+    Department(Uuid),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Tenant => f.write_str("tenant"),
+            Scope::Facility(id) => write!(f, "facility:{id}"),
+            Scope::Department(id) => write!(f, "department:{id}"),
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let invalid = || "must be tenant, facility:<uuid> or department:<uuid>".to_owned();
+        match value.split_once(':') {
+            None if value == "tenant" => Ok(Scope::Tenant),
+            Some(("facility", id)) => Uuid::parse_str(id)
+                .map(Scope::Facility)
+                .map_err(|_| invalid()),
+            Some(("department", id)) => Uuid::parse_str(id)
+                .map(Scope::Department)
+                .map_err(|_| invalid()),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// What a call acts on, as far as scopes care: the facility and department it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Target {
+    pub facility: Option<Uuid>,
+    pub department: Option<Uuid>,
+}
+
+impl Target {
+    /// Tenant-wide data (the tenant's own settings, catalog-like reads).
+    pub const TENANT: Target = Target {
+        facility: None,
+        department: None,
+    };
+
+    pub fn facility(id: Uuid) -> Self {
+        Self {
+            facility: Some(id),
+            department: None,
+        }
+    }
+
+    pub fn department(facility: Uuid, department: Uuid) -> Self {
+        Self {
+            facility: Some(facility),
+            department: Some(department),
+        }
+    }
+}
+
+/// One permission held in one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Grant {
+    pub permission: String,
+    pub scope: Scope,
+}
+
+impl Grant {
+    fn covers(&self, target: &Target) -> bool {
+        match self.scope {
+            Scope::Tenant => true,
+            Scope::Facility(id) => target.facility == Some(id),
+            Scope::Department(id) => target.department == Some(id),
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub tenant_id: TenantId,
+    pub username: String,
+    pub service_account: bool,
+    /// The session (refresh-token family) the access token was issued in.
+    pub session_id: Uuid,
+    pub grants: Vec<Grant>,
+}
+
+impl Principal {
+    /// Whether the caller holds `permission` for `target`.
+    pub fn is_allowed(&self, permission: &str, target: &Target) -> bool {
+        self.grants
+            .iter()
+            .any(|grant| grant.permission == permission && grant.covers(target))
+    }
+
+    /// Whether the caller holds `permission` anywhere (listings then filter by scope).
+    pub fn holds(&self, permission: &str) -> bool {
+        self.grants
+            .iter()
+            .any(|grant| grant.permission == permission)
+    }
+
+    /// `PERMISSION_DENIED` unless the caller holds `permission` for `target`.
+    pub fn authorize(&self, permission: &str, target: &Target) -> Result<(), Status> {
+        if self.is_allowed(permission, target) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!(
+                "missing permission {permission} for this resource"
+            )))
+        }
+    }
+
+    /// The departments (wards) the caller holds `permission` in, or `None` when a tenant-
+    /// or facility-wide grant covers everything of the facility.
+    pub fn departments_for(&self, permission: &str, facility: Uuid) -> Option<Vec<Uuid>> {
+        let mut departments = Vec::new();
+        for grant in self
+            .grants
+            .iter()
+            .filter(|grant| grant.permission == permission)
+        {
+            match grant.scope {
+                Scope::Tenant => return None,
+                Scope::Facility(id) if id == facility => return None,
+                Scope::Facility(_) => {}
+                Scope::Department(id) => departments.push(id),
+            }
+        }
+        Some(departments)
+    }
+}
+
+/// Why a token was refused. The client hears only "unauthenticated"; the reason is logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("no access token")]
+    Missing,
+    #[error("malformed authorization header")]
+    Malformed,
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    #[error("token expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+/// Checks access tokens. Implemented by the IAM module; the layer knows nothing of JWTs.
+pub trait TokenVerifier: Send + Sync + 'static {
+    fn verify(&self, token: &str) -> Result<Principal, TokenError>;
+}
+
+/// One entry of the permission catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermissionInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Every use touches patient data and is audited.
+    pub patient_data: bool,
+}
+
+impl PermissionInfo {
+    pub fn module(&self) -> &'static str {
+        self.name.split('.').next().unwrap_or(self.name)
+    }
+}
+
+const fn permission(
+    name: &'static str,
+    description: &'static str,
+    patient_data: bool,
+) -> PermissionInfo {
+    PermissionInfo {
+        name,
+        description,
+        patient_data,
+    }
+}
+
+/// Every permission of every module, so roles can be defined before a module ships.
+pub const PERMISSIONS: &[PermissionInfo] = &[
+    permission(
+        "core.read",
+        "read facilities, wards, rooms, beds and dictionaries",
+        false,
+    ),
+    permission(
+        "core.manage",
+        "create and change facilities, wards, rooms, beds, dictionaries",
+        false,
+    ),
+    permission(
+        "core.beds.manage",
+        "change bed states (cleaning, out of service)",
+        false,
+    ),
+    permission(
+        "core.tenants.create",
+        "create tenants (operators of a shared deployment)",
+        false,
+    ),
+    permission("iam.users.read", "list users, roles and assignments", false),
+    permission(
+        "iam.users.manage",
+        "create users and service accounts, assign roles",
+        false,
+    ),
+    permission(
+        "audit.read",
+        "read the audit trail and verify its chain",
+        true,
+    ),
+    permission("patients.read", "find and read patient records", true),
+    permission("patients.write", "register and update patients", true),
+    permission("patients.merge", "merge and unmerge patient records", true),
+    permission(
+        "patients.break_glass",
+        "open a record outside one's scope, with a reason",
+        true,
+    ),
+    permission(
+        "admissions.read",
+        "read admissions, the ward board and bed maps",
+        true,
+    ),
+    permission(
+        "admissions.admit",
+        "register emergencies, admit, transfer, discharge",
+        true,
+    ),
+    permission(
+        "admissions.undo",
+        "undo discharges and cancel admissions",
+        true,
+    ),
+    permission(
+        "admissions.infodesk",
+        "answer where a patient is (ward and room only)",
+        true,
+    ),
+    permission(
+        "encounters.read",
+        "read diagnoses, notes, prescriptions",
+        true,
+    ),
+    permission(
+        "encounters.write",
+        "record examinations, diagnoses, procedures",
+        true,
+    ),
+    permission("encounters.prescribe", "prescribe medicines", true),
+    permission(
+        "encounters.override",
+        "override severe prescribing warnings with a reason",
+        true,
+    ),
+    permission("encounters.certify", "issue certificates", true),
+    permission(
+        "nursing.administer",
+        "record medication administration",
+        true,
+    ),
+    permission("pharmacy.read", "read stock and dispensing", false),
+    permission("pharmacy.dispense", "dispense to wards and patients", true),
+    permission(
+        "pharmacy.manage",
+        "receive, transfer, write off, stocktake",
+        false,
+    ),
+    permission(
+        "statistics.read",
+        "read census, movement and national reports",
+        false,
+    ),
+    permission(
+        "statistics.submit",
+        "submit reports to the statistics institute",
+        false,
+    ),
+];
+
+/// The catalog entry of `name`, if it is a permission.
+pub fn permission_info(name: &str) -> Option<&'static PermissionInfo> {
+    PERMISSIONS.iter().find(|info| info.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(grants: &[(&str, Scope)]) -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            tenant_id: TenantId::new(Uuid::nil()),
+            username: "nurse".to_owned(),
+            service_account: false,
+            session_id: Uuid::nil(),
+            grants: grants
+                .iter()
+                .map(|(permission, scope)| Grant {
+                    permission: (*permission).to_owned(),
+                    scope: *scope,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_ward_grant_covers_that_ward_only() {
+        let (facility, ward, other_ward) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let nurse = principal(&[("patients.read", Scope::Department(ward))]);
+        assert!(nurse.is_allowed("patients.read", &Target::department(facility, ward)));
+        assert!(!nurse.is_allowed("patients.read", &Target::department(facility, other_ward)));
+        assert!(!nurse.is_allowed("patients.read", &Target::facility(facility)));
+        assert!(!nurse.is_allowed("patients.write", &Target::department(facility, ward)));
+        assert_eq!(
+            nurse.departments_for("patients.read", facility),
+            Some(vec![ward])
+        );
+        let head = principal(&[("patients.read", Scope::Facility(facility))]);
+        assert!(head.is_allowed("patients.read", &Target::department(facility, other_ward)));
+        assert_eq!(head.departments_for("patients.read", facility), None);
+        let denied = nurse
+            .authorize("patients.write", &Target::TENANT)
+            .expect_err("nurse cannot write");
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+
+    #[test]
+    fn scopes_round_trip_through_text() {
+        let id = Uuid::new_v4();
+        for scope in [Scope::Tenant, Scope::Facility(id), Scope::Department(id)] {
+            assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope));
+        }
+        assert!("ward:1".parse::<Scope>().is_err());
+        assert!("facility:nope".parse::<Scope>().is_err());
+    }
+
+    #[test]
+    fn only_sign_in_and_probes_are_public() {
+        assert!(is_public("/openhmis.iam.v1.AuthService/Login"));
+        assert!(is_public("/grpc.health.v1.Health/Check"));
+        assert!(!is_public("/openhmis.iam.v1.AuthService/GetMe"));
+        assert!(!is_public(
+            "/openhmis.core.v1.FacilityService/ListFacilities"
+        ));
+    }
+
+    #[test]
+    fn the_catalog_names_are_unique_and_module_prefixed() {
+        let mut names: Vec<_> = PERMISSIONS.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), PERMISSIONS.len());
+        assert!(PERMISSIONS.iter().all(|p| p.name.contains('.')));
+        assert_eq!(
+            permission_info("audit.read").map(|p| p.module()),
+            Some("audit")
+        );
+    }
+}
