@@ -15,11 +15,14 @@ use uuid::Uuid;
 
 use crate::context::TenantId;
 
-/// Calls that need no access token: signing in, and what probes and tools use.
+/// Calls that need no access token: signing in and out (the refresh token is the
+/// credential there), and what probes and tools use.
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/openhmis.iam.v1.AuthService/Login" | "/openhmis.iam.v1.AuthService/Refresh"
+        "/openhmis.iam.v1.AuthService/Login"
+            | "/openhmis.iam.v1.AuthService/Refresh"
+            | "/openhmis.iam.v1.AuthService/Logout"
     ) || path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/grpc.reflection.v1.ServerReflection/")
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")

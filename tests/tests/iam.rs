@@ -1,0 +1,684 @@
+//! Identity and access over real gRPC: what tokens are refused, lockout, refresh rotation and
+//! reuse detection, sessions ended by a password change, service accounts, and which role may
+//! call what (the permission matrix).
+
+mod support;
+
+use chrono::Utc;
+use hmis_platform::auth::{Grant, Principal, Scope};
+use hmis_proto::openhmis::core::v1 as pb;
+use hmis_proto::openhmis::iam::v1 as iam_pb;
+use sqlx::Connection;
+use support::{Session, TestApp, USER_PASSWORD, bearer, facility, signed_in};
+use tonic::Code;
+
+async fn get_me(app: &TestApp, token: &str) -> Result<iam_pb::GetMeResponse, tonic::Status> {
+    app.auth()
+        .get_me(bearer(token, iam_pb::GetMeRequest {}))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn missing_tampered_expired_and_foreign_tokens_are_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let good = app.operator.access_token.clone();
+    assert!(get_me(&app, &good).await.is_ok());
+
+    let missing = app
+        .auth()
+        .get_me(iam_pb::GetMeRequest {})
+        .await
+        .expect_err("no token");
+    assert_eq!(missing.code(), Code::Unauthenticated);
+
+    // Flip one character of the payload: the signature no longer matches.
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    let payload = &mut parts[1];
+    let flipped = if payload.ends_with('A') { 'B' } else { 'A' };
+    payload.pop();
+    payload.push(flipped);
+    let tampered = parts.join(".");
+    assert_eq!(
+        get_me(&app, &tampered).await.expect_err("tampered").code(),
+        Code::Unauthenticated
+    );
+
+    // Issued by our own key ring, but an hour ago: expired.
+    let principal = Principal {
+        user_id: uuid::Uuid::new_v4(),
+        tenant_id: app.operator.tenant_id,
+        username: "ghost".to_owned(),
+        service_account: false,
+        session_id: uuid::Uuid::new_v4(),
+        grants: vec![Grant {
+            permission: "core.read".to_owned(),
+            scope: Scope::Tenant,
+        }],
+    };
+    let (expired, _) = app
+        .iam
+        .key_ring()
+        .issue(&principal, Utc::now() - chrono::Duration::hours(1))
+        .expect("issue");
+    assert_eq!(
+        get_me(&app, &expired).await.expect_err("expired").code(),
+        Code::Unauthenticated
+    );
+
+    // A well-formed token from another deployment's key ring (same kid scheme, other key).
+    let other = TestApp::spawn().await;
+    let (foreign, _) = other
+        .iam
+        .key_ring()
+        .issue(&principal, Utc::now())
+        .expect("issue");
+    assert_eq!(
+        get_me(&app, &foreign)
+            .await
+            .expect_err("foreign key")
+            .code(),
+        Code::Unauthenticated
+    );
+    // ...while the same token is good where it was issued.
+    other
+        .facilities()
+        .list_facilities(bearer(&foreign, pb::ListFacilitiesRequest::default()))
+        .await
+        .expect("accepted by the deployment that signed it");
+
+    assert_eq!(
+        get_me(&app, "not-a-jwt").await.expect_err("garbage").code(),
+        Code::Unauthenticated
+    );
+    other.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rotating_the_signing_key_keeps_issued_tokens_valid() {
+    let app = TestApp::spawn().await;
+    let before = app.operator.access_token.clone();
+    let old_kid = app.iam.key_ring().signing_kid().expect("a signing key");
+    let new_kid = app
+        .iam
+        .key_ring()
+        .rotate(app.db.database.app_pool(), Utc::now())
+        .await
+        .expect("rotate");
+    assert_ne!(old_kid, new_kid);
+    assert!(
+        get_me(&app, &before).await.is_ok(),
+        "a token of the retired key still verifies"
+    );
+    let after = app
+        .login("OPS", "admin", support::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    assert!(get_me(&app, &after.access_token).await.is_ok());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_say_nothing_more() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    app.add_user(tenant.tenant_id, "jsmith", "registrar", Scope::Tenant)
+        .await;
+    for _ in 0..5 {
+        let wrong = app
+            .login("H1", "jsmith", "Wrong-Password-9")
+            .await
+            .expect_err("wrong password");
+        assert_eq!(wrong.code(), Code::Unauthenticated);
+    }
+    // The right password no longer helps while locked, and the answer is the same.
+    let locked = app
+        .login("H1", "jsmith", USER_PASSWORD)
+        .await
+        .expect_err("locked");
+    assert_eq!(locked.code(), Code::Unauthenticated);
+    let unknown = app
+        .login("H1", "nobody", USER_PASSWORD)
+        .await
+        .expect_err("unknown user");
+    assert_eq!(unknown.message(), locked.message());
+
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner");
+    let (failed, locked_for): (i32, f64) = sqlx::query_as(
+        "SELECT failed_logins, extract(epoch FROM locked_until - now())::float8 \
+         FROM iam.users WHERE username = 'jsmith'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("lock state");
+    assert_eq!(failed, 5);
+    assert!(
+        (20.0..=31.0).contains(&locked_for),
+        "locked for {locked_for}s"
+    );
+
+    // When the lock has run out, the right password works and the count resets.
+    sqlx::query(
+        "UPDATE iam.users SET locked_until = now() - interval '1 second' WHERE username = 'jsmith'",
+    )
+    .execute(&mut owner)
+    .await
+    .expect("expire the lock");
+    app.login("H1", "jsmith", USER_PASSWORD)
+        .await
+        .expect("signs in after the lock");
+    let failed: i32 =
+        sqlx::query_scalar("SELECT failed_logins FROM iam.users WHERE username = 'jsmith'")
+            .fetch_one(&mut owner)
+            .await
+            .expect("count");
+    assert_eq!(failed, 0);
+    app.stop().await;
+}
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> Result<iam_pb::Tokens, tonic::Status> {
+    app.auth()
+        .refresh(iam_pb::RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        })
+        .await
+        .map(|response| response.into_inner().tokens.expect("tokens"))
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let session = app
+        .login("OPS", "admin", support::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    let second = refresh(&app, &session.refresh_token)
+        .await
+        .expect("first refresh");
+    assert_ne!(second.refresh_token, session.refresh_token);
+    assert!(get_me(&app, &second.access_token).await.is_ok());
+    let third = refresh(&app, &second.refresh_token)
+        .await
+        .expect("second refresh");
+
+    // The first token comes back (stolen and replayed): refused, and the whole family ends.
+    let reused = refresh(&app, &session.refresh_token)
+        .await
+        .expect_err("reuse");
+    assert_eq!(reused.code(), Code::Unauthenticated);
+    let after_reuse = refresh(&app, &third.refresh_token)
+        .await
+        .expect_err("family revoked");
+    assert_eq!(after_reuse.code(), Code::Unauthenticated);
+
+    // Logout ends a session too; other sessions live on.
+    let a = app
+        .login("OPS", "admin", support::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    let b = app
+        .login("OPS", "admin", support::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    app.auth()
+        .logout(iam_pb::LogoutRequest {
+            refresh_token: a.refresh_token.clone(),
+        })
+        .await
+        .expect("logout");
+    assert_eq!(
+        refresh(&app, &a.refresh_token)
+            .await
+            .expect_err("logged out")
+            .code(),
+        Code::Unauthenticated
+    );
+    refresh(&app, &b.refresh_token)
+        .await
+        .expect("other session lives");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    app.add_user(tenant.tenant_id, "jsmith", "nurse", Scope::Tenant)
+        .await;
+    let desk = app
+        .login("H1", "jsmith", USER_PASSWORD)
+        .await
+        .expect("desk session");
+    let ward = app
+        .login("H1", "jsmith", USER_PASSWORD)
+        .await
+        .expect("ward session");
+
+    let weak = app
+        .auth()
+        .change_password(signed_in(
+            &desk,
+            iam_pb::ChangePasswordRequest {
+                current_password: USER_PASSWORD.to_owned(),
+                new_password: "short".to_owned(),
+            },
+        ))
+        .await
+        .expect_err("weak password");
+    assert_eq!(support::violated_fields(&weak), ["new_password"]);
+
+    app.auth()
+        .change_password(signed_in(
+            &desk,
+            iam_pb::ChangePasswordRequest {
+                current_password: USER_PASSWORD.to_owned(),
+                new_password: "Brand-New-Secret-7".to_owned(),
+            },
+        ))
+        .await
+        .expect("change password");
+    refresh(&app, &desk.refresh_token)
+        .await
+        .expect("the changing session lives");
+    assert_eq!(
+        refresh(&app, &ward.refresh_token)
+            .await
+            .expect_err("other session ended")
+            .code(),
+        Code::Unauthenticated
+    );
+    assert!(app.login("H1", "jsmith", USER_PASSWORD).await.is_err());
+    app.login("H1", "jsmith", "Brand-New-Secret-7")
+        .await
+        .expect("new password works");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn service_accounts_sign_in_with_client_credentials_and_secrets_are_shown_once() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let request = iam_pb::CreateServiceAccountRequest {
+        request_id: "sa-1".to_owned(),
+        name: "nightly-census".to_owned(),
+    };
+    let created = app
+        .admin()
+        .create_service_account(signed_in(&tenant, request.clone()))
+        .await
+        .expect("create service account")
+        .into_inner();
+    assert!(!created.client_secret.is_empty());
+    let retried = app
+        .admin()
+        .create_service_account(signed_in(&tenant, request))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retried.client_id, created.client_id);
+    assert!(
+        retried.client_secret.is_empty(),
+        "the secret is not stored in clear"
+    );
+
+    app.admin()
+        .assign_role(signed_in(
+            &tenant,
+            iam_pb::AssignRoleRequest {
+                request_id: "sa-role".to_owned(),
+                assignment: Some(iam_pb::Assignment {
+                    user_id: created.user_id.clone(),
+                    role_code: "statistician".to_owned(),
+                    scope: "tenant".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("assign role");
+    let tokens = app
+        .auth()
+        .login(iam_pb::LoginRequest {
+            tenant_code: "H1".to_owned(),
+            credentials: Some(iam_pb::login_request::Credentials::Client(
+                iam_pb::ClientCredentials {
+                    client_id: created.client_id.clone(),
+                    client_secret: created.client_secret.clone(),
+                },
+            )),
+        })
+        .await
+        .expect("client credentials")
+        .into_inner()
+        .tokens
+        .expect("tokens");
+    let me = get_me(&app, &tokens.access_token).await.expect("get me");
+    assert!(me.service_account);
+    assert!(
+        me.grants
+            .iter()
+            .any(|grant| grant.permission == "statistics.read")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn assignments_outside_their_period_grant_nothing_and_operators_are_not_made_by_admins() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    app.add_user(tenant.tenant_id, "locum", "registrar", Scope::Tenant)
+        .await;
+    let users = app
+        .admin()
+        .list_users(signed_in(&tenant, iam_pb::ListUsersRequest::default()))
+        .await
+        .expect("list users")
+        .into_inner()
+        .users;
+    let locum = users
+        .iter()
+        .find(|user| user.username == "locum")
+        .expect("locum");
+    let next_month = Utc::now() + chrono::Duration::days(30);
+    app.admin()
+        .assign_role(signed_in(
+            &tenant,
+            iam_pb::AssignRoleRequest {
+                request_id: "future".to_owned(),
+                assignment: Some(iam_pb::Assignment {
+                    user_id: locum.id.clone(),
+                    role_code: "physician".to_owned(),
+                    scope: "tenant".to_owned(),
+                    valid_from: Some(prost_types::Timestamp {
+                        seconds: next_month.timestamp(),
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("assign future role");
+    let session = app
+        .login("H1", "locum", USER_PASSWORD)
+        .await
+        .expect("sign in");
+    let me = get_me(&app, &session.access_token).await.expect("me");
+    assert!(
+        me.grants
+            .iter()
+            .any(|grant| grant.permission == "patients.write"),
+        "registrar now"
+    );
+    assert!(
+        !me.grants
+            .iter()
+            .any(|grant| grant.permission == "encounters.prescribe"),
+        "physician next month"
+    );
+
+    let escalation = app
+        .admin()
+        .assign_role(signed_in(
+            &tenant,
+            iam_pb::AssignRoleRequest {
+                request_id: "escalate".to_owned(),
+                assignment: Some(iam_pb::Assignment {
+                    user_id: locum.id.clone(),
+                    role_code: "operator".to_owned(),
+                    scope: "tenant".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("a tenant administrator cannot make operators");
+    assert_eq!(escalation.code(), Code::PermissionDenied);
+    app.stop().await;
+}
+
+/// The sample of calls the matrix tries, each with the rule that allows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    ListFacilities,
+    CreateFacility,
+    SetBedStateInCardiology,
+    SetBedStateInSurgery,
+    ListUsers,
+    CreateTenant,
+}
+
+async fn try_call(app: &TestApp, session: &Session, call: Call, beds: &Beds) -> Code {
+    let result = match call {
+        Call::ListFacilities => app
+            .facilities()
+            .list_facilities(signed_in(session, pb::ListFacilitiesRequest::default()))
+            .await
+            .map(|_| ()),
+        Call::CreateFacility => app
+            .facilities()
+            .create_facility(signed_in(
+                session,
+                pb::CreateFacilityRequest {
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    facility: Some(facility(&format!(
+                        "F{}",
+                        &uuid::Uuid::new_v4().simple().to_string()[..8]
+                    ))),
+                },
+            ))
+            .await
+            .map(|_| ()),
+        Call::SetBedStateInCardiology | Call::SetBedStateInSurgery => {
+            let bed_id = if call == Call::SetBedStateInCardiology {
+                &beds.cardiology
+            } else {
+                &beds.surgery
+            };
+            let bed = app
+                .facilities()
+                .get_bed(signed_in(
+                    &beds.admin,
+                    pb::GetBedRequest { id: bed_id.clone() },
+                ))
+                .await
+                .expect("admin reads the bed")
+                .into_inner()
+                .bed
+                .expect("bed");
+            let target = if bed.state == i32::from(pb::BedState::Free) {
+                pb::BedState::Cleaning
+            } else {
+                pb::BedState::Free
+            };
+            app.facilities()
+                .set_bed_state(signed_in(
+                    session,
+                    pb::SetBedStateRequest {
+                        request_id: uuid::Uuid::new_v4().to_string(),
+                        bed_id: bed.id.clone(),
+                        state: target.into(),
+                        etag: bed.etag.clone(),
+                        reason: String::new(),
+                    },
+                ))
+                .await
+                .map(|_| ())
+        }
+        Call::ListUsers => app
+            .admin()
+            .list_users(signed_in(session, iam_pb::ListUsersRequest::default()))
+            .await
+            .map(|_| ()),
+        Call::CreateTenant => app
+            .tenants()
+            .create_tenant(signed_in(
+                session,
+                pb::CreateTenantRequest {
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    tenant: Some(pb::Tenant {
+                        code: format!("T{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+                        name: "Another hospital".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+struct Beds {
+    admin: Session,
+    cardiology: String,
+    surgery: String,
+}
+
+async fn ward_with_bed(
+    app: &TestApp,
+    admin: &Session,
+    facility_id: &str,
+    code: &str,
+) -> (String, String) {
+    let mut facilities = app.facilities();
+    let ward = facilities
+        .create_department(signed_in(
+            admin,
+            pb::CreateDepartmentRequest {
+                request_id: format!("ward-{code}"),
+                department: Some(pb::Department {
+                    facility_id: facility_id.to_owned(),
+                    code: code.to_owned(),
+                    name: code.to_owned(),
+                    kind: pb::DepartmentKind::Ward.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("ward")
+        .into_inner()
+        .department
+        .expect("department");
+    let room = facilities
+        .create_room(signed_in(
+            admin,
+            pb::CreateRoomRequest {
+                request_id: format!("room-{code}"),
+                room: Some(pb::Room {
+                    department_id: ward.id.clone(),
+                    code: "1".to_owned(),
+                    name: "Room 1".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("room")
+        .into_inner()
+        .room
+        .expect("room");
+    let bed = facilities
+        .create_bed(signed_in(
+            admin,
+            pb::CreateBedRequest {
+                request_id: format!("bed-{code}"),
+                bed: Some(pb::Bed {
+                    room_id: room.id,
+                    code: "1".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("bed")
+        .into_inner()
+        .bed
+        .expect("bed");
+    (ward.id, bed.id)
+}
+
+#[tokio::test]
+async fn the_permission_matrix_holds_for_every_demo_role() {
+    let app = TestApp::spawn().await;
+    let admin = app.create_tenant("H1").await;
+    let site = app.create_facility(&admin, "SITE").await;
+    let (cardiology_ward, cardiology_bed) = ward_with_bed(&app, &admin, &site.id, "CARD").await;
+    let (_, surgery_bed) = ward_with_bed(&app, &admin, &site.id, "SURG").await;
+    let beds = Beds {
+        admin: admin.clone(),
+        cardiology: cardiology_bed,
+        surgery: surgery_bed,
+    };
+    let facility_scope = Scope::Facility(site.id.parse().expect("uuid"));
+    let cardiology_scope = Scope::Department(cardiology_ward.parse().expect("uuid"));
+    let staff = [
+        ("registrar", "registrar", facility_scope),
+        ("nurse", "nurse", cardiology_scope),
+        ("physician", "physician", facility_scope),
+        ("pharmacist", "pharmacist", facility_scope),
+        ("statistician", "statistician", Scope::Tenant),
+    ];
+    for (username, role, scope) in staff {
+        app.add_user(admin.tenant_id, username, role, scope).await;
+    }
+
+    use Call::*;
+    const OK: Code = Code::Ok;
+    const NO: Code = Code::PermissionDenied;
+    let calls = [
+        ListFacilities,
+        CreateFacility,
+        SetBedStateInCardiology,
+        SetBedStateInSurgery,
+        ListUsers,
+        CreateTenant,
+    ];
+    // Rows: who; columns: the calls above, in order.
+    let matrix: [(&str, [Code; 6]); 7] = [
+        // The bootstrap administrator: administers its own tenant (OPS) and operates the
+        // deployment; H1's beds do not exist for it.
+        ("operator", [OK, OK, NO, NO, OK, OK]),
+        ("admin", [OK, OK, OK, OK, OK, NO]),
+        ("registrar", [OK, NO, NO, NO, NO, NO]),
+        ("nurse", [OK, NO, OK, NO, NO, NO]),
+        ("physician", [OK, NO, NO, NO, NO, NO]),
+        ("pharmacist", [OK, NO, NO, NO, NO, NO]),
+        ("statistician", [OK, NO, NO, NO, NO, NO]),
+    ];
+    let mut mismatches = Vec::new();
+    for (who, expected) in matrix {
+        let session = match who {
+            "operator" => app.operator.clone(),
+            "admin" => admin.clone(),
+            username => app
+                .login("H1", username, USER_PASSWORD)
+                .await
+                .expect("sign in"),
+        };
+        for (call, expected) in calls.iter().zip(expected) {
+            // A bed of another tenant is not found rather than forbidden; both refuse.
+            let got = try_call(&app, &session, *call, &beds).await;
+            let refused = |code: Code| matches!(code, Code::PermissionDenied | Code::NotFound);
+            let agrees = if expected == OK {
+                got == OK
+            } else {
+                refused(got)
+            };
+            if !agrees {
+                mismatches.push(format!(
+                    "{who} {call:?}: expected {expected:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+    app.stop().await;
+}
