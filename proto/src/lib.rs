@@ -5,6 +5,11 @@
 #![allow(clippy::all, clippy::pedantic, missing_docs, rust_2018_idioms)]
 
 pub mod openhmis {
+    pub mod audit {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.audit.v1.rs"));
+        }
+    }
     pub mod iam {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.iam.v1.rs"));

@@ -26,6 +26,8 @@ use crate::auth::{Grant, PERMISSIONS, Principal, Scope, Target, TokenError, Toke
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const AUTHORIZATION_HEADER: &str = "authorization";
+/// Why the caller opens a patient record outside its scope (break-glass).
+pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
 
 /// The institution a call acts for. Every row of every module carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,7 +103,30 @@ pub struct RequestContext {
     pub request_id: RequestId,
     principal: Option<Principal>,
     pub client_addr: Option<SocketAddr>,
+    method: String,
+    break_glass_reason: Option<String>,
 }
+
+/// How a caller may reach a patient's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientAccess {
+    /// Within the caller's scope.
+    InScope,
+    /// Outside it, by break-glass, with the caller's reason: flagged in the audit trail.
+    BreakGlass(String),
+}
+
+impl PatientAccess {
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            PatientAccess::InScope => None,
+            PatientAccess::BreakGlass(reason) => Some(reason),
+        }
+    }
+}
+
+/// The permission that lets a caller open a record outside its scope, giving a reason.
+pub const BREAK_GLASS_PERMISSION: &str = "patients.break_glass";
 
 impl RequestContext {
     /// A context for work the system does itself (bootstrap, demo loading, jobs): it holds
@@ -124,16 +149,51 @@ impl RequestContext {
                     .collect(),
             }),
             client_addr: None,
+            method: "system".to_owned(),
+            break_glass_reason: None,
         }
     }
 
     /// A context for an authenticated caller; used by the layer and by in-process callers.
-    pub fn authenticated(principal: Principal) -> Self {
+    pub fn authenticated(principal: Principal, method: &str) -> Self {
         Self {
             request_id: RequestId::generate(),
             principal: Some(principal),
             client_addr: None,
+            method: method.to_owned(),
+            break_glass_reason: None,
         }
+    }
+
+    /// The full gRPC method of the call, e.g. `/openhmis.core.v1.FacilityService/GetBed`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// May the caller reach data of a patient who belongs to `target` with `permission`?
+    /// In scope: yes. Outside it: only by break-glass, when the caller holds
+    /// [`BREAK_GLASS_PERMISSION`] and sent a reason (`x-break-glass-reason`). The answer must
+    /// go into the call's audit record.
+    pub fn authorize_patient(
+        &self,
+        permission: &str,
+        target: &Target,
+    ) -> Result<PatientAccess, Status> {
+        let principal = self.principal()?;
+        if principal.is_allowed(permission, target) {
+            return Ok(PatientAccess::InScope);
+        }
+        if principal.holds(permission) && principal.holds(BREAK_GLASS_PERMISSION) {
+            return match &self.break_glass_reason {
+                Some(reason) => Ok(PatientAccess::BreakGlass(reason.clone())),
+                None => Err(Status::permission_denied(format!(
+                    "outside your scope; to open it anyway send {BREAK_GLASS_HEADER} with the reason"
+                ))),
+            };
+        }
+        Err(Status::permission_denied(format!(
+            "missing permission {permission} for this patient"
+        )))
     }
 
     /// The caller, or `UNAUTHENTICATED` (only public calls reach a handler without one).
@@ -178,6 +238,8 @@ impl RequestContext {
                 request_id: RequestId::generate(),
                 principal: None,
                 client_addr: None,
+                method: String::new(),
+                break_glass_reason: None,
             })
     }
 }
@@ -284,10 +346,18 @@ where
                 return Box::pin(async move { Ok(response) });
             }
         };
+        let break_glass_reason = request
+            .headers()
+            .get(BREAK_GLASS_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.trim().chars().take(500).collect::<String>())
+            .filter(|value| !value.is_empty());
         request.extensions_mut().insert(RequestContext {
             request_id,
             principal,
             client_addr,
+            method: path,
+            break_glass_reason,
         });
 
         Box::pin(
@@ -311,6 +381,64 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn context(grants: &[(&str, Scope)], reason: Option<&str>) -> RequestContext {
+        let mut context = RequestContext::authenticated(
+            Principal {
+                user_id: Uuid::new_v4(),
+                tenant_id: TenantId::generate(),
+                username: "dr".to_owned(),
+                service_account: false,
+                session_id: Uuid::new_v4(),
+                grants: grants
+                    .iter()
+                    .map(|(permission, scope)| Grant {
+                        permission: (*permission).to_owned(),
+                        scope: *scope,
+                    })
+                    .collect(),
+            },
+            "/test",
+        );
+        context.break_glass_reason = reason.map(str::to_owned);
+        context
+    }
+
+    #[test]
+    fn break_glass_needs_the_permission_and_a_reason() {
+        let (facility, ward, elsewhere) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let in_ward = Target::department(facility, ward);
+        let outside = Target::department(facility, elsewhere);
+        let physician = [
+            ("patients.read", Scope::Department(ward)),
+            (BREAK_GLASS_PERMISSION, Scope::Tenant),
+        ];
+        assert_eq!(
+            context(&physician, None)
+                .authorize_patient("patients.read", &in_ward)
+                .ok(),
+            Some(PatientAccess::InScope)
+        );
+        let refused = context(&physician, None)
+            .authorize_patient("patients.read", &outside)
+            .expect_err("no reason given");
+        assert!(refused.message().contains(BREAK_GLASS_HEADER));
+        assert_eq!(
+            context(&physician, Some("cardiac arrest in the corridor"))
+                .authorize_patient("patients.read", &outside)
+                .ok(),
+            Some(PatientAccess::BreakGlass(
+                "cardiac arrest in the corridor".to_owned()
+            ))
+        );
+        let nurse = [("patients.read", Scope::Department(ward))];
+        assert!(
+            context(&nurse, Some("curious"))
+                .authorize_patient("patients.read", &outside)
+                .is_err(),
+            "no break-glass permission"
+        );
+    }
 
     #[test]
     fn caller_request_ids_are_kept_when_sane() {

@@ -11,6 +11,7 @@
 //!
 //! Invariants this crate upholds for every module are listed in `ARCHITECTURE.md`.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hmis_audit::AuditModule;
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
 use hmis_platform::auth::Scope;
@@ -33,7 +34,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &["core", "iam"];
+pub const MODULES: &[&str] = &["core", "iam", "audit"];
 
 /// The request id the first tenant is created under; its id derives from it, so every start
 /// finds the same tenant.
@@ -138,6 +139,17 @@ impl Application {
         CoreModule::new(self.database.clone(), self.clock.clone())
     }
 
+    pub fn audit(&self) -> AuditModule {
+        AuditModule::new(self.database.clone(), self.clock.clone())
+    }
+
+    /// Checks every tenant's audit chain (for `openhmis audit verify`).
+    pub async fn verify_audit(&self) -> Result<Vec<hmis_audit::chain::Report>, ServerError> {
+        // Seal first, so everything committed so far is covered.
+        self.audit().seal_pending().await?;
+        Ok(hmis_audit::chain::verify_all(self.database.worker_pool()).await?)
+    }
+
     pub fn iam(&self) -> &IamModule {
         &self.iam
     }
@@ -207,6 +219,15 @@ impl Application {
             .map_err(ServerError::Demo)
     }
 
+    /// Releases the database (and stops the embedded cluster) without serving.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        self.database.close().await;
+        if let Some(embedded) = &self.embedded {
+            embedded.stop()?;
+        }
+        Ok(())
+    }
+
     /// Binds the configured address.
     pub async fn bind(&self) -> std::io::Result<TcpListener> {
         TcpListener::bind(self.options.server.listen_addr).await
@@ -224,6 +245,7 @@ impl Application {
         let mut routes = RoutesBuilder::default();
         let mut mounted_services: Vec<&'static str> = Vec::new();
         let mut purges = Vec::new();
+        let mut sealer = None;
 
         if self.modules.iter().any(|module| module == "core") {
             let core = self.core();
@@ -245,6 +267,12 @@ impl Application {
                 "openhmis.iam.v1.AdminService",
             ]);
             purges.push(self.iam.idempotency_keys().clone());
+        }
+        if self.modules.iter().any(|module| module == "audit") {
+            let audit = self.audit();
+            routes.add_service(audit.service());
+            mounted_services.push("openhmis.audit.v1.AuditService");
+            sealer = Some(audit);
         }
         for service in &mounted_services {
             health_reporter
@@ -272,6 +300,9 @@ impl Application {
         routes.add_service(reflection_v1alpha.build_v1alpha()?);
 
         let mut workers = spawn_workers(&self.database, &self.options, purges);
+        if let Some(sealer) = sealer {
+            workers.spawn(sealer.run_sealer(Duration::from_secs(1)));
+        }
         let key_ring = self.iam.key_ring().clone();
         let key_pool = self.database.app_pool().clone();
         let clock = self.clock.clone();

@@ -34,6 +34,18 @@ enum Command {
     Migrate,
     /// Load the demo hospital (idempotent), make it the default tenant, and serve.
     Demo,
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Seal what is pending, then recompute every tenant's hash chain; exits non-zero and
+    /// names each altered, removed or unchained record when the trail was tampered with.
+    Verify,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -73,6 +85,33 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
     let application = Application::prepare(options).await?;
     if let Command::Migrate = command {
         tracing::info!("migrations applied");
+        return Ok(());
+    }
+    if let Command::Audit {
+        command: AuditCommand::Verify,
+    } = command
+    {
+        let reports = application.verify_audit().await?;
+        let mut intact = true;
+        #[allow(clippy::print_stdout)]
+        for report in &reports {
+            println!(
+                "tenant {}: {} records checked, {}",
+                report.tenant_id,
+                report.checked,
+                if report.problems.is_empty() {
+                    "intact"
+                } else {
+                    "TAMPERED"
+                }
+            );
+            for problem in &report.problems {
+                intact = false;
+                println!("  {problem:?}");
+            }
+        }
+        application.shutdown().await?;
+        anyhow::ensure!(intact, "the audit trail was tampered with");
         return Ok(());
     }
     let bootstrapped = application.bootstrap().await?;

@@ -1,0 +1,58 @@
+//! The audit module (`audit` schema): the trail every module writes through
+//! [`hmis_platform::audit`], sealed here into a per-tenant hash chain ([`chain`]), and read
+//! and verified through the `AuditService` and `openhmis audit verify`.
+
+pub mod chain;
+mod error;
+mod grpc;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmis_platform::Database;
+use hmis_platform::clock::SharedClock;
+use hmis_proto::openhmis::audit::v1::audit_service_server::AuditServiceServer;
+
+pub use error::Error;
+pub use grpc::{AuditApi, report_to_pb};
+
+#[derive(Debug, Clone)]
+pub struct AuditModule {
+    audit: Arc<grpc::Audit>,
+}
+
+impl AuditModule {
+    pub fn new(database: Database, clock: SharedClock) -> Self {
+        Self {
+            audit: Arc::new(grpc::Audit { database, clock }),
+        }
+    }
+
+    pub fn api(&self) -> AuditApi {
+        AuditApi {
+            audit: self.audit.clone(),
+        }
+    }
+
+    pub fn service(&self) -> AuditServiceServer<AuditApi> {
+        AuditServiceServer::new(self.api())
+    }
+
+    /// Seals what can be sealed now; the server runs this every `every`, tests call it.
+    pub async fn seal_pending(&self) -> Result<usize, sqlx::Error> {
+        chain::seal_pending(self.audit.database.worker_pool(), self.audit.clock.now()).await
+    }
+
+    /// Seals in the background until the task is dropped.
+    pub async fn run_sealer(self, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match self.seal_pending().await {
+                Ok(0) => {}
+                Ok(sealed) => tracing::debug!(sealed, "audit records sealed"),
+                Err(error) => tracing::warn!(error = %error, "sealing the audit trail failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Writing the audit trail: one record per call that touches patient data.
+//!
+//! A write records its access in its own transaction ([`record`]), so the change and its
+//! record commit together or not at all. A read does the same in the transaction it reads in
+//! and commits before answering, so the record is durable before the data leaves. A refused
+//! attempt is recorded in a transaction of its own ([`record_refusal`]). Records are append-only
+//! in the database; the audit module seals them into a per-tenant hash chain.
+
+use chrono::{DateTime, Utc};
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::TenantId;
+use crate::context::RequestContext;
+use crate::db::{Database, TenantTx};
+
+/// What one call did to whose data.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub patient_ids: &'a [Uuid],
+    pub resource_ids: &'a [String],
+    pub outcome: Code,
+    /// Why the caller opened a record outside its scope, when it did.
+    pub break_glass_reason: Option<&'a str>,
+}
+
+/// The canonical name of a status code, as stored (`OK`, `PERMISSION_DENIED`, ...).
+pub fn outcome_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Records the access described by `entry` in `tx` (the call's own transaction).
+pub async fn record(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    entry: &AuditEntry<'_>,
+    at: DateTime<Utc>,
+) -> Result<Uuid, sqlx::Error> {
+    let record_id = Uuid::now_v7();
+    let (user_id, username) = match context.principal() {
+        Ok(principal) => (principal.user_id, principal.username.clone()),
+        Err(_) => (Uuid::nil(), "anonymous".to_owned()),
+    };
+    sqlx::query(
+        "INSERT INTO audit.records (tenant_id, record_id, occurred_at, user_id, username, method, \
+         patient_ids, resource_ids, outcome, client_addr, request_id, break_glass_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(record_id)
+    .bind(at)
+    .bind(user_id)
+    .bind(username)
+    .bind(context.method())
+    .bind(entry.patient_ids)
+    .bind(entry.resource_ids)
+    .bind(outcome_name(entry.outcome))
+    .bind(
+        context
+            .client_addr
+            .map(|addr| addr.to_string())
+            .unwrap_or_default(),
+    )
+    .bind(context.request_id.as_str())
+    .bind(entry.break_glass_reason.unwrap_or_default())
+    .execute(&mut **tx)
+    .await?;
+    Ok(record_id)
+}
+
+/// Records a refused (or failed) attempt in a transaction of its own: the call's own
+/// transaction, if any, is rolled back, but the attempt must stay on record.
+pub async fn record_refusal(
+    database: &Database,
+    tenant_id: TenantId,
+    context: &RequestContext,
+    entry: &AuditEntry<'_>,
+    at: DateTime<Utc>,
+) -> Result<Uuid, sqlx::Error> {
+    let mut tx = database.begin(tenant_id, &context.request_id).await?;
+    let record_id = record(&mut tx, context, entry, at).await?;
+    tx.commit().await?;
+    Ok(record_id)
+}
