@@ -19,7 +19,10 @@ async fn verify(url: String) -> (bool, String) {
             .env("RUST_LOG", "warn")
             .output()
             .expect("run openhmis audit verify");
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
     })
     .await
     .expect("join")
@@ -52,17 +55,33 @@ async fn audit_verify_names_the_altered_record() {
     }
     let (intact, report) = verify(db.url()).await;
     assert!(intact, "{report}");
-    assert!(report.contains(&format!("tenant {tenant_id}: 3 records checked, intact")), "{report}");
+    assert!(
+        report.contains(&format!("tenant {tenant_id}: 3 records checked, intact")),
+        "{report}"
+    );
 
-    let mut owner = sqlx::PgConnection::connect_with(&db.owner_options()).await.expect("owner");
-    sqlx::query("SET session_replication_role = replica").execute(&mut owner).await.expect("bypass");
-    sqlx::query("UPDATE audit.records SET outcome = 'OK', method = '/quietly/changed' WHERE record_id = $1")
-        .bind(record_ids[1])
+    let mut owner = sqlx::PgConnection::connect_with(&db.owner_options())
+        .await
+        .expect("owner");
+    sqlx::query("SET session_replication_role = replica")
         .execute(&mut owner)
         .await
-        .expect("tamper");
+        .expect("bypass");
+    sqlx::query(
+        "UPDATE audit.records SET outcome = 'OK', method = '/quietly/changed' WHERE record_id = $1",
+    )
+    .bind(record_ids[1])
+    .execute(&mut owner)
+    .await
+    .expect("tamper");
     let (intact, report) = verify(db.url()).await;
     assert!(!intact, "{report}");
     assert!(report.contains("TAMPERED"), "{report}");
-    assert!(report.contains(&format!("Altered {{ seq: 2, record_id: {} }}", record_ids[1])), "{report}");
+    assert!(
+        report.contains(&format!(
+            "Altered {{ seq: 2, record_id: {} }}",
+            record_ids[1]
+        )),
+        "{report}"
+    );
 }
