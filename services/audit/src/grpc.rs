@@ -4,15 +4,14 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
+use hmis_platform::wire::{parse_timestamp as from_timestamp, timestamp};
 use hmis_platform::{Database, RequestContext, Violations};
 use hmis_proto::openhmis::audit::v1 as pb;
 use pb::audit_service_server::AuditService;
-use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -30,22 +29,6 @@ pub(crate) struct Audit {
 #[derive(Debug, Clone)]
 pub struct AuditApi {
     pub(crate) audit: Arc<Audit>,
-}
-
-fn timestamp(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
-}
-
-fn from_timestamp(value: Option<&Timestamp>) -> Result<Option<DateTime<Utc>>, &'static str> {
-    match value {
-        None => Ok(None),
-        Some(ts) => DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
-            .map(Some)
-            .ok_or("is not a valid time"),
-    }
 }
 
 fn record_to_pb(record: &StoredRecord) -> pb::AuditRecord {

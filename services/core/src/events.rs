@@ -65,7 +65,7 @@ pub(crate) async fn bed_changed(
             .unwrap_or(pb::BedState::Unspecified)
             .into(),
         reason: bed.state_reason.clone(),
-        change_time: crate::grpc::timestamp(bed.updated_at),
+        change_time: hmis_platform::wire::timestamp(bed.updated_at),
     };
     core.outbox
         .publish(tx, BED_CHANGED, &bed.id.to_string(), &event, bed.updated_at)

@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use hmis_platform::auth::Target;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Code, Name, Text, Version};
+use hmis_platform::wire::timestamp;
 use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::dictionary_service_server::DictionaryService;
 use pb::facility_service_server::FacilityService;
 use pb::tenant_service_server::TenantService;
-use prost_types::{FieldMask, Timestamp};
+use prost_types::FieldMask;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{
@@ -59,13 +59,6 @@ impl Core {
 
 // ---------------------------------------------------------------------------------------------
 // wire <-> domain
-
-pub(crate) fn timestamp(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
-}
 
 fn tenant_to_pb(tenant: &Tenant) -> pb::Tenant {
     pb::Tenant {

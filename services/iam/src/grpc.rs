@@ -9,11 +9,11 @@ use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::{Begin, IdempotencyKeys, RequestKey};
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Code, Name, Text};
+use hmis_platform::wire::{parse_timestamp as from_timestamp, timestamp};
 use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::iam::v1 as pb;
 use pb::admin_service_server::AdminService;
 use pb::auth_service_server::AuthService;
-use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -32,24 +32,6 @@ pub(crate) struct Iam {
     pub(crate) idempotency: IdempotencyKeys,
     pub(crate) refresh_token_ttl: Duration,
     pub(crate) default_tenant: Option<TenantId>,
-}
-
-fn timestamp(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
-}
-
-fn from_timestamp(
-    value: Option<&Timestamp>,
-) -> std::result::Result<Option<DateTime<Utc>>, &'static str> {
-    match value {
-        None => Ok(None),
-        Some(ts) => DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
-            .map(Some)
-            .ok_or("is not a valid time"),
-    }
 }
 
 /// A refresh token names its tenant in clear (`<tenant>.<secret>`) so it can be looked up

@@ -26,6 +26,7 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
+pub mod wire;
 
 pub use context::{RequestContext, RequestContextLayer, TenantId};
 pub use db::{Database, TenantTx};
