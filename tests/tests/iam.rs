@@ -633,6 +633,22 @@ async fn the_permission_matrix_holds_for_every_demo_role() {
     use Call::*;
     const OK: Code = Code::Ok;
     const NO: Code = Code::PermissionDenied;
+    // Provisioning a tenant is for operators only.
+    let provision = app
+        .admin()
+        .provision_tenant(signed_in(
+            &admin,
+            iam_pb::ProvisionTenantRequest {
+                tenant_id: admin.tenant_id.to_string(),
+                tenant_code: "H1".to_owned(),
+                admin_username: "second".to_owned(),
+                admin_password: USER_PASSWORD.to_owned(),
+            },
+        ))
+        .await
+        .expect_err("a tenant administrator cannot provision tenants");
+    assert_eq!(provision.code(), Code::PermissionDenied);
+
     let calls = [
         ListFacilities,
         CreateFacility,

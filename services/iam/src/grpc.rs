@@ -975,4 +975,61 @@ impl AdminService for AdminApi {
             assignments: rows.iter().map(assignment_to_pb).collect::<Result<_>>()?,
         }))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn provision_tenant(
+        &self,
+        request: Request<pb::ProvisionTenantRequest>,
+    ) -> std::result::Result<Response<pb::ProvisionTenantResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize("core.tenants.create", &Target::TENANT)?;
+        let message = request.into_inner();
+        let mut violations = Violations::default();
+        let tenant_id = violations
+            .check("tenant_id", parse_uuid(&message.tenant_id))
+            .map(TenantId::new);
+        let code = violations.check("tenant_code", Code::parse(&message.tenant_code));
+        let draft = UserDraft::parse(
+            Some(&pb::User {
+                username: message.admin_username.clone(),
+                display_name: "Administrator".to_owned(),
+                ..Default::default()
+            }),
+            &message.admin_password,
+        )
+        .map_err(|more| {
+            for violation in more.into_vec() {
+                let field = match violation.field.as_str() {
+                    "user.username" => "admin_username".to_owned(),
+                    "initial_password" => "admin_password".to_owned(),
+                    other => other.to_owned(),
+                };
+                violations.add(field, violation.description);
+            }
+        })
+        .ok();
+        let (Some(tenant_id), Some(code), Some(_), true) =
+            (tenant_id, code, draft, violations.is_empty())
+        else {
+            return Err(Error::from(violations).into());
+        };
+        let module = crate::IamModule {
+            iam: self.iam.clone(),
+        };
+        module.register_tenant(tenant_id, code.as_str()).await?;
+        let admin_created = module
+            .ensure_user(
+                tenant_id,
+                &crate::SeedUser {
+                    username: &message.admin_username,
+                    display_name: "Administrator",
+                    password: &message.admin_password,
+                    role_code: "administrator",
+                    scope: Scope::Tenant,
+                },
+            )
+            .await?;
+        tracing::info!(tenant_id = %tenant_id, admin_created, "tenant provisioned");
+        Ok(Response::new(pb::ProvisionTenantResponse { admin_created }))
+    }
 }

@@ -36,7 +36,7 @@ pub const SCHEMA: &str = "iam";
 /// IAM's services, sharing one state.
 #[derive(Debug, Clone)]
 pub struct IamModule {
-    iam: Arc<grpc::Iam>,
+    pub(crate) iam: Arc<grpc::Iam>,
 }
 
 /// A person to make sure exists (bootstrap, demo).
