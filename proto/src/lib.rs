@@ -15,6 +15,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.iam.v1.rs"));
         }
     }
+    pub mod patients {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.patients.v1.rs"));
+        }
+    }
     pub mod core {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.core.v1.rs"));

@@ -1,6 +1,57 @@
-//! The patient registry (`patients` schema). In progress: this crate holds the registry's
-//! domain rules that stand on their own, starting with national identifiers validated by
-//! pluggable per-country rules ([`domain::national_id`]). The schema, the gRPC service,
-//! search, merge and history follow (see the "Patient registry" issue).
+//! The patient registry (`patients` schema): registration with a medical record number (MRN)
+//! unique per tenant and never reused, identifiers unique per type and country (national ids
+//! checked by the issuing country's rule, [`domain::national_id`]), every access audited.
+//!
+//! In progress (see the "Patient registry" issue): search, duplicate candidates, update with
+//! history, merge and unmerge, visit history.
 
 pub mod domain;
+mod error;
+mod grpc;
+mod store;
+
+use std::sync::Arc;
+
+use hmis_platform::Database;
+use hmis_platform::clock::SharedClock;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_platform::outbox::Outbox;
+use hmis_proto::openhmis::patients::v1::patient_service_server::PatientServiceServer;
+
+pub use error::Error;
+pub use grpc::{PATIENT_REGISTERED, PatientApi};
+
+/// The schema the registry owns.
+pub const SCHEMA: &str = "patients";
+
+#[derive(Debug, Clone)]
+pub struct PatientsModule {
+    registry: Arc<grpc::Registry>,
+}
+
+impl PatientsModule {
+    pub fn new(database: Database, clock: SharedClock) -> Self {
+        Self {
+            registry: Arc::new(grpc::Registry {
+                database,
+                clock,
+                keys: IdempotencyKeys::new(SCHEMA),
+                outbox: Outbox::new(SCHEMA),
+            }),
+        }
+    }
+
+    pub fn api(&self) -> PatientApi {
+        PatientApi {
+            registry: self.registry.clone(),
+        }
+    }
+
+    pub fn service(&self) -> PatientServiceServer<PatientApi> {
+        PatientServiceServer::new(self.api())
+    }
+
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.registry.keys
+    }
+}

@@ -17,6 +17,7 @@ use std::time::Duration;
 use hmis_audit::AuditModule;
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
+use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::{SharedClock, SystemClock};
 use hmis_platform::config::{EmbeddedOptions, Options};
@@ -34,7 +35,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &["core", "iam", "audit"];
+pub const MODULES: &[&str] = &["core", "iam", "audit", "patients"];
 
 /// The request id the first tenant is created under; its id derives from it, so every start
 /// finds the same tenant.
@@ -267,6 +268,12 @@ impl Application {
                 "openhmis.iam.v1.AdminService",
             ]);
             purges.push(self.iam.idempotency_keys().clone());
+        }
+        if self.modules.iter().any(|module| module == "patients") {
+            let patients = PatientsModule::new(self.database.clone(), self.clock.clone());
+            routes.add_service(patients.service());
+            mounted_services.push("openhmis.patients.v1.PatientService");
+            purges.push(patients.idempotency_keys().clone());
         }
         if self.modules.iter().any(|module| module == "audit") {
             let audit = self.audit();

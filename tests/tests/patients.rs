@@ -1,0 +1,284 @@
+//! The patient registry over real gRPC: registration with MRNs, identifiers that cannot be
+//! registered twice even by racing desks, bad input refused whole, every access audited.
+
+mod support;
+
+use hmis_platform::auth::Scope;
+use hmis_proto::openhmis::patients::v1 as pb;
+use pb::patient_service_client::PatientServiceClient;
+use sqlx::{Connection, PgConnection};
+use support::{Session, TestApp, USER_PASSWORD, signed_in, violated_fields};
+use tonic::Code;
+
+fn client(app: &TestApp) -> PatientServiceClient<tonic::transport::Channel> {
+    PatientServiceClient::new(app.channel.clone())
+}
+
+fn ana(national_id: &str) -> pb::Patient {
+    pb::Patient {
+        family_name: "Popescu".to_owned(),
+        given_names: "Ana".to_owned(),
+        sex: pb::Sex::Female.into(),
+        birth_date: "1970-01-16".to_owned(),
+        identifiers: vec![pb::Identifier {
+            r#type: pb::IdentifierType::NationalId.into(),
+            country: "RO".to_owned(),
+            value: national_id.to_owned(),
+        }],
+        ..Default::default()
+    }
+}
+
+async fn register(
+    app: &TestApp,
+    session: &Session,
+    request_id: &str,
+    patient: pb::Patient,
+) -> Result<pb::Patient, tonic::Status> {
+    client(app)
+        .register_patient(signed_in(
+            session,
+            pb::RegisterPatientRequest {
+                request_id: request_id.to_owned(),
+                patient: Some(patient),
+            },
+        ))
+        .await
+        .map(|response| response.into_inner().patient.expect("patient"))
+}
+
+async fn desk(app: &TestApp) -> (Session, PgConnection) {
+    let admin = app.create_tenant("H1").await;
+    app.add_user(admin.tenant_id, "desk", "registrar", Scope::Tenant)
+        .await;
+    let desk = app
+        .login("H1", "desk", USER_PASSWORD)
+        .await
+        .expect("registrar signs in");
+    let owner = PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner");
+    (desk, owner)
+}
+
+#[tokio::test]
+async fn registering_gives_an_mrn_and_every_access_is_audited_once() {
+    let app = TestApp::spawn().await;
+    let (desk, mut owner) = desk(&app).await;
+    let registered = register(&app, &desk, "r1", ana("2700116 065277"))
+        .await
+        .expect("register");
+    assert_eq!(registered.mrn, "00000001");
+    assert_eq!(
+        registered.identifiers[0].value, "2700116065277",
+        "normalised"
+    );
+    let second = register(
+        &app,
+        &desk,
+        "r2",
+        pb::Patient {
+            identifiers: vec![],
+            given_names: "Ion".to_owned(),
+            sex: pb::Sex::Male.into(),
+            ..ana("")
+        },
+    )
+    .await
+    .expect("register another");
+    assert_eq!(second.mrn, "00000002");
+
+    let read = client(&app)
+        .get_patient(signed_in(
+            &desk,
+            pb::GetPatientRequest {
+                id: registered.id.clone(),
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .patient
+        .expect("patient");
+    assert_eq!(read, registered);
+
+    let patient_id: uuid::Uuid = registered.id.parse().expect("uuid");
+    let records: Vec<(String, String)> = sqlx::query_as(
+        "SELECT method, outcome FROM audit.records WHERE $1 = ANY(patient_ids) ORDER BY id",
+    )
+    .bind(patient_id)
+    .fetch_all(&mut owner)
+    .await
+    .expect("audit");
+    assert_eq!(
+        records,
+        [
+            (
+                "/openhmis.patients.v1.PatientService/RegisterPatient".to_owned(),
+                "OK".to_owned()
+            ),
+            (
+                "/openhmis.patients.v1.PatientService/GetPatient".to_owned(),
+                "OK".to_owned()
+            ),
+        ]
+    );
+
+    // A retry of the registration changes nothing and is not a second access.
+    let retried = register(&app, &desk, "r1", ana("2700116 065277"))
+        .await
+        .expect("retry");
+    assert_eq!(retried, registered);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM patients.patients")
+        .fetch_one(&mut owner)
+        .await
+        .expect("count");
+    assert_eq!(count, 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sixteen_desks_registering_one_national_id_create_one_patient() {
+    let app = TestApp::spawn().await;
+    let (desk, mut owner) = desk(&app).await;
+    let attempts = (0..16).map(|n| {
+        let request = signed_in(
+            &desk,
+            pb::RegisterPatientRequest {
+                request_id: format!("desk-{n}"),
+                patient: Some(ana("2700116065277")),
+            },
+        );
+        let mut client = client(&app);
+        async move { client.register_patient(request).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results
+        .iter()
+        .filter_map(|result| result.as_ref().ok())
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let mrn = winners[0]
+        .get_ref()
+        .patient
+        .as_ref()
+        .expect("patient")
+        .mrn
+        .clone();
+    for refused in results.iter().filter_map(|result| result.as_ref().err()) {
+        assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+        assert!(
+            refused.message().contains(&mrn),
+            "names the existing MRN: {}",
+            refused.message()
+        );
+    }
+    let (patients, identifiers, next_mrn): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM patients.patients), (SELECT count(*) FROM patients.identifiers), \
+                (SELECT next_mrn FROM patients.mrn_counters)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("counts");
+    assert_eq!((patients, identifiers), (1, 1));
+    assert_eq!(next_mrn, 2, "losing registrations gave their MRN back");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_whole_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let (desk, mut owner) = desk(&app).await;
+    let bad = pb::Patient {
+        family_name: "  ".to_owned(),
+        given_names: "A".repeat(500),
+        sex: 42,
+        birth_date: "2999-01-01".to_owned(),
+        identifiers: vec![
+            pb::Identifier {
+                r#type: pb::IdentifierType::NationalId.into(),
+                country: "RO".to_owned(),
+                value: "2700116065271".to_owned(),
+            },
+            pb::Identifier {
+                r#type: 99,
+                country: "MD".to_owned(),
+                value: "X".to_owned(),
+            },
+        ],
+        ..Default::default()
+    };
+    let refused = register(&app, &desk, "bad", bad)
+        .await
+        .expect_err("bad input");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&refused),
+        [
+            "patient.family_name",
+            "patient.given_names",
+            "patient.sex",
+            "patient.birth_date",
+            "patient.identifiers[0].value",
+            "patient.identifiers[1].type",
+        ]
+    );
+    // A valid CNP that contradicts the record's sex is refused as well.
+    let contradicts = register(
+        &app,
+        &desk,
+        "contradiction",
+        pb::Patient {
+            sex: pb::Sex::Male.into(),
+            ..ana("2700116065277")
+        },
+    )
+    .await
+    .expect_err("CNP encodes a woman");
+    assert_eq!(
+        violated_fields(&contradicts),
+        ["patient.identifiers[0].value"]
+    );
+
+    let written: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM patients.patients) + (SELECT count(*) FROM patients.identifiers) \
+         + (SELECT count(*) FROM patients.idempotency_keys) + (SELECT count(*) FROM patients.outbox)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("count");
+    assert_eq!(written, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reading_without_permission_is_refused_and_audited() {
+    let app = TestApp::spawn().await;
+    let (desk, mut owner) = desk(&app).await;
+    let registered = register(&app, &desk, "r1", ana("2700116065277"))
+        .await
+        .expect("register");
+    let admin = app
+        .login("H1", "admin", USER_PASSWORD)
+        .await
+        .expect("admin");
+    let refused = client(&app)
+        .get_patient(signed_in(
+            &admin,
+            pb::GetPatientRequest {
+                id: registered.id.clone(),
+            },
+        ))
+        .await
+        .expect_err("administrators do not read patient records");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM audit.records WHERE $1 = ANY(patient_ids) AND username = 'admin'",
+    )
+    .bind(registered.id.parse::<uuid::Uuid>().expect("uuid"))
+    .fetch_all(&mut owner)
+    .await
+    .expect("audit");
+    assert_eq!(outcomes, ["PERMISSION_DENIED"]);
+    app.stop().await;
+}
