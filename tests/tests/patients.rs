@@ -282,3 +282,196 @@ async fn reading_without_permission_is_refused_and_audited() {
     assert_eq!(outcomes, ["PERMISSION_DENIED"]);
     app.stop().await;
 }
+
+fn person(family: &str, given: &str, sex: pb::Sex, born: &str) -> pb::Patient {
+    pb::Patient {
+        family_name: family.to_owned(),
+        given_names: given.to_owned(),
+        sex: sex.into(),
+        birth_date: born.to_owned(),
+        ..Default::default()
+    }
+}
+
+async fn search(
+    app: &TestApp,
+    session: &Session,
+    request: pb::SearchPatientsRequest,
+) -> Result<pb::SearchPatientsResponse, tonic::Status> {
+    client(app)
+        .search_patients(signed_in(session, request))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn names(response: &pb::SearchPatientsResponse) -> Vec<String> {
+    response
+        .matches
+        .iter()
+        .map(|found| {
+            let patient = found.patient.as_ref().expect("patient");
+            format!("{} {}", patient.family_name, patient.given_names)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn patients_are_found_by_name_despite_case_accents_and_typos_and_by_identifiers() {
+    let app = TestApp::spawn().await;
+    let (desk, mut owner) = desk(&app).await;
+    let ana = register(&app, &desk, "p1", ana("2700116065277"))
+        .await
+        .expect("ana");
+    for (n, (family, given, sex, born)) in [
+        ("Ștefănescu", "Ion", pb::Sex::Male, "1980-03-01"),
+        ("Stefanescu", "Maria", pb::Sex::Female, "1985-07-12"),
+        ("Popa", "Ion", pb::Sex::Male, "1990-01-01"),
+        ("Ionescu", "Elena", pb::Sex::Female, "1970-01-16"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        register(
+            &app,
+            &desk,
+            &format!("p{}", n + 2),
+            person(family, given, sex, born),
+        )
+        .await
+        .expect("register");
+    }
+
+    // Accent- and case-insensitive prefix: both Ștefănescu and Stefanescu, equal scores in
+    // MRN order.
+    let found = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "STEFAN".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert_eq!(names(&found), ["Ștefănescu Ion", "Stefanescu Maria"]);
+    assert!(found.matches.iter().all(|found| found.score == 1.0));
+
+    // A typo still finds the person; word order does not matter.
+    let typo = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "ion stefanesku".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert_eq!(
+        names(&typo).first().map(String::as_str),
+        Some("Ștefănescu Ion"),
+        "{:?}",
+        names(&typo)
+    );
+
+    // Filters narrow by sex and birth year.
+    let men = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "stefanescu".to_owned(),
+            sex: pb::Sex::Male.into(),
+            birth_year: 1980,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert_eq!(names(&men), ["Ștefănescu Ion"]);
+
+    // By identifier (typed with spaces) and by MRN: exactly the one.
+    let by_id = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            identifier: Some(pb::Identifier {
+                r#type: pb::IdentifierType::NationalId.into(),
+                country: "ro".to_owned(),
+                value: "2700116 065277".to_owned(),
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert_eq!(by_id.matches.len(), 1);
+    assert_eq!(
+        by_id.matches[0].patient.as_ref().map(|p| p.id.clone()),
+        Some(ana.id.clone())
+    );
+    let by_mrn = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            mrn: ana.mrn.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert_eq!(names(&by_mrn), ["Popescu Ana"]);
+
+    // Paging walks every match once.
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = search(
+            &app,
+            &desk,
+            pb::SearchPatientsRequest {
+                name: "ion".to_owned(),
+                page_size: 1,
+                page_token: page_token.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("page");
+        seen.extend(names(&page));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "{seen:?}");
+    assert!(seen.len() >= 3, "Ion twice and Ionescu: {seen:?}");
+
+    // The identifier search is on record, naming the patient it showed.
+    let patient_id: uuid::Uuid = ana.id.parse().expect("uuid");
+    let searches: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records \
+         WHERE method = '/openhmis.patients.v1.PatientService/SearchPatients' AND $1 = ANY(patient_ids)",
+    )
+    .bind(patient_id)
+    .fetch_one(&mut owner)
+    .await
+    .expect("audit");
+    assert_eq!(searches, 2, "by identifier and by MRN");
+
+    let ambiguous = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "ion".to_owned(),
+            mrn: "1".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect_err("two keys");
+    assert_eq!(violated_fields(&ambiguous), ["mrn"]);
+    app.stop().await;
+}

@@ -4,11 +4,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use chrono::Datelike;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::clock::SharedClock;
 use hmis_platform::context::RequestId;
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
+use hmis_platform::paging::{PageSize, decode_token, encode_token};
 use hmis_platform::types::{Name, Text, Version};
 use hmis_platform::wire::timestamp;
 use hmis_platform::{Database, RequestContext, Violations};
@@ -22,7 +24,7 @@ use crate::domain::patient::{
     Identifier, IdentifierType, NewPatient, RecordedSex, parse_birth_date,
 };
 use crate::error::Error;
-use crate::store::{self, IdentifierRow, PatientRow};
+use crate::store::{self, IdentifierRow, PatientRow, SearchFilters, SearchKey};
 
 pub const PATIENT_REGISTERED: &str = "openhmis.patients.v1.Patient";
 
@@ -362,5 +364,169 @@ impl PatientService for PatientApi {
         Ok(Response::new(pb::GetPatientResponse {
             patient: Some(patient_to_pb(&row, &identifiers)?),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn search_patients(
+        &self,
+        request: Request<pb::SearchPatientsRequest>,
+    ) -> Result<Response<pb::SearchPatientsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        let tenant_id = context.authorize_any("patients.read")?.tenant_id;
+        let message = request.get_ref();
+        let now = registry.clock.now();
+        let mut violations = Violations::default();
+        let key = parse_search_key(message, &mut violations);
+        let filters = parse_search_filters(message, now, &mut violations);
+        let size = violations.check("page_size", PageSize::parse(message.page_size));
+        let offset = violations
+            .check("page_token", decode_token::<i64>(&message.page_token))
+            .flatten()
+            .unwrap_or(0);
+        let (Some(key), Some(size), true) = (key, size, violations.is_empty()) else {
+            return Err(Error::from(violations).into());
+        };
+        let mut tx = registry
+            .database
+            .begin(tenant_id, &context.request_id)
+            .await
+            .map_err(Error::from)?;
+        let found = store::search(&mut tx, &key, &filters, offset, size.fetch_limit()).await?;
+        let more = found.len() > size.get();
+        let found: Vec<_> = found.into_iter().take(size.get()).collect();
+        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
+        let identifiers = store::identifiers_of_many(&mut tx, &ids).await?;
+        // One record for the search, naming every patient it showed.
+        let entry = AuditEntry {
+            patient_ids: &ids,
+            resource_ids: &[],
+            outcome: tonic::Code::Ok,
+            break_glass_reason: None,
+        };
+        audit::record(&mut tx, &context, &entry, now)
+            .await
+            .map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
+        let matches = found
+            .iter()
+            .map(|found| {
+                let patient_identifiers = identifiers
+                    .get(&found.patient.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                Ok(pb::PatientMatch {
+                    patient: Some(patient_to_pb(&found.patient, patient_identifiers)?),
+                    score: found.score,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        let next_page_token = if more {
+            encode_token(&(offset + i64::try_from(size.get()).unwrap_or(0)))
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::SearchPatientsResponse {
+            matches,
+            next_page_token,
+        }))
+    }
+}
+
+/// Exactly one of MRN, identifier or name.
+fn parse_search_key(
+    message: &pb::SearchPatientsRequest,
+    violations: &mut Violations,
+) -> Option<SearchKey> {
+    let given = [
+        !message.mrn.trim().is_empty(),
+        message.identifier.is_some(),
+        !message.name.trim().is_empty(),
+    ];
+    if given.iter().filter(|given| **given).count() != 1 {
+        violations.add("mrn", "give exactly one of mrn, identifier or name");
+        return None;
+    }
+    if !message.mrn.trim().is_empty() {
+        let mrn = message.mrn.trim();
+        if mrn.len() > 32 || !mrn.chars().all(|c| c.is_ascii_digit()) {
+            violations.add("mrn", "must be digits");
+            return None;
+        }
+        return Some(SearchKey::Mrn(mrn.to_owned()));
+    }
+    if let Some(identifier) = &message.identifier {
+        let kind = match pb::IdentifierType::try_from(identifier.r#type) {
+            Ok(pb::IdentifierType::NationalId) => IdentifierType::NationalId,
+            Ok(pb::IdentifierType::Passport) => IdentifierType::Passport,
+            Ok(pb::IdentifierType::DrivingLicence) => IdentifierType::DrivingLicence,
+            Ok(pb::IdentifierType::InsuranceNumber) => IdentifierType::InsuranceNumber,
+            _ => {
+                violations.add("identifier.type", "is required and must be a known type");
+                return None;
+            }
+        };
+        // Searching normalises but does not validate: an old or mistyped number simply
+        // finds nobody.
+        let value: String = identifier
+            .value
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
+            .flat_map(char::to_uppercase)
+            .collect();
+        let country = identifier.country.trim().to_uppercase();
+        if value.is_empty() || value.chars().count() > 32 {
+            violations.add("identifier.value", "must have 1 to 32 characters");
+            return None;
+        }
+        return Some(SearchKey::Identifier(Identifier {
+            kind,
+            country,
+            value,
+        }));
+    }
+    let name = message.name.trim();
+    if name.chars().count() < 2
+        || name.chars().count() > Name::MAX_LEN
+        || name.chars().any(char::is_control)
+    {
+        violations.add("name", "must be 2 to 200 characters of text");
+        return None;
+    }
+    Some(SearchKey::Name(name.to_owned()))
+}
+
+fn parse_search_filters(
+    message: &pb::SearchPatientsRequest,
+    now: chrono::DateTime<chrono::Utc>,
+    violations: &mut Violations,
+) -> SearchFilters {
+    let birth_date = if message.birth_date.trim().is_empty() {
+        None
+    } else {
+        violations.check("birth_date", parse_birth_date(&message.birth_date, now))
+    };
+    let birth_year = match message.birth_year {
+        0 => None,
+        year if (1880..=now.year()).contains(&year) => Some(year),
+        _ => {
+            violations.add("birth_year", "must be a year from 1880 to this one");
+            None
+        }
+    };
+    let sex = match pb::Sex::try_from(message.sex) {
+        Ok(pb::Sex::Unspecified) => None,
+        Ok(pb::Sex::Male) => Some("male"),
+        Ok(pb::Sex::Female) => Some("female"),
+        Ok(pb::Sex::Unknown) => Some("unknown"),
+        Err(_) => {
+            violations.add("sex", "is not a known value");
+            None
+        }
+    };
+    SearchFilters {
+        birth_date,
+        birth_year,
+        sex,
     }
 }

@@ -153,3 +153,122 @@ pub async fn holder_of(
 pub fn identifier_type(row: &IdentifierRow) -> Result<IdentifierType, Error> {
     IdentifierType::from_db(&row.r#type).ok_or(Error::CorruptRow("identifier type"))
 }
+
+/// What a search looks for.
+#[derive(Debug, Clone)]
+pub enum SearchKey {
+    Mrn(String),
+    Identifier(Identifier),
+    /// The typed name, as given.
+    Name(String),
+}
+
+/// Narrowing a search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilters {
+    pub birth_date: Option<NaiveDate>,
+    pub birth_year: Option<i32>,
+    pub sex: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Match {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    pub score: f32,
+}
+
+/// Patients matching `key` and `filters`, best first (name matches by prefix score 1, others by
+/// trigram word similarity), then by MRN.
+pub async fn search(
+    tx: &mut TenantTx,
+    key: &SearchKey,
+    filters: &SearchFilters,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Match>, Error> {
+    let (condition, score) = match key {
+        SearchKey::Mrn(_) => ("p.mrn = $2", "1.0::real"),
+        SearchKey::Identifier(_) => (
+            "EXISTS (SELECT FROM patients.identifiers i WHERE i.tenant_id = p.tenant_id \
+             AND i.patient_id = p.id AND i.type = $2 AND i.country = $3 AND i.value = $4)",
+            "1.0::real",
+        ),
+        // $2: the typed name; $3: it with LIKE's wildcards escaped, as a prefix pattern. Both
+        // are normalised like the stored name (lower case, no accents).
+        SearchKey::Name(_) => (
+            "(p.search_name LIKE patients.search_text($3) || '%' \
+              OR patients.search_text($2) <% p.search_name)",
+            "CASE WHEN p.search_name LIKE patients.search_text($3) || '%' THEN 1.0::real \
+                  ELSE word_similarity(patients.search_text($2), p.search_name) END",
+        ),
+    };
+    let sql = format!(
+        "SELECT p.id, p.mrn, p.family_name, p.given_names, p.patronymic, p.sex, p.birth_date, \
+                p.birth_date_estimated, p.version, p.created_at, {score} AS score \
+         FROM patients.patients p \
+         WHERE p.tenant_id = $1 AND {condition} \
+           AND ($5::date IS NULL OR p.birth_date = $5) \
+           AND ($6::int IS NULL OR extract(year FROM p.birth_date)::int = $6) \
+           AND ($7::text IS NULL OR p.sex = $7) \
+         ORDER BY score DESC, p.mrn OFFSET $8 LIMIT $9"
+    );
+    let query = sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql)).bind(tx.tenant_id().as_uuid());
+    let query = match key {
+        SearchKey::Mrn(mrn) => query
+            .bind(mrn.clone())
+            .bind(None::<String>)
+            .bind(None::<String>),
+        SearchKey::Identifier(identifier) => query
+            .bind(identifier.kind.as_db())
+            .bind(identifier.country.clone())
+            .bind(Some(identifier.value.clone())),
+        SearchKey::Name(name) => {
+            let escaped = name
+                .trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query
+                .bind(name.trim().to_owned())
+                .bind(escaped)
+                .bind(None::<String>)
+        }
+    };
+    Ok(query
+        .bind(filters.birth_date)
+        .bind(filters.birth_year)
+        .bind(filters.sex)
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The identifiers of several patients at once.
+pub async fn identifiers_of_many(
+    tx: &mut TenantTx,
+    patient_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<IdentifierRow>>, Error> {
+    let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT patient_id, type, country, value FROM patients.identifiers \
+         WHERE tenant_id = $1 AND patient_id = ANY($2) ORDER BY patient_id, type, country, value",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_patient: std::collections::HashMap<Uuid, Vec<IdentifierRow>> =
+        std::collections::HashMap::new();
+    for (patient_id, kind, country, value) in rows {
+        by_patient
+            .entry(patient_id)
+            .or_default()
+            .push(IdentifierRow {
+                r#type: kind,
+                country,
+                value,
+            });
+    }
+    Ok(by_patient)
+}
