@@ -97,16 +97,15 @@ impl AuditService for AuditApi {
         let patients: Vec<Uuid> = patient_id.into_iter().collect();
         let now = self.audit.clock.now();
         if let Err(denied) = context.authorize(READ_PERMISSION, &Target::TENANT) {
-            let entry = AuditEntry {
-                patient_ids: &patients,
-                resource_ids: &[],
-                outcome: denied.code(),
-                break_glass_reason: None,
-            };
-            audit::record_refusal(&self.audit.database, tenant_id, &context, &entry, now)
-                .await
-                .map_err(Error::from)?;
-            return Err(denied);
+            return Err(audit::refuse(
+                &self.audit.database,
+                tenant_id,
+                &context,
+                &patients,
+                denied,
+                now,
+            )
+            .await);
         }
 
         let mut tx = self

@@ -50,6 +50,17 @@ fn sex_to_pb(sex: &str) -> pb::Sex {
     }
 }
 
+/// The identifier type of a request; `None` for UNSPECIFIED or an unknown value.
+fn parse_identifier_type(value: i32) -> Option<IdentifierType> {
+    match pb::IdentifierType::try_from(value) {
+        Ok(pb::IdentifierType::NationalId) => Some(IdentifierType::NationalId),
+        Ok(pb::IdentifierType::Passport) => Some(IdentifierType::Passport),
+        Ok(pb::IdentifierType::DrivingLicence) => Some(IdentifierType::DrivingLicence),
+        Ok(pb::IdentifierType::InsuranceNumber) => Some(IdentifierType::InsuranceNumber),
+        Ok(pb::IdentifierType::Unspecified) | Err(_) => None,
+    }
+}
+
 fn identifier_type_to_pb(kind: IdentifierType) -> pb::IdentifierType {
     match kind {
         IdentifierType::NationalId => pb::IdentifierType::NationalId,
@@ -134,20 +145,13 @@ fn parse_new_patient(
     let mut seen = HashSet::new();
     for (index, identifier) in patient.identifiers.iter().enumerate() {
         let field = format!("patient.identifiers[{index}]");
-        let kind = match pb::IdentifierType::try_from(identifier.r#type) {
-            Ok(pb::IdentifierType::NationalId) => Some(IdentifierType::NationalId),
-            Ok(pb::IdentifierType::Passport) => Some(IdentifierType::Passport),
-            Ok(pb::IdentifierType::DrivingLicence) => Some(IdentifierType::DrivingLicence),
-            Ok(pb::IdentifierType::InsuranceNumber) => Some(IdentifierType::InsuranceNumber),
-            _ => {
-                violations.add(
-                    format!("{field}.type"),
-                    "is required and must be a known type",
-                );
-                None
-            }
+        let Some(kind) = parse_identifier_type(identifier.r#type) else {
+            violations.add(
+                format!("{field}.type"),
+                "is required and must be a known type",
+            );
+            continue;
         };
-        let Some(kind) = kind else { continue };
         if let Some(parsed) = violations.check(
             &format!("{field}.value"),
             Identifier::parse(
@@ -327,16 +331,9 @@ impl PatientService for PatientApi {
         // Until admissions place patients in wards, reading a record needs patients.read in
         // any scope; ward scoping arrives with the admissions module.
         if let Err(denied) = context.authorize_any("patients.read") {
-            let entry = AuditEntry {
-                patient_ids: &[id],
-                resource_ids: &[],
-                outcome: denied.code(),
-                break_glass_reason: None,
-            };
-            audit::record_refusal(&registry.database, tenant_id, &context, &entry, now)
-                .await
-                .map_err(Error::from)?;
-            return Err(denied);
+            return Err(
+                audit::refuse(&registry.database, tenant_id, &context, &[id], denied, now).await,
+            );
         }
         let mut tx = registry
             .database
@@ -456,15 +453,9 @@ fn parse_search_key(
         return Some(SearchKey::Mrn(mrn.to_owned()));
     }
     if let Some(identifier) = &message.identifier {
-        let kind = match pb::IdentifierType::try_from(identifier.r#type) {
-            Ok(pb::IdentifierType::NationalId) => IdentifierType::NationalId,
-            Ok(pb::IdentifierType::Passport) => IdentifierType::Passport,
-            Ok(pb::IdentifierType::DrivingLicence) => IdentifierType::DrivingLicence,
-            Ok(pb::IdentifierType::InsuranceNumber) => IdentifierType::InsuranceNumber,
-            _ => {
-                violations.add("identifier.type", "is required and must be a known type");
-                return None;
-            }
+        let Some(kind) = parse_identifier_type(identifier.r#type) else {
+            violations.add("identifier.type", "is required and must be a known type");
+            return None;
         };
         // Searching normalises but does not validate: an old or mistyped number simply
         // finds nobody.

@@ -100,3 +100,26 @@ pub async fn record_refusal(
     tx.commit().await?;
     Ok(record_id)
 }
+
+/// Records a refused access to `patient_ids` and returns the refusal to send. If the record
+/// cannot be written, the caller gets that failure instead: an attempt that cannot be put on
+/// record is not answered as if it had been.
+pub async fn refuse(
+    database: &Database,
+    tenant_id: TenantId,
+    context: &RequestContext,
+    patient_ids: &[Uuid],
+    denied: tonic::Status,
+    at: DateTime<Utc>,
+) -> tonic::Status {
+    let entry = AuditEntry {
+        patient_ids,
+        resource_ids: &[],
+        outcome: denied.code(),
+        break_glass_reason: None,
+    };
+    match record_refusal(database, tenant_id, context, &entry, at).await {
+        Ok(_) => denied,
+        Err(error) => crate::error::database_status(&error),
+    }
+}
