@@ -83,8 +83,9 @@ pub struct ServerOptions {
     /// How long in-flight calls may take to finish after SIGTERM before the process exits.
     #[serde(with = "duration_secs")]
     pub shutdown_grace: Duration,
-    /// Tenant used for calls that name none (standalone single-hospital set-up). Until the
-    /// IAM module lands, callers may also name one with `x-tenant-id` metadata.
+    /// The tenant a sign-in without a tenant code signs into (the standalone hospital). When
+    /// unset: the tenant the first start created. Calls never name a tenant otherwise: their
+    /// access token does.
     pub default_tenant: Option<uuid::Uuid>,
 }
 
