@@ -2,9 +2,8 @@
 //!
 //! Records are inserted by every module without coordination; chaining them at insert time
 //! would serialise every audited call of a tenant on the chain's head until commit. Instead a
-//! sealer chains them afterwards, in commit order: it reads only records whose transaction is
-//! older than every transaction still running (the outbox's technique), so no record can
-//! later appear behind a sealed one. Entry n of a tenant stores
+//! sealer chains them afterwards, in commit order, reading only what can no longer be
+//! overtaken ([`hmis_platform::db::commit_ordered_after`], as the outbox does). Entry n of a tenant stores
 //! `chain_hash[n] = sha256(chain_hash[n-1] || record_hash[n])`, where `record_hash` covers every
 //! field of the record, length-prefixed. Verification recomputes both from the records.
 
@@ -106,12 +105,7 @@ async fn seal_batch(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<usi
         sqlx::query_as("SELECT last_txid::text, last_id FROM audit.sealer FOR UPDATE")
             .fetch_one(&mut *tx)
             .await?;
-    let sql = format!(
-        "SELECT txid::text AS txid, id, {RECORD_COLUMNS} FROM audit.records \
-         WHERE (txid, id) > ($1::text::xid8, $2) \
-           AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY txid, id LIMIT $3"
-    );
+    let sql = hmis_platform::db::commit_ordered_after(RECORD_COLUMNS, "audit.records");
     let pending: Vec<PendingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&last_txid)
         .bind(last_id)

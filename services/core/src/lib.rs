@@ -74,7 +74,8 @@ impl CoreModule {
         DictionaryServiceServer::new(self.dictionary_api())
     }
 
-    /// Creates the tenant that `request_id` names unless it exists, and returns its id.
+    /// Creates the tenant that `request_id` names unless it exists, and returns its id and
+    /// the code it was created with (which may differ from `code` on a later start).
     /// Used at start-up: it works on every start, also after the request's idempotency key
     /// has been purged (the tenant id is derived from the request id).
     pub async fn ensure_tenant(
@@ -82,7 +83,7 @@ impl CoreModule {
         request_id: &str,
         code: &str,
         name: &str,
-    ) -> Result<hmis_platform::TenantId, tonic::Status> {
+    ) -> Result<(hmis_platform::TenantId, String), tonic::Status> {
         use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
         use hmis_proto::openhmis::core::v1::{CreateTenantRequest, Tenant};
         let tenant_id = tenant_id_for_request(request_id);
@@ -97,8 +98,8 @@ impl CoreModule {
         request
             .extensions_mut()
             .insert(hmis_platform::RequestContext::system(tenant_id));
-        match self.tenant_api().create_tenant(request).await {
-            Ok(_) => Ok(tenant_id),
+        let created = match self.tenant_api().create_tenant(request).await {
+            Ok(response) => response.into_inner().tenant,
             Err(status) if status.code() == tonic::Code::AlreadyExists => {
                 // Created on an earlier start; the derived id is the same.
                 let mut check =
@@ -106,11 +107,18 @@ impl CoreModule {
                 check
                     .extensions_mut()
                     .insert(hmis_platform::RequestContext::system(tenant_id));
-                self.tenant_api().get_current_tenant(check).await?;
-                Ok(tenant_id)
+                self.tenant_api()
+                    .get_current_tenant(check)
+                    .await?
+                    .into_inner()
+                    .tenant
             }
-            Err(status) => Err(status),
-        }
+            Err(status) => return Err(status),
+        };
+        let code = created
+            .map(|tenant| tenant.code)
+            .ok_or_else(|| tonic::Status::internal("the tenant response carries no tenant"))?;
+        Ok((tenant_id, code))
     }
 
     /// Keys older than `retention` are forgotten; run periodically by the server.

@@ -338,14 +338,19 @@ pub struct AssignmentRow {
 
 impl AssignmentRow {
     pub fn scope(&self) -> Result<Scope> {
-        match (self.scope_kind.as_str(), self.scope_id) {
-            ("tenant", None) => Ok(Scope::Tenant),
-            ("facility", Some(id)) => Ok(Scope::Facility(id)),
-            ("department", Some(id)) => Ok(Scope::Department(id)),
-            _ => Err(Error::Crypto(
-                "stored assignment scope is not valid".to_owned(),
-            )),
-        }
+        stored_scope(&self.scope_kind, self.scope_id)
+    }
+}
+
+/// The scope an assignment row stores as (kind, id); the inverse of [`scope_parts`].
+fn stored_scope(kind: &str, id: Option<Uuid>) -> Result<Scope> {
+    match (kind, id) {
+        ("tenant", None) => Ok(Scope::Tenant),
+        ("facility", Some(id)) => Ok(Scope::Facility(id)),
+        ("department", Some(id)) => Ok(Scope::Department(id)),
+        _ => Err(Error::Crypto(
+            "stored assignment scope is not valid".to_owned(),
+        )),
     }
 }
 
@@ -433,17 +438,10 @@ pub async fn grants_at(tx: &mut TenantTx, user_id: Uuid, now: DateTime<Utc>) -> 
     .await?;
     rows.into_iter()
         .map(|(permission, scope_kind, scope_id)| {
-            let scope = match (scope_kind.as_str(), scope_id) {
-                ("tenant", None) => Scope::Tenant,
-                ("facility", Some(id)) => Scope::Facility(id),
-                ("department", Some(id)) => Scope::Department(id),
-                _ => {
-                    return Err(Error::Crypto(
-                        "stored assignment scope is not valid".to_owned(),
-                    ));
-                }
-            };
-            Ok(Grant { permission, scope })
+            Ok(Grant {
+                permission,
+                scope: stored_scope(&scope_kind, scope_id)?,
+            })
         })
         .collect()
 }

@@ -104,14 +104,10 @@ pub async fn identifiers_of(
     tx: &mut TenantTx,
     patient_id: Uuid,
 ) -> Result<Vec<IdentifierRow>, Error> {
-    Ok(sqlx::query_as(
-        "SELECT type, country, value FROM patients.identifiers \
-         WHERE tenant_id = $1 AND patient_id = $2 ORDER BY type, country, value",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(patient_id)
-    .fetch_all(&mut **tx)
-    .await?)
+    Ok(identifiers_of_many(tx, &[patient_id])
+        .await?
+        .remove(&patient_id)
+        .unwrap_or_default())
 }
 
 pub async fn get_patient(

@@ -33,6 +33,22 @@ pub async fn migrate(connect_options: &PgConnectOptions) -> Result<(), MigrateEr
     Ok(())
 }
 
+/// A query for rows of `table` in commit order after an offset (`$1`: transaction id as
+/// text, `$2`: id), at most `$3` of them, reading only rows whose transaction is older than
+/// every transaction still running. A sequence number is handed out at insert but becomes
+/// visible at commit, so "after id N" alone could skip a row that commits late; below
+/// `pg_snapshot_xmin` no row can appear behind the offset any more, so advancing it never
+/// skips one. `table` needs `txid xid8 DEFAULT pg_current_xact_id()` and a bigint `id`; the
+/// rows come back with `txid` (as text) and `id` before `columns`.
+pub fn commit_ordered_after(columns: &str, table: &str) -> String {
+    format!(
+        "SELECT txid::text AS txid, id, {columns} FROM {table} \
+         WHERE (txid, id) > ($1::text::xid8, $2) \
+           AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY txid, id LIMIT $3"
+    )
+}
+
 /// The database handle modules share.
 #[derive(Debug, Clone)]
 pub struct Database {

@@ -9,12 +9,8 @@
 //! [`Event::event_id`]) because a crash after handling but before the offset is saved delivers
 //! that event again.
 //!
-//! Ordering without gaps: sequence numbers are handed out at insert but become visible at
-//! commit, so "everything after id N" can skip a row whose transaction commits late. Each row
-//! therefore records its transaction id (`xid8`), and the dispatcher reads only rows whose
-//! transaction is older than the oldest transaction still running
-//! (`pg_snapshot_xmin(pg_current_snapshot())`), ordered by (transaction id, id). No row can
-//! appear behind such a position later, so an offset is never overtaken.
+//! Ordering without gaps: each row records its transaction id, and the dispatcher reads in
+//! commit order only what can no longer be overtaken ([`crate::db::commit_ordered_after`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -178,13 +174,9 @@ impl Cursor {
             load_sql: format!(
                 "SELECT last_txid::text, last_id FROM {source}.outbox_offsets WHERE subscriber = $1"
             ),
-            fetch_sql: format!(
-                "SELECT txid::text AS txid, id, event_id, tenant_id, event_type, aggregate_id, \
-                        payload, occurred_at, request_id \
-                 FROM {source}.outbox \
-                 WHERE (txid, id) > ($1::text::xid8, $2) \
-                   AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
-                 ORDER BY txid, id LIMIT $3"
+            fetch_sql: crate::db::commit_ordered_after(
+                "event_id, tenant_id, event_type, aggregate_id, payload, occurred_at, request_id",
+                &format!("{source}.outbox"),
             ),
             save_sql: format!(
                 "UPDATE {source}.outbox_offsets \

@@ -159,7 +159,8 @@ impl Application {
     /// creates anything). The administrator also operates the deployment (may create tenants).
     pub async fn bootstrap(&self) -> Result<Bootstrapped, ServerError> {
         let options = &self.options.iam;
-        let tenant_id = self
+        // The tenant's code is the one it was created with, whatever the options say now.
+        let (tenant_id, code) = self
             .core()
             .ensure_tenant(
                 BOOTSTRAP_REQUEST,
@@ -168,24 +169,6 @@ impl Application {
             )
             .await
             .map_err(ServerError::Bootstrap)?;
-        // The tenant's code is the one it was created with, whatever the options say now.
-        let code = {
-            use hmis_proto::openhmis::core::v1::GetCurrentTenantRequest;
-            use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
-            let mut request = tonic::Request::new(GetCurrentTenantRequest {});
-            request
-                .extensions_mut()
-                .insert(hmis_platform::RequestContext::system(tenant_id));
-            self.core()
-                .tenant_api()
-                .get_current_tenant(request)
-                .await
-                .map_err(ServerError::Bootstrap)?
-                .into_inner()
-                .tenant
-                .map(|tenant| tenant.code)
-                .unwrap_or_else(|| options.bootstrap_tenant_code.clone())
-        };
         self.iam.register_tenant(tenant_id, &code).await?;
         let (password, generated) = match &options.bootstrap_admin_password {
             Some(password) => (password.expose().to_owned(), false),
@@ -361,10 +344,7 @@ impl Application {
             }
         };
         workers.abort_all();
-        self.database.close().await;
-        if let Some(embedded) = &self.embedded {
-            embedded.stop()?;
-        }
+        self.shutdown().await?;
         tracing::info!("stopped");
         Ok(served?)
     }
