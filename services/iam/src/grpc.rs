@@ -396,6 +396,11 @@ fn parse_uuid(value: &str) -> std::result::Result<Uuid, &'static str> {
 /// Permissions only their holders may hand out (running a shared deployment).
 const OPERATOR_PERMISSIONS: &[&str] = &["core.tenants.create"];
 
+/// Whether `principal` may hand `permission` to others (in a role or an assignment).
+fn may_grant(principal: &Principal, permission: &str) -> bool {
+    !OPERATOR_PERMISSIONS.contains(&permission) || principal.holds(permission)
+}
+
 /// A new user, checked.
 pub(crate) struct UserDraft {
     pub(crate) username: Username,
@@ -769,9 +774,7 @@ impl AdminService for AdminApi {
                     "role.permissions",
                     format!("{permission} is not in the catalog"),
                 );
-            } else if OPERATOR_PERMISSIONS.contains(&permission.as_str())
-                && !principal.holds(permission)
-            {
+            } else if !may_grant(&principal, permission) {
                 violations.add(
                     "role.permissions",
                     format!("{permission} can only be granted by its holders"),
@@ -876,10 +879,11 @@ impl AdminService for AdminApi {
                             violations.add("assignment.role_code", "no such role");
                             return Err(Error::InvalidArgument(violations));
                         };
-                        if let Some(permission) = role.permissions.iter().find(|permission| {
-                            OPERATOR_PERMISSIONS.contains(&permission.as_str())
-                                && !principal.holds(permission)
-                        }) {
+                        if let Some(permission) = role
+                            .permissions
+                            .iter()
+                            .find(|permission| !may_grant(&principal, permission))
+                        {
                             return Err(Error::Context(Status::permission_denied(format!(
                                 "only holders of {permission} may assign this role"
                             ))));
