@@ -41,6 +41,7 @@ async fn register(
             pb::RegisterPatientRequest {
                 request_id: request_id.to_owned(),
                 patient: Some(patient),
+                confirm_new_patient: false,
             },
         ))
         .await
@@ -147,6 +148,7 @@ async fn sixteen_desks_registering_one_national_id_create_one_patient() {
             pb::RegisterPatientRequest {
                 request_id: format!("desk-{n}"),
                 patient: Some(ana("2700116065277")),
+                confirm_new_patient: false,
             },
         );
         let mut client = client(&app);

@@ -9,13 +9,12 @@ use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Code, Name, Text, Version};
-use hmis_platform::wire::timestamp;
+use hmis_platform::wire::{mask_paths, masked, timestamp};
 use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::dictionary_service_server::DictionaryService;
 use pb::facility_service_server::FacilityService;
 use pb::tenant_service_server::TenantService;
-use prost_types::FieldMask;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{
@@ -223,37 +222,6 @@ fn entry_to_pb(entry: &DictionaryEntry) -> pb::DictionaryEntry {
         create_time: timestamp(entry.created_at),
         update_time: timestamp(entry.updated_at),
     }
-}
-
-/// The masked paths, each checked against what the resource lets callers change.
-fn mask_paths(
-    mask: Option<&FieldMask>,
-    allowed: &[&str],
-    violations: &mut Violations,
-) -> Vec<String> {
-    let paths = mask.map(|mask| mask.paths.clone()).unwrap_or_default();
-    if paths.is_empty() {
-        violations.add(
-            "update_mask",
-            format!("is required; updatable fields: {}", allowed.join(", ")),
-        );
-    }
-    for path in &paths {
-        if !allowed.contains(&path.as_str()) {
-            violations.add(
-                "update_mask",
-                format!(
-                    "{path} cannot be updated; updatable fields: {}",
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-    paths
-}
-
-fn masked(paths: &[String], field: &str) -> bool {
-    paths.iter().any(|path| path == field)
 }
 
 /// A required sub-message, or a violation naming it.

@@ -130,6 +130,18 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         ],
     },
     StandardRole {
+        code: "records",
+        name: "Medical records officer",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "patients.write",
+            "patients.merge",
+            "patients.confidential",
+            "admissions.read",
+        ],
+    },
+    StandardRole {
         code: "nurse",
         name: "Nurse",
         permissions: &[
@@ -149,6 +161,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "patients.read",
             "patients.write",
             "patients.break_glass",
+            "patients.confidential",
             "admissions.read",
             "admissions.admit",
             "encounters.read",

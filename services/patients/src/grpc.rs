@@ -1,32 +1,45 @@
 //! The tonic adapter of the registry. Every call touches a patient's data, so every call
-//! leaves exactly one audit record naming that patient (a refusal included).
+//! leaves exactly one audit record naming the patients it showed or changed (a refusal
+//! included).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::auth::{Reach, Target};
 use hmis_platform::clock::SharedClock;
-use hmis_platform::context::RequestId;
+use hmis_platform::context::{PatientAccess, RequestId};
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, encode_token};
 use hmis_platform::types::{Name, Text, Version};
-use hmis_platform::wire::timestamp;
-use hmis_platform::{Database, RequestContext, Violations};
+use hmis_platform::wire::{mask_paths, timestamp};
+use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::patients::v1 as pb;
 use pb::patient_service_server::PatientService;
+use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::domain::Sex;
-use crate::domain::patient::{
-    Identifier, IdentifierType, NewPatient, RecordedSex, parse_birth_date,
+use crate::convert::{
+    UPDATABLE_FIELDS, apply_mask, changed_fields, parse_identifier_type, parse_record,
+    patient_to_pb, restricted, snapshot,
 };
+use crate::domain::patient::{Identifier, IdentifierType, parse_birth_date};
 use crate::error::Error;
-use crate::store::{self, IdentifierRow, PatientRow, SearchFilters, SearchKey};
+use crate::store::{self, Lock, PatientRow, SearchFilters, SearchKey, VersionRow};
 
-pub const PATIENT_REGISTERED: &str = "openhmis.patients.v1.Patient";
+/// Event types of the registry's outbox (the full names of their messages).
+pub const PATIENT_CHANGED: &str = "openhmis.patients.v1.PatientChanged";
+pub const PATIENTS_MERGED: &str = "openhmis.patients.v1.PatientsMerged";
+pub const PATIENTS_UNMERGED: &str = "openhmis.patients.v1.PatientsUnmerged";
+
+const READ: &str = "patients.read";
+const WRITE: &str = "patients.write";
+const MERGE: &str = "patients.merge";
+const CONFIDENTIAL: &str = "patients.confidential";
+
+const SERVICE: &str = "/openhmis.patients.v1.PatientService/";
 
 #[derive(Debug)]
 pub(crate) struct Registry {
@@ -41,164 +54,136 @@ pub struct PatientApi {
     pub(crate) registry: Arc<Registry>,
 }
 
-fn sex_to_pb(sex: &str) -> pb::Sex {
-    match RecordedSex::from_db(sex) {
-        Some(RecordedSex::Known(Sex::Male)) => pb::Sex::Male,
-        Some(RecordedSex::Known(Sex::Female)) => pb::Sex::Female,
-        Some(RecordedSex::Unknown) => pb::Sex::Unknown,
-        None => pb::Sex::Unspecified,
+/// May the caller reach a patient with `permission`? A placed patient belongs to its ward
+/// (ward-scoped staff reach it; others by break-glass); one in no ward belongs to the registry,
+/// which tenant- and facility-wide staff reach.
+fn patient_access(
+    context: &RequestContext,
+    permission: &str,
+    placement: Option<(Uuid, Uuid)>,
+) -> Result<PatientAccess, Status> {
+    match placement {
+        Some((facility, department)) => {
+            context.authorize_patient(permission, &Target::department(facility, department))
+        }
+        None => match context.principal()?.reach(permission) {
+            Reach::Tenant => Ok(PatientAccess::InScope),
+            Reach::Limited { facilities, .. } if !facilities.is_empty() => {
+                Ok(PatientAccess::InScope)
+            }
+            Reach::Limited { .. } => context.authorize_patient(permission, &Target::TENANT),
+        },
     }
 }
 
-/// The identifier type of a request; `None` for UNSPECIFIED or an unknown value.
-fn parse_identifier_type(value: i32) -> Option<IdentifierType> {
-    match pb::IdentifierType::try_from(value) {
-        Ok(pb::IdentifierType::NationalId) => Some(IdentifierType::NationalId),
-        Ok(pb::IdentifierType::Passport) => Some(IdentifierType::Passport),
-        Ok(pb::IdentifierType::DrivingLicence) => Some(IdentifierType::DrivingLicence),
-        Ok(pb::IdentifierType::InsuranceNumber) => Some(IdentifierType::InsuranceNumber),
-        Ok(pb::IdentifierType::Unspecified) | Err(_) => None,
+/// Whether the caller sees confidential records in full.
+fn sees_confidential(context: &RequestContext) -> bool {
+    context
+        .principal()
+        .is_ok_and(|principal| principal.holds(CONFIDENTIAL))
+}
+
+/// The record as this caller may see it.
+fn visible(context: &RequestContext, patient: pb::Patient) -> pb::Patient {
+    if patient.confidential && !sees_confidential(context) {
+        restricted(&patient)
+    } else {
+        patient
     }
 }
 
-fn identifier_type_to_pb(kind: IdentifierType) -> pb::IdentifierType {
-    match kind {
-        IdentifierType::NationalId => pb::IdentifierType::NationalId,
-        IdentifierType::Passport => pb::IdentifierType::Passport,
-        IdentifierType::DrivingLicence => pb::IdentifierType::DrivingLicence,
-        IdentifierType::InsuranceNumber => pb::IdentifierType::InsuranceNumber,
-    }
+fn parse_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uuid> {
+    violations.check(
+        field,
+        Uuid::parse_str(value.trim()).map_err(|_| "must be a UUID"),
+    )
 }
 
-fn patient_to_pb(row: &PatientRow, identifiers: &[IdentifierRow]) -> Result<pb::Patient, Error> {
-    Ok(pb::Patient {
-        id: row.id.to_string(),
-        mrn: row.mrn.clone(),
-        family_name: row.family_name.clone(),
-        given_names: row.given_names.clone(),
-        patronymic: row.patronymic.clone(),
-        sex: sex_to_pb(&row.sex).into(),
-        birth_date: row.birth_date.format("%Y-%m-%d").to_string(),
-        birth_date_estimated: row.birth_date_estimated,
-        identifiers: identifiers
-            .iter()
-            .map(|identifier| {
-                Ok(pb::Identifier {
-                    r#type: identifier_type_to_pb(store::identifier_type(identifier)?).into(),
-                    country: identifier.country.clone(),
-                    value: identifier.value.clone(),
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        etag: Version::from_db(row.version).etag(),
-        create_time: timestamp(row.created_at),
-    })
-}
-
-/// Parses the patient of a registration; every wrong field is reported at once.
-fn parse_new_patient(
-    patient: Option<&pb::Patient>,
-    now: chrono::DateTime<chrono::Utc>,
-    violations: &mut Violations,
-) -> Option<NewPatient> {
-    let Some(patient) = patient else {
-        violations.add("patient", "is required");
+/// A reason people give for a merge or an unmerge: required, at most 2000 characters.
+fn parse_reason(value: &str, violations: &mut Violations) -> Option<Text> {
+    let reason = violations.check("reason", Text::parse(value))?;
+    if reason.as_str().is_empty() {
+        violations.add("reason", "is required");
         return None;
-    };
-    let family_name = violations.check("patient.family_name", Name::parse(&patient.family_name));
-    let given_names = violations.check("patient.given_names", Name::parse(&patient.given_names));
-    let patronymic = violations.check(
-        "patient.patronymic",
-        Text::parse(&patient.patronymic).and_then(|text| {
-            if text.as_str().chars().count() > Name::MAX_LEN || text.as_str().contains('\n') {
-                Err(hmis_platform::types::ParseError::new(
-                    "must be one line of at most 200 characters",
-                ))
-            } else {
-                Ok(text)
-            }
-        }),
-    );
-    let sex = match pb::Sex::try_from(patient.sex) {
-        Ok(pb::Sex::Male) => Some(RecordedSex::Known(Sex::Male)),
-        Ok(pb::Sex::Female) => Some(RecordedSex::Known(Sex::Female)),
-        Ok(pb::Sex::Unknown) => Some(RecordedSex::Unknown),
-        Ok(pb::Sex::Unspecified) => {
-            violations.add(
-                "patient.sex",
-                "is required (UNKNOWN for an unidentified patient)",
-            );
-            None
-        }
-        Err(_) => {
-            violations.add("patient.sex", "is not a known value");
-            None
-        }
-    };
-    let birth_date = violations.check(
-        "patient.birth_date",
-        parse_birth_date(&patient.birth_date, now),
-    );
-    // An estimated birth date says nothing a national id could contradict.
-    let checked_birth_date = birth_date.filter(|_| !patient.birth_date_estimated);
-    let mut identifiers = Vec::new();
-    let mut seen = HashSet::new();
-    for (index, identifier) in patient.identifiers.iter().enumerate() {
-        let field = format!("patient.identifiers[{index}]");
-        let Some(kind) = parse_identifier_type(identifier.r#type) else {
-            violations.add(
-                format!("{field}.type"),
-                "is required and must be a known type",
-            );
-            continue;
-        };
-        if let Some(parsed) = violations.check(
-            &format!("{field}.value"),
-            Identifier::parse(
-                kind,
-                &identifier.country,
-                &identifier.value,
-                checked_birth_date,
-                sex,
-            ),
-        ) {
-            if !seen.insert(parsed.clone()) {
-                violations.add(format!("{field}.value"), "is given twice");
-            } else {
-                identifiers.push(parsed);
-            }
-        }
     }
-    match (family_name, given_names, patronymic, sex, birth_date) {
-        (Some(family_name), Some(given_names), Some(patronymic), Some(sex), Some(birth_date))
-            if violations.is_empty() =>
-        {
-            Some(NewPatient {
-                family_name,
-                given_names,
-                patronymic,
-                sex,
-                birth_date,
-                birth_date_estimated: patient.birth_date_estimated,
-                identifiers,
-            })
-        }
-        _ => None,
-    }
+    Some(reason)
+}
+
+fn user_of(context: &RequestContext) -> Uuid {
+    context
+        .principal()
+        .map(|principal| principal.user_id)
+        .unwrap_or_default()
 }
 
 impl Registry {
+    fn today(&self) -> NaiveDate {
+        self.clock.now().date_naive()
+    }
+
+    /// Runs an audited write under the request's idempotency key; refusals found inside are
+    /// audited on their own once the write rolled back.
+    async fn write<Req, Res, F>(
+        self: &Arc<Self>,
+        context: &RequestContext,
+        rpc: &str,
+        key: &RequestKey,
+        request: &Req,
+        work: F,
+    ) -> Result<Res, Error>
+    where
+        Req: Message,
+        Res: Message + Default,
+        F: for<'t> FnOnce(&'t mut TenantTx) -> futures::future::BoxFuture<'t, Result<Res, Error>>,
+    {
+        let tenant_id = context.tenant_id()?;
+        let result = self
+            .keys
+            .run(
+                &self.database,
+                tenant_id,
+                &context.request_id,
+                &format!("{SERVICE}{rpc}"),
+                key,
+                request,
+                work,
+            )
+            .await;
+        match result {
+            Err(Error::Refused { status, patients }) => Err(Error::Context(
+                audit::refuse(
+                    &self.database,
+                    tenant_id,
+                    context,
+                    &patients,
+                    status,
+                    self.clock.now(),
+                )
+                .await,
+            )),
+            Err(taken @ Error::IdentifierTaken { .. }) => {
+                Err(self.identifier_holder(tenant_id, taken).await)
+            }
+            other => other,
+        }
+    }
+
     /// Finds whose the identifier is, to tell the desk (after the failed transaction ended).
-    async fn identifier_holder(&self, context: &RequestContext, taken: Error) -> Error {
+    async fn identifier_holder(&self, tenant_id: TenantId, taken: Error) -> Error {
         let Error::IdentifierTaken {
             kind,
             country,
             value,
+            mrn,
             ..
-        } = taken
+        } = &taken
         else {
             return taken;
         };
+        if !mrn.is_empty() {
+            return taken;
+        }
+        let (kind, country, value) = (*kind, country.clone(), value.clone());
         let identifier = Identifier {
             kind: IdentifierType::from_db(kind).unwrap_or(IdentifierType::NationalId),
             country: country.clone(),
@@ -207,7 +192,7 @@ impl Registry {
         let holder = async {
             let mut tx = self
                 .database
-                .begin(context.tenant_id()?, &RequestId::generate())
+                .begin(tenant_id, &RequestId::generate())
                 .await?;
             let holder = store::holder_of(&mut tx, &identifier).await?;
             tx.commit().await?;
@@ -215,17 +200,113 @@ impl Registry {
         }
         .await;
         match holder {
-            Ok(Some((_, mrn))) => Error::IdentifierTaken {
+            Ok(Some(holder)) => Error::IdentifierTaken {
                 kind,
                 country,
                 value,
-                mrn,
+                mrn: holder.mrn,
+                unpaid_debt: holder.unpaid_debt,
             },
             Ok(None) => Error::Context(Status::aborted(
                 "a concurrent registration changed the identifier; retry",
             )),
             Err(error) => error,
         }
+    }
+
+    /// Matches as messages, each as the caller may see it.
+    async fn matches_to_pb(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        found: &[store::Match],
+    ) -> Result<Vec<pb::PatientMatch>, Error> {
+        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
+        let identifiers = store::identifiers_of_many(tx, &ids).await?;
+        let today = self.today();
+        found
+            .iter()
+            .map(|found| {
+                let patient_identifiers = identifiers
+                    .get(&found.patient.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                Ok(pb::PatientMatch {
+                    patient: Some(visible(
+                        context,
+                        patient_to_pb(&found.patient, patient_identifiers, today)?,
+                    )),
+                    score: found.score,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a new version of a record and publishes it.
+    async fn record_version(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        patient: &pb::Patient,
+        row: &PatientRow,
+        (kind, changed): (pb::ChangeKind, Vec<String>),
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        store::insert_version(
+            tx,
+            row.id,
+            &VersionRow {
+                version: row.version,
+                kind: change_kind_to_db(kind).to_owned(),
+                changed_fields: changed.clone(),
+                changed_by: user_of(context),
+                changed_at: now,
+                snapshot: snapshot(patient),
+            },
+        )
+        .await?;
+        self.outbox
+            .publish(
+                tx,
+                PATIENT_CHANGED,
+                &row.id.to_string(),
+                &pb::PatientChanged {
+                    patient: Some(patient.clone()),
+                    kind: kind.into(),
+                    changed_fields: changed,
+                },
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn change_kind_to_db(kind: pb::ChangeKind) -> &'static str {
+    match kind {
+        pb::ChangeKind::Registered => "registered",
+        pb::ChangeKind::Merged => "merged",
+        pb::ChangeKind::Unmerged => "unmerged",
+        pb::ChangeKind::Updated | pb::ChangeKind::Unspecified => "updated",
+    }
+}
+
+fn change_kind_from_db(kind: &str) -> pb::ChangeKind {
+    match kind {
+        "registered" => pb::ChangeKind::Registered,
+        "updated" => pb::ChangeKind::Updated,
+        "merged" => pb::ChangeKind::Merged,
+        "unmerged" => pb::ChangeKind::Unmerged,
+        _ => pb::ChangeKind::Unspecified,
+    }
+}
+
+fn audited(patients: &[Uuid]) -> AuditEntry<'_> {
+    AuditEntry {
+        patient_ids: patients,
+        resource_ids: &[],
+        outcome: tonic::Code::Ok,
+        break_glass_reason: None,
     }
 }
 
@@ -238,59 +319,62 @@ impl PatientService for PatientApi {
     ) -> Result<Response<pb::RegisterPatientResponse>, Status> {
         let context = RequestContext::of(&request);
         let registry = &self.registry;
-        let principal = context.authorize_any("patients.write")?;
-        let tenant_id = principal.tenant_id;
+        let tenant_id = context.authorize_any(WRITE)?.tenant_id;
         let message = request.into_inner();
         let now = registry.clock.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
-        let patient = parse_new_patient(message.patient.as_ref(), now, &mut violations);
-        let (Some(key), Some(patient)) = (key, patient) else {
+        let record = parse_record(message.patient.as_ref(), now, &mut violations);
+        let (Some(key), Some(record)) = (key, record) else {
             return Err(Error::from(violations).into());
         };
+        let confirmed = message.confirm_new_patient;
         let inner = registry.clone();
-        let audit_context = context.clone();
+        let work_context = context.clone();
         let result = registry
-            .keys
-            .run(
-                &registry.database,
-                tenant_id,
-                &context.request_id,
-                "/openhmis.patients.v1.PatientService/RegisterPatient",
-                &key,
-                &message,
-                |tx| {
-                    Box::pin(async move {
-                        let (row, identifiers) = store::insert_patient(tx, &patient, now).await?;
-                        let registered = patient_to_pb(&row, &identifiers)?;
-                        audit::record(
+            .write(&context, "RegisterPatient", &key, &message, |tx| {
+                Box::pin(async move {
+                    store::lock_name_and_birth_date(tx, &record).await?;
+                    // A document already on file answers who holds it, before any guess
+                    // by name (the unique constraint still settles races on it).
+                    for identifier in &record.identifiers {
+                        if let Some(holder) = store::holder_of(tx, identifier).await? {
+                            return Err(Error::IdentifierTaken {
+                                kind: identifier.kind.as_db(),
+                                country: identifier.country.clone(),
+                                value: identifier.value.clone(),
+                                mrn: holder.mrn,
+                                unpaid_debt: holder.unpaid_debt,
+                            });
+                        }
+                    }
+                    if !confirmed {
+                        let candidates = store::duplicate_candidates(tx, &record).await?;
+                        if !candidates.is_empty() {
+                            let shown = inner.matches_to_pb(tx, &work_context, &candidates).await?;
+                            return Err(Error::ProbableDuplicates(shown));
+                        }
+                    }
+                    let (row, identifiers) = store::insert_patient(tx, &record, now).await?;
+                    let registered = patient_to_pb(&row, &identifiers, now.date_naive())?;
+                    let changed = changed_fields(&pb::Patient::default(), &registered);
+                    inner
+                        .record_version(
                             tx,
-                            &audit_context,
-                            &AuditEntry {
-                                patient_ids: &[row.id],
-                                resource_ids: &[],
-                                outcome: tonic::Code::Ok,
-                                break_glass_reason: None,
-                            },
+                            &work_context,
+                            &registered,
+                            &row,
+                            (pb::ChangeKind::Registered, changed),
                             now,
                         )
                         .await?;
-                        inner
-                            .outbox
-                            .publish(
-                                tx,
-                                PATIENT_REGISTERED,
-                                &row.id.to_string(),
-                                &registered,
-                                now,
-                            )
-                            .await?;
-                        Ok::<_, Error>(pb::RegisterPatientResponse {
-                            patient: Some(registered),
-                        })
+                    audit::record(tx, &work_context, &audited(&[row.id]), now).await?;
+                    Ok(pb::RegisterPatientResponse {
+                        patient: Some(registered),
+                        duplicate_candidates: Vec::new(),
                     })
-                },
-            )
+                })
+            })
             .await;
         match result {
             Ok(response) => {
@@ -304,8 +388,26 @@ impl PatientService for PatientApi {
                 );
                 Ok(Response::new(response))
             }
-            Err(taken @ Error::IdentifierTaken { .. }) => {
-                Err(registry.identifier_holder(&context, taken).await.into())
+            Err(Error::ProbableDuplicates(candidates)) => {
+                // The candidates leave the server: that is an access to their records.
+                let shown: Vec<Uuid> = candidates
+                    .iter()
+                    .filter_map(|found| found.patient.as_ref())
+                    .filter_map(|patient| patient.id.parse().ok())
+                    .collect();
+                audit::record_refusal(
+                    &registry.database,
+                    tenant_id,
+                    &context,
+                    &audited(&shown),
+                    now,
+                )
+                .await
+                .map_err(Error::from)?;
+                Ok(Response::new(pb::RegisterPatientResponse {
+                    patient: None,
+                    duplicate_candidates: candidates,
+                }))
             }
             Err(error) => Err(error.into()),
         }
@@ -320,17 +422,11 @@ impl PatientService for PatientApi {
         let registry = &self.registry;
         let tenant_id = context.tenant_id()?;
         let mut violations = Violations::default();
-        let id = violations.check(
-            "id",
-            Uuid::parse_str(request.get_ref().id.trim()).map_err(|_| "must be a UUID"),
-        );
-        let Some(id) = id else {
+        let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
         let now = registry.clock.now();
-        // Until admissions place patients in wards, reading a record needs patients.read in
-        // any scope; ward scoping arrives with the admissions module.
-        if let Err(denied) = context.authorize_any("patients.read") {
+        if let Err(denied) = context.authorize_any(READ) {
             return Err(
                 audit::refuse(&registry.database, tenant_id, &context, &[id], denied, now).await,
             );
@@ -340,26 +436,39 @@ impl PatientService for PatientApi {
             .begin(tenant_id, &context.request_id)
             .await
             .map_err(Error::from)?;
-        let found = store::get_patient(&mut tx, id).await;
-        let outcome = match &found {
+        let (answer, access) = match store::get_patient(&mut tx, id, Lock::None).await {
+            Ok((row, identifiers)) => {
+                let placement = store::placement_of(&mut tx, id).await?;
+                match patient_access(&context, READ, placement) {
+                    Ok(access) => (
+                        patient_to_pb(&row, &identifiers, now.date_naive())
+                            .map(|patient| visible(&context, patient)),
+                        Some(access),
+                    ),
+                    Err(denied) => (Err(Error::Context(denied)), None),
+                }
+            }
+            Err(error) => (Err(error), None),
+        };
+        let outcome = match &answer {
             Ok(_) => tonic::Code::Ok,
             Err(Error::NotFound(_)) => tonic::Code::NotFound,
+            Err(Error::Context(status)) => status.code(),
             Err(_) => tonic::Code::Internal,
         };
+        let ids = [id];
         let entry = AuditEntry {
-            patient_ids: &[id],
-            resource_ids: &[],
             outcome,
-            break_glass_reason: None,
+            break_glass_reason: access.as_ref().and_then(PatientAccess::reason),
+            ..audited(&ids)
         };
         audit::record(&mut tx, &context, &entry, now)
             .await
             .map_err(Error::from)?;
         // The record is durable before the data leaves.
         tx.commit().await.map_err(Error::from)?;
-        let (row, identifiers) = found?;
         Ok(Response::new(pb::GetPatientResponse {
-            patient: Some(patient_to_pb(&row, &identifiers)?),
+            patient: Some(answer?),
         }))
     }
 
@@ -370,18 +479,21 @@ impl PatientService for PatientApi {
     ) -> Result<Response<pb::SearchPatientsResponse>, Status> {
         let context = RequestContext::of(&request);
         let registry = &self.registry;
-        let tenant_id = context.authorize_any("patients.read")?.tenant_id;
+        let principal = context.authorize_any(READ)?;
+        let tenant_id = principal.tenant_id;
         let message = request.get_ref();
         let now = registry.clock.now();
         let mut violations = Violations::default();
         let key = parse_search_key(message, &mut violations);
-        let filters = parse_search_filters(message, now, &mut violations);
+        let filters = parse_search_filters(message, now, &mut violations, &context);
         let size = violations.check("page_size", PageSize::parse(message.page_size));
         let offset = violations
             .check("page_token", decode_token::<i64>(&message.page_token))
             .flatten()
             .unwrap_or(0);
-        let (Some(key), Some(size), true) = (key, size, violations.is_empty()) else {
+        let (Some(key), Some(filters), Some(size), true) =
+            (key, filters, size, violations.is_empty())
+        else {
             return Err(Error::from(violations).into());
         };
         let mut tx = registry
@@ -392,32 +504,13 @@ impl PatientService for PatientApi {
         let found = store::search(&mut tx, &key, &filters, offset, size.fetch_limit()).await?;
         let more = found.len() > size.get();
         let found: Vec<_> = found.into_iter().take(size.get()).collect();
-        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
-        let identifiers = store::identifiers_of_many(&mut tx, &ids).await?;
+        let matches = registry.matches_to_pb(&mut tx, &context, &found).await?;
         // One record for the search, naming every patient it showed.
-        let entry = AuditEntry {
-            patient_ids: &ids,
-            resource_ids: &[],
-            outcome: tonic::Code::Ok,
-            break_glass_reason: None,
-        };
-        audit::record(&mut tx, &context, &entry, now)
+        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
+        audit::record(&mut tx, &context, &audited(&ids), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
-        let matches = found
-            .iter()
-            .map(|found| {
-                let patient_identifiers = identifiers
-                    .get(&found.patient.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                Ok(pb::PatientMatch {
-                    patient: Some(patient_to_pb(&found.patient, patient_identifiers)?),
-                    score: found.score,
-                })
-            })
-            .collect::<Result<_, Error>>()?;
         let next_page_token = if more {
             encode_token(&(offset + i64::try_from(size.get()).unwrap_or(0)))
         } else {
@@ -427,6 +520,446 @@ impl PatientService for PatientApi {
             matches,
             next_page_token,
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_patient(
+        &self,
+        request: Request<pb::UpdatePatientRequest>,
+    ) -> Result<Response<pb::UpdatePatientResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        context.authorize_any(WRITE)?;
+        let message = request.into_inner();
+        let now = registry.clock.now();
+        let mut violations = Violations::default();
+        let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+        let given = message.patient.clone().unwrap_or_default();
+        if message.patient.is_none() {
+            violations.add("patient", "is required");
+        }
+        let id = parse_id("patient.id", &given.id, &mut violations);
+        let version = violations.check("patient.etag", Version::parse_etag(&given.etag));
+        let paths = mask_paths(
+            message.update_mask.as_ref(),
+            UPDATABLE_FIELDS,
+            &mut violations,
+        );
+        let (Some(key), Some(id), Some(version), true) = (key, id, version, violations.is_empty())
+        else {
+            return Err(Error::from(violations).into());
+        };
+        let inner = registry.clone();
+        let work_context = context.clone();
+        let result = registry
+            .write(&context, "UpdatePatient", &key, &message, |tx| {
+                Box::pin(async move {
+                    let (row, identifiers) = store::get_patient(tx, id, Lock::ForUpdate).await?;
+                    let placement = store::placement_of(tx, id).await?;
+                    let refused = |status| Error::Refused {
+                        status,
+                        patients: vec![id],
+                    };
+                    let access =
+                        patient_access(&work_context, WRITE, placement).map_err(refused)?;
+                    if row.confidential && !sees_confidential(&work_context) {
+                        return Err(refused(Status::permission_denied(format!(
+                            "the record is confidential: missing permission {CONFIDENTIAL}"
+                        ))));
+                    }
+                    if let Some(survivor) = row.merged_into {
+                        return Err(Error::MergedAway(survivor));
+                    }
+                    if Version::from_db(row.version) != version {
+                        return Err(Error::Stale);
+                    }
+                    let today = now.date_naive();
+                    let current = patient_to_pb(&row, &identifiers, today)?;
+                    let next = apply_mask(&current, &given, &paths);
+                    let mut violations = Violations::default();
+                    let Some(record) = parse_record(Some(&next), now, &mut violations) else {
+                        return Err(Error::from(violations));
+                    };
+                    let (row, identifiers) = store::update_patient(tx, id, &record, now).await?;
+                    let updated = patient_to_pb(&row, &identifiers, today)?;
+                    let changed = changed_fields(&current, &updated);
+                    if changed.is_empty() {
+                        return Err(Error::Unchanged(Box::new(current)));
+                    }
+                    inner
+                        .record_version(
+                            tx,
+                            &work_context,
+                            &updated,
+                            &row,
+                            (pb::ChangeKind::Updated, changed),
+                            now,
+                        )
+                        .await?;
+                    let ids = [id];
+                    let entry = AuditEntry {
+                        break_glass_reason: access.reason(),
+                        ..audited(&ids)
+                    };
+                    audit::record(tx, &work_context, &entry, now).await?;
+                    Ok(pb::UpdatePatientResponse {
+                        patient: Some(updated),
+                    })
+                })
+            })
+            .await;
+        match result {
+            Ok(response) => Ok(Response::new(response)),
+            // Nothing to write; the caller still read the record, and that is recorded.
+            Err(Error::Unchanged(current)) => {
+                audit::record_refusal(
+                    &registry.database,
+                    context.tenant_id()?,
+                    &context,
+                    &audited(&[id]),
+                    now,
+                )
+                .await
+                .map_err(Error::from)?;
+                Ok(Response::new(pb::UpdatePatientResponse {
+                    patient: Some(*current),
+                }))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_patient_versions(
+        &self,
+        request: Request<pb::ListPatientVersionsRequest>,
+    ) -> Result<Response<pb::ListPatientVersionsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        let message = request.get_ref();
+        let mut violations = Violations::default();
+        let id = parse_id("patient_id", &message.patient_id, &mut violations);
+        let size = violations.check("page_size", PageSize::parse(message.page_size));
+        let before = violations
+            .check("page_token", decode_token::<i64>(&message.page_token))
+            .flatten();
+        let (Some(id), Some(size), true) = (id, size, violations.is_empty()) else {
+            return Err(Error::from(violations).into());
+        };
+        let now = registry.clock.now();
+        let mut tx = registry
+            .database
+            .begin(tenant_id, &context.request_id)
+            .await
+            .map_err(Error::from)?;
+        let answer = async {
+            let (row, _) = store::get_patient(&mut tx, id, Lock::None).await?;
+            let placement = store::placement_of(&mut tx, id).await?;
+            let access = patient_access(&context, READ, placement)?;
+            if row.confidential && !sees_confidential(&context) {
+                return Err(Error::Context(Status::permission_denied(format!(
+                    "the record is confidential: missing permission {CONFIDENTIAL}"
+                ))));
+            }
+            let rows = store::list_versions(&mut tx, id, before, size.fetch_limit()).await?;
+            Ok::<_, Error>((access, rows))
+        }
+        .await;
+        let outcome = match &answer {
+            Ok(_) => tonic::Code::Ok,
+            Err(Error::NotFound(_)) => tonic::Code::NotFound,
+            Err(Error::Context(status)) => status.code(),
+            Err(_) => tonic::Code::Internal,
+        };
+        let reason = answer
+            .as_ref()
+            .ok()
+            .and_then(|(access, _)| access.reason().map(str::to_owned));
+        let ids = [id];
+        let entry = AuditEntry {
+            outcome,
+            break_glass_reason: reason.as_deref(),
+            ..audited(&ids)
+        };
+        audit::record(&mut tx, &context, &entry, now)
+            .await
+            .map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
+        let (_, rows) = answer?;
+        let more = rows.len() > size.get();
+        let versions = rows
+            .iter()
+            .take(size.get())
+            .map(|row| {
+                let patient = pb::Patient::decode(row.snapshot.as_slice())
+                    .map_err(|_| Error::CorruptRow("version snapshot"))?;
+                Ok(pb::PatientVersion {
+                    version: row.version,
+                    kind: change_kind_from_db(&row.kind).into(),
+                    changed_fields: row.changed_fields.clone(),
+                    changed_by: row.changed_by.to_string(),
+                    change_time: timestamp(row.changed_at),
+                    patient: Some(patient),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let next_page_token = match versions.last() {
+            Some(last) if more => encode_token(&last.version),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListPatientVersionsResponse {
+            versions,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn merge_patients(
+        &self,
+        request: Request<pb::MergePatientsRequest>,
+    ) -> Result<Response<pb::MergePatientsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        context.authorize_any(MERGE)?;
+        let message = request.into_inner();
+        let now = registry.clock.now();
+        let mut violations = Violations::default();
+        let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+        let survivor_id = parse_id("survivor_id", &message.survivor_id, &mut violations);
+        let merged_id = parse_id("merged_id", &message.merged_id, &mut violations);
+        let survivor_version =
+            violations.check("survivor_etag", Version::parse_etag(&message.survivor_etag));
+        let merged_version =
+            violations.check("merged_etag", Version::parse_etag(&message.merged_etag));
+        let reason = parse_reason(&message.reason, &mut violations);
+        if survivor_id.is_some() && survivor_id == merged_id {
+            violations.add("merged_id", "must differ from survivor_id");
+        }
+        let (
+            Some(key),
+            Some(survivor_id),
+            Some(merged_id),
+            Some(survivor_version),
+            Some(merged_version),
+            Some(reason),
+            true,
+        ) = (
+            key,
+            survivor_id,
+            merged_id,
+            survivor_version,
+            merged_version,
+            reason,
+            violations.is_empty(),
+        )
+        else {
+            return Err(Error::from(violations).into());
+        };
+        let inner = registry.clone();
+        let work_context = context.clone();
+        let response = registry
+            .write(&context, "MergePatients", &key, &message, |tx| {
+                Box::pin(async move {
+                    // Both rows locked, always in the same order, so crossed merges of one
+                    // pair wait instead of deadlocking.
+                    let (first, second) = if survivor_id < merged_id {
+                        (survivor_id, merged_id)
+                    } else {
+                        (merged_id, survivor_id)
+                    };
+                    let first = store::get_patient(tx, first, Lock::ForUpdate).await?;
+                    let second = store::get_patient(tx, second, Lock::ForUpdate).await?;
+                    let (survivor, merged) = if first.0.id == survivor_id {
+                        (first, second)
+                    } else {
+                        (second, first)
+                    };
+                    let both = vec![survivor_id, merged_id];
+                    if (survivor.0.confidential || merged.0.confidential)
+                        && !sees_confidential(&work_context)
+                    {
+                        return Err(Error::Refused {
+                            status: Status::permission_denied(format!(
+                                "a record is confidential: missing permission {CONFIDENTIAL}"
+                            )),
+                            patients: both,
+                        });
+                    }
+                    for (row, _) in [&survivor, &merged] {
+                        if let Some(into) = row.merged_into {
+                            return Err(Error::MergedAway(into));
+                        }
+                    }
+                    if Version::from_db(survivor.0.version) != survivor_version
+                        || Version::from_db(merged.0.version) != merged_version
+                    {
+                        return Err(Error::Stale);
+                    }
+                    let today = now.date_naive();
+                    let user = user_of(&work_context);
+                    let merge_id =
+                        store::merge(tx, survivor_id, merged_id, reason.as_str(), user, now)
+                            .await?;
+                    let before = [
+                        patient_to_pb(&survivor.0, &survivor.1, today)?,
+                        patient_to_pb(&merged.0, &merged.1, today)?,
+                    ];
+                    let mut after = Vec::new();
+                    for (id, into, old) in [
+                        (survivor_id, None, &before[0]),
+                        (merged_id, Some(survivor_id), &before[1]),
+                    ] {
+                        let row = store::touch_patient(tx, id, into, now).await?;
+                        let identifiers = store::identifiers_of(tx, id).await?;
+                        let new = patient_to_pb(&row, &identifiers, today)?;
+                        let mut changed = changed_fields(old, &new);
+                        if into.is_some() {
+                            changed.push("merged_into_id".to_owned());
+                        }
+                        inner
+                            .record_version(
+                                tx,
+                                &work_context,
+                                &new,
+                                &row,
+                                (pb::ChangeKind::Merged, changed),
+                                now,
+                            )
+                            .await?;
+                        after.push(new);
+                    }
+                    inner
+                        .outbox
+                        .publish(
+                            tx,
+                            PATIENTS_MERGED,
+                            &merged_id.to_string(),
+                            &pb::PatientsMerged {
+                                merge_id: merge_id.to_string(),
+                                survivor_id: survivor_id.to_string(),
+                                merged_id: merged_id.to_string(),
+                                merge_time: timestamp(now),
+                            },
+                            now,
+                        )
+                        .await?;
+                    audit::record(tx, &work_context, &audited(&both), now).await?;
+                    let merged = after.pop();
+                    Ok(pb::MergePatientsResponse {
+                        survivor: after.pop(),
+                        merged,
+                        merge_id: merge_id.to_string(),
+                    })
+                })
+            })
+            .await?;
+        tracing::info!(%survivor_id, %merged_id, "patients merged");
+        Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unmerge_patient(
+        &self,
+        request: Request<pb::UnmergePatientRequest>,
+    ) -> Result<Response<pb::UnmergePatientResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        context.authorize_any(MERGE)?;
+        let message = request.into_inner();
+        let now = registry.clock.now();
+        let mut violations = Violations::default();
+        let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+        let merged_id = parse_id("merged_id", &message.merged_id, &mut violations);
+        let reason = parse_reason(&message.reason, &mut violations);
+        let (Some(key), Some(merged_id), Some(reason), true) =
+            (key, merged_id, reason, violations.is_empty())
+        else {
+            return Err(Error::from(violations).into());
+        };
+        let inner = registry.clone();
+        let work_context = context.clone();
+        let response =
+            registry
+                .write(&context, "UnmergePatient", &key, &message, |tx| {
+                    Box::pin(async move {
+                        let merge = store::open_merge_of(tx, merged_id).await?.ok_or(
+                            Error::Precondition("the patient is not merged into another"),
+                        )?;
+                        let survivor_id = merge.survivor_id;
+                        let (first, second) = if survivor_id < merged_id {
+                            (survivor_id, merged_id)
+                        } else {
+                            (merged_id, survivor_id)
+                        };
+                        let first = store::get_patient(tx, first, Lock::ForUpdate).await?;
+                        let second = store::get_patient(tx, second, Lock::ForUpdate).await?;
+                        let both = vec![survivor_id, merged_id];
+                        if (first.0.confidential || second.0.confidential)
+                            && !sees_confidential(&work_context)
+                        {
+                            return Err(Error::Refused {
+                                status: Status::permission_denied(format!(
+                                    "a record is confidential: missing permission {CONFIDENTIAL}"
+                                )),
+                                patients: both,
+                            });
+                        }
+                        let today = now.date_naive();
+                        let mut before = std::collections::HashMap::new();
+                        for (row, identifiers) in [&first, &second] {
+                            before.insert(row.id, patient_to_pb(row, identifiers, today)?);
+                        }
+                        let user = user_of(&work_context);
+                        store::unmerge(tx, &merge, reason.as_str(), user, now).await?;
+                        let mut after = Vec::new();
+                        for id in [survivor_id, merged_id] {
+                            let row = store::touch_patient(tx, id, None, now).await?;
+                            let identifiers = store::identifiers_of(tx, id).await?;
+                            let new = patient_to_pb(&row, &identifiers, today)?;
+                            let old = before.get(&id).ok_or(Error::CorruptRow("merge"))?;
+                            let mut changed = changed_fields(old, &new);
+                            if id == merged_id {
+                                changed.push("merged_into_id".to_owned());
+                            }
+                            inner
+                                .record_version(
+                                    tx,
+                                    &work_context,
+                                    &new,
+                                    &row,
+                                    (pb::ChangeKind::Unmerged, changed),
+                                    now,
+                                )
+                                .await?;
+                            after.push(new);
+                        }
+                        inner
+                            .outbox
+                            .publish(
+                                tx,
+                                PATIENTS_UNMERGED,
+                                &merged_id.to_string(),
+                                &pb::PatientsUnmerged {
+                                    merge_id: merge.id.to_string(),
+                                    survivor_id: survivor_id.to_string(),
+                                    restored_id: merged_id.to_string(),
+                                    unmerge_time: timestamp(now),
+                                },
+                                now,
+                            )
+                            .await?;
+                        audit::record(tx, &work_context, &audited(&both), now).await?;
+                        let restored = after.pop();
+                        Ok(pb::UnmergePatientResponse {
+                            survivor: after.pop(),
+                            restored,
+                        })
+                    })
+                })
+                .await?;
+        tracing::info!(%merged_id, "merge undone");
+        Ok(Response::new(response))
     }
 }
 
@@ -489,9 +1022,10 @@ fn parse_search_key(
 
 fn parse_search_filters(
     message: &pb::SearchPatientsRequest,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
     violations: &mut Violations,
-) -> SearchFilters {
+    context: &RequestContext,
+) -> Option<SearchFilters> {
     let birth_date = if message.birth_date.trim().is_empty() {
         None
     } else {
@@ -515,9 +1049,12 @@ fn parse_search_filters(
             None
         }
     };
-    SearchFilters {
+    let principal = context.principal().ok()?;
+    Some(SearchFilters {
         birth_date,
         birth_year,
         sex,
-    }
+        reach: principal.reach(READ),
+        confidential_by_name: principal.holds(CONFIDENTIAL),
+    })
 }

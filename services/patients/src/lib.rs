@@ -1,10 +1,11 @@
 //! The patient registry (`patients` schema): registration with a medical record number (MRN)
 //! unique per tenant and never reused, identifiers unique per type and country (national ids
-//! checked by the issuing country's rule, [`domain::national_id`]), every access audited.
-//!
-//! In progress (see the "Patient registry" issue): search, duplicate candidates, update with
-//! history, merge and unmerge, visit history.
+//! checked by the issuing country's rule, [`domain::national_id`]), probable duplicates shown
+//! before a new record is made, search by MRN, identifier or name, updates kept as versions,
+//! merge and unmerge announced as events, confidential records and ward scoping, every access
+//! audited.
 
+mod convert;
 pub mod domain;
 mod error;
 mod grpc;
@@ -19,7 +20,7 @@ use hmis_platform::outbox::Outbox;
 use hmis_proto::openhmis::patients::v1::patient_service_server::PatientServiceServer;
 
 pub use error::Error;
-pub use grpc::{PATIENT_REGISTERED, PatientApi};
+pub use grpc::{PATIENT_CHANGED, PATIENTS_MERGED, PATIENTS_UNMERGED, PatientApi};
 
 /// The schema the registry owns.
 pub const SCHEMA: &str = "patients";

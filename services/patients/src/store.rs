@@ -1,13 +1,49 @@
 //! The only place the registry speaks SQL, and only to the `patients` schema.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::TenantTx;
+use hmis_platform::auth::Reach;
 use hmis_platform::error::DbErrorKind;
+use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::patient::{Identifier, IdentifierType, NewPatient};
+use crate::domain::patient::{Identifier, IdentifierType, PatientRecord};
 use crate::error::Error;
+
+/// The address as stored (a JSON document; the record's parser checked it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AddressDoc {
+    pub country: String,
+    pub region: String,
+    pub locality: String,
+    pub street: String,
+    pub postal_code: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContactDoc {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+    pub next_of_kin: bool,
+    pub companion: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDoc {
+    pub insurer: String,
+    pub number: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    /// "primary" or "supplementary".
+    pub rank: String,
+}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PatientRow {
@@ -19,15 +55,103 @@ pub struct PatientRow {
     pub sex: String,
     pub birth_date: NaiveDate,
     pub birth_date_estimated: bool,
+    pub citizenship: String,
+    pub address: Json<AddressDoc>,
+    pub phones: Vec<String>,
+    pub occupation: String,
+    pub marital_status: String,
+    pub language: String,
+    pub contacts: Json<Vec<ContactDoc>>,
+    pub insurance_policies: Json<Vec<PolicyDoc>>,
+    pub death_date: Option<NaiveDate>,
+    pub confidential: bool,
+    pub unpaid_debt: bool,
+    pub photo_ref: String,
+    pub merged_into: Option<Uuid>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// The columns of [`PatientRow`], from `patients.patients p`.
+const PATIENT_COLUMNS: &str = "p.id, p.mrn, p.family_name, p.given_names, p.patronymic, p.sex, \
+     p.birth_date, p.birth_date_estimated, p.citizenship, p.address, p.phones, p.occupation, \
+     p.marital_status, p.language, p.contacts, p.insurance_policies, p.death_date, \
+     p.confidential, p.unpaid_debt, p.photo_ref, p.merged_into, p.version, p.created_at, \
+     p.updated_at";
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct IdentifierRow {
     pub r#type: String,
     pub country: String,
     pub value: String,
+}
+
+impl IdentifierRow {
+    fn of(identifier: &Identifier) -> Self {
+        Self {
+            r#type: identifier.kind.as_db().to_owned(),
+            country: identifier.country.clone(),
+            value: identifier.value.clone(),
+        }
+    }
+}
+
+/// A record's columns other than its identity, ready to bind.
+struct Columns {
+    address: Json<AddressDoc>,
+    phones: Vec<String>,
+    contacts: Json<Vec<ContactDoc>>,
+    policies: Json<Vec<PolicyDoc>>,
+}
+
+impl Columns {
+    fn of(record: &PatientRecord) -> Self {
+        Self {
+            address: Json(AddressDoc {
+                country: record.address.country.clone(),
+                region: record.address.region.as_str().to_owned(),
+                locality: record.address.locality.as_str().to_owned(),
+                street: record.address.street.as_str().to_owned(),
+                postal_code: record.address.postal_code.as_str().to_owned(),
+            }),
+            phones: record
+                .phones
+                .iter()
+                .map(|phone| phone.as_str().to_owned())
+                .collect(),
+            contacts: Json(
+                record
+                    .contacts
+                    .iter()
+                    .map(|contact| ContactDoc {
+                        name: contact.name.as_str().to_owned(),
+                        relationship: contact.relationship.as_str().to_owned(),
+                        phone: contact
+                            .phone
+                            .as_ref()
+                            .map(|phone| phone.as_str().to_owned())
+                            .unwrap_or_default(),
+                        next_of_kin: contact.next_of_kin,
+                        companion: contact.companion,
+                    })
+                    .collect(),
+            ),
+            policies: Json(
+                record
+                    .insurance_policies
+                    .iter()
+                    .map(|policy| PolicyDoc {
+                        insurer: policy.insurer.as_str().to_owned(),
+                        number: policy.number.clone(),
+                        valid_from: policy.valid_from,
+                        valid_until: policy.valid_until,
+                        rank: policy.rank.as_db().to_owned(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Takes the tenant's next MRN under the counter's row lock (released at commit; a rollback
@@ -44,60 +168,171 @@ async fn next_mrn(tx: &mut TenantTx) -> Result<String, Error> {
     Ok(format!("{number:08}"))
 }
 
-/// Inserts the patient with a new MRN and its identifiers.
+/// Inserts the patient with a new MRN, and its identifiers.
 pub async fn insert_patient(
     tx: &mut TenantTx,
-    patient: &NewPatient,
+    record: &PatientRecord,
     now: DateTime<Utc>,
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
     let id = Uuid::now_v7();
     let mrn = next_mrn(tx).await?;
-    let tenant_id = tx.tenant_id().as_uuid();
-    let row: PatientRow = sqlx::query_as(
-        "INSERT INTO patients.patients (tenant_id, id, mrn, family_name, given_names, patronymic, \
-         sex, birth_date, birth_date_estimated, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-         RETURNING id, mrn, family_name, given_names, patronymic, sex, birth_date, \
-                   birth_date_estimated, version, created_at",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(&mrn)
-    .bind(patient.family_name.as_str())
-    .bind(patient.given_names.as_str())
-    .bind(patient.patronymic.as_str())
-    .bind(patient.sex.as_db())
-    .bind(patient.birth_date)
-    .bind(patient.birth_date_estimated)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    for identifier in &patient.identifiers {
+    let columns = Columns::of(record);
+    let sql = format!(
+        "INSERT INTO patients.patients AS p (tenant_id, id, mrn, family_name, given_names, \
+         patronymic, sex, birth_date, birth_date_estimated, citizenship, address, phones, \
+         occupation, marital_status, language, contacts, insurance_policies, death_date, \
+         confidential, unpaid_debt, photo_ref, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                 $18, $19, $20, $21, $22, $22) \
+         RETURNING {PATIENT_COLUMNS}"
+    );
+    let row: PatientRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(&mrn)
+        .bind(record.family_name.as_str())
+        .bind(record.given_names.as_str())
+        .bind(record.patronymic.as_str())
+        .bind(record.sex.as_db())
+        .bind(record.birth_date)
+        .bind(record.birth_date_estimated)
+        .bind(&record.citizenship)
+        .bind(columns.address)
+        .bind(columns.phones)
+        .bind(record.occupation.as_str())
+        .bind(record.marital_status.as_db())
+        .bind(&record.language)
+        .bind(columns.contacts)
+        .bind(columns.policies)
+        .bind(record.death_date)
+        .bind(record.confidential)
+        .bind(record.unpaid_debt)
+        .bind(record.photo_ref.as_str())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    insert_identifiers(tx, id, &record.identifiers).await?;
+    let identifiers = identifiers_of(tx, id).await?;
+    Ok((row, identifiers))
+}
+
+async fn insert_identifiers(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    identifiers: &[Identifier],
+) -> Result<(), Error> {
+    for identifier in identifiers {
         sqlx::query(
             "INSERT INTO patients.identifiers (tenant_id, patient_id, type, country, value) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(tenant_id)
-        .bind(id)
+        .bind(tx.tenant_id().as_uuid())
+        .bind(patient_id)
         .bind(identifier.kind.as_db())
         .bind(&identifier.country)
         .bind(&identifier.value)
         .execute(&mut **tx)
         .await
         .map_err(|error| match DbErrorKind::of(&error) {
-            // Somebody registered this document first: the caller learns whose it is after
-            // this transaction rolls back.
+            // Somebody holds this document: the caller learns whose it is after this
+            // transaction rolls back.
             DbErrorKind::UniqueViolation { .. } => Error::IdentifierTaken {
                 kind: identifier.kind.as_db(),
                 country: identifier.country.clone(),
                 value: identifier.value.clone(),
                 mrn: String::new(),
+                unpaid_debt: false,
             },
             _ => Error::Database(error),
         })?;
     }
+    Ok(())
+}
+
+/// Writes a new state of the record (its version goes up by one) and its identifiers.
+pub async fn update_patient(
+    tx: &mut TenantTx,
+    id: Uuid,
+    record: &PatientRecord,
+    now: DateTime<Utc>,
+) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
+    let columns = Columns::of(record);
+    let sql = format!(
+        "UPDATE patients.patients AS p SET family_name = $3, given_names = $4, patronymic = $5, \
+         sex = $6, birth_date = $7, birth_date_estimated = $8, citizenship = $9, address = $10, \
+         phones = $11, occupation = $12, marital_status = $13, language = $14, contacts = $15, \
+         insurance_policies = $16, death_date = $17, confidential = $18, unpaid_debt = $19, \
+         photo_ref = $20, updated_at = $21, version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 RETURNING {PATIENT_COLUMNS}"
+    );
+    let row: PatientRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(record.family_name.as_str())
+        .bind(record.given_names.as_str())
+        .bind(record.patronymic.as_str())
+        .bind(record.sex.as_db())
+        .bind(record.birth_date)
+        .bind(record.birth_date_estimated)
+        .bind(&record.citizenship)
+        .bind(columns.address)
+        .bind(columns.phones)
+        .bind(record.occupation.as_str())
+        .bind(record.marital_status.as_db())
+        .bind(&record.language)
+        .bind(columns.contacts)
+        .bind(columns.policies)
+        .bind(record.death_date)
+        .bind(record.confidential)
+        .bind(record.unpaid_debt)
+        .bind(record.photo_ref.as_str())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    let current = identifiers_of(tx, id).await?;
+    let wanted: Vec<IdentifierRow> = record.identifiers.iter().map(IdentifierRow::of).collect();
+    for gone in current.iter().filter(|row| !wanted.contains(row)) {
+        sqlx::query(
+            "DELETE FROM patients.identifiers WHERE tenant_id = $1 AND patient_id = $2 \
+             AND type = $3 AND country = $4 AND value = $5",
+        )
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(&gone.r#type)
+        .bind(&gone.country)
+        .bind(&gone.value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let added: Vec<Identifier> = record
+        .identifiers
+        .iter()
+        .filter(|identifier| !current.contains(&IdentifierRow::of(identifier)))
+        .cloned()
+        .collect();
+    insert_identifiers(tx, id, &added).await?;
     let identifiers = identifiers_of(tx, id).await?;
     Ok((row, identifiers))
+}
+
+/// Bumps the version of a record whose state changed elsewhere (a merge moved identifiers).
+pub async fn touch_patient(
+    tx: &mut TenantTx,
+    id: Uuid,
+    merged_into: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<PatientRow, Error> {
+    let sql = format!(
+        "UPDATE patients.patients AS p SET merged_into = $3, updated_at = $4, \
+         version = p.version + 1 WHERE p.tenant_id = $1 AND p.id = $2 RETURNING {PATIENT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(merged_into)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 pub async fn identifiers_of(
@@ -110,31 +345,65 @@ pub async fn identifiers_of(
         .unwrap_or_default())
 }
 
+/// How to read a record: a plain read, or locked for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    ForUpdate,
+}
+
 pub async fn get_patient(
     tx: &mut TenantTx,
     id: Uuid,
+    lock: Lock,
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
-    let row: Option<PatientRow> = sqlx::query_as(
-        "SELECT id, mrn, family_name, given_names, patronymic, sex, birth_date, \
-                birth_date_estimated, version, created_at \
-         FROM patients.patients WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let suffix = match lock {
+        Lock::None => "",
+        Lock::ForUpdate => " FOR UPDATE",
+    };
+    let sql = format!(
+        "SELECT {PATIENT_COLUMNS} FROM patients.patients p \
+         WHERE p.tenant_id = $1 AND p.id = $2{suffix}"
+    );
+    let row: Option<PatientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     let row = row.ok_or_else(|| Error::NotFound(id.to_string()))?;
     let identifiers = identifiers_of(tx, id).await?;
     Ok((row, identifiers))
 }
 
-/// The MRN of whoever holds `identifier`.
+/// The ward a patient is in now: (facility, department).
+pub async fn placement_of(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+) -> Result<Option<(Uuid, Uuid)>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT facility_id, department_id FROM patients.placements \
+         WHERE tenant_id = $1 AND patient_id = $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Who holds an identifier, as the desk is told.
+#[derive(Debug, Clone, FromRow)]
+pub struct Holder {
+    pub mrn: String,
+    pub unpaid_debt: bool,
+}
+
+/// Whoever holds `identifier`.
 pub async fn holder_of(
     tx: &mut TenantTx,
     identifier: &Identifier,
-) -> Result<Option<(Uuid, String)>, Error> {
+) -> Result<Option<Holder>, Error> {
     Ok(sqlx::query_as(
-        "SELECT p.id, p.mrn FROM patients.identifiers i \
+        "SELECT p.mrn, p.unpaid_debt FROM patients.identifiers i \
          JOIN patients.patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
          WHERE i.tenant_id = $1 AND i.type = $2 AND i.country = $3 AND i.value = $4",
     )
@@ -150,6 +419,59 @@ pub fn identifier_type(row: &IdentifierRow) -> Result<IdentifierType, Error> {
     IdentifierType::from_db(&row.r#type).ok_or(Error::CorruptRow("identifier type"))
 }
 
+/// Serialises registrations of one name and birth date in a tenant, so two desks registering
+/// the same unidentified person at once see each other's record as a candidate.
+pub async fn lock_name_and_birth_date(
+    tx: &mut TenantTx,
+    record: &PatientRecord,
+) -> Result<(), Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended( \
+             $1::text || '/' || patients.search_text($2 || ' ' || $3 || ' ' || $4) || '/' \
+             || $5::text, 4))",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(record.family_name.as_str())
+    .bind(record.given_names.as_str())
+    .bind(record.patronymic.as_str())
+    .bind(record.birth_date)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How close a name must be (trigram similarity of the whole normalised names) to make a
+/// patient with the same birth date a probable duplicate.
+const DUPLICATE_SIMILARITY: f32 = 0.5;
+
+/// Records that may be the same person: the same birth date, a sex that does not differ, and
+/// the same or a close name.
+/// Merged-away records are not candidates (their survivor is).
+pub async fn duplicate_candidates(
+    tx: &mut TenantTx,
+    record: &PatientRecord,
+) -> Result<Vec<Match>, Error> {
+    let sql = format!(
+        "SELECT {PATIENT_COLUMNS}, similarity(p.search_name, n.name) AS score \
+         FROM patients.patients p, \
+              (SELECT patients.search_text($2 || ' ' || $3 || ' ' || $4) AS name) n \
+         WHERE p.tenant_id = $1 AND p.birth_date = $5 AND p.merged_into IS NULL \
+           AND (p.sex = $7 OR p.sex = 'unknown' OR $7 = 'unknown') \
+           AND (p.search_name = n.name OR similarity(p.search_name, n.name) >= $6) \
+         ORDER BY score DESC, p.mrn LIMIT 10"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(record.family_name.as_str())
+        .bind(record.given_names.as_str())
+        .bind(record.patronymic.as_str())
+        .bind(record.birth_date)
+        .bind(DUPLICATE_SIMILARITY)
+        .bind(record.sex.as_db())
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
 /// What a search looks for.
 #[derive(Debug, Clone)]
 pub enum SearchKey {
@@ -160,11 +482,16 @@ pub enum SearchKey {
 }
 
 /// Narrowing a search.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchFilters {
     pub birth_date: Option<NaiveDate>,
     pub birth_year: Option<i32>,
     pub sex: Option<&'static str>,
+    /// Whose records the caller may see (ward-scoped staff: patients placed in their wards).
+    pub reach: Reach,
+    /// Whether confidential records may match by name (otherwise only exact keys find them,
+    /// and they come back restricted).
+    pub confidential_by_name: bool,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -175,7 +502,7 @@ pub struct Match {
 }
 
 /// Patients matching `key` and `filters`, best first (name matches by prefix score 1, others by
-/// trigram word similarity), then by MRN.
+/// trigram word similarity), then by MRN. Merged-away records are left out.
 pub async fn search(
     tx: &mut TenantTx,
     key: &SearchKey,
@@ -194,19 +521,32 @@ pub async fn search(
         // are normalised like the stored name (lower case, no accents).
         SearchKey::Name(_) => (
             "(p.search_name LIKE patients.search_text($3) || '%' \
-              OR patients.search_text($2) <% p.search_name)",
+              OR patients.search_text($2) <% p.search_name) \
+             AND ($10 OR NOT p.confidential)",
             "CASE WHEN p.search_name LIKE patients.search_text($3) || '%' THEN 1.0::real \
                   ELSE word_similarity(patients.search_text($2), p.search_name) END",
         ),
     };
+    let (facilities, departments) = match &filters.reach {
+        Reach::Tenant => (None, None),
+        Reach::Limited {
+            facilities,
+            departments,
+        } => (Some(facilities.clone()), Some(departments.clone())),
+    };
     let sql = format!(
-        "SELECT p.id, p.mrn, p.family_name, p.given_names, p.patronymic, p.sex, p.birth_date, \
-                p.birth_date_estimated, p.version, p.created_at, {score} AS score \
+        "SELECT {PATIENT_COLUMNS}, {score} AS score \
          FROM patients.patients p \
-         WHERE p.tenant_id = $1 AND {condition} \
+         WHERE p.tenant_id = $1 AND {condition} AND p.merged_into IS NULL \
            AND ($5::date IS NULL OR p.birth_date = $5) \
            AND ($6::int IS NULL OR extract(year FROM p.birth_date)::int = $6) \
            AND ($7::text IS NULL OR p.sex = $7) \
+           AND ($11::uuid[] IS NULL \
+                OR EXISTS (SELECT FROM patients.placements w \
+                    WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id \
+                      AND (w.facility_id = ANY($11) OR w.department_id = ANY($12))) \
+                OR (cardinality($11) > 0 AND NOT EXISTS (SELECT FROM patients.placements w \
+                    WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id))) \
          ORDER BY score DESC, p.mrn OFFSET $8 LIMIT $9"
     );
     let query = sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql)).bind(tx.tenant_id().as_uuid());
@@ -237,6 +577,9 @@ pub async fn search(
         .bind(filters.sex)
         .bind(offset)
         .bind(limit)
+        .bind(filters.confidential_by_name)
+        .bind(facilities)
+        .bind(departments.unwrap_or_default())
         .fetch_all(&mut **tx)
         .await?)
 }
@@ -245,7 +588,7 @@ pub async fn search(
 pub async fn identifiers_of_many(
     tx: &mut TenantTx,
     patient_ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, Vec<IdentifierRow>>, Error> {
+) -> Result<HashMap<Uuid, Vec<IdentifierRow>>, Error> {
     let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
         "SELECT patient_id, type, country, value FROM patients.identifiers \
          WHERE tenant_id = $1 AND patient_id = ANY($2) ORDER BY patient_id, type, country, value",
@@ -254,8 +597,7 @@ pub async fn identifiers_of_many(
     .bind(patient_ids)
     .fetch_all(&mut **tx)
     .await?;
-    let mut by_patient: std::collections::HashMap<Uuid, Vec<IdentifierRow>> =
-        std::collections::HashMap::new();
+    let mut by_patient: HashMap<Uuid, Vec<IdentifierRow>> = HashMap::new();
     for (patient_id, kind, country, value) in rows {
         by_patient
             .entry(patient_id)
@@ -267,4 +609,166 @@ pub async fn identifiers_of_many(
             });
     }
     Ok(by_patient)
+}
+
+/// One entry of a record's history.
+#[derive(Debug, Clone, FromRow)]
+pub struct VersionRow {
+    pub version: i64,
+    pub kind: String,
+    pub changed_fields: Vec<String>,
+    pub changed_by: Uuid,
+    pub changed_at: DateTime<Utc>,
+    pub snapshot: Vec<u8>,
+}
+
+pub async fn insert_version(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    row: &VersionRow,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO patients.versions (tenant_id, patient_id, version, kind, changed_fields, \
+         changed_by, changed_at, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .bind(row.version)
+    .bind(&row.kind)
+    .bind(&row.changed_fields)
+    .bind(row.changed_by)
+    .bind(row.changed_at)
+    .bind(&row.snapshot)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Versions older than `before` (all when `None`), newest first.
+pub async fn list_versions(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<VersionRow>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT version, kind, changed_fields, changed_by, changed_at, snapshot \
+         FROM patients.versions WHERE tenant_id = $1 AND patient_id = $2 \
+           AND ($3::bigint IS NULL OR version < $3) \
+         ORDER BY version DESC LIMIT $4",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// A merge, as recorded.
+#[derive(Debug, Clone, FromRow)]
+pub struct MergeRow {
+    pub id: Uuid,
+    pub survivor_id: Uuid,
+    pub merged_id: Uuid,
+    pub moved_identifiers: Json<Vec<MovedIdentifier>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedIdentifier {
+    pub r#type: String,
+    pub country: String,
+    pub value: String,
+}
+
+/// Moves every identifier of `merged` to `survivor` and records the merge.
+pub async fn merge(
+    tx: &mut TenantTx,
+    survivor: Uuid,
+    merged: Uuid,
+    reason: &str,
+    merged_by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Uuid, Error> {
+    let moved: Vec<MovedIdentifier> = sqlx::query_as::<_, (String, String, String)>(
+        "UPDATE patients.identifiers SET patient_id = $3 \
+         WHERE tenant_id = $1 AND patient_id = $2 RETURNING type, country, value",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(merged)
+    .bind(survivor)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|(r#type, country, value)| MovedIdentifier {
+        r#type,
+        country,
+        value,
+    })
+    .collect();
+    let merge_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO patients.merges (tenant_id, id, survivor_id, merged_id, reason, \
+         moved_identifiers, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(merge_id)
+    .bind(survivor)
+    .bind(merged)
+    .bind(reason)
+    .bind(Json(moved))
+    .bind(merged_by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(merge_id)
+}
+
+/// The open merge of `merged`, locked.
+pub async fn open_merge_of(tx: &mut TenantTx, merged: Uuid) -> Result<Option<MergeRow>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT id, survivor_id, merged_id, moved_identifiers FROM patients.merges \
+         WHERE tenant_id = $1 AND merged_id = $2 AND unmerged_at IS NULL FOR UPDATE",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(merged)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Gives the identifiers a merge moved back to the merged record (those the survivor still
+/// holds; one removed since stays removed) and closes the merge.
+pub async fn unmerge(
+    tx: &mut TenantTx,
+    merge: &MergeRow,
+    reason: &str,
+    unmerged_by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    for identifier in merge.moved_identifiers.iter() {
+        sqlx::query(
+            "UPDATE patients.identifiers SET patient_id = $3 WHERE tenant_id = $1 \
+             AND patient_id = $2 AND type = $4 AND country = $5 AND value = $6",
+        )
+        .bind(tx.tenant_id().as_uuid())
+        .bind(merge.survivor_id)
+        .bind(merge.merged_id)
+        .bind(&identifier.r#type)
+        .bind(&identifier.country)
+        .bind(&identifier.value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE patients.merges SET unmerged_by = $3, unmerged_at = $4, unmerge_reason = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(merge.id)
+    .bind(unmerged_by)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

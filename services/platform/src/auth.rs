@@ -148,6 +148,27 @@ impl Principal {
         }
     }
 
+    /// Where the caller holds `permission`, for filtering a listing.
+    pub fn reach(&self, permission: &str) -> Reach {
+        let mut facilities = Vec::new();
+        let mut departments = Vec::new();
+        for grant in self
+            .grants
+            .iter()
+            .filter(|grant| grant.permission == permission)
+        {
+            match grant.scope {
+                Scope::Tenant => return Reach::Tenant,
+                Scope::Facility(id) => facilities.push(id),
+                Scope::Department(id) => departments.push(id),
+            }
+        }
+        Reach::Limited {
+            facilities,
+            departments,
+        }
+    }
+
     /// The departments (wards) the caller holds `permission` in, or `None` when a tenant-
     /// or facility-wide grant covers everything of the facility.
     pub fn departments_for(&self, permission: &str, facility: Uuid) -> Option<Vec<Uuid>> {
@@ -166,6 +187,18 @@ impl Principal {
         }
         Some(departments)
     }
+}
+
+/// Everything a caller may reach with one permission: a listing filters by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// A tenant-wide grant: no filter.
+    Tenant,
+    /// Only data of these facilities and departments (both empty: nothing).
+    Limited {
+        facilities: Vec<Uuid>,
+        departments: Vec<Uuid>,
+    },
 }
 
 /// Why a token was refused. The client hears only "unauthenticated"; the reason is logged.
@@ -251,6 +284,11 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     permission("patients.read", "find and read patient records", true),
     permission("patients.write", "register and update patients", true),
     permission("patients.merge", "merge and unmerge patient records", true),
+    permission(
+        "patients.confidential",
+        "see records marked confidential",
+        true,
+    ),
     permission(
         "patients.break_glass",
         "open a record outside one's scope, with a reason",
@@ -358,6 +396,17 @@ mod tests {
         let head = principal(&[("patients.read", Scope::Facility(facility))]);
         assert!(head.is_allowed("patients.read", &Target::department(facility, other_ward)));
         assert_eq!(head.departments_for("patients.read", facility), None);
+        assert_eq!(
+            nurse.reach("patients.read"),
+            Reach::Limited {
+                facilities: vec![],
+                departments: vec![ward]
+            }
+        );
+        assert_eq!(
+            principal(&[("patients.read", Scope::Tenant)]).reach("patients.read"),
+            Reach::Tenant
+        );
         let denied = nurse
             .authorize("patients.write", &Target::TENANT)
             .expect_err("nurse cannot write");

@@ -78,6 +78,11 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// How many violations were recorded (a parser compares before and after a part).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.0
     }

@@ -81,6 +81,29 @@ impl fmt::Display for Name {
     }
 }
 
+/// An optional one-line value (a patronymic, an occupation, a street): may be empty; trimmed,
+/// at most 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Line(String);
+
+impl Line {
+    pub const MAX_LEN: usize = Name::MAX_LEN;
+
+    pub fn parse(value: &str) -> Result<Self, ParseError> {
+        let value = value.trim();
+        Text::check(value, Self::MAX_LEN, false)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Optional free text (an address, a description): may be empty, may span lines, bounded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Text(String);

@@ -2,8 +2,9 @@
 //! `grpc.rs` (the only place wire types may appear).
 
 use chrono::{DateTime, Utc};
-use prost_types::Timestamp;
+use prost_types::{FieldMask, Timestamp};
 
+use crate::Violations;
 use crate::types::ParseError;
 
 /// A time for a message field (message fields of well-known types are optional in prost).
@@ -24,6 +25,38 @@ pub fn parse_timestamp(value: Option<&Timestamp>) -> Result<Option<DateTime<Utc>
         .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
         .map(Some)
         .ok_or_else(|| ParseError::new("is not a valid time"))
+}
+
+/// The paths of an update's field mask, each checked against what the resource lets callers
+/// change; a missing or empty mask is a violation (an update must say what it changes).
+pub fn mask_paths(
+    mask: Option<&FieldMask>,
+    allowed: &[&str],
+    violations: &mut Violations,
+) -> Vec<String> {
+    let paths = mask.map(|mask| mask.paths.clone()).unwrap_or_default();
+    if paths.is_empty() {
+        violations.add(
+            "update_mask",
+            format!("is required; updatable fields: {}", allowed.join(", ")),
+        );
+    }
+    for path in &paths {
+        if !allowed.contains(&path.as_str()) {
+            violations.add(
+                "update_mask",
+                format!(
+                    "{path} cannot be updated; updatable fields: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+    paths
+}
+
+pub fn masked(paths: &[String], field: &str) -> bool {
+    paths.iter().any(|path| path == field)
 }
 
 #[cfg(test)]
