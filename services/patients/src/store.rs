@@ -427,13 +427,11 @@ pub async fn lock_name_and_birth_date(
 ) -> Result<(), Error> {
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtextextended( \
-             $1::text || '/' || patients.search_text($2 || ' ' || $3 || ' ' || $4) || '/' \
-             || $5::text, 4))",
+             $1::text || '/' || patients.search_text($2 || ' ' || $3) || '/' || $4::text, 4))",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(record.family_name.as_str())
     .bind(record.given_names.as_str())
-    .bind(record.patronymic.as_str())
     .bind(record.birth_date)
     .execute(&mut **tx)
     .await?;
@@ -451,20 +449,23 @@ pub async fn duplicate_candidates(
     tx: &mut TenantTx,
     record: &PatientRecord,
 ) -> Result<Vec<Match>, Error> {
+    // Family and given names only: a patronymic is often missing at the emergency desk. The
+    // birth date index narrows to a handful of rows, so the similarity needs no index.
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, similarity(p.search_name, n.name) AS score \
-         FROM patients.patients p, \
-              (SELECT patients.search_text($2 || ' ' || $3 || ' ' || $4) AS name) n \
-         WHERE p.tenant_id = $1 AND p.birth_date = $5 AND p.merged_into IS NULL \
-           AND (p.sex = $7 OR p.sex = 'unknown' OR $7 = 'unknown') \
-           AND (p.search_name = n.name OR similarity(p.search_name, n.name) >= $6) \
+        "SELECT {PATIENT_COLUMNS}, similarity(c.name, n.name) AS score \
+         FROM patients.patients p \
+         CROSS JOIN LATERAL (SELECT patients.search_text(p.family_name || ' ' || p.given_names) \
+                             AS name) c, \
+              (SELECT patients.search_text($2 || ' ' || $3) AS name) n \
+         WHERE p.tenant_id = $1 AND p.birth_date = $4 AND p.merged_into IS NULL \
+           AND (p.sex = $6 OR p.sex = 'unknown' OR $6 = 'unknown') \
+           AND (c.name = n.name OR similarity(c.name, n.name) >= $5) \
          ORDER BY score DESC, p.mrn LIMIT 10"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
         .bind(record.family_name.as_str())
         .bind(record.given_names.as_str())
-        .bind(record.patronymic.as_str())
         .bind(record.birth_date)
         .bind(DUPLICATE_SIMILARITY)
         .bind(record.sex.as_db())

@@ -5,9 +5,13 @@
 
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
+use hmis_patients::PatientApi;
+use hmis_patients::domain::national_id::MoldovaIdnp;
 use hmis_platform::auth::Scope;
 use hmis_platform::{RequestContext, TenantId};
 use hmis_proto::openhmis::core::v1 as pb;
+use hmis_proto::openhmis::patients::v1 as patients_pb;
+use patients_pb::patient_service_server::PatientService;
 use pb::dictionary_service_server::DictionaryService;
 use pb::facility_service_server::FacilityService;
 use tonic::{Request, Status};
@@ -327,6 +331,12 @@ pub async fn load(core: &CoreModule, iam: &IamModule, tenant_id: TenantId) -> Re
             Scope::Facility(facility_id),
         ),
         (
+            "records",
+            "Radu Records (medical records office)",
+            "records",
+            Scope::Tenant,
+        ),
+        (
             "statistician",
             "Sergiu Statistician",
             "statistician",
@@ -346,6 +356,110 @@ pub async fn load(core: &CoreModule, iam: &IamModule, tenant_id: TenantId) -> Re
         )
         .await
         .map_err(iam_error)?;
+    }
+    Ok(())
+}
+
+const FAMILY_NAMES: &[&str] = &[
+    "Rusu", "Ceban", "Popa", "Lungu", "Ciobanu", "Cojocaru", "Munteanu", "Moraru", "Țurcanu",
+    "Sârbu", "Rotari", "Melnic", "Bălan", "Ursu", "Guțu", "Căldare", "Botnari", "Grosu",
+];
+const MEN: &[&str] = &[
+    "Ion",
+    "Vasile",
+    "Andrei",
+    "Mihai",
+    "Nicolae",
+    "Sergiu",
+    "Victor",
+    "Dumitru",
+    "Alexandru",
+];
+const WOMEN: &[&str] = &[
+    "Maria",
+    "Elena",
+    "Ana",
+    "Natalia",
+    "Tatiana",
+    "Olga",
+    "Ecaterina",
+    "Galina",
+    "Cristina",
+];
+
+/// How many demo patients the registry gets.
+pub const DEMO_PATIENTS: u32 = 120;
+
+/// Registers the demo patients: Moldovan names, valid IDNPs, most insured by CNAM, a few
+/// flagged (confidential, unpaid debt) so the desk sees every case.
+pub async fn load_patients(patients: &PatientApi, tenant_id: TenantId) -> Result<(), Status> {
+    for n in 0..DEMO_PATIENTS {
+        let index = usize::try_from(n).unwrap_or(0);
+        let female = n % 2 == 1;
+        let given = if female {
+            WOMEN[index % WOMEN.len()]
+        } else {
+            MEN[index % MEN.len()]
+        };
+        let family = FAMILY_NAMES[(index / 2) % FAMILY_NAMES.len()];
+        let birth_date = format!(
+            "{}-{:02}-{:02}",
+            1940 + (n * 7) % 80,
+            n % 12 + 1,
+            n % 28 + 1
+        );
+        let idnp = MoldovaIdnp::complete(&format!("20{:010}", 1_000_000 + u64::from(n) * 7919))
+            .map_err(|error| Status::internal(format!("demo: IDNP: {error}")))?;
+        let patient = patients_pb::Patient {
+            family_name: family.to_owned(),
+            given_names: given.to_owned(),
+            sex: if female {
+                patients_pb::Sex::Female
+            } else {
+                patients_pb::Sex::Male
+            }
+            .into(),
+            birth_date,
+            citizenship: "MD".to_owned(),
+            language: if n % 5 == 0 { "ru" } else { "ro" }.to_owned(),
+            identifiers: vec![patients_pb::Identifier {
+                r#type: patients_pb::IdentifierType::NationalId.into(),
+                country: "MD".to_owned(),
+                value: idnp,
+            }],
+            address: Some(patients_pb::Address {
+                country: "MD".to_owned(),
+                locality: "Chișinău".to_owned(),
+                street: format!("str. Demo {}", n + 1),
+                ..Default::default()
+            }),
+            phones: vec![format!("+373 69 {:06}", 100_000 + n)],
+            insurance_policies: if n % 10 == 9 {
+                Vec::new()
+            } else {
+                vec![patients_pb::InsurancePolicy {
+                    insurer: "CNAM".to_owned(),
+                    number: format!("CNAM{:08}", n + 1),
+                    valid_from: "2026-01-01".to_owned(),
+                    valid_until: "2026-12-31".to_owned(),
+                    rank: patients_pb::InsuranceRank::Primary.into(),
+                }]
+            },
+            confidential: n % 40 == 7,
+            unpaid_debt: n % 25 == 3,
+            ..Default::default()
+        };
+        patients
+            .register_patient(request(
+                tenant_id,
+                patients_pb::RegisterPatientRequest {
+                    request_id: format!("demo-patient-{n}"),
+                    patient: Some(patient),
+                    // The generator makes namesakes on purpose; they are different people.
+                    confirm_new_patient: true,
+                },
+            ))
+            .await?;
     }
     Ok(())
 }

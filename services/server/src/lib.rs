@@ -200,6 +200,10 @@ impl Application {
     pub async fn load_demo(&self, tenant_id: TenantId) -> Result<(), ServerError> {
         demo::load(&self.core(), &self.iam, tenant_id)
             .await
+            .map_err(ServerError::Demo)?;
+        let patients = PatientsModule::new(self.database.clone(), self.clock.clone());
+        demo::load_patients(&patients.api(), tenant_id)
+            .await
             .map_err(ServerError::Demo)
     }
 

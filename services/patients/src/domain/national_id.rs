@@ -140,6 +140,18 @@ fn date(year: i32, month: u32, day: u32) -> Result<NaiveDate, ParseError> {
 /// Moldova: IDNP, 13 digits, check digit = Σ(dᵢ·wᵢ) mod 10 with weights 7, 3, 1 repeating.
 pub struct MoldovaIdnp;
 
+const IDNP_WEIGHTS: [u32; 12] = [7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1];
+
+impl MoldovaIdnp {
+    /// The IDNP whose first twelve digits are `body` (demo data and load generation make
+    /// valid numbers with it).
+    pub fn complete(body: &str) -> Result<String, ParseError> {
+        let digits = digits(body, 12)?;
+        let check = weighted_sum(&digits, &IDNP_WEIGHTS) % 10;
+        Ok(format!("{body}{check}"))
+    }
+}
+
 impl NationalIdRule for MoldovaIdnp {
     fn country(&self) -> &'static str {
         "MD"
@@ -151,7 +163,7 @@ impl NationalIdRule for MoldovaIdnp {
 
     fn validate(&self, number: &str) -> Result<EncodedFacts, ParseError> {
         let digits = digits(number, 13)?;
-        let check = weighted_sum(&digits[..12], &[7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1]) % 10;
+        let check = weighted_sum(&digits[..12], &IDNP_WEIGHTS) % 10;
         if check != digits[12] {
             return Err(ParseError::new("wrong check digit"));
         }
@@ -317,6 +329,10 @@ mod tests {
         assert!(invalid("MD", "1008600038412").contains("check digit"));
         assert!(invalid("MD", "100860003841").contains("13 digits"));
         assert!(invalid("MD", "10086000384A3").contains("only digits"));
+        assert_eq!(
+            MoldovaIdnp::complete("100860003841").as_deref(),
+            Ok("1008600038413")
+        );
     }
 
     #[test]
