@@ -926,3 +926,54 @@ async fn confidential_records_are_restricted_and_ward_staff_see_their_ward() {
     assert_eq!(outcomes, ["PERMISSION_DENIED", "OK"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn name_searches_stay_inside_the_tenant() {
+    let app = TestApp::spawn().await;
+    let (desk, _, mut owner) = hospital(&app).await;
+    register(
+        &app,
+        &desk,
+        "h1",
+        person("Ursu", "Dorin", pb::Sex::Male, "1970-07-07"),
+    )
+    .await;
+    let other = app.create_tenant("H2").await;
+    app.add_user(other.tenant_id, "desk2", "registrar", Scope::Tenant)
+        .await;
+    let desk2 = app
+        .login("H2", "desk2", USER_PASSWORD)
+        .await
+        .expect("desk2");
+    for name in ["ursu", "ursu dorin", "ursy dorin"] {
+        let found = client(&app)
+            .search_patients(signed_in(
+                &desk2,
+                pb::SearchPatientsRequest {
+                    name: name.to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("search")
+            .into_inner();
+        assert!(found.matches.is_empty(), "{name}: {:?}", found.matches);
+    }
+    // The name index is not the application's to read, only through the tenant-bound function.
+    sqlx::query("SET ROLE openhmis_app")
+        .execute(&mut owner)
+        .await
+        .expect("role");
+    let denied = sqlx::query("SELECT count(*) FROM patients.name_index")
+        .execute(&mut owner)
+        .await
+        .expect_err("no grant");
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
+    let unscoped: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM patients.names_matching('ursu', 'ursu')")
+            .fetch_one(&mut owner)
+            .await
+            .expect("function");
+    assert_eq!(unscoped, 0, "no tenant set, nothing found");
+    app.stop().await;
+}

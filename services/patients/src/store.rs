@@ -511,21 +511,22 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Match>, Error> {
-    let (condition, score) = match key {
-        SearchKey::Mrn(_) => ("p.mrn = $2", "1.0::real"),
+    let (source, condition, score) = match key {
+        SearchKey::Mrn(_) => ("patients.patients p", "p.mrn = $2", "1.0::real"),
         SearchKey::Identifier(_) => (
+            "patients.patients p",
             "EXISTS (SELECT FROM patients.identifiers i WHERE i.tenant_id = p.tenant_id \
              AND i.patient_id = p.id AND i.type = $2 AND i.country = $3 AND i.value = $4)",
             "1.0::real",
         ),
         // $2: the typed name; $3: it with LIKE's wildcards escaped, as a prefix pattern. Both
-        // are normalised like the stored name (lower case, no accents).
+        // are normalised like the stored name (lower case, no accents). The trigram work
+        // happens in patients.names_matching (see its migration for why).
         SearchKey::Name(_) => (
-            "(p.search_name LIKE patients.search_text($3) || '%' \
-              OR patients.search_text($2) <% p.search_name) \
-             AND ($10 OR NOT p.confidential)",
-            "CASE WHEN p.search_name LIKE patients.search_text($3) || '%' THEN 1.0::real \
-                  ELSE word_similarity(patients.search_text($2), p.search_name) END",
+            "patients.names_matching(patients.search_text($2), patients.search_text($3)) m \
+             JOIN patients.patients p ON p.tenant_id = $1 AND p.id = m.patient_id",
+            "($10 OR NOT p.confidential)",
+            "m.score",
         ),
     };
     let (facilities, departments) = match &filters.reach {
@@ -537,7 +538,7 @@ pub async fn search(
     };
     let sql = format!(
         "SELECT {PATIENT_COLUMNS}, {score} AS score \
-         FROM patients.patients p \
+         FROM {source} \
          WHERE p.tenant_id = $1 AND {condition} AND p.merged_into IS NULL \
            AND ($5::date IS NULL OR p.birth_date = $5) \
            AND ($6::int IS NULL OR extract(year FROM p.birth_date)::int = $6) \
