@@ -969,11 +969,13 @@ async fn name_searches_stay_inside_the_tenant() {
         .await
         .expect_err("no grant");
     assert!(denied.to_string().contains("permission denied"), "{denied}");
-    let unscoped: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM patients.names_matching('ursu', 'ursu')")
-            .fetch_one(&mut owner)
-            .await
-            .expect("function");
+    let unscoped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM patients.find_by_name('ursu', 0, 50, NULL, NULL, NULL, true, \
+             NULL, NULL)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("function");
     assert_eq!(unscoped, 0, "no tenant set, nothing found");
     app.stop().await;
 }

@@ -169,6 +169,11 @@ async fn seed(owner: &mut PgConnection, tenant_id: TenantId, count: u32) -> anyh
     )
     .execute(&mut *owner)
     .await?;
+    // The search projection is filled in bulk below, as its migration backfills it, rather
+    // than by its trigger a million times.
+    sqlx::query("ALTER TABLE patients.patients DISABLE TRIGGER index_patient")
+        .execute(&mut *owner)
+        .await?;
     // The same formulas as `person` and `idnp`: arrays are 1-based.
     sqlx::query(
         "INSERT INTO patients.patients (tenant_id, id, mrn, family_name, given_names, sex, \
@@ -187,6 +192,26 @@ async fn seed(owner: &mut PgConnection, tenant_id: TenantId, count: u32) -> anyh
     .bind(MEN)
     .bind(WOMEN)
     .bind(i64::from(count))
+    .execute(&mut *owner)
+    .await?;
+    sqlx::query("ALTER TABLE patients.patients ENABLE TRIGGER index_patient")
+        .execute(&mut *owner)
+        .await?;
+    sqlx::query(
+        "INSERT INTO patients.name_index (tenant_id, patient_id, search_name, birth_date, sex, \
+             confidential, active) \
+         SELECT tenant_id, id, search_name, birth_date, sex, confidential, true \
+         FROM patients.patients WHERE tenant_id = $1",
+    )
+    .bind(tenant_id.as_uuid())
+    .execute(&mut *owner)
+    .await?;
+    sqlx::query(
+        "INSERT INTO patients.name_words (tenant_id, word) \
+         SELECT DISTINCT tenant_id, word FROM patients.name_index, unnest(words) AS word \
+         WHERE tenant_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id.as_uuid())
     .execute(&mut *owner)
     .await?;
     sqlx::query(
@@ -208,9 +233,15 @@ async fn seed(owner: &mut PgConnection, tenant_id: TenantId, count: u32) -> anyh
     sqlx::query("VACUUM ANALYZE patients.patients")
         .execute(&mut *owner)
         .await?;
-    sqlx::query("VACUUM ANALYZE patients.identifiers")
-        .execute(&mut *owner)
-        .await?;
+    for table in [
+        "patients.identifiers",
+        "patients.name_index",
+        "patients.name_words",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
+            .execute(&mut *owner)
+            .await?;
+    }
     println!(
         "seeded {count} patients with their national ids in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -467,21 +498,22 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
                 let seed = mix((client * 1_000_003 + n) as u64 + 77);
                 let name = typed_name(1 + seed % seeded, seed / 7);
                 let mut connection = raw[client].lock().await;
+                let mut tx = connection.begin().await?;
+                sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                    .bind(tenant.to_string())
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
-                    "SELECT p.id, m.score FROM (SELECT n.patient_id, \
-                       CASE WHEN n.search_name LIKE patients.search_text($2) || '%' \
-                       THEN 1.0::real ELSE word_similarity(patients.search_text($2), \
-                       n.search_name) END AS score \
-                       FROM patients.name_index n WHERE n.tenant_id = $1 \
-                       AND (n.search_name LIKE patients.search_text($2) || '%' \
-                            OR patients.search_text($2) <% n.search_name)) m \
+                    "SELECT p.id, m.score \
+                     FROM patients.find_by_name($2, 0, 21, NULL, NULL, NULL, false, NULL, NULL) m \
                      JOIN patients.patients p ON p.tenant_id = $1 AND p.id = m.patient_id \
-                     ORDER BY m.score DESC, p.mrn LIMIT 21",
+                     ORDER BY m.rank",
                 )
                 .bind(tenant)
                 .bind(name)
-                .fetch_all(&mut *connection)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
         }

@@ -502,8 +502,8 @@ pub struct Match {
     pub score: f32,
 }
 
-/// Patients matching `key` and `filters`, best first (name matches by prefix score 1, others by
-/// trigram word similarity), then by MRN. Merged-away records are left out.
+/// Patients matching `key` and `filters`, best first: MRN and identifier matches are exact;
+/// names go through [`search_by_name`]. Merged-away records are left out.
 pub async fn search(
     tx: &mut TenantTx,
     key: &SearchKey,
@@ -511,67 +511,42 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Match>, Error> {
-    let (source, condition, score) = match key {
-        SearchKey::Mrn(_) => ("patients.patients p", "p.mrn = $2", "1.0::real"),
-        SearchKey::Identifier(_) => (
-            "patients.patients p",
+    let condition = match key {
+        SearchKey::Mrn(_) => "p.mrn = $2",
+        SearchKey::Identifier(_) => {
             "EXISTS (SELECT FROM patients.identifiers i WHERE i.tenant_id = p.tenant_id \
-             AND i.patient_id = p.id AND i.type = $2 AND i.country = $3 AND i.value = $4)",
-            "1.0::real",
-        ),
-        // $2: the typed name; $3: it with LIKE's wildcards escaped, as a prefix pattern. Both
-        // are normalised like the stored name (lower case, no accents). The trigram work
-        // happens in patients.names_matching (see its migration for why).
-        SearchKey::Name(_) => (
-            "patients.names_matching(patients.search_text($2), patients.search_text($3)) m \
-             JOIN patients.patients p ON p.tenant_id = $1 AND p.id = m.patient_id",
-            "($10 OR NOT p.confidential)",
-            "m.score",
-        ),
+             AND i.patient_id = p.id AND i.type = $2 AND i.country = $3 AND i.value = $4)"
+        }
+        SearchKey::Name(name) => {
+            return search_by_name(tx, name, filters, offset, limit).await;
+        }
     };
-    let (facilities, departments) = match &filters.reach {
-        Reach::Tenant => (None, None),
-        Reach::Limited {
-            facilities,
-            departments,
-        } => (Some(facilities.clone()), Some(departments.clone())),
-    };
+    let (facilities, departments) = reach_arrays(&filters.reach);
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, {score} AS score \
-         FROM {source} \
+        "SELECT {PATIENT_COLUMNS}, 1.0::real AS score \
+         FROM patients.patients p \
          WHERE p.tenant_id = $1 AND {condition} AND p.merged_into IS NULL \
            AND ($5::date IS NULL OR p.birth_date = $5) \
            AND ($6::int IS NULL OR extract(year FROM p.birth_date)::int = $6) \
            AND ($7::text IS NULL OR p.sex = $7) \
-           AND ($11::uuid[] IS NULL \
+           AND ($10::uuid[] IS NULL \
                 OR EXISTS (SELECT FROM patients.placements w \
                     WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id \
-                      AND (w.facility_id = ANY($11) OR w.department_id = ANY($12))) \
-                OR (cardinality($11) > 0 AND NOT EXISTS (SELECT FROM patients.placements w \
+                      AND (w.facility_id = ANY($10) OR w.department_id = ANY($11))) \
+                OR (cardinality($10) > 0 AND NOT EXISTS (SELECT FROM patients.placements w \
                     WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id))) \
-         ORDER BY score DESC, p.mrn OFFSET $8 LIMIT $9"
+         ORDER BY p.mrn OFFSET $8 LIMIT $9"
     );
     let query = sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql)).bind(tx.tenant_id().as_uuid());
     let query = match key {
-        SearchKey::Mrn(mrn) => query
-            .bind(mrn.clone())
-            .bind(None::<String>)
-            .bind(None::<String>),
         SearchKey::Identifier(identifier) => query
             .bind(identifier.kind.as_db())
             .bind(identifier.country.clone())
             .bind(Some(identifier.value.clone())),
-        SearchKey::Name(name) => {
-            let escaped = name
-                .trim()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            query
-                .bind(name.trim().to_owned())
-                .bind(escaped)
-                .bind(None::<String>)
-        }
+        SearchKey::Mrn(mrn) | SearchKey::Name(mrn) => query
+            .bind(mrn.clone())
+            .bind(None::<String>)
+            .bind(None::<String>),
     };
     Ok(query
         .bind(filters.birth_date)
@@ -579,9 +554,52 @@ pub async fn search(
         .bind(filters.sex)
         .bind(offset)
         .bind(limit)
+        .bind(facilities)
+        .bind(departments)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The reach as the SQL filters take it: NULL facilities for everyone.
+fn reach_arrays(reach: &Reach) -> (Option<Vec<Uuid>>, Vec<Uuid>) {
+    match reach {
+        Reach::Tenant => (None, Vec::new()),
+        Reach::Limited {
+            facilities,
+            departments,
+        } => (Some(facilities.clone()), departments.clone()),
+    }
+}
+
+/// Patients whose name matches what the desk typed: whole-name prefixes first (score 1,
+/// alphabetical), then typo-tolerant word matches by similarity. The matching runs in
+/// `patients.find_by_name` (see its migration for why); the records are read here, under the
+/// tenant policy.
+async fn search_by_name(
+    tx: &mut TenantTx,
+    name: &str,
+    filters: &SearchFilters,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Match>, Error> {
+    let (facilities, departments) = reach_arrays(&filters.reach);
+    let sql = format!(
+        "SELECT {PATIENT_COLUMNS}, m.score \
+         FROM patients.find_by_name($2, $3::int, $4::int, $5, $6, $7, $8, $9, $10) m \
+         JOIN patients.patients p ON p.tenant_id = $1 AND p.id = m.patient_id \
+         ORDER BY m.rank OFFSET $3 LIMIT $4"
+    );
+    Ok(sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(name)
+        .bind(offset)
+        .bind(limit)
+        .bind(filters.birth_date)
+        .bind(filters.birth_year)
+        .bind(filters.sex)
         .bind(filters.confidential_by_name)
         .bind(facilities)
-        .bind(departments.unwrap_or_default())
+        .bind(departments)
         .fetch_all(&mut **tx)
         .await?)
 }
