@@ -27,7 +27,6 @@ use hmis_platform::{RequestContextLayer, TenantId};
 use http::header::HeaderName;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::RoutesBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
@@ -335,7 +334,12 @@ impl Application {
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(RequestContextLayer::new(self.iam.verifier()))
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+            // Without TCP_NODELAY a response written in several HTTP/2 frames waits for the
+            // client's delayed ACK: measured as a flat +40 ms on a 20-patient search.
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                signal,
+            );
         tokio::pin!(server);
         let served = tokio::select! {
             served = &mut server => served,
