@@ -736,3 +736,30 @@ async fn an_event_committed_late_is_not_overtaken() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_transaction_carries_its_tenant_and_request_id_whatever_the_id_holds() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    for raw in ["req-42_a.b:c", "it's\"odd\";DROP-TABLE-x;--", "back\\slash"] {
+        let header = tonic::codegen::http::HeaderValue::from_str(raw).expect("ascii");
+        let request_id = RequestId::from_header(Some(&header));
+        assert_eq!(request_id.as_str(), raw, "kept as sent");
+        let mut tx = app
+            .db
+            .database
+            .begin(tenant.tenant_id, &request_id)
+            .await
+            .expect("begin");
+        let (tenant_setting, request_setting): (String, String) = sqlx::query_as(
+            "SELECT current_setting('app.tenant_id'), current_setting('app.request_id')",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .expect("settings");
+        assert_eq!(tenant_setting, tenant.tenant_id.to_string());
+        assert_eq!(request_setting, raw);
+        tx.commit().await.expect("commit");
+    }
+    app.stop().await;
+}

@@ -501,12 +501,37 @@ impl PatientService for PatientApi {
             .begin(tenant_id, &context.request_id)
             .await
             .map_err(Error::from)?;
-        let found = store::search(&mut tx, &key, &filters, offset, size.fetch_limit()).await?;
-        let more = found.len() > size.get();
-        let found: Vec<_> = found.into_iter().take(size.get()).collect();
-        let matches = registry.matches_to_pb(&mut tx, &context, &found).await?;
+        let (ids, matches, more) = match &key {
+            SearchKey::Name(name) => {
+                let found =
+                    store::search_by_name(&mut tx, name, &filters, offset, size.fetch_limit())
+                        .await?;
+                let more = found.len() > size.get();
+                let found: Vec<_> = found.into_iter().take(size.get()).collect();
+                let matches = registry.matches_to_pb(&mut tx, &context, &found).await?;
+                let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
+                (ids, matches, more)
+            }
+            // The exact keys read the record and its identifiers in one statement.
+            exact => {
+                let found = store::find_exact(&mut tx, exact)
+                    .await?
+                    .filter(|found| offset == 0 && exact_match_shown(&context, &filters, found));
+                let mut ids = Vec::new();
+                let mut matches = Vec::new();
+                if let Some(found) = found {
+                    let patient =
+                        patient_to_pb(&found.patient, &found.identifiers(), now.date_naive())?;
+                    ids.push(found.patient.id);
+                    matches.push(pb::PatientMatch {
+                        patient: Some(visible(&context, patient)),
+                        score: 1.0,
+                    });
+                }
+                (ids, matches, false)
+            }
+        };
         // One record for the search, naming every patient it showed.
-        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
         audit::record(&mut tx, &context, &audited(&ids), now)
             .await
             .map_err(Error::from)?;
@@ -961,6 +986,29 @@ impl PatientService for PatientApi {
         tracing::info!(%merged_id, "merge undone");
         Ok(Response::new(response))
     }
+}
+
+/// Whether the record an exact key found passes the search's filters: not merged away, the
+/// asked birth date, year and sex, and within the caller's reach (as [`patient_access`] rules
+/// for reads; a search does not break the glass).
+fn exact_match_shown(
+    context: &RequestContext,
+    filters: &SearchFilters,
+    found: &store::Placed,
+) -> bool {
+    let patient = &found.patient;
+    patient.merged_into.is_none()
+        && filters
+            .birth_date
+            .is_none_or(|date| patient.birth_date == date)
+        && filters
+            .birth_year
+            .is_none_or(|year| patient.birth_date.year() == year)
+        && filters.sex.is_none_or(|sex| patient.sex == sex)
+        && matches!(
+            patient_access(context, READ, found.placement()),
+            Ok(PatientAccess::InScope)
+        )
 }
 
 /// Exactly one of MRN, identifier or name.

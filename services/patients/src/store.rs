@@ -502,62 +502,73 @@ pub struct Match {
     pub score: f32,
 }
 
-/// Patients matching `key` and `filters`, best first: MRN and identifier matches are exact;
-/// names go through [`search_by_name`]. Merged-away records are left out.
-pub async fn search(
-    tx: &mut TenantTx,
-    key: &SearchKey,
-    filters: &SearchFilters,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<Match>, Error> {
-    let condition = match key {
-        SearchKey::Mrn(_) => "p.mrn = $2",
-        SearchKey::Identifier(_) => {
-            "EXISTS (SELECT FROM patients.identifiers i WHERE i.tenant_id = p.tenant_id \
-             AND i.patient_id = p.id AND i.type = $2 AND i.country = $3 AND i.value = $4)"
-        }
-        SearchKey::Name(name) => {
-            return search_by_name(tx, name, filters, offset, limit).await;
-        }
+/// A record with the ward it is placed in, if any.
+#[derive(Debug, Clone, FromRow)]
+pub struct Placed {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    pub facility_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    identifier_types: Vec<String>,
+    identifier_countries: Vec<String>,
+    identifier_values: Vec<String>,
+}
+
+impl Placed {
+    pub fn placement(&self) -> Option<(Uuid, Uuid)> {
+        self.facility_id.zip(self.department_id)
+    }
+
+    pub fn identifiers(&self) -> Vec<IdentifierRow> {
+        self.identifier_types
+            .iter()
+            .zip(&self.identifier_countries)
+            .zip(&self.identifier_values)
+            .map(|((kind, country), value)| IdentifierRow {
+                r#type: kind.clone(),
+                country: country.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The one record an MRN or an identifier names (both are unique in a tenant), with its
+/// identifiers and placement, in one statement. A plain key
+/// lookup with no optional filters, so PostgreSQL keeps one generic plan for it instead of
+/// planning every call; the caller applies the search filters to the one row.
+pub async fn find_exact(tx: &mut TenantTx, key: &SearchKey) -> Result<Option<Placed>, Error> {
+    let (condition, first, second, third) = match key {
+        SearchKey::Mrn(mrn) => ("p.mrn = $2", mrn.as_str(), "", ""),
+        SearchKey::Identifier(identifier) => (
+            "p.id = (SELECT i.patient_id FROM patients.identifiers i WHERE i.tenant_id = $1 \
+             AND i.type = $2 AND i.country = $3 AND i.value = $4)",
+            identifier.kind.as_db(),
+            identifier.country.as_str(),
+            identifier.value.as_str(),
+        ),
+        SearchKey::Name(_) => return Ok(None),
     };
-    let (facilities, departments) = reach_arrays(&filters.reach);
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, 1.0::real AS score \
+        "SELECT {PATIENT_COLUMNS}, w.facility_id, w.department_id, \
+                i.types AS identifier_types, i.countries AS identifier_countries, \
+                i.vals AS identifier_values \
          FROM patients.patients p \
-         WHERE p.tenant_id = $1 AND {condition} AND p.merged_into IS NULL \
-           AND ($5::date IS NULL OR p.birth_date = $5) \
-           AND ($6::int IS NULL OR extract(year FROM p.birth_date)::int = $6) \
-           AND ($7::text IS NULL OR p.sex = $7) \
-           AND ($10::uuid[] IS NULL \
-                OR EXISTS (SELECT FROM patients.placements w \
-                    WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id \
-                      AND (w.facility_id = ANY($10) OR w.department_id = ANY($11))) \
-                OR (cardinality($10) > 0 AND NOT EXISTS (SELECT FROM patients.placements w \
-                    WHERE w.tenant_id = p.tenant_id AND w.patient_id = p.id))) \
-         ORDER BY p.mrn OFFSET $8 LIMIT $9"
+         CROSS JOIN LATERAL (SELECT coalesce(array_agg(x.type ORDER BY x.type, x.country, x.value), '{{}}') AS types, \
+                 coalesce(array_agg(x.country ORDER BY x.type, x.country, x.value), '{{}}') AS countries, \
+                 coalesce(array_agg(x.value ORDER BY x.type, x.country, x.value), '{{}}') AS vals \
+             FROM patients.identifiers x WHERE x.tenant_id = p.tenant_id AND x.patient_id = p.id) i \
+         LEFT JOIN patients.placements w ON w.tenant_id = p.tenant_id AND w.patient_id = p.id \
+         WHERE p.tenant_id = $1 AND {condition}"
     );
-    let query = sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql)).bind(tx.tenant_id().as_uuid());
+    let query = sqlx::query_as::<_, Placed>(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(first);
     let query = match key {
-        SearchKey::Identifier(identifier) => query
-            .bind(identifier.kind.as_db())
-            .bind(identifier.country.clone())
-            .bind(Some(identifier.value.clone())),
-        SearchKey::Mrn(mrn) | SearchKey::Name(mrn) => query
-            .bind(mrn.clone())
-            .bind(None::<String>)
-            .bind(None::<String>),
+        SearchKey::Identifier(_) => query.bind(second).bind(third),
+        _ => query,
     };
-    Ok(query
-        .bind(filters.birth_date)
-        .bind(filters.birth_year)
-        .bind(filters.sex)
-        .bind(offset)
-        .bind(limit)
-        .bind(facilities)
-        .bind(departments)
-        .fetch_all(&mut **tx)
-        .await?)
+    Ok(query.fetch_optional(&mut **tx).await?)
 }
 
 /// The reach as the SQL filters take it: NULL facilities for everyone.
@@ -575,7 +586,7 @@ fn reach_arrays(reach: &Reach) -> (Option<Vec<Uuid>>, Vec<Uuid>) {
 /// alphabetical), then typo-tolerant word matches by similarity. The matching runs in
 /// `patients.find_by_name` (see its migration for why); the records are read here, under the
 /// tenant policy.
-async fn search_by_name(
+pub async fn search_by_name(
     tx: &mut TenantTx,
     name: &str,
     filters: &SearchFilters,
