@@ -282,6 +282,69 @@ impl Registry {
     }
 }
 
+/// The two records of a merge, as they were before it changed them.
+type Pair = [(PatientRow, Vec<store::IdentifierRow>); 2];
+
+impl Registry {
+    /// Locks a survivor and a duplicate, always in id order (crossed merges of one pair then
+    /// wait instead of deadlocking), and refuses a caller who may not see either of them.
+    async fn lock_pair(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        survivor_id: Uuid,
+        merged_id: Uuid,
+    ) -> Result<Pair, Error> {
+        let first = store::get_patient(tx, survivor_id.min(merged_id), Lock::ForUpdate).await?;
+        let second = store::get_patient(tx, survivor_id.max(merged_id), Lock::ForUpdate).await?;
+        let pair = if first.0.id == survivor_id {
+            [first, second]
+        } else {
+            [second, first]
+        };
+        if pair.iter().any(|(row, _)| row.confidential) && !sees_confidential(context) {
+            return Err(Error::Refused {
+                status: Status::permission_denied(format!(
+                    "a record is confidential: missing permission {CONFIDENTIAL}"
+                )),
+                patients: vec![survivor_id, merged_id],
+            });
+        }
+        Ok(pair)
+    }
+
+    /// After a merge or an unmerge moved identifiers: the duplicate points at `merged_into`
+    /// (or at nobody), and both records get a version naming what changed.
+    async fn reversion_pair(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        before: &Pair,
+        merged_into: Option<Uuid>,
+        kind: pb::ChangeKind,
+        now: DateTime<Utc>,
+    ) -> Result<[pb::Patient; 2], Error> {
+        let today = now.date_naive();
+        let mut after: [pb::Patient; 2] = Default::default();
+        for (index, (old_row, old_identifiers)) in before.iter().enumerate() {
+            let duplicate = index == 1;
+            let into = if duplicate { merged_into } else { None };
+            let row = store::touch_patient(tx, old_row.id, into, now).await?;
+            let identifiers = store::identifiers_of(tx, old_row.id).await?;
+            let new = patient_to_pb(&row, &identifiers, today)?;
+            let mut changed =
+                changed_fields(&patient_to_pb(old_row, old_identifiers, today)?, &new);
+            if duplicate {
+                changed.push("merged_into_id".to_owned());
+            }
+            self.record_version(tx, context, &new, &row, (kind, changed), now)
+                .await?;
+            after[index] = new;
+        }
+        Ok(after)
+    }
+}
+
 fn change_kind_to_db(kind: pb::ChangeKind) -> &'static str {
     match kind {
         pb::ChangeKind::Registered => "registered",
@@ -786,74 +849,33 @@ impl PatientService for PatientApi {
         let response = registry
             .write(&context, "MergePatients", &key, &message, |tx| {
                 Box::pin(async move {
-                    // Both rows locked, always in the same order, so crossed merges of one
-                    // pair wait instead of deadlocking.
-                    let (first, second) = if survivor_id < merged_id {
-                        (survivor_id, merged_id)
-                    } else {
-                        (merged_id, survivor_id)
-                    };
-                    let first = store::get_patient(tx, first, Lock::ForUpdate).await?;
-                    let second = store::get_patient(tx, second, Lock::ForUpdate).await?;
-                    let (survivor, merged) = if first.0.id == survivor_id {
-                        (first, second)
-                    } else {
-                        (second, first)
-                    };
-                    let both = vec![survivor_id, merged_id];
-                    if (survivor.0.confidential || merged.0.confidential)
-                        && !sees_confidential(&work_context)
-                    {
-                        return Err(Error::Refused {
-                            status: Status::permission_denied(format!(
-                                "a record is confidential: missing permission {CONFIDENTIAL}"
-                            )),
-                            patients: both,
-                        });
-                    }
-                    for (row, _) in [&survivor, &merged] {
+                    let pair = inner
+                        .lock_pair(tx, &work_context, survivor_id, merged_id)
+                        .await?;
+                    for (row, _) in &pair {
                         if let Some(into) = row.merged_into {
                             return Err(Error::MergedAway(into));
                         }
                     }
-                    if Version::from_db(survivor.0.version) != survivor_version
-                        || Version::from_db(merged.0.version) != merged_version
+                    if Version::from_db(pair[0].0.version) != survivor_version
+                        || Version::from_db(pair[1].0.version) != merged_version
                     {
                         return Err(Error::Stale);
                     }
-                    let today = now.date_naive();
                     let user = user_of(&work_context);
                     let merge_id =
                         store::merge(tx, survivor_id, merged_id, reason.as_str(), user, now)
                             .await?;
-                    let before = [
-                        patient_to_pb(&survivor.0, &survivor.1, today)?,
-                        patient_to_pb(&merged.0, &merged.1, today)?,
-                    ];
-                    let mut after = Vec::new();
-                    for (id, into, old) in [
-                        (survivor_id, None, &before[0]),
-                        (merged_id, Some(survivor_id), &before[1]),
-                    ] {
-                        let row = store::touch_patient(tx, id, into, now).await?;
-                        let identifiers = store::identifiers_of(tx, id).await?;
-                        let new = patient_to_pb(&row, &identifiers, today)?;
-                        let mut changed = changed_fields(old, &new);
-                        if into.is_some() {
-                            changed.push("merged_into_id".to_owned());
-                        }
-                        inner
-                            .record_version(
-                                tx,
-                                &work_context,
-                                &new,
-                                &row,
-                                (pb::ChangeKind::Merged, changed),
-                                now,
-                            )
-                            .await?;
-                        after.push(new);
-                    }
+                    let [survivor, merged] = inner
+                        .reversion_pair(
+                            tx,
+                            &work_context,
+                            &pair,
+                            Some(survivor_id),
+                            pb::ChangeKind::Merged,
+                            now,
+                        )
+                        .await?;
                     inner
                         .outbox
                         .publish(
@@ -869,11 +891,11 @@ impl PatientService for PatientApi {
                             now,
                         )
                         .await?;
-                    audit::record(tx, &work_context, &audited(&both), now).await?;
-                    let merged = after.pop();
+                    audit::record(tx, &work_context, &audited(&[survivor_id, merged_id]), now)
+                        .await?;
                     Ok(pb::MergePatientsResponse {
-                        survivor: after.pop(),
-                        merged,
+                        survivor: Some(survivor),
+                        merged: Some(merged),
                         merge_id: merge_id.to_string(),
                     })
                 })
@@ -912,53 +934,21 @@ impl PatientService for PatientApi {
                             Error::Precondition("the patient is not merged into another"),
                         )?;
                         let survivor_id = merge.survivor_id;
-                        let (first, second) = if survivor_id < merged_id {
-                            (survivor_id, merged_id)
-                        } else {
-                            (merged_id, survivor_id)
-                        };
-                        let first = store::get_patient(tx, first, Lock::ForUpdate).await?;
-                        let second = store::get_patient(tx, second, Lock::ForUpdate).await?;
-                        let both = vec![survivor_id, merged_id];
-                        if (first.0.confidential || second.0.confidential)
-                            && !sees_confidential(&work_context)
-                        {
-                            return Err(Error::Refused {
-                                status: Status::permission_denied(format!(
-                                    "a record is confidential: missing permission {CONFIDENTIAL}"
-                                )),
-                                patients: both,
-                            });
-                        }
-                        let today = now.date_naive();
-                        let mut before = std::collections::HashMap::new();
-                        for (row, identifiers) in [&first, &second] {
-                            before.insert(row.id, patient_to_pb(row, identifiers, today)?);
-                        }
+                        let pair = inner
+                            .lock_pair(tx, &work_context, survivor_id, merged_id)
+                            .await?;
                         let user = user_of(&work_context);
                         store::unmerge(tx, &merge, reason.as_str(), user, now).await?;
-                        let mut after = Vec::new();
-                        for id in [survivor_id, merged_id] {
-                            let row = store::touch_patient(tx, id, None, now).await?;
-                            let identifiers = store::identifiers_of(tx, id).await?;
-                            let new = patient_to_pb(&row, &identifiers, today)?;
-                            let old = before.get(&id).ok_or(Error::CorruptRow("merge"))?;
-                            let mut changed = changed_fields(old, &new);
-                            if id == merged_id {
-                                changed.push("merged_into_id".to_owned());
-                            }
-                            inner
-                                .record_version(
-                                    tx,
-                                    &work_context,
-                                    &new,
-                                    &row,
-                                    (pb::ChangeKind::Unmerged, changed),
-                                    now,
-                                )
-                                .await?;
-                            after.push(new);
-                        }
+                        let [survivor, restored] = inner
+                            .reversion_pair(
+                                tx,
+                                &work_context,
+                                &pair,
+                                None,
+                                pb::ChangeKind::Unmerged,
+                                now,
+                            )
+                            .await?;
                         inner
                             .outbox
                             .publish(
@@ -974,11 +964,11 @@ impl PatientService for PatientApi {
                                 now,
                             )
                             .await?;
-                        audit::record(tx, &work_context, &audited(&both), now).await?;
-                        let restored = after.pop();
+                        audit::record(tx, &work_context, &audited(&[survivor_id, merged_id]), now)
+                            .await?;
                         Ok(pb::UnmergePatientResponse {
-                            survivor: after.pop(),
-                            restored,
+                            survivor: Some(survivor),
+                            restored: Some(restored),
                         })
                     })
                 })

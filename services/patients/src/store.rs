@@ -154,6 +154,33 @@ impl Columns {
     }
 }
 
+type RowQuery<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, PatientRow, sqlx::postgres::PgArguments>;
+
+/// Binds a record's editable columns, in the order INSERT and UPDATE both list them.
+fn bind_record<'q>(query: RowQuery<'q>, record: &'q PatientRecord) -> RowQuery<'q> {
+    let columns = Columns::of(record);
+    query
+        .bind(record.family_name.as_str())
+        .bind(record.given_names.as_str())
+        .bind(record.patronymic.as_str())
+        .bind(record.sex.as_db())
+        .bind(record.birth_date)
+        .bind(record.birth_date_estimated)
+        .bind(&record.citizenship)
+        .bind(columns.address)
+        .bind(columns.phones)
+        .bind(record.occupation.as_str())
+        .bind(record.marital_status.as_db())
+        .bind(&record.language)
+        .bind(columns.contacts)
+        .bind(columns.policies)
+        .bind(record.death_date)
+        .bind(record.confidential)
+        .bind(record.unpaid_debt)
+        .bind(record.photo_ref.as_str())
+}
+
 /// Takes the tenant's next MRN under the counter's row lock (released at commit; a rollback
 /// returns the number).
 async fn next_mrn(tx: &mut TenantTx) -> Result<String, Error> {
@@ -176,7 +203,6 @@ pub async fn insert_patient(
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
     let id = Uuid::now_v7();
     let mrn = next_mrn(tx).await?;
-    let columns = Columns::of(record);
     let sql = format!(
         "INSERT INTO patients.patients AS p (tenant_id, id, mrn, family_name, given_names, \
          patronymic, sex, birth_date, birth_date_estimated, citizenship, address, phones, \
@@ -186,28 +212,11 @@ pub async fn insert_patient(
                  $18, $19, $20, $21, $22, $22) \
          RETURNING {PATIENT_COLUMNS}"
     );
-    let row: PatientRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
         .bind(id)
-        .bind(&mrn)
-        .bind(record.family_name.as_str())
-        .bind(record.given_names.as_str())
-        .bind(record.patronymic.as_str())
-        .bind(record.sex.as_db())
-        .bind(record.birth_date)
-        .bind(record.birth_date_estimated)
-        .bind(&record.citizenship)
-        .bind(columns.address)
-        .bind(columns.phones)
-        .bind(record.occupation.as_str())
-        .bind(record.marital_status.as_db())
-        .bind(&record.language)
-        .bind(columns.contacts)
-        .bind(columns.policies)
-        .bind(record.death_date)
-        .bind(record.confidential)
-        .bind(record.unpaid_debt)
-        .bind(record.photo_ref.as_str())
+        .bind(&mrn);
+    let row: PatientRow = bind_record(query, record)
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
@@ -256,7 +265,6 @@ pub async fn update_patient(
     record: &PatientRecord,
     now: DateTime<Utc>,
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
-    let columns = Columns::of(record);
     let sql = format!(
         "UPDATE patients.patients AS p SET family_name = $3, given_names = $4, patronymic = $5, \
          sex = $6, birth_date = $7, birth_date_estimated = $8, citizenship = $9, address = $10, \
@@ -265,27 +273,10 @@ pub async fn update_patient(
          photo_ref = $20, updated_at = $21, version = p.version + 1 \
          WHERE p.tenant_id = $1 AND p.id = $2 RETURNING {PATIENT_COLUMNS}"
     );
-    let row: PatientRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
-        .bind(id)
-        .bind(record.family_name.as_str())
-        .bind(record.given_names.as_str())
-        .bind(record.patronymic.as_str())
-        .bind(record.sex.as_db())
-        .bind(record.birth_date)
-        .bind(record.birth_date_estimated)
-        .bind(&record.citizenship)
-        .bind(columns.address)
-        .bind(columns.phones)
-        .bind(record.occupation.as_str())
-        .bind(record.marital_status.as_db())
-        .bind(&record.language)
-        .bind(columns.contacts)
-        .bind(columns.policies)
-        .bind(record.death_date)
-        .bind(record.confidential)
-        .bind(record.unpaid_debt)
-        .bind(record.photo_ref.as_str())
+        .bind(id);
+    let row: PatientRow = bind_record(query, record)
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
