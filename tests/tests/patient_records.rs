@@ -100,6 +100,18 @@ async fn update(
         .map(|response| response.into_inner().patient.expect("patient"))
 }
 
+async fn search(
+    app: &TestApp,
+    session: &Session,
+    request: pb::SearchPatientsRequest,
+) -> pb::SearchPatientsResponse {
+    client(app)
+        .search_patients(signed_in(session, request))
+        .await
+        .expect("search")
+        .into_inner()
+}
+
 /// A tenant with a registrar ("desk", tenant-wide) and a records officer ("records").
 async fn hospital(app: &TestApp) -> (Session, Session, PgConnection) {
     let admin = app.create_tenant("H1").await;
@@ -668,32 +680,28 @@ async fn a_merge_moves_identifiers_to_the_survivor_and_an_unmerge_gives_them_bac
     assert_eq!(retried.merge_id, merged.merge_id);
 
     // The duplicate's document now finds the survivor; name searches skip the duplicate.
-    let found = client(&app)
-        .search_patients(signed_in(
-            &desk,
-            pb::SearchPatientsRequest {
-                identifier: Some(passport("D1")),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("search")
-        .into_inner();
+    let found = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            identifier: Some(passport("D1")),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         found.matches[0].patient.as_ref().map(|p| p.id.clone()),
         Some(survivor.id.clone())
     );
-    let by_name = client(&app)
-        .search_patients(signed_in(
-            &desk,
-            pb::SearchPatientsRequest {
-                name: "necunoscut".to_owned(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("search")
-        .into_inner();
+    let by_name = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "necunoscut".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert!(by_name.matches.is_empty());
     // The merged-away record cannot be edited.
     let edit = update(
@@ -822,29 +830,25 @@ async fn confidential_records_are_restricted_and_ward_staff_see_their_ward() {
         (seen.mrn.as_str(), seen.family_name.as_str()),
         (secret.mrn.as_str(), "")
     );
-    let by_name = client(&app)
-        .search_patients(signed_in(
-            &desk,
-            pb::SearchPatientsRequest {
-                name: "vieru".to_owned(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("search")
-        .into_inner();
+    let by_name = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            name: "vieru".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert!(by_name.matches.is_empty(), "names do not find it");
-    let by_mrn = client(&app)
-        .search_patients(signed_in(
-            &desk,
-            pb::SearchPatientsRequest {
-                mrn: secret.mrn.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("search")
-        .into_inner();
+    let by_mrn = search(
+        &app,
+        &desk,
+        pb::SearchPatientsRequest {
+            mrn: secret.mrn.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert!(
         by_mrn.matches[0]
             .patient
@@ -902,17 +906,15 @@ async fn confidential_records_are_restricted_and_ward_staff_see_their_ward() {
         "Gutu"
     );
     for name in ["gutu", "vieru"] {
-        let found = client(&app)
-            .search_patients(signed_in(
-                &nurse,
-                pb::SearchPatientsRequest {
-                    name: name.to_owned(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("search")
-            .into_inner();
+        let found = search(
+            &app,
+            &nurse,
+            pb::SearchPatientsRequest {
+                name: name.to_owned(),
+                ..Default::default()
+            },
+        )
+        .await;
         let expected = usize::from(name == "gutu");
         assert_eq!(found.matches.len(), expected, "{name}");
     }
@@ -946,17 +948,15 @@ async fn name_searches_stay_inside_the_tenant() {
         .await
         .expect("desk2");
     for name in ["ursu", "ursu dorin", "ursy dorin"] {
-        let found = client(&app)
-            .search_patients(signed_in(
-                &desk2,
-                pb::SearchPatientsRequest {
-                    name: name.to_owned(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("search")
-            .into_inner();
+        let found = search(
+            &app,
+            &desk2,
+            pb::SearchPatientsRequest {
+                name: name.to_owned(),
+                ..Default::default()
+            },
+        )
+        .await;
         assert!(found.matches.is_empty(), "{name}: {:?}", found.matches);
     }
     // The name index is not the application's to read, only through the tenant-bound function.
