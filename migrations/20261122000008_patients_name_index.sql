@@ -145,16 +145,25 @@ BEGIN
     IF prefixed >= wanted THEN
         RETURN;
     END IF;
-    -- Typo-tolerant: each typed word becomes the lexicon words like it.
+    -- Typo-tolerant: each typed word becomes the lexicon words closest to it (a word typed
+    -- right becomes itself), and the last one also the words it begins, as a desk types.
+    -- Few candidates keep the intersection below small.
     FOR i IN 1 .. least(cardinality(typed), 4) LOOP
-        SELECT array_agg(w.word) INTO candidates FROM (
-            SELECT word FROM patients.name_words
-            WHERE tenant_id = tenant
-              AND (word % typed[i]
-                   OR (i = cardinality(typed) AND char_length(typed[i]) >= 3
-                       AND word COLLATE "C" >= typed[i]
-                       AND word COLLATE "C" < typed[i] || chr(1114111)))
-            ORDER BY similarity(word, typed[i]) DESC, word LIMIT 30) w;
+        SELECT array_agg(c.word) INTO candidates FROM (
+            SELECT w.word FROM (
+                SELECT word, similarity(word, typed[i]) AS closeness,
+                       max(similarity(word, typed[i])) OVER () AS best,
+                       i = cardinality(typed) AND char_length(typed[i]) >= 3
+                           AND word COLLATE "C" >= typed[i]
+                           AND word COLLATE "C" < typed[i] || chr(1114111) AS extends
+                FROM patients.name_words
+                WHERE tenant_id = tenant
+                  AND (word % typed[i]
+                       OR (i = cardinality(typed) AND char_length(typed[i]) >= 3
+                           AND word COLLATE "C" >= typed[i]
+                           AND word COLLATE "C" < typed[i] || chr(1114111)))) w
+            WHERE w.extends OR w.closeness >= w.best - 0.1
+            ORDER BY w.closeness DESC, w.word LIMIT 12) c;
         IF candidates IS NULL THEN
             RETURN;
         END IF;
