@@ -215,27 +215,18 @@ impl Registry {
     }
 
     /// Matches as messages, each as the caller may see it.
-    async fn matches_to_pb(
+    fn matches_to_pb(
         &self,
-        tx: &mut TenantTx,
         context: &RequestContext,
         found: &[store::Match],
     ) -> Result<Vec<pb::PatientMatch>, Error> {
-        let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
-        let identifiers = store::identifiers_of_many(tx, &ids).await?;
         let today = self.today();
         found
             .iter()
             .map(|found| {
-                let patient_identifiers = identifiers
-                    .get(&found.patient.id)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
+                let patient = patient_to_pb(&found.patient, &found.identifiers.rows(), today)?;
                 Ok(pb::PatientMatch {
-                    patient: Some(visible(
-                        context,
-                        patient_to_pb(&found.patient, patient_identifiers, today)?,
-                    )),
+                    patient: Some(visible(context, patient)),
                     score: found.score,
                 })
             })
@@ -414,7 +405,7 @@ impl PatientService for PatientApi {
                     if !confirmed {
                         let candidates = store::duplicate_candidates(tx, &record).await?;
                         if !candidates.is_empty() {
-                            let shown = inner.matches_to_pb(tx, &work_context, &candidates).await?;
+                            let shown = inner.matches_to_pb(&work_context, &candidates)?;
                             return Err(Error::ProbableDuplicates(shown));
                         }
                     }
@@ -571,7 +562,7 @@ impl PatientService for PatientApi {
                         .await?;
                 let more = found.len() > size.get();
                 let found: Vec<_> = found.into_iter().take(size.get()).collect();
-                let matches = registry.matches_to_pb(&mut tx, &context, &found).await?;
+                let matches = registry.matches_to_pb(&context, &found)?;
                 let ids: Vec<Uuid> = found.iter().map(|found| found.patient.id).collect();
                 (ids, matches, more)
             }
@@ -584,7 +575,7 @@ impl PatientService for PatientApi {
                 let mut matches = Vec::new();
                 if let Some(found) = found {
                     let patient =
-                        patient_to_pb(&found.patient, &found.identifiers(), now.date_naive())?;
+                        patient_to_pb(&found.patient, &found.identifiers.rows(), now.date_naive())?;
                     ids.push(found.patient.id);
                     matches.push(pb::PatientMatch {
                         patient: Some(visible(&context, patient)),

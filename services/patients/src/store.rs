@@ -443,8 +443,8 @@ pub async fn duplicate_candidates(
     // Family and given names only: a patronymic is often missing at the emergency desk. The
     // birth date index narrows to a handful of rows, so the similarity needs no index.
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, similarity(c.name, n.name) AS score \
-         FROM patients.patients p \
+        "SELECT {PATIENT_COLUMNS}, {IDENTIFIER_ARRAYS}, similarity(c.name, n.name) AS score \
+         FROM patients.patients p {IDENTIFIER_ARRAYS_JOIN} \
          CROSS JOIN LATERAL (SELECT patients.search_text(p.family_name || ' ' || p.given_names) \
                              AS name) c, \
               (SELECT patients.search_text($2 || ' ' || $3) AS name) n \
@@ -486,31 +486,17 @@ pub struct SearchFilters {
     pub confidential_by_name: bool,
 }
 
+/// A record's identifiers read in the same statement as the record (three parallel arrays,
+/// in (type, country, value) order), so a search answers in one round trip.
 #[derive(Debug, Clone, FromRow)]
-pub struct Match {
-    #[sqlx(flatten)]
-    pub patient: PatientRow,
-    pub score: f32,
-}
-
-/// A record with the ward it is placed in, if any.
-#[derive(Debug, Clone, FromRow)]
-pub struct Placed {
-    #[sqlx(flatten)]
-    pub patient: PatientRow,
-    pub facility_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
+pub struct IdentifierArrays {
     identifier_types: Vec<String>,
     identifier_countries: Vec<String>,
     identifier_values: Vec<String>,
 }
 
-impl Placed {
-    pub fn placement(&self) -> Option<(Uuid, Uuid)> {
-        self.facility_id.zip(self.department_id)
-    }
-
-    pub fn identifiers(&self) -> Vec<IdentifierRow> {
+impl IdentifierArrays {
+    pub fn rows(&self) -> Vec<IdentifierRow> {
         self.identifier_types
             .iter()
             .zip(&self.identifier_countries)
@@ -521,6 +507,42 @@ impl Placed {
                 value: value.clone(),
             })
             .collect()
+    }
+}
+
+/// The select list and the join behind [`IdentifierArrays`], for a query over
+/// `patients.patients p`.
+const IDENTIFIER_ARRAYS: &str = "i.types AS identifier_types, \
+     i.countries AS identifier_countries, i.vals AS identifier_values";
+const IDENTIFIER_ARRAYS_JOIN: &str = "CROSS JOIN LATERAL (SELECT \
+         coalesce(array_agg(x.type ORDER BY x.type, x.country, x.value), '{}') AS types, \
+         coalesce(array_agg(x.country ORDER BY x.type, x.country, x.value), '{}') AS countries, \
+         coalesce(array_agg(x.value ORDER BY x.type, x.country, x.value), '{}') AS vals \
+     FROM patients.identifiers x WHERE x.tenant_id = p.tenant_id AND x.patient_id = p.id) i";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Match {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    #[sqlx(flatten)]
+    pub identifiers: IdentifierArrays,
+    pub score: f32,
+}
+
+/// A record with the ward it is placed in, if any.
+#[derive(Debug, Clone, FromRow)]
+pub struct Placed {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    #[sqlx(flatten)]
+    pub identifiers: IdentifierArrays,
+    pub facility_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+}
+
+impl Placed {
+    pub fn placement(&self) -> Option<(Uuid, Uuid)> {
+        self.facility_id.zip(self.department_id)
     }
 }
 
@@ -541,14 +563,8 @@ pub async fn find_exact(tx: &mut TenantTx, key: &SearchKey) -> Result<Option<Pla
         SearchKey::Name(_) => return Ok(None),
     };
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, w.facility_id, w.department_id, \
-                i.types AS identifier_types, i.countries AS identifier_countries, \
-                i.vals AS identifier_values \
-         FROM patients.patients p \
-         CROSS JOIN LATERAL (SELECT coalesce(array_agg(x.type ORDER BY x.type, x.country, x.value), '{{}}') AS types, \
-                 coalesce(array_agg(x.country ORDER BY x.type, x.country, x.value), '{{}}') AS countries, \
-                 coalesce(array_agg(x.value ORDER BY x.type, x.country, x.value), '{{}}') AS vals \
-             FROM patients.identifiers x WHERE x.tenant_id = p.tenant_id AND x.patient_id = p.id) i \
+        "SELECT {PATIENT_COLUMNS}, {IDENTIFIER_ARRAYS}, w.facility_id, w.department_id \
+         FROM patients.patients p {IDENTIFIER_ARRAYS_JOIN} \
          LEFT JOIN patients.placements w ON w.tenant_id = p.tenant_id AND w.patient_id = p.id \
          WHERE p.tenant_id = $1 AND {condition}"
     );
@@ -586,9 +602,10 @@ pub async fn search_by_name(
 ) -> Result<Vec<Match>, Error> {
     let (facilities, departments) = reach_arrays(&filters.reach);
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, m.score \
+        "SELECT {PATIENT_COLUMNS}, {IDENTIFIER_ARRAYS}, m.score \
          FROM patients.find_by_name($2, $3::int, $4::int, $5, $6, $7, $8, $9, $10) m \
          JOIN patients.patients p ON p.tenant_id = $1 AND p.id = m.patient_id \
+         {IDENTIFIER_ARRAYS_JOIN} \
          ORDER BY m.rank OFFSET $3 LIMIT $4"
     );
     Ok(sqlx::query_as::<_, Match>(sqlx::AssertSqlSafe(sql))
