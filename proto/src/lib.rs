@@ -20,6 +20,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.patients.v1.rs"));
         }
     }
+    pub mod admissions {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.admissions.v1.rs"));
+        }
+    }
     pub mod core {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.core.v1.rs"));

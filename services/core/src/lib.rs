@@ -8,6 +8,7 @@ mod domain;
 mod error;
 pub mod events;
 mod grpc;
+mod occupancy;
 mod store;
 
 use std::sync::Arc;
@@ -119,6 +120,11 @@ impl CoreModule {
             .map(|tenant| tenant.code)
             .ok_or_else(|| tonic::Status::internal("the tenant response carries no tenant"))?;
         Ok((tenant_id, code))
+    }
+
+    /// The subscription that keeps bed states following the admissions module's events.
+    pub fn bed_occupancy_subscription(&self) -> hmis_platform::outbox::Subscription {
+        occupancy::subscription(self.core.clone())
     }
 
     /// Keys older than `retention` are forgotten; run periodically by the server.

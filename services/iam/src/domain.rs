@@ -139,6 +139,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "patients.merge",
             "patients.confidential",
             "admissions.read",
+            "admissions.undo",
         ],
     },
     StandardRole {

@@ -9,6 +9,7 @@ mod convert;
 pub mod domain;
 mod error;
 mod grpc;
+mod placements;
 mod store;
 
 use std::sync::Arc;
@@ -50,6 +51,12 @@ impl PatientsModule {
 
     pub fn service(&self) -> PatientServiceServer<PatientApi> {
         PatientServiceServer::new(self.api())
+    }
+
+    /// The subscription that keeps where patients are (`patients.placements`) from the
+    /// admissions module's events.
+    pub fn placement_subscription(&self) -> hmis_platform::outbox::Subscription {
+        placements::subscription(self.registry.database.clone())
     }
 
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {

@@ -136,6 +136,43 @@ impl IdempotencyKeys {
         Ok(Begin::Replay(Res::decode(response.as_slice())?))
     }
 
+    /// The stored response of an earlier call with `key`, without claiming anything. A call
+    /// that must consult other modules before it writes asks this first, so a retry replays
+    /// its first answer even when what it consulted has moved on since (the bed the first call
+    /// took now reads as occupied). `None`: no call with this key has committed; go on with
+    /// [`IdempotencyKeys::run`], which settles concurrent first calls.
+    pub async fn replay<Req: Message, Res: Message + Default>(
+        &self,
+        database: &Database,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+        method: &str,
+        key: &RequestKey,
+        request: &Req,
+    ) -> Result<Option<Res>, Error> {
+        let mut tx = database.begin(tenant_id, request_id).await?;
+        let stored: Option<(String, Vec<u8>, Option<Vec<u8>>)> =
+            sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
+                .bind(tenant_id.as_uuid())
+                .bind(key.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let Some((stored_method, stored_hash, Some(response))) = stored else {
+            return Ok(None);
+        };
+        if stored_method != method
+            || stored_hash != Sha256::digest(request.encode_to_vec()).to_vec()
+        {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        tracing::info!(
+            method,
+            "replayed the response of an earlier identical request"
+        );
+        Ok(Some(Res::decode(response.as_slice())?))
+    }
+
     /// Stores the response of the claimed call, in the same transaction as its writes.
     pub async fn finish<Res: Message>(
         &self,

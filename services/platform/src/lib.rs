@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -14,15 +14,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
 use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
+use hmis_platform::channel::in_process;
 use hmis_platform::clock::{SharedClock, SystemClock};
 use hmis_platform::config::{EmbeddedOptions, Options};
 use hmis_platform::db::{self, Database};
 use hmis_platform::embedded::{EmbeddedError, EmbeddedPostgres};
+use hmis_platform::outbox::Dispatcher;
 use hmis_platform::{RequestContextLayer, TenantId};
 use http::header::HeaderName;
 use sqlx::postgres::PgConnectOptions;
@@ -34,7 +37,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &["core", "iam", "audit", "patients"];
+pub const MODULES: &[&str] = &["core", "iam", "audit", "patients", "admissions"];
 
 /// The request id the first tenant is created under; its id derives from it, so every start
 /// finds the same tenant.
@@ -139,6 +142,22 @@ impl Application {
         CoreModule::new(self.database.clone(), self.clock.clone())
     }
 
+    pub fn patients(&self) -> PatientsModule {
+        PatientsModule::new(self.database.clone(), self.clock.clone())
+    }
+
+    /// Admissions, reading wards, beds and patients through those modules' services in this
+    /// process.
+    pub fn admissions(&self) -> AdmissionsModule {
+        AdmissionsModule::new(
+            self.database.clone(),
+            self.clock.clone(),
+            self.options.admissions.clone(),
+            in_process(self.core().facility_service()),
+            in_process(self.patients().service()),
+        )
+    }
+
     pub fn audit(&self) -> AuditModule {
         AuditModule::new(self.database.clone(), self.clock.clone())
     }
@@ -200,8 +219,7 @@ impl Application {
         demo::load(&self.core(), &self.iam, tenant_id)
             .await
             .map_err(ServerError::Demo)?;
-        let patients = PatientsModule::new(self.database.clone(), self.clock.clone());
-        demo::load_patients(&patients.api(), tenant_id)
+        demo::load_patients(&self.patients().api(), tenant_id)
             .await
             .map_err(ServerError::Demo)
     }
@@ -255,11 +273,24 @@ impl Application {
             ]);
             purges.push(self.iam.idempotency_keys().clone());
         }
+        let mut subscriptions = Vec::new();
+        let mut conversion_job = None;
+        if self.modules.iter().any(|module| module == "core") {
+            subscriptions.push(self.core().bed_occupancy_subscription());
+        }
         if self.modules.iter().any(|module| module == "patients") {
-            let patients = PatientsModule::new(self.database.clone(), self.clock.clone());
+            let patients = self.patients();
             routes.add_service(patients.service());
             mounted_services.push("openhmis.patients.v1.PatientService");
             purges.push(patients.idempotency_keys().clone());
+            subscriptions.push(patients.placement_subscription());
+        }
+        if self.modules.iter().any(|module| module == "admissions") {
+            let admissions = self.admissions();
+            routes.add_service(admissions.service());
+            mounted_services.push("openhmis.admissions.v1.AdmissionService");
+            purges.push(admissions.idempotency_keys().clone());
+            conversion_job = Some(admissions);
         }
         if self.modules.iter().any(|module| module == "audit") {
             let audit = self.audit();
@@ -296,6 +327,17 @@ impl Application {
         if let Some(sealer) = sealer {
             workers.spawn(sealer.run_sealer(Duration::from_secs(1)));
         }
+        if let Some(admissions) = conversion_job {
+            workers.spawn(admissions.run_conversion_job());
+        }
+        // Subscribers of modules this process mounts follow the events of the database's
+        // outboxes (delivery is at least once; each handler is idempotent).
+        let dispatcher = Dispatcher::new(
+            self.database.worker_pool().clone(),
+            self.options.outbox.clone(),
+        )
+        .spawn(subscriptions)
+        .await?;
         let key_ring = self.iam.key_ring().clone();
         let key_pool = self.database.app_pool().clone();
         let clock = self.clock.clone();
@@ -352,6 +394,7 @@ impl Application {
             }
         };
         workers.abort_all();
+        dispatcher.stop().await;
         self.shutdown().await?;
         tracing::info!("stopped");
         Ok(served?)

@@ -1,0 +1,101 @@
+//! Admissions, discharges and transfers (`admissions` schema): emergency visits, admissions
+//! with a number per facility and year, the ward and bed stays between admission and
+//! discharge, bed reservations, undoing a discharge and cancelling an admission, the info
+//! desk and the ward board. The database keeps the rules people race on: a bed holds one
+//! patient at a time (an exclusion constraint over bed and time), a patient has one open
+//! admission (a unique index). Every change is published through the outbox; the bed
+//! register (core) and the patient registry follow the events.
+//!
+//! Wards, beds and patients belong to other modules; admissions reads them through their
+//! contracts ([`directory`]), never their tables.
+
+mod convert;
+pub mod directory;
+pub mod domain;
+mod error;
+pub mod events;
+mod grpc;
+mod jobs;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmis_platform::Database;
+use hmis_platform::channel::ServiceChannel;
+use hmis_platform::clock::SharedClock;
+use hmis_platform::config::AdmissionsOptions;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_platform::outbox::Outbox;
+use hmis_proto::openhmis::admissions::v1::admission_service_server::AdmissionServiceServer;
+
+pub use error::Error;
+pub use grpc::AdmissionApi;
+
+/// The schema admissions owns; its outbox is published under this name.
+pub const SCHEMA: &str = "admissions";
+
+#[derive(Debug, Clone)]
+pub struct AdmissionsModule {
+    adt: Arc<grpc::Adt>,
+}
+
+impl AdmissionsModule {
+    /// `core` and `patients` are channels to the bed register's and the registry's services.
+    pub fn new(
+        database: Database,
+        clock: SharedClock,
+        options: AdmissionsOptions,
+        core: ServiceChannel,
+        patients: ServiceChannel,
+    ) -> Self {
+        Self {
+            adt: Arc::new(grpc::Adt {
+                database,
+                clock,
+                keys: IdempotencyKeys::new(SCHEMA),
+                outbox: Outbox::new(SCHEMA),
+                directory: directory::Directory::new(core, patients),
+                options,
+            }),
+        }
+    }
+
+    pub fn api(&self) -> AdmissionApi {
+        AdmissionApi {
+            adt: self.adt.clone(),
+        }
+    }
+
+    pub fn service(&self) -> AdmissionServiceServer<AdmissionApi> {
+        AdmissionServiceServer::new(self.api())
+    }
+
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.adt.keys
+    }
+
+    /// Converts the observation stays due now; the server runs it every
+    /// `conversion_interval`, tests call it with their own clock.
+    pub async fn convert_due_observations(&self) -> Result<usize, Error> {
+        self.adt
+            .convert_due_observations(self.adt.clock.now())
+            .await
+    }
+
+    /// Runs the conversion job until the task is dropped.
+    pub async fn run_conversion_job(self) {
+        let interval = self
+            .adt
+            .options
+            .conversion_interval
+            .max(Duration::from_secs(1));
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = self.convert_due_observations().await {
+                tracing::warn!(error = %error, "converting observation stays failed; will retry");
+            }
+        }
+    }
+}

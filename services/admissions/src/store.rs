@@ -1,0 +1,551 @@
+//! The only SQL of the admissions module, to the `admissions` schema only. Every function
+//! takes the caller's tenant transaction, so row-level security keeps it to that tenant.
+
+use chrono::{DateTime, Utc};
+use hmis_platform::TenantTx;
+use serde_json::Value as Json;
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Whether a read takes the row lock for a read-modify-write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    ForUpdate,
+}
+
+impl Lock {
+    fn clause(self) -> &'static str {
+        match self {
+            Lock::None => "",
+            Lock::ForUpdate => " FOR UPDATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AdmissionRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub admission_number: String,
+    pub r#type: String,
+    pub status: String,
+    pub admit_time: DateTime<Utc>,
+    pub department_id: Uuid,
+    pub bed_id: Option<Uuid>,
+    pub admitting_department_id: Uuid,
+    pub admitting_physician_id: Option<Uuid>,
+    pub admitting_diagnosis_code: String,
+    pub admitting_diagnosis_text: String,
+    pub emergency_visit_id: Option<Uuid>,
+    pub consent_document_ids: Vec<Uuid>,
+    pub mother_admission_id: Option<Uuid>,
+    pub discharge_type: Option<String>,
+    pub discharge_time: Option<DateTime<Utc>>,
+    pub discharge_destination: String,
+    pub discharged_by: Option<Uuid>,
+    pub discharge_recorded_at: Option<DateTime<Utc>>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, type, status, \
+    admit_time, department_id, bed_id, admitting_department_id, admitting_physician_id, \
+    admitting_diagnosis_code, admitting_diagnosis_text, emergency_visit_id, \
+    consent_document_ids, mother_admission_id, discharge_type, discharge_time, \
+    discharge_destination, discharged_by, discharge_recorded_at, converted_at, version, \
+    created_at, updated_at";
+
+/// What a new admission is made of.
+#[derive(Debug, Clone)]
+pub struct NewAdmission {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub admission_number: String,
+    pub kind: &'static str,
+    pub admit_time: DateTime<Utc>,
+    pub department_id: Uuid,
+    pub bed_id: Option<Uuid>,
+    pub admitting_physician_id: Option<Uuid>,
+    pub admitting_diagnosis_code: String,
+    pub admitting_diagnosis_text: String,
+    pub emergency_visit_id: Option<Uuid>,
+    pub consent_document_ids: Vec<Uuid>,
+    pub mother_admission_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StayRow {
+    pub id: Uuid,
+    pub admission_id: Uuid,
+    pub kind: String,
+    pub department_id: Uuid,
+    pub bed_id: Option<Uuid>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub cancelled: bool,
+    pub reason: String,
+}
+
+impl StayRow {
+    pub fn is_reservation(&self) -> bool {
+        self.kind == "reservation"
+    }
+}
+
+const STAY_COLUMNS: &str =
+    "id, admission_id, kind, department_id, bed_id, start_time, end_time, cancelled, reason";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct VisitRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub department_id: Uuid,
+    pub arrival_time: DateTime<Utc>,
+    pub arrival_mode: String,
+    pub referral: Json,
+    pub triage_level: i16,
+    pub chief_complaint: String,
+    pub outcome: Option<String>,
+    pub close_time: Option<DateTime<Utc>>,
+    pub admission_id: Option<Uuid>,
+    pub outcome_note: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+const VISIT_COLUMNS: &str = "id, patient_id, facility_id, department_id, arrival_time, \
+    arrival_mode, referral, triage_level, chief_complaint, outcome, close_time, admission_id, \
+    outcome_note, version, created_at";
+
+/// Takes the next admission number of a facility's year. The counter row stays locked until
+/// the admitting transaction ends, so numbers are unique and a rollback gives its back.
+pub async fn next_admission_number(tx: &mut TenantTx, facility_id: Uuid, year: i32) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO admissions.number_counters (tenant_id, facility_id, year, next_number) \
+         VALUES ($1, $2, $3, 2) \
+         ON CONFLICT (tenant_id, facility_id, year) \
+         DO UPDATE SET next_number = admissions.number_counters.next_number + 1 \
+         RETURNING next_number - 1",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(year)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+pub async fn insert_admission(
+    tx: &mut TenantTx,
+    admission: &NewAdmission,
+    now: DateTime<Utc>,
+) -> Result<AdmissionRow> {
+    let sql = format!(
+        "INSERT INTO admissions.admissions (tenant_id, id, patient_id, facility_id, \
+         admission_number, type, status, admit_time, department_id, bed_id, \
+         admitting_department_id, admitting_physician_id, admitting_diagnosis_code, \
+         admitting_diagnosis_text, emergency_visit_id, consent_document_ids, \
+         mother_admission_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'admitted', $7, $8, $9, $8, $10, $11, $12, $13, $14, \
+                 $15, $16, $16) \
+         RETURNING {ADMISSION_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(admission.id)
+        .bind(admission.patient_id)
+        .bind(admission.facility_id)
+        .bind(&admission.admission_number)
+        .bind(admission.kind)
+        .bind(admission.admit_time)
+        .bind(admission.department_id)
+        .bind(admission.bed_id)
+        .bind(admission.admitting_physician_id)
+        .bind(&admission.admitting_diagnosis_code)
+        .bind(&admission.admitting_diagnosis_text)
+        .bind(admission.emergency_visit_id)
+        .bind(&admission.consent_document_ids)
+        .bind(admission.mother_admission_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+pub async fn get_admission(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<AdmissionRow> {
+    let sql = format!(
+        "SELECT {ADMISSION_COLUMNS} FROM admissions.admissions \
+         WHERE tenant_id = $1 AND id = $2{}",
+        lock.clause()
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("admission {id}")))
+}
+
+/// What changes on an admission row; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AdmissionChange {
+    pub status: Option<&'static str>,
+    pub kind: Option<&'static str>,
+    pub department_id: Option<Uuid>,
+    /// `Some(None)` clears the bed.
+    pub bed_id: Option<Option<Uuid>>,
+    /// `Some(None)` clears the discharge.
+    pub discharge: Option<Option<DischargeColumns>>,
+    pub converted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DischargeColumns {
+    pub kind: &'static str,
+    pub time: DateTime<Utc>,
+    pub destination: String,
+    pub by: Uuid,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Applies `change`, bumps the version, and returns the row as it now is.
+pub async fn update_admission(
+    tx: &mut TenantTx,
+    id: Uuid,
+    change: &AdmissionChange,
+    now: DateTime<Utc>,
+) -> Result<AdmissionRow> {
+    let discharge = change.discharge.as_ref();
+    let new_discharge = discharge.and_then(Option::as_ref);
+    let sql = format!(
+        "UPDATE admissions.admissions SET \
+           status = coalesce($3, status), \
+           type = coalesce($4, type), \
+           department_id = coalesce($5, department_id), \
+           bed_id = CASE WHEN $6 THEN $7 ELSE bed_id END, \
+           discharge_type = CASE WHEN $8 THEN $9 ELSE discharge_type END, \
+           discharge_time = CASE WHEN $8 THEN $10 ELSE discharge_time END, \
+           discharge_destination = CASE WHEN $8 THEN coalesce($11, '') ELSE discharge_destination END, \
+           discharged_by = CASE WHEN $8 THEN $12 ELSE discharged_by END, \
+           discharge_recorded_at = CASE WHEN $8 THEN $13 ELSE discharge_recorded_at END, \
+           converted_at = coalesce($14, converted_at), \
+           version = version + 1, updated_at = $15 \
+         WHERE tenant_id = $1 AND id = $2 \
+         RETURNING {ADMISSION_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(change.status)
+        .bind(change.kind)
+        .bind(change.department_id)
+        .bind(change.bed_id.is_some())
+        .bind(change.bed_id.flatten())
+        .bind(discharge.is_some())
+        .bind(new_discharge.map(|d| d.kind))
+        .bind(new_discharge.map(|d| d.time))
+        .bind(new_discharge.map(|d| d.destination.clone()))
+        .bind(new_discharge.map(|d| d.by))
+        .bind(new_discharge.map(|d| d.recorded_at))
+        .bind(change.converted_at)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Every stay and reservation of an admission, oldest first.
+pub async fn stays_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<StayRow>> {
+    let sql = format!(
+        "SELECT {STAY_COLUMNS} FROM admissions.stays \
+         WHERE tenant_id = $1 AND admission_id = $2 ORDER BY start_time, id"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(admission_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// Opens a stay (or a reservation); the exclusion constraint refuses a taken bed.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_stay(
+    tx: &mut TenantTx,
+    admission_id: Uuid,
+    kind: &'static str,
+    department_id: Uuid,
+    bed_id: Option<Uuid>,
+    start_time: DateTime<Utc>,
+    reason: &str,
+) -> Result<StayRow> {
+    let sql = format!(
+        "INSERT INTO admissions.stays (tenant_id, id, admission_id, kind, department_id, bed_id, \
+         start_time, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {STAY_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(Uuid::now_v7())
+        .bind(admission_id)
+        .bind(kind)
+        .bind(department_id)
+        .bind(bed_id)
+        .bind(start_time)
+        .bind(reason)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Ends a stay (or a reservation) at `end_time`, or reopens it with `None`.
+pub async fn set_stay_end(
+    tx: &mut TenantTx,
+    stay_id: Uuid,
+    end_time: Option<DateTime<Utc>>,
+) -> Result<StayRow> {
+    let sql = format!(
+        "UPDATE admissions.stays SET end_time = $3 WHERE tenant_id = $1 AND id = $2 \
+         RETURNING {STAY_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(stay_id)
+        .bind(end_time)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Marks every stay of an admission cancelled: they stay on record and hold no bed.
+pub async fn cancel_stays(tx: &mut TenantTx, admission_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE admissions.stays SET cancelled = true, end_time = coalesce(end_time, \
+         greatest(start_time, $3)) WHERE tenant_id = $1 AND admission_id = $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which admissions a listing wants.
+#[derive(Debug, Clone, Copy)]
+pub enum AdmissionFilter {
+    Department(Uuid),
+    Patient(Uuid),
+}
+
+/// Admissions newest first, after the keyset `(admit_time, id)` of the previous page.
+pub async fn list_admissions(
+    tx: &mut TenantTx,
+    filter: AdmissionFilter,
+    status: Option<&'static str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AdmissionRow>> {
+    let (column, id) = match filter {
+        AdmissionFilter::Department(id) => ("department_id", id),
+        AdmissionFilter::Patient(id) => ("patient_id", id),
+    };
+    let sql = format!(
+        "SELECT {ADMISSION_COLUMNS} FROM admissions.admissions \
+         WHERE tenant_id = $1 AND {column} = $2 AND ($3::text IS NULL OR status = $3) \
+           AND ($4::timestamptz IS NULL OR (admit_time, id) < ($4, $5)) \
+         ORDER BY admit_time DESC, id DESC LIMIT $6"
+    );
+    let (after_time, after_id) = after.unzip();
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(status)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The open admission of a patient, if any.
+pub async fn open_admission_of(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+) -> Result<Option<AdmissionRow>> {
+    let sql = format!(
+        "SELECT {ADMISSION_COLUMNS} FROM admissions.admissions \
+         WHERE tenant_id = $1 AND patient_id = $2 AND status = 'admitted'"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(patient_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// An open stay or reservation in a ward, with the admission it belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct WardHold {
+    #[sqlx(flatten)]
+    pub stay: StayRow,
+    pub patient_id: Uuid,
+    pub admission_number: String,
+    pub r#type: String,
+    pub admit_time: DateTime<Utc>,
+}
+
+/// Everything open in a ward now: who is there (with or without a bed) and which beds are held.
+pub async fn ward_holds(tx: &mut TenantTx, department_id: Uuid) -> Result<Vec<WardHold>> {
+    let sql = "SELECT s.id, s.admission_id, s.kind, s.department_id, s.bed_id, s.start_time, \
+                      s.end_time, s.cancelled, s.reason, \
+                      a.patient_id, a.admission_number, a.type, a.admit_time \
+               FROM admissions.stays s \
+               JOIN admissions.admissions a ON a.tenant_id = s.tenant_id AND a.id = s.admission_id \
+               WHERE s.tenant_id = $1 AND s.department_id = $2 \
+                 AND s.end_time IS NULL AND NOT s.cancelled \
+               ORDER BY s.start_time, s.id";
+    Ok(sqlx::query_as(sql)
+        .bind(tx.tenant_id().as_uuid())
+        .bind(department_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+pub struct NewVisit<'a> {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub department_id: Uuid,
+    pub arrival_time: DateTime<Utc>,
+    pub arrival_mode: &'static str,
+    pub referral: &'a Json,
+    pub triage_level: i16,
+    pub chief_complaint: &'a str,
+}
+
+pub async fn insert_visit(
+    tx: &mut TenantTx,
+    visit: &NewVisit<'_>,
+    now: DateTime<Utc>,
+) -> Result<VisitRow> {
+    let sql = format!(
+        "INSERT INTO admissions.emergency_visits (tenant_id, id, patient_id, facility_id, \
+         department_id, arrival_time, arrival_mode, referral, triage_level, chief_complaint, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         RETURNING {VISIT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(visit.id)
+        .bind(visit.patient_id)
+        .bind(visit.facility_id)
+        .bind(visit.department_id)
+        .bind(visit.arrival_time)
+        .bind(visit.arrival_mode)
+        .bind(visit.referral)
+        .bind(visit.triage_level)
+        .bind(visit.chief_complaint)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+pub async fn get_visit(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<VisitRow> {
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM admissions.emergency_visits \
+         WHERE tenant_id = $1 AND id = $2{}",
+        lock.clause()
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("emergency visit {id}")))
+}
+
+/// Closes an open visit with its outcome.
+pub async fn close_visit(
+    tx: &mut TenantTx,
+    id: Uuid,
+    outcome: &'static str,
+    close_time: DateTime<Utc>,
+    admission_id: Option<Uuid>,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<VisitRow> {
+    let sql = format!(
+        "UPDATE admissions.emergency_visits SET outcome = $3, close_time = $4, \
+         admission_id = $5, outcome_note = $6, version = version + 1, updated_at = $7 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {VISIT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(outcome)
+        .bind(close_time)
+        .bind(admission_id)
+        .bind(note)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Visits of an emergency department newest first, after the keyset of the previous page.
+pub async fn list_visits(
+    tx: &mut TenantTx,
+    department_id: Uuid,
+    open_only: bool,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<VisitRow>> {
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM admissions.emergency_visits \
+         WHERE tenant_id = $1 AND department_id = $2 AND (NOT $3 OR outcome IS NULL) \
+           AND ($4::timestamptz IS NULL OR (arrival_time, id) < ($4, $5)) \
+         ORDER BY arrival_time DESC, id DESC LIMIT $6"
+    );
+    let (after_time, after_id) = after.unzip();
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(department_id)
+        .bind(open_only)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// Open observation stays admitted before `cutoff`, across tenants (the worker's policy
+/// shows it only these); each is then converted inside its own tenant's transaction.
+pub async fn due_observations(
+    worker_pool: &PgPool,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Uuid)>> {
+    Ok(sqlx::query_as(
+        "SELECT tenant_id, id FROM admissions.admissions \
+         WHERE status = 'admitted' AND type = 'observation' AND admit_time < $1 \
+         ORDER BY admit_time LIMIT 500",
+    )
+    .bind(cutoff)
+    .fetch_all(worker_pool)
+    .await?)
+}
+
+/// Opens again a visit closed as admitted, when that admission is cancelled.
+pub async fn reopen_visit(tx: &mut TenantTx, id: Uuid, now: DateTime<Utc>) -> Result<VisitRow> {
+    let sql = format!(
+        "UPDATE admissions.emergency_visits SET outcome = NULL, close_time = NULL, \
+         admission_id = NULL, version = version + 1, updated_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {VISIT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}

@@ -1,0 +1,59 @@
+//! How one module calls another through its contract: the generated tonic client over a
+//! [`ServiceChannel`], which is either the other module's server in this process
+//! ([`in_process`]) or a network channel to the process that runs it ([`remote`]). The caller
+//! cannot tell which, so a module moved to its own process keeps its callers' code.
+//!
+//! In-process calls do not pass the [`RequestContextLayer`](crate::RequestContextLayer): the
+//! request carries the caller's [`RequestContext`] instead ([`forwarded`]), so the callee
+//! authorizes and audits the same person the outer call does.
+
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+
+use crate::RequestContext;
+
+/// Any error a transport may raise.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error every channel is boxed to: a concrete type, not `BoxError` itself, so that the
+/// `Into<StdError>` bounds of generated clients hold without higher-ranked lifetimes (a
+/// boxed trait object there makes `async fn`s using the client fail to be `Send`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ChannelError(BoxError);
+
+/// A transport for generated clients: `XServiceClient::new(channel)`.
+pub type ServiceChannel = BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    ChannelError,
+>;
+
+/// A channel straight into a tonic server of this process (no socket, no HTTP/2 framing).
+pub fn in_process<S>(server: S) -> ServiceChannel
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    BoxCloneSyncService::new(server.map_err(|error| ChannelError(error.into())))
+}
+
+/// A channel to a module served by another process.
+pub fn remote(channel: tonic::transport::Channel) -> ServiceChannel {
+    BoxCloneSyncService::new(channel.map_err(|error| ChannelError(error.into())))
+}
+
+/// A request on behalf of the caller of the current call: the callee sees the same
+/// principal, request id and method, and audits its access under them.
+pub fn forwarded<T>(context: &RequestContext, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.extensions_mut().insert(context.clone());
+    request
+}
