@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hmis_admissions::AdmissionsModule;
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
 use hmis_platform::TenantId;
@@ -44,6 +45,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub iam: IamModule,
     pub core: CoreModule,
+    /// The admissions module of the running server, for its background job.
+    pub admissions: AdmissionsModule,
     /// The bootstrap tenant's administrator, who also operates the deployment.
     pub operator: Session,
     stop: Option<oneshot::Sender<()>>,
@@ -66,6 +69,7 @@ impl TestApp {
         application.bootstrap().await.expect("bootstrap");
         let iam = application.iam().clone();
         let core = application.core();
+        let admissions = application.admissions();
         let listener = application.bind().await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -91,6 +95,7 @@ impl TestApp {
             db,
             iam,
             core,
+            admissions,
             operator,
             stop: Some(stop),
             server: Some(server),

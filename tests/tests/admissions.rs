@@ -1,0 +1,976 @@
+//! Admissions over real gRPC: a patient's whole stay (emergency, admission, transfer,
+//! discharge, undo), beds and admissions raced for by many desks at once, bad input, the info
+//! desk, the ward board, cancellation and the observation conversion job. Bed states are read
+//! from the bed register, which follows the admissions module's events.
+
+mod support;
+
+use std::time::Duration;
+
+use hmis_platform::auth::Scope;
+use hmis_proto::openhmis::admissions::v1 as pb;
+use hmis_proto::openhmis::core::v1 as core_pb;
+use hmis_proto::openhmis::patients::v1 as patients_pb;
+use patients_pb::patient_service_client::PatientServiceClient;
+use pb::admission_service_client::AdmissionServiceClient;
+use sqlx::{Connection, PgConnection};
+use support::{Session, TestApp, USER_PASSWORD, signed_in, violated_fields};
+use tonic::Code;
+use tonic::transport::Channel;
+
+/// A small hospital: an emergency unit, two wards with beds, and its staff.
+struct Hospital {
+    app: TestApp,
+    admin: Session,
+    desk: Session,
+    records: Session,
+    ward_b_nurse: Session,
+    emergency_id: String,
+    ward_a: String,
+    ward_b: String,
+    /// Beds of ward A (room A-1: 4 beds, one for women only) and ward B (room B-1: 2 beds).
+    beds_a: Vec<String>,
+    beds_b: Vec<String>,
+}
+
+fn admissions(app: &TestApp) -> AdmissionServiceClient<Channel> {
+    AdmissionServiceClient::new(app.channel.clone())
+}
+
+fn patients(app: &TestApp) -> PatientServiceClient<Channel> {
+    PatientServiceClient::new(app.channel.clone())
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn department(
+    app: &TestApp,
+    admin: &Session,
+    facility: &str,
+    code: &str,
+    kind: core_pb::DepartmentKind,
+) -> String {
+    app.facilities()
+        .create_department(signed_in(
+            admin,
+            core_pb::CreateDepartmentRequest {
+                request_id: request_id(),
+                department: Some(core_pb::Department {
+                    facility_id: facility.to_owned(),
+                    code: code.to_owned(),
+                    name: format!("Ward {code}"),
+                    kind: kind.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("create department")
+        .into_inner()
+        .department
+        .expect("department")
+        .id
+}
+
+async fn room_with_beds(
+    app: &TestApp,
+    admin: &Session,
+    department_id: &str,
+    code: &str,
+    beds: &[core_pb::BedSex],
+) -> Vec<String> {
+    let room = app
+        .facilities()
+        .create_room(signed_in(
+            admin,
+            core_pb::CreateRoomRequest {
+                request_id: request_id(),
+                room: Some(core_pb::Room {
+                    department_id: department_id.to_owned(),
+                    code: code.to_owned(),
+                    name: format!("Room {code}"),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("create room")
+        .into_inner()
+        .room
+        .expect("room");
+    let mut ids = Vec::new();
+    for (index, sex) in beds.iter().enumerate() {
+        let bed = app
+            .facilities()
+            .create_bed(signed_in(
+                admin,
+                core_pb::CreateBedRequest {
+                    request_id: request_id(),
+                    bed: Some(core_pb::Bed {
+                        room_id: room.id.clone(),
+                        code: format!("{}", index + 1),
+                        sex: (*sex).into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("create bed")
+            .into_inner()
+            .bed
+            .expect("bed");
+        ids.push(bed.id);
+    }
+    ids
+}
+
+impl Hospital {
+    async fn open() -> Self {
+        let app = TestApp::spawn().await;
+        let admin = app.create_tenant("ADT").await;
+        let facility = app.create_facility(&admin, "MAIN").await;
+        let emergency_id = department(
+            &app,
+            &admin,
+            &facility.id,
+            "ER",
+            core_pb::DepartmentKind::Emergency,
+        )
+        .await;
+        let ward_a = department(
+            &app,
+            &admin,
+            &facility.id,
+            "A",
+            core_pb::DepartmentKind::Ward,
+        )
+        .await;
+        let ward_b = department(
+            &app,
+            &admin,
+            &facility.id,
+            "B",
+            core_pb::DepartmentKind::Ward,
+        )
+        .await;
+        use core_pb::BedSex::{Any, Female};
+        let beds_a = room_with_beds(&app, &admin, &ward_a, "A-1", &[Any, Any, Any, Female]).await;
+        let beds_b = room_with_beds(&app, &admin, &ward_b, "B-1", &[Any, Any]).await;
+        let facility_uuid: uuid::Uuid = facility.id.parse().expect("facility id");
+        let ward_b_uuid: uuid::Uuid = ward_b.parse().expect("ward id");
+        app.add_user(
+            admin.tenant_id,
+            "desk",
+            "registrar",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+        app.add_user(admin.tenant_id, "records", "records", Scope::Tenant)
+            .await;
+        app.add_user(
+            admin.tenant_id,
+            "nurse-b",
+            "nurse",
+            Scope::Department(ward_b_uuid),
+        )
+        .await;
+        let desk = app
+            .login("ADT", "desk", USER_PASSWORD)
+            .await
+            .expect("desk signs in");
+        let records = app
+            .login("ADT", "records", USER_PASSWORD)
+            .await
+            .expect("records signs in");
+        let ward_b_nurse = app
+            .login("ADT", "nurse-b", USER_PASSWORD)
+            .await
+            .expect("nurse signs in");
+        Self {
+            app,
+            admin,
+            desk,
+            records,
+            ward_b_nurse,
+            emergency_id,
+            ward_a,
+            ward_b,
+            beds_a,
+            beds_b,
+        }
+    }
+
+    async fn register(&self, family: &str, sex: patients_pb::Sex) -> String {
+        patients(&self.app)
+            .register_patient(signed_in(
+                &self.desk,
+                patients_pb::RegisterPatientRequest {
+                    request_id: request_id(),
+                    patient: Some(patients_pb::Patient {
+                        family_name: family.to_owned(),
+                        given_names: "Ion".to_owned(),
+                        sex: sex.into(),
+                        birth_date: "1970-03-04".to_owned(),
+                        ..Default::default()
+                    }),
+                    confirm_new_patient: true,
+                },
+            ))
+            .await
+            .expect("register")
+            .into_inner()
+            .patient
+            .expect("patient")
+            .id
+    }
+
+    fn admission(&self, patient_id: &str, ward: &str, bed: &str) -> pb::Admission {
+        pb::Admission {
+            patient_id: patient_id.to_owned(),
+            department_id: ward.to_owned(),
+            bed_id: bed.to_owned(),
+            r#type: pb::AdmissionType::Emergency.into(),
+            admitting_diagnosis_code: "I21.0".to_owned(),
+            admitting_diagnosis_text: "Acute transmural myocardial infarction".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    async fn admit(
+        &self,
+        request_id: &str,
+        admission: pb::Admission,
+    ) -> Result<pb::Admission, tonic::Status> {
+        admissions(&self.app)
+            .admit_patient(signed_in(
+                &self.desk,
+                pb::AdmitPatientRequest {
+                    request_id: request_id.to_owned(),
+                    admission: Some(admission),
+                },
+            ))
+            .await
+            .map(|response| response.into_inner().admission.expect("admission"))
+    }
+
+    async fn bed_state(&self, bed_id: &str) -> core_pb::BedState {
+        let bed = self
+            .app
+            .facilities()
+            .get_bed(signed_in(
+                &self.admin,
+                core_pb::GetBedRequest {
+                    id: bed_id.to_owned(),
+                },
+            ))
+            .await
+            .expect("get bed")
+            .into_inner()
+            .bed
+            .expect("bed");
+        core_pb::BedState::try_from(bed.state).expect("known state")
+    }
+
+    /// Waits until the bed register has followed the admissions events to `state`. Delivery
+    /// trails the commit (the outbox releases events once no older transaction runs anywhere
+    /// in the shared test cluster); what is awaited is the state itself.
+    async fn expect_bed(&self, bed_id: &str, state: core_pb::BedState) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut poll = tokio::time::interval(Duration::from_millis(25));
+        let mut seen = core_pb::BedState::Unspecified;
+        while tokio::time::Instant::now() < deadline {
+            poll.tick().await;
+            seen = self.bed_state(bed_id).await;
+            if seen == state {
+                return;
+            }
+        }
+        panic!("bed {bed_id} is {seen:?}, expected {state:?}");
+    }
+
+    async fn owner(&self) -> PgConnection {
+        PgConnection::connect_with(&self.app.db.owner_options())
+            .await
+            .expect("owner connection")
+    }
+}
+
+/// The event types the admissions outbox holds for one aggregate, in commit order.
+async fn events_of(connection: &mut PgConnection, aggregate_id: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT event_type FROM admissions.outbox WHERE aggregate_id = $1 ORDER BY txid, id",
+    )
+    .bind(aggregate_id)
+    .fetch_all(connection)
+    .await
+    .expect("read the outbox")
+    .into_iter()
+    .map(|event_type: String| {
+        event_type
+            .trim_start_matches("openhmis.admissions.v1.")
+            .to_owned()
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn a_stay_from_the_emergency_unit_to_discharge_moves_beds_and_publishes_each_step() {
+    let h = Hospital::open().await;
+    let client = admissions(&h.app);
+    let patient_id = h.register("Rusu", patients_pb::Sex::Male).await;
+
+    // Emergency unit: arrival by ambulance, referred by the family doctor.
+    let visit = client
+        .clone()
+        .register_emergency_visit(signed_in(
+            &h.desk,
+            pb::RegisterEmergencyVisitRequest {
+                request_id: request_id(),
+                visit: Some(pb::EmergencyVisit {
+                    patient_id: patient_id.clone(),
+                    department_id: h.emergency_id.clone(),
+                    arrival_mode: pb::ArrivalMode::Ambulance.into(),
+                    triage_level: pb::TriageLevel::Emergent.into(),
+                    chief_complaint: "chest pain for two hours".to_owned(),
+                    referral: Some(pb::Referral {
+                        source: pb::ReferralSource::FamilyDoctor.into(),
+                        referring_doctor_name: "Dr. Ceban".to_owned(),
+                        referring_doctor_registration: "MD-4411".to_owned(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("register the emergency visit")
+        .into_inner()
+        .visit
+        .expect("visit");
+    assert_eq!(visit.outcome, i32::from(pb::EmergencyOutcome::Unspecified));
+    assert_eq!(
+        visit
+            .referral
+            .as_ref()
+            .map(|r| r.referring_doctor_registration.as_str()),
+        Some("MD-4411")
+    );
+
+    // Admission from the visit into ward A, bed 1.
+    let bed_a1 = h.beds_a[0].clone();
+    let admission = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                emergency_visit_id: visit.id.clone(),
+                ..h.admission(&patient_id, &h.ward_a, &bed_a1)
+            },
+        )
+        .await
+        .expect("admit");
+    assert_eq!(admission.status, i32::from(pb::AdmissionStatus::Admitted));
+    assert!(
+        admission
+            .admission_number
+            .ends_with(&format!("/{}", chrono::Utc::now().format("%Y"))),
+        "{}",
+        admission.admission_number
+    );
+    assert_eq!(admission.bed_id, bed_a1);
+    assert_eq!(admission.stays.len(), 1);
+    let visit_now = client
+        .clone()
+        .get_emergency_visit(signed_in(
+            &h.desk,
+            pb::GetEmergencyVisitRequest {
+                id: visit.id.clone(),
+            },
+        ))
+        .await
+        .expect("get visit")
+        .into_inner()
+        .visit
+        .expect("visit");
+    assert_eq!(visit_now.outcome, i32::from(pb::EmergencyOutcome::Admitted));
+    assert_eq!(visit_now.admission_id, admission.id);
+    h.expect_bed(&bed_a1, core_pb::BedState::Occupied).await;
+
+    // Transfer to ward B, bed 1: A1 goes to cleaning, B1 is occupied, the history has two stays.
+    let bed_b1 = h.beds_b[0].clone();
+    let transferred = client
+        .clone()
+        .transfer_patient(signed_in(
+            &h.desk,
+            pb::TransferPatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                department_id: h.ward_b.clone(),
+                bed_id: bed_b1.clone(),
+                reason: "needs telemetry".to_owned(),
+                etag: admission.etag.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("transfer")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(transferred.department_id, h.ward_b);
+    assert_eq!(transferred.stays.len(), 2);
+    assert!(transferred.stays[0].end_time.is_some());
+    assert_eq!(
+        transferred.stays[0].end_time,
+        transferred.stays[1].start_time
+    );
+    assert_eq!(transferred.stays[1].reason, "needs telemetry");
+    h.expect_bed(&bed_a1, core_pb::BedState::Cleaning).await;
+    h.expect_bed(&bed_b1, core_pb::BedState::Occupied).await;
+
+    // A stale etag is refused.
+    let stale = client
+        .clone()
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Improved.into(),
+                etag: admission.etag.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale.code(), Code::Aborted);
+
+    // The info desk finds the patient in ward B, room B-1; the ward board shows the bed.
+    let located = client
+        .clone()
+        .locate_patient(signed_in(
+            &h.desk,
+            pb::LocatePatientRequest {
+                patient_id: patient_id.clone(),
+            },
+        ))
+        .await
+        .expect("locate")
+        .into_inner();
+    assert!(located.in_hospital);
+    assert_eq!(
+        (located.department_name.as_str(), located.room_code.as_str()),
+        ("Ward B", "B-1")
+    );
+    let board = client
+        .clone()
+        .get_ward_board(signed_in(
+            &h.ward_b_nurse,
+            pb::GetWardBoardRequest {
+                department_id: h.ward_b.clone(),
+            },
+        ))
+        .await
+        .expect("ward board")
+        .into_inner();
+    let slot = board
+        .beds
+        .iter()
+        .find(|slot| slot.bed_id == bed_b1)
+        .expect("bed on the board");
+    assert_eq!(slot.occupancy, i32::from(pb::BedOccupancy::Occupied));
+    assert_eq!(slot.patient_id, patient_id);
+    assert_eq!(board.patients.len(), 1);
+    assert_eq!(board.beds.len(), 2);
+
+    // Discharge: the bed goes to cleaning and the patient out of the hospital.
+    let discharged = client
+        .clone()
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Improved.into(),
+                destination: "home".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("discharge")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(
+        discharged.status,
+        i32::from(pb::AdmissionStatus::Discharged)
+    );
+    assert_eq!(
+        discharged
+            .discharge
+            .as_ref()
+            .map(|d| d.destination.as_str()),
+        Some("home")
+    );
+    h.expect_bed(&bed_b1, core_pb::BedState::Cleaning).await;
+    let gone = client
+        .clone()
+        .locate_patient(signed_in(
+            &h.desk,
+            pb::LocatePatientRequest {
+                patient_id: patient_id.clone(),
+            },
+        ))
+        .await
+        .expect("locate")
+        .into_inner();
+    assert!(!gone.in_hospital);
+
+    // The desk may not undo a discharge; the records officer may, and the bed is taken again.
+    let refused = client
+        .clone()
+        .undo_discharge(signed_in(
+            &h.desk,
+            pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "wrong patient discharged".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("the desk cannot undo");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let undone = client
+        .clone()
+        .undo_discharge(signed_in(
+            &h.records,
+            pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "wrong patient discharged".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("undo")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(undone.status, i32::from(pb::AdmissionStatus::Admitted));
+    assert_eq!(undone.bed_id, bed_b1);
+    assert!(undone.discharge.is_none());
+    assert!(
+        undone
+            .stays
+            .last()
+            .is_some_and(|stay| stay.end_time.is_none())
+    );
+    h.expect_bed(&bed_b1, core_pb::BedState::Occupied).await;
+
+    // And discharged again, for good.
+    client
+        .clone()
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Recovered.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("discharge again");
+    h.expect_bed(&bed_b1, core_pb::BedState::Cleaning).await;
+
+    let mut owner = h.owner().await;
+    assert_eq!(
+        events_of(&mut owner, &admission.id).await,
+        [
+            "PatientAdmitted",
+            "PatientTransferred",
+            "PatientDischarged",
+            "DischargeUndone",
+            "PatientDischarged"
+        ]
+    );
+    assert_eq!(
+        events_of(&mut owner, &visit.id).await,
+        ["EmergencyVisitClosed"]
+    );
+    assert_eq!(
+        events_of(&mut owner, &bed_a1).await,
+        ["BedOccupancyChanged", "BedOccupancyChanged"]
+    );
+    assert_eq!(events_of(&mut owner, &bed_b1).await.len(), 4);
+    // Every call left an audit record naming the patient.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE $1 = ANY (patient_ids) AND method LIKE '/openhmis.admissions.v1.%'",
+    )
+    .bind(uuid::Uuid::parse_str(&patient_id).expect("uuid"))
+    .fetch_one(&mut owner)
+    .await
+    .expect("count audit records");
+    assert!(audited >= 9, "{audited} audit records");
+}
+
+#[tokio::test]
+async fn thirty_two_desks_racing_for_one_bed_admit_one_patient() {
+    let h = Hospital::open().await;
+    let mut patient_ids = Vec::new();
+    for index in 0..32 {
+        patient_ids.push(
+            h.register(&format!("Racer{index}"), patients_pb::Sex::Male)
+                .await,
+        );
+    }
+    let bed = h.beds_a[1].clone();
+    let attempts = patient_ids.iter().map(|patient_id| {
+        let admission = h.admission(patient_id, &h.ward_a, &bed);
+        let h = &h;
+        async move { h.admit(&request_id(), admission).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let admitted: Vec<_> = results
+        .iter()
+        .filter_map(|result| result.as_ref().ok())
+        .collect();
+    assert_eq!(admitted.len(), 1, "exactly one desk wins the bed");
+    for result in &results {
+        if let Err(status) = result {
+            assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        }
+    }
+    let mut owner = h.owner().await;
+    let holders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM admissions.stays WHERE bed_id = $1 AND end_time IS NULL AND NOT cancelled",
+    )
+    .bind(uuid::Uuid::parse_str(&bed).expect("uuid"))
+    .fetch_one(&mut owner)
+    .await
+    .expect("count");
+    assert_eq!(holders, 1);
+}
+
+#[tokio::test]
+async fn desks_racing_to_admit_one_patient_make_one_admission() {
+    let h = Hospital::open().await;
+    let patient_id = h.register("Ciobanu", patients_pb::Sex::Male).await;
+    let attempts = (0..16).map(|index| {
+        // Half without a bed, half into different beds: only the patient is shared.
+        let bed = if index % 2 == 0 {
+            String::new()
+        } else {
+            h.beds_a[index % 3].clone()
+        };
+        let admission = h.admission(&patient_id, &h.ward_a, &bed);
+        let h = &h;
+        async move { h.admit(&request_id(), admission).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
+    for status in results.iter().filter_map(|result| result.as_ref().err()) {
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    }
+    let mut owner = h.owner().await;
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM admissions.admissions WHERE patient_id = $1")
+            .bind(uuid::Uuid::parse_str(&patient_id).expect("uuid"))
+            .fetch_one(&mut owner)
+            .await
+            .expect("count");
+    assert_eq!(open, 1);
+}
+
+#[tokio::test]
+async fn bad_admissions_are_refused_whole_retries_replay_and_beds_keep_their_rules() {
+    let h = Hospital::open().await;
+    let patient_id = h.register("Munteanu", patients_pb::Sex::Male).await;
+    let bad = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                patient_id: "not-a-uuid".to_owned(),
+                department_id: h.ward_a.clone(),
+                r#type: 0,
+                admit_time: Some(prost_types::Timestamp {
+                    seconds: chrono::Utc::now().timestamp() + 86_400,
+                    nanos: 0,
+                }),
+                admitting_diagnosis_code: "heart".to_owned(),
+                consent_document_ids: vec!["x".to_owned()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("bad admission");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let mut fields = violated_fields(&bad);
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "admission.admit_time",
+            "admission.admitting_diagnosis_code",
+            "admission.consent_document_ids[0]",
+            "admission.patient_id",
+            "admission.type",
+        ]
+    );
+    let unknown_type = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                r#type: 42,
+                ..h.admission(&patient_id, &h.ward_a, "")
+            },
+        )
+        .await
+        .expect_err("unknown enum value");
+    assert_eq!(violated_fields(&unknown_type), ["admission.type"]);
+
+    // A woman-only bed refuses a man; the emergency unit takes no inpatients.
+    let wrong_bed = h
+        .admit(
+            &request_id(),
+            h.admission(&patient_id, &h.ward_a, &h.beds_a[3]),
+        )
+        .await
+        .expect_err("bed for women");
+    assert_eq!(wrong_bed.code(), Code::FailedPrecondition);
+    let wrong_ward = h
+        .admit(&request_id(), h.admission(&patient_id, &h.emergency_id, ""))
+        .await
+        .expect_err("not a ward");
+    assert_eq!(wrong_ward.code(), Code::FailedPrecondition);
+    let mut owner = h.owner().await;
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM admissions.admissions")
+        .fetch_one(&mut owner)
+        .await
+        .expect("count");
+    assert_eq!(written, 0, "nothing written by refused calls");
+
+    // A retry with the same request id answers the first admission, even though the bed now
+    // reads as occupied.
+    let key = request_id();
+    let first = h
+        .admit(&key, h.admission(&patient_id, &h.ward_a, &h.beds_a[0]))
+        .await
+        .expect("admit");
+    h.expect_bed(&h.beds_a[0], core_pb::BedState::Occupied)
+        .await;
+    let again = h
+        .admit(&key, h.admission(&patient_id, &h.ward_a, &h.beds_a[0]))
+        .await
+        .expect("retry");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.admission_number, first.admission_number);
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM admissions.admissions")
+        .fetch_one(&mut owner)
+        .await
+        .expect("count");
+    assert_eq!(written, 1);
+
+    // A nurse may read her ward's board but not admit.
+    let nurse_admits = admissions(&h.app)
+        .admit_patient(signed_in(
+            &h.ward_b_nurse,
+            pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(h.admission(&patient_id, &h.ward_b, "")),
+            },
+        ))
+        .await
+        .expect_err("nurses do not admit");
+    assert_eq!(nurse_admits.code(), Code::PermissionDenied);
+    let other_board = admissions(&h.app)
+        .get_ward_board(signed_in(
+            &h.ward_b_nurse,
+            pb::GetWardBoardRequest {
+                department_id: h.ward_a.clone(),
+            },
+        ))
+        .await
+        .expect_err("another ward's board");
+    assert_eq!(other_board.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_mistaken_admission_is_cancelled_and_its_bed_freed_and_observations_convert() {
+    let h = Hospital::open().await;
+    let client = admissions(&h.app);
+    let patient_id = h.register("Lungu", patients_pb::Sex::Female).await;
+    let bed = h.beds_a[2].clone();
+    let admission = h
+        .admit(&request_id(), h.admission(&patient_id, &h.ward_a, &bed))
+        .await
+        .expect("admit");
+    h.expect_bed(&bed, core_pb::BedState::Occupied).await;
+    let no_reason = client
+        .clone()
+        .cancel_admission(signed_in(
+            &h.records,
+            pb::CancelAdmissionRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("a reason is required");
+    assert_eq!(violated_fields(&no_reason), ["reason"]);
+    let cancelled = client
+        .clone()
+        .cancel_admission(signed_in(
+            &h.records,
+            pb::CancelAdmissionRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "admitted to the wrong ward".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("cancel")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(cancelled.status, i32::from(pb::AdmissionStatus::Cancelled));
+    h.expect_bed(&bed, core_pb::BedState::Free).await;
+
+    // The patient can be admitted again, into the same bed.
+    let observation = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                r#type: pb::AdmissionType::Observation.into(),
+                admit_time: Some(prost_types::Timestamp {
+                    seconds: chrono::Utc::now().timestamp() - 7 * 3600,
+                    nanos: 0,
+                }),
+                ..h.admission(&patient_id, &h.ward_a, &bed)
+            },
+        )
+        .await
+        .expect("observation stay, backdated 7 hours");
+    let other = h.register("Popa", patients_pb::Sex::Female).await;
+    let recent = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                r#type: pb::AdmissionType::Observation.into(),
+                admit_time: Some(prost_types::Timestamp {
+                    seconds: chrono::Utc::now().timestamp() - 5 * 3600,
+                    nanos: 0,
+                }),
+                ..h.admission(&other, &h.ward_a, "")
+            },
+        )
+        .await
+        .expect("observation stay, 5 hours ago");
+
+    let converted = h
+        .app
+        .admissions
+        .convert_due_observations()
+        .await
+        .expect("conversion job");
+    assert_eq!(converted, 1);
+    let read = |id: String| {
+        let client = client.clone();
+        let session = h.desk.clone();
+        async move {
+            client
+                .clone()
+                .get_admission(signed_in(&session, pb::GetAdmissionRequest { id }))
+                .await
+                .expect("get")
+                .into_inner()
+                .admission
+                .expect("admission")
+        }
+    };
+    let long = read(observation.id.clone()).await;
+    assert_eq!(long.r#type, i32::from(pb::AdmissionType::Emergency));
+    assert!(long.converted_time.is_some());
+    let short = read(recent.id.clone()).await;
+    assert_eq!(short.r#type, i32::from(pb::AdmissionType::Observation));
+    let mut owner = h.owner().await;
+    assert_eq!(
+        events_of(&mut owner, &observation.id).await,
+        ["PatientAdmitted", "AdmissionConverted"]
+    );
+    assert_eq!(
+        h.app
+            .admissions
+            .convert_due_observations()
+            .await
+            .expect("again"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_newborn_is_registered_and_admitted_with_the_mother() {
+    let h = Hospital::open().await;
+    let mother_id = h.register("Moraru", patients_pb::Sex::Female).await;
+    let mother = h
+        .admit(
+            &request_id(),
+            h.admission(&mother_id, &h.ward_a, &h.beds_a[3]),
+        )
+        .await
+        .expect("admit mother");
+    let key = request_id();
+    let birth = |key: String| {
+        let client = admissions(&h.app);
+        let session = h.desk.clone();
+        let mother_admission_id = mother.id.clone();
+        async move {
+            client
+                .clone()
+                .admit_newborn(signed_in(
+                    &session,
+                    pb::AdmitNewbornRequest {
+                        request_id: key,
+                        mother_admission_id,
+                        newborn: Some(pb::Newborn {
+                            sex: patients_pb::Sex::Female.into(),
+                            ..Default::default()
+                        }),
+                        bed_id: String::new(),
+                    },
+                ))
+                .await
+                .expect("admit newborn")
+                .into_inner()
+                .admission
+                .expect("admission")
+        }
+    };
+    let baby = birth(key.clone()).await;
+    assert_eq!(baby.mother_admission_id, mother.id);
+    assert_eq!(baby.department_id, h.ward_a);
+    assert_ne!(baby.patient_id, mother_id);
+    let again = birth(key).await;
+    assert_eq!(again.id, baby.id, "a retried birth admits once");
+    let record = patients(&h.app)
+        .get_patient(signed_in(
+            &h.desk,
+            patients_pb::GetPatientRequest {
+                id: baby.patient_id.clone(),
+            },
+        ))
+        .await
+        .expect("the baby is in the registry")
+        .into_inner()
+        .patient
+        .expect("patient");
+    assert_eq!(record.family_name, "Moraru");
+    assert_eq!(
+        record.birth_date,
+        chrono::Utc::now().date_naive().to_string()
+    );
+}
