@@ -290,6 +290,30 @@ impl Hospital {
         panic!("bed {bed_id} is {seen:?}, expected {state:?}");
     }
 
+    /// Waits until ward B's nurse can (or no longer can) read the patient: the registry's
+    /// placements follow the admission events.
+    async fn expect_nurse_reach(&self, patient_id: &str, reached: bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut poll = tokio::time::interval(Duration::from_millis(25));
+        while tokio::time::Instant::now() < deadline {
+            poll.tick().await;
+            let read = patients(&self.app)
+                .get_patient(signed_in(
+                    &self.ward_b_nurse,
+                    patients_pb::GetPatientRequest {
+                        id: patient_id.to_owned(),
+                    },
+                ))
+                .await;
+            match read {
+                Ok(_) if reached => return,
+                Err(status) if !reached && status.code() == Code::PermissionDenied => return,
+                Ok(_) | Err(_) => {}
+            }
+        }
+        panic!("ward B's nurse reach of {patient_id} never became {reached}");
+    }
+
     async fn owner(&self) -> PgConnection {
         PgConnection::connect_with(&self.app.db.owner_options())
             .await
@@ -428,6 +452,8 @@ async fn a_stay_from_the_emergency_unit_to_discharge_moves_beds_and_publishes_ea
     assert_eq!(transferred.stays[1].reason, "needs telemetry");
     h.expect_bed(&bed_a1, core_pb::BedState::Cleaning).await;
     h.expect_bed(&bed_b1, core_pb::BedState::Occupied).await;
+    // The registry follows too: ward B's nurse now reaches the patient placed in her ward.
+    h.expect_nurse_reach(&patient_id, true).await;
 
     // A stale etag is refused.
     let stale = client
@@ -514,6 +540,7 @@ async fn a_stay_from_the_emergency_unit_to_discharge_moves_beds_and_publishes_ea
         Some("home")
     );
     h.expect_bed(&bed_b1, core_pb::BedState::Cleaning).await;
+    h.expect_nurse_reach(&patient_id, false).await;
     let gone = client
         .clone()
         .locate_patient(signed_in(
