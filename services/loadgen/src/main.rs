@@ -4,10 +4,11 @@
 //!
 //! Scenarios: `auth-audit` (what authentication and the audit record add to a trivial read),
 //! `patients` (the registry over a million patients: searches and registrations from
-//! concurrent clients).
+//! concurrent clients), `adt` (admit, transfer, discharge from concurrent clients).
 
 #![allow(clippy::print_stdout)]
 
+mod adt;
 mod auth_audit;
 mod patients;
 mod report;
@@ -20,6 +21,8 @@ enum Scenario {
     AuthAudit,
     /// Patient registry: search by identifier and by name, registration throughput.
     Patients,
+    /// Admissions: admit, transfer and discharge from concurrent clients.
+    Adt,
 }
 
 #[derive(Debug, Parser)]
@@ -33,7 +36,7 @@ struct Cli {
     /// `patients`: how many patients the registry holds before measuring.
     #[arg(long, default_value_t = 1_000_000)]
     patients: u32,
-    /// `patients`: concurrent gRPC clients (one connection each).
+    /// `patients`, `adt`: concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
 }
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         match cli.scenario {
             Scenario::AuthAudit => auth_audit::run(cli.iterations).await,
             Scenario::Patients => patients::run(cli.patients, cli.clients, cli.iterations).await,
+            Scenario::Adt => adt::run(cli.clients, cli.iterations).await,
         }
     })
 }
