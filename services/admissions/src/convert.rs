@@ -123,7 +123,7 @@ pub fn parse_discharge_type(value: i32) -> Result<DischargeType, ParseError> {
     })
 }
 
-fn discharge_type_to_pb(value: &str) -> pb::DischargeType {
+pub fn discharge_type_to_pb(value: &str) -> pb::DischargeType {
     match DischargeType::from_db(value) {
         Some(DischargeType::Recovered) => pb::DischargeType::Recovered,
         Some(DischargeType::Improved) => pb::DischargeType::Improved,

@@ -24,9 +24,9 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::convert::{
-    admission_to_pb, admission_type_to_pb, parse_admission_type, parse_arrival_mode,
-    parse_closing_outcome, parse_discharge_type, parse_referral, parse_status_filter, stay_to_pb,
-    visit_to_pb,
+    admission_to_pb, admission_type_to_pb, discharge_type_to_pb, parse_admission_type,
+    parse_arrival_mode, parse_closing_outcome, parse_discharge_type, parse_referral,
+    parse_status_filter, stay_to_pb, visit_to_pb,
 };
 use crate::directory::{Bed, Directory, NewbornRecord, Patient, Ward, WardKind};
 use crate::domain::{
@@ -1461,7 +1461,7 @@ impl AdmissionService for AdmissionApi {
                         .cloned()
                         .ok_or(Error::CorruptRow("discharged admission without stays"))?;
                     let undone = pb::Discharge {
-                        r#type: admission_discharge_type(&kind),
+                        r#type: discharge_type_to_pb(&kind).into(),
                         discharge_time: timestamp(time),
                         destination: row.discharge_destination.clone(),
                         discharged_by: row.discharged_by.map(|id| id.to_string()).unwrap_or_default(),
@@ -1715,21 +1715,6 @@ impl AdmissionService for AdmissionApi {
             read_time: timestamp(now),
         }))
     }
-}
-
-fn admission_discharge_type(stored: &str) -> i32 {
-    use crate::domain::DischargeType;
-    let kind = match DischargeType::from_db(stored) {
-        Some(DischargeType::Recovered) => pb::DischargeType::Recovered,
-        Some(DischargeType::Improved) => pb::DischargeType::Improved,
-        Some(DischargeType::Unchanged) => pb::DischargeType::Unchanged,
-        Some(DischargeType::Worsened) => pb::DischargeType::Worsened,
-        Some(DischargeType::Deceased) => pb::DischargeType::Deceased,
-        Some(DischargeType::Transferred) => pb::DischargeType::Transferred,
-        Some(DischargeType::LeftAgainstAdvice) => pb::DischargeType::LeftAgainstAdvice,
-        None => pb::DischargeType::Unspecified,
-    };
-    kind.into()
 }
 
 impl Adt {
