@@ -800,6 +800,25 @@ async fn bad_admissions_are_refused_whole_retries_replay_and_beds_keep_their_rul
         .expect("count");
     assert_eq!(written, 1);
 
+    // A transfer dated before the stay began is refused, naming the field that carried it.
+    let too_early = admissions(&h.app)
+        .transfer_patient(signed_in(
+            &h.desk,
+            pb::TransferPatientRequest {
+                request_id: request_id(),
+                admission_id: first.id.clone(),
+                department_id: h.ward_b.clone(),
+                transfer_time: Some(prost_types::Timestamp {
+                    seconds: chrono::Utc::now().timestamp() - 86_400,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("before the stay began");
+    assert_eq!(violated_fields(&too_early), ["transfer_time"]);
+
     // A nurse may read her ward's board but not admit.
     let nurse_admits = admissions(&h.app)
         .admit_patient(signed_in(

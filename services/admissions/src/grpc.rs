@@ -107,6 +107,21 @@ fn parse_time(
     violations.check(field, parse_timestamp(value)).flatten()
 }
 
+/// The time a movement is recorded at ([`movement_time`]) when the stay it ends is known only
+/// inside the write: a refusal names the request field that carried the time.
+fn movement_time_of(
+    field: &'static str,
+    given: Option<DateTime<Utc>>,
+    current_stay_start: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    movement_time(given, current_stay_start, now).map_err(|error| {
+        let mut violations = Violations::default();
+        violations.add(field, error.to_string());
+        Error::from(violations)
+    })
+}
+
 fn user_of(context: &RequestContext) -> Uuid {
     context
         .principal()
@@ -352,6 +367,8 @@ struct Move {
     department_id: Uuid,
     bed_id: Option<Uuid>,
     at: Option<DateTime<Utc>>,
+    /// The request field that carried `at`, named when the time is refused.
+    time_field: &'static str,
     reason: String,
 }
 
@@ -373,11 +390,7 @@ impl Adt {
         if current.department_id == to.department_id && current.bed_id == to.bed_id {
             return Err(Error::precondition("the patient is already there"));
         }
-        let at = movement_time(to.at, Some(current.start_time), now).map_err(|error| {
-            let mut violations = Violations::default();
-            violations.add("time", error.to_string());
-            Error::from(violations)
-        })?;
+        let at = movement_time_of(to.time_field, to.at, Some(current.start_time), now)?;
         let ended = store::set_stay_end(tx, current.id, Some(at)).await?;
         if let Some(reservation) = open_reservation(&stays)
             && Some(reservation.bed_id) == Some(to.bed_id)
@@ -662,13 +675,8 @@ impl AdmissionService for AdmissionApi {
                     if row.outcome.is_some() {
                         return Err(Error::precondition("the emergency visit is already closed"));
                     }
-                    let at = movement_time(close_time, Some(row.arrival_time), now).map_err(
-                        |error| {
-                            let mut violations = Violations::default();
-                            violations.add("close_time", error.to_string());
-                            Error::from(violations)
-                        },
-                    )?;
+                    let at =
+                        movement_time_of("close_time", close_time, Some(row.arrival_time), now)?;
                     let closed =
                         store::close_visit(tx, id, outcome.as_db(), at, None, note.as_str(), now)
                             .await?;
@@ -1112,6 +1120,7 @@ impl AdmissionService for AdmissionApi {
                     department_id: row.department_id,
                     bed_id: Some(bed_id),
                     at,
+                    time_field: "assign_time",
                     reason: String::new(),
                 },
                 |admission| pb::AssignBedResponse {
@@ -1186,6 +1195,7 @@ impl AdmissionService for AdmissionApi {
                     department_id,
                     bed_id,
                     at,
+                    time_field: "transfer_time",
                     reason: reason.as_str().to_owned(),
                 },
                 |admission| pb::TransferPatientResponse {
@@ -1354,11 +1364,7 @@ impl AdmissionService for AdmissionApi {
                     let current = open_stay(&stays)
                         .cloned()
                         .ok_or(Error::CorruptRow("open admission without an open stay"))?;
-                    let at = movement_time(at, Some(current.start_time), now).map_err(|error| {
-                        let mut violations = Violations::default();
-                        violations.add("discharge_time", error.to_string());
-                        Error::from(violations)
-                    })?;
+                    let at = movement_time_of("discharge_time", at, Some(current.start_time), now)?;
                     store::set_stay_end(tx, current.id, Some(at)).await?;
                     if let Some(reservation) = open_reservation(&stays) {
                         store::set_stay_end(
