@@ -13,7 +13,7 @@ use hmis_platform::config::AdmissionsOptions;
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
-use hmis_platform::types::{Line, ParseError, Text, Version};
+use hmis_platform::types::{Line, Text, Version, parse_uuid};
 use hmis_platform::wire::{parse_timestamp, timestamp};
 use hmis_platform::{Database, RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::admissions::v1 as pb;
@@ -63,14 +63,7 @@ pub struct AdmissionApi {
 }
 
 fn parse_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uuid> {
-    violations.check(
-        field,
-        if value.trim().is_empty() {
-            Err(ParseError::new("is required"))
-        } else {
-            Uuid::parse_str(value.trim()).map_err(|_| ParseError::new("must be a UUID"))
-        },
-    )
+    violations.check(field, parse_uuid(value))
 }
 
 fn parse_optional_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uuid> {
@@ -88,15 +81,6 @@ fn parse_optional_etag(value: &str, violations: &mut Violations) -> Option<Versi
     } else {
         violations.check("etag", Version::parse_etag(value))
     }
-}
-
-fn parse_required_reason(value: &str, violations: &mut Violations) -> Option<Text> {
-    let reason = violations.check("reason", Text::parse(value))?;
-    if reason.as_str().is_empty() {
-        violations.add("reason", "is required");
-        return None;
-    }
-    Some(reason)
 }
 
 fn parse_time(
@@ -120,22 +104,6 @@ fn movement_time_of(
         violations.add(field, error.to_string());
         Error::from(violations)
     })
-}
-
-fn user_of(context: &RequestContext) -> Uuid {
-    context
-        .principal()
-        .map(|principal| principal.user_id)
-        .unwrap_or_default()
-}
-
-fn audited(patients: &[Uuid]) -> AuditEntry<'_> {
-    AuditEntry {
-        patient_ids: patients,
-        resource_ids: &[],
-        outcome: tonic::Code::Ok,
-        break_glass_reason: None,
-    }
 }
 
 /// A refusal to act on `patient`'s admission, audited once the transaction rolled back.
@@ -536,7 +504,7 @@ impl AdmissionService for AdmissionApi {
                         now,
                     )
                     .await?;
-                    audit::record(tx, &work_context, &audited(&[patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[patient_id]), now).await?;
                     Ok(pb::RegisterEmergencyVisitResponse {
                         visit: Some(visit_to_pb(&row)),
                     })
@@ -578,7 +546,7 @@ impl AdmissionService for AdmissionApi {
         let ids = [row.patient_id];
         let entry = AuditEntry {
             break_glass_reason: access.reason(),
-            ..audited(&ids)
+            ..AuditEntry::ok(&ids)
         };
         audit::record(&mut tx, &context, &entry, now)
             .await
@@ -629,7 +597,7 @@ impl AdmissionService for AdmissionApi {
         .await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.arrival_time, row.id));
         let ids: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
-        audit::record(&mut tx, &context, &audited(&ids), now)
+        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -681,7 +649,8 @@ impl AdmissionService for AdmissionApi {
                         store::close_visit(tx, id, outcome.as_db(), at, None, note.as_str(), now)
                             .await?;
                     events::visit_closed(&inner, tx, &closed, now).await?;
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
+                        .await?;
                     Ok(pb::CloseEmergencyVisitResponse {
                         visit: Some(visit_to_pb(&closed)),
                     })
@@ -991,7 +960,7 @@ impl AdmissionService for AdmissionApi {
         let ids = [row.patient_id];
         let entry = AuditEntry {
             break_glass_reason: access.reason(),
-            ..audited(&ids)
+            ..AuditEntry::ok(&ids)
         };
         audit::record(&mut tx, &context, &entry, now)
             .await
@@ -1071,7 +1040,7 @@ impl AdmissionService for AdmissionApi {
             admissions.push(Adt::to_pb(&mut tx, row).await?);
         }
         let ids: Vec<Uuid> = shown.iter().map(|row| row.patient_id).collect();
-        audit::record(&mut tx, &context, &audited(&ids), now)
+        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -1265,7 +1234,8 @@ impl AdmissionService for AdmissionApi {
                     let row =
                         store::update_admission(tx, id, &AdmissionChange::default(), now).await?;
                     events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Reserved, now).await?;
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
+                        .await?;
                     Ok(pb::ReserveBedResponse {
                         admission: Some(Adt::to_pb(tx, &row).await?),
                     })
@@ -1313,7 +1283,8 @@ impl AdmissionService for AdmissionApi {
                     if let Some(bed_id) = reservation.bed_id {
                         events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Free, now).await?;
                     }
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
+                        .await?;
                     Ok(pb::ReleaseBedReservationResponse {
                         admission: Some(Adt::to_pb(tx, &row).await?),
                     })
@@ -1384,7 +1355,7 @@ impl AdmissionService for AdmissionApi {
                                 kind: kind.as_db(),
                                 time: at,
                                 destination: destination.as_str().to_owned(),
-                                by: user_of(&work_context),
+                                by: work_context.user_id(),
                                 recorded_at: now,
                             })),
                             ..Default::default()
@@ -1411,7 +1382,8 @@ impl AdmissionService for AdmissionApi {
                         now,
                     )
                     .await?;
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
+                        .await?;
                     Ok(pb::DischargePatientResponse {
                         admission: Some(admission),
                     })
@@ -1434,7 +1406,7 @@ impl AdmissionService for AdmissionApi {
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
-        let reason = parse_required_reason(&message.reason, &mut violations);
+        let reason = violations.check("reason", Text::parse_required(&message.reason));
         let etag = parse_optional_etag(&message.etag, &mut violations);
         let (Some(key), Some(id), Some(reason), true) = (key, id, reason, violations.is_empty())
         else {
@@ -1500,7 +1472,7 @@ impl AdmissionService for AdmissionApi {
                         reason: reason.as_str().to_owned(),
                         undone: Some(undone),
                     }, now).await?;
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::UndoDischargeResponse { admission: Some(admission) })
                 })
             })
@@ -1521,7 +1493,7 @@ impl AdmissionService for AdmissionApi {
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
-        let reason = parse_required_reason(&message.reason, &mut violations);
+        let reason = violations.check("reason", Text::parse_required(&message.reason));
         let etag = parse_optional_etag(&message.etag, &mut violations);
         let (Some(key), Some(id), Some(reason), true) = (key, id, reason, violations.is_empty())
         else {
@@ -1570,7 +1542,7 @@ impl AdmissionService for AdmissionApi {
                         admission: Some(admission.clone()),
                         reason: reason.as_str().to_owned(),
                     }, now).await?;
-                    audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::CancelAdmissionResponse { admission: Some(admission) })
                 })
             })
@@ -1627,7 +1599,7 @@ impl AdmissionService for AdmissionApi {
                 room_code,
             };
         }
-        audit::record(&mut tx, &context, &audited(&[patient_id]), now)
+        audit::record(&mut tx, &context, &AuditEntry::ok(&[patient_id]), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -1710,7 +1682,7 @@ impl AdmissionService for AdmissionApi {
             })
             .collect();
         let ids: Vec<Uuid> = holds.iter().map(|hold| hold.patient_id).collect();
-        audit::record(&mut tx, &context, &audited(&ids), now)
+        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -1800,7 +1772,7 @@ impl Adt {
             now,
         )
         .await?;
-        let entry = audited(std::slice::from_ref(&row.patient_id));
+        let entry = AuditEntry::ok(std::slice::from_ref(&row.patient_id));
         audit::record(tx, context, &entry, now).await?;
         Ok(row)
     }
@@ -1835,7 +1807,7 @@ impl Adt {
                 require_open(&row)?;
                 check_etag(&row, etag)?;
                 let moved = inner.move_patient(tx, &row, to(&row), now).await?;
-                audit::record(tx, &work_context, &audited(&[row.patient_id]), now).await?;
+                audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                 Ok(answer(Adt::to_pb(tx, &moved).await?))
             })
         })

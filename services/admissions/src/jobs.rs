@@ -63,12 +63,7 @@ impl Adt {
             hmis_platform::audit::record(
                 &mut tx,
                 &system,
-                &hmis_platform::audit::AuditEntry {
-                    patient_ids: &patients,
-                    resource_ids: &[],
-                    outcome: tonic::Code::Ok,
-                    break_glass_reason: None,
-                },
+                &hmis_platform::audit::AuditEntry::ok(&patients),
                 now,
             )
             .await?;

@@ -139,12 +139,7 @@ impl AuditService for AuditApi {
             .map_err(Error::from)?;
         let (rows, next_page_token) = finish_page(rows, size, |row| row.id);
         // Who looked at the trail of patient X is itself a look at patient X.
-        let entry = AuditEntry {
-            patient_ids: &patients,
-            resource_ids: &[],
-            outcome: tonic::Code::Ok,
-            break_glass_reason: None,
-        };
+        let entry = AuditEntry::ok(&patients);
         audit::record(&mut tx, &context, &entry, now)
             .await
             .map_err(Error::from)?;

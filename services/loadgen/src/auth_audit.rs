@@ -130,12 +130,7 @@ pub async fn run(iterations: usize) -> anyhow::Result<()> {
                     sqlx::query("SELECT code FROM core.tenants")
                         .fetch_optional(&mut *tx)
                         .await?;
-                    let entry = AuditEntry {
-                        patient_ids: &patient,
-                        resource_ids: &[],
-                        outcome: tonic::Code::Ok,
-                        break_glass_reason: None,
-                    };
+                    let entry = AuditEntry::ok(&patient);
                     audit::record(&mut tx, &context, &entry, Utc::now()).await?;
                     tx.commit().await?;
                     Ok(())

@@ -99,23 +99,6 @@ fn parse_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uui
     )
 }
 
-/// A reason people give for a merge or an unmerge: required, at most 2000 characters.
-fn parse_reason(value: &str, violations: &mut Violations) -> Option<Text> {
-    let reason = violations.check("reason", Text::parse(value))?;
-    if reason.as_str().is_empty() {
-        violations.add("reason", "is required");
-        return None;
-    }
-    Some(reason)
-}
-
-fn user_of(context: &RequestContext) -> Uuid {
-    context
-        .principal()
-        .map(|principal| principal.user_id)
-        .unwrap_or_default()
-}
-
 impl Registry {
     fn today(&self) -> NaiveDate {
         self.clock.now().date_naive()
@@ -250,7 +233,7 @@ impl Registry {
                 version: row.version,
                 kind: change_kind_to_db(kind).to_owned(),
                 changed_fields: changed.clone(),
-                changed_by: user_of(context),
+                changed_by: context.user_id(),
                 changed_at: now,
                 snapshot: snapshot(patient),
             },
@@ -355,15 +338,6 @@ fn change_kind_from_db(kind: &str) -> pb::ChangeKind {
     }
 }
 
-fn audited(patients: &[Uuid]) -> AuditEntry<'_> {
-    AuditEntry {
-        patient_ids: patients,
-        resource_ids: &[],
-        outcome: tonic::Code::Ok,
-        break_glass_reason: None,
-    }
-}
-
 #[tonic::async_trait]
 impl PatientService for PatientApi {
     #[tracing::instrument(skip_all)]
@@ -422,7 +396,7 @@ impl PatientService for PatientApi {
                             now,
                         )
                         .await?;
-                    audit::record(tx, &work_context, &audited(&[row.id]), now).await?;
+                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.id]), now).await?;
                     Ok(pb::RegisterPatientResponse {
                         patient: Some(registered),
                         duplicate_candidates: Vec::new(),
@@ -453,7 +427,7 @@ impl PatientService for PatientApi {
                     &registry.database,
                     tenant_id,
                     &context,
-                    &audited(&shown),
+                    &AuditEntry::ok(&shown),
                     now,
                 )
                 .await
@@ -514,7 +488,7 @@ impl PatientService for PatientApi {
         let entry = AuditEntry {
             outcome,
             break_glass_reason: access.as_ref().and_then(PatientAccess::reason),
-            ..audited(&ids)
+            ..AuditEntry::ok(&ids)
         };
         audit::record(&mut tx, &context, &entry, now)
             .await
@@ -586,7 +560,7 @@ impl PatientService for PatientApi {
             }
         };
         // One record for the search, naming every patient it showed.
-        audit::record(&mut tx, &context, &audited(&ids), now)
+        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -678,7 +652,7 @@ impl PatientService for PatientApi {
                     let ids = [id];
                     let entry = AuditEntry {
                         break_glass_reason: access.reason(),
-                        ..audited(&ids)
+                        ..AuditEntry::ok(&ids)
                     };
                     audit::record(tx, &work_context, &entry, now).await?;
                     Ok(pb::UpdatePatientResponse {
@@ -695,7 +669,7 @@ impl PatientService for PatientApi {
                     &registry.database,
                     context.tenant_id()?,
                     &context,
-                    &audited(&[id]),
+                    &AuditEntry::ok(&[id]),
                     now,
                 )
                 .await
@@ -759,7 +733,7 @@ impl PatientService for PatientApi {
         let entry = AuditEntry {
             outcome,
             break_glass_reason: reason.as_deref(),
-            ..audited(&ids)
+            ..AuditEntry::ok(&ids)
         };
         audit::record(&mut tx, &context, &entry, now)
             .await
@@ -811,7 +785,7 @@ impl PatientService for PatientApi {
             violations.check("survivor_etag", Version::parse_etag(&message.survivor_etag));
         let merged_version =
             violations.check("merged_etag", Version::parse_etag(&message.merged_etag));
-        let reason = parse_reason(&message.reason, &mut violations);
+        let reason = violations.check("reason", Text::parse_required(&message.reason));
         if survivor_id.is_some() && survivor_id == merged_id {
             violations.add("merged_id", "must differ from survivor_id");
         }
@@ -853,7 +827,7 @@ impl PatientService for PatientApi {
                     {
                         return Err(Error::Stale);
                     }
-                    let user = user_of(&work_context);
+                    let user = work_context.user_id();
                     let merge_id =
                         store::merge(tx, survivor_id, merged_id, reason.as_str(), user, now)
                             .await?;
@@ -882,8 +856,13 @@ impl PatientService for PatientApi {
                             now,
                         )
                         .await?;
-                    audit::record(tx, &work_context, &audited(&[survivor_id, merged_id]), now)
-                        .await?;
+                    audit::record(
+                        tx,
+                        &work_context,
+                        &AuditEntry::ok(&[survivor_id, merged_id]),
+                        now,
+                    )
+                    .await?;
                     Ok(pb::MergePatientsResponse {
                         survivor: Some(survivor),
                         merged: Some(merged),
@@ -909,7 +888,7 @@ impl PatientService for PatientApi {
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let merged_id = parse_id("merged_id", &message.merged_id, &mut violations);
-        let reason = parse_reason(&message.reason, &mut violations);
+        let reason = violations.check("reason", Text::parse_required(&message.reason));
         let (Some(key), Some(merged_id), Some(reason), true) =
             (key, merged_id, reason, violations.is_empty())
         else {
@@ -928,7 +907,7 @@ impl PatientService for PatientApi {
                         let pair = inner
                             .lock_pair(tx, &work_context, survivor_id, merged_id)
                             .await?;
-                        let user = user_of(&work_context);
+                        let user = work_context.user_id();
                         store::unmerge(tx, &merge, reason.as_str(), user, now).await?;
                         let [survivor, restored] = inner
                             .reversion_pair(
@@ -955,8 +934,13 @@ impl PatientService for PatientApi {
                                 now,
                             )
                             .await?;
-                        audit::record(tx, &work_context, &audited(&[survivor_id, merged_id]), now)
-                            .await?;
+                        audit::record(
+                            tx,
+                            &work_context,
+                            &AuditEntry::ok(&[survivor_id, merged_id]),
+                            now,
+                        )
+                        .await?;
                         Ok(pb::UnmergePatientResponse {
                             survivor: Some(survivor),
                             restored: Some(restored),

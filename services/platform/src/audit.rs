@@ -24,6 +24,19 @@ pub struct AuditEntry<'a> {
     pub break_glass_reason: Option<&'a str>,
 }
 
+impl<'a> AuditEntry<'a> {
+    /// A successful access to `patient_ids` within the caller's scope; change the other
+    /// fields with struct update syntax (`AuditEntry { outcome, ..AuditEntry::ok(ids) }`).
+    pub fn ok(patient_ids: &'a [Uuid]) -> Self {
+        Self {
+            patient_ids,
+            resource_ids: &[],
+            outcome: Code::Ok,
+            break_glass_reason: None,
+        }
+    }
+}
+
 /// The canonical name of a status code, as stored (`OK`, `PERMISSION_DENIED`, ...).
 pub fn outcome_name(code: Code) -> &'static str {
     match code {
@@ -113,10 +126,8 @@ pub async fn refuse(
     at: DateTime<Utc>,
 ) -> tonic::Status {
     let entry = AuditEntry {
-        patient_ids,
-        resource_ids: &[],
         outcome: denied.code(),
-        break_glass_reason: None,
+        ..AuditEntry::ok(patient_ids)
     };
     match record_refusal(database, tenant_id, context, &entry, at).await {
         Ok(_) => denied,

@@ -203,6 +203,14 @@ impl RequestContext {
             .ok_or_else(|| Status::unauthenticated("this call needs an access token"))
     }
 
+    /// The caller's user id, for "who did it" columns; nil for an anonymous (public) call.
+    pub fn user_id(&self) -> Uuid {
+        self.principal
+            .as_ref()
+            .map(|principal| principal.user_id)
+            .unwrap_or_default()
+    }
+
     /// The tenant this call acts for: the caller's.
     pub fn tenant_id(&self) -> Result<TenantId, Status> {
         self.principal().map(|principal| principal.tenant_id)

@@ -117,6 +117,15 @@ impl Text {
         Ok(Self(value.to_owned()))
     }
 
+    /// Like [`Text::parse`], for text people must give (a reason for a merge, an undo).
+    pub fn parse_required(value: &str) -> Result<Self, ParseError> {
+        let text = Self::parse(value)?;
+        if text.0.is_empty() {
+            return Err(ParseError::new("is required"));
+        }
+        Ok(text)
+    }
+
     fn check(value: &str, max_len: usize, multiline: bool) -> Result<(), ParseError> {
         if value.chars().count() > max_len {
             return Err(ParseError::new(format!(
@@ -167,6 +176,15 @@ impl Version {
     }
 }
 
+/// A resource id from the wire: required, and a UUID.
+pub fn parse_uuid(value: &str) -> Result<uuid::Uuid, ParseError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ParseError::new("is required"));
+    }
+    uuid::Uuid::parse_str(value).map_err(|_| ParseError::new("must be a UUID"))
+}
+
 /// Declares a UUID newtype for a resource id, parsed from the wire with [`ParseError`].
 #[macro_export]
 macro_rules! define_id {
@@ -185,12 +203,7 @@ macro_rules! define_id {
             }
 
             pub fn parse(value: &str) -> Result<Self, $crate::types::ParseError> {
-                if value.trim().is_empty() {
-                    return Err($crate::types::ParseError::new("is required"));
-                }
-                ::uuid::Uuid::parse_str(value.trim())
-                    .map(Self)
-                    .map_err(|_| $crate::types::ParseError::new("must be a UUID"))
+                $crate::types::parse_uuid(value).map(Self)
             }
 
             pub fn as_uuid(&self) -> ::uuid::Uuid {
@@ -227,6 +240,19 @@ mod tests {
         assert!(Name::parse(&"n".repeat(201)).is_err());
         assert!(Text::parse("line one\nline two").is_ok());
         assert!(Text::parse("").is_ok());
+        assert!(Text::parse_required("  ").is_err());
+        assert_eq!(
+            Text::parse_required(" duplicate record ").map(|t| t.0),
+            Ok("duplicate record".to_owned())
+        );
+    }
+
+    #[test]
+    fn ids_are_required_uuids() {
+        assert_eq!(parse_uuid(""), Err(ParseError::new("is required")));
+        assert_eq!(parse_uuid("x"), Err(ParseError::new("must be a UUID")));
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(parse_uuid(&format!(" {id} ")), Ok(id));
     }
 
     #[test]
