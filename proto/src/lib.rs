@@ -32,6 +32,50 @@ pub mod openhmis {
     }
 }
 
+/// The event types modules publish through their outboxes (the full names of the payload
+/// messages), and how to read the ones subscribers share: part of the contract, so a
+/// subscriber needs only this crate, not the publishing module.
+pub mod events {
+    /// `openhmis.admissions.v1` events.
+    pub mod admissions {
+        use crate::openhmis::admissions::v1 as pb;
+
+        pub const PATIENT_ADMITTED: &str = "openhmis.admissions.v1.PatientAdmitted";
+        pub const PATIENT_TRANSFERRED: &str = "openhmis.admissions.v1.PatientTransferred";
+        pub const PATIENT_DISCHARGED: &str = "openhmis.admissions.v1.PatientDischarged";
+        pub const ADMISSION_CANCELLED: &str = "openhmis.admissions.v1.AdmissionCancelled";
+        pub const DISCHARGE_UNDONE: &str = "openhmis.admissions.v1.DischargeUndone";
+        pub const ADMISSION_CONVERTED: &str = "openhmis.admissions.v1.AdmissionConverted";
+        pub const EMERGENCY_VISIT_CLOSED: &str = "openhmis.admissions.v1.EmergencyVisitClosed";
+        pub const BED_OCCUPANCY_CHANGED: &str = "openhmis.admissions.v1.BedOccupancyChanged";
+
+        /// Every event type whose payload carries the admission as field 1, as it is after
+        /// the change: subscribers keeping "who is where" read them all the same way.
+        pub const ADMISSION_EVENTS: &[&str] = &[
+            PATIENT_ADMITTED,
+            PATIENT_TRANSFERRED,
+            PATIENT_DISCHARGED,
+            ADMISSION_CANCELLED,
+            DISCHARGE_UNDONE,
+            ADMISSION_CONVERTED,
+        ];
+
+        /// The admission an event of [`ADMISSION_EVENTS`] carries: `None` for other event
+        /// types, an error for a payload that does not decode.
+        pub fn admission_of(
+            event_type: &str,
+            payload: &[u8],
+        ) -> Result<Option<pb::Admission>, prost::DecodeError> {
+            if !ADMISSION_EVENTS.contains(&event_type) {
+                return Ok(None);
+            }
+            // Each of these messages has `Admission admission = 1`; decoding as the simplest
+            // of them reads that field and skips the rest.
+            Ok(<pb::PatientAdmitted as prost::Message>::decode(payload)?.admission)
+        }
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every OpenHMIS proto, served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/openhmis_descriptor.bin"));

@@ -13,35 +13,10 @@ use crate::error::Result;
 use crate::grpc::Adt;
 use crate::store::{AdmissionRow, VisitRow};
 
-pub const PATIENT_ADMITTED: &str = "openhmis.admissions.v1.PatientAdmitted";
-pub const PATIENT_TRANSFERRED: &str = "openhmis.admissions.v1.PatientTransferred";
-pub const PATIENT_DISCHARGED: &str = "openhmis.admissions.v1.PatientDischarged";
-pub const ADMISSION_CANCELLED: &str = "openhmis.admissions.v1.AdmissionCancelled";
-pub const DISCHARGE_UNDONE: &str = "openhmis.admissions.v1.DischargeUndone";
-pub const ADMISSION_CONVERTED: &str = "openhmis.admissions.v1.AdmissionConverted";
-pub const EMERGENCY_VISIT_CLOSED: &str = "openhmis.admissions.v1.EmergencyVisitClosed";
-pub const BED_OCCUPANCY_CHANGED: &str = "openhmis.admissions.v1.BedOccupancyChanged";
-
-/// Every event type whose payload carries the admission as field 1, as it is after the
-/// change: subscribers keeping "who is where" read them all the same way.
-pub const ADMISSION_EVENTS: &[&str] = &[
-    PATIENT_ADMITTED,
-    PATIENT_TRANSFERRED,
-    PATIENT_DISCHARGED,
-    ADMISSION_CANCELLED,
-    DISCHARGE_UNDONE,
-    ADMISSION_CONVERTED,
-];
-
-/// The admission an admission event carries, whichever of [`ADMISSION_EVENTS`] it is.
-pub fn admission_of(event_type: &str, payload: &[u8]) -> Option<pb::Admission> {
-    // Each of these messages has `Admission admission = 1`; decoding as the lightest of them
-    // reads that field and skips the rest.
-    if !ADMISSION_EVENTS.contains(&event_type) {
-        return None;
-    }
-    pb::PatientAdmitted::decode(payload).ok()?.admission
-}
+pub use hmis_proto::events::admissions::{
+    ADMISSION_CANCELLED, ADMISSION_CONVERTED, BED_OCCUPANCY_CHANGED, DISCHARGE_UNDONE,
+    EMERGENCY_VISIT_CLOSED, PATIENT_ADMITTED, PATIENT_DISCHARGED, PATIENT_TRANSFERRED,
+};
 
 pub(crate) async fn publish<E: Message>(
     adt: &Adt,

@@ -20,8 +20,7 @@ use crate::events;
 use crate::grpc::Core;
 use crate::store::{self, Lock};
 
-/// The admissions event the register follows.
-pub const BED_OCCUPANCY_CHANGED: &str = "openhmis.admissions.v1.BedOccupancyChanged";
+use hmis_proto::events::admissions::BED_OCCUPANCY_CHANGED;
 
 #[derive(Debug)]
 pub(crate) struct OccupancyFollower {

@@ -11,19 +11,9 @@ use futures::future::BoxFuture;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::{Database, TenantTx};
+use hmis_proto::events::admissions as admission_events;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
-use prost::Message;
 use uuid::Uuid;
-
-/// The admissions events whose payload carries `Admission admission = 1`.
-const ADMISSION_EVENTS: &[&str] = &[
-    "openhmis.admissions.v1.PatientAdmitted",
-    "openhmis.admissions.v1.PatientTransferred",
-    "openhmis.admissions.v1.PatientDischarged",
-    "openhmis.admissions.v1.AdmissionCancelled",
-    "openhmis.admissions.v1.DischargeUndone",
-    "openhmis.admissions.v1.AdmissionConverted",
-];
 
 #[derive(Debug)]
 pub(crate) struct PlacementFollower {
@@ -44,14 +34,11 @@ fn uuid(value: &str) -> Result<Uuid, HandlerError> {
 
 impl PlacementFollower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
-        if !ADMISSION_EVENTS.contains(&event.event_type.as_str()) {
+        if !admission_events::ADMISSION_EVENTS.contains(&event.event_type.as_str()) {
             return Ok(());
         }
-        // Each of these messages has the admission as field 1; decoding as the simplest of
-        // them reads that field and skips the rest.
-        let Some(admission) = admissions_pb::PatientAdmitted::decode(event.payload.as_slice())
+        let Some(admission) = admission_events::admission_of(&event.event_type, &event.payload)
             .map_err(HandlerError::new)?
-            .admission
         else {
             return Err(HandlerError::new(
                 "an admission event without its admission",
