@@ -68,6 +68,32 @@ pub struct Claim {
     request_id: String,
 }
 
+/// What the idempotency table remembers of a call.
+#[derive(sqlx::FromRow)]
+struct StoredCall {
+    method: String,
+    request_hash: Vec<u8>,
+    response: Option<Vec<u8>>,
+}
+
+impl StoredCall {
+    /// The stored response, if this call is a retry of the stored one: the same `request_id`
+    /// with another method or other fields is refused.
+    fn response_to<Res: Message + Default>(
+        self,
+        method: &str,
+        request_hash: &[u8],
+    ) -> Result<Option<Res>, Error> {
+        if self.method != method || self.request_hash != request_hash {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        Ok(self
+            .response
+            .map(|response| Res::decode(response.as_slice()))
+            .transpose()?)
+    }
+}
+
 /// The idempotency table of one module's schema.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKeys {
@@ -122,18 +148,16 @@ impl IdempotencyKeys {
                 request_id: key.as_str().to_owned(),
             }));
         }
-        let (stored_method, stored_hash, response): (String, Vec<u8>, Option<Vec<u8>>) =
-            sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
-                .bind(tenant_id)
-                .bind(key.as_str())
-                .fetch_one(&mut **tx)
-                .await?;
-        if stored_method != method || stored_hash != request_hash {
-            return Err(Error::IdempotencyKeyReused);
-        }
+        let stored: StoredCall = sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
+            .bind(tenant_id)
+            .bind(key.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
         // A committed key always has its response: `finish` runs in the claiming transaction.
-        let response = response.ok_or(Error::Database(sqlx::Error::RowNotFound))?;
-        Ok(Begin::Replay(Res::decode(response.as_slice())?))
+        let response = stored
+            .response_to(method, &request_hash)?
+            .ok_or(Error::Database(sqlx::Error::RowNotFound))?;
+        Ok(Begin::Replay(response))
     }
 
     /// The stored response of an earlier call with `key`, without claiming anything. A call
@@ -151,26 +175,24 @@ impl IdempotencyKeys {
         request: &Req,
     ) -> Result<Option<Res>, Error> {
         let mut tx = database.begin(tenant_id, request_id).await?;
-        let stored: Option<(String, Vec<u8>, Option<Vec<u8>>)> =
-            sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
-                .bind(tenant_id.as_uuid())
-                .bind(key.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let stored: Option<StoredCall> = sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
+            .bind(tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         tx.commit().await?;
-        let Some((stored_method, stored_hash, Some(response))) = stored else {
+        let Some(stored) = stored else {
             return Ok(None);
         };
-        if stored_method != method
-            || stored_hash != Sha256::digest(request.encode_to_vec()).to_vec()
-        {
-            return Err(Error::IdempotencyKeyReused);
+        let request_hash = Sha256::digest(request.encode_to_vec()).to_vec();
+        let response = stored.response_to(method, &request_hash)?;
+        if response.is_some() {
+            tracing::info!(
+                method,
+                "replayed the response of an earlier identical request"
+            );
         }
-        tracing::info!(
-            method,
-            "replayed the response of an earlier identical request"
-        );
-        Ok(Some(Res::decode(response.as_slice())?))
+        Ok(response)
     }
 
     /// Stores the response of the claimed call, in the same transaction as its writes.
