@@ -323,6 +323,27 @@ impl Adt {
         Ok(row)
     }
 
+    /// A read's transaction, in the caller's tenant.
+    async fn read_tx(&self, context: &RequestContext) -> Result<TenantTx> {
+        Ok(self
+            .database
+            .begin(context.tenant_id()?, &context.request_id)
+            .await?)
+    }
+
+    /// Records what a read showed in the read's own transaction and commits it, so the
+    /// record is durable before the answer leaves.
+    async fn commit_read(
+        mut tx: TenantTx,
+        context: &RequestContext,
+        entry: &AuditEntry<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        audit::record(&mut tx, context, entry, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn to_pb(tx: &mut TenantTx, row: &AdmissionRow) -> Result<pb::Admission> {
         let stays = store::stays_of(tx, row.id).await?;
         admission_to_pb(row, &stays)
@@ -361,7 +382,7 @@ impl Adt {
         let at = movement_time_of(to.time_field, to.at, Some(current.start_time), now)?;
         let ended = store::set_stay_end(tx, current.id, Some(at)).await?;
         if let Some(reservation) = open_reservation(&stays)
-            && Some(reservation.bed_id) == Some(to.bed_id)
+            && reservation.bed_id == to.bed_id
         {
             store::set_stay_end(tx, reservation.id, Some(at)).await?;
         }
@@ -521,17 +542,13 @@ impl AdmissionService for AdmissionApi {
     ) -> Result<Response<pb::GetEmergencyVisitResponse>, Status> {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
-        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        context.authorize_any(READ)?;
         let mut violations = Violations::default();
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let row = store::get_visit(&mut tx, id, Lock::None).await?;
         let access = match context.authorize_patient(
             READ,
@@ -548,10 +565,7 @@ impl AdmissionService for AdmissionApi {
             break_glass_reason: access.reason(),
             ..AuditEntry::ok(&ids)
         };
-        audit::record(&mut tx, &context, &entry, now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &entry, now).await?;
         Ok(Response::new(pb::GetEmergencyVisitResponse {
             visit: Some(visit_to_pb(&row)),
         }))
@@ -564,7 +578,7 @@ impl AdmissionService for AdmissionApi {
     ) -> Result<Response<pb::ListEmergencyVisitsResponse>, Status> {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
-        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        context.authorize_any(READ)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let department_id = parse_id("department_id", &message.department_id, &mut violations);
@@ -582,11 +596,7 @@ impl AdmissionService for AdmissionApi {
         let ward = adt.directory.ward(&context, department_id).await?;
         context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let rows = store::list_visits(
             &mut tx,
             department_id,
@@ -597,10 +607,7 @@ impl AdmissionService for AdmissionApi {
         .await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.arrival_time, row.id));
         let ids: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
-        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
         Ok(Response::new(pb::ListEmergencyVisitsResponse {
             visits: rows.iter().map(visit_to_pb).collect(),
             next_page_token,
@@ -937,17 +944,13 @@ impl AdmissionService for AdmissionApi {
     ) -> Result<Response<pb::GetAdmissionResponse>, Status> {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
-        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        context.authorize_any(READ)?;
         let mut violations = Violations::default();
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let row = store::get_admission(&mut tx, id, Lock::None).await?;
         let access = match context.authorize_patient(READ, &ward_target(&row)) {
             Ok(access) => access,
@@ -962,10 +965,7 @@ impl AdmissionService for AdmissionApi {
             break_glass_reason: access.reason(),
             ..AuditEntry::ok(&ids)
         };
-        audit::record(&mut tx, &context, &entry, now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &entry, now).await?;
         Ok(Response::new(pb::GetAdmissionResponse {
             admission: Some(admission),
         }))
@@ -979,7 +979,6 @@ impl AdmissionService for AdmissionApi {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
         let principal = context.authorize_any(READ)?;
-        let tenant_id = principal.tenant_id;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let filter = match (
@@ -1016,11 +1015,7 @@ impl AdmissionService for AdmissionApi {
             context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
         }
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let rows = store::list_admissions(
             &mut tx,
             filter,
@@ -1040,10 +1035,7 @@ impl AdmissionService for AdmissionApi {
             admissions.push(Adt::to_pb(&mut tx, row).await?);
         }
         let ids: Vec<Uuid> = shown.iter().map(|row| row.patient_id).collect();
-        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
         Ok(Response::new(pb::ListAdmissionsResponse {
             admissions,
             next_page_token,
@@ -1200,6 +1192,8 @@ impl AdmissionService for AdmissionApi {
         let seen = adt.peek(&context, id).await?;
         let patient = adt.directory.patient(&context, seen.patient_id).await?;
         let bed = adt.directory.bed(&context, bed_id).await?;
+        // A bed may be held in any ward (the one the patient will move to), so only the
+        // bed's own state and sex are checked here.
         check_bed(&bed, bed.department_id, &patient)?;
         let work_context = context.clone();
         let inner = adt.clone();
@@ -1557,7 +1551,6 @@ impl AdmissionService for AdmissionApi {
     ) -> Result<Response<pb::LocatePatientResponse>, Status> {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
-        let tenant_id = context.tenant_id()?;
         let mut violations = Violations::default();
         let Some(patient_id) =
             parse_id("patient_id", &request.get_ref().patient_id, &mut violations)
@@ -1568,18 +1561,12 @@ impl AdmissionService for AdmissionApi {
             return Err(adt.refuse(&context, patient_id, denied).await.into());
         }
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let open = store::open_admission_of(&mut tx, patient_id).await?;
         let mut answer = pb::LocatePatientResponse::default();
         if let Some(row) = &open {
-            if let Err(denied) = context
-                .authorize(INFODESK, &Target::facility(row.facility_id))
-                .or_else(|_| context.authorize(INFODESK, &ward_target(row)))
-            {
+            // A facility-wide desk holds a grant that covers every ward of it.
+            if let Err(denied) = context.authorize(INFODESK, &ward_target(row)) {
                 drop(tx);
                 return Err(adt.refuse(&context, patient_id, denied).await.into());
             }
@@ -1599,10 +1586,7 @@ impl AdmissionService for AdmissionApi {
                 room_code,
             };
         }
-        audit::record(&mut tx, &context, &AuditEntry::ok(&[patient_id]), now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &AuditEntry::ok(&[patient_id]), now).await?;
         Ok(Response::new(answer))
     }
 
@@ -1613,7 +1597,7 @@ impl AdmissionService for AdmissionApi {
     ) -> Result<Response<pb::GetWardBoardResponse>, Status> {
         let context = RequestContext::of(&request);
         let adt = &self.adt;
-        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        context.authorize_any(READ)?;
         let mut violations = Violations::default();
         let Some(department_id) = parse_id(
             "department_id",
@@ -1627,11 +1611,7 @@ impl AdmissionService for AdmissionApi {
         let beds = adt.directory.beds_of(&context, department_id).await?;
         let rooms = adt.directory.room_codes(&context, department_id).await?;
         let now = adt.clock.now();
-        let mut tx = adt
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
+        let mut tx = adt.read_tx(&context).await?;
         let holds = store::ward_holds(&mut tx, department_id).await?;
         let slots = beds
             .iter()
@@ -1682,10 +1662,7 @@ impl AdmissionService for AdmissionApi {
             })
             .collect();
         let ids: Vec<Uuid> = holds.iter().map(|hold| hold.patient_id).collect();
-        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
         Ok(Response::new(pb::GetWardBoardResponse {
             department_id: department_id.to_string(),
             beds: slots,
