@@ -371,7 +371,7 @@ impl Adt {
         row: &AdmissionRow,
         to: Move,
         now: DateTime<Utc>,
-    ) -> Result<AdmissionRow> {
+    ) -> Result<pb::Admission> {
         let stays = store::stays_of(tx, row.id).await?;
         let current = open_stay(&stays)
             .cloned()
@@ -420,14 +420,14 @@ impl Adt {
             events::PATIENT_TRANSFERRED,
             &moved,
             &pb::PatientTransferred {
-                admission: Some(admission),
+                admission: Some(admission.clone()),
                 from_stay: Some(stay_to_pb(&ended)),
                 to_stay: Some(stay_to_pb(&began)),
             },
             now,
         )
         .await?;
-        Ok(moved)
+        Ok(admission)
     }
 }
 
@@ -796,9 +796,9 @@ impl AdmissionService for AdmissionApi {
                         consent_document_ids: consents,
                         mother_admission_id: None,
                     };
-                    let row = inner.admit(tx, &work_context, admission, year, now).await?;
+                    let admitted = inner.admit(tx, &work_context, admission, year, now).await?;
                     Ok(pb::AdmitPatientResponse {
-                        admission: Some(Adt::to_pb(tx, &row).await?),
+                        admission: Some(admitted),
                     })
                 })
             })
@@ -927,9 +927,9 @@ impl AdmissionService for AdmissionApi {
                         consent_document_ids: Vec::new(),
                         mother_admission_id: Some(mother_id),
                     };
-                    let row = inner.admit(tx, &work_context, admission, year, now).await?;
+                    let admitted = inner.admit(tx, &work_context, admission, year, now).await?;
                     Ok(pb::AdmitNewbornResponse {
-                        admission: Some(Adt::to_pb(tx, &row).await?),
+                        admission: Some(admitted),
                     })
                 })
             })
@@ -1682,7 +1682,7 @@ impl Adt {
         mut admission: NewAdmission,
         year: i32,
         now: DateTime<Utc>,
-    ) -> Result<AdmissionRow> {
+    ) -> Result<pb::Admission> {
         let visit = match admission.emergency_visit_id {
             Some(visit_id) => {
                 let visit = store::get_visit(tx, visit_id, Lock::ForUpdate).await?;
@@ -1744,14 +1744,14 @@ impl Adt {
             events::PATIENT_ADMITTED,
             &row,
             &pb::PatientAdmitted {
-                admission: Some(admitted),
+                admission: Some(admitted.clone()),
             },
             now,
         )
         .await?;
         let entry = AuditEntry::ok(std::slice::from_ref(&row.patient_id));
         audit::record(tx, context, &entry, now).await?;
-        Ok(row)
+        Ok(admitted)
     }
 
     /// A bed assignment or a transfer: the whole move under the request's key, answered
@@ -1785,7 +1785,7 @@ impl Adt {
                 check_etag(&row, etag)?;
                 let moved = inner.move_patient(tx, &row, to(&row), now).await?;
                 audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
-                Ok(answer(Adt::to_pb(tx, &moved).await?))
+                Ok(answer(moved))
             })
         })
         .await
