@@ -499,7 +499,9 @@ async fn a_stay_from_the_emergency_unit_to_discharge_moves_beds_and_publishes_ea
         ))
         .await
         .expect("ward board")
-        .into_inner();
+        .into_inner()
+        .board
+        .expect("board");
     let slot = board
         .beds
         .iter()
@@ -1019,4 +1021,79 @@ async fn a_newborn_is_registered_and_admitted_with_the_mother() {
         record.birth_date,
         chrono::Utc::now().date_naive().to_string()
     );
+}
+
+#[tokio::test]
+async fn the_ward_board_is_sent_again_when_the_ward_changes() {
+    use tokio_stream::StreamExt;
+    let h = Hospital::open().await;
+    let mut watch = admissions(&h.app)
+        .watch_ward_board(signed_in(
+            &h.ward_b_nurse,
+            pb::WatchWardBoardRequest {
+                department_id: h.ward_b.clone(),
+            },
+        ))
+        .await
+        .expect("watch ward B")
+        .into_inner();
+    let mut next = async || -> pb::WardBoard {
+        tokio::time::timeout(Duration::from_secs(30), watch.next())
+            .await
+            .expect("a board within 30 s")
+            .expect("the stream goes on")
+            .expect("a board, not an error")
+            .board
+            .expect("board")
+    };
+    let empty = next().await;
+    assert!(empty.patients.is_empty());
+    assert!(
+        empty
+            .beds
+            .iter()
+            .all(|slot| slot.occupancy == i32::from(pb::BedOccupancy::Free))
+    );
+
+    let patient_id = h.register("Vrabie", patients_pb::Sex::Male).await;
+    let bed = h.beds_b[1].clone();
+    let admission = h
+        .admit(&request_id(), h.admission(&patient_id, &h.ward_b, &bed))
+        .await
+        .expect("admit into ward B");
+    let occupied = next().await;
+    assert_eq!(occupied.patients.len(), 1);
+    assert_eq!(occupied.patients[0].admission_id, admission.id);
+    let slot = occupied
+        .beds
+        .iter()
+        .find(|slot| slot.bed_id == bed)
+        .expect("the bed");
+    assert_eq!(slot.occupancy, i32::from(pb::BedOccupancy::Occupied));
+
+    admissions(&h.app)
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Recovered.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("discharge");
+    // Once discharged the patient is gone from the board and the bed awaits cleaning (the
+    // register may report it in a later board than the discharge itself).
+    loop {
+        let board = next().await;
+        let slot = board
+            .beds
+            .iter()
+            .find(|slot| slot.bed_id == bed)
+            .expect("the bed");
+        if board.patients.is_empty() && slot.occupancy == i32::from(pb::BedOccupancy::Cleaning) {
+            break;
+        }
+    }
 }

@@ -20,13 +20,14 @@ use hmis_proto::openhmis::admissions::v1 as pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use pb::admission_service_server::AdmissionService;
 use prost::Message;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::convert::{
-    admission_to_pb, admission_type_to_pb, discharge_type_to_pb, parse_admission_type,
-    parse_arrival_mode, parse_closing_outcome, parse_discharge_type, parse_referral,
-    parse_status_filter, stay_to_pb, visit_to_pb,
+    admission_to_pb, discharge_type_to_pb, parse_admission_type, parse_arrival_mode,
+    parse_closing_outcome, parse_discharge_type, parse_referral, parse_status_filter, stay_to_pb,
+    visit_to_pb,
 };
 use crate::directory::{Bed, Directory, NewbornRecord, Patient, Ward, WardKind};
 use crate::domain::{
@@ -55,6 +56,8 @@ pub(crate) struct Adt {
     pub(crate) outbox: Outbox,
     pub(crate) directory: Directory,
     pub(crate) options: AdmissionsOptions,
+    /// Ticks on every change that may change a ward board (see `board.rs`).
+    pub(crate) changes: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -1596,79 +1599,29 @@ impl AdmissionService for AdmissionApi {
         request: Request<pb::GetWardBoardRequest>,
     ) -> Result<Response<pb::GetWardBoardResponse>, Status> {
         let context = RequestContext::of(&request);
-        let adt = &self.adt;
-        context.authorize_any(READ)?;
-        let mut violations = Violations::default();
-        let Some(department_id) = parse_id(
-            "department_id",
-            &request.get_ref().department_id,
-            &mut violations,
-        ) else {
-            return Err(Error::from(violations).into());
-        };
-        let ward = adt.directory.ward(&context, department_id).await?;
-        context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
-        let beds = adt.directory.beds_of(&context, department_id).await?;
-        let rooms = adt.directory.room_codes(&context, department_id).await?;
-        let now = adt.clock.now();
-        let mut tx = adt.read_tx(&context).await?;
-        let holds = store::ward_holds(&mut tx, department_id).await?;
-        let slots = beds
-            .iter()
-            .map(|bed| {
-                let hold = holds.iter().find(|hold| hold.stay.bed_id == Some(bed.id));
-                let occupancy = match hold {
-                    Some(hold) if hold.stay.is_reservation() => pb::BedOccupancy::Reserved,
-                    Some(_) => pb::BedOccupancy::Occupied,
-                    // The register's echo of a hold this module no longer has: it is about to
-                    // read as the state a release leaves behind.
-                    None => match bed.state {
-                        BedState::Free | BedState::Reserved => pb::BedOccupancy::Free,
-                        BedState::Occupied | BedState::Cleaning => pb::BedOccupancy::Cleaning,
-                        BedState::OutOfService => pb::BedOccupancy::OutOfService,
-                    },
-                };
-                pb::BedSlot {
-                    bed_id: bed.id.to_string(),
-                    bed_code: bed.code.clone(),
-                    room_id: bed.room_id.to_string(),
-                    room_code: rooms.get(&bed.room_id).cloned().unwrap_or_default(),
-                    occupancy: occupancy.into(),
-                    admission_id: hold
-                        .map(|hold| hold.stay.admission_id.to_string())
-                        .unwrap_or_default(),
-                    patient_id: hold
-                        .map(|hold| hold.patient_id.to_string())
-                        .unwrap_or_default(),
-                    since: hold.and_then(|hold| timestamp(hold.stay.start_time)),
-                }
-            })
-            .collect();
-        let patients: Vec<pb::WardPatient> = holds
-            .iter()
-            .filter(|hold| !hold.stay.is_reservation())
-            .map(|hold| pb::WardPatient {
-                admission_id: hold.stay.admission_id.to_string(),
-                patient_id: hold.patient_id.to_string(),
-                admission_number: hold.admission_number.clone(),
-                r#type: admission_type_to_pb(&hold.r#type).into(),
-                bed_id: hold
-                    .stay
-                    .bed_id
-                    .map(|id| id.to_string())
-                    .unwrap_or_default(),
-                since: timestamp(hold.stay.start_time),
-                admit_time: timestamp(hold.admit_time),
-            })
-            .collect();
-        let ids: Vec<Uuid> = holds.iter().map(|hold| hold.patient_id).collect();
-        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
-        Ok(Response::new(pb::GetWardBoardResponse {
-            department_id: department_id.to_string(),
-            beds: slots,
-            patients,
-            read_time: timestamp(now),
-        }))
+        let department_id = self
+            .adt
+            .authorize_board(&context, &request.get_ref().department_id)
+            .await?;
+        let board = self.adt.ward_board(&context, department_id, None).await?;
+        Ok(Response::new(pb::GetWardBoardResponse { board }))
+    }
+
+    type WatchWardBoardStream = ReceiverStream<Result<pb::WatchWardBoardResponse, Status>>;
+
+    #[tracing::instrument(skip_all)]
+    async fn watch_ward_board(
+        &self,
+        request: Request<pb::WatchWardBoardRequest>,
+    ) -> Result<Response<Self::WatchWardBoardStream>, Status> {
+        let context = RequestContext::of(&request);
+        let department_id = self
+            .adt
+            .authorize_board(&context, &request.get_ref().department_id)
+            .await?;
+        Ok(Response::new(
+            self.adt.clone().watch_board(context, department_id),
+        ))
     }
 }
 

@@ -9,6 +9,7 @@
 //! Wards, beds and patients belong to other modules; admissions reads them through their
 //! contracts ([`directory`]), never their tables.
 
+mod board;
 mod convert;
 pub mod directory;
 pub mod domain;
@@ -57,6 +58,7 @@ impl AdmissionsModule {
                 outbox: Outbox::new(SCHEMA),
                 directory: directory::Directory::new(core, patients),
                 options,
+                changes: tokio::sync::watch::channel(0).0,
             }),
         }
     }
@@ -81,6 +83,12 @@ impl AdmissionsModule {
         self.adt
             .convert_due_observations(self.adt.clock.now())
             .await
+    }
+
+    /// Wakes ward board watchers on every change of admissions or bed states, until the task
+    /// is dropped. The server runs it beside the module's service.
+    pub async fn run_change_listener(self) {
+        self.adt.listen_for_changes().await;
     }
 
     /// Runs the conversion job until the task is dropped.

@@ -274,7 +274,7 @@ impl Application {
             purges.push(self.iam.idempotency_keys().clone());
         }
         let mut subscriptions = Vec::new();
-        let mut conversion_job = None;
+        let mut admissions_workers = None;
         if self.modules.iter().any(|module| module == "core") {
             subscriptions.push(self.core().bed_occupancy_subscription());
         }
@@ -290,7 +290,7 @@ impl Application {
             routes.add_service(admissions.service());
             mounted_services.push("openhmis.admissions.v1.AdmissionService");
             purges.push(admissions.idempotency_keys().clone());
-            conversion_job = Some(admissions);
+            admissions_workers = Some(admissions);
         }
         if self.modules.iter().any(|module| module == "audit") {
             let audit = self.audit();
@@ -327,7 +327,8 @@ impl Application {
         if let Some(sealer) = sealer {
             workers.spawn(sealer.run_sealer(Duration::from_secs(1)));
         }
-        if let Some(admissions) = conversion_job {
+        if let Some(admissions) = admissions_workers {
+            workers.spawn(admissions.clone().run_change_listener());
             workers.spawn(admissions.run_conversion_job());
         }
         // Subscribers of modules this process mounts follow the events of the database's
