@@ -36,6 +36,13 @@ pub mod openhmis {
 /// messages), and how to read the ones subscribers share: part of the contract, so a
 /// subscriber needs only this crate, not the publishing module.
 pub mod events {
+    /// `openhmis.patients.v1` events.
+    pub mod patients {
+        pub const PATIENT_CHANGED: &str = "openhmis.patients.v1.PatientChanged";
+        pub const PATIENTS_MERGED: &str = "openhmis.patients.v1.PatientsMerged";
+        pub const PATIENTS_UNMERGED: &str = "openhmis.patients.v1.PatientsUnmerged";
+    }
+
     /// `openhmis.admissions.v1` events.
     pub mod admissions {
         use crate::openhmis::admissions::v1 as pb;

@@ -203,6 +203,10 @@ impl Hospital {
     }
 
     async fn register(&self, family: &str, sex: patients_pb::Sex) -> String {
+        self.register_record(family, sex).await.id
+    }
+
+    async fn register_record(&self, family: &str, sex: patients_pb::Sex) -> patients_pb::Patient {
         patients(&self.app)
             .register_patient(signed_in(
                 &self.desk,
@@ -223,7 +227,6 @@ impl Hospital {
             .into_inner()
             .patient
             .expect("patient")
-            .id
     }
 
     fn admission(&self, patient_id: &str, ward: &str, bed: &str) -> pb::Admission {
@@ -273,30 +276,19 @@ impl Hospital {
         core_pb::BedState::try_from(bed.state).expect("known state")
     }
 
-    /// Waits until the bed register has followed the admissions events to `state`. Delivery
-    /// trails the commit (the outbox releases events once no older transaction runs anywhere
-    /// in the shared test cluster); what is awaited is the state itself.
+    /// Waits until the bed register has followed the admissions events to `state`.
     async fn expect_bed(&self, bed_id: &str, state: core_pb::BedState) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut poll = tokio::time::interval(Duration::from_millis(25));
-        let mut seen = core_pb::BedState::Unspecified;
-        while tokio::time::Instant::now() < deadline {
-            poll.tick().await;
-            seen = self.bed_state(bed_id).await;
-            if seen == state {
-                return;
-            }
-        }
-        panic!("bed {bed_id} is {seen:?}, expected {state:?}");
+        eventually(&format!("bed {bed_id} becomes {state:?}"), || async {
+            self.bed_state(bed_id).await == state
+        })
+        .await;
     }
 
     /// Waits until ward B's nurse can (or no longer can) read the patient: the registry's
     /// placements follow the admission events.
     async fn expect_nurse_reach(&self, patient_id: &str, reached: bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut poll = tokio::time::interval(Duration::from_millis(25));
-        while tokio::time::Instant::now() < deadline {
-            poll.tick().await;
+        let what = format!("ward B's nurse reach of {patient_id} becomes {reached}");
+        eventually(&what, || async {
             let read = patients(&self.app)
                 .get_patient(signed_in(
                     &self.ward_b_nurse,
@@ -306,12 +298,24 @@ impl Hospital {
                 ))
                 .await;
             match read {
-                Ok(_) if reached => return,
-                Err(status) if !reached && status.code() == Code::PermissionDenied => return,
-                Ok(_) | Err(_) => {}
+                Ok(_) => reached,
+                Err(status) => !reached && status.code() == Code::PermissionDenied,
             }
-        }
-        panic!("ward B's nurse reach of {patient_id} never became {reached}");
+        })
+        .await;
+    }
+
+    async fn get_admission(&self, id: &str) -> pb::Admission {
+        admissions(&self.app)
+            .get_admission(signed_in(
+                &self.desk,
+                pb::GetAdmissionRequest { id: id.to_owned() },
+            ))
+            .await
+            .expect("get admission")
+            .into_inner()
+            .admission
+            .expect("admission")
     }
 
     async fn owner(&self) -> PgConnection {
@@ -319,6 +323,25 @@ impl Hospital {
             .await
             .expect("owner connection")
     }
+}
+
+/// Waits until `holds` is true. What other modules do with the events comes after the commit
+/// (the outbox releases events once no older transaction runs anywhere in the shared test
+/// cluster); what is awaited is the observable outcome itself, for at most 30 s.
+async fn eventually<F, Fut>(what: &str, holds: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut poll = tokio::time::interval(Duration::from_millis(25));
+    while tokio::time::Instant::now() < deadline {
+        poll.tick().await;
+        if holds().await {
+            return;
+        }
+    }
+    panic!("never happened: {what}");
 }
 
 /// The event types the admissions outbox holds for one aggregate, in commit order.
@@ -926,24 +949,10 @@ async fn a_mistaken_admission_is_cancelled_and_its_bed_freed_and_observations_co
         .await
         .expect("conversion job");
     assert_eq!(converted, 1);
-    let read = |id: String| {
-        let client = client.clone();
-        let session = h.desk.clone();
-        async move {
-            client
-                .clone()
-                .get_admission(signed_in(&session, pb::GetAdmissionRequest { id }))
-                .await
-                .expect("get")
-                .into_inner()
-                .admission
-                .expect("admission")
-        }
-    };
-    let long = read(observation.id.clone()).await;
+    let long = h.get_admission(&observation.id).await;
     assert_eq!(long.r#type, i32::from(pb::AdmissionType::Emergency));
     assert!(long.converted_time.is_some());
-    let short = read(recent.id.clone()).await;
+    let short = h.get_admission(&recent.id).await;
     assert_eq!(short.r#type, i32::from(pb::AdmissionType::Observation));
     let mut owner = h.owner().await;
     assert_eq!(
@@ -1096,4 +1105,63 @@ async fn the_ward_board_is_sent_again_when_the_ward_changes() {
             break;
         }
     }
+}
+
+#[tokio::test]
+async fn admissions_follow_a_merge_of_patient_records_and_its_undoing() {
+    let h = Hospital::open().await;
+    let survivor = h.register_record("Cojocaru", patients_pb::Sex::Male).await;
+    let duplicate = h.register_record("Cojocaru", patients_pb::Sex::Male).await;
+    let admission = h
+        .admit(&request_id(), h.admission(&duplicate.id, &h.ward_a, ""))
+        .await
+        .expect("admit the duplicate record");
+    patients(&h.app)
+        .merge_patients(signed_in(
+            &h.records,
+            patients_pb::MergePatientsRequest {
+                request_id: request_id(),
+                survivor_id: survivor.id.clone(),
+                survivor_etag: survivor.etag.clone(),
+                merged_id: duplicate.id.clone(),
+                merged_etag: duplicate.etag.clone(),
+                reason: "same person registered twice".to_owned(),
+            },
+        ))
+        .await
+        .expect("merge");
+    eventually(
+        "the admission follows the merge to the survivor",
+        || async { h.get_admission(&admission.id).await.patient_id == survivor.id },
+    )
+    .await;
+    let listed = admissions(&h.app)
+        .list_admissions(signed_in(
+            &h.desk,
+            pb::ListAdmissionsRequest {
+                patient_id: survivor.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list the survivor's admissions")
+        .into_inner();
+    assert_eq!(listed.admissions.len(), 1);
+    assert_eq!(listed.admissions[0].id, admission.id);
+
+    patients(&h.app)
+        .unmerge_patient(signed_in(
+            &h.records,
+            patients_pb::UnmergePatientRequest {
+                request_id: request_id(),
+                merged_id: duplicate.id.clone(),
+                reason: "different people after all".to_owned(),
+            },
+        ))
+        .await
+        .expect("unmerge");
+    eventually("the admission goes back with the unmerge", || async {
+        h.get_admission(&admission.id).await.patient_id == duplicate.id
+    })
+    .await;
 }

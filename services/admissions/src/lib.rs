@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 mod grpc;
 mod jobs;
+mod merges;
 mod store;
 
 use std::sync::Arc;
@@ -83,6 +84,12 @@ impl AdmissionsModule {
         self.adt
             .convert_due_observations(self.adt.clock.now())
             .await
+    }
+
+    /// The subscription that re-points admissions when the registry merges (or unmerges)
+    /// patient records.
+    pub fn merge_subscription(&self) -> hmis_platform::outbox::Subscription {
+        merges::subscription(self.adt.database.clone())
     }
 
     /// Wakes ward board watchers on every change of admissions or bed states, until the task

@@ -30,9 +30,7 @@ use crate::error::Error;
 use crate::store::{self, Lock, PatientRow, SearchFilters, SearchKey, VersionRow};
 
 /// Event types of the registry's outbox (the full names of their messages).
-pub const PATIENT_CHANGED: &str = "openhmis.patients.v1.PatientChanged";
-pub const PATIENTS_MERGED: &str = "openhmis.patients.v1.PatientsMerged";
-pub const PATIENTS_UNMERGED: &str = "openhmis.patients.v1.PatientsUnmerged";
+pub use hmis_proto::events::patients::{PATIENT_CHANGED, PATIENTS_MERGED, PATIENTS_UNMERGED};
 
 const READ: &str = "patients.read";
 const WRITE: &str = "patients.write";

@@ -290,6 +290,7 @@ impl Application {
             routes.add_service(admissions.service());
             mounted_services.push("openhmis.admissions.v1.AdmissionService");
             purges.push(admissions.idempotency_keys().clone());
+            subscriptions.push(admissions.merge_subscription());
             admissions_workers = Some(admissions);
         }
         if self.modules.iter().any(|module| module == "audit") {

@@ -1,0 +1,203 @@
+//! Admissions follow the registry's merges: when a duplicate record is merged into its
+//! survivor, the duplicate's admissions and emergency visits are re-pointed to the survivor;
+//! an unmerge moves exactly those back (`admissions.patient_merges` lists what moved).
+//!
+//! One exception: an open admission of the duplicate stays with it while the survivor has an
+//! open admission of its own (one open admission per patient is a database rule). The
+//! registry does not know admissions, so it cannot refuse such a merge. The log names the
+//! merge whose duplicate kept its admission; the records officer discharges or cancels the
+//! wrong one.
+//!
+//! Idempotent by `merge_id`: a redelivered merge finds its row and does nothing.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use hmis_platform::context::RequestId;
+use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
+use hmis_platform::{Database, TenantTx};
+use hmis_proto::openhmis::patients::v1 as patients_pb;
+use uuid::Uuid;
+
+use hmis_proto::events::patients::{PATIENTS_MERGED, PATIENTS_UNMERGED};
+
+#[derive(Debug)]
+pub(crate) struct MergeFollower {
+    pub(crate) database: Database,
+}
+
+pub(crate) fn subscription(database: Database) -> Subscription {
+    Subscription {
+        source: "patients",
+        subscriber: "admissions.patient_merges".to_owned(),
+        handler: Arc::new(MergeFollower { database }),
+    }
+}
+
+fn uuid(value: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(value).map_err(|_| HandlerError::new("a merge event names an invalid id"))
+}
+
+impl MergeFollower {
+    async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
+        let mut tx = self
+            .database
+            .begin(event.tenant_id, &RequestId::generate())
+            .await
+            .map_err(HandlerError::new)?;
+        match event.event_type.as_str() {
+            PATIENTS_MERGED => {
+                let merged: patients_pb::PatientsMerged =
+                    event.decode().map_err(HandlerError::new)?;
+                let merge = Merge {
+                    merge_id: uuid(&merged.merge_id)?,
+                    survivor_id: uuid(&merged.survivor_id)?,
+                    merged_id: uuid(&merged.merged_id)?,
+                };
+                merge
+                    .apply(&mut tx, event)
+                    .await
+                    .map_err(HandlerError::new)?;
+            }
+            PATIENTS_UNMERGED => {
+                let unmerged: patients_pb::PatientsUnmerged =
+                    event.decode().map_err(HandlerError::new)?;
+                undo(&mut tx, uuid(&unmerged.merge_id)?, event)
+                    .await
+                    .map_err(HandlerError::new)?;
+            }
+            _ => return Ok(()),
+        }
+        tx.commit().await.map_err(HandlerError::new)
+    }
+}
+
+struct Merge {
+    merge_id: Uuid,
+    survivor_id: Uuid,
+    merged_id: Uuid,
+}
+
+impl Merge {
+    async fn apply(&self, tx: &mut TenantTx, event: &Event) -> Result<(), sqlx::Error> {
+        let tenant_id = tx.tenant_id().as_uuid();
+        // The merge's row first: a redelivered event stops here.
+        let fresh = sqlx::query(
+            "INSERT INTO admissions.patient_merges (tenant_id, merge_id, survivor_id, merged_id, \
+             admission_ids, visit_ids, merged_at) VALUES ($1, $2, $3, $4, '{}', '{}', $5) \
+             ON CONFLICT (tenant_id, merge_id) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(self.merge_id)
+        .bind(self.survivor_id)
+        .bind(self.merged_id)
+        .bind(event.occurred_at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(());
+        }
+        let survivor_open: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM admissions.admissions \
+             WHERE tenant_id = $1 AND patient_id = $2 AND status = 'admitted')",
+        )
+        .bind(tenant_id)
+        .bind(self.survivor_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let admissions: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE admissions.admissions SET patient_id = $3, version = version + 1, \
+             updated_at = $4 \
+             WHERE tenant_id = $1 AND patient_id = $2 AND NOT ($5 AND status = 'admitted') \
+             RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(self.merged_id)
+        .bind(self.survivor_id)
+        .bind(event.occurred_at)
+        .bind(survivor_open)
+        .fetch_all(&mut **tx)
+        .await?;
+        let visits: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE admissions.emergency_visits SET patient_id = $3, version = version + 1, \
+             updated_at = $4 WHERE tenant_id = $1 AND patient_id = $2 RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(self.merged_id)
+        .bind(self.survivor_id)
+        .bind(event.occurred_at)
+        .fetch_all(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE admissions.patient_merges SET admission_ids = $3, visit_ids = $4 \
+             WHERE tenant_id = $1 AND merge_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(self.merge_id)
+        .bind(&admissions)
+        .bind(&visits)
+        .execute(&mut **tx)
+        .await?;
+        if survivor_open {
+            tracing::warn!(
+                merge_id = %self.merge_id,
+                merged_id = %self.merged_id,
+                "both merged records have an open admission; the duplicate's stays with it"
+            );
+        }
+        tracing::info!(
+            merge_id = %self.merge_id,
+            admissions = admissions.len(),
+            visits = visits.len(),
+            "admissions re-pointed to the surviving patient record"
+        );
+        Ok(())
+    }
+}
+
+/// Moves back what a merge moved; a redelivered unmerge finds the merge already undone.
+async fn undo(tx: &mut TenantTx, merge_id: Uuid, event: &Event) -> Result<(), sqlx::Error> {
+    let tenant_id = tx.tenant_id().as_uuid();
+    let moved: Option<(Uuid, Vec<Uuid>, Vec<Uuid>)> = sqlx::query_as(
+        "UPDATE admissions.patient_merges SET unmerged_at = $3 \
+         WHERE tenant_id = $1 AND merge_id = $2 AND unmerged_at IS NULL \
+         RETURNING merged_id, admission_ids, visit_ids",
+    )
+    .bind(tenant_id)
+    .bind(merge_id)
+    .bind(event.occurred_at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((restored_id, admissions, visits)) = moved else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE admissions.admissions SET patient_id = $3, version = version + 1, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = ANY ($2)",
+    )
+    .bind(tenant_id)
+    .bind(&admissions)
+    .bind(restored_id)
+    .bind(event.occurred_at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE admissions.emergency_visits SET patient_id = $3, version = version + 1, \
+         updated_at = $4 WHERE tenant_id = $1 AND id = ANY ($2)",
+    )
+    .bind(tenant_id)
+    .bind(&visits)
+    .bind(restored_id)
+    .bind(event.occurred_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl EventHandler for MergeFollower {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(self.follow(event))
+    }
+}
