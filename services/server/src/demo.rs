@@ -3,12 +3,15 @@
 //! modules' own service contracts (in-process), with fixed request ids, so loading twice
 //! changes nothing.
 
+use admissions_pb::admission_service_server::AdmissionService;
+use hmis_admissions::AdmissionApi;
 use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
 use hmis_patients::PatientApi;
 use hmis_patients::domain::national_id::MoldovaIdnp;
 use hmis_platform::auth::Scope;
 use hmis_platform::{RequestContext, TenantId};
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use patients_pb::patient_service_server::PatientService;
@@ -164,8 +167,15 @@ fn iam_error(error: hmis_iam::Error) -> Status {
     Status::internal(format!("demo staff: {error}"))
 }
 
-/// Loads (or finds) the demo hospital and its staff in `tenant_id`.
-pub async fn load(core: &CoreModule, iam: &IamModule, tenant_id: TenantId) -> Result<(), Status> {
+/// The demo hospital's departments with beds, by code.
+pub type DemoWards = std::collections::HashMap<&'static str, String>;
+
+/// Loads (or finds) the demo hospital and its staff in `tenant_id`; returns its wards.
+pub async fn load(
+    core: &CoreModule,
+    iam: &IamModule,
+    tenant_id: TenantId,
+) -> Result<DemoWards, Status> {
     let dictionaries = core.dictionary_api();
     for DemoDictionary {
         code,
@@ -357,7 +367,7 @@ pub async fn load(core: &CoreModule, iam: &IamModule, tenant_id: TenantId) -> Re
         .await
         .map_err(iam_error)?;
     }
-    Ok(())
+    Ok(ward_ids)
 }
 
 const FAMILY_NAMES: &[&str] = &[
@@ -392,7 +402,11 @@ pub const DEMO_PATIENTS: u32 = 120;
 
 /// Registers the demo patients: Moldovan names, valid IDNPs, most insured by CNAM, a few
 /// flagged (confidential, unpaid debt) so the desk sees every case.
-pub async fn load_patients(patients: &PatientApi, tenant_id: TenantId) -> Result<(), Status> {
+pub async fn load_patients(
+    patients: &PatientApi,
+    tenant_id: TenantId,
+) -> Result<Vec<String>, Status> {
+    let mut ids = Vec::new();
     for n in 0..DEMO_PATIENTS {
         let index = usize::try_from(n).unwrap_or(0);
         let female = n % 2 == 1;
@@ -449,7 +463,7 @@ pub async fn load_patients(patients: &PatientApi, tenant_id: TenantId) -> Result
             unpaid_debt: n % 25 == 3,
             ..Default::default()
         };
-        patients
+        let registered = patients
             .register_patient(request(
                 tenant_id,
                 patients_pb::RegisterPatientRequest {
@@ -459,7 +473,118 @@ pub async fn load_patients(patients: &PatientApi, tenant_id: TenantId) -> Result
                     confirm_new_patient: true,
                 },
             ))
+            .await?
+            .into_inner()
+            .patient
+            .ok_or_else(|| missing("patient"))?;
+        ids.push(registered.id);
+    }
+    Ok(ids)
+}
+
+/// The wards demo patients lie in, and how many each: most beds taken, a few free.
+const DEMO_STAYS: &[(&str, usize)] = &[("CARD", 9), ("INT", 12), ("SURG", 8), ("ICU", 3)];
+
+/// Puts demo patients into the wards' beds (the first patients of the registry, skipping the
+/// confidential ones), and three more into the emergency unit as open visits. A patient the
+/// demo admitted on an earlier start is still in; the retry then answers as the first time
+/// did, or, once its request id was forgotten, is refused as already admitted, which is
+/// the same outcome.
+pub async fn load_admissions(
+    admissions: &AdmissionApi,
+    core: &CoreModule,
+    tenant_id: TenantId,
+    wards: &DemoWards,
+    patients: &[String],
+) -> Result<(), Status> {
+    let facilities = core.facility_api();
+    let mut candidates = patients
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 40 != 7)
+        .map(|(_, id)| id.clone());
+    for (code, count) in DEMO_STAYS {
+        let ward = wards.get(code).ok_or_else(|| missing("demo ward"))?;
+        let beds = facilities
+            .list_beds(request(
+                tenant_id,
+                pb::ListBedsRequest {
+                    department_id: ward.clone(),
+                    page_size: 100,
+                    ..Default::default()
+                },
+            ))
+            .await?
+            .into_inner()
+            .beds;
+        for (index, bed) in beds.iter().take(*count).enumerate() {
+            let patient_id = candidates.next().ok_or_else(|| missing("demo patient"))?;
+            let admission = admissions_pb::Admission {
+                patient_id: patient_id.clone(),
+                department_id: ward.clone(),
+                bed_id: bed.id.clone(),
+                r#type: if index % 3 == 0 {
+                    admissions_pb::AdmissionType::Planned
+                } else {
+                    admissions_pb::AdmissionType::Emergency
+                }
+                .into(),
+                admitting_diagnosis_code: DEMO_DIAGNOSES[index % DEMO_DIAGNOSES.len()].0.to_owned(),
+                admitting_diagnosis_text: DEMO_DIAGNOSES[index % DEMO_DIAGNOSES.len()].1.to_owned(),
+                ..Default::default()
+            };
+            let admitted = admissions
+                .admit_patient(request(
+                    tenant_id,
+                    admissions_pb::AdmitPatientRequest {
+                        request_id: format!("demo-admission-{patient_id}"),
+                        admission: Some(admission),
+                    },
+                ))
+                .await;
+            match admitted {
+                Ok(_) => {}
+                Err(status) if status.code() == tonic::Code::FailedPrecondition => {}
+                Err(status) => return Err(status),
+            }
+        }
+    }
+    let emergency = wards.get("ER").ok_or_else(|| missing("emergency unit"))?;
+    for (index, patient_id) in candidates.take(3).enumerate() {
+        admissions
+            .register_emergency_visit(request(
+                tenant_id,
+                admissions_pb::RegisterEmergencyVisitRequest {
+                    request_id: format!("demo-visit-{patient_id}"),
+                    visit: Some(admissions_pb::EmergencyVisit {
+                        patient_id,
+                        department_id: emergency.clone(),
+                        arrival_mode: if index == 0 {
+                            admissions_pb::ArrivalMode::Ambulance
+                        } else {
+                            admissions_pb::ArrivalMode::WalkIn
+                        }
+                        .into(),
+                        triage_level: i32::try_from(index + 2).unwrap_or(3),
+                        chief_complaint: "demo: presenting complaint".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
             .await?;
     }
     Ok(())
 }
+
+/// ICD-10 codes the demo admits with.
+const DEMO_DIAGNOSES: &[(&str, &str)] = &[
+    (
+        "I21.0",
+        "Acute transmural myocardial infarction of anterior wall",
+    ),
+    ("I50.0", "Congestive heart failure"),
+    ("J18.9", "Pneumonia, unspecified"),
+    ("K35.8", "Acute appendicitis, other and unspecified"),
+    ("E11.9", "Type 2 diabetes mellitus without complications"),
+    ("I63.9", "Cerebral infarction, unspecified"),
+];

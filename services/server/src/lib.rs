@@ -216,12 +216,22 @@ impl Application {
 
     /// Loads the demo hospital and its staff into the bootstrap tenant.
     pub async fn load_demo(&self, tenant_id: TenantId) -> Result<(), ServerError> {
-        demo::load(&self.core(), &self.iam, tenant_id)
+        let core = self.core();
+        let wards = demo::load(&core, &self.iam, tenant_id)
             .await
             .map_err(ServerError::Demo)?;
-        demo::load_patients(&self.patients().api(), tenant_id)
+        let patients = demo::load_patients(&self.patients().api(), tenant_id)
             .await
-            .map_err(ServerError::Demo)
+            .map_err(ServerError::Demo)?;
+        demo::load_admissions(
+            &self.admissions().api(),
+            &core,
+            tenant_id,
+            &wards,
+            &patients,
+        )
+        .await
+        .map_err(ServerError::Demo)
     }
 
     /// Releases the database (and stops the embedded cluster) without serving.
