@@ -305,6 +305,22 @@ impl Hospital {
         .await;
     }
 
+    /// The visit history the registry keeps for a patient.
+    async fn visits(&self, patient_id: &str) -> Vec<patients_pb::Visit> {
+        patients(&self.app)
+            .list_patient_visits(signed_in(
+                &self.desk,
+                patients_pb::ListPatientVisitsRequest {
+                    patient_id: patient_id.to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list visits")
+            .into_inner()
+            .visits
+    }
+
     async fn get_admission(&self, id: &str) -> pb::Admission {
         admissions(&self.app)
             .get_admission(signed_in(
@@ -636,6 +652,20 @@ async fn a_stay_from_the_emergency_unit_to_discharge_moves_beds_and_publishes_ea
         .await
         .expect("discharge again");
     h.expect_bed(&bed_b1, core_pb::BedState::Cleaning).await;
+
+    // The registry's visit history follows: one stay, finished, under its admission number.
+    eventually("the registry records the finished stay", || async {
+        let visits = h.visits(&patient_id).await;
+        visits.len() == 1
+            && visits[0].status == i32::from(patients_pb::VisitStatus::Finished)
+            && visits[0].end_time.is_some()
+    })
+    .await;
+    let visits = h.visits(&patient_id).await;
+    assert_eq!(visits[0].admission_id, admission.id);
+    assert_eq!(visits[0].admission_number, admission.admission_number);
+    assert_eq!(visits[0].department_id, h.ward_b);
+    assert_eq!(visits[0].admission_type, "emergency");
 
     let mut owner = h.owner().await;
     assert_eq!(
@@ -1134,6 +1164,14 @@ async fn admissions_follow_a_merge_of_patient_records_and_its_undoing() {
         "the admission follows the merge to the survivor",
         || async { h.get_admission(&admission.id).await.patient_id == survivor.id },
     )
+    .await;
+    // The survivor's visit history shows the duplicate's stay too.
+    eventually("the survivor's history shows the stay", || async {
+        h.visits(&survivor.id)
+            .await
+            .iter()
+            .any(|visit| visit.admission_id == admission.id)
+    })
     .await;
     let listed = admissions(&h.app)
         .list_admissions(signed_in(

@@ -11,7 +11,7 @@ use hmis_platform::clock::SharedClock;
 use hmis_platform::context::{PatientAccess, RequestId};
 use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
 use hmis_platform::outbox::Outbox;
-use hmis_platform::paging::{PageSize, decode_token, encode_token};
+use hmis_platform::paging::{PageSize, decode_token, encode_token, finish_page};
 use hmis_platform::types::{Name, Text, Version};
 use hmis_platform::wire::{mask_paths, timestamp};
 use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
@@ -254,6 +254,59 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// An audited read of what belongs to one record (its versions, its visits): the caller
+    /// must reach the record (its ward, or break-glass) and may see it (confidential); one
+    /// audit record names the patient with the outcome, committed before the answer leaves.
+    async fn read_of_record<T, F>(
+        &self,
+        context: &RequestContext,
+        id: Uuid,
+        read: F,
+    ) -> Result<T, Error>
+    where
+        F: for<'t> FnOnce(&'t mut TenantTx) -> futures::future::BoxFuture<'t, Result<T, Error>>,
+    {
+        let now = self.clock.now();
+        let mut tx = self
+            .database
+            .begin(context.tenant_id()?, &context.request_id)
+            .await?;
+        let answer = async {
+            let (row, _) = store::get_patient(&mut tx, id, Lock::None).await?;
+            let placement = store::placement_of(&mut tx, id).await?;
+            let access = patient_access(context, READ, placement)?;
+            if row.confidential && !sees_confidential(context) {
+                return Err(Error::Context(Status::permission_denied(format!(
+                    "the record is confidential: missing permission {CONFIDENTIAL}"
+                ))));
+            }
+            let value = read(&mut tx).await?;
+            Ok::<_, Error>((access, value))
+        }
+        .await;
+        let outcome = match &answer {
+            Ok(_) => tonic::Code::Ok,
+            Err(Error::NotFound(_)) => tonic::Code::NotFound,
+            Err(Error::Context(status)) => status.code(),
+            Err(_) => tonic::Code::Internal,
+        };
+        let reason = answer
+            .as_ref()
+            .ok()
+            .and_then(|(access, _)| access.reason().map(str::to_owned));
+        let ids = [id];
+        let entry = AuditEntry {
+            outcome,
+            break_glass_reason: reason.as_deref(),
+            ..AuditEntry::ok(&ids)
+        };
+        audit::record(&mut tx, context, &entry, now).await?;
+        tx.commit().await?;
+        answer.map(|(_, value)| value)
+    }
+}
+
 /// The two records of a merge, as they were before it changed them.
 type Pair = [(PatientRow, Vec<store::IdentifierRow>); 2];
 
@@ -314,6 +367,26 @@ impl Registry {
             after[index] = new;
         }
         Ok(after)
+    }
+}
+
+fn visit_to_pb(row: &store::VisitRow) -> pb::Visit {
+    let status = match row.status.as_str() {
+        "in_progress" => pb::VisitStatus::InProgress,
+        "finished" => pb::VisitStatus::Finished,
+        "cancelled" => pb::VisitStatus::Cancelled,
+        _ => pb::VisitStatus::Unspecified,
+    };
+    pb::Visit {
+        admission_id: row.admission_id.to_string(),
+        admission_number: row.admission_number.clone(),
+        facility_id: row.facility_id.to_string(),
+        department_id: row.department_id.to_string(),
+        admission_type: row.admission_type.clone(),
+        status: status.into(),
+        start_time: timestamp(row.start_time),
+        end_time: row.end_time.and_then(timestamp),
+        patient_id: row.patient_id.to_string(),
     }
 }
 
@@ -687,7 +760,7 @@ impl PatientService for PatientApi {
     ) -> Result<Response<pb::ListPatientVersionsResponse>, Status> {
         let context = RequestContext::of(&request);
         let registry = &self.registry;
-        let tenant_id = context.authorize_any(READ)?.tenant_id;
+        context.authorize_any(READ)?;
         let message = request.get_ref();
         let mut violations = Violations::default();
         let id = parse_id("patient_id", &message.patient_id, &mut violations);
@@ -698,46 +771,11 @@ impl PatientService for PatientApi {
         let (Some(id), Some(size), true) = (id, size, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let now = registry.clock.now();
-        let mut tx = registry
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
-        let answer = async {
-            let (row, _) = store::get_patient(&mut tx, id, Lock::None).await?;
-            let placement = store::placement_of(&mut tx, id).await?;
-            let access = patient_access(&context, READ, placement)?;
-            if row.confidential && !sees_confidential(&context) {
-                return Err(Error::Context(Status::permission_denied(format!(
-                    "the record is confidential: missing permission {CONFIDENTIAL}"
-                ))));
-            }
-            let rows = store::list_versions(&mut tx, id, before, size.fetch_limit()).await?;
-            Ok::<_, Error>((access, rows))
-        }
-        .await;
-        let outcome = match &answer {
-            Ok(_) => tonic::Code::Ok,
-            Err(Error::NotFound(_)) => tonic::Code::NotFound,
-            Err(Error::Context(status)) => status.code(),
-            Err(_) => tonic::Code::Internal,
-        };
-        let reason = answer
-            .as_ref()
-            .ok()
-            .and_then(|(access, _)| access.reason().map(str::to_owned));
-        let ids = [id];
-        let entry = AuditEntry {
-            outcome,
-            break_glass_reason: reason.as_deref(),
-            ..AuditEntry::ok(&ids)
-        };
-        audit::record(&mut tx, &context, &entry, now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
-        let (_, rows) = answer?;
+        let rows = registry
+            .read_of_record(&context, id, |tx| {
+                Box::pin(store::list_versions(tx, id, before, size.fetch_limit()))
+            })
+            .await?;
         let more = rows.len() > size.get();
         let versions = rows
             .iter()
@@ -761,6 +799,40 @@ impl PatientService for PatientApi {
         };
         Ok(Response::new(pb::ListPatientVersionsResponse {
             versions,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_patient_visits(
+        &self,
+        request: Request<pb::ListPatientVisitsRequest>,
+    ) -> Result<Response<pb::ListPatientVisitsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let registry = &self.registry;
+        context.authorize_any(READ)?;
+        let message = request.get_ref();
+        let mut violations = Violations::default();
+        let id = parse_id("patient_id", &message.patient_id, &mut violations);
+        let size = violations.check("page_size", PageSize::parse(message.page_size));
+        let after = violations
+            .check(
+                "page_token",
+                decode_token::<(DateTime<Utc>, Uuid)>(&message.page_token),
+            )
+            .flatten();
+        let (Some(id), Some(size), true) = (id, size, violations.is_empty()) else {
+            return Err(Error::from(violations).into());
+        };
+        let rows = registry
+            .read_of_record(&context, id, |tx| {
+                Box::pin(store::list_visits(tx, id, after, size.fetch_limit()))
+            })
+            .await?;
+        let (rows, next_page_token) =
+            finish_page(rows, size, |row| (row.start_time, row.admission_id));
+        Ok(Response::new(pb::ListPatientVisitsResponse {
+            visits: rows.iter().map(visit_to_pb).collect(),
             next_page_token,
         }))
     }

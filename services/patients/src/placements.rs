@@ -1,8 +1,9 @@
-//! Where each patient is: kept from the admissions module's events, so ward staff reach the
-//! patients of their wards. Every admission event carries the admission as it is after the
-//! change (field 1); an open one places its patient in its current ward, any other ends the
-//! placement. Idempotent: each event sets the placement from the admission it carries, and
-//! events arrive in commit order.
+//! Where each patient is and has been: kept from the admissions module's events, so ward
+//! staff reach the patients of their wards and the record shows its visit history. Every
+//! admission event carries the admission as it is after the change (field 1); an open one
+//! places its patient in its current ward, any other ends the placement, and each sets the
+//! visit's row. Idempotent: each event sets both from the admission it carries, and events
+//! arrive in commit order.
 
 use std::sync::Arc;
 
@@ -10,10 +11,12 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
-use hmis_platform::{Database, TenantTx};
+use hmis_platform::{Database, TenantTx, wire};
 use hmis_proto::events::admissions as admission_events;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use uuid::Uuid;
+
+use crate::store::{self, VisitRow};
 
 #[derive(Debug)]
 pub(crate) struct PlacementFollower {
@@ -44,30 +47,71 @@ impl PlacementFollower {
                 "an admission event without its admission",
             ));
         };
-        let patient_id = uuid(&admission.patient_id)?;
-        let open = admission.status == i32::from(admissions_pb::AdmissionStatus::Admitted);
+        let visit = visit_of(&admission)?;
         let mut tx = self
             .database
             .begin(event.tenant_id, &RequestId::generate())
             .await
             .map_err(HandlerError::new)?;
-        if open {
-            let facility_id = uuid(&admission.facility_id)?;
-            let department_id = uuid(&admission.department_id)?;
+        if visit.status == "in_progress" {
             place(
                 &mut tx,
-                patient_id,
-                facility_id,
-                department_id,
+                visit.patient_id,
+                visit.facility_id,
+                visit.department_id,
                 event.occurred_at,
             )
             .await
         } else {
-            unplace(&mut tx, patient_id).await
+            unplace(&mut tx, visit.patient_id).await
         }
         .map_err(HandlerError::new)?;
+        store::upsert_visit(&mut tx, &visit)
+            .await
+            .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)
     }
+}
+
+/// The visit an admission is, as the registry keeps it.
+fn visit_of(admission: &admissions_pb::Admission) -> Result<VisitRow, HandlerError> {
+    let status = match admissions_pb::AdmissionStatus::try_from(admission.status) {
+        Ok(admissions_pb::AdmissionStatus::Admitted) => "in_progress",
+        Ok(admissions_pb::AdmissionStatus::Discharged) => "finished",
+        Ok(admissions_pb::AdmissionStatus::Cancelled) => "cancelled",
+        _ => {
+            return Err(HandlerError::new(
+                "an admission event with an unknown status",
+            ));
+        }
+    };
+    let admission_type = admissions_pb::AdmissionType::try_from(admission.r#type)
+        .map(|kind| {
+            kind.as_str_name()
+                .trim_start_matches("ADMISSION_TYPE_")
+                .to_ascii_lowercase()
+        })
+        .map_err(|_| HandlerError::new("an admission event with an unknown type"))?;
+    let time = |at: Option<&prost_types::Timestamp>| {
+        wire::parse_timestamp(at).map_err(|_| HandlerError::new("an admission event time"))
+    };
+    Ok(VisitRow {
+        admission_id: uuid(&admission.id)?,
+        patient_id: uuid(&admission.patient_id)?,
+        admission_number: admission.admission_number.clone(),
+        facility_id: uuid(&admission.facility_id)?,
+        department_id: uuid(&admission.department_id)?,
+        admission_type,
+        status: status.to_owned(),
+        start_time: time(admission.admit_time.as_ref())?
+            .ok_or_else(|| HandlerError::new("an admission event without its admit time"))?,
+        end_time: time(
+            admission
+                .discharge
+                .as_ref()
+                .and_then(|discharge| discharge.discharge_time.as_ref()),
+        )?,
+    })
 }
 
 async fn place(

@@ -811,3 +811,74 @@ pub async fn unmerge(
     .await?;
     Ok(())
 }
+
+/// A hospital stay as the registry keeps it.
+#[derive(Debug, Clone, FromRow)]
+pub struct VisitRow {
+    pub admission_id: Uuid,
+    pub patient_id: Uuid,
+    pub admission_number: String,
+    pub facility_id: Uuid,
+    pub department_id: Uuid,
+    pub admission_type: String,
+    pub status: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+/// Records a stay as the latest admission event tells it. A patient the registry does not
+/// hold (another tenant's id) has no history to keep: nothing is written.
+pub async fn upsert_visit(tx: &mut TenantTx, visit: &VisitRow) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO patients.visits (tenant_id, admission_id, patient_id, admission_number, \
+             facility_id, department_id, admission_type, status, start_time, end_time) \
+         SELECT $1, $2, p.id, $4, $5, $6, $7, $8, $9, $10 FROM patients.patients p \
+         WHERE p.tenant_id = $1 AND p.id = $3 \
+         ON CONFLICT (tenant_id, admission_id) DO UPDATE SET \
+             patient_id = EXCLUDED.patient_id, admission_number = EXCLUDED.admission_number, \
+             facility_id = EXCLUDED.facility_id, department_id = EXCLUDED.department_id, \
+             admission_type = EXCLUDED.admission_type, status = EXCLUDED.status, \
+             start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(visit.admission_id)
+    .bind(visit.patient_id)
+    .bind(&visit.admission_number)
+    .bind(visit.facility_id)
+    .bind(visit.department_id)
+    .bind(&visit.admission_type)
+    .bind(&visit.status)
+    .bind(visit.start_time)
+    .bind(visit.end_time)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A patient's stays newest first, with those of records merged into it, after the keyset
+/// `(start_time, admission_id)` of the previous page.
+pub async fn list_visits(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<VisitRow>, Error> {
+    let (after_time, after_id) = after.unzip();
+    Ok(sqlx::query_as(
+        "SELECT admission_id, patient_id, admission_number, facility_id, department_id, \
+                admission_type, status, start_time, end_time \
+         FROM patients.visits v \
+         WHERE v.tenant_id = $1 \
+           AND (v.patient_id = $2 OR v.patient_id IN (SELECT id FROM patients.patients \
+                WHERE tenant_id = $1 AND merged_into = $2)) \
+           AND ($3::timestamptz IS NULL OR (v.start_time, v.admission_id) < ($3, $4)) \
+         ORDER BY v.start_time DESC, v.admission_id DESC LIMIT $5",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
