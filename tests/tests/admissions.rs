@@ -1203,3 +1203,58 @@ async fn admissions_follow_a_merge_of_patient_records_and_its_undoing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn admitting_checks_what_the_registry_announced_about_the_patient() {
+    let h = Hospital::open().await;
+    let patient = h.register_record("Guțu", patients_pb::Sex::Male).await;
+    let owner = sqlx::PgPool::connect_with(h.app.db.owner_options())
+        .await
+        .expect("owner pool");
+    let patient_uuid = uuid::Uuid::parse_str(&patient.id).expect("uuid");
+    let known_deceased = |expected: bool| {
+        let owner = owner.clone();
+        async move {
+            let deceased: Option<bool> = sqlx::query_scalar(
+                "SELECT deceased FROM admissions.known_patients WHERE patient_id = $1",
+            )
+            .bind(patient_uuid)
+            .fetch_optional(&owner)
+            .await
+            .expect("read what admissions knows");
+            deceased == Some(expected)
+        }
+    };
+    eventually("admissions learns of the registration", || {
+        known_deceased(false)
+    })
+    .await;
+    patients(&h.app)
+        .update_patient(signed_in(
+            &h.desk,
+            patients_pb::UpdatePatientRequest {
+                request_id: request_id(),
+                patient: Some(patients_pb::Patient {
+                    deceased: true,
+                    death_date: chrono::Utc::now().date_naive().to_string(),
+                    ..patient.clone()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["deceased".to_owned(), "death_date".to_owned()],
+                }),
+            },
+        ))
+        .await
+        .expect("record the death");
+    eventually("admissions learns of the death", || known_deceased(true)).await;
+    let refused = h
+        .admit(&request_id(), h.admission(&patient.id, &h.ward_a, ""))
+        .await
+        .expect_err("a deceased patient is not admitted");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("deceased"),
+        "{}",
+        refused.message()
+    );
+}

@@ -57,7 +57,6 @@ pub struct Patient {
     pub sex: PatientSex,
     pub deceased: bool,
     pub merged_into: Option<Uuid>,
-    pub family_name: String,
 }
 
 /// A newborn to register.
@@ -244,10 +243,9 @@ impl Directory {
             .code)
     }
 
-    /// The patient, read from the registry (which audits the read under the caller).
-    pub async fn patient(&self, context: &RequestContext, id: Uuid) -> Result<Patient> {
-        let patient = self
-            .patients
+    /// The whole record, read from the registry (which audits the read under the caller).
+    async fn record(&self, context: &RequestContext, id: Uuid) -> Result<patients_pb::Patient> {
+        self.patients
             .clone()
             .get_patient(forwarded(
                 context,
@@ -257,7 +255,12 @@ impl Directory {
             .map_err(not_found(&format!("patient {id}")))?
             .into_inner()
             .patient
-            .ok_or(Error::CorruptRow("patient"))?;
+            .ok_or(Error::CorruptRow("patient"))
+    }
+
+    /// What admitting checks of a patient, read from the registry.
+    pub async fn patient(&self, context: &RequestContext, id: Uuid) -> Result<Patient> {
+        let patient = self.record(context, id).await?;
         let sex = match patients_pb::Sex::try_from(patient.sex) {
             Ok(patients_pb::Sex::Male) => PatientSex::Male,
             Ok(patients_pb::Sex::Female) => PatientSex::Female,
@@ -273,8 +276,12 @@ impl Directory {
             sex,
             deceased: patient.deceased,
             merged_into,
-            family_name: patient.family_name,
         })
+    }
+
+    /// A patient's family name (a newborn's default), read from the registry.
+    pub async fn family_name(&self, context: &RequestContext, id: Uuid) -> Result<String> {
+        Ok(self.record(context, id).await?.family_name)
     }
 
     /// Registers a newborn in the registry and returns its id. `request_id` is derived from

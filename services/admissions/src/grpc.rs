@@ -36,6 +36,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::events;
+use crate::known_patients;
 use crate::store::{
     self, AdmissionChange, AdmissionFilter, AdmissionRow, DischargeColumns, Lock, NewAdmission,
     NewVisit, StayRow,
@@ -347,6 +348,18 @@ impl Adt {
         Ok(())
     }
 
+    /// What admitting checks of a patient: from the registry's events when they arrived
+    /// (`known_patients.rs`), else from the registry itself.
+    pub(crate) async fn patient(&self, context: &RequestContext, id: Uuid) -> Result<Patient> {
+        let mut tx = self.read_tx(context).await?;
+        let known = known_patients::known(&mut tx, id).await?;
+        tx.commit().await?;
+        match known {
+            Some(patient) => Ok(patient),
+            None => self.directory.patient(context, id).await,
+        }
+    }
+
     pub(crate) async fn to_pb(tx: &mut TenantTx, row: &AdmissionRow) -> Result<pb::Admission> {
         let stays = store::stays_of(tx, row.id).await?;
         admission_to_pb(row, &stays)
@@ -501,7 +514,7 @@ impl AdmissionService for AdmissionApi {
             ))
             .into());
         }
-        let patient = adt.directory.patient(&context, patient_id).await?;
+        let patient = adt.patient(&context, patient_id).await?;
         check_admittable(&patient)?;
         if let Err(denied) =
             context.authorize(ADMIT, &Target::department(ward.facility_id, ward.id))
@@ -760,7 +773,7 @@ impl AdmissionService for AdmissionApi {
         }
         let ward = adt.directory.ward(&context, department_id).await?;
         check_ward(&ward, kind)?;
-        let patient = adt.directory.patient(&context, patient_id).await?;
+        let patient = adt.patient(&context, patient_id).await?;
         check_admittable(&patient)?;
         if let Some(bed_id) = bed_id {
             check_bed(
@@ -872,10 +885,13 @@ impl AdmissionService for AdmissionApi {
         if let Err(denied) = context.authorize(ADMIT, &ward_target(&mother)) {
             return Err(adt.refuse(&context, mother.patient_id, denied).await.into());
         }
-        let mother_patient = adt.directory.patient(&context, mother.patient_id).await?;
+        let mother_family_name = adt
+            .directory
+            .family_name(&context, mother.patient_id)
+            .await?;
         let record = NewbornRecord {
             family_name: if family.is_empty() {
-                mother_patient.family_name.clone()
+                mother_family_name
             } else {
                 family.as_str().to_owned()
             },
@@ -892,7 +908,7 @@ impl AdmissionService for AdmissionApi {
             .directory
             .register_newborn(&context, format!("{}/newborn", key.as_str()), &record)
             .await?;
-        let baby = adt.directory.patient(&context, baby_id).await?;
+        let baby = adt.patient(&context, baby_id).await?;
         if let Some(bed_id) = bed_id {
             check_bed(
                 &adt.directory.bed(&context, bed_id).await?,
@@ -1068,7 +1084,7 @@ impl AdmissionService for AdmissionApi {
             return Ok(Response::new(replayed));
         }
         let seen = adt.peek(&context, id).await?;
-        let patient = adt.directory.patient(&context, seen.patient_id).await?;
+        let patient = adt.patient(&context, seen.patient_id).await?;
         let bed = adt.directory.bed(&context, bed_id).await?;
         check_bed(&bed, seen.department_id, &patient)?;
         let response = adt
@@ -1139,7 +1155,7 @@ impl AdmissionService for AdmissionApi {
             .into());
         }
         if let Some(bed_id) = bed_id {
-            let patient = adt.directory.patient(&context, seen.patient_id).await?;
+            let patient = adt.patient(&context, seen.patient_id).await?;
             check_bed(
                 &adt.directory.bed(&context, bed_id).await?,
                 department_id,
@@ -1193,7 +1209,7 @@ impl AdmissionService for AdmissionApi {
             return Ok(Response::new(replayed));
         }
         let seen = adt.peek(&context, id).await?;
-        let patient = adt.directory.patient(&context, seen.patient_id).await?;
+        let patient = adt.patient(&context, seen.patient_id).await?;
         let bed = adt.directory.bed(&context, bed_id).await?;
         // A bed may be held in any ward (the one the patient will move to), so only the
         // bed's own state and sex are checked here.

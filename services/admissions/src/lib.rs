@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 mod grpc;
 mod jobs;
+mod known_patients;
 mod merges;
 mod store;
 
@@ -90,6 +91,12 @@ impl AdmissionsModule {
     /// patient records.
     pub fn merge_subscription(&self) -> hmis_platform::outbox::Subscription {
         merges::subscription(self.adt.database.clone())
+    }
+
+    /// The subscription that keeps what admitting checks of patients (sex, death, merge)
+    /// from the registry's events.
+    pub fn patient_subscription(&self) -> hmis_platform::outbox::Subscription {
+        known_patients::subscription(self.adt.database.clone())
     }
 
     /// Wakes ward board watchers on every change of admissions or bed states, until the task

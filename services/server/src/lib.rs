@@ -301,6 +301,7 @@ impl Application {
             mounted_services.push("openhmis.admissions.v1.AdmissionService");
             purges.push(admissions.idempotency_keys().clone());
             subscriptions.push(admissions.merge_subscription());
+            subscriptions.push(admissions.patient_subscription());
             admissions_workers = Some(admissions);
         }
         if self.modules.iter().any(|module| module == "audit") {
