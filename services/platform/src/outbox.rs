@@ -293,6 +293,11 @@ impl Dispatcher {
                 return Ok(delivered);
             }
             for row in rows {
+                // A backlog is not drained to its end once told to stop: the offset saved so
+                // far is where the next dispatcher resumes.
+                if *stop.borrow() {
+                    return Ok(delivered);
+                }
                 let next = Offset {
                     txid: row.txid.clone(),
                     id: row.id,
