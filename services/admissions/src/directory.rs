@@ -5,11 +5,13 @@
 //! runs elsewhere. Wire types of other modules stay in this file.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use core_pb::facility_service_client::FacilityServiceClient;
-use hmis_platform::RequestContext;
 use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_platform::{RequestContext, TenantId};
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use patients_pb::patient_service_client::PatientServiceClient;
@@ -72,6 +74,65 @@ pub struct NewbornRecord {
 pub struct Directory {
     facilities: FacilityServiceClient<ServiceChannel>,
     patients: PatientServiceClient<ServiceChannel>,
+    wards: Arc<Recent<Ward>>,
+    time_zones: Arc<Recent<String>>,
+}
+
+/// How long a ward or a facility's time zone read from the register is used again. They
+/// change rarely (a ward renamed or closed, a zone corrected), and reading them cost two
+/// transactions per admission; a ward closed within this time may still take an admission.
+const REFERENCE_TTL: Duration = Duration::from_secs(30);
+
+/// Beyond this many entries the cache starts over (a deployment serving many tenants).
+const REFERENCE_CAPACITY: usize = 10_000;
+
+/// Values read recently, per tenant and id, for [`REFERENCE_TTL`].
+#[derive(Debug)]
+struct Recent<T> {
+    entries: Mutex<HashMap<(TenantId, Uuid), (Instant, T)>>,
+}
+
+impl<T: Clone> Recent<T> {
+    fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &(TenantId, Uuid)) -> Option<T> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(key)
+            .filter(|(read_at, _)| read_at.elapsed() < REFERENCE_TTL)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn put(&self, key: (TenantId, Uuid), value: T) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= REFERENCE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    /// The value of `key` read within the TTL, or `read` it now and keep it.
+    async fn get_or_read<F>(&self, key: (TenantId, Uuid), read: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        if let Some(value) = self.get(&key) {
+            return Ok(value);
+        }
+        let value = read.await?;
+        self.put(key, value.clone());
+        Ok(value)
+    }
 }
 
 /// A NOT_FOUND from the other module, said in this call's words (which field named it).
@@ -95,10 +156,19 @@ impl Directory {
         Self {
             facilities: FacilityServiceClient::new(core),
             patients: PatientServiceClient::new(patients),
+            wards: Arc::new(Recent::new()),
+            time_zones: Arc::new(Recent::new()),
         }
     }
 
+    /// A department of the register (read at most every [`REFERENCE_TTL`]).
     pub async fn ward(&self, context: &RequestContext, id: Uuid) -> Result<Ward> {
+        self.wards
+            .get_or_read((context.tenant_id()?, id), self.read_ward(context, id))
+            .await
+    }
+
+    async fn read_ward(&self, context: &RequestContext, id: Uuid) -> Result<Ward> {
         let department = self
             .facilities
             .clone()
@@ -129,6 +199,15 @@ impl Directory {
 
     /// The IANA time zone of a facility (the admission year is the facility's).
     pub async fn time_zone(&self, context: &RequestContext, facility_id: Uuid) -> Result<String> {
+        self.time_zones
+            .get_or_read(
+                (context.tenant_id()?, facility_id),
+                self.read_time_zone(context, facility_id),
+            )
+            .await
+    }
+
+    async fn read_time_zone(&self, context: &RequestContext, facility_id: Uuid) -> Result<String> {
         Ok(self
             .facilities
             .clone()
@@ -342,4 +421,46 @@ fn bed_from_pb(bed: core_pb::Bed) -> Result<Bed> {
         state,
         active: bed.active,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn recent_values_are_read_once_per_tenant_and_id() {
+        let recent = Recent::new();
+        let (tenant, other_tenant, id) =
+            (TenantId::generate(), TenantId::generate(), Uuid::now_v7());
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        // Like the directory's reads, a future that does its work only when awaited.
+        let read = |value: &'static str| {
+            let reads = &reads;
+            async move {
+                reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(value.to_owned())
+            }
+        };
+        assert_eq!(
+            recent.get_or_read((tenant, id), read("first")).await.ok(),
+            Some("first".to_owned())
+        );
+        assert_eq!(
+            recent.get_or_read((tenant, id), read("second")).await.ok(),
+            Some("first".to_owned())
+        );
+        assert_eq!(
+            recent
+                .get_or_read((other_tenant, id), read("other"))
+                .await
+                .ok(),
+            Some("other".to_owned()),
+            "another tenant's read is its own"
+        );
+        assert_eq!(
+            reads.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "the second read of the same tenant and id came from the cache"
+        );
+    }
 }
