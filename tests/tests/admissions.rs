@@ -972,6 +972,49 @@ async fn a_mistaken_admission_is_cancelled_and_its_bed_freed_and_observations_co
         .await
         .expect("observation stay, 5 hours ago");
 
+    // The ward's listing pages newest first, each admission with its stays.
+    let list = |page_token: String| {
+        let client = client.clone();
+        let session = h.desk.clone();
+        let ward = h.ward_a.clone();
+        async move {
+            client
+                .clone()
+                .list_admissions(signed_in(
+                    &session,
+                    pb::ListAdmissionsRequest {
+                        department_id: ward,
+                        page_size: 2,
+                        page_token,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("list ward A")
+                .into_inner()
+        }
+    };
+    let first_page = list(String::new()).await;
+    assert_eq!(first_page.admissions.len(), 2);
+    assert!(!first_page.next_page_token.is_empty());
+    let second_page = list(first_page.next_page_token.clone()).await;
+    assert_eq!(second_page.admissions.len(), 1);
+    let listed: Vec<&pb::Admission> = first_page
+        .admissions
+        .iter()
+        .chain(&second_page.admissions)
+        .collect();
+    assert_eq!(
+        listed.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        [
+            cancelled.id.as_str(),
+            recent.id.as_str(),
+            observation.id.as_str()
+        ],
+        "newest admission first"
+    );
+    assert!(listed.iter().all(|admission| admission.stays.len() == 1));
+
     let converted = h
         .app
         .admissions

@@ -1049,10 +1049,12 @@ impl AdmissionService for AdmissionApi {
             .iter()
             .filter(|row| principal.is_allowed(READ, &ward_target(row)))
             .collect();
-        let mut admissions = Vec::with_capacity(shown.len());
-        for row in &shown {
-            admissions.push(Adt::to_pb(&mut tx, row).await?);
-        }
+        let admission_ids: Vec<Uuid> = shown.iter().map(|row| row.id).collect();
+        let stays = store::stays_of_many(&mut tx, &admission_ids).await?;
+        let admissions = shown
+            .iter()
+            .map(|row| admission_to_pb(row, stays.get(&row.id).map(Vec::as_slice).unwrap_or(&[])))
+            .collect::<Result<Vec<_>>>()?;
         let ids: Vec<Uuid> = shown.iter().map(|row| row.patient_id).collect();
         Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
         Ok(Response::new(pb::ListAdmissionsResponse {

@@ -261,15 +261,31 @@ pub async fn update_admission(
 
 /// Every stay and reservation of an admission, oldest first.
 pub async fn stays_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<StayRow>> {
+    Ok(stays_of_many(tx, &[admission_id])
+        .await?
+        .remove(&admission_id)
+        .unwrap_or_default())
+}
+
+/// The stays and reservations of several admissions in one statement, each oldest first.
+pub async fn stays_of_many(
+    tx: &mut TenantTx,
+    admission_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<StayRow>>> {
     let sql = format!(
         "SELECT {STAY_COLUMNS} FROM admissions.stays \
-         WHERE tenant_id = $1 AND admission_id = $2 ORDER BY start_time, id"
+         WHERE tenant_id = $1 AND admission_id = ANY ($2) ORDER BY start_time, id"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<StayRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
-        .bind(admission_id)
+        .bind(admission_ids)
         .fetch_all(&mut **tx)
-        .await?)
+        .await?;
+    let mut by_admission = std::collections::HashMap::<Uuid, Vec<StayRow>>::new();
+    for row in rows {
+        by_admission.entry(row.admission_id).or_default().push(row);
+    }
+    Ok(by_admission)
 }
 
 /// Opens a stay (or a reservation); the exclusion constraint refuses a taken bed.
