@@ -128,7 +128,11 @@ async fn room_with_beds(
 
 impl Hospital {
     async fn open() -> Self {
-        let app = TestApp::spawn().await;
+        Self::open_with(hmis_platform::config::Options::default()).await
+    }
+
+    async fn open_with(options: hmis_platform::config::Options) -> Self {
+        let app = TestApp::spawn_with(options).await;
         let admin = app.create_tenant("ADT").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let emergency_id = department(
@@ -1299,5 +1303,41 @@ async fn admitting_checks_what_the_registry_announced_about_the_patient() {
         refused.message().contains("deceased"),
         "{}",
         refused.message()
+    );
+}
+
+#[tokio::test]
+async fn a_ward_board_watch_ends_when_its_access_token_expires() {
+    use tokio_stream::StreamExt;
+    let mut options = hmis_platform::config::Options::default();
+    options.iam.access_token_ttl = Duration::from_secs(4);
+    let h = Hospital::open_with(options).await;
+    let nurse = h
+        .app
+        .login("ADT", "nurse-b", USER_PASSWORD)
+        .await
+        .expect("the nurse signs in again");
+    let mut watch = admissions(&h.app)
+        .watch_ward_board(signed_in(
+            &nurse,
+            pb::WatchWardBoardRequest {
+                department_id: h.ward_b.clone(),
+            },
+        ))
+        .await
+        .expect("watch ward B")
+        .into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .expect("the first board")
+        .expect("the stream goes on");
+    assert!(first.is_ok());
+    let ended = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .expect("the stream ends within 30 s")
+        .expect("an end message");
+    assert_eq!(
+        ended.expect_err("ended by the token's expiry").code(),
+        Code::Unauthenticated
     );
 }

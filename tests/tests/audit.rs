@@ -259,6 +259,7 @@ async fn break_glass_accesses_are_flagged_and_listable_for_review() {
     let admin = app.create_tenant("H1").await;
     let patient = Uuid::new_v4();
     let physician = Principal {
+        expires_at: None,
         user_id: Uuid::new_v4(),
         tenant_id: admin.tenant_id,
         username: "dr.ionescu".to_owned(),

@@ -46,6 +46,7 @@ async fn missing_tampered_expired_and_foreign_tokens_are_unauthenticated() {
 
     // Issued by our own key ring, but an hour ago: expired.
     let principal = Principal {
+        expires_at: None,
         user_id: uuid::Uuid::new_v4(),
         tenant_id: app.operator.tenant_id,
         username: "ghost".to_owned(),

@@ -106,7 +106,21 @@ impl Adt {
         let (sender, receiver) = mpsc::channel(4);
         // Subscribed before the first read, so a change during it is not missed.
         let mut changes = self.changes.subscribe();
+        // The stream lives no longer than the access token it was opened with: a revoked
+        // grant or a signed-out user stops seeing the ward when the token would have expired.
+        let expires_in = context
+            .principal()
+            .ok()
+            .and_then(|principal| principal.expires_at)
+            .map(|at| (at - self.clock.now()).to_std().unwrap_or_default());
+        let token_expired = async move {
+            match expires_in {
+                Some(expires_in) => tokio::time::sleep(expires_in).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::spawn(async move {
+            tokio::pin!(token_expired);
             let mut shown: Option<pb::WardBoard> = None;
             loop {
                 match self
@@ -132,6 +146,13 @@ impl Adt {
                     changed = changes.changed() => if changed.is_err() { return },
                     _ = tokio::time::sleep(REFRESH) => {}
                     _ = sender.closed() => return,
+                    _ = &mut token_expired => {
+                        let expired = Status::unauthenticated(
+                            "the access token expired; watch again with a fresh one",
+                        );
+                        let _ = sender.send(Err(expired)).await;
+                        return;
+                    }
                 }
             }
         });

@@ -66,6 +66,7 @@ impl Iam {
         )
         .await?;
         let principal = Principal {
+            expires_at: None,
             user_id: credentials.id,
             tenant_id: tx.tenant_id(),
             username: credentials.username.clone(),

@@ -83,6 +83,7 @@ impl Claims {
             service_account: self.sa,
             session_id: self.sid,
             grants,
+            expires_at: chrono::DateTime::from_timestamp(self.exp, 0),
         })
     }
 }

@@ -120,6 +120,9 @@ pub struct Principal {
     /// The session (refresh-token family) the access token was issued in.
     pub session_id: Uuid,
     pub grants: Vec<Grant>,
+    /// When the access token that carried this principal expires (none for the system and
+    /// for a principal not yet issued a token). Long-lived calls (streams) end there.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Principal {
@@ -366,6 +369,7 @@ mod tests {
 
     fn principal(grants: &[(&str, Scope)]) -> Principal {
         Principal {
+            expires_at: None,
             user_id: Uuid::nil(),
             tenant_id: TenantId::new(Uuid::nil()),
             username: "nurse".to_owned(),

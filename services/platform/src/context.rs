@@ -135,6 +135,7 @@ impl RequestContext {
         Self {
             request_id: RequestId::generate(),
             principal: Some(Principal {
+                expires_at: None,
                 user_id: Uuid::nil(),
                 tenant_id,
                 username: "system".to_owned(),
@@ -393,6 +394,7 @@ mod tests {
     fn context(grants: &[(&str, Scope)], reason: Option<&str>) -> RequestContext {
         let mut context = RequestContext::authenticated(
             Principal {
+                expires_at: None,
                 user_id: Uuid::new_v4(),
                 tenant_id: TenantId::generate(),
                 username: "dr".to_owned(),
