@@ -763,3 +763,49 @@ async fn a_transaction_carries_its_tenant_and_request_id_whatever_the_id_holds()
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn commit_order_holds_across_a_digit_boundary_of_transaction_ids() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner connection");
+    // Old transaction ids written as a long-running cluster has them: 999 committed before
+    // 1000, which sorts first as text.
+    for (txid, aggregate) in [("999", "older"), ("1000", "newer"), ("10000", "newest")] {
+        sqlx::query(
+            "INSERT INTO core.outbox (tenant_id, txid, event_id, event_type, aggregate_id, \
+             payload, occurred_at) VALUES ($1, $2::xid8, $3, 'test.Ordered', $4, '', now())",
+        )
+        .bind(tenant.tenant_id.as_uuid())
+        .bind(txid)
+        .bind(uuid::Uuid::now_v7())
+        .bind(aggregate)
+        .execute(&mut owner)
+        .await
+        .expect("insert an old event");
+    }
+    let recorder = Arc::new(Recorder::default());
+    let dispatcher = Dispatcher::new(
+        app.db.database.worker_pool().clone(),
+        OutboxOptions::default(),
+    );
+    let subscription = subscription("digits", &recorder);
+    deliver_until(&dispatcher, &subscription, 3).await;
+    let order: Vec<String> = recorder
+        .order
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|aggregate| ["older", "newer", "newest"].contains(&aggregate.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(order, ["older", "newer", "newest"]);
+    let again = dispatcher
+        .deliver_pending(&subscription)
+        .await
+        .expect("deliver again");
+    assert_eq!(again, 0, "the offset is past every delivered event");
+    app.stop().await;
+}

@@ -42,11 +42,13 @@ pub async fn migrate(connect_options: &PgConnectOptions) -> Result<(), MigrateEr
 /// skips one. `table` needs `txid xid8 DEFAULT pg_current_xact_id()` and a bigint `id`; the
 /// rows come back with `txid` (as text) and `id` before `columns`.
 pub fn commit_ordered_after(columns: &str, table: &str) -> String {
+    // The order is the table's xid8 column, `t.txid`: a bare `txid` in ORDER BY names the
+    // text column of the select list, which sorts "1000" before "999".
     format!(
-        "SELECT txid::text AS txid, id, {columns} FROM {table} \
-         WHERE (txid, id) > ($1::text::xid8, $2) \
-           AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY txid, id LIMIT $3"
+        "SELECT t.txid::text AS txid, t.id, {columns} FROM {table} t \
+         WHERE (t.txid, t.id) > ($1::text::xid8, $2) \
+           AND t.txid < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY t.txid, t.id LIMIT $3"
     )
 }
 
