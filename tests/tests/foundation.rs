@@ -771,15 +771,26 @@ async fn commit_order_holds_across_a_digit_boundary_of_transaction_ids() {
     let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
         .await
         .expect("owner connection");
-    // Old transaction ids written as a long-running cluster has them: 999 committed before
-    // 1000, which sorts first as text.
-    for (txid, aggregate) in [("999", "older"), ("1000", "newer"), ("10000", "newest")] {
+    // Transaction ids on both sides of the highest power of ten the cluster has passed (a
+    // fresh cluster may not be past 10,000): as text, the later sorts first.
+    let current: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+        .fetch_one(&mut owner)
+        .await
+        .expect("current transaction id");
+    let current: u64 = current.parse().expect("a number");
+    let boundary = 10_u64.pow((current - 1).ilog10());
+    assert!(boundary >= 10 && boundary + 1 < current, "txid {current}");
+    for (txid, aggregate) in [
+        (boundary - 1, "older"),
+        (boundary, "newer"),
+        (boundary + 1, "newest"),
+    ] {
         sqlx::query(
             "INSERT INTO core.outbox (tenant_id, txid, event_id, event_type, aggregate_id, \
-             payload, occurred_at) VALUES ($1, $2::xid8, $3, 'test.Ordered', $4, '', now())",
+             payload, occurred_at) VALUES ($1, $2::text::xid8, $3, 'test.Ordered', $4, '', now())",
         )
         .bind(tenant.tenant_id.as_uuid())
-        .bind(txid)
+        .bind(txid.to_string())
         .bind(uuid::Uuid::now_v7())
         .bind(aggregate)
         .execute(&mut owner)
