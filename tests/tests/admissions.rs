@@ -1341,3 +1341,86 @@ async fn a_ward_board_watch_ends_when_its_access_token_expires() {
         Code::Unauthenticated
     );
 }
+
+#[tokio::test]
+async fn admissions_in_a_process_of_their_own_reach_core_and_the_registry_over_the_network() {
+    let h = Hospital::open().await;
+    // A second process over the same database mounts only admissions; the bed register and
+    // the registry are the first process's, reached over gRPC with the caller's token.
+    let mut options = hmis_platform::config::Options::default();
+    options.server.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    options.server.modules = vec!["admissions".to_owned()];
+    let first = format!("http://{}", h.app.addr);
+    options.server.upstreams = [
+        ("core".to_owned(), first.clone()),
+        ("patients".to_owned(), first),
+    ]
+    .into();
+    // Its own pools, as a process of its own has (stopping it closes them).
+    let database = hmis_platform::Database::connect(
+        h.app.db.owner_options(),
+        &hmis_platform::config::DatabaseOptions::default(),
+    )
+    .await
+    .expect("the admissions process's pools");
+    let second = openhmis_server::Application::new(
+        options,
+        database,
+        std::sync::Arc::new(hmis_platform::clock::SystemClock),
+    )
+    .await
+    .expect("the admissions process");
+    let listener = second.bind().await.expect("bind port 0");
+    let addr = listener.local_addr().expect("bound address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(second.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("connect to the admissions process");
+
+    let patient_id = h.register("Grosu", patients_pb::Sex::Male).await;
+    let admission = AdmissionServiceClient::new(channel.clone())
+        .admit_patient(signed_in(
+            &h.desk,
+            pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(h.admission(&patient_id, &h.ward_a, &h.beds_a[0])),
+            },
+        ))
+        .await
+        .expect("admitted through the admissions process")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(admission.bed_id, h.beds_a[0]);
+    let board = AdmissionServiceClient::new(channel)
+        .get_ward_board(signed_in(
+            &h.desk,
+            pb::GetWardBoardRequest {
+                department_id: h.ward_a.clone(),
+            },
+        ))
+        .await
+        .expect("the board, with the register's beds read over the network")
+        .into_inner()
+        .board
+        .expect("board");
+    assert_eq!(board.beds.len(), 4);
+    assert_eq!(board.patients.len(), 1);
+    // The register's reads were made under the desk's name in the first process.
+    let mut owner = h.owner().await;
+    let remote_reads: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE username = 'desk' \
+         AND method = '/openhmis.admissions.v1.AdmissionService/AdmitPatient'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("count");
+    assert_eq!(remote_reads, 1, "one audit record of the admission itself");
+    let _ = stop.send(());
+    server.await.expect("server task").expect("served");
+}

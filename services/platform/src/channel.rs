@@ -51,9 +51,21 @@ pub fn remote(channel: tonic::transport::Channel) -> ServiceChannel {
 }
 
 /// A request on behalf of the caller of the current call: the callee sees the same
-/// principal, request id and method, and audits its access under them.
+/// principal, request id and method, and audits its access under them. In this process it
+/// reads the context itself; in another, the caller's access token and request id travel as
+/// metadata and that process's [`RequestContextLayer`](crate::RequestContextLayer) checks the
+/// token again.
 pub fn forwarded<T>(context: &RequestContext, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.extensions_mut().insert(context.clone());
+    let metadata = request.metadata_mut();
+    if let Some(bearer) = context.bearer()
+        && let Ok(value) = format!("Bearer {}", bearer.expose()).parse()
+    {
+        metadata.insert(crate::context::AUTHORIZATION_HEADER, value);
+    }
+    if let Ok(value) = context.request_id.as_str().parse() {
+        metadata.insert(crate::context::REQUEST_ID_HEADER, value);
+    }
     request
 }

@@ -112,6 +112,11 @@ pub struct ServerOptions {
     /// unset: the tenant the first start created. Calls never name a tenant otherwise: their
     /// access token does.
     pub default_tenant: Option<uuid::Uuid>,
+    /// Where modules this process does not mount are served, by module name, e.g.
+    /// `core = "http://core:50051"` (`HMIS_SERVER__UPSTREAMS__CORE`). A module mounted here is
+    /// called in-process; one neither mounted nor listed is called in-process over the shared
+    /// database too.
+    pub upstreams: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -179,6 +184,7 @@ impl Default for ServerOptions {
             modules: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
             default_tenant: None,
+            upstreams: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -105,6 +105,25 @@ pub struct RequestContext {
     pub client_addr: Option<SocketAddr>,
     method: String,
     break_glass_reason: Option<String>,
+    /// The caller's access token, for calls made on its behalf to a module in another
+    /// process ([`crate::channel::forwarded`]). Never printed.
+    bearer: Option<BearerToken>,
+}
+
+/// An access token as the caller sent it; `Debug` shows no part of it.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
 }
 
 /// How a caller may reach a patient's data.
@@ -152,6 +171,7 @@ impl RequestContext {
             client_addr: None,
             method: "system".to_owned(),
             break_glass_reason: None,
+            bearer: None,
         }
     }
 
@@ -163,7 +183,13 @@ impl RequestContext {
             client_addr: None,
             method: method.to_owned(),
             break_glass_reason: None,
+            bearer: None,
         }
+    }
+
+    /// The caller's access token, when the call came with one.
+    pub fn bearer(&self) -> Option<&BearerToken> {
+        self.bearer.as_ref()
     }
 
     /// The full gRPC method of the call, e.g. `/openhmis.core.v1.FacilityService/GetBed`.
@@ -249,6 +275,7 @@ impl RequestContext {
                 client_addr: None,
                 method: String::new(),
                 break_glass_reason: None,
+                bearer: None,
             })
     }
 }
@@ -327,8 +354,12 @@ where
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr());
-        let authenticated = bearer_token(request.headers().get(AUTHORIZATION_HEADER))
-            .and_then(|token| self.verifier.verify(token));
+        let token = bearer_token(request.headers().get(AUTHORIZATION_HEADER));
+        let bearer = token
+            .as_ref()
+            .ok()
+            .map(|token| BearerToken((*token).to_owned()));
+        let authenticated = token.and_then(|token| self.verifier.verify(token));
         let span = tracing::info_span!(
             "grpc",
             rpc = %path,
@@ -355,6 +386,8 @@ where
                 return Box::pin(async move { Ok(response) });
             }
         };
+        // Kept only with the principal it proved.
+        let bearer = principal.as_ref().and(bearer);
         let break_glass_reason = request
             .headers()
             .get(BREAK_GLASS_HEADER)
@@ -367,6 +400,7 @@ where
             client_addr,
             method: path,
             break_glass_reason,
+            bearer,
         });
 
         Box::pin(

@@ -20,7 +20,7 @@ use hmis_core::CoreModule;
 use hmis_iam::{IamModule, SeedUser};
 use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
-use hmis_platform::channel::in_process;
+use hmis_platform::channel::{ServiceChannel, in_process, remote};
 use hmis_platform::clock::{SharedClock, SystemClock};
 use hmis_platform::config::{EmbeddedOptions, Options};
 use hmis_platform::db::{self, Database};
@@ -50,6 +50,8 @@ pub const BOOTSTRAP_ADMIN: &str = "admin";
 pub enum ServerError {
     #[error("unknown module `{0}`; known modules: {known}", known = MODULES.join(", "))]
     UnknownModule(String),
+    #[error("upstream of module `{module}`: {reason}")]
+    Upstream { module: String, reason: String },
     #[error("invalid database url: {0}")]
     DatabaseUrl(sqlx::Error),
     #[error(transparent)]
@@ -86,6 +88,8 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     clock: SharedClock,
     modules: Vec<String>,
+    /// Modules served by other processes, by name.
+    upstreams: std::collections::HashMap<String, tonic::transport::Endpoint>,
     iam: IamModule,
 }
 
@@ -110,6 +114,7 @@ impl Application {
         clock: SharedClock,
     ) -> Result<Self, ServerError> {
         let modules = select_modules(&options.server.modules)?;
+        let upstreams = upstream_endpoints(&options.server.upstreams)?;
         // Sign-in without a tenant code means the standalone hospital: the configured
         // default, else the tenant the first start created.
         let default_tenant = options
@@ -130,6 +135,7 @@ impl Application {
             embedded: None,
             clock,
             modules,
+            upstreams,
             iam,
         })
     }
@@ -153,9 +159,20 @@ impl Application {
             self.database.clone(),
             self.clock.clone(),
             self.options.admissions.clone(),
-            in_process(self.core().facility_service()),
-            in_process(self.patients().service()),
+            self.channel_to("core", || in_process(self.core().facility_service())),
+            self.channel_to("patients", || in_process(self.patients().service())),
         )
+    }
+
+    /// How this process reaches `module`: in-process when it mounts it (or nobody said where
+    /// it runs), else over the network to its configured upstream.
+    fn channel_to(&self, module: &str, local: impl FnOnce() -> ServiceChannel) -> ServiceChannel {
+        match self.upstreams.get(module) {
+            Some(endpoint) if !self.modules.iter().any(|mounted| mounted == module) => {
+                remote(endpoint.connect_lazy())
+            }
+            _ => local(),
+        }
     }
 
     pub fn audit(&self) -> AuditModule {
@@ -427,6 +444,27 @@ fn select_modules(requested: &[String]) -> Result<Vec<String>, ServerError> {
             } else {
                 Err(ServerError::UnknownModule(module))
             }
+        })
+        .collect()
+}
+
+/// The configured upstreams, checked: known module names and valid URLs.
+fn upstream_endpoints(
+    configured: &std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::HashMap<String, tonic::transport::Endpoint>, ServerError> {
+    configured
+        .iter()
+        .map(|(module, url)| {
+            if !MODULES.contains(&module.as_str()) {
+                return Err(ServerError::UnknownModule(module.clone()));
+            }
+            let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+                .map_err(|error| ServerError::Upstream {
+                    module: module.clone(),
+                    reason: error.to_string(),
+                })?
+                .tcp_nodelay(true);
+            Ok((module.clone(), endpoint))
         })
         .collect()
 }
