@@ -129,6 +129,35 @@ fn check_etag(row: &AdmissionRow, etag: Option<Version>) -> Result<()> {
     }
 }
 
+/// Whether a change needs the admission open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Must {
+    BeOpen,
+    BeAny,
+}
+
+/// The admission `id`, locked for a change the caller makes with `permission` in its ward (a
+/// refusal is audited once the transaction rolled back), open if the change needs it, and as
+/// of the etag the caller read, when it sent one.
+async fn lock_for_change(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    id: Uuid,
+    permission: &str,
+    must: Must,
+    etag: Option<Version>,
+) -> Result<AdmissionRow> {
+    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
+    context
+        .authorize(permission, &ward_target(&row))
+        .map_err(refused(row.patient_id))?;
+    if must == Must::BeOpen {
+        require_open(&row)?;
+    }
+    check_etag(&row, etag)?;
+    Ok(row)
+}
+
 fn require_open(row: &AdmissionRow) -> Result<()> {
     if row.status == AdmissionStatus::Admitted.as_db() {
         Ok(())
@@ -1221,12 +1250,7 @@ impl AdmissionService for AdmissionApi {
         let response = adt
             .write(&context, "ReserveBed", &key, &message, |tx| {
                 Box::pin(async move {
-                    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                    work_context
-                        .authorize(ADMIT, &ward_target(&row))
-                        .map_err(refused(row.patient_id))?;
-                    require_open(&row)?;
-                    check_etag(&row, etag)?;
+                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     if open_reservation(&stays).is_some() {
                         return Err(Error::precondition(
@@ -1282,11 +1306,7 @@ impl AdmissionService for AdmissionApi {
         let response = adt
             .write(&context, "ReleaseBedReservation", &key, &message, |tx| {
                 Box::pin(async move {
-                    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                    work_context
-                        .authorize(ADMIT, &ward_target(&row))
-                        .map_err(refused(row.patient_id))?;
-                    check_etag(&row, etag)?;
+                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeAny, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let Some(reservation) = open_reservation(&stays) else {
                         return Err(Error::precondition("the admission holds no bed"));
@@ -1340,12 +1360,7 @@ impl AdmissionService for AdmissionApi {
         let response = adt
             .write(&context, "DischargePatient", &key, &message, |tx| {
                 Box::pin(async move {
-                    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                    work_context
-                        .authorize(ADMIT, &ward_target(&row))
-                        .map_err(refused(row.patient_id))?;
-                    require_open(&row)?;
-                    check_etag(&row, etag)?;
+                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let current = open_stay(&stays)
                         .cloned()
@@ -1434,9 +1449,7 @@ impl AdmissionService for AdmissionApi {
         let response = adt
             .write(&context, "UndoDischarge", &key, &message, |tx| {
                 Box::pin(async move {
-                    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                    work_context.authorize(UNDO, &ward_target(&row)).map_err(refused(row.patient_id))?;
-                    check_etag(&row, etag)?;
+                    let row = lock_for_change(tx, &work_context, id, UNDO, Must::BeAny, etag).await?;
                     let (Some(recorded), Some(kind), Some(time)) = (row.discharge_recorded_at, row.discharge_type.clone(), row.discharge_time) else {
                         return Err(Error::precondition(format!("admission {} is not discharged", row.admission_number)));
                     };
@@ -1519,10 +1532,7 @@ impl AdmissionService for AdmissionApi {
         let response = adt
             .write(&context, "CancelAdmission", &key, &message, |tx| {
                 Box::pin(async move {
-                    let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                    work_context.authorize(UNDO, &ward_target(&row)).map_err(refused(row.patient_id))?;
-                    require_open(&row)?;
-                    check_etag(&row, etag)?;
+                    lock_for_change(tx, &work_context, id, UNDO, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let moved = stays.iter().filter(|stay| !stay.is_reservation()).count() > 1;
                     if moved {
@@ -1748,12 +1758,7 @@ impl Adt {
         let inner = self.clone();
         self.write(context, rpc, key, message, |tx| {
             Box::pin(async move {
-                let row = store::get_admission(tx, id, Lock::ForUpdate).await?;
-                work_context
-                    .authorize(ADMIT, &ward_target(&row))
-                    .map_err(refused(row.patient_id))?;
-                require_open(&row)?;
-                check_etag(&row, etag)?;
+                let row = lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
                 let moved = inner.move_patient(tx, &row, to(&row), now).await?;
                 audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                 Ok(answer(moved))
