@@ -30,6 +30,26 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.core.v1.rs"));
         }
     }
+    pub mod terminology {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.terminology.v1.rs"));
+        }
+    }
+    pub mod statistics {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.statistics.v1.rs"));
+        }
+    }
+    pub mod inventory {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.inventory.v1.rs"));
+        }
+    }
+    pub mod encounters {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.encounters.v1.rs"));
+        }
+    }
 }
 
 /// The event types modules publish through their outboxes (the full names of the payload
@@ -41,6 +61,17 @@ pub mod events {
         pub const PATIENT_CHANGED: &str = "openhmis.patients.v1.PatientChanged";
         pub const PATIENTS_MERGED: &str = "openhmis.patients.v1.PatientsMerged";
         pub const PATIENTS_UNMERGED: &str = "openhmis.patients.v1.PatientsUnmerged";
+    }
+
+    /// `openhmis.encounters.v1` events.
+    pub mod encounters {
+        pub const DIAGNOSIS_RECORDED: &str = "openhmis.encounters.v1.DiagnosisRecorded";
+        pub const PROCEDURE_RECORDED: &str = "openhmis.encounters.v1.ProcedureRecorded";
+        pub const PRESCRIPTION_CREATED: &str = "openhmis.encounters.v1.PrescriptionCreated";
+        pub const PRESCRIPTION_DISCONTINUED: &str =
+            "openhmis.encounters.v1.PrescriptionDiscontinued";
+        pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
+        pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
     }
 
     /// `openhmis.admissions.v1` events.

@@ -112,6 +112,9 @@ def main():
     for expected in (
         "openhmis.core.v1.FacilityService",
         "openhmis.core.v1.TenantService",
+        "openhmis.terminology.v1.TerminologyService",
+        "openhmis.encounters.v1.EncounterService",
+        "openhmis.inventory.v1.InventoryService",
         "grpc.health.v1.Health",
     ):
         assert expected in services, f"{expected} not in {services}"
@@ -165,6 +168,14 @@ def main():
         assert "facility.time_zone" in error.details(), error.details()
     else:
         raise AssertionError("a bad time zone was accepted")
+    # The demo's ICD-10 starter set, searched by words as a diagnosis picker does.
+    codes = pool.FindServiceByName("openhmis.terminology.v1.TerminologyService")
+    search_request = message_class(codes.FindMethodByName("SearchConcepts").input_type)
+    found = signed(stub(channel, codes, "SearchConcepts"))(
+        search_request(system="icd10", query="lobar pneumonia", selectable_only=True), timeout=10
+    ).concepts
+    assert [concept.code for concept in found] == ["J18.1"], found
+
     health = pool.FindServiceByName("grpc.health.v1.Health")
     check_request = message_class(health.FindMethodByName("Check").input_type)
     check_response = message_class(health.FindMethodByName("Check").output_type)
@@ -180,7 +191,7 @@ def main():
         target, "/openhmis.core.v1.FacilityService/GetFacility", get_bytes, token
     )
     assert trailers.get("grpc-status") == "3", trailers  # INVALID_ARGUMENT, readable by a browser
-    print(f"reflection client: 7 passed, 0 failed (facility {created.id})")
+    print(f"reflection client: 8 passed, 0 failed (facility {created.id})")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "iam.users.read",
             "iam.users.manage",
             "audit.read",
+            "terminology.read",
+            "encounters.formulary.manage",
         ],
     },
     StandardRole {
@@ -140,6 +142,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "patients.confidential",
             "admissions.read",
             "admissions.undo",
+            "encounters.read",
+            "terminology.read",
         ],
     },
     StandardRole {
@@ -152,6 +156,16 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.read",
             "encounters.read",
             "nursing.administer",
+            "terminology.read",
+        ],
+    },
+    StandardRole {
+        code: "nurse_prescriber",
+        name: "Nurse prescriber (added to a nurse's role)",
+        permissions: &[
+            "encounters.read",
+            "encounters.prescribe",
+            "terminology.read",
         ],
     },
     StandardRole {
@@ -170,7 +184,18 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "encounters.prescribe",
             "encounters.override",
             "encounters.certify",
+            "terminology.read",
         ],
+    },
+    StandardRole {
+        code: "reserve_prescriber",
+        name: "Reserve antibiotics prescriber (a privilege added to a physician's role)",
+        permissions: &["encounters.prescribe.reserve"],
+    },
+    StandardRole {
+        code: "controlled_prescriber",
+        name: "Narcotics and psychotropics prescriber (a privilege added to a physician's role)",
+        permissions: &["encounters.prescribe.controlled"],
     },
     StandardRole {
         code: "pharmacist",
@@ -182,6 +207,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "pharmacy.read",
             "pharmacy.dispense",
             "pharmacy.manage",
+            "terminology.read",
         ],
     },
     StandardRole {
@@ -192,6 +218,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "statistics.read",
             "statistics.submit",
             "admissions.read",
+            "terminology.read",
         ],
     },
     StandardRole {

@@ -107,8 +107,9 @@ impl IamModule {
         &self.iam.idempotency
     }
 
-    /// Makes a tenant usable: registers its code for sign-in and gives it the standard roles.
-    /// Safe to repeat.
+    /// Makes a tenant usable: registers its code for sign-in and gives it the standard roles;
+    /// a standard role an older release created gains the permissions it lacks (new modules
+    /// bring new permissions). Safe to repeat.
     pub async fn register_tenant(&self, tenant_id: TenantId, code: &str) -> Result<(), Error> {
         let mut tx = self
             .iam
@@ -119,7 +120,16 @@ impl IamModule {
         let existing = store::list_roles(&mut tx).await?;
         let now = self.iam.clock.now();
         for role in STANDARD_ROLES {
-            if existing.iter().any(|row| row.code == role.code) {
+            if let Some(row) = existing.iter().find(|row| row.code == role.code) {
+                let missing: Vec<String> = role
+                    .permissions
+                    .iter()
+                    .filter(|permission| !row.permissions.iter().any(|held| held == *permission))
+                    .map(|permission| (*permission).to_owned())
+                    .collect();
+                if !missing.is_empty() {
+                    store::add_role_permissions(&mut tx, row.id, &missing).await?;
+                }
                 continue;
             }
             let row = store::RoleRow {
@@ -235,6 +245,11 @@ impl IamModule {
     }
 
     /// A password that satisfies the policy, for a first administrator nobody chose one for.
+    /// The tenant registered under `code` (sign-in codes), if any.
+    pub async fn tenant_by_code(&self, code: &str) -> Result<Option<TenantId>, Error> {
+        store::tenant_by_code(self.iam.database.app_pool(), code).await
+    }
+
     pub fn generate_password() -> Result<String, Error> {
         Ok(format!("Hm-{}", secrets::random_token(18)?))
     }

@@ -292,6 +292,24 @@ pub async fn insert_role(tx: &mut TenantTx, role: &RoleRow, now: DateTime<Utc>) 
     Ok(())
 }
 
+/// Adds permissions to a role (those it holds already are skipped).
+pub async fn add_role_permissions(
+    tx: &mut TenantTx,
+    role_id: Uuid,
+    permissions: &[String],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO iam.role_permissions (tenant_id, role_id, permission) \
+         SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(role_id)
+    .bind(permissions)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn list_roles(tx: &mut TenantTx) -> Result<Vec<RoleRow>> {
     let rows: Vec<(Uuid, String, String, Vec<String>)> = sqlx::query_as(
         "SELECT r.id, r.code, r.name, \

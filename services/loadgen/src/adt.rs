@@ -28,7 +28,7 @@ use crate::report::{Sample, measure_concurrent, print};
 
 const PASSWORD: &str = "Bench-Secret-2026!";
 
-fn signed<T>(
+pub(crate) fn signed<T>(
     authorization: &MetadataValue<tonic::metadata::Ascii>,
     message: T,
 ) -> tonic::Request<T> {
@@ -39,7 +39,7 @@ fn signed<T>(
     request
 }
 
-async fn login(
+pub(crate) async fn login(
     channel: Channel,
     username: &str,
 ) -> anyhow::Result<MetadataValue<tonic::metadata::Ascii>> {
@@ -62,7 +62,7 @@ async fn login(
 }
 
 /// A ward with `beds` beds, in rooms of 4.
-async fn ward(
+pub(crate) async fn ward(
     channel: &Channel,
     authorization: &MetadataValue<tonic::metadata::Ascii>,
     facility_id: &str,

@@ -4,12 +4,16 @@
 //!
 //! Scenarios: `auth-audit` (what authentication and the audit record add to a trivial read),
 //! `patients` (the registry over a million patients: searches and registrations from
-//! concurrent clients), `adt` (admit, transfer, discharge from concurrent clients).
+//! concurrent clients), `adt` (admit, transfer, discharge from concurrent clients), `dispense`
+//! (stock issues to patients from concurrent pharmacists), `census` (a 1,000-bed hospital's
+//! year in the statistics read models: a day's census, a year's movement analysis).
 
 #![allow(clippy::print_stdout)]
 
 mod adt;
 mod auth_audit;
+mod census;
+mod dispense;
 mod patients;
 mod report;
 
@@ -23,6 +27,10 @@ enum Scenario {
     Patients,
     /// Admissions: admit, transfer and discharge from concurrent clients.
     Adt,
+    /// Pharmacy: dispensing (stock issues to patients) from concurrent clients.
+    Dispense,
+    /// Statistics: a day's census and a year's movement analysis of a 1,000-bed hospital.
+    Census,
 }
 
 #[derive(Debug, Parser)]
@@ -36,7 +44,10 @@ struct Cli {
     /// `patients`: how many patients the registry holds before measuring.
     #[arg(long, default_value_t = 1_000_000)]
     patients: u32,
-    /// `patients`, `adt`: concurrent gRPC clients (one connection each).
+    /// `census`: admissions of the seeded year.
+    #[arg(long, default_value_t = 50_000)]
+    admissions: u32,
+    /// `patients`, `adt`, `dispense`: concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
 }
@@ -51,6 +62,8 @@ fn main() -> anyhow::Result<()> {
             Scenario::AuthAudit => auth_audit::run(cli.iterations).await,
             Scenario::Patients => patients::run(cli.patients, cli.clients, cli.iterations).await,
             Scenario::Adt => adt::run(cli.clients, cli.iterations).await,
+            Scenario::Dispense => dispense::run(cli.clients, cli.iterations).await,
+            Scenario::Census => census::run(cli.admissions, cli.iterations).await,
         }
     })
 }

@@ -329,11 +329,31 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     ),
     permission("encounters.prescribe", "prescribe medicines", true),
     permission(
+        "encounters.prescribe.reserve",
+        "prescribe reserve antibiotics (a prescribing privilege)",
+        true,
+    ),
+    permission(
+        "encounters.prescribe.controlled",
+        "prescribe narcotic and psychotropic medicines (a prescribing privilege)",
+        true,
+    ),
+    permission(
         "encounters.override",
         "override severe prescribing warnings with a reason",
         true,
     ),
     permission("encounters.certify", "issue certificates", true),
+    permission(
+        "encounters.formulary.manage",
+        "keep the formulary and its prescribing rules",
+        false,
+    ),
+    permission(
+        "terminology.read",
+        "read code systems (ICD-10, procedures, ATC, LOINC)",
+        false,
+    ),
     permission(
         "nursing.administer",
         "record medication administration",

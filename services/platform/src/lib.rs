@@ -11,6 +11,7 @@
 //!
 //! Invariants this crate upholds for every module are listed in `ARCHITECTURE.md`.
 
+pub mod amount;
 pub mod audit;
 pub mod auth;
 pub mod channel;
@@ -21,6 +22,7 @@ pub mod db;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;
+pub mod labels;
 pub mod outbox;
 pub mod paging;
 pub mod telemetry;

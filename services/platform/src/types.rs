@@ -54,6 +54,13 @@ impl fmt::Display for Code {
     }
 }
 
+/// A calendar date on the wire, "YYYY-MM-DD" (the modules that take dates share the
+/// wording of the refusal).
+pub fn parse_date(value: &str) -> Result<chrono::NaiveDate, ParseError> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| ParseError::new("must be a date, YYYY-MM-DD"))
+}
+
 /// A human-readable one-line name: trimmed, not empty, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(String);

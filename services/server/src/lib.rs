@@ -7,6 +7,7 @@
 //! calls in flight finish (up to the configured grace period).
 
 pub mod demo;
+pub mod report;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +18,9 @@ use std::time::Duration;
 use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
 use hmis_core::CoreModule;
+use hmis_encounters::EncountersModule;
 use hmis_iam::{IamModule, SeedUser};
+use hmis_inventory::InventoryModule;
 use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
 use hmis_platform::channel::{ServiceChannel, in_process, remote};
@@ -27,6 +30,8 @@ use hmis_platform::db::{self, Database};
 use hmis_platform::embedded::{EmbeddedError, EmbeddedPostgres};
 use hmis_platform::outbox::Dispatcher;
 use hmis_platform::{RequestContextLayer, TenantId};
+use hmis_statistics::StatisticsModule;
+use hmis_terminology::TerminologyModule;
 use http::header::HeaderName;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
@@ -37,7 +42,17 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
 
 /// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &["core", "iam", "audit", "patients", "admissions"];
+pub const MODULES: &[&str] = &[
+    "core",
+    "iam",
+    "audit",
+    "patients",
+    "admissions",
+    "terminology",
+    "encounters",
+    "inventory",
+    "statistics",
+];
 
 /// The request id the first tenant is created under; its id derives from it, so every start
 /// finds the same tenant.
@@ -164,6 +179,43 @@ impl Application {
         )
     }
 
+    pub fn inventory(&self) -> InventoryModule {
+        InventoryModule::new(
+            self.database.clone(),
+            self.clock.clone(),
+            self.channel_to("core", || in_process(self.core().facility_service())),
+            self.channel_to("encounters", || in_process(self.encounters().service())),
+        )
+    }
+
+    pub fn statistics(&self) -> StatisticsModule {
+        StatisticsModule::new(
+            self.database.clone(),
+            self.channel_to("core", || in_process(self.core().facility_service())),
+        )
+    }
+
+    pub fn terminology(&self) -> TerminologyModule {
+        TerminologyModule::new(self.database.clone(), self.clock.clone())
+    }
+
+    /// The medical act, reading admissions, wards, patients and codes through those modules'
+    /// services.
+    pub fn encounters(&self) -> EncountersModule {
+        EncountersModule::new(
+            self.database.clone(),
+            self.clock.clone(),
+            hmis_encounters::Channels {
+                admissions: self
+                    .channel_to("admissions", || in_process(self.admissions().service())),
+                core: self.channel_to("core", || in_process(self.core().facility_service())),
+                patients: self.channel_to("patients", || in_process(self.patients().service())),
+                terminology: self
+                    .channel_to("terminology", || in_process(self.terminology().service())),
+            },
+        )
+    }
+
     /// How this process reaches `module`: in-process when it mounts it (or nobody said where
     /// it runs), else over the network to its configured upstream.
     fn channel_to(&self, module: &str, local: impl FnOnce() -> ServiceChannel) -> ServiceChannel {
@@ -248,6 +300,32 @@ impl Application {
             &patients,
         )
         .await
+        .map_err(ServerError::Demo)?;
+        self.terminology()
+            .load_starter_set(tenant_id)
+            .await
+            .map_err(|error| ServerError::Demo(error.into()))?;
+        let encounters = self.encounters();
+        demo::load_formulary(&encounters.formulary_api(), tenant_id)
+            .await
+            .map_err(ServerError::Demo)?;
+        demo::load_encounters(
+            &self.admissions().api(),
+            &encounters.api(),
+            &encounters.formulary_api(),
+            tenant_id,
+            &wards,
+        )
+        .await
+        .map_err(ServerError::Demo)?;
+        demo::load_inventory(
+            &self.inventory().api(),
+            &encounters.formulary_api(),
+            &core,
+            tenant_id,
+            &wards,
+        )
+        .await
         .map_err(ServerError::Demo)
     }
 
@@ -320,6 +398,35 @@ impl Application {
             subscriptions.push(admissions.merge_subscription());
             subscriptions.push(admissions.patient_subscription());
             admissions_workers = Some(admissions);
+        }
+        if self.modules.iter().any(|module| module == "terminology") {
+            routes.add_service(self.terminology().service());
+            mounted_services.push("openhmis.terminology.v1.TerminologyService");
+        }
+        if self.modules.iter().any(|module| module == "encounters") {
+            let encounters = self.encounters();
+            routes.add_service(encounters.service());
+            routes.add_service(encounters.formulary_service());
+            routes.add_service(encounters.certificate_service());
+            mounted_services.extend([
+                "openhmis.encounters.v1.EncounterService",
+                "openhmis.encounters.v1.FormularyService",
+                "openhmis.encounters.v1.CertificateService",
+            ]);
+            purges.push(encounters.idempotency_keys().clone());
+            subscriptions.push(encounters.admission_subscription());
+        }
+        if self.modules.iter().any(|module| module == "inventory") {
+            let inventory = self.inventory();
+            routes.add_service(inventory.service());
+            mounted_services.push("openhmis.inventory.v1.InventoryService");
+            purges.push(inventory.idempotency_keys().clone());
+        }
+        if self.modules.iter().any(|module| module == "statistics") {
+            let statistics = self.statistics();
+            routes.add_service(statistics.service());
+            mounted_services.push("openhmis.statistics.v1.StatisticsService");
+            subscriptions.extend(statistics.subscriptions());
         }
         if self.modules.iter().any(|module| module == "audit") {
             let audit = self.audit();

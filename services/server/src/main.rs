@@ -39,6 +39,120 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Stock tools.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+    /// Runs a statistics report against a running server as a service account (the way a
+    /// nightly job does): credentials from HMIS_REPORT_CLIENT_ID and
+    /// HMIS_REPORT_CLIENT_SECRET; CSV or JSON on standard output.
+    Report {
+        /// The server's gRPC address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// The tenant's sign-in code (empty: the server's default tenant).
+        #[arg(long, default_value = "")]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+    /// Code systems: import ICD-10, procedure classifications, ATC, LOINC.
+    Terminology {
+        #[command(subcommand)]
+        command: TerminologyCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// One ward's daily census.
+    Census {
+        #[arg(long)]
+        department: String,
+        /// YYYY-MM-DD, in the facility's time zone.
+        #[arg(long)]
+        date: String,
+    },
+    /// Patient movement of a facility's wards over a period.
+    Movement {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Form 16, temporary work incapacity.
+    Form16 {
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InventoryCommand {
+    /// Checks that every stock balance equals the sum of its ledger movements, in every
+    /// tenant; exits non-zero and names each balance that does not.
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    /// ClaML XML (WHO ICD-10 and national classifications).
+    Claml,
+    /// CSV with a header: code, display[, parent_code][, kind][, selectable].
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+enum TerminologyCommand {
+    /// Imports one version of a code system (replacing it if it was imported before).
+    Import {
+        /// The system's short name: icd10, achi, atc, loinc, ...
+        #[arg(long)]
+        system: String,
+        /// The release; for ClaML, defaults to the file's own <Title version>.
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// A title for the release (defaults to the file's, or the system and version).
+        #[arg(long)]
+        title: Option<String>,
+        /// Check codes against this version from now on.
+        #[arg(long = "default")]
+        make_default: bool,
+        /// The tenant's sign-in code; defaults to the standalone hospital's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        file: PathBuf,
+    },
+    /// Imports the map of a system from one imported version to another (CSV: from_code,
+    /// to_code[, relation]).
+    ImportMap {
+        #[arg(long)]
+        system: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +164,57 @@ enum AuditCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Report {
+        server,
+        tenant,
+        format,
+        report,
+    } = &cli.command
+    {
+        // A client of a running server: no database, no configuration file needed.
+        let job = openhmis_server::report::Job {
+            server: server.clone(),
+            tenant_code: tenant.clone(),
+            client_id: std::env::var("HMIS_REPORT_CLIENT_ID")
+                .context("HMIS_REPORT_CLIENT_ID is not set (the service account's client id)")?,
+            client_secret: std::env::var("HMIS_REPORT_CLIENT_SECRET")
+                .context("HMIS_REPORT_CLIENT_SECRET is not set")?,
+        };
+        let report = match report {
+            ReportCommand::Census { department, date } => openhmis_server::report::Report::Census {
+                department_id: department.clone(),
+                date: date.clone(),
+            },
+            ReportCommand::Movement { facility, from, to } => {
+                openhmis_server::report::Report::Movement {
+                    facility_id: facility.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                }
+            }
+            ReportCommand::Form16 { facility, from, to } => {
+                openhmis_server::report::Report::Form16 {
+                    facility_id: facility.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                }
+            }
+        };
+        let format = match format {
+            ReportFormat::Csv => openhmis_server::report::Format::Csv,
+            ReportFormat::Json => openhmis_server::report::Format::Json,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let output = runtime.block_on(openhmis_server::report::run(&job, &report, format))?;
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{output}");
+        }
+        return Ok(());
+    }
     let mut options = Options::load(cli.config.as_deref())?;
     if let Command::Serve { modules } = &cli.command
         && !modules.is_empty()
@@ -70,6 +235,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
+    if let Command::Report { .. } = command {
+        anyhow::bail!("reports run before the server starts");
+    }
     if let Command::Demo = command {
         // The demo's tenant and administrator are known, so the README can name them.
         let defaults = hmis_platform::config::IamOptions::default();
@@ -114,6 +282,41 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         anyhow::ensure!(intact, "the audit trail was tampered with");
         return Ok(());
     }
+    if let Command::Inventory {
+        command: InventoryCommand::Verify,
+    } = command
+    {
+        let report = hmis_inventory::verify(application.database()).await?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "{} balances checked against the ledger: {}",
+                report.checked,
+                if report.discrepancies.is_empty() {
+                    "consistent"
+                } else {
+                    "INCONSISTENT"
+                }
+            );
+            for found in &report.discrepancies {
+                println!(
+                    "  tenant {} warehouse {} lot {}: ledger {} balance {}",
+                    found.tenant_id, found.warehouse_id, found.lot_id, found.ledger, found.balance
+                );
+            }
+        }
+        application.shutdown().await?;
+        anyhow::ensure!(
+            report.discrepancies.is_empty(),
+            "the stock ledger and the balances disagree"
+        );
+        return Ok(());
+    }
+    if let Command::Terminology { command } = command {
+        let outcome = terminology(&application, command).await;
+        application.shutdown().await?;
+        return outcome;
+    }
     let bootstrapped = application.bootstrap().await?;
     if let Some(password) = &bootstrapped.generated_admin_password {
         // Shown once, on the terminal only (never in the log stream): nobody chose it.
@@ -136,6 +339,128 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         .context("cannot bind the listen address")?;
     application.serve(listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The tenant a command works in: the one named by its sign-in code, else the standalone
+/// hospital's (created by the first start).
+async fn command_tenant(
+    application: &Application,
+    code: Option<&str>,
+) -> anyhow::Result<hmis_platform::TenantId> {
+    match code {
+        Some(code) => application
+            .iam()
+            .tenant_by_code(code)
+            .await?
+            .with_context(|| format!("no tenant has the code {code}")),
+        None => Ok(application.bootstrap().await?.tenant_id),
+    }
+}
+
+async fn terminology(application: &Application, command: TerminologyCommand) -> anyhow::Result<()> {
+    use hmis_terminology::domain::{SystemName, VersionName};
+    use hmis_terminology::import;
+    match command {
+        TerminologyCommand::Import {
+            system,
+            version,
+            format,
+            title,
+            make_default,
+            tenant,
+            file,
+        } => {
+            let tenant_id = command_tenant(application, tenant.as_deref()).await?;
+            let system = SystemName::parse(&system).context("--system")?;
+            let source = file.display().to_string();
+            let (concepts, file_version, file_title) = match format {
+                ImportFormat::Claml => {
+                    let xml = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {source}"))?;
+                    let document = import::parse_claml(&xml)?;
+                    (
+                        document.concepts,
+                        Some(document.version),
+                        Some(document.title),
+                    )
+                }
+                ImportFormat::Csv => {
+                    let reader = std::fs::File::open(&file)
+                        .with_context(|| format!("cannot read {source}"))?;
+                    (
+                        import::parse_concepts_csv(std::io::BufReader::new(reader))?,
+                        None,
+                        None,
+                    )
+                }
+            };
+            let version = version
+                .or(file_version.filter(|version| !version.is_empty()))
+                .context("--version is required (the file does not name its version)")?;
+            let version = VersionName::parse(&version).context("--version")?;
+            let title = title
+                .or(file_title.filter(|title| !title.is_empty()))
+                .unwrap_or_else(|| format!("{} {}", system.as_str(), version.as_str()));
+            let progress = indicatif::ProgressBar::new(concepts.len() as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} concepts ({eta} left)",
+            ) {
+                progress.set_style(style.progress_chars("=> "));
+            }
+            progress.set_message(format!("{} {}", system.as_str(), version.as_str()));
+            let import = hmis_terminology::CodeSystemImport {
+                system,
+                version,
+                title,
+                source,
+                make_default,
+                concepts,
+            };
+            let written = application
+                .terminology()
+                .import(tenant_id, &import, &|written| {
+                    progress.set_position(written as u64);
+                })
+                .await?;
+            progress.finish();
+            #[allow(clippy::print_stdout)]
+            {
+                println!(
+                    "imported {written} concepts of {} {} into tenant {tenant_id}",
+                    import.system.as_str(),
+                    import.version.as_str()
+                );
+            }
+            Ok(())
+        }
+        TerminologyCommand::ImportMap {
+            system,
+            from,
+            to,
+            tenant,
+            file,
+        } => {
+            let tenant_id = command_tenant(application, tenant.as_deref()).await?;
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mappings = import::parse_map_csv(std::io::BufReader::new(reader))?;
+            let written = application
+                .terminology()
+                .import_map(
+                    tenant_id,
+                    &SystemName::parse(&system).context("--system")?,
+                    &VersionName::parse(&from).context("--from")?,
+                    &VersionName::parse(&to).context("--to")?,
+                    &mappings,
+                )
+                .await?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("imported {written} mappings of {system} {from} -> {to}");
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on SIGTERM (Kubernetes, systemd) or SIGINT (Ctrl-C).

@@ -45,3 +45,362 @@ async fn the_demo_hospital_has_patients_in_beds_and_loads_once() {
         .expect("load the demo again");
     assert_eq!(counts(&mut owner).await, first);
 }
+
+/// The demo's stock: (warehouses, items, ledger lines).
+async fn stocked(owner: &mut PgConnection) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM inventory.warehouses), \
+                (SELECT count(*) FROM inventory.items), \
+                (SELECT count(*) FROM inventory.movements)",
+    )
+    .fetch_one(owner)
+    .await
+    .expect("count the demo's stock")
+}
+
+/// The demo's encounters: (encounters, principal diagnoses, notes, prescriptions).
+async fn coded(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM encounters.encounters), \
+                (SELECT count(*) FROM encounters.diagnoses WHERE role = 'principal'), \
+                (SELECT count(*) FROM encounters.notes), \
+                (SELECT count(*) FROM encounters.prescriptions)",
+    )
+    .fetch_one(owner)
+    .await
+    .expect("count the demo's encounters")
+}
+
+#[tokio::test]
+async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary() {
+    let db = TestDatabase::new().await;
+    let mut options = Options::default();
+    options.iam.bootstrap_admin_password = Some(Secret::new("Demo-Test-2026!"));
+    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        .await
+        .expect("application");
+    let tenant_id = application.bootstrap().await.expect("bootstrap").tenant_id;
+    application
+        .load_demo(tenant_id)
+        .await
+        .expect("load the demo");
+    let mut owner = PgConnection::connect_with(&db.owner_options())
+        .await
+        .expect("owner connection");
+    let systems: Vec<(String, bool)> =
+        sqlx::query_as("SELECT system, is_default FROM terminology.code_systems ORDER BY system")
+            .fetch_all(&mut owner)
+            .await
+            .expect("code systems");
+    assert_eq!(
+        systems,
+        [
+            ("achi".to_owned(), true),
+            ("atc".to_owned(), true),
+            ("icd10".to_owned(), true),
+            ("loinc".to_owned(), true)
+        ]
+    );
+    let (medicines, restricted, rules): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM encounters.medicines), \
+                (SELECT count(*) FROM encounters.medicines WHERE restriction <> 'none'), \
+                (SELECT count(*) FROM encounters.interaction_rules)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("formulary");
+    assert_eq!((medicines, restricted, rules), (26, 6, 7));
+    // Every patient in a ward has an encounter with a principal diagnosis, an examination
+    // and a prescription; loading again adds none.
+    assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
+    // A pharmacy and four ward stocks; 26 items received once; two transfers per ward.
+    assert_eq!(stocked(&mut owner).await, (5, 26, 34));
+    application
+        .load_demo(tenant_id)
+        .await
+        .expect("load the demo again");
+    assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
+    assert_eq!(stocked(&mut owner).await, (5, 26, 34));
+    let ledger = hmis_inventory::verify(&db.database).await.expect("verify");
+    assert!(ledger.discrepancies.is_empty());
+}
+
+/// `openhmis terminology import` reads a ClaML release into the standalone tenant, as an
+/// operator runs it.
+#[tokio::test]
+async fn the_import_command_loads_a_claml_release() {
+    let db = TestDatabase::new().await;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/icd10-mini.claml.xml"
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_openhmis"))
+        .args([
+            "terminology",
+            "import",
+            "--system",
+            "icd10",
+            "--format",
+            "claml",
+            fixture,
+        ])
+        .env("HMIS_DATABASE__URL", db.url())
+        .env("HMIS_IAM__BOOTSTRAP_ADMIN_PASSWORD", "Import-Test-2026!")
+        .output()
+        .expect("run openhmis");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "import failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("imported 13 concepts of icd10 2019"),
+        "{stdout}"
+    );
+    let mut owner = PgConnection::connect_with(&db.owner_options())
+        .await
+        .expect("owner connection");
+    let (concepts, top_level, selectable): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE parent_code IS NULL), \
+                count(*) FILTER (WHERE selectable) \
+         FROM terminology.concepts WHERE system = 'icd10' AND version = '2019'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("concepts");
+    assert_eq!((concepts, top_level, selectable), (13, 2, 6));
+
+    // A file that is not ClaML is refused with the reason, and nothing is written.
+    let broken = std::env::temp_dir().join(format!("not-claml-{}.xml", uuid::Uuid::new_v4()));
+    std::fs::write(&broken, "<Other/>").expect("write the broken file");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_openhmis"))
+        .args([
+            "terminology",
+            "import",
+            "--system",
+            "atc",
+            "--version",
+            "1",
+            "--format",
+            "claml",
+        ])
+        .arg(&broken)
+        .env("HMIS_DATABASE__URL", db.url())
+        .env("HMIS_IAM__BOOTSTRAP_ADMIN_PASSWORD", "Import-Test-2026!")
+        .output()
+        .expect("run openhmis");
+    let _ = std::fs::remove_file(&broken);
+    assert!(!output.status.success());
+    let atc: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM terminology.code_systems WHERE system = 'atc'")
+            .fetch_one(&mut owner)
+            .await
+            .expect("count");
+    assert_eq!(atc, 0);
+}
+
+/// `openhmis inventory verify` checks the ledger against the balances and says so; a forged
+/// ledger line (the owner can insert one) makes it fail and name the balance.
+#[tokio::test]
+async fn the_verify_command_reports_a_consistent_ledger_and_names_a_forged_one() {
+    let db = TestDatabase::new().await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_openhmis"))
+            .args(["inventory", "verify"])
+            .env("HMIS_DATABASE__URL", db.url())
+            .output()
+            .expect("run openhmis")
+    };
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("0 balances checked against the ledger: consistent"),
+        "{stdout}"
+    );
+
+    // A receipt written straight into the ledger moves the balance with it (the trigger), so
+    // it stays consistent; only dropping the trigger lets the two drift apart.
+    let mut owner = PgConnection::connect_with(&db.owner_options())
+        .await
+        .expect("owner connection");
+    let (tenant, warehouse, item, lot) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    for statement in [
+        "INSERT INTO inventory.warehouses (tenant_id, id, code, name, kind, facility_id, created_at) \
+         VALUES ($1, $2, 'W', 'W', 'central_pharmacy', $1, now())",
+        "INSERT INTO inventory.items (tenant_id, id, code, name, item_class, base_unit, created_at) \
+         VALUES ($1, $3, 'I', 'I', 'medicine', 'tablet', now())",
+        "INSERT INTO inventory.lots (tenant_id, id, item_id, lot_number, expiry_date, unit_cost, \
+             provenance, created_at) VALUES ($1, $4, $3, 'L', '2031-01-01', 1, 'purchase', now())",
+        "INSERT INTO inventory.movements (tenant_id, id, kind, item_id, lot_id, to_warehouse_id, \
+             quantity, unit_cost, actor_id, document_type, document_id, occurred_at) \
+         VALUES ($1, gen_random_uuid(), 'receipt', $3, $4, $2, 10, 1, $1, 'invoice', 'X', now())",
+        "ALTER TABLE inventory.movements DISABLE TRIGGER movements_apply",
+        "INSERT INTO inventory.movements (tenant_id, id, kind, item_id, lot_id, from_warehouse_id, \
+             quantity, unit_cost, actor_id, document_type, document_id, reason, occurred_at) \
+         VALUES ($1, gen_random_uuid(), 'write_off', $3, $4, $2, 4, 1, $1, 'write_off', 'X', \
+             'lost', now())",
+        "ALTER TABLE inventory.movements ENABLE TRIGGER movements_apply",
+    ] {
+        sqlx::query(statement)
+            .bind(tenant)
+            .bind(warehouse)
+            .bind(item)
+            .bind(lot)
+            .execute(&mut owner)
+            .await
+            .expect("set up the ledger");
+    }
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stdout.contains("INCONSISTENT"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("lot {lot}: ledger 6.0000 balance 10.0000")),
+        "{stdout}"
+    );
+}
+
+/// A request carrying `token`.
+fn bearer<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii header"),
+    );
+    request
+}
+
+/// `openhmis report` runs as a nightly job would: a gRPC client of a running server, signed
+/// in as a service account, printing the report. (Multi-threaded: the server in this process
+/// keeps serving while the test waits for the child process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_command_signs_in_as_a_service_account_and_prints_the_report() {
+    use hmis_proto::openhmis::core::v1 as core_pb;
+    use hmis_proto::openhmis::iam::v1 as iam;
+    let db = TestDatabase::new().await;
+    let mut options = Options::default();
+    options.server.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    options.iam.bootstrap_admin_password = Some(Secret::new("Report-Test-2026!"));
+    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        .await
+        .expect("application");
+    application.bootstrap().await.expect("bootstrap");
+    let listener = application.bind().await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    let token = iam::auth_service_client::AuthServiceClient::new(channel.clone())
+        .login(iam::LoginRequest {
+            tenant_code: String::new(),
+            credentials: Some(iam::login_request::Credentials::Password(
+                iam::PasswordCredentials {
+                    username: "admin".to_owned(),
+                    password: "Report-Test-2026!".to_owned(),
+                },
+            )),
+        })
+        .await
+        .expect("admin signs in")
+        .into_inner()
+        .tokens
+        .expect("tokens")
+        .access_token;
+    let mut admin = iam::admin_service_client::AdminServiceClient::new(channel.clone());
+    let account = admin
+        .create_service_account(bearer(
+            &token,
+            iam::CreateServiceAccountRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                name: "nightly-statistics".to_owned(),
+            },
+        ))
+        .await
+        .expect("service account")
+        .into_inner();
+    admin
+        .assign_role(bearer(
+            &token,
+            iam::AssignRoleRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                assignment: Some(iam::Assignment {
+                    user_id: account.user_id.clone(),
+                    role_code: "statistician".to_owned(),
+                    scope: "tenant".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("statistician role");
+    let facility = core_pb::facility_service_client::FacilityServiceClient::new(channel.clone())
+        .create_facility(bearer(
+            &token,
+            core_pb::CreateFacilityRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                facility: Some(core_pb::Facility {
+                    code: "MAIN".to_owned(),
+                    name: "Main".to_owned(),
+                    time_zone: "Europe/Chisinau".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("facility")
+        .into_inner()
+        .facility
+        .expect("facility");
+    let report = |kind: &str, format: &str, secret: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_openhmis"))
+            .args([
+                "report",
+                "--server",
+                &format!("http://{addr}"),
+                "--format",
+                format,
+                kind,
+            ])
+            .args([
+                "--facility",
+                &facility.id,
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-30",
+            ])
+            .env("HMIS_REPORT_CLIENT_ID", &account.client_id)
+            .env("HMIS_REPORT_CLIENT_SECRET", secret)
+            .output()
+            .expect("run openhmis report")
+    };
+    let movement = report("movement", "csv", &account.client_secret);
+    let csv = String::from_utf8_lossy(&movement.stdout).to_string();
+    assert!(
+        movement.status.success(),
+        "{csv}{}",
+        String::from_utf8_lossy(&movement.stderr)
+    );
+    assert!(csv.starts_with("department_id,admitted,"), "{csv}");
+    assert!(csv.contains("\ntotal,0,0,0,0,0,0.00,0,"), "{csv}");
+    let form16 = report("form16", "json", &account.client_secret);
+    assert!(form16.status.success());
+    assert_eq!(String::from_utf8_lossy(&form16.stdout).trim(), "[]");
+    let refused = report("movement", "csv", "not-the-secret");
+    assert!(!refused.status.success(), "a wrong secret is refused");
+    let _ = stop.send(());
+    server.await.expect("server task").expect("server ran");
+}

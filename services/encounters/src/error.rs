@@ -1,0 +1,114 @@
+//! The encounters module's one error type and its mapping to gRPC status codes.
+
+use hmis_platform::Violations;
+use hmis_platform::error::{DbErrorKind, database_status};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use uuid::Uuid;
+
+use crate::domain::safety::Warning;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request: {0}")]
+    InvalidArgument(Violations),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("the {0} changed since it was read (stale etag); read it again")]
+    Stale(&'static str),
+    #[error("{0}")]
+    Precondition(String),
+    /// The safety check found severe warnings and nobody overrode them.
+    #[error("{} severe prescribing warning(s); prescribe something else or override with a reason", .0.iter().filter(|w| w.is_severe()).count())]
+    Blocked(Vec<Warning>),
+    /// The caller may not do this to this patient; the refusal is audited after the
+    /// transaction that found it out rolled back.
+    #[error("refused: {}", .status.message())]
+    Refused { status: Status, patients: Vec<Uuid> },
+    #[error("stored {0} is not valid")]
+    CorruptRow(&'static str),
+    /// A call to another module's service failed; its status goes to the caller as it is.
+    #[error(transparent)]
+    Context(#[from] Status),
+    #[error(transparent)]
+    Platform(#[from] hmis_platform::Error),
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn precondition(message: impl Into<String>) -> Self {
+        Self::Precondition(message.into())
+    }
+
+    /// One wrong field, found after the request was parsed (a code the terminology refused).
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        let mut violations = Violations::default();
+        violations.add(field, description);
+        Self::InvalidArgument(violations)
+    }
+}
+
+impl From<Violations> for Error {
+    fn from(violations: Violations) -> Self {
+        Self::InvalidArgument(violations)
+    }
+}
+
+/// The database's refusals that are business rules become their own variants, by constraint.
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match DbErrorKind::of(&error) {
+            DbErrorKind::UniqueViolation { constraint } => match constraint.as_deref() {
+                Some("diagnoses_one_principal") => Self::precondition(
+                    "the encounter already has a principal diagnosis; record this one as secondary",
+                ),
+                Some("medicines_code_unique") => {
+                    Self::AlreadyExists("a medicine with this code".to_owned())
+                }
+                Some("administrations_one_per_dose") => Self::precondition(
+                    "this scheduled dose was already recorded (given, refused or held)",
+                ),
+                Some("interaction_rules_pair_unique") => {
+                    Self::AlreadyExists("a rule for this pair".to_owned())
+                }
+                _ => Self::Database(error),
+            },
+            _ => Self::Database(error),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::InvalidArgument(violations) => violations.into(),
+            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
+            Error::Precondition(_) => Status::failed_precondition(error.to_string()),
+            Error::Blocked(ref warnings) => {
+                // Each warning travels as a google.rpc.PreconditionFailure violation, so a
+                // client can show them without parsing the message.
+                let mut details = ErrorDetails::new();
+                for warning in warnings {
+                    details.add_precondition_failure_violation(
+                        warning.kind.to_uppercase(),
+                        warning.severity.clone(),
+                        warning.message.clone(),
+                    );
+                }
+                Status::with_error_details(Code::FailedPrecondition, error.to_string(), details)
+            }
+            Error::Stale(_) => Status::aborted(error.to_string()),
+            Error::Refused { status, .. } => status,
+            Error::CorruptRow(_) => hmis_platform::error::internal(&error),
+            Error::Context(status) => status,
+            Error::Platform(error) => error.into(),
+            Error::Database(error) => database_status(&error),
+        }
+    }
+}

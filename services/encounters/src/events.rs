@@ -1,0 +1,122 @@
+//! What encounters publishes through its outbox, in the transaction of the change. Payloads
+//! are `openhmis.encounters.v1` messages; the event type is the message's full name.
+
+use chrono::{DateTime, Utc};
+use hmis_platform::TenantTx;
+use hmis_proto::openhmis::encounters::v1 as pb;
+use prost::Message;
+
+use crate::error::Result;
+use crate::store::EncounterRow;
+
+pub use hmis_proto::events::encounters::{
+    CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, PRESCRIPTION_CREATED, PRESCRIPTION_DISCONTINUED,
+    PROCEDURE_RECORDED, REFERRAL_CREATED,
+};
+
+fn outbox() -> hmis_platform::outbox::Outbox {
+    hmis_platform::outbox::Outbox::new(crate::SCHEMA)
+}
+
+async fn publish<E: Message>(
+    tx: &mut TenantTx,
+    event_type: &str,
+    aggregate_id: &str,
+    event: &E,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    outbox()
+        .publish(tx, event_type, aggregate_id, event, at)
+        .await?;
+    Ok(())
+}
+
+fn admission_id(encounter: &EncounterRow) -> String {
+    encounter
+        .admission_id
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
+pub(crate) async fn diagnosis_recorded(
+    tx: &mut TenantTx,
+    encounter: &EncounterRow,
+    diagnosis: &pb::Diagnosis,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::DiagnosisRecorded {
+        diagnosis: Some(diagnosis.clone()),
+        admission_id: admission_id(encounter),
+    };
+    publish(
+        tx,
+        DIAGNOSIS_RECORDED,
+        &encounter.id.to_string(),
+        &event,
+        at,
+    )
+    .await
+}
+
+pub(crate) async fn procedure_recorded(
+    tx: &mut TenantTx,
+    encounter: &EncounterRow,
+    procedure: &pb::Procedure,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::ProcedureRecorded {
+        procedure: Some(procedure.clone()),
+        admission_id: admission_id(encounter),
+    };
+    publish(
+        tx,
+        PROCEDURE_RECORDED,
+        &encounter.id.to_string(),
+        &event,
+        at,
+    )
+    .await
+}
+
+pub(crate) async fn prescription(
+    tx: &mut TenantTx,
+    event_type: &str,
+    prescription: &pb::Prescription,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let aggregate = prescription.encounter_id.clone();
+    if event_type == PRESCRIPTION_CREATED {
+        let event = pb::PrescriptionCreated {
+            prescription: Some(prescription.clone()),
+        };
+        publish(tx, event_type, &aggregate, &event, at).await
+    } else {
+        let event = pb::PrescriptionDiscontinued {
+            prescription: Some(prescription.clone()),
+        };
+        publish(tx, event_type, &aggregate, &event, at).await
+    }
+}
+
+pub(crate) async fn referral_created(
+    tx: &mut TenantTx,
+    encounter: &EncounterRow,
+    referral: &pb::Referral,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::ReferralCreated {
+        referral: Some(referral.clone()),
+    };
+    publish(tx, REFERRAL_CREATED, &encounter.id.to_string(), &event, at).await
+}
+
+pub(crate) async fn certificate_issued(
+    tx: &mut TenantTx,
+    certificate: &pb::Certificate,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::CertificateIssued {
+        certificate: Some(certificate.clone()),
+    };
+    publish(tx, CERTIFICATE_ISSUED, &certificate.id, &event, at).await
+}

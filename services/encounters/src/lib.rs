@@ -1,0 +1,99 @@
+//! The medical act (`encounters` schema): what physicians record about a patient, coded so
+//! it can be counted and exchanged. Encounters (an admission's, followed from its events, or
+//! an outpatient visit) hold examinations and notes, ICD-10 diagnoses, coded procedures,
+//! prescriptions, referrals and certificates; allergies belong to the patient. Prescribing
+//! runs the medication safety check ([`domain::safety`]) and enforces prescribing
+//! privileges. The medical extract is assembled from what was recorded.
+//!
+//! Admissions, the bed register, the registry and the terminology are read through their
+//! contracts ([`directory`]), never their tables.
+
+mod administrations;
+mod certificates;
+mod convert;
+pub mod directory;
+pub mod domain;
+mod error;
+pub mod events;
+mod extract;
+mod follow;
+mod formulary;
+mod grpc;
+mod prescribing;
+mod store;
+mod ward_order;
+
+use std::sync::Arc;
+
+use hmis_platform::Database;
+use hmis_platform::clock::SharedClock;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_proto::openhmis::encounters::v1::certificate_service_server::CertificateServiceServer;
+use hmis_proto::openhmis::encounters::v1::encounter_service_server::EncounterServiceServer;
+use hmis_proto::openhmis::encounters::v1::formulary_service_server::FormularyServiceServer;
+
+pub use certificates::CertificateApi;
+pub use directory::Channels;
+pub use error::Error;
+pub use formulary::FormularyApi;
+pub use grpc::EncounterApi;
+
+/// The schema encounters owns; its outbox is published under this name.
+pub const SCHEMA: &str = "encounters";
+
+#[derive(Debug, Clone)]
+pub struct EncountersModule {
+    ward: Arc<grpc::Ward>,
+}
+
+impl EncountersModule {
+    pub fn new(database: Database, clock: SharedClock, channels: Channels) -> Self {
+        Self {
+            ward: Arc::new(grpc::Ward {
+                database,
+                clock,
+                keys: IdempotencyKeys::new(SCHEMA),
+                directory: directory::Directory::new(channels),
+            }),
+        }
+    }
+
+    pub fn api(&self) -> EncounterApi {
+        EncounterApi {
+            ward: self.ward.clone(),
+        }
+    }
+
+    pub fn service(&self) -> EncounterServiceServer<EncounterApi> {
+        EncounterServiceServer::new(self.api())
+    }
+
+    pub fn formulary_api(&self) -> FormularyApi {
+        FormularyApi {
+            ward: self.ward.clone(),
+        }
+    }
+
+    pub fn formulary_service(&self) -> FormularyServiceServer<FormularyApi> {
+        FormularyServiceServer::new(self.formulary_api())
+    }
+
+    pub fn certificate_api(&self) -> CertificateApi {
+        CertificateApi {
+            ward: self.ward.clone(),
+        }
+    }
+
+    pub fn certificate_service(&self) -> CertificateServiceServer<CertificateApi> {
+        CertificateServiceServer::new(self.certificate_api())
+    }
+
+    pub fn idempotency_keys(&self) -> &IdempotencyKeys {
+        &self.ward.keys
+    }
+
+    /// The subscription that keeps each admission's encounter in step with the admission.
+    pub fn admission_subscription(&self) -> hmis_platform::outbox::Subscription {
+        follow::subscription(self.ward.database.clone(), self.ward.clock.clone())
+    }
+}

@@ -1,0 +1,93 @@
+//! What inventory reads from other modules, through their contracts and on behalf of the
+//! caller: a facility's time zone from the bed register (core), where reports cut their days
+//! and months; a prescription from encounters, which a dispense to a patient is checked
+//! against.
+
+use core_pb::facility_service_client::FacilityServiceClient;
+use encounters_pb::encounter_service_client::EncounterServiceClient;
+use hmis_platform::RequestContext;
+use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_proto::openhmis::core::v1 as core_pb;
+use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Directory {
+    facilities: FacilityServiceClient<ServiceChannel>,
+    encounters: EncounterServiceClient<ServiceChannel>,
+}
+
+/// What a dispense checks of the prescription it fills.
+#[derive(Debug, Clone)]
+pub struct Prescribed {
+    pub patient_id: Uuid,
+    pub active: bool,
+    pub medicine_code: String,
+    pub atc_code: String,
+    pub medicine_name: String,
+}
+
+impl Directory {
+    pub fn new(core: ServiceChannel, encounters: ServiceChannel) -> Self {
+        Self {
+            facilities: FacilityServiceClient::new(core),
+            encounters: EncounterServiceClient::new(encounters),
+        }
+    }
+
+    /// The prescription `id` names, for a dispense against it.
+    pub async fn prescription(&self, context: &RequestContext, id: Uuid) -> Result<Prescribed> {
+        let prescription = self
+            .encounters
+            .clone()
+            .get_prescription(forwarded(
+                context,
+                encounters_pb::GetPrescriptionRequest { id: id.to_string() },
+            ))
+            .await
+            .map_err(|status| {
+                if status.code() == Code::NotFound {
+                    Error::invalid("document_id", format!("no prescription {id}"))
+                } else {
+                    Error::Context(status)
+                }
+            })?
+            .into_inner()
+            .prescription
+            .ok_or(Error::CorruptRow("prescription"))?;
+        Ok(Prescribed {
+            patient_id: Uuid::parse_str(&prescription.patient_id)
+                .map_err(|_| Error::CorruptRow("prescription patient"))?,
+            active: prescription.status == encounters_pb::PrescriptionStatus::Active as i32,
+            medicine_code: prescription.medicine_code,
+            atc_code: prescription.atc_code,
+            medicine_name: prescription.medicine_name,
+        })
+    }
+
+    pub async fn time_zone(
+        &self,
+        context: &RequestContext,
+        facility_id: Uuid,
+    ) -> Result<chrono_tz::Tz> {
+        let zone = self
+            .facilities
+            .clone()
+            .get_facility(forwarded(
+                context,
+                core_pb::GetFacilityRequest {
+                    id: facility_id.to_string(),
+                },
+            ))
+            .await?
+            .into_inner()
+            .facility
+            .ok_or(Error::CorruptRow("facility"))?
+            .time_zone;
+        zone.parse()
+            .map_err(|_| Error::CorruptRow("facility time zone"))
+    }
+}

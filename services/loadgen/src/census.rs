@@ -1,0 +1,245 @@
+//! Statistics: a 1,000-bed hospital's year (about 50,000 admissions, a fifth of them moved
+//! once to another ward, 3% deaths) seeded straight into the read models, then one ward's
+//! daily census and the whole year's movement analysis over gRPC, beside the raw
+//! PostgreSQL figure for the census statement.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use hmis_iam::SeedUser;
+use hmis_platform::auth::Scope;
+use hmis_platform::clock::SystemClock;
+use hmis_platform::config::{Options, Secret};
+use hmis_platform::testing::TestDatabase;
+use hmis_proto::openhmis::core::v1 as core_pb;
+use hmis_proto::openhmis::statistics::v1 as pb;
+use openhmis_server::Application;
+use pb::statistics_service_client::StatisticsServiceClient;
+use sqlx::postgres::PgPoolOptions;
+use uuid::Uuid;
+
+use crate::adt::{login, signed, ward};
+use crate::report::{Sample, measure_concurrent, print};
+
+const PASSWORD: &str = "Bench-Secret-2026!";
+const WARDS: usize = 30;
+const BEDS_PER_WARD: usize = 34;
+
+pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
+    let db = TestDatabase::new().await;
+    let mut options = Options::default();
+    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
+    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
+    let tenant_id = application.bootstrap().await?.tenant_id;
+    application
+        .iam()
+        .ensure_user(
+            tenant_id,
+            &SeedUser {
+                username: "bench-statistician",
+                display_name: "Load generator statistician",
+                password: PASSWORD,
+                role_code: "statistician",
+                scope: Scope::Tenant,
+            },
+        )
+        .await?;
+    let listener = application.bind().await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
+    let channel = endpoint.connect().await?;
+    let admin = login(channel.clone(), "admin").await?;
+    let statistician = login(channel.clone(), "bench-statistician").await?;
+
+    println!("setting up {WARDS} wards of {BEDS_PER_WARD} beds...");
+    let facility = core_pb::facility_service_client::FacilityServiceClient::new(channel.clone())
+        .create_facility(signed(
+            &admin,
+            core_pb::CreateFacilityRequest {
+                request_id: Uuid::new_v4().to_string(),
+                facility: Some(core_pb::Facility {
+                    code: "BENCH".to_owned(),
+                    name: "Bench hospital".to_owned(),
+                    time_zone: "Europe/Chisinau".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await?
+        .into_inner()
+        .facility
+        .context("no facility")?;
+    let mut wards = Vec::with_capacity(WARDS);
+    for n in 0..WARDS {
+        let (id, _) = ward(
+            &channel,
+            &admin,
+            &facility.id,
+            &format!("W{n}"),
+            BEDS_PER_WARD,
+        )
+        .await?;
+        wards.push(Uuid::parse_str(&id)?);
+    }
+
+    println!("seeding {admissions} admissions over the past year...");
+    let owner = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(db.owner_options())
+        .await?;
+    let facility_id = Uuid::parse_str(&facility.id)?;
+    let tenant = tenant_id.as_uuid();
+    // Admission i arrives at an even pace over the year and stays 1-14 days; every fifth is
+    // moved to the next ward halfway; 3% die.
+    sqlx::query(
+        "INSERT INTO statistics.admissions (tenant_id, admission_id, version, patient_id, \
+             facility_id, admission_type, status, admit_time, discharge_time, discharge_type) \
+         SELECT $1, md5('a' || i)::uuid, 1, md5('p' || i)::uuid, $2, 'emergency', \
+                CASE WHEN t.admit + t.los < now() THEN 'discharged' ELSE 'admitted' END, \
+                t.admit, CASE WHEN t.admit + t.los < now() THEN t.admit + t.los END, \
+                CASE WHEN t.admit + t.los >= now() THEN NULL \
+                     WHEN i % 33 = 0 THEN 'deceased' ELSE 'alive' END \
+         FROM generate_series(1, $3) AS i, \
+              LATERAL (SELECT now() - interval '365 days' + (i * interval '365 days') / $3 AS admit, \
+                              (1 + (i * 7919) % 14) * interval '1 day' \
+                                  + ((i * 104729) % 86400) * interval '1 second' AS los) t",
+    )
+    .bind(tenant)
+    .bind(facility_id)
+    .bind(i64::from(admissions))
+    .execute(&owner)
+    .await?;
+    sqlx::query(
+        "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
+             start_time, end_time, last) \
+         SELECT a.tenant_id, a.admission_id, s.position, \
+                ($2::uuid[])[1 + (abs(hashtext(a.admission_id::text)) + s.position) % $3], \
+                CASE WHEN s.position = 0 THEN a.admit_time \
+                     ELSE a.admit_time + (coalesce(a.discharge_time, now()) - a.admit_time) / 2 END, \
+                CASE WHEN s.position = 0 AND s.moves THEN \
+                          a.admit_time + (coalesce(a.discharge_time, now()) - a.admit_time) / 2 \
+                     ELSE a.discharge_time END, \
+                s.position = 1 OR NOT s.moves \
+         FROM statistics.admissions a, \
+              LATERAL (SELECT p AS position, abs(hashtext(a.admission_id::text)) % 5 = 0 AS moves \
+                       FROM generate_series(0, 1) p) s \
+         WHERE a.tenant_id = $1 AND (s.position = 0 OR s.moves)",
+    )
+    .bind(tenant)
+    .bind(&wards)
+    .bind(i32::try_from(WARDS)?)
+    .execute(&owner)
+    .await?;
+    sqlx::query("ANALYZE statistics.admissions, statistics.stays")
+        .execute(&owner)
+        .await?;
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.stays")
+        .fetch_one(&owner)
+        .await?;
+    println!("{stays} ward stays");
+
+    let today = chrono::Utc::now().date_naive();
+    let (wards, facility_text) = (Arc::new(wards), facility.id.clone());
+    let census = {
+        let (channel, statistician, wards) = (channel.clone(), statistician.clone(), wards.clone());
+        move |_client: usize, n: usize| {
+            let mut client = StatisticsServiceClient::new(channel.clone());
+            let statistician = statistician.clone();
+            let ward = wards[n % WARDS];
+            let day = today - chrono::Duration::days(1 + (n as i64 * 37) % 360);
+            async move {
+                client
+                    .get_daily_census(signed(
+                        &statistician,
+                        pb::GetDailyCensusRequest {
+                            department_id: ward.to_string(),
+                            date: day.to_string(),
+                        },
+                    ))
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+    let analysis = {
+        let (channel, statistician) = (channel.clone(), statistician.clone());
+        move |_client: usize, _n: usize| {
+            let mut client = StatisticsServiceClient::new(channel.clone());
+            let statistician = statistician.clone();
+            let facility = facility_text.clone();
+            async move {
+                let lines = client
+                    .get_movement_analysis(signed(
+                        &statistician,
+                        pb::GetMovementAnalysisRequest {
+                            facility_id: facility,
+                            from_date: (today - chrono::Duration::days(365)).to_string(),
+                            to_date: (today - chrono::Duration::days(1)).to_string(),
+                        },
+                    ))
+                    .await?
+                    .into_inner()
+                    .lines;
+                anyhow::ensure!(lines.len() == WARDS + 1, "one line per ward and the total");
+                Ok(())
+            }
+        }
+    };
+    let raw = {
+        let (owner, wards) = (owner.clone(), wards.clone());
+        move |_client: usize, n: usize| {
+            let owner = owner.clone();
+            let ward = wards[n % WARDS];
+            let day = today - chrono::Duration::days(1 + (n as i64 * 37) % 360);
+            async move {
+                let start = day.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
+                let end = start + chrono::Duration::days(1);
+                sqlx::query(
+                    "SELECT count(*) FILTER (WHERE s.start_time < $3), \
+                            count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4) \
+                     FROM statistics.stays s JOIN statistics.admissions a \
+                          ON a.tenant_id = s.tenant_id AND a.admission_id = s.admission_id \
+                     WHERE s.tenant_id = $1 AND s.department_id = $2 AND a.status <> 'cancelled' \
+                       AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3)",
+                )
+                .bind(tenant)
+                .bind(ward)
+                .bind(start)
+                .bind(end)
+                .fetch_one(&owner)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+    let samples: Vec<Sample> = vec![
+        measure_concurrent(
+            "gRPC GetDailyCensus (one ward, one day)",
+            1,
+            iterations,
+            census,
+        )
+        .await?,
+        measure_concurrent(
+            "gRPC GetMovementAnalysis (30 wards, 365 days)",
+            1,
+            (iterations / 10).max(5),
+            analysis,
+        )
+        .await?,
+        measure_concurrent("raw PostgreSQL: the census statement", 1, iterations, raw).await?,
+    ];
+    let _ = stop.send(());
+    server.await??;
+    println!(
+        "{admissions} admissions, {stays} stays, {WARDS} wards of {BEDS_PER_WARD} beds; one client"
+    );
+    print(&samples);
+    Ok(())
+}
