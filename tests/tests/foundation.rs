@@ -119,6 +119,73 @@ async fn request_ids_are_echoed_or_made() {
     app.stop().await;
 }
 
+/// `GET path` on the admin port over plain HTTP/1.0: the status line and the body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("admin port");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("response");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_admin_port_serves_per_rpc_metrics_in_prometheus_format() {
+    // A free port for the admin listener (the gRPC one is port 0, read back from the socket).
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let mut options = hmis_platform::config::Options::default();
+    options.telemetry.metrics_addr = Some(admin);
+    let app = TestApp::spawn_with(options).await;
+    let tenant = app.create_tenant("M1").await;
+    for _ in 0..3 {
+        app.facilities()
+            .list_facilities(signed_in(&tenant, pb::ListFacilitiesRequest::default()))
+            .await
+            .expect("list");
+    }
+    let missing = app
+        .facilities()
+        .get_facility(signed_in(
+            &tenant,
+            pb::GetFacilityRequest {
+                id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect_err("no such facility");
+    assert_eq!(missing.code(), Code::NotFound);
+
+    let (status, metrics) = http_get(admin, "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let labels = "service=\"openhmis.core.v1.FacilityService\",method=";
+    assert!(
+        metrics.contains(&format!(
+            "openhmis_rpc_requests_total{{{labels}\"ListFacilities\",code=\"OK\"}} 3"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!(
+        "openhmis_rpc_requests_total{{{labels}\"GetFacility\",code=\"NOT_FOUND\"}} 1"
+    )));
+    assert!(metrics.contains(&format!(
+        "openhmis_rpc_duration_seconds_count{{{labels}\"ListFacilities\"}} 3"
+    )));
+    assert!(metrics.contains("# TYPE openhmis_rpc_duration_seconds histogram"));
+    assert_eq!(http_get(admin, "/healthz").await.1, "ok");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn facilities_departments_rooms_and_beds_round_trip_with_paging() {
     let app = TestApp::spawn().await;

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone};
 use hmis_platform::auth::Scope;
+use hmis_platform::config::Options;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
-use hmis_statistics::StatisticsModule;
 use pb::statistics_service_client::StatisticsServiceClient;
 use support::{Session, TestApp, USER_PASSWORD, signed_in};
 use tonic::transport::Channel;
@@ -51,7 +51,13 @@ fn at(first_day: NaiveDate, day: i64, hour: u32) -> prost_types::Timestamp {
     hmis_platform::wire::timestamp(instant).expect("timestamp")
 }
 
-async fn ward(app: &TestApp, admin: &Session, facility: &str, code: &str) -> (String, Vec<String>) {
+async fn ward(
+    app: &TestApp,
+    admin: &Session,
+    facility: &str,
+    code: &str,
+    specialty: &str,
+) -> (String, Vec<String>) {
     let department = app
         .facilities()
         .create_department(signed_in(
@@ -63,6 +69,7 @@ async fn ward(app: &TestApp, admin: &Session, facility: &str, code: &str) -> (St
                     code: code.to_owned(),
                     name: format!("Ward {code}"),
                     kind: core_pb::DepartmentKind::Ward.into(),
+                    specialty_code: specialty.to_owned(),
                     ..Default::default()
                 }),
             },
@@ -130,11 +137,51 @@ fn statistics(app: &TestApp) -> StatisticsServiceClient<Channel> {
 
 impl Week {
     async fn open() -> Self {
-        let app = TestApp::spawn().await;
+        Self::open_with(Options::default()).await
+    }
+
+    /// Ward A is a cardiology ward, ward B an internal medicine one.
+    async fn open_with(options: Options) -> Self {
+        let app = TestApp::spawn_with(options).await;
         let admin = app.create_tenant("STAT").await;
         let facility = app.create_facility(&admin, "MAIN").await;
-        let (ward_a, beds_a) = ward(&app, &admin, &facility.id, "A").await;
-        let (ward_b, beds_b) = ward(&app, &admin, &facility.id, "B").await;
+        app.dictionaries()
+            .create_dictionary(signed_in(
+                &admin,
+                core_pb::CreateDictionaryRequest {
+                    request_id: request_id(),
+                    dictionary: Some(core_pb::Dictionary {
+                        code: "specialties".to_owned(),
+                        name: "Specialties".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("specialties");
+        for (code, display) in [
+            ("cardiology", "Cardiology"),
+            ("internal", "Internal medicine"),
+        ] {
+            app.dictionaries()
+                .create_dictionary_entry(signed_in(
+                    &admin,
+                    core_pb::CreateDictionaryEntryRequest {
+                        request_id: request_id(),
+                        entry: Some(core_pb::DictionaryEntry {
+                            dictionary_code: "specialties".to_owned(),
+                            code: code.to_owned(),
+                            display: display.to_owned(),
+                            active: true,
+                            ..Default::default()
+                        }),
+                    },
+                ))
+                .await
+                .expect("specialty");
+        }
+        let (ward_a, beds_a) = ward(&app, &admin, &facility.id, "A", "cardiology").await;
+        let (ward_b, beds_b) = ward(&app, &admin, &facility.id, "B", "internal").await;
         app.add_user(admin.tenant_id, "desk", "registrar", Scope::Tenant)
             .await;
         app.add_user(admin.tenant_id, "stats", "statistician", Scope::Tenant)
@@ -320,6 +367,7 @@ async fn analysis_csv_has_a_row_per_line(week: &Week) -> bool {
                 facility_id: week.facility_id.clone(),
                 from_date: week.first_day.to_string(),
                 to_date: (week.first_day + chrono::Duration::days(6)).to_string(),
+                ..Default::default()
             },
         ))
         .await
@@ -394,6 +442,7 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
                 facility_id: week.facility_id.clone(),
                 from_date: week.first_day.to_string(),
                 to_date: (week.first_day + chrono::Duration::days(6)).to_string(),
+                ..Default::default()
             },
         ))
         .await
@@ -442,6 +491,172 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
         "the CSV export holds a header and every line"
     );
 
+    // By specialty: ward A is cardiology, ward B internal medicine; then the total.
+    let by_specialty = statistics(&week.app)
+        .get_movement_analysis(signed_in(
+            &week.statistician,
+            pb::GetMovementAnalysisRequest {
+                facility_id: week.facility_id.clone(),
+                from_date: week.first_day.to_string(),
+                to_date: (week.first_day + chrono::Duration::days(6)).to_string(),
+                grouping: pb::MovementGrouping::Specialty.into(),
+            },
+        ))
+        .await
+        .expect("movement by specialty")
+        .into_inner()
+        .lines;
+    let specialties: Vec<(&str, i32, i32, i32)> = by_specialty
+        .iter()
+        .map(|line| {
+            (
+                line.specialty_code.as_str(),
+                line.admitted,
+                line.transferred_in,
+                line.deceased,
+            )
+        })
+        .collect();
+    assert_eq!(
+        specialties,
+        [
+            ("cardiology", 3, 0, 0),
+            ("internal", 1, 1, 1),
+            ("", 4, 1, 1)
+        ]
+    );
+    assert_eq!(by_specialty[1].bed_days, ward_b.bed_days);
+
+    // The registers: who was admitted, moved and discharged in the week, with filters.
+    let week_register = |register: pb::RegisterKind| pb::ListRegisterRequest {
+        register: register.into(),
+        facility_id: week.facility_id.clone(),
+        from_date: week.first_day.to_string(),
+        to_date: (week.first_day + chrono::Duration::days(6)).to_string(),
+        ..Default::default()
+    };
+    let list = async |request: pb::ListRegisterRequest| {
+        statistics(&week.app)
+            .list_register(signed_in(&week.statistician, request))
+            .await
+    };
+    let admitted = list(week_register(pb::RegisterKind::Admissions))
+        .await
+        .expect("admissions register")
+        .into_inner();
+    let admitted_ids: Vec<&str> = admitted
+        .entries
+        .iter()
+        .map(|entry| entry.admission_id.as_str())
+        .collect();
+    assert_eq!(
+        admitted_ids.len(),
+        4,
+        "P1, P2, P3 and the stayer; P5 came before"
+    );
+    assert_eq!(&admitted_ids[..3], [p1.as_str(), p2.as_str(), p3.as_str()]);
+    assert!(
+        admitted
+            .entries
+            .iter()
+            .all(|entry| !entry.admission_number.is_empty()
+                && entry.diagnosis_code == "I21.0"
+                && entry.admission_type == "emergency")
+    );
+    assert_eq!(admitted.csv.lines().count(), 5);
+    assert!(
+        admitted
+            .csv
+            .starts_with("admission_number,admission_id,patient_id,")
+    );
+    let into_b = list(pb::ListRegisterRequest {
+        department_id: b.clone(),
+        ..week_register(pb::RegisterKind::Admissions)
+    })
+    .await
+    .expect("admissions to B")
+    .into_inner();
+    assert_eq!(into_b.entries.len(), 1);
+    assert_eq!(into_b.entries[0].admission_id, p3);
+
+    let moved = list(pb::ListRegisterRequest {
+        department_id: a.clone(),
+        ..week_register(pb::RegisterKind::Transfers)
+    })
+    .await
+    .expect("transfers out of A")
+    .into_inner()
+    .entries;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        (
+            moved[0].admission_id.as_str(),
+            moved[0].from_department_id.as_str(),
+            moved[0].department_id.as_str()
+        ),
+        (p1.as_str(), a.as_str(), b.as_str())
+    );
+    assert_eq!(moved[0].time, Some(at(week.first_day, 1, 10)));
+
+    let dead = list(pb::ListRegisterRequest {
+        discharge_type: "deceased".to_owned(),
+        ..week_register(pb::RegisterKind::Discharges)
+    })
+    .await
+    .expect("deaths")
+    .into_inner()
+    .entries;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].admission_id.as_str(),
+            dead[0].department_id.as_str()
+        ),
+        (p3.as_str(), b.as_str())
+    );
+    assert_eq!(
+        dead[0].length_of_stay_days,
+        format!("{:.2}", days((2, 12), (4, 3)))
+    );
+    // Every discharge of the week, two to a page, each once.
+    let mut pages = 0;
+    let mut discharged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = list(pb::ListRegisterRequest {
+            page_size: 2,
+            page_token: token.clone(),
+            ..week_register(pb::RegisterKind::Discharges)
+        })
+        .await
+        .expect("discharges page")
+        .into_inner();
+        pages += 1;
+        discharged.extend(page.entries.into_iter().map(|entry| entry.admission_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(discharged, [p2.clone(), p1.clone(), p3.clone(), p5.clone()]);
+    let other_chapter = list(pb::ListRegisterRequest {
+        diagnosis_prefix: "j".to_owned(),
+        ..week_register(pb::RegisterKind::Discharges)
+    })
+    .await
+    .expect("respiratory discharges")
+    .into_inner();
+    assert!(other_chapter.entries.is_empty());
+    let refused = list(pb::ListRegisterRequest {
+        discharge_type: "escaped".to_owned(),
+        ..week_register(pb::RegisterKind::Discharges)
+    })
+    .await
+    .expect_err("an unknown discharge type");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(support::violated_fields(&refused), ["discharge_type"]);
+
     // Everyone who left, by the ICD-10 chapter of the diagnosis (here the admitting I21.0):
     // P2, P1, P5 alive, P3 dead, over their whole stays.
     let by_diagnosis = statistics(&week.app)
@@ -480,11 +695,12 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
     );
 
     // Built again from the events alone, the reports are the same.
-    let module = StatisticsModule::new(
-        week.app.db.database.clone(),
-        hmis_platform::channel::in_process(week.app.core.facility_service()),
-    );
-    let read = module.rebuild(week.desk.tenant_id).await.expect("rebuild");
+    let read = week
+        .app
+        .statistics
+        .rebuild(week.desk.tenant_id)
+        .await
+        .expect("rebuild");
     assert!(read >= 10, "every admission event was read again ({read})");
     assert_eq!(week.week().await, expected);
     week.app.stop().await;
@@ -630,5 +846,423 @@ async fn form_16_counts_sick_leave_cases_and_days_by_diagnosis_group_sex_and_age
     );
     assert_eq!((form16.total_cases, form16.total_days), (1, 20));
     assert!(form16.csv.contains("X,female,40-49,1,15"));
+    week.app.stop().await;
+}
+
+/// The statistics institute's receiver, as the tests script it: it checks each document's
+/// signature and schema as the real one would, then answers what the script says.
+mod institute {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use base64::Engine;
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+    use serde_json::{Value, json};
+
+    /// One POST the receiver took: its idempotency key, body, and whether signature and
+    /// schema held.
+    #[derive(Debug, Clone)]
+    pub struct Received {
+        pub idempotency_key: String,
+        pub body: Vec<u8>,
+        pub signature_valid: bool,
+        pub schema_problems: Vec<String>,
+    }
+
+    #[derive(Default)]
+    pub struct Script {
+        /// Answers to POSTs, in order.
+        pub posts: VecDeque<(StatusCode, Value)>,
+        /// Answers to status questions, in order.
+        pub checks: VecDeque<(StatusCode, Value)>,
+        pub received: Vec<Received>,
+        pub asked: Vec<String>,
+    }
+
+    #[derive(Clone)]
+    struct Institute {
+        key: VerifyingKey,
+        schema: Arc<jsonschema::Validator>,
+        script: Arc<Mutex<Script>>,
+    }
+
+    async fn submit(
+        State(institute): State<Institute>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> (StatusCode, Json<Value>) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let signature_valid = base64::engine::general_purpose::STANDARD
+            .decode(header("x-report-signature"))
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            .is_some_and(|signature| institute.key.verify(&body, &signature).is_ok());
+        let schema_problems = match serde_json::from_slice::<Value>(&body) {
+            Ok(document) => institute
+                .schema
+                .iter_errors(&document)
+                .map(|error| error.to_string())
+                .collect(),
+            Err(error) => vec![error.to_string()],
+        };
+        let mut script = institute.script.lock().expect("script");
+        script.received.push(Received {
+            idempotency_key: header("idempotency-key"),
+            body: body.to_vec(),
+            signature_valid,
+            schema_problems,
+        });
+        let (status, answer) = script
+            .posts
+            .pop_front()
+            .unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, json!({})));
+        (status, Json(answer))
+    }
+
+    async fn check(
+        State(institute): State<Institute>,
+        Path(receipt): Path<String>,
+    ) -> (StatusCode, Json<Value>) {
+        let mut script = institute.script.lock().expect("script");
+        script.asked.push(receipt);
+        let (status, answer) = script
+            .checks
+            .pop_front()
+            .unwrap_or((StatusCode::NOT_FOUND, json!({})));
+        (status, Json(answer))
+    }
+
+    /// Starts the receiver on a free port; its endpoint URL and the shared script.
+    pub async fn start(key: VerifyingKey) -> (String, Arc<Mutex<Script>>) {
+        let schema: Value =
+            serde_json::from_str(hmis_statistics::REPORT_SCHEMA).expect("the published schema");
+        let institute = Institute {
+            key,
+            schema: Arc::new(jsonschema::validator_for(&schema).expect("schema compiles")),
+            script: Arc::new(Mutex::new(Script::default())),
+        };
+        let script = institute.script.clone();
+        let app = Router::new()
+            .route("/v1/submissions", post(submit))
+            .route("/v1/submissions/{receipt}", get(check))
+            .with_state(institute);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver");
+        });
+        (format!("http://{addr}/v1/submissions"), script)
+    }
+}
+
+#[tokio::test]
+async fn reports_reach_the_institute_signed_and_schema_valid_through_failures_and_a_rejection() {
+    use axum::http::StatusCode;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use serde_json::{Value, json};
+
+    // The hospital's key, as an operator would keep it: a PKCS#8 PEM file outside the repo.
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let key_dir = std::env::temp_dir().join(format!("openhmis-key-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&key_dir).expect("key dir");
+    let key_file = key_dir.join("reporting.pem");
+    std::fs::write(
+        &key_file,
+        key.to_pkcs8_pem(Default::default())
+            .expect("pem")
+            .as_bytes(),
+    )
+    .expect("key file");
+    let (endpoint, script) = institute::start(key.verifying_key()).await;
+
+    let mut options = Options::default();
+    let reporting = &mut options.statistics.reporting;
+    reporting.endpoint = Some(endpoint);
+    reporting.signing_key_file = Some(key_file);
+    // The test drives the submitter round by round; the background one never wakes, and a
+    // failed send or a delivered report is due again at once.
+    reporting.poll_interval = Duration::from_secs(3600);
+    reporting.retry_delay = Duration::ZERO;
+    reporting.status_check_interval = Duration::ZERO;
+    reporting.request_timeout = Duration::from_secs(10);
+    let week = Week::open_with(options).await;
+    std::fs::remove_dir_all(&key_dir).expect("the key is read at start");
+    let (a, b) = (week.ward_a.clone(), week.ward_b.clone());
+    let p1 = week.admit("Mover", &a, &week.beds_a[0], 0, 9).await;
+    week.admit("Grave", &b, &week.beds_b[0], 1, 12).await;
+    week.discharge(&p1, admissions_pb::DischargeType::Recovered, 2, 10)
+        .await;
+    let period = (
+        week.first_day.to_string(),
+        (week.first_day + chrono::Duration::days(6)).to_string(),
+    );
+    // The read models follow the events; wait for the discharge.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    while week.census(&a, 2).await[4] != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the read models never caught up"
+        );
+        poll.tick().await;
+    }
+    let submit = async |report: pb::ReportKind, request_id: &str, session: &Session| {
+        statistics(&week.app)
+            .submit_report(signed_in(
+                session,
+                pb::SubmitReportRequest {
+                    request_id: request_id.to_owned(),
+                    report: report.into(),
+                    facility_id: week.facility_id.clone(),
+                    from_date: period.0.clone(),
+                    to_date: period.1.clone(),
+                },
+            ))
+            .await
+            .map(|answer| answer.into_inner().submission.expect("submission"))
+    };
+    let get = async |id: &str| {
+        statistics(&week.app)
+            .get_submission(signed_in(
+                &week.statistician,
+                pb::GetSubmissionRequest { id: id.to_owned() },
+            ))
+            .await
+            .expect("submission")
+            .into_inner()
+            .submission
+            .expect("submission")
+    };
+    let round = async || {
+        week.app
+            .statistics
+            .deliver_due_submissions()
+            .await
+            .expect("a submitter round")
+    };
+
+    // Submitted: signed, schema-valid, pending.
+    let first_request = request_id();
+    let movement = submit(pb::ReportKind::Movement, &first_request, &week.statistician)
+        .await
+        .expect("submit the movement report");
+    assert_eq!(movement.status(), pb::SubmissionStatus::Pending);
+    assert_eq!((movement.revision, movement.attempts), (1, 0));
+    assert_eq!(
+        movement.schema_version,
+        hmis_statistics::REPORT_SCHEMA_VERSION
+    );
+    let document: Value = serde_json::from_str(&movement.document).expect("json");
+    assert_eq!(document["report"], "movement");
+    assert_eq!(document["facility"]["code"], "MAIN");
+    assert_eq!(document["content"]["total"]["admitted"], 2);
+    assert_eq!(document["content"]["total"]["discharged"], 1);
+    let wards: Vec<(&str, &str)> = document["content"]["wards"]
+        .as_array()
+        .expect("wards")
+        .iter()
+        .map(|ward| {
+            (
+                ward["ward_code"].as_str().unwrap_or_default(),
+                ward["specialty_code"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(wards.len(), 2);
+    assert!(wards.contains(&("A", "cardiology")) && wards.contains(&("B", "internal")));
+    // A retry of the same request is the same submission, not a second one.
+    let again = submit(pb::ReportKind::Movement, &first_request, &week.statistician)
+        .await
+        .expect("retry");
+    assert_eq!(again.id, movement.id);
+
+    // The institute is down at first: the submission stays pending and says why.
+    script
+        .lock()
+        .expect("script")
+        .posts
+        .push_back((StatusCode::SERVICE_UNAVAILABLE, json!({})));
+    assert_eq!(round().await, 1);
+    let after_failure = get(&movement.id).await;
+    assert_eq!(after_failure.status(), pb::SubmissionStatus::Pending);
+    assert_eq!(after_failure.attempts, 1);
+    assert!(
+        after_failure.last_error.contains("503"),
+        "{}",
+        after_failure.last_error
+    );
+
+    // Then it takes the document and will decide later; asked, it first has not decided,
+    // then it accepts.
+    {
+        let mut script = script.lock().expect("script");
+        script.posts.push_back((
+            StatusCode::ACCEPTED,
+            json!({ "receipt": "R-2026/1", "status": "received" }),
+        ));
+        script
+            .checks
+            .push_back((StatusCode::OK, json!({ "status": "received" })));
+        script.checks.push_back((
+            StatusCode::OK,
+            json!({ "receipt": "R-2026/1", "status": "accepted" }),
+        ));
+    }
+    assert_eq!(round().await, 1);
+    let sent = get(&movement.id).await;
+    assert_eq!(sent.status(), pb::SubmissionStatus::Sent);
+    assert_eq!((sent.receipt.as_str(), sent.attempts), ("R-2026/1", 2));
+    assert!(sent.send_time.is_some() && sent.last_error.is_empty());
+    assert_eq!(round().await, 1);
+    assert_eq!(get(&movement.id).await.status(), pb::SubmissionStatus::Sent);
+    assert_eq!(round().await, 1);
+    let accepted = get(&movement.id).await;
+    assert_eq!(accepted.status(), pb::SubmissionStatus::Accepted);
+    assert!(accepted.decide_time.is_some() && accepted.next_attempt_time.is_none());
+    assert_eq!(round().await, 0, "a decided submission is left alone");
+    {
+        let script = script.lock().expect("script");
+        assert_eq!(
+            script.received.len(),
+            2,
+            "sent twice: the failure and the delivery"
+        );
+        assert_eq!(script.asked, ["R-2026/1", "R-2026/1"]);
+        for received in &script.received {
+            assert_eq!(received.idempotency_key, movement.id);
+            assert!(received.signature_valid, "the signature holds");
+            assert!(
+                received.schema_problems.is_empty(),
+                "{:?}",
+                received.schema_problems
+            );
+            assert_eq!(received.body, movement.document.as_bytes());
+        }
+        // A byte changed on the way would not pass the institute's check.
+        let mut forged = script.received[0].body.clone();
+        let last = forged.len() - 2;
+        forged[last] ^= 1;
+        let signature = ed25519_dalek::Signature::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &accepted.signature,
+            )
+            .expect("base64"),
+        )
+        .expect("signature");
+        use ed25519_dalek::Verifier;
+        assert!(key.verifying_key().verify(&forged, &signature).is_err());
+    }
+
+    // Submitted again (a correction), the report is revision 2.
+    let second = submit(pb::ReportKind::Movement, &request_id(), &week.statistician)
+        .await
+        .expect("a second revision");
+    assert_eq!(second.revision, 2);
+
+    // Form 16 refused by the institute at once: rejected with its reasons.
+    let form16 = submit(pb::ReportKind::Form16, &request_id(), &week.statistician)
+        .await
+        .expect("submit form 16");
+    {
+        let mut script = script.lock().expect("script");
+        // The second movement revision is delivered and accepted at once, then form 16 is
+        // refused (submissions are sent oldest first).
+        script.posts.push_back((
+            StatusCode::OK,
+            json!({ "receipt": "R-2026/2", "status": "accepted" }),
+        ));
+        script.posts.push_back((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "reasons": ["the period is not open for reporting"] }),
+        ));
+    }
+    assert_eq!(round().await, 2);
+    assert_eq!(
+        get(&second.id).await.status(),
+        pb::SubmissionStatus::Accepted
+    );
+    let rejected = get(&form16.id).await;
+    assert_eq!(rejected.status(), pb::SubmissionStatus::Rejected);
+    assert_eq!(
+        rejected.rejection_reasons,
+        ["the period is not open for reporting"]
+    );
+
+    let listed = statistics(&week.app)
+        .list_submissions(signed_in(
+            &week.statistician,
+            pb::ListSubmissionsRequest {
+                facility_id: week.facility_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .submissions;
+    let listed: Vec<(&str, pb::SubmissionStatus)> = listed
+        .iter()
+        .map(|submission| (submission.id.as_str(), submission.status()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (form16.id.as_str(), pb::SubmissionStatus::Rejected),
+            (second.id.as_str(), pb::SubmissionStatus::Accepted),
+            (movement.id.as_str(), pb::SubmissionStatus::Accepted),
+        ]
+    );
+
+    // Who may submit, and what is asked right.
+    let refused = submit(pb::ReportKind::Movement, &request_id(), &week.desk)
+        .await
+        .expect_err("a registrar does not report to the institute");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let refused = submit(
+        pb::ReportKind::Unspecified,
+        &request_id(),
+        &week.statistician,
+    )
+    .await
+    .expect_err("which report?");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(support::violated_fields(&refused), ["report"]);
+    week.app.stop().await;
+}
+
+#[tokio::test]
+async fn without_an_endpoint_submissions_are_refused_with_a_reason() {
+    let week = Week::open().await;
+    let refused = statistics(&week.app)
+        .submit_report(signed_in(
+            &week.statistician,
+            pb::SubmitReportRequest {
+                request_id: request_id(),
+                report: pb::ReportKind::Movement.into(),
+                facility_id: week.facility_id.clone(),
+                from_date: week.first_day.to_string(),
+                to_date: week.first_day.to_string(),
+            },
+        ))
+        .await
+        .expect_err("reporting is not configured");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("statistics.reporting.endpoint"));
     week.app.stop().await;
 }

@@ -181,6 +181,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
                             facility_id: facility,
                             from_date: (today - chrono::Duration::days(365)).to_string(),
                             to_date: (today - chrono::Duration::days(1)).to_string(),
+                            ..Default::default()
                         },
                     ))
                     .await?

@@ -23,6 +23,7 @@ pub mod embedded;
 pub mod error;
 pub mod idempotency;
 pub mod labels;
+pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod telemetry;

@@ -149,6 +149,7 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                         facility_id: facility_id.clone(),
                         from_date: from.clone(),
                         to_date: to.clone(),
+                        ..Default::default()
                     },
                 )?)
                 .await?

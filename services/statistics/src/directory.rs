@@ -22,10 +22,13 @@ impl Directory {
         }
     }
 
-    /// The facility a ward belongs to.
-    pub async fn facility_of(&self, context: &RequestContext, department_id: Uuid) -> Result<Uuid> {
-        let department = self
-            .facilities
+    /// A ward of the register (its facility, specialty).
+    pub async fn department(
+        &self,
+        context: &RequestContext,
+        department_id: Uuid,
+    ) -> Result<core_pb::Department> {
+        self.facilities
             .clone()
             .get_department(forwarded(
                 context,
@@ -45,17 +48,22 @@ impl Directory {
             })?
             .into_inner()
             .department
-            .ok_or(Error::CorruptRow("department"))?;
+            .ok_or(Error::CorruptRow("department"))
+    }
+
+    /// The facility a ward belongs to.
+    pub async fn facility_of(&self, context: &RequestContext, department_id: Uuid) -> Result<Uuid> {
+        let department = self.department(context, department_id).await?;
         Uuid::parse_str(&department.facility_id).map_err(|_| Error::CorruptRow("department"))
     }
 
-    pub async fn time_zone(
+    /// A facility of the register (code, name, time zone).
+    pub async fn facility(
         &self,
         context: &RequestContext,
         facility_id: Uuid,
-    ) -> Result<chrono_tz::Tz> {
-        let facility = self
-            .facilities
+    ) -> Result<core_pb::Facility> {
+        self.facilities
             .clone()
             .get_facility(forwarded(
                 context,
@@ -63,11 +71,28 @@ impl Directory {
                     id: facility_id.to_string(),
                 },
             ))
-            .await?
+            .await
+            .map_err(|status| {
+                if status.code() == Code::NotFound {
+                    let mut violations = hmis_platform::Violations::default();
+                    violations.add("facility_id", "no such facility");
+                    Error::InvalidArgument(violations)
+                } else {
+                    Error::Context(status)
+                }
+            })?
             .into_inner()
             .facility
-            .ok_or(Error::CorruptRow("facility"))?;
-        facility
+            .ok_or(Error::CorruptRow("facility"))
+    }
+
+    pub async fn time_zone(
+        &self,
+        context: &RequestContext,
+        facility_id: Uuid,
+    ) -> Result<chrono_tz::Tz> {
+        self.facility(context, facility_id)
+            .await?
             .time_zone
             .parse()
             .map_err(|_| Error::CorruptRow("facility time zone"))

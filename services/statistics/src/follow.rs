@@ -131,6 +131,7 @@ fn facts(
             discharge_time,
             discharge_type,
             admitting_code: admission.admitting_diagnosis_code.clone(),
+            admission_number: admission.admission_number.clone(),
         },
         stays,
     ))

@@ -1,10 +1,12 @@
 //! The tonic adapter of statistics. Reports are aggregates, not patient data: authorized
-//! (`statistics.read` for the facility), not audited.
+//! (`statistics.read` for the facility), not audited. Registers list ids only and are
+//! audited as reads of those patients; submissions to the institute are audited writes.
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use hmis_platform::auth::Target;
+use hmis_platform::clock::Clock;
+use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::types::{parse_date, parse_uuid};
 use hmis_platform::wire::timestamp;
 use hmis_platform::{Database, RequestContext, Violations};
@@ -13,19 +15,23 @@ use pb::statistics_service_server::StatisticsService;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use std::fmt::Write;
-
-use crate::chapters::chapter_of;
+use crate::delivery::Reporting;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
-use crate::store::{self, WardMovement};
+use crate::reports::{self, Period, count, local_days};
+use crate::store;
 
 pub(crate) const READ: &str = "statistics.read";
+pub(crate) const SUBMIT: &str = "statistics.submit";
 
 #[derive(Debug)]
 pub(crate) struct Office {
     pub(crate) database: Database,
     pub(crate) directory: Directory,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: IdempotencyKeys,
+    /// How reports reach the institute; `None` when the deployment has no endpoint or key.
+    pub(crate) reporting: Option<Arc<Reporting>>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,62 +39,35 @@ pub struct StatisticsApi {
     pub(crate) office: Arc<Office>,
 }
 
-/// The facility's midnights that begin `first` and end `last` (inclusive).
-fn local_days(
-    zone: chrono_tz::Tz,
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
-    let midnight = |day: NaiveDate| {
-        zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-            .ok_or(Error::CorruptRow("local midnight"))
-    };
-    Ok((midnight(first)?, midnight(last + Duration::days(1))?))
-}
-
-fn count(value: i64) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
-
-fn ratio(numerator: f64, denominator: f64) -> String {
-    if denominator > 0.0 {
-        format!("{:.2}", numerator / denominator)
-    } else {
-        String::new()
-    }
-}
-
-fn movement_line(
-    department: Option<Uuid>,
-    ward: &WardMovement,
-    beds: i32,
-    days: i64,
-) -> pb::MovementLine {
-    let leavers = (ward.discharged + ward.deceased) as f64;
-    pb::MovementLine {
-        department_id: department.map(|id| id.to_string()).unwrap_or_default(),
-        admitted: count(ward.admitted),
-        transferred_in: count(ward.transferred_in),
-        transferred_out: count(ward.transferred_out),
-        discharged: count(ward.discharged),
-        deceased: count(ward.deceased),
-        bed_days: format!("{:.2}", ward.bed_days),
-        beds,
-        average_length_of_stay: ratio(ward.bed_days, leavers),
-        bed_occupancy_percent: ratio(ward.bed_days * 100.0, f64::from(beds) * days as f64),
-        bed_turnover: ratio(leavers, f64::from(beds)),
-        mortality_percent: ratio(ward.deceased as f64 * 100.0, leavers),
-    }
-}
-
 impl StatisticsApi {
-    async fn authorize(&self, context: &RequestContext, facility: Uuid) -> Result<()> {
+    pub(crate) fn authorize(
+        &self,
+        context: &RequestContext,
+        permission: &str,
+        facility: Uuid,
+    ) -> Result<()> {
         context
-            .authorize(READ, &Target::facility(facility))
+            .authorize(permission, &Target::facility(facility))
             .map_err(Error::Context)?;
         Ok(())
+    }
+
+    /// The period of a report request, checked, and the caller allowed to read it.
+    fn read_period(
+        &self,
+        context: &RequestContext,
+        facility_id: &str,
+        from_date: &str,
+        to_date: &str,
+    ) -> Result<Period> {
+        context.authorize_any(READ).map_err(Error::Context)?;
+        let mut violations = Violations::default();
+        let period = Period::parse(facility_id, from_date, to_date, &mut violations);
+        let (Some(period), true) = (period, violations.is_empty()) else {
+            return Err(violations.into());
+        };
+        self.authorize(context, READ, period.facility)?;
+        Ok(period)
     }
 }
 
@@ -110,7 +89,7 @@ impl StatisticsService for StatisticsApi {
         };
         let office = &self.office;
         let facility = office.directory.facility_of(&context, department).await?;
-        self.authorize(&context, facility).await?;
+        self.authorize(&context, READ, facility)?;
         let zone = office.directory.time_zone(&context, facility).await?;
         let (start, end) = local_days(zone, date, date)?;
         let beds = office.directory.beds_in_use(&context, department).await?;
@@ -150,93 +129,24 @@ impl StatisticsService for StatisticsApi {
         request: Request<pb::GetMovementAnalysisRequest>,
     ) -> Result<Response<pb::GetMovementAnalysisResponse>, Status> {
         let context = RequestContext::of(&request);
-        context.authorize_any(READ)?;
         let message = request.get_ref();
-        let mut violations = Violations::default();
-        let facility = violations.check("facility_id", parse_uuid(&message.facility_id));
-        let from = violations.check("from_date", parse_date(&message.from_date));
-        let to = violations.check("to_date", parse_date(&message.to_date));
-        if let (Some(from), Some(to)) = (from, to)
-            && (to < from || (to - from).num_days() > 366)
-        {
-            violations.add("to_date", "must be from from_date to a year after it");
-        }
-        let (Some(facility), Some(from), Some(to), true) =
-            (facility, from, to, violations.is_empty())
-        else {
-            return Err(Error::from(violations).into());
+        let grouping = match pb::MovementGrouping::try_from(message.grouping) {
+            Ok(pb::MovementGrouping::Unspecified) => pb::MovementGrouping::Ward,
+            Ok(grouping) => grouping,
+            Err(_) => return Err(Error::invalid("grouping", "is not a known grouping").into()),
         };
-        self.authorize(&context, facility).await?;
-        let office = &self.office;
-        let zone = office.directory.time_zone(&context, facility).await?;
-        let (start, end) = local_days(zone, from, to)?;
-        let days = (to - from).num_days() + 1;
-        let mut tx = office
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await
-            .map_err(Error::from)?;
-        let wards = store::ward_movement(&mut tx, facility, None, start, end).await?;
-        tx.commit().await.map_err(Error::from)?;
-        // The wards' bed counts are asked of the register at once, not one after another.
-        let beds = futures::future::try_join_all(
-            wards
-                .iter()
-                .map(|ward| office.directory.beds_in_use(&context, ward.department_id)),
-        )
-        .await?;
-        let mut lines = Vec::with_capacity(wards.len() + 1);
-        let mut total = WardMovement::default();
-        let mut total_beds = 0;
-        for (ward, beds) in wards.iter().zip(beds) {
-            lines.push(movement_line(Some(ward.department_id), ward, beds, days));
-            total.admitted += ward.admitted;
-            total.transferred_in += ward.transferred_in;
-            total.transferred_out += ward.transferred_out;
-            total.discharged += ward.discharged;
-            total.deceased += ward.deceased;
-            total.bed_days += ward.bed_days;
-            total_beds += beds;
-        }
-        lines.push(movement_line(None, &total, total_beds, days));
-        let mut csv = String::from(
-            "department_id,admitted,transferred_in,transferred_out,discharged,deceased,\
-             bed_days,beds,average_length_of_stay,bed_occupancy_percent,bed_turnover,\
-             mortality_percent\n",
-        );
-        for line in &lines {
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                if line.department_id.is_empty() {
-                    "total"
-                } else {
-                    &line.department_id
-                },
-                line.admitted,
-                line.transferred_in,
-                line.transferred_out,
-                line.discharged,
-                line.deceased,
-                line.bed_days,
-                line.beds,
-                line.average_length_of_stay,
-                line.bed_occupancy_percent,
-                line.bed_turnover,
-                line.mortality_percent
-            );
-        }
+        let period = self.read_period(
+            &context,
+            &message.facility_id,
+            &message.from_date,
+            &message.to_date,
+        )?;
+        let lines = self.office.movement(&context, &period, grouping).await?;
+        let csv = reports::movement_csv(&lines);
         Ok(Response::new(pb::GetMovementAnalysisResponse {
             lines,
             csv,
         }))
-    }
-
-    async fn get_form16(
-        &self,
-        request: Request<pb::GetForm16Request>,
-    ) -> Result<Response<pb::GetForm16Response>, Status> {
-        self.form16(request).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -245,116 +155,64 @@ impl StatisticsService for StatisticsApi {
         request: Request<pb::GetMovementByDiagnosisRequest>,
     ) -> Result<Response<pb::GetMovementByDiagnosisResponse>, Status> {
         let context = RequestContext::of(&request);
-        context.authorize_any(READ)?;
         let message = request.get_ref();
-        let mut violations = Violations::default();
-        let facility = violations.check("facility_id", parse_uuid(&message.facility_id));
-        let from = violations.check("from_date", parse_date(&message.from_date));
-        let to = violations.check("to_date", parse_date(&message.to_date));
-        if let (Some(from), Some(to)) = (from, to)
-            && (to < from || (to - from).num_days() > 366)
-        {
-            violations.add("to_date", "must be from from_date to a year after it");
-        }
-        let (Some(facility), Some(from), Some(to), true) =
-            (facility, from, to, violations.is_empty())
-        else {
-            return Err(Error::from(violations).into());
-        };
-        self.authorize(&context, facility).await?;
-        let office = &self.office;
-        let zone = office.directory.time_zone(&context, facility).await?;
-        let (start, end) = local_days(zone, from, to)?;
-        let mut tx = office
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await
-            .map_err(Error::from)?;
-        let codes = store::leavers_by_code(&mut tx, facility, start, end).await?;
-        tx.commit().await.map_err(Error::from)?;
-        // Chapters in the classification's order; codes outside every chapter last.
-        let mut groups: Vec<(&'static str, &'static str, i64, i64, f64)> = Vec::new();
-        for (code, discharged, deceased, days) in codes {
-            let (numeral, title) = chapter_of(&code).unwrap_or(("", "Not coded in ICD-10"));
-            match groups.iter_mut().find(|group| group.0 == numeral) {
-                Some(group) => {
-                    group.2 += discharged;
-                    group.3 += deceased;
-                    group.4 += days;
-                }
-                None => groups.push((numeral, title, discharged, deceased, days)),
-            }
-        }
-        groups.sort_by_key(|group| roman_rank(group.0));
-        let mut csv = String::from(
-            "chapter,title,discharged,deceased,bed_days,average_length_of_stay,mortality_percent\n",
-        );
-        let lines: Vec<pb::DiagnosisGroupLine> = groups
-            .into_iter()
-            .map(|(chapter, title, discharged, deceased, days)| {
-                let leavers = (discharged + deceased) as f64;
-                pb::DiagnosisGroupLine {
-                    chapter: chapter.to_owned(),
-                    title: title.to_owned(),
-                    discharged: count(discharged),
-                    deceased: count(deceased),
-                    bed_days: format!("{days:.2}"),
-                    average_length_of_stay: ratio(days, leavers),
-                    mortality_percent: ratio(deceased as f64 * 100.0, leavers),
-                }
-            })
-            .collect();
-        for line in &lines {
-            let _ = writeln!(
-                csv,
-                "{},\"{}\",{},{},{},{},{}",
-                line.chapter,
-                line.title.replace('"', "\"\""),
-                line.discharged,
-                line.deceased,
-                line.bed_days,
-                line.average_length_of_stay,
-                line.mortality_percent
-            );
-        }
+        let period = self.read_period(
+            &context,
+            &message.facility_id,
+            &message.from_date,
+            &message.to_date,
+        )?;
+        let lines = self.office.diagnoses(&context, &period).await?;
+        let csv = reports::diagnoses_csv(&lines);
         Ok(Response::new(pb::GetMovementByDiagnosisResponse {
             lines,
             csv,
         }))
     }
-}
 
-/// Orders chapters I, II, ... XXII, then the uncoded.
-pub(crate) fn roman_rank(numeral: &str) -> i64 {
-    let value = |c: char| match c {
-        'I' => 1,
-        'V' => 5,
-        'X' => 10,
-        _ => 0,
-    };
-    let digits: Vec<i64> = numeral.chars().map(value).collect();
-    if digits.is_empty() {
-        return i64::MAX;
+    #[tracing::instrument(skip_all)]
+    async fn get_form16(
+        &self,
+        request: Request<pb::GetForm16Request>,
+    ) -> Result<Response<pb::GetForm16Response>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.get_ref();
+        let period = self.read_period(
+            &context,
+            &message.facility_id,
+            &message.from_date,
+            &message.to_date,
+        )?;
+        let mut form = self.office.form16(&context, &period).await?;
+        form.csv = reports::form16_csv(&form.lines);
+        Ok(Response::new(form))
     }
-    digits
-        .iter()
-        .enumerate()
-        .map(|(index, digit)| {
-            if digits.get(index + 1).is_some_and(|next| next > digit) {
-                -digit
-            } else {
-                *digit
-            }
-        })
-        .sum()
-}
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn chapters_sort_by_their_numerals() {
-        let mut numerals = vec!["XXI", "IV", "", "IX", "I", "XIX", "XIV"];
-        numerals.sort_by_key(|numeral| super::roman_rank(numeral));
-        assert_eq!(numerals, ["I", "IV", "IX", "XIV", "XIX", "XXI", ""]);
+    async fn list_register(
+        &self,
+        request: Request<pb::ListRegisterRequest>,
+    ) -> Result<Response<pb::ListRegisterResponse>, Status> {
+        self.register(request).await
+    }
+
+    async fn submit_report(
+        &self,
+        request: Request<pb::SubmitReportRequest>,
+    ) -> Result<Response<pb::SubmitReportResponse>, Status> {
+        self.submit(request).await
+    }
+
+    async fn get_submission(
+        &self,
+        request: Request<pb::GetSubmissionRequest>,
+    ) -> Result<Response<pb::GetSubmissionResponse>, Status> {
+        self.submission(request).await
+    }
+
+    async fn list_submissions(
+        &self,
+        request: Request<pb::ListSubmissionsRequest>,
+    ) -> Result<Response<pb::ListSubmissionsResponse>, Status> {
+        self.submissions(request).await
     }
 }

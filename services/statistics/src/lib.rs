@@ -1,27 +1,40 @@
 //! Medical statistics (`statistics` schema): read models fed by the events of admissions
 //! (each admission and its ward stays) and encounters (principal diagnoses), idempotent and
 //! rebuildable from the events ([`StatisticsModule::rebuild`]); the daily census of a ward at
-//! the facility's midnights and the patient movement analysis of a period.
+//! the facility's midnights, the patient movement analysis of a period (by ward, specialty
+//! or ICD-10 chapter), Form 16, the registers, and the electronic submission of reports to the
+//! national statistics institute (signed, schema-checked, retried until answered).
 
 mod chapters;
+mod delivery;
 mod directory;
+mod document;
 mod error;
 mod follow;
 mod form16;
 mod grpc;
+mod registers;
+mod reports;
+mod signing;
 mod store;
+mod submissions;
 
 use std::sync::Arc;
 
 use hmis_platform::channel::ServiceChannel;
+use hmis_platform::clock::Clock;
 use hmis_platform::config::OutboxOptions;
 use hmis_platform::context::RequestId;
+use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::{Dispatcher, Subscription};
 use hmis_platform::{Database, TenantId};
 use hmis_proto::openhmis::statistics::v1::statistics_service_server::StatisticsServiceServer;
 
+pub use delivery::{Reporting, ReportingError};
+pub use document::{SCHEMA as REPORT_SCHEMA, SCHEMA_VERSION as REPORT_SCHEMA_VERSION};
 pub use error::Error;
 pub use grpc::StatisticsApi;
+pub use signing::{KeyError, Signer};
 
 /// The schema statistics owns.
 pub const SCHEMA: &str = "statistics";
@@ -35,13 +48,38 @@ pub struct StatisticsModule {
 }
 
 impl StatisticsModule {
-    /// `core` serves `openhmis.core.v1.FacilityService` (wards, time zones, beds).
-    pub fn new(database: Database, core: ServiceChannel) -> Self {
+    /// `core` serves `openhmis.core.v1.FacilityService` (wards, time zones, beds);
+    /// `reporting` is where submitted reports go (`None`: submissions are refused).
+    pub fn new(
+        database: Database,
+        clock: Arc<dyn Clock>,
+        core: ServiceChannel,
+        reporting: Option<Arc<Reporting>>,
+    ) -> Self {
         Self {
             office: Arc::new(grpc::Office {
                 database,
                 directory: directory::Directory::new(core),
+                clock,
+                keys: IdempotencyKeys::new(SCHEMA),
+                reporting,
             }),
+        }
+    }
+
+    /// The submitter: sends signed reports and asks about them until the process stops.
+    /// `None` when reporting is not configured.
+    pub fn submitter(&self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let reporting = self.office.reporting.clone()?;
+        Some(delivery::run(self.office.clone(), reporting))
+    }
+
+    /// One round of the submitter now (what the background task does every poll interval);
+    /// returns how many submissions it sent or asked about.
+    pub async fn deliver_due_submissions(&self) -> Result<usize, Error> {
+        match &self.office.reporting {
+            Some(reporting) => self.office.deliver_due(reporting).await,
+            None => Ok(0),
         }
     }
 

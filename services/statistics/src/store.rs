@@ -20,6 +20,7 @@ pub struct AdmissionFacts {
     /// alive, deceased, transferred (to another facility).
     pub discharge_type: Option<String>,
     pub admitting_code: String,
+    pub admission_number: String,
 }
 
 #[derive(Debug, Clone)]
@@ -41,12 +42,14 @@ pub async fn replace_admission(
     let changed = sqlx::query(
         "INSERT INTO statistics.admissions AS a (tenant_id, admission_id, version, patient_id, \
              facility_id, admission_type, status, admit_time, discharge_time, discharge_type, \
-             admitting_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             admitting_code, admission_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (tenant_id, admission_id) DO UPDATE SET version = EXCLUDED.version, \
              patient_id = EXCLUDED.patient_id, facility_id = EXCLUDED.facility_id, \
              admission_type = EXCLUDED.admission_type, status = EXCLUDED.status, \
              admit_time = EXCLUDED.admit_time, discharge_time = EXCLUDED.discharge_time, \
-             discharge_type = EXCLUDED.discharge_type, admitting_code = EXCLUDED.admitting_code \
+             discharge_type = EXCLUDED.discharge_type, admitting_code = EXCLUDED.admitting_code, \
+             admission_number = EXCLUDED.admission_number \
          WHERE a.version < EXCLUDED.version",
     )
     .bind(tenant_id)
@@ -60,6 +63,7 @@ pub async fn replace_admission(
     .bind(admission.discharge_time)
     .bind(&admission.discharge_type)
     .bind(&admission.admitting_code)
+    .bind(&admission.admission_number)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -309,4 +313,370 @@ pub async fn sick_leave_days(
     .bind(to)
     .fetch_all(&mut **tx)
     .await?)
+}
+
+/// A report submission as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct SubmissionRow {
+    pub id: Uuid,
+    pub facility_id: Uuid,
+    pub report: String,
+    pub period_from: chrono::NaiveDate,
+    pub period_to: chrono::NaiveDate,
+    pub revision: i32,
+    pub schema_version: String,
+    pub document: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub key_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub receipt: Option<String>,
+    pub rejection_reasons: Vec<String>,
+    pub submitted_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+const SUBMISSION_COLUMNS: &str = "id, facility_id, report, period_from, period_to, revision, \
+     schema_version, document, signature, key_id, status, attempts, next_attempt_at, \
+     last_error, receipt, rejection_reasons, submitted_by, created_at, sent_at, decided_at";
+
+/// What one exchange with the institute came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered; the institute will decide later.
+    Received {
+        receipt: String,
+    },
+    Accepted {
+        receipt: String,
+    },
+    Rejected {
+        receipt: Option<String>,
+        reasons: Vec<String>,
+    },
+    /// No answer worth the name; try again.
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Received { .. } => "received",
+            Self::Accepted { .. } => "accepted",
+            Self::Rejected { .. } => "rejected",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The next revision number of a report for a facility and period, taken under a lock on
+/// the report's key so two submissions at once get 1 and 2, not 1 twice.
+pub async fn next_revision(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    report: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<i32> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!(
+            "statistics.submission:{facility_id}:{report}:{from}:{to}"
+        ))
+        .execute(&mut **tx)
+        .await?;
+    let (last,): (Option<i32>,) = sqlx::query_as(
+        "SELECT max(revision) FROM statistics.submissions \
+         WHERE tenant_id = $1 AND facility_id = $2 AND report = $3 AND period_from = $4 \
+           AND period_to = $5",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(report)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+pub async fn insert_submission(tx: &mut TenantTx, row: &SubmissionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO statistics.submissions (tenant_id, id, facility_id, report, period_from, \
+             period_to, revision, schema_version, document, signature, key_id, status, attempts, \
+             next_attempt_at, submitted_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $14)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.facility_id)
+    .bind(&row.report)
+    .bind(row.period_from)
+    .bind(row.period_to)
+    .bind(row.revision)
+    .bind(&row.schema_version)
+    .bind(&row.document)
+    .bind(&row.signature)
+    .bind(&row.key_id)
+    .bind(row.next_attempt_at)
+    .bind(row.submitted_by)
+    .bind(row.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_submission(tx: &mut TenantTx, id: Uuid) -> Result<Option<SubmissionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM statistics.submissions \
+         WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// A facility's submissions, newest first, after the `after` key (created_at, id).
+pub async fn list_submissions(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<SubmissionRow>> {
+    let (after_time, after_id) = after.unzip();
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM statistics.submissions \
+         WHERE tenant_id = $1 AND facility_id = $2 \
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(after_time)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Submissions of every tenant due to be sent or asked about (the worker pool sees only
+/// these three columns).
+pub async fn due_submissions(
+    worker_pool: &sqlx::PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid)>> {
+    Ok(sqlx::query_as(
+        "SELECT tenant_id, id FROM statistics.submissions \
+         WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(worker_pool)
+    .await?)
+}
+
+/// Takes a due submission for one exchange: locks it (skipping one another process holds),
+/// moves its next attempt to `lease_until` and counts the attempt when it is a send.
+pub async fn claim_submission(
+    tx: &mut TenantTx,
+    id: Uuid,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<SubmissionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE statistics.submissions s SET next_attempt_at = $4, \
+             attempts = s.attempts + (s.status = 'pending')::integer \
+         FROM (SELECT id FROM statistics.submissions WHERE tenant_id = $1 AND id = $2 \
+                 AND next_attempt_at <= $3 FOR UPDATE SKIP LOCKED) due \
+         WHERE s.tenant_id = $1 AND s.id = due.id \
+         RETURNING {}",
+        SUBMISSION_COLUMNS
+            .split(", ")
+            .map(|column| format!("s.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .bind(now)
+    .bind(lease_until)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Records what an exchange came to, if the submission is still in the state it was claimed
+/// in. A failure keeps the state and sets when to try again (`next`).
+pub async fn record_outcome(
+    tx: &mut TenantTx,
+    id: Uuid,
+    claimed_status: &str,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<()> {
+    let empty: &[String] = &[];
+    let (status, receipt, reasons, error, next_attempt) = match outcome {
+        Outcome::Received { receipt } => ("sent", Some(receipt.as_str()), empty, None, Some(next)),
+        Outcome::Accepted { receipt } => ("accepted", Some(receipt.as_str()), empty, None, None),
+        Outcome::Rejected { receipt, reasons } => (
+            "rejected",
+            receipt.as_deref(),
+            reasons.as_slice(),
+            None,
+            None,
+        ),
+        Outcome::Failed(error) => (
+            claimed_status,
+            None,
+            empty,
+            Some(error.as_str()),
+            Some(next),
+        ),
+    };
+    sqlx::query(
+        "UPDATE statistics.submissions SET status = $4, \
+             receipt = coalesce($5, receipt), rejection_reasons = $6, last_error = $7, \
+             next_attempt_at = $8, \
+             sent_at = CASE WHEN $3 = 'pending' AND $4 <> 'pending' THEN $9 ELSE sent_at END, \
+             decided_at = CASE WHEN $4 IN ('accepted', 'rejected') THEN $9 ELSE decided_at END \
+         WHERE tenant_id = $1 AND id = $2 AND status = $3",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .bind(claimed_status)
+    .bind(status)
+    .bind(receipt)
+    .bind(reasons)
+    .bind(error)
+    .bind(next_attempt)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which register [`register_entries`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    Admissions,
+    Transfers,
+    Discharges,
+}
+
+/// The filters of a register listing; `None` / empty means any.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterFilter {
+    pub department_id: Option<Uuid>,
+    pub diagnosis_prefix: String,
+    pub discharge_type: Option<String>,
+    pub admission_type: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RegisterRow {
+    pub admission_id: Uuid,
+    pub admission_number: String,
+    pub patient_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub position: i32,
+    pub department_id: Uuid,
+    pub from_department_id: Option<Uuid>,
+    pub admission_type: String,
+    pub diagnosis_code: String,
+    pub discharge_type: Option<String>,
+    pub length_of_stay_days: Option<f64>,
+}
+
+/// One page of a register in [`start`, `end`), oldest first, after the key (time,
+/// admission, stay position) of the last entry served.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_entries(
+    tx: &mut TenantTx,
+    register: Register,
+    facility_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    filter: &RegisterFilter,
+    after: Option<(DateTime<Utc>, Uuid, i32)>,
+    limit: i64,
+) -> Result<Vec<RegisterRow>> {
+    // Each register picks its event (the first stay, a later stay, the departure) from the
+    // same admission and stay rows; the rest of the statement is shared.
+    let (entry, from_ward, ward_filter) = match register {
+        Register::Admissions => (
+            "s.position = 0 AND a.admit_time >= $3 AND a.admit_time < $4",
+            "NULL::uuid",
+            "s.department_id = $5",
+        ),
+        Register::Transfers => (
+            "s.position > 0 AND s.start_time >= $3 AND s.start_time < $4",
+            "p.department_id",
+            "(s.department_id = $5 OR p.department_id = $5)",
+        ),
+        Register::Discharges => (
+            "s.last AND a.status = 'discharged' AND a.discharge_time >= $3 \
+             AND a.discharge_time < $4",
+            "NULL::uuid",
+            "s.department_id = $5",
+        ),
+    };
+    let at = match register {
+        Register::Admissions => "a.admit_time",
+        Register::Transfers => "s.start_time",
+        Register::Discharges => "a.discharge_time",
+    };
+    let sql = format!(
+        "SELECT a.admission_id, a.admission_number, a.patient_id, {at} AS at, s.position, \
+                s.department_id, {from_ward} AS from_department_id, a.admission_type, \
+                coalesce(d.code, a.admitting_code) AS diagnosis_code, \
+                CASE WHEN a.status = 'discharged' THEN a.discharge_type END AS discharge_type, \
+                CASE WHEN a.status = 'discharged' THEN \
+                    extract(epoch FROM a.discharge_time - a.admit_time)::float8 / 86400.0 \
+                END AS length_of_stay_days \
+         FROM statistics.stays s \
+         JOIN statistics.admissions a ON a.tenant_id = s.tenant_id \
+              AND a.admission_id = s.admission_id \
+         LEFT JOIN statistics.stays p ON p.tenant_id = s.tenant_id \
+              AND p.admission_id = s.admission_id AND p.position = s.position - 1 \
+         LEFT JOIN statistics.principal_diagnoses d ON d.tenant_id = a.tenant_id \
+              AND d.admission_id = a.admission_id \
+         WHERE s.tenant_id = $1 AND a.facility_id = $2 AND a.status <> 'cancelled' \
+           AND {entry} \
+           AND ($5::uuid IS NULL OR {ward_filter}) \
+           AND coalesce(d.code, a.admitting_code) LIKE $6 || '%' \
+           AND ($7::text IS NULL OR a.discharge_type = $7) \
+           AND ($8::text IS NULL OR a.admission_type = $8) \
+           AND ($9::timestamptz IS NULL OR ({at}, a.admission_id, s.position) > ($9, $10, $11)) \
+         ORDER BY {at}, a.admission_id, s.position LIMIT $12"
+    );
+    let (after_time, after_id, after_position) = match after {
+        Some((time, id, position)) => (Some(time), Some(id), Some(position)),
+        None => (None, None, None),
+    };
+    // LIKE's own wildcards in a prefix are taken literally.
+    let prefix = filter
+        .diagnosis_prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(facility_id)
+        .bind(start)
+        .bind(end)
+        .bind(filter.department_id)
+        .bind(prefix)
+        .bind(&filter.discharge_type)
+        .bind(&filter.admission_type)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(after_position)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?)
 }

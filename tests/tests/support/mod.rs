@@ -16,6 +16,7 @@ use hmis_platform::config::{Options, Secret};
 use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
+use hmis_statistics::StatisticsModule;
 use iam_pb::admin_service_client::AdminServiceClient;
 use iam_pb::auth_service_client::AuthServiceClient;
 use openhmis_server::Application;
@@ -47,6 +48,8 @@ pub struct TestApp {
     pub core: CoreModule,
     /// The admissions module of the running server, for its background job.
     pub admissions: AdmissionsModule,
+    /// The statistics module of the running server, for its submitter and rebuilds.
+    pub statistics: StatisticsModule,
     /// The bootstrap tenant's administrator, who also operates the deployment.
     pub operator: Session,
     stop: Option<oneshot::Sender<()>>,
@@ -70,6 +73,7 @@ impl TestApp {
         let iam = application.iam().clone();
         let core = application.core();
         let admissions = application.admissions();
+        let statistics = application.statistics();
         let listener = application.bind().await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -96,6 +100,7 @@ impl TestApp {
             iam,
             core,
             admissions,
+            statistics,
             operator,
             stop: Some(stop),
             server: Some(server),
