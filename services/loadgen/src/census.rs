@@ -1,7 +1,7 @@
 //! Statistics: a 1,000-bed hospital's year (about 50,000 admissions, a fifth of them moved
 //! once to another ward, 3% deaths) seeded straight into the read models, then one ward's
 //! daily census and the whole year's movement analysis over gRPC, beside the raw
-//! PostgreSQL figure for the census statement.
+//! PostgreSQL figures for their statements.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
     .await?;
     sqlx::query(
         "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
-             start_time, end_time, last) \
+             start_time, end_time, last, facility_id, status, discharge_type) \
          SELECT a.tenant_id, a.admission_id, s.position, \
                 ($2::uuid[])[1 + (abs(hashtext(a.admission_id::text)) + s.position) % $3], \
                 CASE WHEN s.position = 0 THEN a.admit_time \
@@ -125,7 +125,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
                 CASE WHEN s.position = 0 AND s.moves THEN \
                           a.admit_time + (coalesce(a.discharge_time, now()) - a.admit_time) / 2 \
                      ELSE a.discharge_time END, \
-                s.position = 1 OR NOT s.moves \
+                s.position = 1 OR NOT s.moves, a.facility_id, a.status, a.discharge_type \
          FROM statistics.admissions a, \
               LATERAL (SELECT p AS position, abs(hashtext(a.admission_id::text)) % 5 = 0 AS moves \
                        FROM generate_series(0, 1) p) s \
@@ -204,9 +204,8 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
                 sqlx::query(
                     "SELECT count(*) FILTER (WHERE s.start_time < $3), \
                             count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4) \
-                     FROM statistics.stays s JOIN statistics.admissions a \
-                          ON a.tenant_id = s.tenant_id AND a.admission_id = s.admission_id \
-                     WHERE s.tenant_id = $1 AND s.department_id = $2 AND a.status <> 'cancelled' \
+                     FROM statistics.stays s \
+                     WHERE s.tenant_id = $1 AND s.department_id = $2 AND s.status <> 'cancelled' \
                        AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3)",
                 )
                 .bind(tenant)
@@ -215,6 +214,47 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
                 .bind(end)
                 .fetch_one(&owner)
                 .await?;
+                Ok(())
+            }
+        }
+    };
+    // The movement analysis's statement as statistics runs it, for the year, every ward.
+    let raw_movement = {
+        let owner = owner.clone();
+        move |_client: usize, _n: usize| {
+            let owner = owner.clone();
+            async move {
+                let end = today.and_hms_opt(0, 0, 0).context("midnight")?.and_utc();
+                let start = end - chrono::Duration::days(365);
+                let rows = sqlx::query(
+                    "SELECT s.department_id, \
+                         count(*) FILTER (WHERE s.start_time < $3), \
+                         count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0), \
+                         count(*) FILTER (WHERE s.start_time >= $3 AND s.position > 0), \
+                         count(*) FILTER (WHERE s.end_time < $4 AND NOT s.last), \
+                         count(*) FILTER (WHERE s.end_time < $4 AND s.last \
+                                            AND s.status = 'discharged' \
+                                            AND s.discharge_type <> 'deceased'), \
+                         count(*) FILTER (WHERE s.end_time < $4 AND s.last \
+                                            AND s.status = 'discharged' \
+                                            AND s.discharge_type = 'deceased'), \
+                         count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4), \
+                         count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0 \
+                                            AND s.last AND s.end_time < $4), \
+                         coalesce(sum(extract(epoch FROM least(coalesce(s.end_time, $4), $4) \
+                                      - greatest(s.start_time, $3)) / 86400.0), 0)::float8 \
+                     FROM statistics.stays s \
+                     WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
+                       AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3) \
+                     GROUP BY s.department_id",
+                )
+                .bind(tenant)
+                .bind(facility_id)
+                .bind(start)
+                .bind(end)
+                .fetch_all(&owner)
+                .await?;
+                anyhow::ensure!(rows.len() == WARDS, "one row per ward");
                 Ok(())
             }
         }
@@ -235,6 +275,13 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
         )
         .await?,
         measure_concurrent("raw PostgreSQL: the census statement", 1, iterations, raw).await?,
+        measure_concurrent(
+            "raw PostgreSQL: the movement statement (30 wards, 365 days)",
+            1,
+            (iterations / 10).max(5),
+            raw_movement,
+        )
+        .await?,
     ];
     let _ = stop.send(());
     server.await??;

@@ -6,7 +6,8 @@
 //! `patients` (the registry over a million patients: searches and registrations from
 //! concurrent clients), `adt` (admit, transfer, discharge from concurrent clients), `dispense`
 //! (stock issues to patients from concurrent pharmacists), `census` (a 1,000-bed hospital's
-//! year in the statistics read models: a day's census, a year's movement analysis).
+//! year in the statistics read models: a day's census, a year's movement analysis),
+//! `prescribe` (prescriptions with the safety check, then dispensing against them).
 
 #![allow(clippy::print_stdout)]
 
@@ -15,6 +16,7 @@ mod auth_audit;
 mod census;
 mod dispense;
 mod patients;
+mod prescribe;
 mod report;
 
 use clap::{Parser, ValueEnum};
@@ -31,6 +33,8 @@ enum Scenario {
     Dispense,
     /// Statistics: a day's census and a year's movement analysis of a 1,000-bed hospital.
     Census,
+    /// Prescribing with the safety check, then dispensing against the prescriptions.
+    Prescribe,
 }
 
 #[derive(Debug, Parser)]
@@ -47,7 +51,7 @@ struct Cli {
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
-    /// `patients`, `adt`, `dispense`: concurrent gRPC clients (one connection each).
+    /// `patients`, `adt`, `dispense`, `prescribe`: concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
 }
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Adt => adt::run(cli.clients, cli.iterations).await,
             Scenario::Dispense => dispense::run(cli.clients, cli.iterations).await,
             Scenario::Census => census::run(cli.admissions, cli.iterations).await,
+            Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
         }
     })
 }

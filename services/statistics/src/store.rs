@@ -82,8 +82,8 @@ pub async fn replace_admission(
     let lasts: Vec<bool> = stays.iter().map(|stay| stay.last).collect();
     sqlx::query(
         "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
-             start_time, end_time, last) \
-         SELECT $1, $2, s.position, s.ward, s.start_time, s.end_time, s.last \
+             start_time, end_time, last, facility_id, status, discharge_type) \
+         SELECT $1, $2, s.position, s.ward, s.start_time, s.end_time, s.last, $8, $9, $10 \
          FROM unnest($3::integer[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], \
                      $7::boolean[]) AS s(position, ward, start_time, end_time, last)",
     )
@@ -94,6 +94,9 @@ pub async fn replace_admission(
     .bind(&starts)
     .bind(&ends)
     .bind(&lasts)
+    .bind(admission.facility_id)
+    .bind(&admission.status)
+    .bind(&admission.discharge_type)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -160,7 +163,8 @@ pub struct WardMovement {
 /// The movement of a facility's wards (or one) in [`start`, `end`): entries, exits and who
 /// stayed, per ward. Presence at an instant `t` is `start_time < t <= end_time` (an open
 /// stay has no end): a patient moved at `t` is counted leaving on the day `t` falls in, and
-/// is no longer present after it, so each day's end is the next day's start.
+/// is no longer present after it, so each day's end is the next day's start. Reads the
+/// stays alone: each carries its admission's facility and outcome.
 pub async fn ward_movement(
     tx: &mut TenantTx,
     facility_id: Uuid,
@@ -174,10 +178,10 @@ pub async fn ward_movement(
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0) AS admitted, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position > 0) AS transferred_in, \
              count(*) FILTER (WHERE s.end_time < $4 AND NOT s.last) AS transferred_out, \
-             count(*) FILTER (WHERE s.end_time < $4 AND s.last AND a.status = 'discharged' \
-                                AND a.discharge_type <> 'deceased') AS discharged, \
-             count(*) FILTER (WHERE s.end_time < $4 AND s.last AND a.status = 'discharged' \
-                                AND a.discharge_type = 'deceased') AS deceased, \
+             count(*) FILTER (WHERE s.end_time < $4 AND s.last AND s.status = 'discharged' \
+                                AND s.discharge_type <> 'deceased') AS discharged, \
+             count(*) FILTER (WHERE s.end_time < $4 AND s.last AND s.status = 'discharged' \
+                                AND s.discharge_type = 'deceased') AS deceased, \
              count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4) AS present_at_end, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0 AND s.last \
                                 AND s.end_time < $4) AS same_period_cases, \
@@ -185,9 +189,7 @@ pub async fn ward_movement(
                                          - greatest(s.start_time, $3)) / 86400.0), 0)::float8 \
                  AS bed_days \
          FROM statistics.stays s \
-         JOIN statistics.admissions a ON a.tenant_id = s.tenant_id \
-              AND a.admission_id = s.admission_id \
-         WHERE s.tenant_id = $1 AND a.facility_id = $2 AND a.status <> 'cancelled' \
+         WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
            AND ($5::uuid IS NULL OR s.department_id = $5) \
            AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3) \
          GROUP BY s.department_id ORDER BY s.department_id",
