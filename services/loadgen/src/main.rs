@@ -54,10 +54,17 @@ struct Cli {
     /// `patients`, `adt`, `dispense`, `prescribe`: concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// The longest each measured variant runs, in seconds (it stops earlier once its
+    /// iterations are done); unlimited when unset.
+    #[arg(long)]
+    duration: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(seconds) = cli.duration {
+        report::limit_duration(std::time::Duration::from_secs(seconds));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -137,6 +137,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
                         strength: "500".to_owned(),
                         strength_unit: "mg".to_owned(),
                         max_daily_dose: "4000".to_owned(),
+                        restriction: encounters_pb::Restriction::None.into(),
                         ..Default::default()
                     }),
                 },
@@ -283,6 +284,8 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         .await?;
     }
     let outpatients = Arc::new(outpatients.lock().await.clone());
+    // A --duration cap may stop a variant early; the next one uses what the last one made.
+    let seen = outpatients.iter().map(Vec::len).min().unwrap_or(0);
 
     // Each client prescribes to its own outpatients, one prescription each.
     let prescriptions = Arc::new(Mutex::new(vec![Vec::<(String, String)>::new(); clients]));
@@ -297,7 +300,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         measure_concurrent(
             "gRPC CreatePrescription (with the safety check)",
             clients,
-            calls,
+            seen,
             move |client, n| {
                 let mut encounters = EncounterServiceClient::new(channels[client].clone());
                 let outpatient = outpatients[client][n].clone();
@@ -334,6 +337,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         .await?
     };
     let prescriptions = Arc::new(prescriptions.lock().await.clone());
+    let prescribed = prescriptions.iter().map(Vec::len).min().unwrap_or(0);
     let dispense = {
         let (channels, prescriptions, items, pharmacist, warehouse) = (
             channels.clone(),
@@ -345,7 +349,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         measure_concurrent(
             "gRPC IssueStock against a prescription",
             clients,
-            calls,
+            prescribed,
             move |client, n| {
                 let mut inventory = InventoryServiceClient::new(channels[client].clone());
                 let (prescription, patient) = prescriptions[client][n].clone();
@@ -390,7 +394,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         measure_concurrent(
             "raw PostgreSQL: the prescription's statements",
             clients,
-            calls,
+            seen,
             move |client, n| {
                 let pool = pool.clone();
                 let outpatient = outpatients[client][n].clone();

@@ -1,7 +1,16 @@
 //! Latency samples and how they are printed.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// `--duration`: the longest a variant runs; its clients stop at whichever comes first, the
+/// time or their calls.
+static DURATION: OnceLock<Duration> = OnceLock::new();
+
+pub fn limit_duration(duration: Duration) {
+    let _ = DURATION.set(duration);
+}
 
 /// Latencies of one variant.
 pub struct Sample {
@@ -89,12 +98,16 @@ where
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let started = Instant::now();
+    let limit = DURATION.get().copied();
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let call = call.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(calls);
                 for n in 0..calls {
+                    if limit.is_some_and(|limit| started.elapsed() >= limit) {
+                        break;
+                    }
                     let call_started = Instant::now();
                     call(client, n).await?;
                     latencies.push(call_started.elapsed());
