@@ -43,13 +43,23 @@ pub(crate) async fn login(
     channel: Channel,
     username: &str,
 ) -> anyhow::Result<MetadataValue<tonic::metadata::Ascii>> {
+    login_as(channel, "MAIN", username, PASSWORD).await
+}
+
+/// Signs `username` in to `tenant_code`; the bearer header of its access token.
+pub(crate) async fn login_as(
+    channel: Channel,
+    tenant_code: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<MetadataValue<tonic::metadata::Ascii>> {
     let token = iam::auth_service_client::AuthServiceClient::new(channel)
         .login(iam::LoginRequest {
-            tenant_code: "MAIN".to_owned(),
+            tenant_code: tenant_code.to_owned(),
             credentials: Some(iam::login_request::Credentials::Password(
                 iam::PasswordCredentials {
                     username: username.to_owned(),
-                    password: PASSWORD.to_owned(),
+                    password: password.to_owned(),
                 },
             )),
         })

@@ -8,6 +8,9 @@
 //! (stock issues to patients from concurrent pharmacists), `census` (a 1,000-bed hospital's
 //! year in the statistics read models: a day's census, a year's movement analysis),
 //! `prescribe` (prescriptions with the safety check, then dispensing against them).
+//!
+//! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
+//! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
 
 #![allow(clippy::print_stdout)]
 
@@ -18,6 +21,7 @@ mod dispense;
 mod patients;
 mod prescribe;
 mod report;
+mod seed;
 
 use clap::{Parser, ValueEnum};
 
@@ -35,6 +39,10 @@ enum Scenario {
     Census,
     /// Prescribing with the safety check, then dispensing against the prescriptions.
     Prescribe,
+    /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
+    /// the embedded cluster) with `--patients` patients and `--days` of admissions in
+    /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
+    Seed,
 }
 
 #[derive(Debug, Parser)]
@@ -48,6 +56,15 @@ struct Cli {
     /// `patients`: how many patients the registry holds before measuring.
     #[arg(long, default_value_t = 1_000_000)]
     patients: u32,
+    /// `seed`: new wards to fill.
+    #[arg(long, default_value_t = 30)]
+    wards: usize,
+    /// `seed`: beds in each new ward.
+    #[arg(long, default_value_t = 34)]
+    beds_per_ward: usize,
+    /// `seed`: days of admissions, up to now.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
@@ -76,6 +93,15 @@ fn main() -> anyhow::Result<()> {
             Scenario::Dispense => dispense::run(cli.clients, cli.iterations).await,
             Scenario::Census => census::run(cli.admissions, cli.iterations).await,
             Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
+            Scenario::Seed => {
+                seed::run(seed::Size {
+                    patients: cli.patients,
+                    wards: cli.wards,
+                    beds_per_ward: cli.beds_per_ward,
+                    days: cli.days,
+                })
+                .await
+            }
         }
     })
 }

@@ -105,13 +105,13 @@ const WOMEN: &[&str] = &[
 ];
 
 /// The seed's person `g` (1-based), by the formulas the seeding SQL uses.
-struct Person {
-    family: String,
-    given: &'static str,
-    female: bool,
+pub(crate) struct Person {
+    pub family: String,
+    pub given: &'static str,
+    pub female: bool,
 }
 
-fn person(g: u64) -> Person {
+pub(crate) fn person(g: u64) -> Person {
     let index = |value: u64, len: usize| usize::try_from(value).unwrap_or(0) % len;
     let female = g % 2 == 1;
     let names = if female { WOMEN } else { MEN };
@@ -131,7 +131,7 @@ fn idnp(g: u64) -> anyhow::Result<String> {
 }
 
 /// A cheap deterministic spread of call numbers over the seed (splitmix64).
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

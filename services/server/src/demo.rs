@@ -169,6 +169,22 @@ const DEPARTMENTS: &[DemoDepartment] = &[
 
 /// The password of every demo account (printed in the README; demo data only).
 pub const DEMO_PASSWORD: &str = "Demo-Hospital-2026";
+/// The demo tenant's sign-in code.
+pub const DEMO_TENANT_CODE: &str = "DEMO";
+
+/// Makes the first start create the demo's tenant and administrator (unless the
+/// configuration names others), so the README can name them.
+pub fn apply_defaults(options: &mut hmis_platform::config::Options) {
+    let defaults = hmis_platform::config::IamOptions::default();
+    if options.iam.bootstrap_tenant_code == defaults.bootstrap_tenant_code {
+        options.iam.bootstrap_tenant_code = DEMO_TENANT_CODE.to_owned();
+        options.iam.bootstrap_tenant_name = "Demo Regional Hospital".to_owned();
+    }
+    if options.iam.bootstrap_admin_password.is_none() {
+        options.iam.bootstrap_admin_password =
+            Some(hmis_platform::config::Secret::new(DEMO_PASSWORD));
+    }
+}
 
 fn iam_error(error: hmis_iam::Error) -> Status {
     Status::internal(format!("demo staff: {error}"))

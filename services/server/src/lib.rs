@@ -106,6 +106,9 @@ pub struct Application {
     options: Options,
     database: Database,
     embedded: Option<EmbeddedPostgres>,
+    /// How `prepare` reached the database as its owner (the migrating user); bulk tools such
+    /// as the load generator's seeder write through it. `None` for `new`.
+    owner: Option<PgConnectOptions>,
     clock: SharedClock,
     modules: Vec<String>,
     /// Modules served by other processes, by name.
@@ -123,9 +126,10 @@ impl Application {
         select_modules(&options.server.modules)?;
         let (connect_options, embedded) = database_target(&options).await?;
         db::migrate(&connect_options).await?;
-        let database = Database::connect(connect_options, &options.database).await?;
+        let database = Database::connect(connect_options.clone(), &options.database).await?;
         let mut application = Self::new(options, database, Arc::new(SystemClock)).await?;
         application.embedded = embedded;
+        application.owner = Some(connect_options);
         Ok(application)
     }
 
@@ -162,6 +166,7 @@ impl Application {
             options,
             database,
             embedded: None,
+            owner: None,
             clock,
             modules,
             upstreams,
@@ -172,6 +177,13 @@ impl Application {
 
     pub fn database(&self) -> &Database {
         &self.database
+    }
+
+    /// The owner's connection options when `prepare` resolved the database (configured or
+    /// embedded): row-level security does not apply through them, so only operator tools use
+    /// them, never a request.
+    pub fn owner_connect_options(&self) -> Option<&PgConnectOptions> {
+        self.owner.as_ref()
     }
 
     pub fn core(&self) -> CoreModule {

@@ -239,16 +239,7 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         anyhow::bail!("reports run before the server starts");
     }
     if let Command::Demo = command {
-        // The demo's tenant and administrator are known, so the README can name them.
-        let defaults = hmis_platform::config::IamOptions::default();
-        if options.iam.bootstrap_tenant_code == defaults.bootstrap_tenant_code {
-            options.iam.bootstrap_tenant_code = "DEMO".to_owned();
-            options.iam.bootstrap_tenant_name = "Demo Regional Hospital".to_owned();
-        }
-        if options.iam.bootstrap_admin_password.is_none() {
-            options.iam.bootstrap_admin_password =
-                Some(hmis_platform::config::Secret::new(demo::DEMO_PASSWORD));
-        }
+        demo::apply_defaults(&mut options);
     }
     let application = Application::prepare(options).await?;
     if let Command::Migrate = command {
