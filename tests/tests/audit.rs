@@ -308,3 +308,112 @@ async fn break_glass_accesses_are_flagged_and_listable_for_review() {
     assert_eq!(flagged[0].username, "dr.ionescu");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reads_recorded_together_are_each_on_disk_before_their_caller_goes_on() {
+    let app = TestApp::spawn().await;
+    let first = app.create_tenant("H1").await;
+    let second = app.create_tenant("H2").await;
+    let reads = audit::ReadAudit::new(app.db.database.clone());
+    let principal = |tenant_id: hmis_platform::TenantId| Principal {
+        expires_at: None,
+        user_id: Uuid::new_v4(),
+        tenant_id,
+        username: "desk".to_owned(),
+        service_account: false,
+        session_id: Uuid::new_v4(),
+        grants: Vec::new(),
+    };
+    // 40 concurrent reads of two tenants: batches mix them, and each row must pass its own
+    // tenant's policy.
+    let mut calls = Vec::new();
+    for n in 0..40 {
+        let tenant_id = if n % 2 == 0 {
+            first.tenant_id
+        } else {
+            second.tenant_id
+        };
+        let reads = reads.clone();
+        let context = RequestContext::authenticated(
+            principal(tenant_id),
+            "/openhmis.patients.v1.PatientService/SearchPatients",
+        );
+        let options = app.db.owner_options();
+        calls.push(tokio::spawn(async move {
+            let patient = Uuid::new_v4();
+            let record_id = reads
+                .record(
+                    tenant_id,
+                    &context,
+                    &AuditEntry::ok(&[patient]),
+                    chrono::Utc::now(),
+                )
+                .await
+                .expect("recorded");
+            // Committed when `record` returns: another connection sees it at once.
+            let mut owner = PgConnection::connect_with(&options).await.expect("owner");
+            let stored: (Uuid, Vec<Uuid>, String) = sqlx::query_as(
+                "SELECT tenant_id, patient_ids, outcome FROM audit.records WHERE record_id = $1",
+            )
+            .bind(record_id)
+            .fetch_one(&mut owner)
+            .await
+            .expect("the record is there");
+            assert_eq!(
+                stored,
+                (tenant_id.as_uuid(), vec![patient], "OK".to_owned())
+            );
+        }));
+    }
+    for call in calls {
+        call.await.expect("call");
+    }
+    let mut owner = owner(&app).await;
+    let counts: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT tenant_id, count(*) FROM audit.records \
+         WHERE method LIKE '%/SearchPatients' AND username = 'desk' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .expect("counts");
+    let mut expected = vec![
+        (first.tenant_id.as_uuid(), 20),
+        (second.tenant_id.as_uuid(), 20),
+    ];
+    expected.sort();
+    assert_eq!(counts, expected);
+    // Fewer transactions than records: the reads shared them.
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT txid) FROM audit.records WHERE username = 'desk'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("transactions");
+    assert!(
+        transactions < 40,
+        "{transactions} transactions for 40 records"
+    );
+
+    // A record that cannot be written fails its read instead of answering off the record.
+    let unreachable = hmis_platform::Database::connect(
+        app.db.owner_options(),
+        &hmis_platform::config::DatabaseOptions::default(),
+    )
+    .await
+    .expect("database");
+    let reads = audit::ReadAudit::new(unreachable.clone());
+    unreachable.close().await;
+    let context = RequestContext::authenticated(
+        principal(first.tenant_id),
+        "/openhmis.patients.v1.PatientService/GetPatient",
+    );
+    let refused = reads
+        .record(
+            first.tenant_id,
+            &context,
+            &AuditEntry::ok(&[Uuid::new_v4()]),
+            chrono::Utc::now(),
+        )
+        .await;
+    assert!(refused.is_err(), "answered without a record");
+}
