@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hmis_platform::audit::{self, AuditEntry, ReadAudit};
+use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::{Reach, Target};
 use hmis_platform::clock::SharedClock;
 use hmis_platform::context::{PatientAccess, RequestId};
@@ -42,8 +42,6 @@ const SERVICE: &str = "/openhmis.patients.v1.PatientService/";
 #[derive(Debug)]
 pub(crate) struct Registry {
     pub(crate) database: Database,
-    /// The audit records of searches and record reads, written together (group commit).
-    pub(crate) reads: ReadAudit,
     pub(crate) clock: SharedClock,
     pub(crate) keys: IdempotencyKeys,
     pub(crate) outbox: Outbox,
@@ -563,13 +561,11 @@ impl PatientService for PatientApi {
             break_glass_reason: access.as_ref().and_then(PatientAccess::reason),
             ..AuditEntry::ok(&ids)
         };
-        // Read-only: its commit writes nothing. The record is durable before the data leaves.
-        tx.commit().await.map_err(Error::from)?;
-        self.registry
-            .reads
-            .record(tenant_id, &context, &entry, now)
+        audit::record(&mut tx, &context, &entry, now)
             .await
             .map_err(Error::from)?;
+        // The record is durable before the data leaves.
+        tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::GetPatientResponse {
             patient: Some(answer?),
         }))
@@ -634,14 +630,11 @@ impl PatientService for PatientApi {
                 (ids, matches, false)
             }
         };
-        // Read-only: its commit writes nothing. One record for the search, naming every
-        // patient it showed, durable before the answer leaves.
-        tx.commit().await.map_err(Error::from)?;
-        registry
-            .reads
-            .record(tenant_id, &context, &AuditEntry::ok(&ids), now)
+        // One record for the search, naming every patient it showed.
+        audit::record(&mut tx, &context, &AuditEntry::ok(&ids), now)
             .await
             .map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
         let next_page_token = if more {
             encode_token(&(offset + i64::try_from(size.get()).unwrap_or(0)))
         } else {

@@ -15,7 +15,6 @@ mod store;
 use std::sync::Arc;
 
 use hmis_platform::Database;
-use hmis_platform::audit::ReadAudit;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
@@ -36,7 +35,6 @@ impl PatientsModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
             registry: Arc::new(grpc::Registry {
-                reads: ReadAudit::new(database.clone()),
                 database,
                 clock,
                 keys: IdempotencyKeys::new(SCHEMA),

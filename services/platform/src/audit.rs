@@ -1,10 +1,8 @@
 //! Writing the audit trail: one record per call that touches patient data.
 //!
 //! A write records its access in its own transaction ([`record`]), so the change and its
-//! record commit together or not at all. A read may do the same in the transaction it reads
-//! in, committing before it answers; a hot read instead hands its record to [`ReadAudit`],
-//! which writes the records of concurrent reads in one transaction and answers each once its
-//! record is durable. Either way the record is on disk before the data leaves. A refused
+//! record commit together or not at all. A read does the same in the transaction it reads in
+//! and commits before answering, so the record is durable before the data leaves. A refused
 //! attempt is recorded in a transaction of its own ([`record_refusal`]). Records are append-only
 //! in the database; the audit module seals them into a per-tenant hash chain.
 
@@ -15,9 +13,6 @@ use uuid::Uuid;
 use crate::TenantId;
 use crate::context::RequestContext;
 use crate::db::{Database, TenantTx};
-
-mod reads;
-pub use reads::ReadAudit;
 
 /// What one call did to whose data.
 #[derive(Debug, Clone)]
