@@ -114,7 +114,7 @@ fn seconds(value: u64) -> Duration {
 fn stride(patients: u64) -> u64 {
     [1_000_003_u64, 999_983, 7_919]
         .into_iter()
-        .find(|prime| patients % prime != 0)
+        .find(|prime| !patients.is_multiple_of(*prime))
         .unwrap_or(1)
 }
 
@@ -370,7 +370,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
     let started = Instant::now();
     let tenant = target.tenant.to_string();
     let rows = copy(
-        &mut *tx,
+        &mut tx,
         "COPY patients.patients (tenant_id, id, mrn, family_name, given_names, sex, birth_date, \
              citizenship, version, death_date, created_at, updated_at) FROM STDIN",
         count,
@@ -403,7 +403,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
 
     let started = Instant::now();
     let rows = copy(
-        &mut *tx,
+        &mut tx,
         "COPY patients.identifiers (tenant_id, patient_id, type, country, value) FROM STDIN",
         count,
         |n, out| {
@@ -459,7 +459,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
         Ok(hex::encode(patient.encode_to_vec()))
     };
     let rows = copy(
-        &mut *tx,
+        &mut tx,
         "COPY patients.versions (tenant_id, patient_id, version, kind, changed_fields, \
              changed_by, changed_at, snapshot) FROM STDIN",
         count + deaths_sorted.len() as u64,
@@ -545,7 +545,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
     .execute(&mut *tx)
     .await?;
     let rows = copy(
-        &mut *tx,
+        &mut tx,
         "COPY seed_admissions FROM STDIN",
         planned.len() as u64,
         |n, out| {
