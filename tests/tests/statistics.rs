@@ -12,6 +12,7 @@ use hmis_platform::auth::Scope;
 use hmis_platform::config::Options;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
+use hmis_proto::openhmis::iam::v1 as iam_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
 use pb::statistics_service_client::StatisticsServiceClient;
@@ -26,6 +27,7 @@ const ZONE: &str = "Europe/Chisinau";
 
 struct Week {
     app: TestApp,
+    admin: Session,
     desk: Session,
     statistician: Session,
     facility_id: String,
@@ -199,6 +201,7 @@ impl Week {
             chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Duration::days(10);
         Self {
             app,
+            admin,
             desk,
             statistician,
             facility_id: facility.id,
@@ -526,6 +529,74 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
         ]
     );
     assert_eq!(by_specialty[1].bed_days, ward_b.bed_days);
+
+    // The same through the nightly batch job (`openhmis report movement --by specialty`),
+    // signed in as a service account with the statistician's role.
+    let account = week
+        .app
+        .admin()
+        .create_service_account(signed_in(
+            &week.admin,
+            iam_pb::CreateServiceAccountRequest {
+                request_id: request_id(),
+                name: "nightly-movement".to_owned(),
+            },
+        ))
+        .await
+        .expect("service account")
+        .into_inner();
+    week.app
+        .admin()
+        .assign_role(signed_in(
+            &week.admin,
+            iam_pb::AssignRoleRequest {
+                request_id: request_id(),
+                assignment: Some(iam_pb::Assignment {
+                    user_id: account.user_id.clone(),
+                    role_code: "statistician".to_owned(),
+                    scope: "tenant".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("statistician role");
+    let job = openhmis_server::report::Job {
+        server: format!("http://{}", week.app.addr),
+        tenant_code: "STAT".to_owned(),
+        client_id: account.client_id,
+        client_secret: account.client_secret,
+    };
+    let csv = openhmis_server::report::run(
+        &job,
+        &openhmis_server::report::Report::Movement {
+            facility_id: week.facility_id.clone(),
+            from: week.first_day.to_string(),
+            to: (week.first_day + chrono::Duration::days(6)).to_string(),
+            grouping: openhmis_server::report::Grouping::Specialty,
+        },
+        openhmis_server::report::Format::Csv,
+    )
+    .await
+    .expect("the batch job's report");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "a header, two specialties and the total: {csv}"
+    );
+    assert!(rows[0].ends_with(",specialty_code"), "{}", rows[0]);
+    // Lines of specialties name no ward.
+    assert!(
+        rows[1].starts_with(',') && rows[1].ends_with(",cardiology"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with(',') && rows[2].ends_with(",internal"),
+        "{}",
+        rows[2]
+    );
 
     // The registers: who was admitted, moved and discharged in the week, with filters.
     let week_register = |register: pb::RegisterKind| pb::ListRegisterRequest {

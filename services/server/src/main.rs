@@ -67,6 +67,12 @@ enum Command {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MovementBy {
+    Ward,
+    Specialty,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ReportFormat {
     Csv,
     Json,
@@ -90,6 +96,9 @@ enum ReportCommand {
         from: String,
         #[arg(long)]
         to: String,
+        /// A line per ward, or per the wards' specialty.
+        #[arg(long, value_enum, default_value = "ward")]
+        by: MovementBy,
     },
     /// Form 16, temporary work incapacity.
     Form16 {
@@ -185,13 +194,20 @@ fn main() -> anyhow::Result<()> {
                 department_id: department.clone(),
                 date: date.clone(),
             },
-            ReportCommand::Movement { facility, from, to } => {
-                openhmis_server::report::Report::Movement {
-                    facility_id: facility.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                }
-            }
+            ReportCommand::Movement {
+                facility,
+                from,
+                to,
+                by,
+            } => openhmis_server::report::Report::Movement {
+                facility_id: facility.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                grouping: match by {
+                    MovementBy::Ward => openhmis_server::report::Grouping::Ward,
+                    MovementBy::Specialty => openhmis_server::report::Grouping::Specialty,
+                },
+            },
             ReportCommand::Form16 { facility, from, to } => {
                 openhmis_server::report::Report::Form16 {
                     facility_id: facility.clone(),

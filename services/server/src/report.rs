@@ -19,12 +19,21 @@ pub enum Report {
         facility_id: String,
         from: String,
         to: String,
+        grouping: Grouping,
     },
     Form16 {
         facility_id: String,
         from: String,
         to: String,
     },
+}
+
+/// What the movement report's lines are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    Ward,
+    /// The wards' specialty, from the bed register (the `specialty_code` column).
+    Specialty,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +150,7 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
             facility_id,
             from,
             to,
+            grouping,
         } => {
             let answer = client
                 .get_movement_analysis(signed(
@@ -149,7 +159,11 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                         facility_id: facility_id.clone(),
                         from_date: from.clone(),
                         to_date: to.clone(),
-                        ..Default::default()
+                        grouping: match grouping {
+                            Grouping::Ward => pb::MovementGrouping::Ward,
+                            Grouping::Specialty => pb::MovementGrouping::Specialty,
+                        }
+                        .into(),
                     },
                 )?)
                 .await?
