@@ -132,16 +132,17 @@ fn birth_date(g: u64) -> anyhow::Result<NaiveDate> {
     Ok(NaiveDate::from_ymd_opt(1935, 1, 1).context("date")? + chrono::Days::new(mix(g) % 31_000))
 }
 
-/// COPY FROM STDIN in text format, `rows` rows made by `row`, sent a few megabytes at a time.
+/// COPY FROM STDIN in text format: `row(n, buffer)` writes the lines of item `n` (of `items`),
+/// sent a few megabytes at a time; returns the rows COPY took.
 async fn copy(
     connection: &mut PgConnection,
     statement: &str,
-    rows: u64,
+    items: u64,
     mut row: impl FnMut(u64, &mut String) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     let mut copy = connection.copy_in_raw(statement).await?;
     let mut buffer = String::with_capacity(1 << 22);
-    for n in 0..rows {
+    for n in 0..items {
         row(n, &mut buffer)?;
         if buffer.len() >= 1 << 22 {
             copy.send(buffer.as_bytes()).await?;
@@ -180,16 +181,21 @@ pub async fn run(size: Size) -> anyhow::Result<()> {
         .owner_connect_options()
         .context("no owner connection")?
         .clone();
-    let place = match prepare(&application, &owner_options).await {
-        Ok(place) => place,
+    let ready = async {
+        let mut owner = PgConnection::connect_with(&owner_options).await?;
+        let place = prepare(&application, &mut owner).await?;
+        let listener = application.bind().await?;
+        anyhow::Ok((owner, place, listener))
+    }
+    .await;
+    let (mut owner, place, listener) = match ready {
+        Ok(ready) => ready,
         Err(error) => {
             // Stops the embedded cluster, if this process started it.
             application.shutdown().await?;
             return Err(error);
         }
     };
-    let mut owner = PgConnection::connect_with(&owner_options).await?;
-    let listener = application.bind().await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.serve(listener, async {
@@ -201,10 +207,7 @@ pub async fn run(size: Size) -> anyhow::Result<()> {
             addr,
             tenant_code: &tenant_code,
             password: &password,
-            tenant: place.tenant,
-            facility_id: place.facility_id,
-            time_zone: place.time_zone,
-            registrar: place.registrar,
+            place,
         },
         size,
     )
@@ -216,21 +219,16 @@ pub async fn run(size: Size) -> anyhow::Result<()> {
 
 /// Loads the demo hospital and finds where the seed goes (its facility, the registrar the
 /// registrations are recorded as made by); refuses a database seeded before.
-async fn prepare(
-    application: &Application,
-    owner_options: &sqlx::postgres::PgConnectOptions,
-) -> anyhow::Result<Place> {
+async fn prepare(application: &Application, owner: &mut PgConnection) -> anyhow::Result<Place> {
     let tenant_id = application.bootstrap().await?.tenant_id;
     println!("loading the demo hospital...");
     application.load_demo(tenant_id).await?;
     let tenant = tenant_id.as_uuid();
-
-    let mut owner = PgConnection::connect_with(owner_options).await?;
     // COPY into a table with row-level security needs a role the policies do not bind.
     let bypasses: bool = sqlx::query_scalar(
         "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
     )
-    .fetch_one(&mut owner)
+    .fetch_one(&mut *owner)
     .await?;
     anyhow::ensure!(
         bypasses,
@@ -241,7 +239,7 @@ async fn prepare(
         "SELECT id, time_zone FROM core.facilities WHERE tenant_id = $1 AND code = 'DRH'",
     )
     .bind(tenant)
-    .fetch_one(&mut owner)
+    .fetch_one(&mut *owner)
     .await
     .context("the demo facility is missing")?;
     let seeded: bool = sqlx::query_scalar(
@@ -250,7 +248,7 @@ async fn prepare(
     )
     .bind(tenant)
     .bind(facility_id)
-    .fetch_one(&mut owner)
+    .fetch_one(&mut *owner)
     .await?;
     anyhow::ensure!(
         !seeded,
@@ -260,11 +258,9 @@ async fn prepare(
         "SELECT id FROM iam.users WHERE tenant_id = $1 AND username = 'registrar'",
     )
     .bind(tenant)
-    .fetch_one(&mut owner)
+    .fetch_one(&mut *owner)
     .await
     .context("the demo registrar is missing")?;
-
-    owner.close().await?;
     Ok(Place {
         tenant,
         facility_id,
@@ -278,6 +274,7 @@ struct Place {
     tenant: Uuid,
     facility_id: Uuid,
     time_zone: String,
+    /// Who the registrations are recorded as made by.
     registrar: Uuid,
 }
 
@@ -286,14 +283,11 @@ struct Target<'a> {
     addr: SocketAddr,
     tenant_code: &'a str,
     password: &'a str,
-    tenant: Uuid,
-    facility_id: Uuid,
-    time_zone: String,
-    /// Who the registrations are recorded as made by.
-    registrar: Uuid,
+    place: Place,
 }
 
 async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyhow::Result<()> {
+    let place = &target.place;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", target.addr))?
         .connect()
         .await?;
@@ -315,7 +309,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
         let (ward_id, bed_ids) = ward(
             &channel,
             &admin,
-            &target.facility_id.to_string(),
+            &place.facility_id.to_string(),
             &format!("S{n:02}"),
             size.beds_per_ward,
         )
@@ -353,7 +347,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
         "SELECT coalesce((SELECT next_mrn FROM patients.mrn_counters WHERE tenant_id = $1 \
                           FOR UPDATE), 1)",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .fetch_one(&mut *tx)
     .await?;
     let ids: Vec<Uuid> = (0..count).map(|_| Uuid::new_v4()).collect();
@@ -368,7 +362,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
         .execute(&mut *tx)
         .await?;
     let started = Instant::now();
-    let tenant = target.tenant.to_string();
+    let tenant = place.tenant.to_string();
     let rows = copy(
         &mut tx,
         "COPY patients.patients (tenant_id, id, mrn, family_name, given_names, sex, birth_date, \
@@ -422,12 +416,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
     // Each record's history, as the registry keeps it: the registered version, and for those
     // who died here, the version that says so.
     let started = Instant::now();
-    let deaths_sorted: Vec<(u64, DateTime<Utc>)> = {
-        let mut sorted: Vec<_> = deaths.iter().map(|(g, at)| (*g, *at)).collect();
-        sorted.sort_unstable();
-        sorted
-    };
-    let registrar = target.registrar.to_string();
+    let registrar = place.registrar.to_string();
     let snapshot = |g: u64, death: Option<DateTime<Utc>>| -> anyhow::Result<String> {
         let person = person(g);
         let patient = patients_pb::Patient {
@@ -462,24 +451,21 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
         &mut tx,
         "COPY patients.versions (tenant_id, patient_id, version, kind, changed_fields, \
              changed_by, changed_at, snapshot) FROM STDIN",
-        count + deaths_sorted.len() as u64,
+        count,
         |n, out| {
-            if n < count {
-                let g = n + 1;
+            let g = n + 1;
+            let id = ids[usize::try_from(n)?];
+            writeln!(
+                out,
+                "{tenant}\t{id}\t1\tregistered\t{{family_name,given_names,sex,birth_date,\
+                 identifiers,citizenship}}\t{registrar}\t{}\t\\\\x{}",
+                iso(registered(g)),
+                snapshot(g, None)?
+            )?;
+            if let Some(&at) = deaths.get(&g) {
                 writeln!(
                     out,
-                    "{tenant}\t{}\t1\tregistered\t{{family_name,given_names,sex,birth_date,\
-                     identifiers,citizenship}}\t{registrar}\t{}\t\\\\x{}",
-                    ids[usize::try_from(n)?],
-                    iso(registered(g)),
-                    snapshot(g, None)?
-                )?;
-            } else {
-                let (g, at) = deaths_sorted[usize::try_from(n - count)?];
-                writeln!(
-                    out,
-                    "{tenant}\t{}\t2\tupdated\t{{deceased,death_date}}\t{registrar}\t{}\t\\\\x{}",
-                    ids[usize::try_from(g - 1)?],
+                    "{tenant}\t{id}\t2\tupdated\t{{deceased,death_date}}\t{registrar}\t{}\t\\\\x{}",
                     iso(at),
                     snapshot(g, Some(at))?
                 )?;
@@ -498,7 +484,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          SELECT tenant_id, id, search_name, birth_date, sex, confidential, true \
          FROM patients.patients WHERE tenant_id = $1 AND mrn >= $2",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .bind(&first)
     .execute(&mut *tx)
     .await?
@@ -508,14 +494,14 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          SELECT DISTINCT tenant_id, word FROM patients.name_index, unnest(words) AS word \
          WHERE tenant_id = $1 AND word <> '' ON CONFLICT DO NOTHING",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "INSERT INTO patients.mrn_counters (tenant_id, next_mrn) VALUES ($1, $2) \
          ON CONFLICT (tenant_id) DO UPDATE SET next_mrn = EXCLUDED.next_mrn",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .bind(first_mrn + i64::try_from(count)?)
     .execute(&mut *tx)
     .await?;
@@ -525,7 +511,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          SELECT tenant_id, id, version, sex, death_date IS NOT NULL \
          FROM patients.patients WHERE tenant_id = $1 AND mrn >= $2",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .bind(&first)
     .execute(&mut *tx)
     .await?;
@@ -594,9 +580,9 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          LEFT JOIN admissions.number_counters c \
                 ON c.tenant_id = $1 AND c.facility_id = $2 AND c.year = y.year",
     )
-    .bind(target.tenant)
-    .bind(target.facility_id)
-    .bind(&target.time_zone)
+    .bind(place.tenant)
+    .bind(place.facility_id)
+    .bind(&place.time_zone)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -609,8 +595,8 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          DO UPDATE SET next_number = greatest(admissions.number_counters.next_number, \
                                               EXCLUDED.next_number)",
     )
-    .bind(target.tenant)
-    .bind(target.facility_id)
+    .bind(place.tenant)
+    .bind(place.facility_id)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -619,7 +605,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          SELECT $1, gen_random_uuid(), id, 'stay', department_id, bed_id, admit, discharge \
          FROM seed_admissions",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .execute(&mut *tx)
     .await?;
     done("admissions.admissions and stays", rows, started);
@@ -635,7 +621,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
                 a.admission_number \
          FROM seed_admissions s JOIN admissions.admissions a ON a.tenant_id = $1 AND a.id = s.id",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -645,8 +631,8 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
                 CASE WHEN s.discharge IS NULL THEN 'admitted' ELSE 'discharged' END, s.outcome \
          FROM seed_admissions s",
     )
-    .bind(target.tenant)
-    .bind(target.facility_id)
+    .bind(place.tenant)
+    .bind(place.facility_id)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -658,7 +644,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
                 a.admit_time, a.discharge_time \
          FROM seed_admissions s JOIN admissions.admissions a ON a.tenant_id = $1 AND a.id = s.id",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .execute(&mut *tx)
     .await?;
     // Where the patients in beds are (ward staff find them by it), and the beds they hold.
@@ -668,8 +654,8 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          SELECT $1, patient_id, $2, department_id, admit FROM seed_admissions \
          WHERE discharge IS NULL",
     )
-    .bind(target.tenant)
-    .bind(target.facility_id)
+    .bind(place.tenant)
+    .bind(place.facility_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -678,7 +664,7 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
          FROM seed_admissions s \
          WHERE b.tenant_id = $1 AND b.id = s.bed_id AND s.discharge IS NULL",
     )
-    .bind(target.tenant)
+    .bind(place.tenant)
     .execute(&mut *tx)
     .await?;
     done(
