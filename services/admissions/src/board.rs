@@ -64,9 +64,10 @@ impl Adt {
     ) -> Result<Option<pb::WardBoard>> {
         let beds = self.directory.beds_of(context, department_id).await?;
         let rooms = self.directory.room_codes(context, department_id).await?;
-        let now = self.clock.now();
+        let now = self.calls.now();
         let mut tx = self
-            .database
+            .calls
+            .database()
             .begin(context.tenant_id()?, &context.request_id)
             .await?;
         let holds = store::ward_holds(&mut tx, department_id).await?;
@@ -112,7 +113,7 @@ impl Adt {
             .principal()
             .ok()
             .and_then(|principal| principal.expires_at)
-            .map(|at| (at - self.clock.now()).to_std().unwrap_or_default());
+            .map(|at| (at - self.calls.now()).to_std().unwrap_or_default());
         let token_expired = async move {
             match expires_in {
                 Some(expires_in) => tokio::time::sleep(expires_in).await,
@@ -164,7 +165,8 @@ impl Adt {
     pub(crate) async fn listen_for_changes(&self) {
         loop {
             let listened = async {
-                let mut listener = PgListener::connect_with(self.database.worker_pool()).await?;
+                let mut listener =
+                    PgListener::connect_with(self.calls.database().worker_pool()).await?;
                 listener.listen(NOTIFY_CHANNEL).await?;
                 loop {
                     let notification = listener.recv().await?;

@@ -86,3 +86,16 @@ impl From<Error> for Status {
         }
     }
 }
+
+/// Refusals found inside a call are put on record once its transaction rolled back.
+impl hmis_platform::call::CallError for Error {
+    fn refusal(&self) -> Option<hmis_platform::call::Refusal> {
+        match self {
+            Error::Refused { status, patients } => Some(hmis_platform::call::Refusal {
+                outcome: status.code(),
+                patients: patients.clone(),
+            }),
+            _ => None,
+        }
+    }
+}

@@ -5,17 +5,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
-use futures::future::BoxFuture;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::clock::SharedClock;
+use hmis_platform::call::{Calls, Shown};
 use hmis_platform::config::AdmissionsOptions;
-use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Line, Text, Version, parse_uuid};
 use hmis_platform::wire::{parse_timestamp, timestamp};
-use hmis_platform::{Database, RequestContext, TenantTx, Violations};
+use hmis_platform::{RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::admissions::v1 as pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use pb::admission_service_server::AdmissionService;
@@ -51,9 +50,7 @@ const SERVICE: &str = "/openhmis.admissions.v1.AdmissionService/";
 
 #[derive(Debug)]
 pub(crate) struct Adt {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
-    pub(crate) keys: IdempotencyKeys,
+    pub(crate) calls: Calls<Error>,
     pub(crate) outbox: Outbox,
     pub(crate) directory: Directory,
     pub(crate) options: AdmissionsOptions,
@@ -255,100 +252,18 @@ fn admission_year(time_zone: &str, at: DateTime<Utc>) -> i32 {
         .unwrap_or_else(|_| at.year())
 }
 
+/// The full gRPC method name of an rpc of the admission service.
+fn method(rpc: &str) -> String {
+    format!("{SERVICE}{rpc}")
+}
+
 impl Adt {
-    fn method(rpc: &str) -> String {
-        format!("{SERVICE}{rpc}")
-    }
-
-    /// A retry of a call that already committed answers as it did the first time, before
-    /// anything it consulted is looked up again.
-    async fn replay<Req: Message, Res: Message + Default>(
-        &self,
-        context: &RequestContext,
-        rpc: &str,
-        key: &RequestKey,
-        request: &Req,
-    ) -> Result<Option<Res>> {
-        Ok(self
-            .keys
-            .replay(
-                &self.database,
-                context.tenant_id()?,
-                &context.request_id,
-                &Self::method(rpc),
-                key,
-                request,
-            )
-            .await?)
-    }
-
-    /// Runs an audited write under the request's idempotency key; refusals found inside are
-    /// audited on their own once the write rolled back.
-    async fn write<Req, Res, F>(
-        &self,
-        context: &RequestContext,
-        rpc: &str,
-        key: &RequestKey,
-        request: &Req,
-        work: F,
-    ) -> Result<Res>
-    where
-        Req: Message,
-        Res: Message + Default,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res>>,
-    {
-        let tenant_id = context.tenant_id()?;
-        let result = self
-            .keys
-            .run(
-                &self.database,
-                tenant_id,
-                &context.request_id,
-                &Self::method(rpc),
-                key,
-                request,
-                work,
-            )
-            .await;
-        match result {
-            Err(Error::Refused { status, patients }) => Err(Error::Context(
-                audit::refuse(
-                    &self.database,
-                    tenant_id,
-                    context,
-                    &patients,
-                    status,
-                    self.clock.now(),
-                )
-                .await,
-            )),
-            other => other,
-        }
-    }
-
-    /// Refuses an access before any transaction, on record.
-    async fn refuse(&self, context: &RequestContext, patient: Uuid, denied: Status) -> Error {
-        match context.tenant_id() {
-            Ok(tenant_id) => Error::Context(
-                audit::refuse(
-                    &self.database,
-                    tenant_id,
-                    context,
-                    &[patient],
-                    denied,
-                    self.clock.now(),
-                )
-                .await,
-            ),
-            Err(status) => Error::Context(status),
-        }
-    }
-
     /// An admission read without a lock, outside any write (to learn its patient and ward
     /// before consulting other modules).
     async fn peek(&self, context: &RequestContext, id: Uuid) -> Result<AdmissionRow> {
         let mut tx = self
-            .database
+            .calls
+            .database()
             .begin(context.tenant_id()?, &context.request_id)
             .await?;
         let row = store::get_admission(&mut tx, id, Lock::None).await?;
@@ -358,23 +273,18 @@ impl Adt {
 
     /// A read's transaction, in the caller's tenant.
     async fn read_tx(&self, context: &RequestContext) -> Result<TenantTx> {
-        Ok(self
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await?)
+        self.calls.begin_read(context).await
     }
 
     /// Records what a read showed in the read's own transaction and commits it, so the
     /// record is durable before the answer leaves.
     async fn commit_read(
-        mut tx: TenantTx,
+        &self,
+        tx: TenantTx,
         context: &RequestContext,
-        entry: &AuditEntry<'_>,
-        now: DateTime<Utc>,
+        shown: Shown,
     ) -> Result<()> {
-        audit::record(&mut tx, context, entry, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.calls.commit_read(tx, context, &shown).await
     }
 
     /// What admitting checks of a patient: from the registry's events when they arrived
@@ -487,7 +397,7 @@ impl AdmissionService for AdmissionApi {
         let adt = &self.adt;
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let visit = message.visit.clone().unwrap_or_default();
@@ -530,7 +440,8 @@ impl AdmissionService for AdmissionApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = adt
-            .replay(&context, "RegisterEmergencyVisit", &key, &message)
+            .calls
+            .replay(&context, &method("RegisterEmergencyVisit"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -548,12 +459,20 @@ impl AdmissionService for AdmissionApi {
         if let Err(denied) =
             context.authorize(ADMIT, &Target::department(ward.facility_id, ward.id))
         {
-            return Err(adt.refuse(&context, patient_id, denied).await.into());
+            return Err(adt
+                .calls
+                .refuse(&context, &[patient_id], denied)
+                .await
+                .into());
         }
-        let work_context = context.clone();
         let response = adt
-            .write(&context, "RegisterEmergencyVisit", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("RegisterEmergencyVisit"),
+                &key,
+                &message,
+                async |tx| {
                     let row = store::insert_visit(
                         tx,
                         &NewVisit {
@@ -570,12 +489,12 @@ impl AdmissionService for AdmissionApi {
                         now,
                     )
                     .await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[patient_id]), now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[patient_id]), now).await?;
                     Ok(pb::RegisterEmergencyVisitResponse {
                         visit: Some(visit_to_pb(&row)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -592,7 +511,6 @@ impl AdmissionService for AdmissionApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = adt.clock.now();
         let mut tx = adt.read_tx(&context).await?;
         let row = store::get_visit(&mut tx, id, Lock::None).await?;
         let access = match context.authorize_patient(
@@ -602,15 +520,15 @@ impl AdmissionService for AdmissionApi {
             Ok(access) => access,
             Err(denied) => {
                 drop(tx);
-                return Err(adt.refuse(&context, row.patient_id, denied).await.into());
+                return Err(adt
+                    .calls
+                    .refuse(&context, &[row.patient_id], denied)
+                    .await
+                    .into());
             }
         };
-        let ids = [row.patient_id];
-        let entry = AuditEntry {
-            break_glass_reason: access.reason(),
-            ..AuditEntry::ok(&ids)
-        };
-        Adt::commit_read(tx, &context, &entry, now).await?;
+        adt.commit_read(tx, &context, Shown::patient(row.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::GetEmergencyVisitResponse {
             visit: Some(visit_to_pb(&row)),
         }))
@@ -640,7 +558,6 @@ impl AdmissionService for AdmissionApi {
         };
         let ward = adt.directory.ward(&context, department_id).await?;
         context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
-        let now = adt.clock.now();
         let mut tx = adt.read_tx(&context).await?;
         let rows = store::list_visits(
             &mut tx,
@@ -652,7 +569,7 @@ impl AdmissionService for AdmissionApi {
         .await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.arrival_time, row.id));
         let ids: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
-        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
+        adt.commit_read(tx, &context, Shown::patients(ids)).await?;
         Ok(Response::new(pb::ListEmergencyVisitsResponse {
             visits: rows.iter().map(visit_to_pb).collect(),
             next_page_token,
@@ -668,7 +585,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("visit_id", &message.visit_id, &mut violations);
@@ -680,13 +597,16 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "CloseEmergencyVisit", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("CloseEmergencyVisit"),
+                &key,
+                &message,
+                async |tx| {
                     let row = store::get_visit(tx, id, Lock::ForUpdate).await?;
-                    work_context
+                    context
                         .authorize(
                             ADMIT,
                             &Target::department(row.facility_id, row.department_id),
@@ -700,14 +620,13 @@ impl AdmissionService for AdmissionApi {
                     let closed =
                         store::close_visit(tx, id, outcome.as_db(), at, None, note.as_str(), now)
                             .await?;
-                    events::visit_closed(&inner, tx, &closed, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                        .await?;
+                    events::visit_closed(&adt, tx, &closed, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::CloseEmergencyVisitResponse {
                         visit: Some(visit_to_pb(&closed)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -721,7 +640,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let given = message.admission.clone().unwrap_or_default();
@@ -797,7 +716,11 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        if let Some(replayed) = adt.replay(&context, "AdmitPatient", &key, &message).await? {
+        if let Some(replayed) = adt
+            .calls
+            .replay(&context, &method("AdmitPatient"), &key, &message)
+            .await?
+        {
             return Ok(Response::new(replayed));
         }
         let ward = adt.directory.ward(&context, department_id).await?;
@@ -814,17 +737,24 @@ impl AdmissionService for AdmissionApi {
         if let Err(denied) =
             context.authorize(ADMIT, &Target::department(ward.facility_id, ward.id))
         {
-            return Err(adt.refuse(&context, patient_id, denied).await.into());
+            return Err(adt
+                .calls
+                .refuse(&context, &[patient_id], denied)
+                .await
+                .into());
         }
         let year = admission_year(
             &adt.directory.time_zone(&context, ward.facility_id).await?,
             admit_time,
         );
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "AdmitPatient", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("AdmitPatient"),
+                &key,
+                &message,
+                async |tx| {
                     let admission = NewAdmission {
                         id: Uuid::now_v7(),
                         patient_id,
@@ -841,12 +771,12 @@ impl AdmissionService for AdmissionApi {
                         consent_document_ids: consents,
                         mother_admission_id: None,
                     };
-                    let admitted = inner.admit(tx, &work_context, admission, year, now).await?;
+                    let admitted = adt.admit(tx, &context, admission, year, now).await?;
                     Ok(pb::AdmitPatientResponse {
                         admission: Some(admitted),
                     })
-                })
-            })
+                },
+            )
             .await?;
         tracing::info!(admission_id = %response.admission.as_ref().map(|a| a.id.as_str()).unwrap_or_default(), "patient admitted");
         Ok(Response::new(response))
@@ -861,7 +791,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let mother_id = parse_id(
@@ -906,13 +836,21 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        if let Some(replayed) = adt.replay(&context, "AdmitNewborn", &key, &message).await? {
+        if let Some(replayed) = adt
+            .calls
+            .replay(&context, &method("AdmitNewborn"), &key, &message)
+            .await?
+        {
             return Ok(Response::new(replayed));
         }
         let mother = adt.peek(&context, mother_id).await?;
         require_open(&mother)?;
         if let Err(denied) = context.authorize(ADMIT, &ward_target(&mother)) {
-            return Err(adt.refuse(&context, mother.patient_id, denied).await.into());
+            return Err(adt
+                .calls
+                .refuse(&context, &[mother.patient_id], denied)
+                .await
+                .into());
         }
         let mother_family_name = adt
             .directory
@@ -951,11 +889,14 @@ impl AdmissionService for AdmissionApi {
                 .await?,
             born,
         );
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "AdmitNewborn", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("AdmitNewborn"),
+                &key,
+                &message,
+                async |tx| {
                     let mother = store::get_admission(tx, mother_id, Lock::ForUpdate).await?;
                     require_open(&mother)?;
                     let admission = NewAdmission {
@@ -975,12 +916,12 @@ impl AdmissionService for AdmissionApi {
                         consent_document_ids: Vec::new(),
                         mother_admission_id: Some(mother_id),
                     };
-                    let admitted = inner.admit(tx, &work_context, admission, year, now).await?;
+                    let admitted = adt.admit(tx, &context, admission, year, now).await?;
                     Ok(pb::AdmitNewbornResponse {
                         admission: Some(admitted),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -997,23 +938,22 @@ impl AdmissionService for AdmissionApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = adt.clock.now();
         let mut tx = adt.read_tx(&context).await?;
         let row = store::get_admission(&mut tx, id, Lock::None).await?;
         let access = match context.authorize_patient(READ, &ward_target(&row)) {
             Ok(access) => access,
             Err(denied) => {
                 drop(tx);
-                return Err(adt.refuse(&context, row.patient_id, denied).await.into());
+                return Err(adt
+                    .calls
+                    .refuse(&context, &[row.patient_id], denied)
+                    .await
+                    .into());
             }
         };
         let admission = Adt::to_pb(&mut tx, &row).await?;
-        let ids = [row.patient_id];
-        let entry = AuditEntry {
-            break_glass_reason: access.reason(),
-            ..AuditEntry::ok(&ids)
-        };
-        Adt::commit_read(tx, &context, &entry, now).await?;
+        adt.commit_read(tx, &context, Shown::patient(row.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::GetAdmissionResponse {
             admission: Some(admission),
         }))
@@ -1062,7 +1002,6 @@ impl AdmissionService for AdmissionApi {
             let ward = adt.directory.ward(&context, department_id).await?;
             context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
         }
-        let now = adt.clock.now();
         let mut tx = adt.read_tx(&context).await?;
         let rows = store::list_admissions(
             &mut tx,
@@ -1085,7 +1024,7 @@ impl AdmissionService for AdmissionApi {
             .map(|row| admission_to_pb(row, stays.get(&row.id).map(Vec::as_slice).unwrap_or(&[])))
             .collect::<Result<Vec<_>>>()?;
         let ids: Vec<Uuid> = shown.iter().map(|row| row.patient_id).collect();
-        Adt::commit_read(tx, &context, &AuditEntry::ok(&ids), now).await?;
+        adt.commit_read(tx, &context, Shown::patients(ids)).await?;
         Ok(Response::new(pb::ListAdmissionsResponse {
             admissions,
             next_page_token,
@@ -1111,7 +1050,11 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        if let Some(replayed) = adt.replay(&context, "AssignBed", &key, &message).await? {
+        if let Some(replayed) = adt
+            .calls
+            .replay(&context, &method("AssignBed"), &key, &message)
+            .await?
+        {
             return Ok(Response::new(replayed));
         }
         let seen = adt.peek(&context, id).await?;
@@ -1169,7 +1112,8 @@ impl AdmissionService for AdmissionApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = adt
-            .replay(&context, "TransferPatient", &key, &message)
+            .calls
+            .replay(&context, &method("TransferPatient"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -1226,7 +1170,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
@@ -1236,7 +1180,11 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        if let Some(replayed) = adt.replay(&context, "ReserveBed", &key, &message).await? {
+        if let Some(replayed) = adt
+            .calls
+            .replay(&context, &method("ReserveBed"), &key, &message)
+            .await?
+        {
             return Ok(Response::new(replayed));
         }
         let seen = adt.peek(&context, id).await?;
@@ -1245,12 +1193,15 @@ impl AdmissionService for AdmissionApi {
         // A bed may be held in any ward (the one the patient will move to), so only the
         // bed's own state and sex are checked here.
         check_bed(&bed, bed.department_id, &patient)?;
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "ReserveBed", &key, &message, |tx| {
-                Box::pin(async move {
-                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
+            .calls
+            .write(
+                &context,
+                &method("ReserveBed"),
+                &key,
+                &message,
+                async |tx| {
+                    lock_for_change(tx, &context, id, ADMIT, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     if open_reservation(&stays).is_some() {
                         return Err(Error::precondition(
@@ -1272,14 +1223,13 @@ impl AdmissionService for AdmissionApi {
                     .await?;
                     let row =
                         store::update_admission(tx, id, &AdmissionChange::default(), now).await?;
-                    events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Reserved, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                        .await?;
+                    events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Reserved, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::ReserveBedResponse {
                         admission: Some(Adt::to_pb(tx, &row).await?),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -1293,7 +1243,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
@@ -1301,12 +1251,15 @@ impl AdmissionService for AdmissionApi {
         let (Some(key), Some(id), true) = (key, id, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "ReleaseBedReservation", &key, &message, |tx| {
-                Box::pin(async move {
-                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeAny, etag).await?;
+            .calls
+            .write(
+                &context,
+                &method("ReleaseBedReservation"),
+                &key,
+                &message,
+                async |tx| {
+                    lock_for_change(tx, &context, id, ADMIT, Must::BeAny, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let Some(reservation) = open_reservation(&stays) else {
                         return Err(Error::precondition("the admission holds no bed"));
@@ -1316,15 +1269,14 @@ impl AdmissionService for AdmissionApi {
                     let row =
                         store::update_admission(tx, id, &AdmissionChange::default(), now).await?;
                     if let Some(bed_id) = reservation.bed_id {
-                        events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Free, now).await?;
+                        events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Free, now).await?;
                     }
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                        .await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::ReleaseBedReservationResponse {
                         admission: Some(Adt::to_pb(tx, &row).await?),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -1338,7 +1290,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(ADMIT)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
@@ -1355,12 +1307,15 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "DischargePatient", &key, &message, |tx| {
-                Box::pin(async move {
-                    lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
+            .calls
+            .write(
+                &context,
+                &method("DischargePatient"),
+                &key,
+                &message,
+                async |tx| {
+                    lock_for_change(tx, &context, id, ADMIT, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let current = open_stay(&stays)
                         .cloned()
@@ -1385,7 +1340,7 @@ impl AdmissionService for AdmissionApi {
                                 kind: kind.as_db(),
                                 time: at,
                                 destination: destination.as_str().to_owned(),
-                                by: work_context.user_id(),
+                                by: context.user_id(),
                                 recorded_at: now,
                             })),
                             ..Default::default()
@@ -1394,15 +1349,14 @@ impl AdmissionService for AdmissionApi {
                     )
                     .await?;
                     if let Some(bed_id) = current.bed_id {
-                        events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Cleaning, at)
-                            .await?;
+                        events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Cleaning, at).await?;
                     }
                     if let Some(bed_id) = open_reservation(&stays).and_then(|stay| stay.bed_id) {
-                        events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Free, at).await?;
+                        events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Free, at).await?;
                     }
                     let admission = Adt::to_pb(tx, &row).await?;
                     events::publish(
-                        &inner,
+                        &adt,
                         tx,
                         events::PATIENT_DISCHARGED,
                         &row,
@@ -1412,13 +1366,12 @@ impl AdmissionService for AdmissionApi {
                         now,
                     )
                     .await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                        .await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::DischargePatientResponse {
                         admission: Some(admission),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -1432,7 +1385,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(UNDO)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
@@ -1444,12 +1397,9 @@ impl AdmissionService for AdmissionApi {
         };
         let window = chrono::Duration::from_std(adt.options.undo_discharge_window)
             .unwrap_or(chrono::Duration::MAX);
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "UndoDischarge", &key, &message, |tx| {
-                Box::pin(async move {
-                    let row = lock_for_change(tx, &work_context, id, UNDO, Must::BeAny, etag).await?;
+            .calls.write(&context, &method("UndoDischarge"), &key, &message, async |tx| {
+                    let row = lock_for_change(tx, &context, id, UNDO, Must::BeAny, etag).await?;
                     let (Some(recorded), Some(kind), Some(time)) = (row.discharge_recorded_at, row.discharge_type.clone(), row.discharge_time) else {
                         return Err(Error::precondition(format!("admission {} is not discharged", row.admission_number)));
                     };
@@ -1492,18 +1442,17 @@ impl AdmissionService for AdmissionApi {
                     )
                     .await?;
                     if let Some(bed_id) = last.bed_id {
-                        events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Occupied, now).await?;
+                        events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Occupied, now).await?;
                     }
                     let admission = Adt::to_pb(tx, &row).await?;
-                    events::publish(&inner, tx, events::DISCHARGE_UNDONE, &row, &pb::DischargeUndone {
+                    events::publish(&adt, tx, events::DISCHARGE_UNDONE, &row, &pb::DischargeUndone {
                         admission: Some(admission.clone()),
                         reason: reason.as_str().to_owned(),
                         undone: Some(undone),
                     }, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::UndoDischargeResponse { admission: Some(admission) })
                 })
-            })
             .await?;
         Ok(Response::new(response))
     }
@@ -1517,7 +1466,7 @@ impl AdmissionService for AdmissionApi {
         let adt = self.adt.clone();
         context.authorize_any(UNDO)?;
         let message = request.into_inner();
-        let now = adt.clock.now();
+        let now = adt.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("admission_id", &message.admission_id, &mut violations);
@@ -1527,12 +1476,9 @@ impl AdmissionService for AdmissionApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
-        let inner = adt.clone();
         let response = adt
-            .write(&context, "CancelAdmission", &key, &message, |tx| {
-                Box::pin(async move {
-                    lock_for_change(tx, &work_context, id, UNDO, Must::BeOpen, etag).await?;
+            .calls.write(&context, &method("CancelAdmission"), &key, &message, async |tx| {
+                    lock_for_change(tx, &context, id, UNDO, Must::BeOpen, etag).await?;
                     let stays = store::stays_of(tx, id).await?;
                     let moved = stays.iter().filter(|stay| !stay.is_reservation()).count() > 1;
                     if moved {
@@ -1559,18 +1505,17 @@ impl AdmissionService for AdmissionApi {
                     }
                     for stay in &stays {
                         if let Some(bed_id) = stay.bed_id.filter(|_| stay.end_time.is_none()) {
-                            events::bed(&inner, tx, bed_id, &row, pb::BedOccupancy::Free, now).await?;
+                            events::bed(&adt, tx, bed_id, &row, pb::BedOccupancy::Free, now).await?;
                         }
                     }
                     let admission = Adt::to_pb(tx, &row).await?;
-                    events::publish(&inner, tx, events::ADMISSION_CANCELLED, &row, &pb::AdmissionCancelled {
+                    events::publish(&adt, tx, events::ADMISSION_CANCELLED, &row, &pb::AdmissionCancelled {
                         admission: Some(admission.clone()),
                         reason: reason.as_str().to_owned(),
                     }, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::CancelAdmissionResponse { admission: Some(admission) })
                 })
-            })
             .await?;
         Ok(Response::new(response))
     }
@@ -1589,9 +1534,12 @@ impl AdmissionService for AdmissionApi {
             return Err(Error::from(violations).into());
         };
         if let Err(denied) = context.authorize_any(INFODESK) {
-            return Err(adt.refuse(&context, patient_id, denied).await.into());
+            return Err(adt
+                .calls
+                .refuse(&context, &[patient_id], denied)
+                .await
+                .into());
         }
-        let now = adt.clock.now();
         let mut tx = adt.read_tx(&context).await?;
         let open = store::open_admission_of(&mut tx, patient_id).await?;
         let mut answer = pb::LocatePatientResponse::default();
@@ -1599,7 +1547,11 @@ impl AdmissionService for AdmissionApi {
             // A facility-wide desk holds a grant that covers every ward of it.
             if let Err(denied) = context.authorize(INFODESK, &ward_target(row)) {
                 drop(tx);
-                return Err(adt.refuse(&context, patient_id, denied).await.into());
+                return Err(adt
+                    .calls
+                    .refuse(&context, &[patient_id], denied)
+                    .await
+                    .into());
             }
             let ward = adt.directory.ward(&context, row.department_id).await?;
             let room_code = match row.bed_id {
@@ -1617,7 +1569,8 @@ impl AdmissionService for AdmissionApi {
                 room_code,
             };
         }
-        Adt::commit_read(tx, &context, &AuditEntry::ok(&[patient_id]), now).await?;
+        adt.commit_read(tx, &context, Shown::patients(vec![patient_id]))
+            .await?;
         Ok(Response::new(answer))
     }
 
@@ -1739,31 +1692,28 @@ impl Adt {
     /// with the admission as it is after the move.
     #[allow(clippy::too_many_arguments)]
     async fn moving<Req, Res>(
-        self: Arc<Self>,
+        &self,
         context: &RequestContext,
         rpc: &'static str,
         key: &RequestKey,
         message: &Req,
         id: Uuid,
         etag: Option<Version>,
-        to: impl FnOnce(&AdmissionRow) -> Move + Send + 'static,
+        to: impl FnOnce(&AdmissionRow) -> Move + Send,
         answer: fn(pb::Admission) -> Res,
     ) -> Result<Res>
     where
         Req: Message,
-        Res: Message + Default + 'static,
+        Res: Message + Default,
     {
-        let now = self.clock.now();
-        let work_context = context.clone();
-        let inner = self.clone();
-        self.write(context, rpc, key, message, |tx| {
-            Box::pin(async move {
-                let row = lock_for_change(tx, &work_context, id, ADMIT, Must::BeOpen, etag).await?;
-                let moved = inner.move_patient(tx, &row, to(&row), now).await?;
-                audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+        let now = self.calls.now();
+        self.calls
+            .write(context, &method(rpc), key, message, async |tx| {
+                let row = lock_for_change(tx, context, id, ADMIT, Must::BeOpen, etag).await?;
+                let moved = self.move_patient(tx, &row, to(&row), now).await?;
+                audit::record(tx, context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                 Ok(answer(moved))
             })
-        })
-        .await
+            .await
     }
 }

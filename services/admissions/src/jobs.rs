@@ -19,12 +19,13 @@ impl Adt {
     pub(crate) async fn convert_due_observations(&self, now: DateTime<Utc>) -> Result<usize> {
         let limit = chrono::Duration::from_std(self.options.observation_limit)
             .unwrap_or(chrono::Duration::MAX);
-        let due = store::due_observations(self.database.worker_pool(), now - limit).await?;
+        let due = store::due_observations(self.calls.database().worker_pool(), now - limit).await?;
         let mut converted = 0;
         for (tenant_id, id) in due {
             let tenant_id = TenantId::new(tenant_id);
             let mut tx = self
-                .database
+                .calls
+                .database()
                 .begin(tenant_id, &RequestId::generate())
                 .await?;
             let row = store::get_admission(&mut tx, id, Lock::ForUpdate).await?;

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_platform::Database;
+use hmis_platform::call::Calls;
 use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::config::AdmissionsOptions;
@@ -54,9 +55,7 @@ impl AdmissionsModule {
     ) -> Self {
         Self {
             adt: Arc::new(grpc::Adt {
-                database,
-                clock,
-                keys: IdempotencyKeys::new(SCHEMA),
+                calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 directory: directory::Directory::new(core, patients),
                 options,
@@ -76,27 +75,27 @@ impl AdmissionsModule {
     }
 
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {
-        &self.adt.keys
+        self.adt.calls.keys()
     }
 
     /// Converts the observation stays due now; the server runs it every
     /// `conversion_interval`, tests call it with their own clock.
     pub async fn convert_due_observations(&self) -> Result<usize, Error> {
         self.adt
-            .convert_due_observations(self.adt.clock.now())
+            .convert_due_observations(self.adt.calls.now())
             .await
     }
 
     /// The subscription that re-points admissions when the registry merges (or unmerges)
     /// patient records.
     pub fn merge_subscription(&self) -> hmis_platform::outbox::Subscription {
-        merges::subscription(self.adt.database.clone())
+        merges::subscription(self.adt.calls.database().clone())
     }
 
     /// The subscription that keeps what admitting checks of patients (sex, death, merge)
     /// from the registry's events.
     pub fn patient_subscription(&self) -> hmis_platform::outbox::Subscription {
-        known_patients::subscription(self.adt.database.clone())
+        known_patients::subscription(self.adt.calls.database().clone())
     }
 
     /// Wakes ward board watchers on every change of admissions or bed states, until the task
@@ -119,5 +118,30 @@ impl AdmissionsModule {
                 tracing::warn!(error = %error, "converting observation stays failed; will retry");
             }
         }
+    }
+}
+
+impl hmis_platform::module::Module for AdmissionsModule {
+    fn name(&self) -> &'static str {
+        "admissions"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        vec![self.merge_subscription(), self.patient_subscription()]
+    }
+
+    fn workers(&self) -> Vec<hmis_platform::module::Worker> {
+        vec![
+            Box::pin(self.clone().run_change_listener()),
+            Box::pin(self.clone().run_conversion_job()),
+        ]
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.adt.calls.keys().clone())
     }
 }

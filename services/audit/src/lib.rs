@@ -56,3 +56,17 @@ impl AuditModule {
         }
     }
 }
+
+impl hmis_platform::module::Module for AuditModule {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+
+    fn workers(&self) -> Vec<hmis_platform::module::Worker> {
+        vec![Box::pin(self.clone().run_sealer(Duration::from_secs(1)))]
+    }
+}

@@ -132,3 +132,24 @@ impl CoreModule {
         &self.core.keys
     }
 }
+
+impl hmis_platform::module::Module for CoreModule {
+    fn name(&self) -> &'static str {
+        "core"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount
+            .service(self.tenant_service())
+            .service(self.facility_service())
+            .service(self.dictionary_service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        vec![self.bed_occupancy_subscription()]
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.core.keys.clone())
+    }
+}

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::types::Text;
 use hmis_platform::wire::{parse_timestamp, timestamp};
@@ -68,7 +69,7 @@ impl EncounterApi {
         let ward = &self.ward;
         context.authorize_any(ADMINISTER)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let given = message.administration.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -121,12 +122,18 @@ impl EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "RecordAdministration", &key, &message)
+            .calls
+            .replay(
+                &context,
+                &Ward::method("RecordAdministration"),
+                &key,
+                &message,
+            )
             .await?
         {
             return Ok(Response::new(replayed));
         }
-        let (patient_id, facility_id) = {
+        let (_patient_id, facility_id) = {
             let mut tx = ward.read_tx(&context).await?;
             let prescription =
                 store::get_prescription(&mut tx, prescription_id, Lock::None).await?;
@@ -141,15 +148,13 @@ impl EncounterApi {
             .await?
             .parse()
             .unwrap_or(Tz::UTC);
-        let work_context = context.clone();
         let response = ward
-            .write(&context, "RecordAdministration", &key, &message, patient_id, |tx| {
-                Box::pin(async move {
+            .calls.write(&context, &Ward::method("RecordAdministration"), &key, &message, async |tx| {
                     let prescription =
                         store::get_prescription(tx, prescription_id, Lock::ForUpdate).await?;
                     let encounter =
                         store::get_encounter(tx, prescription.encounter_id, Lock::None).await?;
-                    work_context
+                    context
                         .authorize(ADMINISTER, &target_of(&encounter))
                         .map_err(refused(encounter.patient_id))?;
                     require_open(&encounter)?;
@@ -211,16 +216,15 @@ impl EncounterApi {
                         status: status.to_owned(),
                         reason: reason.as_str().to_owned(),
                         administered_at: administered,
-                        recorded_by: work_context.user_id(),
+                        recorded_by: context.user_id(),
                     };
                     store::insert_administration(tx, &row, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[encounter.patient_id]), now)
+                    audit::record(tx, &context, &AuditEntry::ok(&[encounter.patient_id]), now)
                         .await?;
                     Ok(pb::RecordAdministrationResponse {
                         administration: Some(to_pb(&row)),
                     })
                 })
-            })
             .await?;
         Ok(Response::new(response))
     }
@@ -241,13 +245,14 @@ impl EncounterApi {
         ) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let (encounter, access) = ward
             .readable_encounter(&mut tx, &context, encounter_id)
             .await?;
         let rows = store::administrations_of(&mut tx, encounter_id).await?;
-        Ward::commit_read(tx, &context, encounter.patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(encounter.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::ListAdministrationsResponse {
             administrations: rows.iter().map(to_pb).collect(),
         }))

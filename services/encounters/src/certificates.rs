@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::types::{Line, Text, parse_date};
 use hmis_platform::wire::timestamp;
@@ -306,7 +307,7 @@ impl CertificateService for CertificateApi {
         let ward = &self.ward;
         context.authorize_any(CERTIFY)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let draft = parse_draft(message.certificate.as_ref(), now, &mut violations);
@@ -314,18 +315,7 @@ impl CertificateService for CertificateApi {
             return Err(Error::from(violations).into());
         };
         let method = Ward::method_of(SERVICE, "IssueCertificate");
-        if let Some(replayed) = ward
-            .keys
-            .replay(
-                &ward.database,
-                context.tenant_id()?,
-                &context.request_id,
-                &method,
-                &key,
-                &message,
-            )
-            .await?
-        {
+        if let Some(replayed) = ward.calls.replay(&context, &method, &key, &message).await? {
             return Ok(Response::new(replayed));
         }
         // Every ICD-10 code of the certificate is checked on its own, so a refusal names the
@@ -348,7 +338,7 @@ impl CertificateService for CertificateApi {
                 }
             }
         }
-        let (patient_id, facility_id) = {
+        let (_patient_id, facility_id) = {
             let mut tx = ward.read_tx(&context).await?;
             let encounter = store::get_encounter(&mut tx, draft.encounter_id, Lock::None).await?;
             tx.commit().await.map_err(Error::from)?;
@@ -360,95 +350,97 @@ impl CertificateService for CertificateApi {
             .map(|zone| now.with_timezone(&zone).year())
             .unwrap_or_else(|_| now.year());
         let series = format!("{}-{year}", draft.details.prefix());
-        let work_context = context.clone();
         let response = ward
-            .write_as(&context, &method, &key, &message, patient_id, |tx| {
-                Box::pin(async move {
-                    let encounter = crate::grpc::Ward::encounter_for_change(
-                        tx,
-                        &work_context,
-                        draft.encounter_id,
-                        CERTIFY,
-                    )
-                    .await?;
-                    let id = Uuid::now_v7();
-                    let mut details = draft.details;
-                    let (mut first, mut previous) = (None, None);
-                    if let Some(leave) = &draft.sick_leave {
-                        first = Some(id);
-                        if let Some(previous_id) = leave.previous {
-                            let earlier = store::get_certificate(tx, previous_id, Lock::ForUpdate).await?;
-                            if earlier.kind != "sick_leave"
-                                || earlier.patient_id != encounter.patient_id
-                            {
-                                return Err(Error::invalid(
-                                    "certificate.sick_leave.previous_certificate_id",
-                                    "is not a sick-leave certificate of this patient",
-                                ));
-                            }
-                            let follows = earlier
-                                .period_end
-                                .and_then(|end| end.succ_opt())
-                                .is_some_and(|next| next == leave.start);
-                            if !follows {
-                                return Err(Error::invalid(
-                                    "certificate.sick_leave.period_start",
-                                    "an extension starts the day after the certificate it extends ends",
-                                ));
-                            }
-                            if let (
-                                Details::SickLeave { chain_days, days, .. },
-                                Details::SickLeave {
-                                    chain_days: earlier_chain,
-                                    ..
-                                },
-                            ) = (&mut details, &earlier.details.0)
-                            {
-                                *chain_days = earlier_chain + *days;
-                            }
-                            first = earlier.first_certificate_id;
-                            previous = Some(previous_id);
+            .calls
+            .write(&context, &method, &key, &message, async |tx| {
+                let encounter = crate::grpc::Ward::encounter_for_change(
+                    tx,
+                    &context,
+                    draft.encounter_id,
+                    CERTIFY,
+                )
+                .await?;
+                let id = Uuid::now_v7();
+                let mut details = draft.details;
+                let (mut first, mut previous) = (None, None);
+                if let Some(leave) = &draft.sick_leave {
+                    first = Some(id);
+                    if let Some(previous_id) = leave.previous {
+                        let earlier =
+                            store::get_certificate(tx, previous_id, Lock::ForUpdate).await?;
+                        if earlier.kind != "sick_leave"
+                            || earlier.patient_id != encounter.patient_id
+                        {
+                            return Err(Error::invalid(
+                                "certificate.sick_leave.previous_certificate_id",
+                                "is not a sick-leave certificate of this patient",
+                            ));
                         }
+                        let follows = earlier
+                            .period_end
+                            .and_then(|end| end.succ_opt())
+                            .is_some_and(|next| next == leave.start);
+                        if !follows {
+                            return Err(Error::invalid(
+                                "certificate.sick_leave.period_start",
+                                "an extension starts the day after the certificate it extends ends",
+                            ));
+                        }
+                        if let (
+                            Details::SickLeave {
+                                chain_days, days, ..
+                            },
+                            Details::SickLeave {
+                                chain_days: earlier_chain,
+                                ..
+                            },
+                        ) = (&mut details, &earlier.details.0)
+                        {
+                            *chain_days = earlier_chain + *days;
+                        }
+                        first = earlier.first_certificate_id;
+                        previous = Some(previous_id);
                     }
-                    let number = store::next_certificate_number(tx, encounter.facility_id, &series).await?;
-                    let row = CertificateRow {
-                        id,
-                        kind: details.kind().to_owned(),
-                        patient_id: encounter.patient_id,
-                        encounter_id: encounter.id,
-                        facility_id: encounter.facility_id,
-                        series,
-                        number,
-                        issued_by: work_context.user_id(),
-                        issue_time: now,
-                        period_start: draft.sick_leave.as_ref().map(|leave| leave.start),
-                        period_end: draft.sick_leave.as_ref().map(|leave| leave.end),
-                        diagnosis_code: draft
-                            .sick_leave
-                            .as_ref()
-                            .map(|leave| leave.diagnosis_code.clone()),
-                        first_certificate_id: first,
-                        previous_certificate_id: previous,
-                        details: sqlx::types::Json(details),
-                    };
-                    store::insert_certificate(tx, &row).await?;
-                    let certificate = to_pb(&row);
-                    events::certificate_issued(tx, &certificate, now).await?;
-                    let patients = [encounter.patient_id];
-                    let resources = [id.to_string()];
-                    audit::record(
-                        tx,
-                        &work_context,
-                        &AuditEntry {
-                            resource_ids: &resources,
-                            ..AuditEntry::ok(&patients)
-                        },
-                        now,
-                    )
-                    .await?;
-                    Ok(pb::IssueCertificateResponse {
-                        certificate: Some(certificate),
-                    })
+                }
+                let number =
+                    store::next_certificate_number(tx, encounter.facility_id, &series).await?;
+                let row = CertificateRow {
+                    id,
+                    kind: details.kind().to_owned(),
+                    patient_id: encounter.patient_id,
+                    encounter_id: encounter.id,
+                    facility_id: encounter.facility_id,
+                    series,
+                    number,
+                    issued_by: context.user_id(),
+                    issue_time: now,
+                    period_start: draft.sick_leave.as_ref().map(|leave| leave.start),
+                    period_end: draft.sick_leave.as_ref().map(|leave| leave.end),
+                    diagnosis_code: draft
+                        .sick_leave
+                        .as_ref()
+                        .map(|leave| leave.diagnosis_code.clone()),
+                    first_certificate_id: first,
+                    previous_certificate_id: previous,
+                    details: sqlx::types::Json(details),
+                };
+                store::insert_certificate(tx, &row).await?;
+                let certificate = to_pb(&row);
+                events::certificate_issued(tx, &certificate, now).await?;
+                let patients = [encounter.patient_id];
+                let resources = [id.to_string()];
+                audit::record(
+                    tx,
+                    &context,
+                    &AuditEntry {
+                        resource_ids: &resources,
+                        ..AuditEntry::ok(&patients)
+                    },
+                    now,
+                )
+                .await?;
+                Ok(pb::IssueCertificateResponse {
+                    certificate: Some(certificate),
                 })
             })
             .await?;
@@ -467,7 +459,7 @@ impl CertificateService for CertificateApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let row = store::get_certificate(&mut tx, id, Lock::None).await?;
         let encounter = store::get_encounter(&mut tx, row.encounter_id, Lock::None).await?;
@@ -475,10 +467,15 @@ impl CertificateService for CertificateApi {
             Ok(access) => access,
             Err(denied) => {
                 drop(tx);
-                return Err(ward.refuse(&context, row.patient_id, denied).await.into());
+                return Err(ward
+                    .calls
+                    .refuse(&context, &[row.patient_id], denied)
+                    .await
+                    .into());
             }
         };
-        Ward::commit_read(tx, &context, row.patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(row.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::GetCertificateResponse {
             certificate: Some(to_pb(&row)),
         }))
@@ -498,18 +495,23 @@ impl CertificateService for CertificateApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let access = match patient_access(&mut tx, &context, patient_id, READ).await {
             Ok(access) => access,
             Err(Error::Refused { status, .. }) => {
                 drop(tx);
-                return Err(ward.refuse(&context, patient_id, status).await.into());
+                return Err(ward
+                    .calls
+                    .refuse(&context, &[patient_id], status)
+                    .await
+                    .into());
             }
             Err(error) => return Err(error.into()),
         };
         let rows = store::certificates_of(&mut tx, patient_id).await?;
-        Ward::commit_read(tx, &context, patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(patient_id, &access))
+            .await?;
         Ok(Response::new(pb::ListCertificatesResponse {
             certificates: rows.iter().map(to_pb).collect(),
         }))

@@ -21,8 +21,11 @@ pub enum Error {
     #[error("{0}")]
     Precondition(String),
     /// The safety check found severe warnings and nobody overrode them.
-    #[error("{} severe prescribing warning(s); prescribe something else or override with a reason", .0.iter().filter(|w| w.is_severe()).count())]
-    Blocked(Vec<Warning>),
+    #[error("{} severe prescribing warning(s); prescribe something else or override with a reason", .warnings.iter().filter(|w| w.is_severe()).count())]
+    Blocked {
+        warnings: Vec<Warning>,
+        patient: Uuid,
+    },
     /// The caller may not do this to this patient; the refusal is audited after the
     /// transaction that found it out rolled back.
     #[error("refused: {}", .status.message())]
@@ -90,7 +93,7 @@ impl From<Error> for Status {
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
             Error::Precondition(_) => Status::failed_precondition(error.to_string()),
-            Error::Blocked(ref warnings) => {
+            Error::Blocked { ref warnings, .. } => {
                 // Each warning travels as a google.rpc.PreconditionFailure violation, so a
                 // client can show them without parsing the message.
                 let mut details = ErrorDetails::new();
@@ -109,6 +112,24 @@ impl From<Error> for Status {
             Error::Context(status) => status,
             Error::Platform(error) => error.into(),
             Error::Database(error) => database_status(&error),
+        }
+    }
+}
+
+/// Refusals and blocked prescriptions found inside a call are put on record once its
+/// transaction rolled back.
+impl hmis_platform::call::CallError for Error {
+    fn refusal(&self) -> Option<hmis_platform::call::Refusal> {
+        match self {
+            Error::Refused { status, patients } => Some(hmis_platform::call::Refusal {
+                outcome: status.code(),
+                patients: patients.clone(),
+            }),
+            Error::Blocked { patient, .. } => Some(hmis_platform::call::Refusal {
+                outcome: Code::FailedPrecondition,
+                patients: vec![*patient],
+            }),
+            _ => None,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use hmis_platform::RequestContext;
 use hmis_platform::Violations;
+use hmis_platform::call::Shown;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as pb;
 use prost::Message;
@@ -18,7 +19,7 @@ use crate::convert::{
 };
 use crate::domain::NoteKind;
 use crate::error::{Error, Result};
-use crate::grpc::{EncounterApi, READ, Ward, parse_id};
+use crate::grpc::{EncounterApi, READ, parse_id};
 use crate::store::{self, EncounterRow, PrescriptionRow};
 
 fn day(at: DateTime<Utc>) -> String {
@@ -254,7 +255,7 @@ impl EncounterApi {
         ) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let (encounter, access) = ward
             .readable_encounter(&mut tx, &context, encounter_id)
@@ -265,7 +266,8 @@ impl EncounterApi {
         let referrals = store::referrals_of(&mut tx, encounter_id).await?;
         let notes = store::notes_of(&mut tx, encounter_id).await?;
         let allergies = store::allergies_of(&mut tx, encounter.patient_id).await?;
-        Ward::commit_read(tx, &context, encounter.patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(encounter.patient_id, &access))
+            .await?;
         let (recommendations, notes): (Vec<_>, Vec<_>) = notes
             .iter()
             .partition(|note| note.kind == NoteKind::Recommendation.as_db());

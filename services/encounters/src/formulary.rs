@@ -57,7 +57,7 @@ impl FormularyService for FormularyApi {
         let ward = &self.ward;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let medicine = message.medicine.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -132,36 +132,32 @@ impl FormularyService for FormularyApi {
             )
             .await?;
         let response = ward
-            .keys
-            .run(
-                &ward.database,
-                context.tenant_id()?,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 &Ward::method_of("FormularyService", "CreateMedicine"),
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let row = store::insert_medicine(
-                            tx,
-                            &MedicineRow {
-                                id: Uuid::now_v7(),
-                                code: code.as_str().to_owned(),
-                                name: name.as_str().to_owned(),
-                                atc_code: atc,
-                                form_unit,
-                                strength: strength.to_string(),
-                                strength_unit,
-                                max_daily_dose: max_daily_dose.map(|max| max.to_string()),
-                                restriction: restriction.as_db().to_owned(),
-                                version: 1,
-                            },
-                            now,
-                        )
-                        .await?;
-                        Ok::<_, Error>(pb::CreateMedicineResponse {
-                            medicine: Some(medicine_to_pb(&row)),
-                        })
+                async |tx| {
+                    let row = store::insert_medicine(
+                        tx,
+                        &MedicineRow {
+                            id: Uuid::now_v7(),
+                            code: code.as_str().to_owned(),
+                            name: name.as_str().to_owned(),
+                            atc_code: atc,
+                            form_unit,
+                            strength: strength.to_string(),
+                            strength_unit,
+                            max_daily_dose: max_daily_dose.map(|max| max.to_string()),
+                            restriction: restriction.as_db().to_owned(),
+                            version: 1,
+                        },
+                        now,
+                    )
+                    .await?;
+                    Ok::<_, Error>(pb::CreateMedicineResponse {
+                        medicine: Some(medicine_to_pb(&row)),
                     })
                 },
             )
@@ -211,7 +207,7 @@ impl FormularyService for FormularyApi {
         let ward = &self.ward;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let rule = message.rule.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -236,27 +232,23 @@ impl FormularyService for FormularyApi {
         // One order for a pair, so (A, B) and (B, A) are the same rule to the unique index.
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
         let response = ward
-            .keys
-            .run(
-                &ward.database,
-                context.tenant_id()?,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 &Ward::method_of("FormularyService", "CreateInteractionRule"),
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let row = RuleRow {
-                            id: Uuid::now_v7(),
-                            atc_code_a: a,
-                            atc_code_b: b,
-                            severity: severity.as_db().to_owned(),
-                            description: description.as_str().to_owned(),
-                        };
-                        store::insert_rule(tx, &row, now).await?;
-                        Ok::<_, Error>(pb::CreateInteractionRuleResponse {
-                            rule: Some(rule_to_pb(&row)),
-                        })
+                async |tx| {
+                    let row = RuleRow {
+                        id: Uuid::now_v7(),
+                        atc_code_a: a,
+                        atc_code_b: b,
+                        severity: severity.as_db().to_owned(),
+                        description: description.as_str().to_owned(),
+                    };
+                    store::insert_rule(tx, &row, now).await?;
+                    Ok::<_, Error>(pb::CreateInteractionRuleResponse {
+                        rule: Some(rule_to_pb(&row)),
                     })
                 },
             )

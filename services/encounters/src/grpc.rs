@@ -6,19 +6,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::clock::SharedClock;
+use hmis_platform::call::{Calls, Shown};
 use hmis_platform::context::PatientAccess;
-use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Text, Version, parse_uuid};
-use hmis_platform::{Database, RequestContext, TenantTx, Violations};
+use hmis_platform::{RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::encounters::v1 as pb;
 use pb::encounter_service_server::EncounterService;
 use prost::Message;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::convert::{
@@ -50,9 +49,7 @@ pub(crate) const MEDICINES: &str = "atc";
 
 #[derive(Debug)]
 pub(crate) struct Ward {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
-    pub(crate) keys: IdempotencyKeys,
+    pub(crate) calls: Calls<Error>,
     pub(crate) directory: Directory,
 }
 
@@ -157,149 +154,20 @@ impl Ward {
         format!("/openhmis.encounters.v1.{service}/{rpc}")
     }
 
-    pub(crate) async fn replay<Req: Message, Res: Message + Default>(
-        &self,
-        context: &RequestContext,
-        rpc: &str,
-        key: &RequestKey,
-        request: &Req,
-    ) -> Result<Option<Res>> {
-        Ok(self
-            .keys
-            .replay(
-                &self.database,
-                context.tenant_id()?,
-                &context.request_id,
-                &Self::method(rpc),
-                key,
-                request,
-            )
-            .await?)
-    }
-
-    /// Runs an audited write under the request's idempotency key; refusals and blocked
-    /// prescriptions found inside are audited on their own once the write rolled back.
-    pub(crate) async fn write<Req, Res, F>(
-        &self,
-        context: &RequestContext,
-        rpc: &str,
-        key: &RequestKey,
-        request: &Req,
-        patient_id: Uuid,
-        work: F,
-    ) -> Result<Res>
-    where
-        Req: Message,
-        Res: Message + Default,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res>>,
-    {
-        self.write_as(context, &Self::method(rpc), key, request, patient_id, work)
-            .await
-    }
-
-    /// [`Ward::write`] for an rpc of any service of the module, by its full method name.
-    pub(crate) async fn write_as<Req, Res, F>(
-        &self,
-        context: &RequestContext,
-        method: &str,
-        key: &RequestKey,
-        request: &Req,
-        patient_id: Uuid,
-        work: F,
-    ) -> Result<Res>
-    where
-        Req: Message,
-        Res: Message + Default,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res>>,
-    {
-        let tenant_id = context.tenant_id()?;
-        let result = self
-            .keys
-            .run(
-                &self.database,
-                tenant_id,
-                &context.request_id,
-                method,
-                key,
-                request,
-                work,
-            )
-            .await;
-        match result {
-            Err(Error::Refused { status, patients }) => Err(Error::Context(
-                audit::refuse(
-                    &self.database,
-                    tenant_id,
-                    context,
-                    &patients,
-                    status,
-                    self.clock.now(),
-                )
-                .await,
-            )),
-            Err(Error::Blocked(warnings)) => {
-                let patients = [patient_id];
-                let entry = AuditEntry {
-                    outcome: Code::FailedPrecondition,
-                    ..AuditEntry::ok(&patients)
-                };
-                audit::record_refusal(&self.database, tenant_id, context, &entry, self.clock.now())
-                    .await
-                    .map_err(Error::from)?;
-                Err(Error::Blocked(warnings))
-            }
-            other => other,
-        }
-    }
-
-    /// Refuses an access before any transaction, on record.
-    pub(crate) async fn refuse(
-        &self,
-        context: &RequestContext,
-        patient: Uuid,
-        denied: Status,
-    ) -> Error {
-        match context.tenant_id() {
-            Ok(tenant_id) => Error::Context(
-                audit::refuse(
-                    &self.database,
-                    tenant_id,
-                    context,
-                    &[patient],
-                    denied,
-                    self.clock.now(),
-                )
-                .await,
-            ),
-            Err(status) => Error::Context(status),
-        }
-    }
-
+    /// A read's transaction, in the caller's tenant.
     pub(crate) async fn read_tx(&self, context: &RequestContext) -> Result<TenantTx> {
-        Ok(self
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await?)
+        self.calls.begin_read(context).await
     }
 
     /// Records what a read showed in the read's own transaction and commits it, so the
     /// record is durable before the answer leaves.
     pub(crate) async fn commit_read(
+        &self,
         tx: TenantTx,
         context: &RequestContext,
-        patient_id: Uuid,
-        access: &PatientAccess,
-        now: DateTime<Utc>,
+        shown: Shown,
     ) -> Result<()> {
-        let mut tx = tx;
-        let ids = [patient_id];
-        let entry = AuditEntry {
-            break_glass_reason: access.reason(),
-            ..AuditEntry::ok(&ids)
-        };
-        audit::record(&mut tx, context, &entry, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.calls.commit_read(tx, context, &shown).await
     }
 
     /// An encounter read for a read call: found, and the caller may see its patient (in scope
@@ -313,7 +181,7 @@ impl Ward {
         let row = store::get_encounter(tx, id, Lock::None).await?;
         match context.authorize_patient(READ, &target_of(&row)) {
             Ok(access) => Ok((row, access)),
-            Err(denied) => Err(self.refuse(context, row.patient_id, denied).await),
+            Err(denied) => Err(self.calls.refuse(context, &[row.patient_id], denied).await),
         }
     }
 
@@ -352,7 +220,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let admission_id =
@@ -386,42 +254,40 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "OpenEncounter", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("OpenEncounter"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
         }
-        let work_context = context.clone();
         let response = if let Some(admission_id) = admission_id {
             // The admission as admissions answers it now (the caller must be allowed to read
             // it there); its encounter may exist already, from the admission's events.
             let admission = ward.directory.admission(&context, admission_id).await?;
             let snapshot = admission.encode_to_vec();
-            let patient_id = Uuid::parse_str(&admission.patient_id)
+            let _patient_id = Uuid::parse_str(&admission.patient_id)
                 .map_err(|_| Error::CorruptRow("admission patient"))?;
-            ward.write(
-                &context,
-                "OpenEncounter",
-                &key,
-                &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
+            ward.calls
+                .write(
+                    &context,
+                    &Ward::method("OpenEncounter"),
+                    &key,
+                    &message,
+                    async |tx| {
                         let state = admission_state(&admission, &snapshot)
                             .map_err(|_| Error::CorruptRow("admission"))?;
                         let row = store::follow_admission(tx, &state, now).await?;
-                        work_context
+                        context
                             .authorize(WRITE, &target_of(&row))
                             .map_err(refused(row.patient_id))?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
+                        audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now)
                             .await?;
                         Ok(pb::OpenEncounterResponse {
                             encounter: Some(encounter_to_pb(&row)?),
                         })
-                    })
-                },
-            )
-            .await?
+                    },
+                )
+                .await?
         } else {
             let (Some(patient_id), Some(department_id)) = (patient_id, department_id) else {
                 return Err(Error::CorruptRow("outpatient request").into());
@@ -431,15 +297,14 @@ impl EncounterService for EncounterApi {
                 return Err(Error::precondition("the clinic is closed").into());
             }
             ward.directory.check_patient(&context, patient_id).await?;
-            ward.write(
-                &context,
-                "OpenEncounter",
-                &key,
-                &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        work_context
+            ward.calls
+                .write(
+                    &context,
+                    &Ward::method("OpenEncounter"),
+                    &key,
+                    &message,
+                    async |tx| {
+                        context
                             .authorize(
                                 WRITE,
                                 &Target::department(clinic.facility_id, department_id),
@@ -453,15 +318,13 @@ impl EncounterService for EncounterApi {
                             now,
                         )
                         .await?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[patient_id]), now)
-                            .await?;
+                        audit::record(tx, &context, &AuditEntry::ok(&[patient_id]), now).await?;
                         Ok(pb::OpenEncounterResponse {
                             encounter: Some(encounter_to_pb(&row)?),
                         })
-                    })
-                },
-            )
-            .await?
+                    },
+                )
+                .await?
         };
         Ok(Response::new(response))
     }
@@ -478,10 +341,11 @@ impl EncounterService for EncounterApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let (row, access) = ward.readable_encounter(&mut tx, &context, id).await?;
-        Ward::commit_read(tx, &context, row.patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(row.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::GetEncounterResponse {
             encounter: Some(encounter_to_pb(&row)?),
         }))
@@ -508,19 +372,24 @@ impl EncounterService for EncounterApi {
         let (Some(patient_id), Some(size), true) = (patient_id, size, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let access = match patient_access(&mut tx, &context, patient_id, READ).await {
             Ok(access) => access,
             Err(Error::Refused { status, .. }) => {
                 drop(tx);
-                return Err(ward.refuse(&context, patient_id, status).await.into());
+                return Err(ward
+                    .calls
+                    .refuse(&context, &[patient_id], status)
+                    .await
+                    .into());
             }
             Err(error) => return Err(error.into()),
         };
         let rows =
             store::encounters_of_patient(&mut tx, patient_id, after, size.fetch_limit()).await?;
-        Ward::commit_read(tx, &context, patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(patient_id, &access))
+            .await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.start_time, row.id));
         Ok(Response::new(pb::ListEncountersResponse {
             encounters: rows
@@ -540,7 +409,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("id", &message.id, &mut violations);
@@ -549,43 +418,40 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "CloseEncounter", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("CloseEncounter"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
         }
-        let patient_id = ward.patient_of(&context, id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, id).await?;
         let response = ward
+            .calls
             .write(
                 &context,
-                "CloseEncounter",
+                &Ward::method("CloseEncounter"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let row = store::get_encounter(tx, id, Lock::ForUpdate).await?;
-                        work_context
-                            .authorize(WRITE, &target_of(&row))
-                            .map_err(refused(row.patient_id))?;
-                        if row.kind != EncounterKind::Outpatient.as_db() {
-                            return Err(Error::precondition(
-                                "an inpatient encounter closes with its discharge",
-                            ));
-                        }
-                        require_open(&row)?;
-                        if let Some(etag) = etag
-                            && Version::from_db(row.version) != etag
-                        {
-                            return Err(Error::Stale("encounter"));
-                        }
-                        let closed = store::close_outpatient(tx, id, now).await?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                            .await?;
-                        Ok(pb::CloseEncounterResponse {
-                            encounter: Some(encounter_to_pb(&closed)?),
-                        })
+                async |tx| {
+                    let row = store::get_encounter(tx, id, Lock::ForUpdate).await?;
+                    context
+                        .authorize(WRITE, &target_of(&row))
+                        .map_err(refused(row.patient_id))?;
+                    if row.kind != EncounterKind::Outpatient.as_db() {
+                        return Err(Error::precondition(
+                            "an inpatient encounter closes with its discharge",
+                        ));
+                    }
+                    require_open(&row)?;
+                    if let Some(etag) = etag
+                        && Version::from_db(row.version) != etag
+                    {
+                        return Err(Error::Stale("encounter"));
+                    }
+                    let closed = store::close_outpatient(tx, id, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    Ok(pb::CloseEncounterResponse {
+                        encounter: Some(encounter_to_pb(&closed)?),
                     })
                 },
             )
@@ -602,7 +468,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let note = message.note.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -626,32 +492,38 @@ impl EncounterService for EncounterApi {
         ) else {
             return Err(Error::from(violations).into());
         };
-        if let Some(replayed) = ward.replay(&context, "AddNote", &key, &message).await? {
+        if let Some(replayed) = ward
+            .calls
+            .replay(&context, &Ward::method("AddNote"), &key, &message)
+            .await?
+        {
             return Ok(Response::new(replayed));
         }
-        let patient_id = ward.patient_of(&context, encounter_id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, encounter_id).await?;
         let response = ward
-            .write(&context, "AddNote", &key, &message, patient_id, |tx| {
-                Box::pin(async move {
-                    let row =
-                        Ward::encounter_for_change(tx, &work_context, encounter_id, WRITE).await?;
+            .calls
+            .write(
+                &context,
+                &Ward::method("AddNote"),
+                &key,
+                &message,
+                async |tx| {
+                    let row = Ward::encounter_for_change(tx, &context, encounter_id, WRITE).await?;
                     let note = NoteRow {
                         id: Uuid::now_v7(),
                         encounter_id,
                         kind: kind.as_db().to_owned(),
                         text,
-                        author_id: work_context.user_id(),
+                        author_id: context.user_id(),
                         record_time,
                     };
                     store::insert_note(tx, &note, now).await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                        .await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::AddNoteResponse {
                         note: Some(note_to_pb(&note)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -665,7 +537,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let diagnosis = message.diagnosis.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -695,7 +567,8 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "RecordDiagnosis", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("RecordDiagnosis"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -714,41 +587,35 @@ impl EncounterService for EncounterApi {
             .into_iter()
             .next()
             .ok_or(Error::CorruptRow("code check"))?;
-        let patient_id = ward.patient_of(&context, encounter_id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, encounter_id).await?;
         let response = ward
+            .calls
             .write(
                 &context,
-                "RecordDiagnosis",
+                &Ward::method("RecordDiagnosis"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let row =
-                            Ward::encounter_for_change(tx, &work_context, encounter_id, WRITE)
-                                .await?;
-                        let diagnosis = DiagnosisRow {
-                            id: Uuid::now_v7(),
-                            encounter_id,
-                            patient_id: row.patient_id,
-                            code: code.code,
-                            code_version: code.version,
-                            display: code.display,
-                            role: role.as_db().to_owned(),
-                            certainty: certainty.as_db().to_owned(),
-                            note: note.as_str().to_owned(),
-                            recorded_by: work_context.user_id(),
-                            record_time: now,
-                        };
-                        store::insert_diagnosis(tx, &diagnosis).await?;
-                        let diagnosis = diagnosis_to_pb(&diagnosis);
-                        events::diagnosis_recorded(tx, &row, &diagnosis, now).await?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                            .await?;
-                        Ok(pb::RecordDiagnosisResponse {
-                            diagnosis: Some(diagnosis),
-                        })
+                async |tx| {
+                    let row = Ward::encounter_for_change(tx, &context, encounter_id, WRITE).await?;
+                    let diagnosis = DiagnosisRow {
+                        id: Uuid::now_v7(),
+                        encounter_id,
+                        patient_id: row.patient_id,
+                        code: code.code,
+                        code_version: code.version,
+                        display: code.display,
+                        role: role.as_db().to_owned(),
+                        certainty: certainty.as_db().to_owned(),
+                        note: note.as_str().to_owned(),
+                        recorded_by: context.user_id(),
+                        record_time: now,
+                    };
+                    store::insert_diagnosis(tx, &diagnosis).await?;
+                    let diagnosis = diagnosis_to_pb(&diagnosis);
+                    events::diagnosis_recorded(tx, &row, &diagnosis, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    Ok(pb::RecordDiagnosisResponse {
+                        diagnosis: Some(diagnosis),
                     })
                 },
             )
@@ -765,7 +632,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let procedure = message.procedure.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -801,7 +668,8 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "RecordProcedure", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("RecordProcedure"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -819,46 +687,40 @@ impl EncounterService for EncounterApi {
             .into_iter()
             .next()
             .ok_or(Error::CorruptRow("code check"))?;
-        let patient_id = ward.patient_of(&context, encounter_id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, encounter_id).await?;
         let response = ward
+            .calls
             .write(
                 &context,
-                "RecordProcedure",
+                &Ward::method("RecordProcedure"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let row =
-                            Ward::encounter_for_change(tx, &work_context, encounter_id, WRITE)
-                                .await?;
-                        if performed < row.start_time {
-                            return Err(Error::invalid(
-                                "procedure.performed_time",
-                                "is before the encounter began",
-                            ));
-                        }
-                        let procedure = ProcedureRow {
-                            id: Uuid::now_v7(),
-                            encounter_id,
-                            patient_id: row.patient_id,
-                            code: code.code,
-                            code_version: code.version,
-                            display: code.display,
-                            performed_time: performed,
-                            performer_id: performer.unwrap_or_else(|| work_context.user_id()),
-                            note: note.as_str().to_owned(),
-                            recorded_by: work_context.user_id(),
-                        };
-                        store::insert_procedure(tx, &procedure, now).await?;
-                        let procedure = procedure_to_pb(&procedure);
-                        events::procedure_recorded(tx, &row, &procedure, now).await?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                            .await?;
-                        Ok(pb::RecordProcedureResponse {
-                            procedure: Some(procedure),
-                        })
+                async |tx| {
+                    let row = Ward::encounter_for_change(tx, &context, encounter_id, WRITE).await?;
+                    if performed < row.start_time {
+                        return Err(Error::invalid(
+                            "procedure.performed_time",
+                            "is before the encounter began",
+                        ));
+                    }
+                    let procedure = ProcedureRow {
+                        id: Uuid::now_v7(),
+                        encounter_id,
+                        patient_id: row.patient_id,
+                        code: code.code,
+                        code_version: code.version,
+                        display: code.display,
+                        performed_time: performed,
+                        performer_id: performer.unwrap_or_else(|| context.user_id()),
+                        note: note.as_str().to_owned(),
+                        recorded_by: context.user_id(),
+                    };
+                    store::insert_procedure(tx, &procedure, now).await?;
+                    let procedure = procedure_to_pb(&procedure);
+                    events::procedure_recorded(tx, &row, &procedure, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    Ok(pb::RecordProcedureResponse {
+                        procedure: Some(procedure),
                     })
                 },
             )
@@ -875,7 +737,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let allergy = message.allergy.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -942,7 +804,8 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "RecordAllergy", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("RecordAllergy"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -959,39 +822,36 @@ impl EncounterService for EncounterApi {
                 )
                 .await?;
         }
-        let work_context = context.clone();
         let response = ward
+            .calls
             .write(
                 &context,
-                "RecordAllergy",
+                &Ward::method("RecordAllergy"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let access = patient_access(tx, &work_context, patient_id, WRITE).await?;
-                        let row = AllergyRow {
-                            id: Uuid::now_v7(),
-                            patient_id,
-                            category: category.as_db().to_owned(),
-                            kind: kind.as_db().to_owned(),
-                            substance_atc_code: atc,
-                            substance_text: substance.as_str().to_owned(),
-                            severity: severity.as_db().to_owned(),
-                            reaction: reaction.as_str().to_owned(),
-                            recorded_by: work_context.user_id(),
-                            record_time: now,
-                        };
-                        store::insert_allergy(tx, &row).await?;
-                        let ids = [patient_id];
-                        let entry = AuditEntry {
-                            break_glass_reason: access.reason(),
-                            ..AuditEntry::ok(&ids)
-                        };
-                        audit::record(tx, &work_context, &entry, now).await?;
-                        Ok(pb::RecordAllergyResponse {
-                            allergy: Some(allergy_to_pb(&row)),
-                        })
+                async |tx| {
+                    let access = patient_access(tx, &context, patient_id, WRITE).await?;
+                    let row = AllergyRow {
+                        id: Uuid::now_v7(),
+                        patient_id,
+                        category: category.as_db().to_owned(),
+                        kind: kind.as_db().to_owned(),
+                        substance_atc_code: atc,
+                        substance_text: substance.as_str().to_owned(),
+                        severity: severity.as_db().to_owned(),
+                        reaction: reaction.as_str().to_owned(),
+                        recorded_by: context.user_id(),
+                        record_time: now,
+                    };
+                    store::insert_allergy(tx, &row).await?;
+                    let ids = [patient_id];
+                    let entry = AuditEntry {
+                        break_glass_reason: access.reason(),
+                        ..AuditEntry::ok(&ids)
+                    };
+                    audit::record(tx, &context, &entry, now).await?;
+                    Ok(pb::RecordAllergyResponse {
+                        allergy: Some(allergy_to_pb(&row)),
                     })
                 },
             )
@@ -1013,18 +873,23 @@ impl EncounterService for EncounterApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let access = match patient_access(&mut tx, &context, patient_id, READ).await {
             Ok(access) => access,
             Err(Error::Refused { status, .. }) => {
                 drop(tx);
-                return Err(ward.refuse(&context, patient_id, status).await.into());
+                return Err(ward
+                    .calls
+                    .refuse(&context, &[patient_id], status)
+                    .await
+                    .into());
             }
             Err(error) => return Err(error.into()),
         };
         let rows = store::allergies_of(&mut tx, patient_id).await?;
-        Ward::commit_read(tx, &context, patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(patient_id, &access))
+            .await?;
         Ok(Response::new(pb::ListAllergiesResponse {
             allergies: rows.iter().map(allergy_to_pb).collect(),
         }))
@@ -1081,7 +946,7 @@ impl EncounterService for EncounterApi {
         let ward = &self.ward;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let referral = message.referral.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1143,7 +1008,8 @@ impl EncounterService for EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "CreateReferral", &key, &message)
+            .calls
+            .replay(&context, &Ward::method("CreateReferral"), &key, &message)
             .await?
         {
             return Ok(Response::new(replayed));
@@ -1169,42 +1035,36 @@ impl EncounterService for EncounterApi {
                 .collect(),
             None => Vec::new(),
         };
-        let patient_id = ward.patient_of(&context, encounter_id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, encounter_id).await?;
         let response = ward
+            .calls
             .write(
                 &context,
-                "CreateReferral",
+                &Ward::method("CreateReferral"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let row =
-                            Ward::encounter_for_change(tx, &work_context, encounter_id, WRITE)
-                                .await?;
-                        require_open(&row)?;
-                        let referral = ReferralRow {
-                            id: Uuid::now_v7(),
-                            encounter_id,
-                            patient_id: row.patient_id,
-                            kind: kind.as_db().to_owned(),
-                            investigation_codes: codes,
-                            specialty: specialty.as_str().to_owned(),
-                            target_department_id: target,
-                            reason: reason.as_str().to_owned(),
-                            urgency: urgency.as_db().to_owned(),
-                            referred_by: work_context.user_id(),
-                            created_at: now,
-                        };
-                        store::insert_referral(tx, &referral).await?;
-                        let referral = referral_to_pb(&referral);
-                        events::referral_created(tx, &row, &referral, now).await?;
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[row.patient_id]), now)
-                            .await?;
-                        Ok(pb::CreateReferralResponse {
-                            referral: Some(referral),
-                        })
+                async |tx| {
+                    let row = Ward::encounter_for_change(tx, &context, encounter_id, WRITE).await?;
+                    require_open(&row)?;
+                    let referral = ReferralRow {
+                        id: Uuid::now_v7(),
+                        encounter_id,
+                        patient_id: row.patient_id,
+                        kind: kind.as_db().to_owned(),
+                        investigation_codes: codes,
+                        specialty: specialty.as_str().to_owned(),
+                        target_department_id: target,
+                        reason: reason.as_str().to_owned(),
+                        urgency: urgency.as_db().to_owned(),
+                        referred_by: context.user_id(),
+                        created_at: now,
+                    };
+                    store::insert_referral(tx, &referral).await?;
+                    let referral = referral_to_pb(&referral);
+                    events::referral_created(tx, &row, &referral, now).await?;
+                    audit::record(tx, &context, &AuditEntry::ok(&[row.patient_id]), now).await?;
+                    Ok(pb::CreateReferralResponse {
+                        referral: Some(referral),
                     })
                 },
             )

@@ -25,6 +25,8 @@ mod ward_order;
 
 use std::sync::Arc;
 
+use hmis_platform::call::Calls;
+
 use hmis_platform::Database;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
@@ -50,9 +52,7 @@ impl EncountersModule {
     pub fn new(database: Database, clock: SharedClock, channels: Channels) -> Self {
         Self {
             ward: Arc::new(grpc::Ward {
-                database,
-                clock,
-                keys: IdempotencyKeys::new(SCHEMA),
+                calls: Calls::new(database, clock, SCHEMA),
                 directory: directory::Directory::new(channels),
             }),
         }
@@ -89,11 +89,35 @@ impl EncountersModule {
     }
 
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {
-        &self.ward.keys
+        self.ward.calls.keys()
     }
 
     /// The subscription that keeps each admission's encounter in step with the admission.
     pub fn admission_subscription(&self) -> hmis_platform::outbox::Subscription {
-        follow::subscription(self.ward.database.clone(), self.ward.clock.clone())
+        follow::subscription(
+            self.ward.calls.database().clone(),
+            self.ward.calls.clock().clone(),
+        )
+    }
+}
+
+impl hmis_platform::module::Module for EncountersModule {
+    fn name(&self) -> &'static str {
+        "encounters"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount
+            .service(self.service())
+            .service(self.formulary_service())
+            .service(self.certificate_service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        vec![self.admission_subscription()]
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.ward.calls.keys().clone())
     }
 }

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Shown;
 use hmis_platform::context::PatientAccess;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::types::{Text, Version};
@@ -276,23 +277,21 @@ impl EncounterApi {
         let (Some(order), true) = (order, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let evaluation = match evaluate(&mut tx, &context, &order, now).await {
             Ok(evaluation) => evaluation,
             Err(Error::Refused { status, patients }) => {
                 drop(tx);
                 let patient = patients.first().copied().unwrap_or_default();
-                return Err(ward.refuse(&context, patient, status).await.into());
+                return Err(ward.calls.refuse(&context, &[patient], status).await.into());
             }
             Err(error) => return Err(error.into()),
         };
-        Ward::commit_read(
+        ward.commit_read(
             tx,
             &context,
-            evaluation.encounter.patient_id,
-            &PatientAccess::InScope,
-            now,
+            Shown::patient(evaluation.encounter.patient_id, &PatientAccess::InScope),
         )
         .await?;
         Ok(Response::new(pb::CheckPrescriptionResponse {
@@ -310,7 +309,7 @@ impl EncounterApi {
         let ward = &self.ward;
         context.authorize_any(PRESCRIBE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let order = parse_order(message.prescription.as_ref(), &mut violations);
@@ -322,103 +321,109 @@ impl EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "CreatePrescription", &key, &message)
+            .calls
+            .replay(
+                &context,
+                &Ward::method("CreatePrescription"),
+                &key,
+                &message,
+            )
             .await?
         {
             return Ok(Response::new(replayed));
         }
-        let patient_id = ward.patient_of(&context, order.encounter_id).await?;
-        let work_context = context.clone();
+        let _patient_id = ward.patient_of(&context, order.encounter_id).await?;
         let response = ward
+            .calls
             .write(
                 &context,
-                "CreatePrescription",
+                &Ward::method("CreatePrescription"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let evaluation = evaluate(tx, &work_context, &order, now).await?;
-                        let encounter = &evaluation.encounter;
-                        let severe = evaluation.warnings.iter().any(Warning::is_severe);
-                        let overridden = severe && !override_reason.as_str().is_empty();
-                        if severe && !overridden {
-                            return Err(Error::Blocked(evaluation.warnings));
-                        }
-                        if overridden {
-                            // A nurse prescriber may prescribe, but not past a severe warning.
-                            work_context
-                                .authorize(OVERRIDE, &target_of(encounter))
-                                .map_err(|_| Error::Refused {
-                                    status: Status::permission_denied(
-                                        "overriding a severe prescribing warning needs the \
+                async |tx| {
+                    let evaluation = evaluate(tx, &context, &order, now).await?;
+                    let encounter = &evaluation.encounter;
+                    let severe = evaluation.warnings.iter().any(Warning::is_severe);
+                    let overridden = severe && !override_reason.as_str().is_empty();
+                    if severe && !overridden {
+                        return Err(Error::Blocked {
+                            warnings: evaluation.warnings,
+                            patient: encounter.patient_id,
+                        });
+                    }
+                    if overridden {
+                        // A nurse prescriber may prescribe, but not past a severe warning.
+                        context
+                            .authorize(OVERRIDE, &target_of(encounter))
+                            .map_err(|_| Error::Refused {
+                                status: Status::permission_denied(
+                                    "overriding a severe prescribing warning needs the \
                                      permission encounters.override (a physician's)",
-                                    ),
-                                    patients: vec![encounter.patient_id],
-                                })?;
-                        }
-                        let start_time = order.start_time.unwrap_or(now);
-                        let row = PrescriptionRow {
-                            id: Uuid::now_v7(),
-                            encounter_id: encounter.id,
-                            patient_id: encounter.patient_id,
-                            medicine_id: evaluation.medicine.id,
-                            medicine_code: evaluation.medicine.code.clone(),
-                            medicine_name: evaluation.medicine.name.clone(),
-                            atc_code: evaluation.medicine.atc_code.clone(),
-                            dose: order.dose.to_string(),
-                            dose_unit: order.dose_unit.clone(),
-                            route: order.route.as_db().to_owned(),
-                            times_per_day: i32::try_from(order.times_per_day).unwrap_or(1),
-                            times_of_day: order.times_of_day.clone(),
-                            as_needed: order.as_needed,
-                            as_needed_reason: order.as_needed_reason.clone(),
-                            daily_amount: evaluation.daily_amount.to_string(),
-                            daily_unit: evaluation.medicine.strength_unit.clone(),
-                            start_time,
-                            stop_time: order.stop_time,
-                            instructions: order.instructions.clone(),
-                            status: "active".to_owned(),
-                            prescriber_id: work_context.user_id(),
-                            warnings: sqlx::types::Json(evaluation.warnings.clone()),
-                            override_reason: if overridden {
-                                override_reason.as_str().to_owned()
-                            } else {
-                                String::new()
-                            },
-                            overridden_by: overridden.then(|| work_context.user_id()),
-                            discontinue_reason: String::new(),
-                            discontinued_by: None,
-                            discontinue_time: None,
-                            version: 1,
-                            created_at: now,
-                        };
-                        if order.stop_time.is_some_and(|stop| stop <= start_time) {
-                            return Err(Error::invalid(
-                                "prescription.stop_time",
-                                "must be after the start",
-                            ));
-                        }
-                        let stored = store::insert_prescription(tx, &row).await?;
-                        let prescription = prescription_to_pb(&stored);
-                        events::prescription(tx, events::PRESCRIPTION_CREATED, &prescription, now)
-                            .await?;
-                        let patients = [encounter.patient_id];
-                        let resources = [stored.id.to_string()];
-                        audit::record(
-                            tx,
-                            &work_context,
-                            &AuditEntry {
-                                resource_ids: &resources,
-                                ..AuditEntry::ok(&patients)
-                            },
-                            now,
-                        )
+                                ),
+                                patients: vec![encounter.patient_id],
+                            })?;
+                    }
+                    let start_time = order.start_time.unwrap_or(now);
+                    let row = PrescriptionRow {
+                        id: Uuid::now_v7(),
+                        encounter_id: encounter.id,
+                        patient_id: encounter.patient_id,
+                        medicine_id: evaluation.medicine.id,
+                        medicine_code: evaluation.medicine.code.clone(),
+                        medicine_name: evaluation.medicine.name.clone(),
+                        atc_code: evaluation.medicine.atc_code.clone(),
+                        dose: order.dose.to_string(),
+                        dose_unit: order.dose_unit.clone(),
+                        route: order.route.as_db().to_owned(),
+                        times_per_day: i32::try_from(order.times_per_day).unwrap_or(1),
+                        times_of_day: order.times_of_day.clone(),
+                        as_needed: order.as_needed,
+                        as_needed_reason: order.as_needed_reason.clone(),
+                        daily_amount: evaluation.daily_amount.to_string(),
+                        daily_unit: evaluation.medicine.strength_unit.clone(),
+                        start_time,
+                        stop_time: order.stop_time,
+                        instructions: order.instructions.clone(),
+                        status: "active".to_owned(),
+                        prescriber_id: context.user_id(),
+                        warnings: sqlx::types::Json(evaluation.warnings.clone()),
+                        override_reason: if overridden {
+                            override_reason.as_str().to_owned()
+                        } else {
+                            String::new()
+                        },
+                        overridden_by: overridden.then(|| context.user_id()),
+                        discontinue_reason: String::new(),
+                        discontinued_by: None,
+                        discontinue_time: None,
+                        version: 1,
+                        created_at: now,
+                    };
+                    if order.stop_time.is_some_and(|stop| stop <= start_time) {
+                        return Err(Error::invalid(
+                            "prescription.stop_time",
+                            "must be after the start",
+                        ));
+                    }
+                    let stored = store::insert_prescription(tx, &row).await?;
+                    let prescription = prescription_to_pb(&stored);
+                    events::prescription(tx, events::PRESCRIPTION_CREATED, &prescription, now)
                         .await?;
-                        Ok(pb::CreatePrescriptionResponse {
-                            warnings: prescription.warnings.clone(),
-                            prescription: Some(prescription),
-                        })
+                    let patients = [encounter.patient_id];
+                    let resources = [stored.id.to_string()];
+                    audit::record(
+                        tx,
+                        &context,
+                        &AuditEntry {
+                            resource_ids: &resources,
+                            ..AuditEntry::ok(&patients)
+                        },
+                        now,
+                    )
+                    .await?;
+                    Ok(pb::CreatePrescriptionResponse {
+                        warnings: prescription.warnings.clone(),
+                        prescription: Some(prescription),
                     })
                 },
             )
@@ -435,7 +440,7 @@ impl EncounterApi {
         let ward = &self.ward;
         context.authorize_any(PRESCRIBE)?;
         let message = request.into_inner();
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("id", &message.id, &mut violations);
@@ -446,74 +451,71 @@ impl EncounterApi {
             return Err(Error::from(violations).into());
         };
         if let Some(replayed) = ward
-            .replay(&context, "DiscontinuePrescription", &key, &message)
+            .calls
+            .replay(
+                &context,
+                &Ward::method("DiscontinuePrescription"),
+                &key,
+                &message,
+            )
             .await?
         {
             return Ok(Response::new(replayed));
         }
-        let patient_id = {
+        let _patient_id = {
             let mut tx = ward.read_tx(&context).await?;
             let row = store::get_prescription(&mut tx, id, Lock::None).await?;
             tx.commit().await.map_err(Error::from)?;
             row.patient_id
         };
-        let work_context = context.clone();
         let response = ward
+            .calls
             .write(
                 &context,
-                "DiscontinuePrescription",
+                &Ward::method("DiscontinuePrescription"),
                 &key,
                 &message,
-                patient_id,
-                |tx| {
-                    Box::pin(async move {
-                        let row = store::get_prescription(tx, id, Lock::ForUpdate).await?;
-                        let encounter =
-                            store::get_encounter(tx, row.encounter_id, Lock::None).await?;
-                        work_context
-                            .authorize(PRESCRIBE, &target_of(&encounter))
-                            .map_err(refused(row.patient_id))?;
-                        if row.status != "active" {
-                            return Err(Error::precondition(
-                                "the prescription is already discontinued",
-                            ));
-                        }
-                        if let Some(etag) = etag
-                            && Version::from_db(row.version) != etag
-                        {
-                            return Err(Error::Stale("prescription"));
-                        }
-                        let stopped = store::discontinue_prescription(
-                            tx,
-                            id,
-                            work_context.user_id(),
-                            reason.as_str(),
-                            now,
-                        )
+                async |tx| {
+                    let row = store::get_prescription(tx, id, Lock::ForUpdate).await?;
+                    let encounter = store::get_encounter(tx, row.encounter_id, Lock::None).await?;
+                    context
+                        .authorize(PRESCRIBE, &target_of(&encounter))
+                        .map_err(refused(row.patient_id))?;
+                    if row.status != "active" {
+                        return Err(Error::precondition(
+                            "the prescription is already discontinued",
+                        ));
+                    }
+                    if let Some(etag) = etag
+                        && Version::from_db(row.version) != etag
+                    {
+                        return Err(Error::Stale("prescription"));
+                    }
+                    let stopped = store::discontinue_prescription(
+                        tx,
+                        id,
+                        context.user_id(),
+                        reason.as_str(),
+                        now,
+                    )
+                    .await?;
+                    let prescription = prescription_to_pb(&stopped);
+                    events::prescription(tx, events::PRESCRIPTION_DISCONTINUED, &prescription, now)
                         .await?;
-                        let prescription = prescription_to_pb(&stopped);
-                        events::prescription(
-                            tx,
-                            events::PRESCRIPTION_DISCONTINUED,
-                            &prescription,
-                            now,
-                        )
-                        .await?;
-                        let patients = [row.patient_id];
-                        let resources = [id.to_string()];
-                        audit::record(
-                            tx,
-                            &work_context,
-                            &AuditEntry {
-                                resource_ids: &resources,
-                                ..AuditEntry::ok(&patients)
-                            },
-                            now,
-                        )
-                        .await?;
-                        Ok(pb::DiscontinuePrescriptionResponse {
-                            prescription: Some(prescription),
-                        })
+                    let patients = [row.patient_id];
+                    let resources = [id.to_string()];
+                    audit::record(
+                        tx,
+                        &context,
+                        &AuditEntry {
+                            resource_ids: &resources,
+                            ..AuditEntry::ok(&patients)
+                        },
+                        now,
+                    )
+                    .await?;
+                    Ok(pb::DiscontinuePrescriptionResponse {
+                        prescription: Some(prescription),
                     })
                 },
             )
@@ -574,7 +576,7 @@ impl EncounterApi {
         if !violations.is_empty() {
             return Err(Error::from(violations).into());
         }
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let (patient, access, rows, _) = match self
             .readable_prescriptions(
@@ -590,11 +592,12 @@ impl EncounterApi {
             Err(Error::Refused { status, patients }) => {
                 drop(tx);
                 let patient = patients.first().copied().unwrap_or_default();
-                return Err(ward.refuse(&context, patient, status).await.into());
+                return Err(ward.calls.refuse(&context, &[patient], status).await.into());
             }
             Err(error) => return Err(error.into()),
         };
-        Ward::commit_read(tx, &context, patient, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(patient, &access))
+            .await?;
         Ok(Response::new(pb::ListPrescriptionsResponse {
             prescriptions: rows.iter().map(prescription_to_pb).collect(),
         }))
@@ -612,13 +615,14 @@ impl EncounterApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let _now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let row = store::get_prescription(&mut tx, id, Lock::None).await?;
         let (encounter, access) = ward
             .readable_encounter(&mut tx, &context, row.encounter_id)
             .await?;
-        Ward::commit_read(tx, &context, encounter.patient_id, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(encounter.patient_id, &access))
+            .await?;
         Ok(Response::new(pb::GetPrescriptionResponse {
             prescription: Some(prescription_to_pb(&row)),
         }))
@@ -640,12 +644,13 @@ impl EncounterApi {
         ) else {
             return Err(Error::from(violations).into());
         };
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let mut tx = ward.read_tx(&context).await?;
         let (patient, access, rows, encounter) = self
             .readable_prescriptions(&mut tx, &context, Some(encounter_id), None, false)
             .await?;
-        Ward::commit_read(tx, &context, patient, &access, now).await?;
+        ward.commit_read(tx, &context, Shown::patient(patient, &access))
+            .await?;
         let encounter = encounter.ok_or(Error::CorruptRow("encounter"))?;
         Ok(Response::new(pb::PrintPrescriptionsResponse {
             content_type: "text/plain; charset=utf-8".to_owned(),

@@ -68,7 +68,7 @@ impl EncounterApi {
             .await?
             .parse()
             .unwrap_or(Tz::UTC);
-        let now = ward.clock.now();
+        let now = ward.calls.now();
         let first_day =
             start_date.unwrap_or_else(|| now.with_timezone(&zone).date_naive() + Duration::days(1));
         let midnight = |day: NaiveDate| {

@@ -83,6 +83,23 @@ impl IamModule {
         &self.iam.keys
     }
 
+    /// Picks up signing keys another process rotated in, every minute, until dropped. Every
+    /// process runs it, whether it mounts iam or not: it checks tokens all the same.
+    pub async fn run_key_reloader(self) {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            if let Err(error) = self
+                .iam
+                .keys
+                .reload(self.iam.database.app_pool(), self.iam.clock.now())
+                .await
+            {
+                tracing::warn!(error = %error, "reloading signing keys failed");
+            }
+        }
+    }
+
     pub fn auth_api(&self) -> AuthApi {
         AuthApi {
             iam: self.iam.clone(),
@@ -252,5 +269,21 @@ impl IamModule {
 
     pub fn generate_password() -> Result<String, Error> {
         Ok(format!("Hm-{}", secrets::random_token(18)?))
+    }
+}
+
+impl hmis_platform::module::Module for IamModule {
+    fn name(&self) -> &'static str {
+        "iam"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount
+            .service(self.auth_service())
+            .service(self.admin_service());
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.iam.idempotency.clone())
     }
 }

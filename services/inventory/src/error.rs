@@ -103,3 +103,6 @@ impl From<Error> for Status {
         }
     }
 }
+
+/// Inventory's refusals name no patient, so none is put on record after a rollback.
+impl hmis_platform::call::CallError for Error {}

@@ -5,19 +5,17 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use hmis_platform::amount::Amount;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::clock::SharedClock;
-use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
+use hmis_platform::call::Calls;
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Code as ItemCode, Line, Text, Version, parse_uuid};
 use hmis_platform::wire::timestamp;
-use hmis_platform::{Database, RequestContext, TenantTx, Violations};
+use hmis_platform::{RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::inventory::v1 as pb;
 use pb::inventory_service_server::InventoryService;
-use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -39,9 +37,7 @@ const PRESCRIPTION: &str = "prescription";
 
 #[derive(Debug)]
 pub(crate) struct Stores {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
-    pub(crate) keys: IdempotencyKeys,
+    pub(crate) calls: Calls<Error>,
     pub(crate) directory: crate::directory::Directory,
 }
 
@@ -214,38 +210,14 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) department_id: Option<Uuid>,
 }
 
-impl Stores {
-    pub(crate) async fn write<Req, Res, F>(
-        &self,
-        context: &RequestContext,
-        rpc: &str,
-        key: &RequestKey,
-        request: &Req,
-        work: F,
-    ) -> Result<Res>
-    where
-        Req: Message,
-        Res: Message + Default,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res>>,
-    {
-        self.keys
-            .run(
-                &self.database,
-                context.tenant_id()?,
-                &context.request_id,
-                &format!("{SERVICE}{rpc}"),
-                key,
-                request,
-                work,
-            )
-            .await
-    }
+/// The full gRPC method name of an rpc of the inventory service.
+pub(crate) fn method(rpc: &str) -> String {
+    format!("{SERVICE}{rpc}")
+}
 
+impl Stores {
     pub(crate) async fn read_tx(&self, context: &RequestContext) -> Result<TenantTx> {
-        Ok(self
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await?)
+        self.calls.begin_read(context).await
     }
 
     /// The warehouse `id`, if the caller holds `permission` for it.
@@ -340,7 +312,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let item = message.item.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -396,8 +368,13 @@ impl InventoryService for InventoryApi {
             return Err(Error::from(violations).into());
         };
         let response = stores
-            .write(&context, "CreateItem", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("CreateItem"),
+                &key,
+                &message,
+                async |tx| {
                     let row = ItemRow {
                         id: Uuid::now_v7(),
                         code: code.as_str().to_owned(),
@@ -414,8 +391,8 @@ impl InventoryService for InventoryApi {
                     Ok(pb::CreateItemResponse {
                         item: Some(item_to_pb(&row)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -461,7 +438,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let warehouse = message.warehouse.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -516,14 +493,19 @@ impl InventoryService for InventoryApi {
             .authorize(MANAGE, &target_of(&row))
             .map_err(Error::Refused)?;
         let response = stores
-            .write(&context, "CreateWarehouse", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("CreateWarehouse"),
+                &key,
+                &message,
+                async |tx| {
                     store::insert_warehouse(tx, &row, now).await?;
                     Ok(pb::CreateWarehouseResponse {
                         warehouse: Some(warehouse_to_pb(&row)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -572,18 +554,22 @@ impl InventoryService for InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "SetReorderPoint", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("SetReorderPoint"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, MANAGE).await?;
                     store::get_item(tx, item_id).await?;
                     let quantity = quantity.map(|quantity| quantity.to_string());
                     store::set_reorder_point(tx, warehouse_id, item_id, quantity.as_deref())
                         .await?;
                     Ok(pb::SetReorderPointResponse {})
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -638,7 +624,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let warehouse_id = parse_id("warehouse_id", &message.warehouse_id, &mut violations);
@@ -714,11 +700,15 @@ impl InventoryService for InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "ReceiveStock", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("ReceiveStock"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, MANAGE).await?;
                     store::require_not_counting(tx, warehouse_id).await?;
                     let mut movements = Vec::new();
                     for (index, line) in lines.iter().enumerate() {
@@ -775,7 +765,7 @@ impl InventoryService for InventoryApi {
                                     to_warehouse_id: Some(warehouse_id),
                                     quantity: base_quantity.to_string(),
                                     unit_cost: lot.unit_cost.clone(),
-                                    actor_id: work_context.user_id(),
+                                    actor_id: context.user_id(),
                                     document_type: "invoice".to_owned(),
                                     document_id: invoice.as_str().to_owned(),
                                     reason: String::new(),
@@ -791,8 +781,8 @@ impl InventoryService for InventoryApi {
                     Ok(pb::ReceiveStockResponse {
                         movements: movements.iter().map(movement_to_pb).collect(),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -806,7 +796,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let from = parse_id(
@@ -825,18 +815,22 @@ impl InventoryService for InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "TransferStock", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, from, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("TransferStock"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, from, MANAGE).await?;
                     store::get_warehouse(tx, to).await?;
                     let mut movements = Vec::new();
                     for (item_id, quantity, lot) in lines {
                         movements.extend(
                             move_out(
                                 tx,
-                                &work_context,
+                                &context,
                                 item_id,
                                 quantity,
                                 lot,
@@ -858,8 +852,8 @@ impl InventoryService for InventoryApi {
                     Ok(pb::TransferStockResponse {
                         movements: movements.iter().map(movement_to_pb).collect(),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -873,7 +867,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(DISPENSE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let warehouse_id = parse_id("warehouse_id", &message.warehouse_id, &mut violations);
@@ -948,11 +942,15 @@ impl InventoryService for InventoryApi {
         } else {
             None
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "IssueStock", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, DISPENSE).await?;
+            .calls
+            .write(
+                &context,
+                &method("IssueStock"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, DISPENSE).await?;
                     if let Some(prescribed) = &prescribed {
                         for (index, (item_id, _, _)) in lines.iter().enumerate() {
                             let item = store::get_item(tx, *item_id).await?;
@@ -980,7 +978,7 @@ impl InventoryService for InventoryApi {
                         movements.extend(
                             move_out(
                                 tx,
-                                &work_context,
+                                &context,
                                 item_id,
                                 quantity,
                                 lot,
@@ -1007,7 +1005,7 @@ impl InventoryService for InventoryApi {
                             .collect();
                         audit::record(
                             tx,
-                            &work_context,
+                            &context,
                             &AuditEntry {
                                 resource_ids: &resources,
                                 ..AuditEntry::ok(&patients)
@@ -1019,8 +1017,8 @@ impl InventoryService for InventoryApi {
                     Ok(pb::IssueStockResponse {
                         movements: movements.iter().map(movement_to_pb).collect(),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -1034,7 +1032,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let warehouse_id = parse_id("warehouse_id", &message.warehouse_id, &mut violations);
@@ -1051,11 +1049,15 @@ impl InventoryService for InventoryApi {
         ) else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "ReturnStock", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("ReturnStock"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, MANAGE).await?;
                     store::require_not_counting(tx, warehouse_id).await?;
                     let original = store::lock_movement(tx, movement_id).await?;
                     let returnable = matches!(
@@ -1097,7 +1099,7 @@ impl InventoryService for InventoryApi {
                             to_warehouse_id: Some(warehouse_id),
                             quantity: quantity.to_string(),
                             unit_cost: original.unit_cost.clone(),
-                            actor_id: work_context.user_id(),
+                            actor_id: context.user_id(),
                             document_type: "return".to_owned(),
                             document_id: movement_id.to_string(),
                             reason: reason.as_str().to_owned(),
@@ -1109,13 +1111,13 @@ impl InventoryService for InventoryApi {
                     )
                     .await?;
                     if let Some(patient) = original.patient_id {
-                        audit::record(tx, &work_context, &AuditEntry::ok(&[patient]), now).await?;
+                        audit::record(tx, &context, &AuditEntry::ok(&[patient]), now).await?;
                     }
                     Ok(pb::ReturnStockResponse {
                         movement: Some(movement_to_pb(&movement)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -1129,7 +1131,7 @@ impl InventoryService for InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let warehouse_id = parse_id("warehouse_id", &message.warehouse_id, &mut violations);
@@ -1173,11 +1175,15 @@ impl InventoryService for InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "WriteOffStock", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("WriteOffStock"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, MANAGE).await?;
                     store::require_not_counting(tx, warehouse_id).await?;
                     let lot = store::get_lot(tx, lot_id).await?;
                     let reason_text = if note.as_str().is_empty() {
@@ -1196,7 +1202,7 @@ impl InventoryService for InventoryApi {
                             to_warehouse_id: None,
                             quantity: quantity.to_string(),
                             unit_cost: lot.unit_cost.clone(),
-                            actor_id: work_context.user_id(),
+                            actor_id: context.user_id(),
                             document_type: "write_off".to_owned(),
                             document_id: document.as_str().to_owned(),
                             reason: reason_text,
@@ -1210,8 +1216,8 @@ impl InventoryService for InventoryApi {
                     Ok(pb::WriteOffStockResponse {
                         movement: Some(movement_to_pb(&movement)),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

@@ -19,6 +19,8 @@ mod store;
 
 use std::sync::Arc;
 
+use hmis_platform::call::Calls;
+
 use hmis_platform::Database;
 use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
@@ -56,9 +58,7 @@ impl InventoryModule {
     ) -> Self {
         Self {
             stores: Arc::new(grpc::Stores {
-                database,
-                clock,
-                keys: IdempotencyKeys::new(SCHEMA),
+                calls: Calls::new(database, clock, SCHEMA),
                 directory: directory::Directory::new(core, encounters),
             }),
         }
@@ -75,7 +75,7 @@ impl InventoryModule {
     }
 
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {
-        &self.stores.keys
+        self.stores.calls.keys()
     }
 }
 
@@ -86,4 +86,18 @@ pub async fn verify(database: &Database) -> Result<LedgerReport, Error> {
         checked,
         discrepancies,
     })
+}
+
+impl hmis_platform::module::Module for InventoryModule {
+    fn name(&self) -> &'static str {
+        "inventory"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.stores.calls.keys().clone())
+    }
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::{MovementKind, WarehouseKind};
 use crate::error::{Error, Result};
+use crate::grpc::method;
 use crate::grpc::{
     DISPENSE, InventoryApi, Outgoing, READ, Stores, move_out, movement_to_pb, parse_id,
     parse_lines, target_of, trim_decimal,
@@ -62,7 +63,7 @@ impl InventoryApi {
         let stores = &self.stores;
         context.authorize_any(REQUEST)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let requisition = message.requisition.clone().unwrap_or_default();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -109,10 +110,14 @@ impl InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "CreateRequisition", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("CreateRequisition"),
+                &key,
+                &message,
+                async |tx| {
                     let ward = store::get_warehouse(tx, ward_stock).await?;
                     if WarehouseKind::from_db(&ward.kind) == Some(WarehouseKind::CentralPharmacy) {
                         return Err(Error::invalid(
@@ -120,7 +125,7 @@ impl InventoryApi {
                             "is the pharmacy itself, not a ward stock",
                         ));
                     }
-                    work_context
+                    context
                         .authorize(REQUEST, &target_of(&ward))
                         .map_err(Error::Refused)?;
                     store::get_warehouse(tx, supplier).await?;
@@ -133,7 +138,7 @@ impl InventoryApi {
                         supplier_id: supplier,
                         status: "open".to_owned(),
                         note: note.as_str().to_owned(),
-                        requested_by: work_context.user_id(),
+                        requested_by: context.user_id(),
                         created_at: now,
                         version: 1,
                     };
@@ -141,8 +146,8 @@ impl InventoryApi {
                     Ok(pb::CreateRequisitionResponse {
                         requisition: Some(requisition_to_pb(tx, &row).await?),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -156,7 +161,7 @@ impl InventoryApi {
         let stores = &self.stores;
         context.authorize_any(DISPENSE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("requisition_id", &message.requisition_id, &mut violations);
@@ -168,12 +173,16 @@ impl InventoryApi {
         let (Some(key), Some(id), true) = (key, id, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "FulfillRequisition", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("FulfillRequisition"),
+                &key,
+                &message,
+                async |tx| {
                     let row = store::get_requisition(tx, id, true).await?;
-                    Stores::warehouse_for(tx, &work_context, row.supplier_id, DISPENSE).await?;
+                    Stores::warehouse_for(tx, &context, row.supplier_id, DISPENSE).await?;
                     if row.status != "open" {
                         return Err(Error::Precondition(format!(
                             "the requisition is {}",
@@ -209,7 +218,7 @@ impl InventoryApi {
                         movements.extend(
                             move_out(
                                 tx,
-                                &work_context,
+                                &context,
                                 item,
                                 quantity,
                                 None,
@@ -234,8 +243,8 @@ impl InventoryApi {
                         requisition: Some(requisition_to_pb(tx, &row).await?),
                         movements: movements.iter().map(movement_to_pb).collect(),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

@@ -69,7 +69,7 @@ impl InventoryApi {
                 .and_time(chrono::NaiveTime::MIN)
                 .and_utc()
         });
-        let now = self.stores.clock.now();
+        let now = self.stores.calls.now();
         let mut tx = self.stores.read_tx(&context).await?;
         let rows = store::patient_slip(&mut tx, patient_id, start, end).await?;
         let mut lines = Vec::with_capacity(rows.len());

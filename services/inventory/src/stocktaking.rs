@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::domain::{MovementKind, parse_date};
 use crate::error::{Error, Result};
+use crate::grpc::method;
 use crate::grpc::{
     InventoryApi, MANAGE, READ, Stores, item_to_pb, lot_to_pb, movement_to_pb, parse_id,
     trim_decimal,
@@ -78,7 +79,7 @@ impl InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let warehouse_id = parse_id("warehouse_id", &message.warehouse_id, &mut violations);
@@ -86,19 +87,22 @@ impl InventoryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "StartStocktaking", &key, &message, |tx| {
-                Box::pin(async move {
-                    Stores::warehouse_for(tx, &work_context, warehouse_id, MANAGE).await?;
+            .calls
+            .write(
+                &context,
+                &method("StartStocktaking"),
+                &key,
+                &message,
+                async |tx| {
+                    Stores::warehouse_for(tx, &context, warehouse_id, MANAGE).await?;
                     let row =
-                        store::start_stocktaking(tx, warehouse_id, work_context.user_id(), now)
-                            .await?;
+                        store::start_stocktaking(tx, warehouse_id, context.user_id(), now).await?;
                     Ok(pb::StartStocktakingResponse {
                         stocktaking: Some(stocktaking_to_pb(tx, &row).await?),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -142,12 +146,16 @@ impl InventoryApi {
         let (Some(key), Some(id), true) = (key, id, violations.is_empty()) else {
             return Err(Error::from(violations).into());
         };
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "RecordCounts", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("RecordCounts"),
+                &key,
+                &message,
+                async |tx| {
                     let row = store::get_stocktaking(tx, id, true).await?;
-                    Stores::warehouse_for(tx, &work_context, row.warehouse_id, MANAGE).await?;
+                    Stores::warehouse_for(tx, &context, row.warehouse_id, MANAGE).await?;
                     if row.status != "open" {
                         return Err(Error::Precondition(format!(
                             "the stocktaking is {}",
@@ -163,8 +171,8 @@ impl InventoryApi {
                     Ok(pb::RecordCountsResponse {
                         stocktaking: Some(stocktaking_to_pb(tx, &row).await?),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }
@@ -199,7 +207,7 @@ impl InventoryApi {
         let stores = &self.stores;
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let now = stores.clock.now();
+        let now = stores.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let id = parse_id("id", &message.id, &mut violations);
@@ -212,12 +220,16 @@ impl InventoryApi {
             return Err(Error::from(violations).into());
         };
         let cancel = message.cancel;
-        let work_context = context.clone();
         let response = stores
-            .write(&context, "CloseStocktaking", &key, &message, |tx| {
-                Box::pin(async move {
+            .calls
+            .write(
+                &context,
+                &method("CloseStocktaking"),
+                &key,
+                &message,
+                async |tx| {
                     let row = store::get_stocktaking(tx, id, true).await?;
-                    Stores::warehouse_for(tx, &work_context, row.warehouse_id, MANAGE).await?;
+                    Stores::warehouse_for(tx, &context, row.warehouse_id, MANAGE).await?;
                     if row.status != "open" {
                         return Err(Error::Precondition(format!(
                             "the stocktaking is {}",
@@ -274,7 +286,7 @@ impl InventoryApi {
                                         to_warehouse_id: to,
                                         quantity: quantity.to_string(),
                                         unit_cost: lot.unit_cost.clone(),
-                                        actor_id: work_context.user_id(),
+                                        actor_id: context.user_id(),
                                         document_type: "stocktaking".to_owned(),
                                         document_id: id.to_string(),
                                         reason: if difference < 0 {
@@ -299,8 +311,8 @@ impl InventoryApi {
                         stocktaking: Some(stocktaking_to_pb(tx, &row).await?),
                         adjustments: adjustments.iter().map(movement_to_pb).collect(),
                     })
-                })
-            })
+                },
+            )
             .await?;
         Ok(Response::new(response))
     }

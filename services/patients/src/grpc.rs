@@ -7,14 +7,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::{Reach, Target};
-use hmis_platform::clock::SharedClock;
+use hmis_platform::call::Calls;
 use hmis_platform::context::{PatientAccess, RequestId};
-use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, encode_token, finish_page};
 use hmis_platform::types::{Name, Text, Version};
 use hmis_platform::wire::{mask_paths, timestamp};
-use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
+use hmis_platform::{RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::patients::v1 as pb;
 use pb::patient_service_server::PatientService;
 use prost::Message;
@@ -41,9 +41,7 @@ const SERVICE: &str = "/openhmis.patients.v1.PatientService/";
 
 #[derive(Debug)]
 pub(crate) struct Registry {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
-    pub(crate) keys: IdempotencyKeys,
+    pub(crate) calls: Calls<Error>,
     pub(crate) outbox: Outbox,
 }
 
@@ -99,51 +97,27 @@ fn parse_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uui
 
 impl Registry {
     fn today(&self) -> NaiveDate {
-        self.clock.now().date_naive()
+        self.calls.now().date_naive()
     }
 
-    /// Runs an audited write under the request's idempotency key; refusals found inside are
-    /// audited on their own once the write rolled back.
-    async fn write<Req, Res, F>(
-        self: &Arc<Self>,
+    /// Runs an audited write under the request's idempotency key; a document another record
+    /// holds is answered with that record's MRN, looked up after the write rolled back.
+    async fn write<Req, Res>(
+        &self,
         context: &RequestContext,
         rpc: &str,
         key: &RequestKey,
         request: &Req,
-        work: F,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<Res, Error>,
     ) -> Result<Res, Error>
     where
         Req: Message,
         Res: Message + Default,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> futures::future::BoxFuture<'t, Result<Res, Error>>,
     {
-        let tenant_id = context.tenant_id()?;
-        let result = self
-            .keys
-            .run(
-                &self.database,
-                tenant_id,
-                &context.request_id,
-                &format!("{SERVICE}{rpc}"),
-                key,
-                request,
-                work,
-            )
-            .await;
-        match result {
-            Err(Error::Refused { status, patients }) => Err(Error::Context(
-                audit::refuse(
-                    &self.database,
-                    tenant_id,
-                    context,
-                    &patients,
-                    status,
-                    self.clock.now(),
-                )
-                .await,
-            )),
+        let method = format!("{SERVICE}{rpc}");
+        match self.calls.write(context, &method, key, request, work).await {
             Err(taken @ Error::IdentifierTaken { .. }) => {
-                Err(self.identifier_holder(tenant_id, taken).await)
+                Err(self.identifier_holder(context.tenant_id()?, taken).await)
             }
             other => other,
         }
@@ -172,7 +146,8 @@ impl Registry {
         };
         let holder = async {
             let mut tx = self
-                .database
+                .calls
+                .database()
                 .begin(tenant_id, &RequestId::generate())
                 .await?;
             let holder = store::holder_of(&mut tx, &identifier).await?;
@@ -258,20 +233,14 @@ impl Registry {
     /// An audited read of what belongs to one record (its versions, its visits): the caller
     /// must reach the record (its ward, or break-glass) and may see it (confidential); one
     /// audit record names the patient with the outcome, committed before the answer leaves.
-    async fn read_of_record<T, F>(
+    async fn read_of_record<T>(
         &self,
         context: &RequestContext,
         id: Uuid,
-        read: F,
-    ) -> Result<T, Error>
-    where
-        F: for<'t> FnOnce(&'t mut TenantTx) -> futures::future::BoxFuture<'t, Result<T, Error>>,
-    {
-        let now = self.clock.now();
-        let mut tx = self
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await?;
+        read: impl AsyncFnOnce(&mut TenantTx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let now = self.calls.now();
+        let mut tx = self.calls.begin_read(context).await?;
         let answer = async {
             let (row, _) = store::get_patient(&mut tx, id, Lock::None).await?;
             let placement = store::placement_of(&mut tx, id).await?;
@@ -420,7 +389,7 @@ impl PatientService for PatientApi {
         let registry = &self.registry;
         let tenant_id = context.authorize_any(WRITE)?.tenant_id;
         let message = request.into_inner();
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let record = parse_record(message.patient.as_ref(), now, &mut violations);
@@ -428,50 +397,46 @@ impl PatientService for PatientApi {
             return Err(Error::from(violations).into());
         };
         let confirmed = message.confirm_new_patient;
-        let inner = registry.clone();
-        let work_context = context.clone();
         let result = registry
-            .write(&context, "RegisterPatient", &key, &message, |tx| {
-                Box::pin(async move {
-                    store::lock_name_and_birth_date(tx, &record).await?;
-                    // A document already on file answers who holds it, before any guess
-                    // by name (the unique constraint still settles races on it).
-                    for identifier in &record.identifiers {
-                        if let Some(holder) = store::holder_of(tx, identifier).await? {
-                            return Err(Error::IdentifierTaken {
-                                kind: identifier.kind.as_db(),
-                                country: identifier.country.clone(),
-                                value: identifier.value.clone(),
-                                mrn: holder.mrn,
-                                unpaid_debt: holder.unpaid_debt,
-                            });
-                        }
+            .write(&context, "RegisterPatient", &key, &message, async |tx| {
+                store::lock_name_and_birth_date(tx, &record).await?;
+                // A document already on file answers who holds it, before any guess
+                // by name (the unique constraint still settles races on it).
+                for identifier in &record.identifiers {
+                    if let Some(holder) = store::holder_of(tx, identifier).await? {
+                        return Err(Error::IdentifierTaken {
+                            kind: identifier.kind.as_db(),
+                            country: identifier.country.clone(),
+                            value: identifier.value.clone(),
+                            mrn: holder.mrn,
+                            unpaid_debt: holder.unpaid_debt,
+                        });
                     }
-                    if !confirmed {
-                        let candidates = store::duplicate_candidates(tx, &record).await?;
-                        if !candidates.is_empty() {
-                            let shown = inner.matches_to_pb(&work_context, &candidates)?;
-                            return Err(Error::ProbableDuplicates(shown));
-                        }
+                }
+                if !confirmed {
+                    let candidates = store::duplicate_candidates(tx, &record).await?;
+                    if !candidates.is_empty() {
+                        let shown = registry.matches_to_pb(&context, &candidates)?;
+                        return Err(Error::ProbableDuplicates(shown));
                     }
-                    let (row, identifiers) = store::insert_patient(tx, &record, now).await?;
-                    let registered = patient_to_pb(&row, &identifiers, now.date_naive())?;
-                    let changed = changed_fields(&pb::Patient::default(), &registered);
-                    inner
-                        .record_version(
-                            tx,
-                            &work_context,
-                            &registered,
-                            &row,
-                            (pb::ChangeKind::Registered, changed),
-                            now,
-                        )
-                        .await?;
-                    audit::record(tx, &work_context, &AuditEntry::ok(&[row.id]), now).await?;
-                    Ok(pb::RegisterPatientResponse {
-                        patient: Some(registered),
-                        duplicate_candidates: Vec::new(),
-                    })
+                }
+                let (row, identifiers) = store::insert_patient(tx, &record, now).await?;
+                let registered = patient_to_pb(&row, &identifiers, now.date_naive())?;
+                let changed = changed_fields(&pb::Patient::default(), &registered);
+                registry
+                    .record_version(
+                        tx,
+                        &context,
+                        &registered,
+                        &row,
+                        (pb::ChangeKind::Registered, changed),
+                        now,
+                    )
+                    .await?;
+                audit::record(tx, &context, &AuditEntry::ok(&[row.id]), now).await?;
+                Ok(pb::RegisterPatientResponse {
+                    patient: Some(registered),
+                    duplicate_candidates: Vec::new(),
                 })
             })
             .await;
@@ -495,7 +460,7 @@ impl PatientService for PatientApi {
                     .filter_map(|patient| patient.id.parse().ok())
                     .collect();
                 audit::record_refusal(
-                    &registry.database,
+                    registry.calls.database(),
                     tenant_id,
                     &context,
                     &AuditEntry::ok(&shown),
@@ -524,14 +489,21 @@ impl PatientService for PatientApi {
         let Some(id) = parse_id("id", &request.get_ref().id, &mut violations) else {
             return Err(Error::from(violations).into());
         };
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         if let Err(denied) = context.authorize_any(READ) {
-            return Err(
-                audit::refuse(&registry.database, tenant_id, &context, &[id], denied, now).await,
-            );
+            return Err(audit::refuse(
+                registry.calls.database(),
+                tenant_id,
+                &context,
+                &[id],
+                denied,
+                now,
+            )
+            .await);
         }
         let mut tx = registry
-            .database
+            .calls
+            .database()
             .begin(tenant_id, &context.request_id)
             .await
             .map_err(Error::from)?;
@@ -581,7 +553,7 @@ impl PatientService for PatientApi {
         let principal = context.authorize_any(READ)?;
         let tenant_id = principal.tenant_id;
         let message = request.get_ref();
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         let mut violations = Violations::default();
         let key = parse_search_key(message, &mut violations);
         let filters = parse_search_filters(message, now, &mut violations, &context);
@@ -596,7 +568,8 @@ impl PatientService for PatientApi {
             return Err(Error::from(violations).into());
         };
         let mut tx = registry
-            .database
+            .calls
+            .database()
             .begin(tenant_id, &context.request_id)
             .await
             .map_err(Error::from)?;
@@ -655,7 +628,7 @@ impl PatientService for PatientApi {
         let registry = &self.registry;
         context.authorize_any(WRITE)?;
         let message = request.into_inner();
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let given = message.patient.clone().unwrap_or_default();
@@ -673,62 +646,57 @@ impl PatientService for PatientApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let inner = registry.clone();
-        let work_context = context.clone();
         let result = registry
-            .write(&context, "UpdatePatient", &key, &message, |tx| {
-                Box::pin(async move {
-                    let (row, identifiers) = store::get_patient(tx, id, Lock::ForUpdate).await?;
-                    let placement = store::placement_of(tx, id).await?;
-                    let refused = |status| Error::Refused {
-                        status,
-                        patients: vec![id],
-                    };
-                    let access =
-                        patient_access(&work_context, WRITE, placement).map_err(refused)?;
-                    if row.confidential && !sees_confidential(&work_context) {
-                        return Err(refused(Status::permission_denied(format!(
-                            "the record is confidential: missing permission {CONFIDENTIAL}"
-                        ))));
-                    }
-                    if let Some(survivor) = row.merged_into {
-                        return Err(Error::MergedAway(survivor));
-                    }
-                    if Version::from_db(row.version) != version {
-                        return Err(Error::Stale);
-                    }
-                    let today = now.date_naive();
-                    let current = patient_to_pb(&row, &identifiers, today)?;
-                    let next = apply_mask(&current, &given, &paths);
-                    let mut violations = Violations::default();
-                    let Some(record) = parse_record(Some(&next), now, &mut violations) else {
-                        return Err(Error::from(violations));
-                    };
-                    let (row, identifiers) = store::update_patient(tx, id, &record, now).await?;
-                    let updated = patient_to_pb(&row, &identifiers, today)?;
-                    let changed = changed_fields(&current, &updated);
-                    if changed.is_empty() {
-                        return Err(Error::Unchanged(Box::new(current)));
-                    }
-                    inner
-                        .record_version(
-                            tx,
-                            &work_context,
-                            &updated,
-                            &row,
-                            (pb::ChangeKind::Updated, changed),
-                            now,
-                        )
-                        .await?;
-                    let ids = [id];
-                    let entry = AuditEntry {
-                        break_glass_reason: access.reason(),
-                        ..AuditEntry::ok(&ids)
-                    };
-                    audit::record(tx, &work_context, &entry, now).await?;
-                    Ok(pb::UpdatePatientResponse {
-                        patient: Some(updated),
-                    })
+            .write(&context, "UpdatePatient", &key, &message, async |tx| {
+                let (row, identifiers) = store::get_patient(tx, id, Lock::ForUpdate).await?;
+                let placement = store::placement_of(tx, id).await?;
+                let refused = |status| Error::Refused {
+                    status,
+                    patients: vec![id],
+                };
+                let access = patient_access(&context, WRITE, placement).map_err(refused)?;
+                if row.confidential && !sees_confidential(&context) {
+                    return Err(refused(Status::permission_denied(format!(
+                        "the record is confidential: missing permission {CONFIDENTIAL}"
+                    ))));
+                }
+                if let Some(survivor) = row.merged_into {
+                    return Err(Error::MergedAway(survivor));
+                }
+                if Version::from_db(row.version) != version {
+                    return Err(Error::Stale);
+                }
+                let today = now.date_naive();
+                let current = patient_to_pb(&row, &identifiers, today)?;
+                let next = apply_mask(&current, &given, &paths);
+                let mut violations = Violations::default();
+                let Some(record) = parse_record(Some(&next), now, &mut violations) else {
+                    return Err(Error::from(violations));
+                };
+                let (row, identifiers) = store::update_patient(tx, id, &record, now).await?;
+                let updated = patient_to_pb(&row, &identifiers, today)?;
+                let changed = changed_fields(&current, &updated);
+                if changed.is_empty() {
+                    return Err(Error::Unchanged(Box::new(current)));
+                }
+                registry
+                    .record_version(
+                        tx,
+                        &context,
+                        &updated,
+                        &row,
+                        (pb::ChangeKind::Updated, changed),
+                        now,
+                    )
+                    .await?;
+                let ids = [id];
+                let entry = AuditEntry {
+                    break_glass_reason: access.reason(),
+                    ..AuditEntry::ok(&ids)
+                };
+                audit::record(tx, &context, &entry, now).await?;
+                Ok(pb::UpdatePatientResponse {
+                    patient: Some(updated),
                 })
             })
             .await;
@@ -737,7 +705,7 @@ impl PatientService for PatientApi {
             // Nothing to write; the caller still read the record, and that is recorded.
             Err(Error::Unchanged(current)) => {
                 audit::record_refusal(
-                    &registry.database,
+                    registry.calls.database(),
                     context.tenant_id()?,
                     &context,
                     &AuditEntry::ok(&[id]),
@@ -772,8 +740,8 @@ impl PatientService for PatientApi {
             return Err(Error::from(violations).into());
         };
         let rows = registry
-            .read_of_record(&context, id, |tx| {
-                Box::pin(store::list_versions(tx, id, before, size.fetch_limit()))
+            .read_of_record(&context, id, async |tx| {
+                store::list_versions(tx, id, before, size.fetch_limit()).await
             })
             .await?;
         let more = rows.len() > size.get();
@@ -825,8 +793,8 @@ impl PatientService for PatientApi {
             return Err(Error::from(violations).into());
         };
         let rows = registry
-            .read_of_record(&context, id, |tx| {
-                Box::pin(store::list_visits(tx, id, after, size.fetch_limit()))
+            .read_of_record(&context, id, async |tx| {
+                store::list_visits(tx, id, after, size.fetch_limit()).await
             })
             .await?;
         let (rows, next_page_token) =
@@ -846,7 +814,7 @@ impl PatientService for PatientApi {
         let registry = &self.registry;
         context.authorize_any(MERGE)?;
         let message = request.into_inner();
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let survivor_id = parse_id("survivor_id", &message.survivor_id, &mut violations);
@@ -879,65 +847,60 @@ impl PatientService for PatientApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let inner = registry.clone();
-        let work_context = context.clone();
         let response = registry
-            .write(&context, "MergePatients", &key, &message, |tx| {
-                Box::pin(async move {
-                    let pair = inner
-                        .lock_pair(tx, &work_context, survivor_id, merged_id)
-                        .await?;
-                    for (row, _) in &pair {
-                        if let Some(into) = row.merged_into {
-                            return Err(Error::MergedAway(into));
-                        }
+            .write(&context, "MergePatients", &key, &message, async |tx| {
+                let pair = registry
+                    .lock_pair(tx, &context, survivor_id, merged_id)
+                    .await?;
+                for (row, _) in &pair {
+                    if let Some(into) = row.merged_into {
+                        return Err(Error::MergedAway(into));
                     }
-                    if Version::from_db(pair[0].0.version) != survivor_version
-                        || Version::from_db(pair[1].0.version) != merged_version
-                    {
-                        return Err(Error::Stale);
-                    }
-                    let user = work_context.user_id();
-                    let merge_id =
-                        store::merge(tx, survivor_id, merged_id, reason.as_str(), user, now)
-                            .await?;
-                    let [survivor, merged] = inner
-                        .reversion_pair(
-                            tx,
-                            &work_context,
-                            &pair,
-                            Some(survivor_id),
-                            pb::ChangeKind::Merged,
-                            now,
-                        )
-                        .await?;
-                    inner
-                        .outbox
-                        .publish(
-                            tx,
-                            PATIENTS_MERGED,
-                            &merged_id.to_string(),
-                            &pb::PatientsMerged {
-                                merge_id: merge_id.to_string(),
-                                survivor_id: survivor_id.to_string(),
-                                merged_id: merged_id.to_string(),
-                                merge_time: timestamp(now),
-                            },
-                            now,
-                        )
-                        .await?;
-                    audit::record(
+                }
+                if Version::from_db(pair[0].0.version) != survivor_version
+                    || Version::from_db(pair[1].0.version) != merged_version
+                {
+                    return Err(Error::Stale);
+                }
+                let user = context.user_id();
+                let merge_id =
+                    store::merge(tx, survivor_id, merged_id, reason.as_str(), user, now).await?;
+                let [survivor, merged] = registry
+                    .reversion_pair(
                         tx,
-                        &work_context,
-                        &AuditEntry::ok(&[survivor_id, merged_id]),
+                        &context,
+                        &pair,
+                        Some(survivor_id),
+                        pb::ChangeKind::Merged,
                         now,
                     )
                     .await?;
-                    Ok(pb::MergePatientsResponse {
-                        survivor: Some(survivor),
-                        merged: Some(merged),
-                        merge_id: merge_id.to_string(),
-                    })
+                registry
+                    .outbox
+                    .publish(
+                        tx,
+                        PATIENTS_MERGED,
+                        &merged_id.to_string(),
+                        &pb::PatientsMerged {
+                            merge_id: merge_id.to_string(),
+                            survivor_id: survivor_id.to_string(),
+                            merged_id: merged_id.to_string(),
+                            merge_time: timestamp(now),
+                        },
+                        now,
+                    )
+                    .await?;
+                audit::record(
+                    tx,
+                    &context,
+                    &AuditEntry::ok(&[survivor_id, merged_id]),
+                    now,
+                )
+                .await?;
+                Ok(pb::MergePatientsResponse {
+                    survivor: Some(survivor),
+                    merged: Some(merged),
+                    merge_id: merge_id.to_string(),
                 })
             })
             .await?;
@@ -954,7 +917,7 @@ impl PatientService for PatientApi {
         let registry = &self.registry;
         context.authorize_any(MERGE)?;
         let message = request.into_inner();
-        let now = registry.clock.now();
+        let now = registry.calls.now();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
         let merged_id = parse_id("merged_id", &message.merged_id, &mut violations);
@@ -964,60 +927,51 @@ impl PatientService for PatientApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let inner = registry.clone();
-        let work_context = context.clone();
-        let response =
-            registry
-                .write(&context, "UnmergePatient", &key, &message, |tx| {
-                    Box::pin(async move {
-                        let merge = store::open_merge_of(tx, merged_id).await?.ok_or(
-                            Error::Precondition("the patient is not merged into another"),
-                        )?;
-                        let survivor_id = merge.survivor_id;
-                        let pair = inner
-                            .lock_pair(tx, &work_context, survivor_id, merged_id)
-                            .await?;
-                        let user = work_context.user_id();
-                        store::unmerge(tx, &merge, reason.as_str(), user, now).await?;
-                        let [survivor, restored] = inner
-                            .reversion_pair(
-                                tx,
-                                &work_context,
-                                &pair,
-                                None,
-                                pb::ChangeKind::Unmerged,
-                                now,
-                            )
-                            .await?;
-                        inner
-                            .outbox
-                            .publish(
-                                tx,
-                                PATIENTS_UNMERGED,
-                                &merged_id.to_string(),
-                                &pb::PatientsUnmerged {
-                                    merge_id: merge.id.to_string(),
-                                    survivor_id: survivor_id.to_string(),
-                                    restored_id: merged_id.to_string(),
-                                    unmerge_time: timestamp(now),
-                                },
-                                now,
-                            )
-                            .await?;
-                        audit::record(
-                            tx,
-                            &work_context,
-                            &AuditEntry::ok(&[survivor_id, merged_id]),
-                            now,
-                        )
-                        .await?;
-                        Ok(pb::UnmergePatientResponse {
-                            survivor: Some(survivor),
-                            restored: Some(restored),
-                        })
-                    })
-                })
+        let response = registry
+            .write(&context, "UnmergePatient", &key, &message, async |tx| {
+                let merge =
+                    store::open_merge_of(tx, merged_id)
+                        .await?
+                        .ok_or(Error::Precondition(
+                            "the patient is not merged into another",
+                        ))?;
+                let survivor_id = merge.survivor_id;
+                let pair = registry
+                    .lock_pair(tx, &context, survivor_id, merged_id)
+                    .await?;
+                let user = context.user_id();
+                store::unmerge(tx, &merge, reason.as_str(), user, now).await?;
+                let [survivor, restored] = registry
+                    .reversion_pair(tx, &context, &pair, None, pb::ChangeKind::Unmerged, now)
+                    .await?;
+                registry
+                    .outbox
+                    .publish(
+                        tx,
+                        PATIENTS_UNMERGED,
+                        &merged_id.to_string(),
+                        &pb::PatientsUnmerged {
+                            merge_id: merge.id.to_string(),
+                            survivor_id: survivor_id.to_string(),
+                            restored_id: merged_id.to_string(),
+                            unmerge_time: timestamp(now),
+                        },
+                        now,
+                    )
+                    .await?;
+                audit::record(
+                    tx,
+                    &context,
+                    &AuditEntry::ok(&[survivor_id, merged_id]),
+                    now,
+                )
                 .await?;
+                Ok(pb::UnmergePatientResponse {
+                    survivor: Some(survivor),
+                    restored: Some(restored),
+                })
+            })
+            .await?;
         tracing::info!(%merged_id, "merge undone");
         Ok(Response::new(response))
     }

@@ -14,6 +14,8 @@ mod store;
 
 use std::sync::Arc;
 
+use hmis_platform::call::Calls;
+
 use hmis_platform::Database;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
@@ -35,9 +37,7 @@ impl PatientsModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
             registry: Arc::new(grpc::Registry {
-                database,
-                clock,
-                keys: IdempotencyKeys::new(SCHEMA),
+                calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
             }),
         }
@@ -56,10 +56,28 @@ impl PatientsModule {
     /// The subscription that keeps where patients are (`patients.placements`) from the
     /// admissions module's events.
     pub fn placement_subscription(&self) -> hmis_platform::outbox::Subscription {
-        placements::subscription(self.registry.database.clone())
+        placements::subscription(self.registry.calls.database().clone())
     }
 
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {
-        &self.registry.keys
+        self.registry.calls.keys()
+    }
+}
+
+impl hmis_platform::module::Module for PatientsModule {
+    fn name(&self) -> &'static str {
+        "patients"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        vec![self.placement_subscription()]
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.registry.calls.keys().clone())
     }
 }

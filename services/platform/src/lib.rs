@@ -14,6 +14,7 @@
 pub mod amount;
 pub mod audit;
 pub mod auth;
+pub mod call;
 pub mod channel;
 pub mod clock;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod idempotency;
 pub mod labels;
 pub mod metrics;
+pub mod module;
 pub mod outbox;
 pub mod paging;
 pub mod telemetry;

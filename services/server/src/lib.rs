@@ -7,6 +7,7 @@
 //! calls in flight finish (up to the configured grace period).
 
 pub mod demo;
+pub mod modules;
 pub mod report;
 
 use std::future::Future;
@@ -23,7 +24,6 @@ use hmis_iam::{IamModule, SeedUser};
 use hmis_inventory::InventoryModule;
 use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
-use hmis_platform::channel::{ServiceChannel, in_process, remote};
 use hmis_platform::clock::{SharedClock, SystemClock};
 use hmis_platform::config::{EmbeddedOptions, Options};
 use hmis_platform::db::{self, Database};
@@ -39,21 +39,11 @@ use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+use hmis_platform::module::Mount;
+pub use modules::{MODULES, Modules};
+
 /// Where the embedded cluster goes when the default `./data` folder is out of its user's reach.
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";
-
-/// Every module this build can mount, by the name `--modules` takes.
-pub const MODULES: &[&str] = &[
-    "core",
-    "iam",
-    "audit",
-    "patients",
-    "admissions",
-    "terminology",
-    "encounters",
-    "inventory",
-    "statistics",
-];
 
 /// The request id the first tenant is created under; its id derives from it, so every start
 /// finds the same tenant.
@@ -109,13 +99,9 @@ pub struct Application {
     /// How `prepare` reached the database as its owner (the migrating user); bulk tools such
     /// as the load generator's seeder write through it. `None` for `new`.
     owner: Option<PgConnectOptions>,
-    clock: SharedClock,
-    modules: Vec<String>,
-    /// Modules served by other processes, by name.
-    upstreams: std::collections::HashMap<String, tonic::transport::Endpoint>,
-    iam: IamModule,
-    /// Where statistics reports go, when configured (the signing key is read once, here).
-    reporting: Option<Arc<Reporting>>,
+    /// The modules this process mounts, by name.
+    mounted: Vec<String>,
+    modules: Modules,
 }
 
 impl Application {
@@ -139,7 +125,7 @@ impl Application {
         database: Database,
         clock: SharedClock,
     ) -> Result<Self, ServerError> {
-        let modules = select_modules(&options.server.modules)?;
+        let mounted = select_modules(&options.server.modules)?;
         let upstreams = upstream_endpoints(&options.server.upstreams)?;
         // Sign-in without a tenant code means the standalone hospital: the configured
         // default, else the tenant the first start created.
@@ -162,16 +148,16 @@ impl Application {
                 "electronic reporting to the statistics institute is on"
             );
         }
+        let modules = Modules::build(
+            &database, &clock, &options, iam, reporting, &mounted, &upstreams,
+        );
         Ok(Self {
             options,
             database,
             embedded: None,
             owner: None,
-            clock,
+            mounted,
             modules,
-            upstreams,
-            iam,
-            reporting,
         })
     }
 
@@ -186,78 +172,44 @@ impl Application {
         self.owner.as_ref()
     }
 
+    /// Every module of this process, built once.
+    pub fn modules(&self) -> &Modules {
+        &self.modules
+    }
+
     pub fn core(&self) -> CoreModule {
-        CoreModule::new(self.database.clone(), self.clock.clone())
+        self.modules.core.clone()
     }
 
     pub fn patients(&self) -> PatientsModule {
-        PatientsModule::new(self.database.clone(), self.clock.clone())
+        self.modules.patients.clone()
     }
 
-    /// Admissions, reading wards, beds and patients through those modules' services in this
-    /// process.
+    /// Admissions, reading wards, beds and patients through those modules' services.
     pub fn admissions(&self) -> AdmissionsModule {
-        AdmissionsModule::new(
-            self.database.clone(),
-            self.clock.clone(),
-            self.options.admissions.clone(),
-            self.channel_to("core", || in_process(self.core().facility_service())),
-            self.channel_to("patients", || in_process(self.patients().service())),
-        )
+        self.modules.admissions.clone()
     }
 
     pub fn inventory(&self) -> InventoryModule {
-        InventoryModule::new(
-            self.database.clone(),
-            self.clock.clone(),
-            self.channel_to("core", || in_process(self.core().facility_service())),
-            self.channel_to("encounters", || in_process(self.encounters().service())),
-        )
+        self.modules.inventory.clone()
     }
 
     pub fn statistics(&self) -> StatisticsModule {
-        StatisticsModule::new(
-            self.database.clone(),
-            self.clock.clone(),
-            self.channel_to("core", || in_process(self.core().facility_service())),
-            self.reporting.clone(),
-        )
+        self.modules.statistics.clone()
     }
 
     pub fn terminology(&self) -> TerminologyModule {
-        TerminologyModule::new(self.database.clone(), self.clock.clone())
+        self.modules.terminology.clone()
     }
 
     /// The medical act, reading admissions, wards, patients and codes through those modules'
     /// services.
     pub fn encounters(&self) -> EncountersModule {
-        EncountersModule::new(
-            self.database.clone(),
-            self.clock.clone(),
-            hmis_encounters::Channels {
-                admissions: self
-                    .channel_to("admissions", || in_process(self.admissions().service())),
-                core: self.channel_to("core", || in_process(self.core().facility_service())),
-                patients: self.channel_to("patients", || in_process(self.patients().service())),
-                terminology: self
-                    .channel_to("terminology", || in_process(self.terminology().service())),
-            },
-        )
-    }
-
-    /// How this process reaches `module`: in-process when it mounts it (or nobody said where
-    /// it runs), else over the network to its configured upstream.
-    fn channel_to(&self, module: &str, local: impl FnOnce() -> ServiceChannel) -> ServiceChannel {
-        match self.upstreams.get(module) {
-            Some(endpoint) if !self.modules.iter().any(|mounted| mounted == module) => {
-                remote(endpoint.connect_lazy())
-            }
-            _ => local(),
-        }
+        self.modules.encounters.clone()
     }
 
     pub fn audit(&self) -> AuditModule {
-        AuditModule::new(self.database.clone(), self.clock.clone())
+        self.modules.audit.clone()
     }
 
     /// Checks every tenant's audit chain (for `openhmis audit verify`).
@@ -268,7 +220,7 @@ impl Application {
     }
 
     pub fn iam(&self) -> &IamModule {
-        &self.iam
+        &self.modules.iam
     }
 
     /// Makes sure the first tenant and its administrator exist (every start; only the first
@@ -285,12 +237,13 @@ impl Application {
             )
             .await
             .map_err(ServerError::Bootstrap)?;
-        self.iam.register_tenant(tenant_id, &code).await?;
+        self.modules.iam.register_tenant(tenant_id, &code).await?;
         let (password, generated) = match &options.bootstrap_admin_password {
             Some(password) => (password.expose().to_owned(), false),
             None => (IamModule::generate_password()?, true),
         };
         let created = self
+            .modules
             .iam
             .ensure_user(
                 tenant_id,
@@ -303,7 +256,8 @@ impl Application {
                 },
             )
             .await?;
-        self.iam
+        self.modules
+            .iam
             .grant_role(tenant_id, BOOTSTRAP_ADMIN, "operator", Scope::Tenant)
             .await?;
         Ok(Bootstrapped {
@@ -315,7 +269,7 @@ impl Application {
     /// Loads the demo hospital and its staff into the bootstrap tenant.
     pub async fn load_demo(&self, tenant_id: TenantId) -> Result<(), ServerError> {
         let core = self.core();
-        let wards = demo::load(&core, &self.iam, tenant_id)
+        let wards = demo::load(&core, &self.modules.iam, tenant_id)
             .await
             .map_err(ServerError::Demo)?;
         let patients = demo::load_patients(&self.patients().api(), tenant_id)
@@ -388,87 +342,20 @@ impl Application {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         let mut mounted_services: Vec<&'static str> = Vec::new();
-        let mut purges = Vec::new();
-        let mut sealer = None;
-
-        if self.modules.iter().any(|module| module == "core") {
-            let core = self.core();
-            routes.add_service(core.tenant_service());
-            routes.add_service(core.facility_service());
-            routes.add_service(core.dictionary_service());
-            mounted_services.extend([
-                "openhmis.core.v1.TenantService",
-                "openhmis.core.v1.FacilityService",
-                "openhmis.core.v1.DictionaryService",
-            ]);
-            purges.push(core.idempotency_keys().clone());
-        }
-        if self.modules.iter().any(|module| module == "iam") {
-            routes.add_service(self.iam.auth_service());
-            routes.add_service(self.iam.admin_service());
-            mounted_services.extend([
-                "openhmis.iam.v1.AuthService",
-                "openhmis.iam.v1.AdminService",
-            ]);
-            purges.push(self.iam.idempotency_keys().clone());
-        }
         let mut subscriptions = Vec::new();
-        let mut admissions_workers = None;
-        let mut statistics_submitter = None;
-        if self.modules.iter().any(|module| module == "core") {
-            subscriptions.push(self.core().bed_occupancy_subscription());
-        }
-        if self.modules.iter().any(|module| module == "patients") {
-            let patients = self.patients();
-            routes.add_service(patients.service());
-            mounted_services.push("openhmis.patients.v1.PatientService");
-            purges.push(patients.idempotency_keys().clone());
-            subscriptions.push(patients.placement_subscription());
-        }
-        if self.modules.iter().any(|module| module == "admissions") {
-            let admissions = self.admissions();
-            routes.add_service(admissions.service());
-            mounted_services.push("openhmis.admissions.v1.AdmissionService");
-            purges.push(admissions.idempotency_keys().clone());
-            subscriptions.push(admissions.merge_subscription());
-            subscriptions.push(admissions.patient_subscription());
-            admissions_workers = Some(admissions);
-        }
-        if self.modules.iter().any(|module| module == "terminology") {
-            routes.add_service(self.terminology().service());
-            mounted_services.push("openhmis.terminology.v1.TerminologyService");
-        }
-        if self.modules.iter().any(|module| module == "encounters") {
-            let encounters = self.encounters();
-            routes.add_service(encounters.service());
-            routes.add_service(encounters.formulary_service());
-            routes.add_service(encounters.certificate_service());
-            mounted_services.extend([
-                "openhmis.encounters.v1.EncounterService",
-                "openhmis.encounters.v1.FormularyService",
-                "openhmis.encounters.v1.CertificateService",
-            ]);
-            purges.push(encounters.idempotency_keys().clone());
-            subscriptions.push(encounters.admission_subscription());
-        }
-        if self.modules.iter().any(|module| module == "inventory") {
-            let inventory = self.inventory();
-            routes.add_service(inventory.service());
-            mounted_services.push("openhmis.inventory.v1.InventoryService");
-            purges.push(inventory.idempotency_keys().clone());
-        }
-        if self.modules.iter().any(|module| module == "statistics") {
-            let statistics = self.statistics();
-            routes.add_service(statistics.service());
-            mounted_services.push("openhmis.statistics.v1.StatisticsService");
-            subscriptions.extend(statistics.subscriptions());
-            statistics_submitter = statistics.submitter();
-        }
-        if self.modules.iter().any(|module| module == "audit") {
-            let audit = self.audit();
-            routes.add_service(audit.service());
-            mounted_services.push("openhmis.audit.v1.AuditService");
-            sealer = Some(audit);
+        let mut purges = Vec::new();
+        let mut workers = tokio::task::JoinSet::new();
+        // Only the modules this process mounts run their services, followers and workers.
+        for module in self.modules.all() {
+            if !self.mounted.iter().any(|name| name == module.name()) {
+                continue;
+            }
+            module.mount(&mut Mount::new(&mut routes, &mut mounted_services));
+            subscriptions.extend(module.subscriptions());
+            purges.extend(module.idempotency_keys());
+            for worker in module.workers() {
+                workers.spawn(worker);
+            }
         }
         for service in &mounted_services {
             health_reporter
@@ -495,17 +382,12 @@ impl Application {
         routes.add_service(reflection_v1.build_v1()?);
         routes.add_service(reflection_v1alpha.build_v1alpha()?);
 
-        let mut workers = spawn_workers(&self.database, &self.options, purges);
-        if let Some(sealer) = sealer {
-            workers.spawn(sealer.run_sealer(Duration::from_secs(1)));
-        }
-        if let Some(admissions) = admissions_workers {
-            workers.spawn(admissions.clone().run_change_listener());
-            workers.spawn(admissions.run_conversion_job());
-        }
-        if let Some(submitter) = statistics_submitter {
-            workers.spawn(submitter);
-        }
+        workers.spawn(self.modules.iam.clone().run_key_reloader());
+        workers.spawn(purge_idempotency_keys(
+            self.database.worker_pool().clone(),
+            self.options.outbox.idempotency_retention,
+            purges,
+        ));
         if let Some(admin) = admin {
             tracing::info!(addr = %admin.local_addr().map(|addr| addr.to_string()).unwrap_or_default(), "metrics at /metrics");
             workers.spawn(serve_admin(admin, metrics.clone()));
@@ -518,20 +400,6 @@ impl Application {
         )
         .spawn(subscriptions)
         .await?;
-        let key_ring = self.iam.key_ring().clone();
-        let key_pool = self.database.app_pool().clone();
-        let clock = self.clock.clone();
-        workers.spawn(async move {
-            // Another process may rotate the signing key; pick up its new key within a minute.
-            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                every_minute.tick().await;
-                if let Err(error) = key_ring.reload(&key_pool, clock.now()).await {
-                    tracing::warn!(error = %error, "reloading signing keys failed");
-                }
-            }
-        });
-
         let grace = self.options.server.shutdown_grace;
         let (draining_sender, draining) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -547,14 +415,14 @@ impl Application {
 
         tracing::info!(
             addr = %local_addr.map(|addr| addr.to_string()).unwrap_or_default(),
-            modules = %self.modules.join(","),
+            modules = %self.mounted.join(","),
             "listening"
         );
         let server = tonic::transport::Server::builder()
             .accept_http1(true)
             .layer(cors_layer())
             .layer(tonic_web::GrpcWebLayer::new())
-            .layer(RequestContextLayer::new(self.iam.verifier()))
+            .layer(RequestContextLayer::new(self.modules.iam.verifier()))
             .layer(MetricsLayer::new(metrics))
             .add_routes(routes.routes())
             // Without TCP_NODELAY a response written in several HTTP/2 frames waits for the
@@ -691,28 +559,23 @@ fn cors_layer() -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-fn spawn_workers(
-    database: &Database,
-    options: &Options,
+/// Forgets the idempotency keys of the mounted modules once they are older than `retention`.
+async fn purge_idempotency_keys(
+    pool: sqlx::PgPool,
+    retention: Duration,
     purges: Vec<hmis_platform::idempotency::IdempotencyKeys>,
-) -> tokio::task::JoinSet<()> {
-    let mut workers = tokio::task::JoinSet::new();
-    let pool = database.worker_pool().clone();
-    let retention = options.outbox.idempotency_retention;
-    workers.spawn(async move {
-        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every_hour.tick().await;
-            for keys in &purges {
-                match keys.purge(&pool, retention).await {
-                    Ok(purged) if purged > 0 => {
-                        tracing::info!(purged, "forgot old idempotency keys")
-                    }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(error = %error, "purging idempotency keys failed"),
+) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        for keys in &purges {
+            match keys.purge(&pool, retention).await {
+                Ok(purged) if purged > 0 => {
+                    tracing::info!(purged, "forgot old idempotency keys")
                 }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = %error, "purging idempotency keys failed"),
             }
         }
-    });
-    workers
+    }
 }

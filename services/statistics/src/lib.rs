@@ -112,3 +112,28 @@ impl StatisticsModule {
         Ok(read)
     }
 }
+
+impl hmis_platform::module::Module for StatisticsModule {
+    fn name(&self) -> &'static str {
+        "statistics"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        StatisticsModule::subscriptions(self)
+    }
+
+    fn workers(&self) -> Vec<hmis_platform::module::Worker> {
+        self.submitter()
+            .map(|submitter| Box::pin(submitter) as hmis_platform::module::Worker)
+            .into_iter()
+            .collect()
+    }
+
+    fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
+        Some(self.office.keys.clone())
+    }
+}

@@ -166,3 +166,13 @@ impl TerminologyModule {
         Ok(loaded)
     }
 }
+
+impl hmis_platform::module::Module for TerminologyModule {
+    fn name(&self) -> &'static str {
+        "terminology"
+    }
+
+    fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
+        mount.service(self.service());
+    }
+}

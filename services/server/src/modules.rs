@@ -1,0 +1,142 @@
+//! The composition root: every module built once, in dependency order, each reaching the
+//! modules it reads through a [`ServiceChannel`] (the other module's server in this process,
+//! or its configured upstream when another process runs it). [`Modules::all`] is the one list
+//! that drives mounting, health, reflection, subscriptions and workers; adding a module is a
+//! field, its line in [`Modules::build`] and its entry in that list.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hmis_admissions::AdmissionsModule;
+use hmis_audit::AuditModule;
+use hmis_core::CoreModule;
+use hmis_encounters::EncountersModule;
+use hmis_iam::IamModule;
+use hmis_inventory::InventoryModule;
+use hmis_patients::PatientsModule;
+use hmis_platform::Database;
+use hmis_platform::channel::{ServiceChannel, in_process, remote};
+use hmis_platform::clock::SharedClock;
+use hmis_platform::config::Options;
+use hmis_platform::module::Module;
+use hmis_statistics::{Reporting, StatisticsModule};
+use hmis_terminology::TerminologyModule;
+use tonic::transport::Endpoint;
+
+/// Every module this build can mount, by the name `--modules` takes: the names of
+/// [`Modules::all`], in its order.
+pub const MODULES: &[&str] = &[
+    "core",
+    "iam",
+    "audit",
+    "patients",
+    "admissions",
+    "terminology",
+    "encounters",
+    "inventory",
+    "statistics",
+];
+
+/// Every module of this build, built once.
+#[derive(Debug, Clone)]
+pub struct Modules {
+    pub core: CoreModule,
+    pub iam: IamModule,
+    pub audit: AuditModule,
+    pub patients: PatientsModule,
+    pub terminology: TerminologyModule,
+    pub admissions: AdmissionsModule,
+    pub encounters: EncountersModule,
+    pub inventory: InventoryModule,
+    pub statistics: StatisticsModule,
+}
+
+/// How modules reach one another: in-process when this process mounts the other module (or
+/// nobody said where it runs), else over the network to its configured upstream.
+struct Wiring<'a> {
+    mounted: &'a [String],
+    upstreams: &'a HashMap<String, Endpoint>,
+}
+
+impl Wiring<'_> {
+    fn channel_to(&self, module: &str, local: impl FnOnce() -> ServiceChannel) -> ServiceChannel {
+        match self.upstreams.get(module) {
+            Some(endpoint) if !self.mounted.iter().any(|mounted| mounted == module) => {
+                remote(endpoint.connect_lazy())
+            }
+            _ => local(),
+        }
+    }
+}
+
+impl Modules {
+    /// Builds every module in dependency order: a module is built after those it reads.
+    pub fn build(
+        database: &Database,
+        clock: &SharedClock,
+        options: &Options,
+        iam: IamModule,
+        reporting: Option<Arc<Reporting>>,
+        mounted: &[String],
+        upstreams: &HashMap<String, Endpoint>,
+    ) -> Self {
+        let wiring = Wiring { mounted, upstreams };
+        let core = CoreModule::new(database.clone(), clock.clone());
+        let core_channel = || wiring.channel_to("core", || in_process(core.facility_service()));
+        let patients = PatientsModule::new(database.clone(), clock.clone());
+        let patients_channel = || wiring.channel_to("patients", || in_process(patients.service()));
+        let terminology = TerminologyModule::new(database.clone(), clock.clone());
+        let admissions = AdmissionsModule::new(
+            database.clone(),
+            clock.clone(),
+            options.admissions.clone(),
+            core_channel(),
+            patients_channel(),
+        );
+        let encounters = EncountersModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_encounters::Channels {
+                admissions: wiring.channel_to("admissions", || in_process(admissions.service())),
+                core: core_channel(),
+                patients: patients_channel(),
+                terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
+            },
+        );
+        let inventory = InventoryModule::new(
+            database.clone(),
+            clock.clone(),
+            core_channel(),
+            wiring.channel_to("encounters", || in_process(encounters.service())),
+        );
+        let statistics =
+            StatisticsModule::new(database.clone(), clock.clone(), core_channel(), reporting);
+        let audit = AuditModule::new(database.clone(), clock.clone());
+        Self {
+            core,
+            iam,
+            audit,
+            patients,
+            terminology,
+            admissions,
+            encounters,
+            inventory,
+            statistics,
+        }
+    }
+
+    /// Every module, in the order they are mounted and their subscriptions and workers start.
+    pub fn all(&self) -> [&dyn Module; 9] {
+        [
+            &self.core,
+            &self.iam,
+            &self.audit,
+            &self.patients,
+            &self.admissions,
+            &self.terminology,
+            &self.encounters,
+            &self.inventory,
+            &self.statistics,
+        ]
+    }
+}
