@@ -64,3 +64,5 @@ impl From<Error> for Status {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl hmis_platform::call::CallError for Error {}

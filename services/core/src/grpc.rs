@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use hmis_platform::auth::Target;
-use hmis_platform::clock::SharedClock;
-use hmis_platform::idempotency::{IdempotencyKeys, RequestKey};
+use hmis_platform::call::Calls;
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::types::{Code, Name, Text, Version};
 use hmis_platform::wire::{mask_paths, masked, timestamp};
-use hmis_platform::{Database, RequestContext, TenantId, TenantTx, Violations};
+use hmis_platform::{RequestContext, TenantId, TenantTx, Violations};
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::dictionary_service_server::DictionaryService;
 use pb::facility_service_server::FacilityService;
@@ -29,9 +29,7 @@ use crate::store::{self, BedScope, Lock};
 /// What every core handler shares.
 #[derive(Debug)]
 pub(crate) struct Core {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
-    pub(crate) keys: IdempotencyKeys,
+    pub(crate) calls: Calls<Error>,
     pub(crate) outbox: Outbox,
 }
 
@@ -52,7 +50,11 @@ fn manager<T>(request: &Request<T>) -> Result<(TenantId, RequestContext)> {
 
 impl Core {
     async fn read_tx(&self, tenant_id: TenantId, context: &RequestContext) -> Result<TenantTx> {
-        Ok(self.database.begin(tenant_id, &context.request_id).await?)
+        Ok(self
+            .calls
+            .database()
+            .begin(tenant_id, &context.request_id)
+            .await?)
     }
 }
 
@@ -283,24 +285,23 @@ impl TenantService for TenantApi {
             id: tenant_id_for_request(key.as_str()),
             code,
             name,
-            created_at: self.core.clock.now(),
+            created_at: self.core.calls.now(),
         };
         let response = self
             .core
-            .keys
+            .calls
+            .keys()
             .run(
-                &self.core.database,
+                self.core.calls.database(),
                 tenant.id,
                 &context.request_id,
                 "/openhmis.core.v1.TenantService/CreateTenant",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        store::insert_tenant(tx, &tenant).await?;
-                        Ok::<_, Error>(pb::CreateTenantResponse {
-                            tenant: Some(tenant_to_pb(&tenant)),
-                        })
+                async |tx| {
+                    store::insert_tenant(tx, &tenant).await?;
+                    Ok::<_, Error>(pb::CreateTenantResponse {
+                        tenant: Some(tenant_to_pb(&tenant)),
                     })
                 },
             )
@@ -345,7 +346,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateFacilityRequest>,
     ) -> std::result::Result<Response<pb::CreateFacilityResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -361,7 +362,7 @@ impl FacilityService for FacilityApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let facility = Facility {
             id: FacilityId::generate(),
             code,
@@ -376,21 +377,17 @@ impl FacilityService for FacilityApi {
         let core = self.core.clone();
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.FacilityService/CreateFacility",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        store::insert_facility(tx, &facility).await?;
-                        events::facility_changed(&core, tx, &facility).await?;
-                        Ok::<_, Error>(pb::CreateFacilityResponse {
-                            facility: Some(facility_to_pb(&facility)),
-                        })
+                async |tx| {
+                    store::insert_facility(tx, &facility).await?;
+                    events::facility_changed(&core, tx, &facility).await?;
+                    Ok::<_, Error>(pb::CreateFacilityResponse {
+                        facility: Some(facility_to_pb(&facility)),
                     })
                 },
             )
@@ -478,7 +475,7 @@ impl FacilityService for FacilityApi {
         let mut facility = store::get_facility(&mut tx, id, Lock::ForUpdate).await?;
         check_etag(facility.version, etag, "facility")?;
         facility.apply(changes);
-        facility.updated_at = self.core.clock.now();
+        facility.updated_at = self.core.calls.now();
         store::update_facility(&mut tx, &mut facility).await?;
         events::facility_changed(&self.core, &mut tx, &facility).await?;
         tx.commit().await.map_err(Error::from)?;
@@ -492,7 +489,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> std::result::Result<Response<pb::CreateDepartmentResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -523,7 +520,7 @@ impl FacilityService for FacilityApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let department = Department {
             id: DepartmentId::generate(),
             facility_id,
@@ -539,33 +536,28 @@ impl FacilityService for FacilityApi {
         let core = self.core.clone();
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.FacilityService/CreateDepartment",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        // The facility must exist (and be this tenant's); lock it so it
-                        // cannot be deactivated while its new department is being added.
-                        let facility =
-                            store::get_facility(tx, department.facility_id, Lock::ForUpdate)
-                                .await
-                                .map_err(|error| refers_to(error, "department.facility_id"))?;
-                        if !facility.active {
-                            return Err(Error::FailedPrecondition(
-                                "the facility is inactive".to_owned(),
-                            ));
-                        }
-                        check_specialty(tx, department.specialty_code.as_ref()).await?;
-                        store::insert_department(tx, &department).await?;
-                        events::department_changed(&core, tx, &department).await?;
-                        Ok::<_, Error>(pb::CreateDepartmentResponse {
-                            department: Some(department_to_pb(&department)),
-                        })
+                async |tx| {
+                    // The facility must exist (and be this tenant's); lock it so it
+                    // cannot be deactivated while its new department is being added.
+                    let facility = store::get_facility(tx, department.facility_id, Lock::ForUpdate)
+                        .await
+                        .map_err(|error| refers_to(error, "department.facility_id"))?;
+                    if !facility.active {
+                        return Err(Error::FailedPrecondition(
+                            "the facility is inactive".to_owned(),
+                        ));
+                    }
+                    check_specialty(tx, department.specialty_code.as_ref()).await?;
+                    store::insert_department(tx, &department).await?;
+                    events::department_changed(&core, tx, &department).await?;
+                    Ok::<_, Error>(pb::CreateDepartmentResponse {
+                        department: Some(department_to_pb(&department)),
                     })
                 },
             )
@@ -673,7 +665,7 @@ impl FacilityService for FacilityApi {
             check_specialty(&mut tx, specialty_code.as_ref()).await?;
         }
         department.apply(changes);
-        department.updated_at = self.core.clock.now();
+        department.updated_at = self.core.calls.now();
         store::update_department(&mut tx, &mut department).await?;
         events::department_changed(&self.core, &mut tx, &department).await?;
         tx.commit().await.map_err(Error::from)?;
@@ -687,7 +679,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateRoomRequest>,
     ) -> std::result::Result<Response<pb::CreateRoomResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -702,7 +694,7 @@ impl FacilityService for FacilityApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let room = Room {
             id: RoomId::generate(),
             department_id,
@@ -715,29 +707,24 @@ impl FacilityService for FacilityApi {
         };
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.FacilityService/CreateRoom",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let department =
-                            store::get_department(tx, room.department_id, Lock::ForUpdate)
-                                .await
-                                .map_err(|error| refers_to(error, "room.department_id"))?;
-                        if !department.active {
-                            return Err(Error::FailedPrecondition(
-                                "the department is inactive".to_owned(),
-                            ));
-                        }
-                        store::insert_room(tx, &room).await?;
-                        Ok::<_, Error>(pb::CreateRoomResponse {
-                            room: Some(room_to_pb(&room)),
-                        })
+                async |tx| {
+                    let department = store::get_department(tx, room.department_id, Lock::ForUpdate)
+                        .await
+                        .map_err(|error| refers_to(error, "room.department_id"))?;
+                    if !department.active {
+                        return Err(Error::FailedPrecondition(
+                            "the department is inactive".to_owned(),
+                        ));
+                    }
+                    store::insert_room(tx, &room).await?;
+                    Ok::<_, Error>(pb::CreateRoomResponse {
+                        room: Some(room_to_pb(&room)),
                     })
                 },
             )
@@ -821,7 +808,7 @@ impl FacilityService for FacilityApi {
         let mut room = store::get_room(&mut tx, id, Lock::ForUpdate).await?;
         check_etag(room.version, etag, "room")?;
         room.apply(changes);
-        room.updated_at = self.core.clock.now();
+        room.updated_at = self.core.calls.now();
         store::update_room(&mut tx, &mut room).await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::UpdateRoomResponse {
@@ -834,7 +821,7 @@ impl FacilityService for FacilityApi {
         &self,
         request: Request<pb::CreateBedRequest>,
     ) -> std::result::Result<Response<pb::CreateBedResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -847,49 +834,43 @@ impl FacilityService for FacilityApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let (isolation, intensive_care) = (bed.isolation, bed.intensive_care);
         let core = self.core.clone();
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.FacilityService/CreateBed",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let room = store::get_room(tx, room_id, Lock::ForUpdate)
-                            .await
-                            .map_err(|error| refers_to(error, "bed.room_id"))?;
-                        if !room.active {
-                            return Err(Error::FailedPrecondition(
-                                "the room is inactive".to_owned(),
-                            ));
-                        }
-                        let bed = Bed {
-                            id: BedId::generate(),
-                            room_id,
-                            department_id: room.department_id,
-                            code,
-                            sex,
-                            isolation,
-                            intensive_care,
-                            state: BedState::Free,
-                            state_reason: String::new(),
-                            active: true,
-                            version: Version::FIRST,
-                            created_at: now,
-                            updated_at: now,
-                        };
-                        store::insert_bed(tx, &bed).await?;
-                        events::bed_changed(&core, tx, &bed, None).await?;
-                        Ok::<_, Error>(pb::CreateBedResponse {
-                            bed: Some(bed_to_pb(&bed)),
-                        })
+                async |tx| {
+                    let room = store::get_room(tx, room_id, Lock::ForUpdate)
+                        .await
+                        .map_err(|error| refers_to(error, "bed.room_id"))?;
+                    if !room.active {
+                        return Err(Error::FailedPrecondition("the room is inactive".to_owned()));
+                    }
+                    let bed = Bed {
+                        id: BedId::generate(),
+                        room_id,
+                        department_id: room.department_id,
+                        code,
+                        sex,
+                        isolation,
+                        intensive_care,
+                        state: BedState::Free,
+                        state_reason: String::new(),
+                        active: true,
+                        version: Version::FIRST,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    store::insert_bed(tx, &bed).await?;
+                    events::bed_changed(&core, tx, &bed, None).await?;
+                    Ok::<_, Error>(pb::CreateBedResponse {
+                        bed: Some(bed_to_pb(&bed)),
                     })
                 },
             )
@@ -1009,7 +990,7 @@ impl FacilityService for FacilityApi {
         check_etag(bed.version, etag, "bed")?;
         let previous_state = bed.state;
         bed.apply(changes).map_err(Error::from)?;
-        bed.updated_at = self.core.clock.now();
+        bed.updated_at = self.core.calls.now();
         store::update_bed(&mut tx, &mut bed).await?;
         events::bed_changed(&self.core, &mut tx, &bed, Some(previous_state)).await?;
         tx.commit().await.map_err(Error::from)?;
@@ -1025,7 +1006,6 @@ impl FacilityService for FacilityApi {
     ) -> std::result::Result<Response<pb::SetBedStateResponse>, Status> {
         let context = RequestContext::of(&request);
         let principal = context.authorize_any("core.beds.manage")?.clone();
-        let tenant_id = principal.tenant_id;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1044,39 +1024,35 @@ impl FacilityService for FacilityApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let core = self.core.clone();
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.FacilityService/SetBedState",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let mut bed = store::get_bed(tx, id, Lock::ForUpdate).await?;
-                        let department =
-                            store::get_department(tx, bed.department_id, Lock::None).await?;
-                        principal.authorize(
-                            "core.beds.manage",
-                            &Target::department(
-                                department.facility_id.as_uuid(),
-                                department.id.as_uuid(),
-                            ),
-                        )?;
-                        check_etag(bed.version, etag, "bed")?;
-                        let previous_state = bed.state;
-                        bed.change_state(state, &reason)?;
-                        bed.updated_at = now;
-                        store::update_bed(tx, &mut bed).await?;
-                        events::bed_changed(&core, tx, &bed, Some(previous_state)).await?;
-                        Ok::<_, Error>(pb::SetBedStateResponse {
-                            bed: Some(bed_to_pb(&bed)),
-                        })
+                async |tx| {
+                    let mut bed = store::get_bed(tx, id, Lock::ForUpdate).await?;
+                    let department =
+                        store::get_department(tx, bed.department_id, Lock::None).await?;
+                    principal.authorize(
+                        "core.beds.manage",
+                        &Target::department(
+                            department.facility_id.as_uuid(),
+                            department.id.as_uuid(),
+                        ),
+                    )?;
+                    check_etag(bed.version, etag, "bed")?;
+                    let previous_state = bed.state;
+                    bed.change_state(state, &reason)?;
+                    bed.updated_at = now;
+                    store::update_bed(tx, &mut bed).await?;
+                    events::bed_changed(&core, tx, &bed, Some(previous_state)).await?;
+                    Ok::<_, Error>(pb::SetBedStateResponse {
+                        bed: Some(bed_to_pb(&bed)),
                     })
                 },
             )
@@ -1140,7 +1116,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::CreateDictionaryRequest>,
     ) -> std::result::Result<Response<pb::CreateDictionaryResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1159,24 +1135,20 @@ impl DictionaryService for DictionaryApi {
             code,
             name,
             description,
-            created_at: self.core.clock.now(),
+            created_at: self.core.calls.now(),
         };
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.DictionaryService/CreateDictionary",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        store::insert_dictionary(tx, &dictionary).await?;
-                        Ok::<_, Error>(pb::CreateDictionaryResponse {
-                            dictionary: Some(dictionary_to_pb(&dictionary)),
-                        })
+                async |tx| {
+                    store::insert_dictionary(tx, &dictionary).await?;
+                    Ok::<_, Error>(pb::CreateDictionaryResponse {
+                        dictionary: Some(dictionary_to_pb(&dictionary)),
                     })
                 },
             )
@@ -1211,7 +1183,7 @@ impl DictionaryService for DictionaryApi {
         &self,
         request: Request<pb::CreateDictionaryEntryRequest>,
     ) -> std::result::Result<Response<pb::CreateDictionaryEntryResponse>, Status> {
-        let (tenant_id, context) = manager(&request)?;
+        let (_, context) = manager(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
@@ -1227,7 +1199,7 @@ impl DictionaryService for DictionaryApi {
         else {
             return Err(Error::from(violations).into());
         };
-        let now = self.core.clock.now();
+        let now = self.core.calls.now();
         let entry = DictionaryEntry {
             dictionary_code,
             code,
@@ -1240,25 +1212,21 @@ impl DictionaryService for DictionaryApi {
         };
         let response = self
             .core
-            .keys
-            .run(
-                &self.core.database,
-                tenant_id,
-                &context.request_id,
+            .calls
+            .write(
+                &context,
                 "/openhmis.core.v1.DictionaryService/CreateDictionaryEntry",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        if !store::dictionary_exists(tx, &entry.dictionary_code).await? {
-                            let mut violations = Violations::default();
-                            violations.add("entry.dictionary_code", "no such dictionary");
-                            return Err(Error::InvalidArgument(violations));
-                        }
-                        store::insert_entry(tx, &entry).await?;
-                        Ok::<_, Error>(pb::CreateDictionaryEntryResponse {
-                            dictionary_entry: Some(entry_to_pb(&entry)),
-                        })
+                async |tx| {
+                    if !store::dictionary_exists(tx, &entry.dictionary_code).await? {
+                        let mut violations = Violations::default();
+                        violations.add("entry.dictionary_code", "no such dictionary");
+                        return Err(Error::InvalidArgument(violations));
+                    }
+                    store::insert_entry(tx, &entry).await?;
+                    Ok::<_, Error>(pb::CreateDictionaryEntryResponse {
+                        dictionary_entry: Some(entry_to_pb(&entry)),
                     })
                 },
             )
@@ -1351,7 +1319,7 @@ impl DictionaryService for DictionaryApi {
         let mut entry = store::get_entry(&mut tx, &dictionary_code, &code, Lock::ForUpdate).await?;
         check_etag(entry.version, etag, "dictionary entry")?;
         entry.apply(changes);
-        entry.updated_at = self.core.clock.now();
+        entry.updated_at = self.core.calls.now();
         store::update_entry(&mut tx, &mut entry).await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::UpdateDictionaryEntryResponse {

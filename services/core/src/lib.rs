@@ -13,6 +13,8 @@ mod store;
 
 use std::sync::Arc;
 
+use hmis_platform::call::Calls;
+
 use hmis_platform::Database;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
@@ -37,9 +39,7 @@ impl CoreModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
             core: Arc::new(grpc::Core {
-                database,
-                clock,
-                keys: IdempotencyKeys::new(SCHEMA),
+                calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
             }),
         }
@@ -129,7 +129,7 @@ impl CoreModule {
 
     /// Keys older than `retention` are forgotten; run periodically by the server.
     pub fn idempotency_keys(&self) -> &IdempotencyKeys {
-        &self.core.keys
+        self.core.calls.keys()
     }
 }
 
@@ -150,6 +150,6 @@ impl hmis_platform::module::Module for CoreModule {
     }
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
-        Some(self.core.keys.clone())
+        Some(self.core.calls.keys().clone())
     }
 }

@@ -55,7 +55,8 @@ impl OccupancyFollower {
         };
         let mut tx = self
             .core
-            .database
+            .calls
+            .database()
             .begin(event.tenant_id, &RequestId::generate())
             .await?;
         let mut bed = match store::get_bed(&mut tx, bed_id, Lock::ForUpdate).await {
@@ -70,7 +71,7 @@ impl OccupancyFollower {
         let previous = bed.state;
         bed.state = state;
         bed.state_reason = format!("admission {}", change.admission_id);
-        bed.updated_at = self.core.clock.now();
+        bed.updated_at = self.core.calls.now();
         store::update_bed(&mut tx, &mut bed).await?;
         events::bed_changed(&self.core, &mut tx, &bed, Some(previous)).await?;
         tx.commit().await?;

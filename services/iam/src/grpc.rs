@@ -535,7 +535,7 @@ impl AdminService for AdminApi {
             return Err(Error::from(violations).into());
         };
         let password_hash = secrets::hash(draft.password.expose().to_owned()).await?;
-        let iam = self.iam.clone();
+        let iam = &self.iam;
         // The request carries a password: the idempotency fingerprint covers it, but the
         // stored response (the user) does not.
         let response = self
@@ -548,12 +548,10 @@ impl AdminService for AdminApi {
                 "/openhmis.iam.v1.AdminService/CreateUser",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let user = iam.insert_person(tx, &draft, &password_hash).await?;
-                        Ok::<_, Error>(pb::CreateUserResponse {
-                            user: Some(user_to_pb(&user)),
-                        })
+                async |tx| {
+                    let user = iam.insert_person(tx, &draft, &password_hash).await?;
+                    Ok::<_, Error>(pb::CreateUserResponse {
+                        user: Some(user_to_pb(&user)),
                     })
                 },
             )
@@ -803,17 +801,15 @@ impl AdminService for AdminApi {
                 "/openhmis.iam.v1.AdminService/CreateRole",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        store::insert_role(tx, &row, now).await?;
-                        Ok::<_, Error>(pb::CreateRoleResponse {
-                            role: Some(pb::Role {
-                                id: row.id.to_string(),
-                                code: row.code,
-                                name: row.name,
-                                permissions: row.permissions,
-                            }),
-                        })
+                async |tx| {
+                    store::insert_role(tx, &row, now).await?;
+                    Ok::<_, Error>(pb::CreateRoleResponse {
+                        role: Some(pb::Role {
+                            id: row.id.to_string(),
+                            code: row.code,
+                            name: row.name,
+                            permissions: row.permissions,
+                        }),
                     })
                 },
             )
@@ -871,56 +867,54 @@ impl AdminService for AdminApi {
                 "/openhmis.iam.v1.AdminService/AssignRole",
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let roles = store::list_roles(tx).await?;
-                        let Some(role) = roles.iter().find(|role| role.code == role_code.as_str())
-                        else {
-                            let mut violations = Violations::default();
-                            violations.add("assignment.role_code", "no such role");
-                            return Err(Error::InvalidArgument(violations));
-                        };
-                        if let Some(permission) = role
-                            .permissions
-                            .iter()
-                            .find(|permission| !may_grant(&principal, permission))
-                        {
-                            return Err(Error::Context(Status::permission_denied(format!(
-                                "only holders of {permission} may assign this role"
-                            ))));
-                        }
-                        store::get_user(tx, user_id)
-                            .await
-                            .map_err(|error| match error {
-                                Error::NotFound { .. } => {
-                                    let mut violations = Violations::default();
-                                    violations.add("assignment.user_id", "no such user");
-                                    Error::InvalidArgument(violations)
-                                }
-                                other => other,
-                            })?;
-                        let id = Uuid::now_v7();
-                        store::insert_assignment(
-                            tx,
-                            id,
-                            user_id,
-                            role.id,
-                            scope,
-                            valid_from,
-                            valid_until,
-                            now,
-                        )
-                        .await?;
-                        Ok::<_, Error>(pb::AssignRoleResponse {
-                            assignment: Some(pb::Assignment {
-                                id: id.to_string(),
-                                user_id: user_id.to_string(),
-                                role_code: role.code.clone(),
-                                scope: scope.to_string(),
-                                valid_from: valid_from.and_then(timestamp),
-                                valid_until: valid_until.and_then(timestamp),
-                            }),
-                        })
+                async |tx| {
+                    let roles = store::list_roles(tx).await?;
+                    let Some(role) = roles.iter().find(|role| role.code == role_code.as_str())
+                    else {
+                        let mut violations = Violations::default();
+                        violations.add("assignment.role_code", "no such role");
+                        return Err(Error::InvalidArgument(violations));
+                    };
+                    if let Some(permission) = role
+                        .permissions
+                        .iter()
+                        .find(|permission| !may_grant(&principal, permission))
+                    {
+                        return Err(Error::Context(Status::permission_denied(format!(
+                            "only holders of {permission} may assign this role"
+                        ))));
+                    }
+                    store::get_user(tx, user_id)
+                        .await
+                        .map_err(|error| match error {
+                            Error::NotFound { .. } => {
+                                let mut violations = Violations::default();
+                                violations.add("assignment.user_id", "no such user");
+                                Error::InvalidArgument(violations)
+                            }
+                            other => other,
+                        })?;
+                    let id = Uuid::now_v7();
+                    store::insert_assignment(
+                        tx,
+                        id,
+                        user_id,
+                        role.id,
+                        scope,
+                        valid_from,
+                        valid_until,
+                        now,
+                    )
+                    .await?;
+                    Ok::<_, Error>(pb::AssignRoleResponse {
+                        assignment: Some(pb::Assignment {
+                            id: id.to_string(),
+                            user_id: user_id.to_string(),
+                            role_code: role.code.clone(),
+                            scope: scope.to_string(),
+                            valid_from: valid_from.and_then(timestamp),
+                            valid_until: valid_until.and_then(timestamp),
+                        }),
                     })
                 },
             )

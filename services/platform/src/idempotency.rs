@@ -18,8 +18,6 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
 
-use futures::future::BoxFuture;
-
 use crate::context::{RequestId, TenantId};
 use crate::db::{Database, TenantTx};
 use crate::error::Error;
@@ -212,10 +210,12 @@ impl IdempotencyKeys {
         Ok(())
     }
 
-    /// The whole idempotent write: opens the tenant's transaction, replays a retry or runs
-    /// `work` and stores its response, then commits. `work` must do all its writes in `tx`.
+    /// The whole idempotent write for a tenant other than the caller's (creating a tenant
+    /// acts in the new one): opens that tenant's transaction, replays a retry or runs `work`
+    /// and stores its response, then commits. `work` must do all its writes in `tx`. Calls in
+    /// the caller's tenant go through [`crate::call::Calls::write`].
     #[allow(clippy::too_many_arguments)]
-    pub async fn run<Req, Res, E, F>(
+    pub async fn run<Req, Res, E>(
         &self,
         database: &Database,
         tenant_id: TenantId,
@@ -223,13 +223,12 @@ impl IdempotencyKeys {
         method: &str,
         key: &RequestKey,
         request: &Req,
-        work: F,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<Res, E>,
     ) -> Result<Res, E>
     where
         Req: Message,
         Res: Message + Default,
         E: From<Error>,
-        F: for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<Res, E>>,
     {
         let mut tx = database
             .begin(tenant_id, request_id)

@@ -148,7 +148,6 @@ impl StatisticsApi {
             _ => document::form16_content(&office.form16(&context, &period).await?),
         };
         let now = office.clock.now();
-        let work_context = context.clone();
         let response = office
             .keys
             .run(
@@ -158,65 +157,58 @@ impl StatisticsApi {
                 SUBMIT_METHOD,
                 &key,
                 &message,
-                |tx| {
-                    Box::pin(async move {
-                        let revision = store::next_revision(
-                            tx,
-                            period.facility,
-                            report,
-                            period.from,
-                            period.to,
-                        )
-                        .await?;
-                        let id = Uuid::now_v7();
-                        let bytes = document::render(
-                            &Header {
-                                submission_id: id,
-                                revision,
-                                report,
-                                facility: &facility,
-                                period: &period,
-                                generated_at: now,
-                            },
-                            content,
-                        )?;
-                        let row = SubmissionRow {
-                            id,
-                            facility_id: period.facility,
-                            report: report.to_owned(),
-                            period_from: period.from,
-                            period_to: period.to,
+                async |tx| {
+                    let revision =
+                        store::next_revision(tx, period.facility, report, period.from, period.to)
+                            .await?;
+                    let id = Uuid::now_v7();
+                    let bytes = document::render(
+                        &Header {
+                            submission_id: id,
                             revision,
-                            schema_version: SCHEMA_VERSION.to_owned(),
-                            signature: reporting.signer.sign(&bytes),
-                            document: bytes,
-                            key_id: reporting.key_id().to_owned(),
-                            status: "pending".to_owned(),
-                            attempts: 0,
-                            next_attempt_at: Some(now),
-                            last_error: None,
-                            receipt: None,
-                            rejection_reasons: Vec::new(),
-                            submitted_by: work_context.user_id(),
-                            created_at: now,
-                            sent_at: None,
-                            decided_at: None,
-                        };
-                        store::insert_submission(tx, &row).await?;
-                        let resources = [format!("submission:{id}")];
-                        audit::record(
-                            tx,
-                            &work_context,
-                            &AuditEntry {
-                                resource_ids: &resources,
-                                ..AuditEntry::ok(&[])
-                            },
-                            now,
-                        )
-                        .await?;
-                        Ok::<_, Error>(pb::SubmitReportResponse {
-                            submission: Some(to_pb(&row, true)),
-                        })
+                            report,
+                            facility: &facility,
+                            period: &period,
+                            generated_at: now,
+                        },
+                        content,
+                    )?;
+                    let row = SubmissionRow {
+                        id,
+                        facility_id: period.facility,
+                        report: report.to_owned(),
+                        period_from: period.from,
+                        period_to: period.to,
+                        revision,
+                        schema_version: SCHEMA_VERSION.to_owned(),
+                        signature: reporting.signer.sign(&bytes),
+                        document: bytes,
+                        key_id: reporting.key_id().to_owned(),
+                        status: "pending".to_owned(),
+                        attempts: 0,
+                        next_attempt_at: Some(now),
+                        last_error: None,
+                        receipt: None,
+                        rejection_reasons: Vec::new(),
+                        submitted_by: context.user_id(),
+                        created_at: now,
+                        sent_at: None,
+                        decided_at: None,
+                    };
+                    store::insert_submission(tx, &row).await?;
+                    let resources = [format!("submission:{id}")];
+                    audit::record(
+                        tx,
+                        &context,
+                        &AuditEntry {
+                            resource_ids: &resources,
+                            ..AuditEntry::ok(&[])
+                        },
+                        now,
+                    )
+                    .await?;
+                    Ok::<_, Error>(pb::SubmitReportResponse {
+                        submission: Some(to_pb(&row, true)),
                     })
                 },
             )
