@@ -60,13 +60,11 @@ const NOT_MODULES: &[&str] = &["platform", "server", "loadgen"];
 /// list may only shrink; a file here that no longer breaks the rule fails the check too, so it
 /// is taken off as soon as it is paid.
 pub const SQL_OUTSIDE_STORE_DEBTS: &[&str] = &[
-    "services/admissions/src/board.rs",
     "services/admissions/src/known_patients.rs",
     "services/admissions/src/merges.rs",
     "services/audit/src/chain.rs",
     "services/audit/src/grpc.rs",
     "services/iam/src/keys.rs",
-    "services/iam/src/lib.rs",
     "services/patients/src/placements.rs",
 ];
 
@@ -155,15 +153,23 @@ pub fn source_violations_beyond_debts(root: &Path) -> std::io::Result<Vec<String
     Ok(report)
 }
 
+/// Tables with `tenant_id` that need not force row-level security, each with its reason: they
+/// are read only through a SECURITY DEFINER function that keeps to the transaction's tenant
+/// itself (pg_trgm's operators are not leakproof, so under RLS they never reach an index), and
+/// the application role has no privilege on them (checked: with one, the exception is void).
+pub const RLS_EXCEPTIONS: &[&str] = &["patients.name_index", "patients.name_words"];
+
 /// The catalog rules over every table of the connected database outside PostgreSQL's own
 /// schemas.
 pub async fn catalog_violations(
     connection: &mut sqlx::PgConnection,
 ) -> Result<Vec<Violation>, sqlx::Error> {
     let mut violations = Vec::new();
-    let tenant_tables: Vec<(String, bool, Option<String>)> = sqlx::query_as(
+    let tenant_tables: Vec<(String, bool, bool, Option<String>)> = sqlx::query_as(
         "SELECT format('%I.%I', n.nspname, c.relname), \
                 c.relrowsecurity AND c.relforcerowsecurity, \
+                EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'openhmis_app' \
+                          AND has_table_privilege(r.oid, c.oid, 'SELECT,INSERT,UPDATE,DELETE')), \
                 (SELECT a.attname::text FROM pg_constraint k \
                    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
                   WHERE k.conrelid = c.oid AND k.contype = 'p') \
@@ -177,8 +183,9 @@ pub async fn catalog_violations(
     )
     .fetch_all(&mut *connection)
     .await?;
-    for (table, forced, key_head) in tenant_tables {
-        if !forced {
+    for (table, forced, app_may_touch, key_head) in tenant_tables {
+        let excepted = RLS_EXCEPTIONS.contains(&table.as_str()) && !app_may_touch;
+        if !forced && !excepted {
             violations.push(Violation {
                 rule: Rule::TenantTableWithoutForcedRls,
                 place: table.clone(),

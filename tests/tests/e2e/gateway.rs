@@ -3,7 +3,7 @@
 //! there), the sign-in rate limit, the request size cap, CORS for the app's origin only,
 //! request ids passed through, the static folder, and native gRPC through it.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

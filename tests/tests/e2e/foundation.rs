@@ -2,7 +2,7 @@
 //! health and reflection, CRUD with validation, tenant isolation in PostgreSQL, idempotent
 //! retries, optimistic concurrency, and the outbox surviving a crash.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

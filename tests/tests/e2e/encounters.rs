@@ -3,7 +3,7 @@
 //! check (interactions, maximum daily dose, allergies, duplicate therapy), overrides and
 //! prescribing privileges, the medical extract and certificates; and prescribers racing.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -468,7 +468,7 @@ async fn a_claml_import_yields_the_concepts_their_hierarchy_and_version_maps() {
     let app = TestApp::spawn().await;
     let admin = app.create_tenant("CODES").await;
     let module = TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock));
-    let xml = include_str!("../fixtures/icd10-mini.claml.xml");
+    let xml = include_str!("../../fixtures/icd10-mini.claml.xml");
     let document = hmis_terminology::import::parse_claml(xml).expect("fixture is ClaML");
     assert_eq!(document.version, "2019");
     let progress = std::sync::Mutex::new(Vec::new());

@@ -1,7 +1,7 @@
 //! The patient registry over real gRPC: registration with MRNs, identifiers that cannot be
 //! registered twice even by racing desks, bad input refused whole, every access audited.
 
-mod support;
+use crate::support;
 
 use hmis_platform::auth::Scope;
 use hmis_proto::openhmis::patients::v1 as pb;

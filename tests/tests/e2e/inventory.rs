@@ -2,7 +2,7 @@
 //! transfers, returns and write-offs; balances that only movements change and that never go
 //! below zero, whatever the race; the ledger check; purchase suggestions.
 
-mod support;
+use crate::support;
 
 use hmis_platform::auth::Scope;
 use hmis_platform::context::RequestId;

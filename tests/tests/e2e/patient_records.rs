@@ -2,7 +2,7 @@
 //! updates kept as versions, merge and unmerge announced as events, confidential records and
 //! ward-scoped reads.
 
-mod support;
+use crate::support;
 
 use hmis_platform::auth::Scope;
 use hmis_proto::openhmis::patients::v1 as pb;

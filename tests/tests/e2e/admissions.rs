@@ -3,7 +3,7 @@
 //! desk, the ward board, cancellation and the observation conversion job. Bed states are read
 //! from the bed register, which follows the admissions module's events.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! against a hand count, the movement analysis, and a rebuild of the read models from the
 //! events giving the same reports.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

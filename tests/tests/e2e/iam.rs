@@ -2,7 +2,7 @@
 //! reuse detection, sessions ended by a password change, service accounts, and which role may
 //! call what (the permission matrix).
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use hmis_platform::auth::{Grant, Principal, Scope};

@@ -1,7 +1,7 @@
 //! The audit trail over real gRPC: one record per call that touches patient data (refusals
 //! included), append-only in the database, and tampering found exactly where it happened.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

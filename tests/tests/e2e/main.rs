@@ -1,0 +1,17 @@
+//! The one end-to-end test binary: the server in-process on port 0 over a fresh database per
+//! test, real gRPC clients, one module (file) per area of the hospital. One binary links the
+//! whole server once instead of once per area.
+
+mod support;
+
+mod admissions;
+mod audit;
+mod encounters;
+mod foundation;
+mod gateway;
+mod iam;
+mod inventory;
+mod patient_records;
+mod patients;
+mod statistics;
+mod tidy;
