@@ -188,13 +188,7 @@ pub fn observation_due(admit_time: DateTime<Utc>, now: DateTime<Utc>, limit: Dur
     now - admit_time > limit
 }
 
-/// Which patients a bed takes, by sex (the bed register's setting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BedSex {
-    Any,
-    Male,
-    Female,
-}
+pub use hmis_core_api::{BedSex, BedState};
 
 /// A patient's administrative sex, as far as beds care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,25 +205,6 @@ pub fn bed_accepts(bed: BedSex, patient: PatientSex) -> bool {
         (bed, patient),
         (BedSex::Male, PatientSex::Female) | (BedSex::Female, PatientSex::Male)
     )
-}
-
-/// The bed register's housekeeping state of a bed (the core module's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BedState {
-    Free,
-    Occupied,
-    Reserved,
-    Cleaning,
-    OutOfService,
-}
-
-impl BedState {
-    /// Whether a patient may be put into the bed, as far as the register says: free, or
-    /// reserved (the database then checks whose hold it is, exactly, with the exclusion
-    /// constraint on stays). An occupied bed needs cleaning once its patient leaves.
-    pub fn takes_patients(&self) -> bool {
-        matches!(self, BedState::Free | BedState::Reserved)
-    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,10 @@
 //! and in `follow.rs`.
 
 use admissions_pb::admission_service_client::AdmissionServiceClient;
-use core_pb::facility_service_client::FacilityServiceClient;
+use hmis_core_api::{CoreClient, CoreError};
 use hmis_platform::RequestContext;
 use hmis_platform::channel::{ServiceChannel, forwarded};
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::terminology::v1 as terminology_pb;
 use patients_pb::patient_service_client::PatientServiceClient;
@@ -31,7 +30,7 @@ pub struct Channels {
 #[derive(Debug, Clone)]
 pub struct Directory {
     admissions: AdmissionServiceClient<ServiceChannel>,
-    facilities: FacilityServiceClient<ServiceChannel>,
+    core: CoreClient,
     patients: PatientServiceClient<ServiceChannel>,
     terminology: TerminologyServiceClient<ServiceChannel>,
 }
@@ -66,7 +65,7 @@ impl Directory {
     pub fn new(channels: Channels) -> Self {
         Self {
             admissions: AdmissionServiceClient::new(channels.admissions),
-            facilities: FacilityServiceClient::new(channels.core),
+            core: CoreClient::new(channels.core),
             patients: PatientServiceClient::new(channels.patients),
             terminology: TerminologyServiceClient::new(channels.terminology),
         }
@@ -92,20 +91,15 @@ impl Directory {
 
     pub async fn clinic(&self, context: &RequestContext, id: Uuid) -> Result<Clinic> {
         let department = self
-            .facilities
-            .clone()
-            .get_department(forwarded(
-                context,
-                core_pb::GetDepartmentRequest { id: id.to_string() },
-            ))
+            .core
+            .department(context, id)
             .await
-            .map_err(not_found("department_id"))?
-            .into_inner()
-            .department
-            .ok_or(Error::CorruptRow("department"))?;
+            .map_err(|error| match error {
+                CoreError::Status(status) => not_found("department_id")(status),
+                CoreError::Malformed(what) => Error::CorruptRow(what),
+            })?;
         Ok(Clinic {
-            facility_id: Uuid::parse_str(&department.facility_id)
-                .map_err(|_| Error::CorruptRow("department facility"))?,
+            facility_id: department.facility_id,
             active: department.active,
         })
     }
@@ -188,19 +182,6 @@ impl Directory {
 impl Directory {
     /// The IANA time zone of a facility (certificate series run by the facility's year).
     pub async fn time_zone(&self, context: &RequestContext, facility_id: Uuid) -> Result<String> {
-        Ok(self
-            .facilities
-            .clone()
-            .get_facility(forwarded(
-                context,
-                core_pb::GetFacilityRequest {
-                    id: facility_id.to_string(),
-                },
-            ))
-            .await?
-            .into_inner()
-            .facility
-            .ok_or(Error::CorruptRow("facility"))?
-            .time_zone)
+        Ok(self.core.facility(context, facility_id).await?.time_zone)
     }
 }

@@ -3,11 +3,10 @@
 //! and months; a prescription from encounters, which a dispense to a patient is checked
 //! against.
 
-use core_pb::facility_service_client::FacilityServiceClient;
 use encounters_pb::encounter_service_client::EncounterServiceClient;
+use hmis_core_api::CoreClient;
 use hmis_platform::RequestContext;
 use hmis_platform::channel::{ServiceChannel, forwarded};
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use tonic::Code;
 use uuid::Uuid;
@@ -16,7 +15,7 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct Directory {
-    facilities: FacilityServiceClient<ServiceChannel>,
+    core: CoreClient,
     encounters: EncounterServiceClient<ServiceChannel>,
 }
 
@@ -33,7 +32,7 @@ pub struct Prescribed {
 impl Directory {
     pub fn new(core: ServiceChannel, encounters: ServiceChannel) -> Self {
         Self {
-            facilities: FacilityServiceClient::new(core),
+            core: CoreClient::new(core),
             encounters: EncounterServiceClient::new(encounters),
         }
     }
@@ -73,21 +72,10 @@ impl Directory {
         context: &RequestContext,
         facility_id: Uuid,
     ) -> Result<chrono_tz::Tz> {
-        let zone = self
-            .facilities
-            .clone()
-            .get_facility(forwarded(
-                context,
-                core_pb::GetFacilityRequest {
-                    id: facility_id.to_string(),
-                },
-            ))
+        self.core
+            .facility(context, facility_id)
             .await?
-            .into_inner()
-            .facility
-            .ok_or(Error::CorruptRow("facility"))?
-            .time_zone;
-        zone.parse()
-            .map_err(|_| Error::CorruptRow("facility time zone"))
+            .zone()
+            .ok_or(Error::CorruptRow("facility time zone"))
     }
 }

@@ -5,7 +5,6 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -59,7 +58,7 @@ pub(crate) struct Header<'a> {
     pub submission_id: Uuid,
     pub revision: i32,
     pub report: &'static str,
-    pub facility: &'a core_pb::Facility,
+    pub facility: &'a hmis_core_api::Facility,
     pub period: &'a Period,
     pub generated_at: DateTime<Utc>,
 }
@@ -98,7 +97,7 @@ fn movement_line(line: &pb::MovementLine) -> serde_json::Map<String, Value> {
 /// The movement content: each ward by its code and name (the institute does not know our ids),
 /// then the total. `wards` pairs each ward line with its department.
 pub fn movement_content(
-    wards: &[(pb::MovementLine, core_pb::Department)],
+    wards: &[(pb::MovementLine, hmis_core_api::Department)],
     total: &pb::MovementLine,
 ) -> Value {
     let wards: Vec<Value> = wards
@@ -177,7 +176,7 @@ mod tests {
 
     use super::*;
 
-    fn header<'a>(facility: &'a core_pb::Facility, period: &'a Period) -> Header<'a> {
+    fn header<'a>(facility: &'a hmis_core_api::Facility, period: &'a Period) -> Header<'a> {
         Header {
             submission_id: Uuid::now_v7(),
             revision: 1,
@@ -190,10 +189,11 @@ mod tests {
 
     #[test]
     fn a_rendered_report_conforms_and_a_broken_one_is_named() {
-        let facility = core_pb::Facility {
+        let facility = hmis_core_api::Facility {
+            id: Uuid::now_v7(),
             code: "SCM".into(),
             name: "Spitalul Clinic Municipal".into(),
-            ..Default::default()
+            time_zone: "Europe/Chisinau".into(),
         };
         let period = Period {
             facility: Uuid::now_v7(),

@@ -58,3 +58,13 @@ impl From<Error> for Status {
         }
     }
 }
+
+/// A failed read of the bed register: its status as it said it, or a malformed answer.
+impl From<hmis_core_api::CoreError> for Error {
+    fn from(error: hmis_core_api::CoreError) -> Self {
+        match error {
+            hmis_core_api::CoreError::Status(status) => Self::Context(status),
+            hmis_core_api::CoreError::Malformed(what) => Self::CorruptRow(what),
+        }
+    }
+}

@@ -29,7 +29,11 @@ fn violation(rule: Rule, place: &str) -> Violation {
 #[test]
 fn the_module_crates_keep_the_anatomy() {
     let report = tidy::source_violations_beyond_debts(&checkout()).expect("read the tree");
-    assert!(report.is_empty(), "house rules broken:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "house rules broken:\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
@@ -54,7 +58,11 @@ async fn every_migrated_table_keeps_tenancy_and_ownership() {
         .await
         .expect("read the catalog");
     let report: Vec<String> = found.iter().map(ToString::to_string).collect();
-    assert!(report.is_empty(), "house rules broken:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "house rules broken:\n{}",
+        report.join("\n")
+    );
 }
 
 #[tokio::test]
