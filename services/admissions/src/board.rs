@@ -18,11 +18,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 use uuid::Uuid;
 
+use crate::app::Adt;
 use crate::convert::admission_type_to_pb;
 use crate::directory::Bed;
 use crate::domain::BedState;
 use crate::error::{Error, Result};
-use crate::grpc::Adt;
 use crate::store::{self, WardHold};
 
 const READ: &str = "admissions.read";

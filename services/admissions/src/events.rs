@@ -8,9 +8,9 @@ use hmis_proto::openhmis::admissions::v1 as pb;
 use prost::Message;
 use uuid::Uuid;
 
+use crate::app::Adt;
 use crate::convert::visit_to_pb;
 use crate::error::Result;
-use crate::grpc::Adt;
 use crate::store::{AdmissionRow, VisitRow};
 
 pub use hmis_proto::events::admissions::{

@@ -8,10 +8,10 @@ use hmis_platform::context::RequestId;
 use hmis_platform::{RequestContext, TenantId};
 use hmis_proto::openhmis::admissions::v1 as pb;
 
+use crate::app::Adt;
 use crate::domain::{AdmissionStatus, AdmissionType, observation_due};
 use crate::error::Result;
 use crate::events;
-use crate::grpc::Adt;
 use crate::store::{self, AdmissionChange, Lock};
 
 impl Adt {

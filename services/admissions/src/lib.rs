@@ -9,6 +9,7 @@
 //! Wards, beds and patients belong to other modules; admissions reads them through their
 //! contracts ([`directory`]), never their tables.
 
+mod app;
 mod board;
 mod convert;
 pub mod directory;
@@ -41,7 +42,7 @@ pub const SCHEMA: &str = "admissions";
 
 #[derive(Debug, Clone)]
 pub struct AdmissionsModule {
-    adt: Arc<grpc::Adt>,
+    adt: Arc<app::Adt>,
 }
 
 impl AdmissionsModule {
@@ -54,7 +55,7 @@ impl AdmissionsModule {
         patients: ServiceChannel,
     ) -> Self {
         Self {
-            adt: Arc::new(grpc::Adt {
+            adt: Arc::new(app::Adt {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 directory: directory::Directory::new(core, patients),
