@@ -16,10 +16,9 @@ pub mod directory;
 pub mod domain;
 mod error;
 pub mod events;
+mod follow;
 mod grpc;
 mod jobs;
-mod known_patients;
-mod merges;
 mod store;
 
 use std::sync::Arc;
@@ -90,13 +89,13 @@ impl AdmissionsModule {
     /// The subscription that re-points admissions when the registry merges (or unmerges)
     /// patient records.
     pub fn merge_subscription(&self) -> hmis_platform::outbox::Subscription {
-        merges::subscription(self.adt.calls.database().clone())
+        follow::merges::subscription(self.adt.calls.database().clone())
     }
 
     /// The subscription that keeps what admitting checks of patients (sex, death, merge)
     /// from the registry's events.
     pub fn patient_subscription(&self) -> hmis_platform::outbox::Subscription {
-        known_patients::subscription(self.adt.calls.database().clone())
+        follow::known_patients::subscription(self.adt.calls.database().clone())
     }
 
     /// Wakes ward board watchers on every change of admissions or bed states, until the task

@@ -43,7 +43,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::events;
-use crate::known_patients;
+use crate::follow::known_patients;
 use crate::store::{
     self, AdmissionChange, AdmissionFilter, AdmissionRow, DischargeColumns, Lock, NewAdmission,
     NewVisit, StayRow,

@@ -1,6 +1,15 @@
 //! The only SQL of the admissions module, to the `admissions` schema only. Every function
 //! takes the caller's tenant transaction, so row-level security keeps it to that tenant.
 
+mod known_patients;
+mod merges;
+
+pub use known_patients::{keep_known_patient, known_patient};
+pub use merges::{
+    claim_merge, has_open_admission, record_moved, repoint_admissions, repoint_visits, restore,
+    unmerge,
+};
+
 use chrono::{DateTime, Utc};
 use hmis_platform::TenantTx;
 use serde_json::Value as Json;

@@ -15,12 +15,12 @@ use hmis_platform::types::Version;
 use hmis_platform::{Database, TenantTx};
 use hmis_proto::events::patients::PATIENT_CHANGED;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::directory::Patient;
 use crate::domain::PatientSex;
 use crate::error::{Error, Result};
+use crate::store;
 
 #[derive(Debug)]
 struct PatientFollower {
@@ -66,22 +66,14 @@ impl PatientFollower {
             .begin(event.tenant_id, &RequestId::generate())
             .await
             .map_err(HandlerError::new)?;
-        sqlx::query(
-            "INSERT INTO admissions.known_patients \
-                 (tenant_id, patient_id, version, sex, deceased, merged_into) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant_id, patient_id) DO UPDATE SET version = EXCLUDED.version, \
-                 sex = EXCLUDED.sex, deceased = EXCLUDED.deceased, \
-                 merged_into = EXCLUDED.merged_into \
-             WHERE admissions.known_patients.version < EXCLUDED.version",
+        store::keep_known_patient(
+            &mut tx,
+            patient_id,
+            version.get(),
+            sex_to_db(patient.sex),
+            patient.deceased,
+            merged_into,
         )
-        .bind(tx.tenant_id().as_uuid())
-        .bind(patient_id)
-        .bind(version.get())
-        .bind(sex_to_db(patient.sex))
-        .bind(patient.deceased)
-        .bind(merged_into)
-        .execute(&mut *tx)
         .await
         .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)
@@ -94,23 +86,9 @@ impl EventHandler for PatientFollower {
     }
 }
 
-#[derive(FromRow)]
-struct KnownPatient {
-    sex: String,
-    deceased: bool,
-    merged_into: Option<Uuid>,
-}
-
 /// The patient as admissions knows it, if the registry's events told it already.
 pub(crate) async fn known(tx: &mut TenantTx, patient_id: Uuid) -> Result<Option<Patient>> {
-    let row: Option<KnownPatient> = sqlx::query_as(
-        "SELECT sex, deceased, merged_into FROM admissions.known_patients \
-         WHERE tenant_id = $1 AND patient_id = $2",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(patient_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = store::known_patient(tx, patient_id).await?;
     row.map(|row| {
         let sex = match row.sex.as_str() {
             "male" => PatientSex::Male,

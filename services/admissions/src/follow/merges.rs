@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use hmis_proto::events::patients::{PATIENTS_MERGED, PATIENTS_UNMERGED};
 
+use crate::store;
+
 #[derive(Debug)]
 pub(crate) struct MergeFollower {
     pub(crate) database: Database,
@@ -80,66 +82,17 @@ struct Merge {
 
 impl Merge {
     async fn apply(&self, tx: &mut TenantTx, event: &Event) -> Result<(), sqlx::Error> {
-        let tenant_id = tx.tenant_id().as_uuid();
+        let at = event.occurred_at;
         // The merge's row first: a redelivered event stops here.
-        let fresh = sqlx::query(
-            "INSERT INTO admissions.patient_merges (tenant_id, merge_id, survivor_id, merged_id, \
-             admission_ids, visit_ids, merged_at) VALUES ($1, $2, $3, $4, '{}', '{}', $5) \
-             ON CONFLICT (tenant_id, merge_id) DO NOTHING",
-        )
-        .bind(tenant_id)
-        .bind(self.merge_id)
-        .bind(self.survivor_id)
-        .bind(self.merged_id)
-        .bind(event.occurred_at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        if !store::claim_merge(tx, self.merge_id, self.survivor_id, self.merged_id, at).await? {
             return Ok(());
         }
-        let survivor_open: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT FROM admissions.admissions \
-             WHERE tenant_id = $1 AND patient_id = $2 AND status = 'admitted')",
-        )
-        .bind(tenant_id)
-        .bind(self.survivor_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        let admissions: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE admissions.admissions SET patient_id = $3, version = version + 1, \
-             updated_at = $4 \
-             WHERE tenant_id = $1 AND patient_id = $2 AND NOT ($5 AND status = 'admitted') \
-             RETURNING id",
-        )
-        .bind(tenant_id)
-        .bind(self.merged_id)
-        .bind(self.survivor_id)
-        .bind(event.occurred_at)
-        .bind(survivor_open)
-        .fetch_all(&mut **tx)
-        .await?;
-        let visits: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE admissions.emergency_visits SET patient_id = $3, version = version + 1, \
-             updated_at = $4 WHERE tenant_id = $1 AND patient_id = $2 RETURNING id",
-        )
-        .bind(tenant_id)
-        .bind(self.merged_id)
-        .bind(self.survivor_id)
-        .bind(event.occurred_at)
-        .fetch_all(&mut **tx)
-        .await?;
-        sqlx::query(
-            "UPDATE admissions.patient_merges SET admission_ids = $3, visit_ids = $4 \
-             WHERE tenant_id = $1 AND merge_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(self.merge_id)
-        .bind(&admissions)
-        .bind(&visits)
-        .execute(&mut **tx)
-        .await?;
+        let survivor_open = store::has_open_admission(tx, self.survivor_id).await?;
+        let admissions =
+            store::repoint_admissions(tx, self.merged_id, self.survivor_id, survivor_open, at)
+                .await?;
+        let visits = store::repoint_visits(tx, self.merged_id, self.survivor_id, at).await?;
+        store::record_moved(tx, self.merge_id, &admissions, &visits).await?;
         if survivor_open {
             tracing::warn!(
                 merge_id = %self.merge_id,
@@ -159,41 +112,10 @@ impl Merge {
 
 /// Moves back what a merge moved; a redelivered unmerge finds the merge already undone.
 async fn undo(tx: &mut TenantTx, merge_id: Uuid, event: &Event) -> Result<(), sqlx::Error> {
-    let tenant_id = tx.tenant_id().as_uuid();
-    let moved: Option<(Uuid, Vec<Uuid>, Vec<Uuid>)> = sqlx::query_as(
-        "UPDATE admissions.patient_merges SET unmerged_at = $3 \
-         WHERE tenant_id = $1 AND merge_id = $2 AND unmerged_at IS NULL \
-         RETURNING merged_id, admission_ids, visit_ids",
-    )
-    .bind(tenant_id)
-    .bind(merge_id)
-    .bind(event.occurred_at)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((restored_id, admissions, visits)) = moved else {
-        return Ok(());
-    };
-    sqlx::query(
-        "UPDATE admissions.admissions SET patient_id = $3, version = version + 1, updated_at = $4 \
-         WHERE tenant_id = $1 AND id = ANY ($2)",
-    )
-    .bind(tenant_id)
-    .bind(&admissions)
-    .bind(restored_id)
-    .bind(event.occurred_at)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE admissions.emergency_visits SET patient_id = $3, version = version + 1, \
-         updated_at = $4 WHERE tenant_id = $1 AND id = ANY ($2)",
-    )
-    .bind(tenant_id)
-    .bind(&visits)
-    .bind(restored_id)
-    .bind(event.occurred_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    match store::unmerge(tx, merge_id, event.occurred_at).await? {
+        Some(moved) => store::restore(tx, &moved, event.occurred_at).await,
+        None => Ok(()),
+    }
 }
 
 impl EventHandler for MergeFollower {

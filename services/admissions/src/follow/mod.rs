@@ -1,0 +1,5 @@
+//! What admissions keeps from other modules' events: the registry's patients
+//! ([`known_patients`]) and its merges of patient records ([`merges`]).
+
+pub(crate) mod known_patients;
+pub(crate) mod merges;
