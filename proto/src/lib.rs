@@ -4,6 +4,13 @@
 
 #![allow(clippy::all, clippy::pedantic, missing_docs, rust_2018_idioms)]
 
+/// The generated code. Its doc comments are the proto files' comments, written for readers of
+/// the contracts (`facility:<uuid>`, URLs in prose), not as rustdoc markup.
+#[allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links
+)]
 pub mod openhmis {
     pub mod audit {
         pub mod v1 {

@@ -102,7 +102,7 @@ impl Directory {
         }
     }
 
-    /// A department of the register (read at most every [`REFERENCE_TTL`]).
+    /// A department of the register (read again at most every 30 s).
     pub async fn ward(&self, context: &RequestContext, id: Uuid) -> Result<Ward> {
         let department = self
             .core

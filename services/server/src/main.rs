@@ -133,7 +133,7 @@ enum TerminologyCommand {
         /// The system's short name: icd10, achi, atc, loinc, ...
         #[arg(long)]
         system: String,
-        /// The release; for ClaML, defaults to the file's own <Title version>.
+        /// The release; for ClaML, defaults to the version attribute of the file's Title element.
         #[arg(long)]
         version: Option<String>,
         #[arg(long, value_enum)]
