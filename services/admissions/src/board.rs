@@ -224,7 +224,7 @@ fn ward_patient(hold: &WardHold) -> pb::WardPatient {
         admission_id: hold.stay.admission_id.to_string(),
         patient_id: hold.patient_id.to_string(),
         admission_number: hold.admission_number.clone(),
-        r#type: admission_type_to_pb(&hold.r#type).into(),
+        r#type: admission_type_to_pb(hold.r#type).into(),
         bed_id: hold
             .stay
             .bed_id

@@ -30,15 +30,14 @@ pub fn parse_arrival_mode(value: i32) -> Result<ArrivalMode, ParseError> {
     })
 }
 
-fn arrival_mode_to_pb(value: &str) -> pb::ArrivalMode {
-    match ArrivalMode::from_db(value) {
-        Some(ArrivalMode::WalkIn) => pb::ArrivalMode::WalkIn,
-        Some(ArrivalMode::Ambulance) => pb::ArrivalMode::Ambulance,
-        Some(ArrivalMode::Police) => pb::ArrivalMode::Police,
-        Some(ArrivalMode::Referred) => pb::ArrivalMode::Referred,
-        Some(ArrivalMode::TransferIn) => pb::ArrivalMode::TransferIn,
-        Some(ArrivalMode::Other) => pb::ArrivalMode::Other,
-        None => pb::ArrivalMode::Unspecified,
+fn arrival_mode_to_pb(value: ArrivalMode) -> pb::ArrivalMode {
+    match value {
+        ArrivalMode::WalkIn => pb::ArrivalMode::WalkIn,
+        ArrivalMode::Ambulance => pb::ArrivalMode::Ambulance,
+        ArrivalMode::Police => pb::ArrivalMode::Police,
+        ArrivalMode::Referred => pb::ArrivalMode::Referred,
+        ArrivalMode::TransferIn => pb::ArrivalMode::TransferIn,
+        ArrivalMode::Other => pb::ArrivalMode::Other,
     }
 }
 
@@ -59,8 +58,8 @@ pub fn parse_closing_outcome(value: i32) -> Result<EmergencyOutcome, ParseError>
     }
 }
 
-fn outcome_to_pb(value: Option<&str>) -> pb::EmergencyOutcome {
-    match value.and_then(EmergencyOutcome::from_db) {
+fn outcome_to_pb(value: Option<EmergencyOutcome>) -> pb::EmergencyOutcome {
+    match value {
         Some(EmergencyOutcome::Admitted) => pb::EmergencyOutcome::Admitted,
         Some(EmergencyOutcome::SentHome) => pb::EmergencyOutcome::SentHome,
         Some(EmergencyOutcome::ReferredElsewhere) => pb::EmergencyOutcome::ReferredElsewhere,
@@ -80,13 +79,12 @@ pub fn parse_admission_type(value: i32) -> Result<AdmissionType, ParseError> {
     })
 }
 
-pub fn admission_type_to_pb(value: &str) -> pb::AdmissionType {
-    match AdmissionType::from_db(value) {
-        Some(AdmissionType::Emergency) => pb::AdmissionType::Emergency,
-        Some(AdmissionType::Planned) => pb::AdmissionType::Planned,
-        Some(AdmissionType::DayCare) => pb::AdmissionType::DayCare,
-        Some(AdmissionType::Observation) => pb::AdmissionType::Observation,
-        None => pb::AdmissionType::Unspecified,
+pub fn admission_type_to_pb(value: AdmissionType) -> pb::AdmissionType {
+    match value {
+        AdmissionType::Emergency => pb::AdmissionType::Emergency,
+        AdmissionType::Planned => pb::AdmissionType::Planned,
+        AdmissionType::DayCare => pb::AdmissionType::DayCare,
+        AdmissionType::Observation => pb::AdmissionType::Observation,
     }
 }
 
@@ -101,12 +99,11 @@ pub fn parse_status_filter(value: i32) -> Result<Option<AdmissionStatus>, ParseE
     }
 }
 
-fn status_to_pb(value: &str) -> pb::AdmissionStatus {
-    match AdmissionStatus::from_db(value) {
-        Some(AdmissionStatus::Admitted) => pb::AdmissionStatus::Admitted,
-        Some(AdmissionStatus::Discharged) => pb::AdmissionStatus::Discharged,
-        Some(AdmissionStatus::Cancelled) => pb::AdmissionStatus::Cancelled,
-        None => pb::AdmissionStatus::Unspecified,
+fn status_to_pb(value: AdmissionStatus) -> pb::AdmissionStatus {
+    match value {
+        AdmissionStatus::Admitted => pb::AdmissionStatus::Admitted,
+        AdmissionStatus::Discharged => pb::AdmissionStatus::Discharged,
+        AdmissionStatus::Cancelled => pb::AdmissionStatus::Cancelled,
     }
 }
 
@@ -123,16 +120,15 @@ pub fn parse_discharge_type(value: i32) -> Result<DischargeType, ParseError> {
     })
 }
 
-pub fn discharge_type_to_pb(value: &str) -> pb::DischargeType {
-    match DischargeType::from_db(value) {
-        Some(DischargeType::Recovered) => pb::DischargeType::Recovered,
-        Some(DischargeType::Improved) => pb::DischargeType::Improved,
-        Some(DischargeType::Unchanged) => pb::DischargeType::Unchanged,
-        Some(DischargeType::Worsened) => pb::DischargeType::Worsened,
-        Some(DischargeType::Deceased) => pb::DischargeType::Deceased,
-        Some(DischargeType::Transferred) => pb::DischargeType::Transferred,
-        Some(DischargeType::LeftAgainstAdvice) => pb::DischargeType::LeftAgainstAdvice,
-        None => pb::DischargeType::Unspecified,
+pub fn discharge_type_to_pb(value: DischargeType) -> pb::DischargeType {
+    match value {
+        DischargeType::Recovered => pb::DischargeType::Recovered,
+        DischargeType::Improved => pb::DischargeType::Improved,
+        DischargeType::Unchanged => pb::DischargeType::Unchanged,
+        DischargeType::Worsened => pb::DischargeType::Worsened,
+        DischargeType::Deceased => pb::DischargeType::Deceased,
+        DischargeType::Transferred => pb::DischargeType::Transferred,
+        DischargeType::LeftAgainstAdvice => pb::DischargeType::LeftAgainstAdvice,
     }
 }
 
@@ -222,11 +218,11 @@ pub fn visit_to_pb(row: &VisitRow) -> pb::EmergencyVisit {
         facility_id: row.facility_id.to_string(),
         department_id: row.department_id.to_string(),
         arrival_time: timestamp(row.arrival_time),
-        arrival_mode: arrival_mode_to_pb(&row.arrival_mode).into(),
+        arrival_mode: arrival_mode_to_pb(row.arrival_mode).into(),
         referral: referral_to_pb(&row.referral),
         triage_level: i32::from(row.triage_level),
         chief_complaint: row.chief_complaint.clone(),
-        outcome: outcome_to_pb(row.outcome.as_deref()).into(),
+        outcome: outcome_to_pb(row.outcome).into(),
         close_time: row.close_time.and_then(timestamp),
         admission_id: row
             .admission_id
@@ -254,7 +250,7 @@ pub fn stay_to_pb(row: &StayRow) -> pb::Stay {
 pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admission> {
     let discharge = match (&row.discharge_type, row.discharge_time) {
         (Some(kind), Some(at)) => Some(pb::Discharge {
-            r#type: discharge_type_to_pb(kind).into(),
+            r#type: discharge_type_to_pb(*kind).into(),
             discharge_time: timestamp(at),
             destination: row.discharge_destination.clone(),
             discharged_by: row
@@ -276,8 +272,8 @@ pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admi
         patient_id: row.patient_id.to_string(),
         facility_id: row.facility_id.to_string(),
         admission_number: row.admission_number.clone(),
-        r#type: admission_type_to_pb(&row.r#type).into(),
-        status: status_to_pb(&row.status).into(),
+        r#type: admission_type_to_pb(row.r#type).into(),
+        status: status_to_pb(row.status).into(),
         admit_time: timestamp(row.admit_time),
         department_id: row.department_id.to_string(),
         bed_id: row.bed_id.map(|id| id.to_string()).unwrap_or_default(),

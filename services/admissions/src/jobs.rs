@@ -29,8 +29,8 @@ impl Adt {
                 .begin(tenant_id, &RequestId::generate())
                 .await?;
             let row = store::get_admission(&mut tx, id, Lock::ForUpdate).await?;
-            let still_due = row.status == AdmissionStatus::Admitted.as_db()
-                && row.r#type == AdmissionType::Observation.as_db()
+            let still_due = row.status == AdmissionStatus::Admitted
+                && row.r#type == AdmissionType::Observation
                 && observation_due(row.admit_time, now, limit);
             if !still_due {
                 tx.rollback().await?;
@@ -40,7 +40,7 @@ impl Adt {
                 &mut tx,
                 id,
                 &AdmissionChange {
-                    kind: Some(AdmissionType::Emergency.as_db()),
+                    kind: Some(AdmissionType::Emergency),
                     converted_at: Some(now),
                     ..Default::default()
                 },

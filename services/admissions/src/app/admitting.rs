@@ -91,7 +91,7 @@ impl Adt {
                         patient_id,
                         facility_id: ward.facility_id,
                         admission_number: String::new(),
-                        kind: kind.as_db(),
+                        kind,
                         admit_time,
                         department_id,
                         bed_id,
@@ -198,7 +198,7 @@ impl Adt {
                         facility_id: mother.facility_id,
                         admission_number: String::new(),
                         // A birth in hospital is not planned as an admission of its own.
-                        kind: AdmissionType::Emergency.as_db(),
+                        kind: AdmissionType::Emergency,
                         admit_time: born.max(mother.admit_time),
                         department_id: mother.department_id,
                         bed_id,

@@ -130,7 +130,7 @@ async fn lock_for_change(
 }
 
 fn require_open(row: &AdmissionRow) -> Result<()> {
-    if row.status == AdmissionStatus::Admitted.as_db() {
+    if row.status == AdmissionStatus::Admitted {
         Ok(())
     } else {
         Err(Error::precondition(format!(
@@ -212,7 +212,8 @@ fn check_ward(ward: &Ward, kind: AdmissionType) -> Result<()> {
     if !takes {
         return Err(Error::precondition(format!(
             "department {} does not take {} admissions",
-            ward.name, kind
+            ward.name,
+            kind.as_db().replace('_', " ")
         )));
     }
     Ok(())
@@ -416,7 +417,7 @@ impl Adt {
             let closed = store::close_visit(
                 tx,
                 visit.id,
-                EmergencyOutcome::Admitted.as_db(),
+                EmergencyOutcome::Admitted,
                 row.admit_time.max(visit.arrival_time),
                 Some(row.id),
                 "",

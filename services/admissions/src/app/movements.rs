@@ -142,9 +142,7 @@ impl Adt {
         }
         let seen = self.peek(context, id).await?;
         let ward = self.directory.ward(context, department_id).await?;
-        let kind =
-            AdmissionType::from_db(&seen.r#type).ok_or(Error::CorruptRow("admission type"))?;
-        check_ward(&ward, kind)?;
+        check_ward(&ward, seen.r#type)?;
         if ward.facility_id != seen.facility_id {
             return Err(Error::precondition(
                 "the receiving ward is in another facility: discharge as transferred and admit there",
@@ -321,10 +319,10 @@ impl Adt {
                         tx,
                         id,
                         &AdmissionChange {
-                            status: Some(AdmissionStatus::Discharged.as_db()),
+                            status: Some(AdmissionStatus::Discharged),
                             bed_id: Some(None),
                             discharge: Some(Some(DischargeColumns {
-                                kind: kind.as_db(),
+                                kind,
                                 time: at,
                                 destination: destination.as_str().to_owned(),
                                 by: context.user_id(),
@@ -381,7 +379,7 @@ impl Adt {
         let response = self
             .calls.write(context, &method("UndoDischarge"), &key, message, async |tx| {
                     let row = lock_for_change(tx, context, id, UNDO, Must::BeAny, etag).await?;
-                    let (Some(recorded), Some(kind), Some(time)) = (row.discharge_recorded_at, row.discharge_type.clone(), row.discharge_time) else {
+                    let (Some(recorded), Some(kind), Some(time)) = (row.discharge_recorded_at, row.discharge_type, row.discharge_time) else {
                         return Err(Error::precondition(format!("admission {} is not discharged", row.admission_number)));
                     };
                     if !undo_allowed(recorded, now, window) {
@@ -398,7 +396,7 @@ impl Adt {
                         .cloned()
                         .ok_or(Error::CorruptRow("discharged admission without stays"))?;
                     let undone = pb::Discharge {
-                        r#type: discharge_type_to_pb(&kind).into(),
+                        r#type: discharge_type_to_pb(kind).into(),
                         discharge_time: timestamp(time),
                         destination: row.discharge_destination.clone(),
                         discharged_by: row.discharged_by.map(|id| id.to_string()).unwrap_or_default(),
@@ -413,7 +411,7 @@ impl Adt {
                         tx,
                         id,
                         &AdmissionChange {
-                            status: Some(AdmissionStatus::Admitted.as_db()),
+                            status: Some(AdmissionStatus::Admitted),
                             department_id: Some(last.department_id),
                             bed_id: Some(last.bed_id),
                             discharge: Some(None),
@@ -466,7 +464,7 @@ impl Adt {
                         tx,
                         id,
                         &AdmissionChange {
-                            status: Some(AdmissionStatus::Cancelled.as_db()),
+                            status: Some(AdmissionStatus::Cancelled),
                             bed_id: Some(None),
                             ..Default::default()
                         },

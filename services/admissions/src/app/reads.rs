@@ -29,14 +29,8 @@ impl Adt {
             context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
         }
         let mut tx = self.read_tx(context).await?;
-        let rows = store::list_admissions(
-            &mut tx,
-            filter,
-            status.map(|s| s.as_db()),
-            after,
-            size.fetch_limit(),
-        )
-        .await?;
+        let rows =
+            store::list_admissions(&mut tx, filter, status, after, size.fetch_limit()).await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.admit_time, row.id));
         // A patient's history may span wards the caller does not serve: those stay out.
         let shown: Vec<&AdmissionRow> = rows

@@ -89,7 +89,7 @@ impl Adt {
                             facility_id: ward.facility_id,
                             department_id,
                             arrival_time: arrival,
-                            arrival_mode: mode.as_db(),
+                            arrival_mode: mode,
                             referral: &referral,
                             triage_level: triage.get(),
                             chief_complaint: complaint.as_str(),
@@ -142,8 +142,7 @@ impl Adt {
                     let at =
                         movement_time_of("close_time", close_time, Some(row.arrival_time), now)?;
                     let closed =
-                        store::close_visit(tx, id, outcome.as_db(), at, None, note.as_str(), now)
-                            .await?;
+                        store::close_visit(tx, id, outcome, at, None, note.as_str(), now).await?;
                     events::visit_closed(self, tx, &closed, now).await?;
                     audit::record(tx, context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                     Ok(pb::CloseEmergencyVisitResponse {

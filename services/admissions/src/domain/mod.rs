@@ -1,37 +1,10 @@
 //! The rules of hospitalization, without tonic or sqlx: the kinds and states an admission
 //! passes through, which times a movement may carry, and what a bed accepts.
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, Utc};
 use hmis_platform::types::ParseError;
 
-/// Declares an enum stored as text, with its database spelling.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $db:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_db(&self) -> &'static str {
-                match self { $(Self::$variant => $db),+ }
-            }
-
-            pub fn from_db(value: &str) -> Option<Self> {
-                match value { $($db => Some(Self::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.as_db().replace('_', " "))
-            }
-        }
-    };
-}
-
-stored_enum!(
+hmis_platform::labels!(
     /// How a patient reached the emergency unit.
     ArrivalMode {
         WalkIn => "walk_in",
@@ -43,7 +16,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+hmis_platform::labels!(
     /// How an emergency visit ended.
     EmergencyOutcome {
         Admitted => "admitted",
@@ -54,7 +27,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+hmis_platform::labels!(
     AdmissionType {
         Emergency => "emergency",
         Planned => "planned",
@@ -63,7 +36,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+hmis_platform::labels!(
     AdmissionStatus {
         Admitted => "admitted",
         Discharged => "discharged",
@@ -71,7 +44,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+hmis_platform::labels!(
     DischargeType {
         Recovered => "recovered",
         Improved => "improved",

@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{AdmissionStatus, AdmissionType, ArrivalMode, DischargeType, EmergencyOutcome};
 use crate::error::{Error, Result};
 
 /// Whether a read takes the row lock for a read-modify-write.
@@ -40,8 +41,8 @@ pub struct AdmissionRow {
     pub patient_id: Uuid,
     pub facility_id: Uuid,
     pub admission_number: String,
-    pub r#type: String,
-    pub status: String,
+    pub r#type: AdmissionType,
+    pub status: AdmissionStatus,
     pub admit_time: DateTime<Utc>,
     pub department_id: Uuid,
     pub bed_id: Option<Uuid>,
@@ -52,7 +53,7 @@ pub struct AdmissionRow {
     pub emergency_visit_id: Option<Uuid>,
     pub consent_document_ids: Vec<Uuid>,
     pub mother_admission_id: Option<Uuid>,
-    pub discharge_type: Option<String>,
+    pub discharge_type: Option<DischargeType>,
     pub discharge_time: Option<DateTime<Utc>>,
     pub discharge_destination: String,
     pub discharged_by: Option<Uuid>,
@@ -77,7 +78,7 @@ pub struct NewAdmission {
     pub patient_id: Uuid,
     pub facility_id: Uuid,
     pub admission_number: String,
-    pub kind: &'static str,
+    pub kind: AdmissionType,
     pub admit_time: DateTime<Utc>,
     pub department_id: Uuid,
     pub bed_id: Option<Uuid>,
@@ -118,11 +119,11 @@ pub struct VisitRow {
     pub facility_id: Uuid,
     pub department_id: Uuid,
     pub arrival_time: DateTime<Utc>,
-    pub arrival_mode: String,
+    pub arrival_mode: ArrivalMode,
     pub referral: Json,
     pub triage_level: i16,
     pub chief_complaint: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<EmergencyOutcome>,
     pub close_time: Option<DateTime<Utc>>,
     pub admission_id: Option<Uuid>,
     pub outcome_note: String,
@@ -204,8 +205,8 @@ pub async fn get_admission(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<Ad
 /// What changes on an admission row; `None` leaves a column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AdmissionChange {
-    pub status: Option<&'static str>,
-    pub kind: Option<&'static str>,
+    pub status: Option<AdmissionStatus>,
+    pub kind: Option<AdmissionType>,
     pub department_id: Option<Uuid>,
     /// `Some(None)` clears the bed.
     pub bed_id: Option<Option<Uuid>>,
@@ -216,7 +217,7 @@ pub struct AdmissionChange {
 
 #[derive(Debug, Clone)]
 pub struct DischargeColumns {
-    pub kind: &'static str,
+    pub kind: DischargeType,
     pub time: DateTime<Utc>,
     pub destination: String,
     pub by: Uuid,
@@ -368,7 +369,7 @@ pub enum AdmissionFilter {
 pub async fn list_admissions(
     tx: &mut TenantTx,
     filter: AdmissionFilter,
-    status: Option<&'static str>,
+    status: Option<AdmissionStatus>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<AdmissionRow>> {
@@ -417,7 +418,7 @@ pub struct WardHold {
     pub stay: StayRow,
     pub patient_id: Uuid,
     pub admission_number: String,
-    pub r#type: String,
+    pub r#type: AdmissionType,
     pub admit_time: DateTime<Utc>,
 }
 
@@ -444,7 +445,7 @@ pub struct NewVisit<'a> {
     pub facility_id: Uuid,
     pub department_id: Uuid,
     pub arrival_time: DateTime<Utc>,
-    pub arrival_mode: &'static str,
+    pub arrival_mode: ArrivalMode,
     pub referral: &'a Json,
     pub triage_level: i16,
     pub chief_complaint: &'a str,
@@ -495,7 +496,7 @@ pub async fn get_visit(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<VisitR
 pub async fn close_visit(
     tx: &mut TenantTx,
     id: Uuid,
-    outcome: &'static str,
+    outcome: EmergencyOutcome,
     close_time: DateTime<Utc>,
     admission_id: Option<Uuid>,
     note: &str,
