@@ -3,6 +3,8 @@
 
 mod known_patients;
 mod merges;
+#[cfg(test)]
+mod tests;
 
 pub use known_patients::{keep_known_patient, known_patient};
 pub use merges::{
