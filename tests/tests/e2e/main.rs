@@ -11,6 +11,7 @@ mod foundation;
 mod gateway;
 mod iam;
 mod inventory;
+mod kit;
 mod patient_records;
 mod patients;
 mod statistics;
