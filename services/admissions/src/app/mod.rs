@@ -13,7 +13,7 @@ mod visits;
 
 pub(crate) use admitting::{Admitting, Birth};
 pub(crate) use movements::{
-    BedAssignment, Cancellation, Discharge, Release, Reservation, Transfer, Undo,
+    BedAssignment, Discharge, ReasonedChange, Release, Reservation, Transfer,
 };
 pub(crate) use reads::AdmissionPage;
 pub(crate) use visits::{Arrival, Closing, VisitPage};

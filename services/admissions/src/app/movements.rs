@@ -52,18 +52,10 @@ pub(crate) struct Discharge {
     pub(crate) etag: Option<Version>,
 }
 
-/// What an UndoDischarge call asks for, parsed.
+/// What an UndoDischarge or a CancelAdmission call asks for, parsed: a change of an
+/// admission that needs its reason.
 #[derive(Debug)]
-pub(crate) struct Undo {
-    pub(crate) key: RequestKey,
-    pub(crate) id: Uuid,
-    pub(crate) reason: Text,
-    pub(crate) etag: Option<Version>,
-}
-
-/// What a CancelAdmission call asks for, parsed.
-#[derive(Debug)]
-pub(crate) struct Cancellation {
+pub(crate) struct ReasonedChange {
     pub(crate) key: RequestKey,
     pub(crate) id: Uuid,
     pub(crate) reason: Text,
@@ -365,14 +357,14 @@ impl Adt {
         &self,
         context: &RequestContext,
         message: &pb::UndoDischargeRequest,
-        undo: Undo,
+        change: ReasonedChange,
     ) -> Result<pb::UndoDischargeResponse> {
-        let Undo {
+        let ReasonedChange {
             key,
             id,
             reason,
             etag,
-        } = undo;
+        } = change;
         let now = self.calls.now();
         let window = chrono::Duration::from_std(self.options.undo_discharge_window)
             .unwrap_or(chrono::Duration::MAX);
@@ -440,14 +432,14 @@ impl Adt {
         &self,
         context: &RequestContext,
         message: &pb::CancelAdmissionRequest,
-        cancellation: Cancellation,
+        change: ReasonedChange,
     ) -> Result<pb::CancelAdmissionResponse> {
-        let Cancellation {
+        let ReasonedChange {
             key,
             id,
             reason,
             etag,
-        } = cancellation;
+        } = change;
         let now = self.calls.now();
         let response = self
             .calls.write(context, &method("CancelAdmission"), &key, message, async |tx| {

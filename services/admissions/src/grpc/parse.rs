@@ -12,8 +12,8 @@ use hmis_proto::openhmis::patients::v1 as patients_pb;
 use uuid::Uuid;
 
 use crate::app::{
-    AdmissionPage, Admitting, Arrival, BedAssignment, Birth, Cancellation, Closing, Discharge,
-    Release, Reservation, Transfer, Undo, VisitPage,
+    AdmissionPage, Admitting, Arrival, BedAssignment, Birth, Closing, Discharge, ReasonedChange,
+    Release, Reservation, Transfer, VisitPage,
 };
 use crate::convert::{
     parse_admission_type, parse_arrival_mode, parse_closing_outcome, parse_discharge_type,
@@ -102,7 +102,6 @@ pub(crate) fn register_emergency_visit(
     else {
         return Err(violations.into());
     };
-
     Ok(Arrival {
         key,
         patient_id,
@@ -127,7 +126,6 @@ pub(crate) fn close_emergency_visit(message: &pb::CloseEmergencyVisitRequest) ->
     else {
         return Err(violations.into());
     };
-
     Ok(Closing {
         key,
         id,
@@ -216,7 +214,6 @@ pub(crate) fn admit_patient(
     else {
         return Err(violations.into());
     };
-
     Ok(Admitting {
         key,
         patient_id,
@@ -280,7 +277,6 @@ pub(crate) fn admit_newborn(
     else {
         return Err(violations.into());
     };
-
     Ok(Birth {
         key,
         mother_id,
@@ -302,7 +298,6 @@ pub(crate) fn assign_bed(message: &pb::AssignBedRequest) -> Result<BedAssignment
     let (Some(key), Some(id), Some(bed_id), true) = (key, id, bed_id, violations.is_empty()) else {
         return Err(violations.into());
     };
-
     Ok(BedAssignment {
         key,
         id,
@@ -330,7 +325,6 @@ pub(crate) fn transfer_patient(message: &pb::TransferPatientRequest) -> Result<T
     else {
         return Err(violations.into());
     };
-
     Ok(Transfer {
         key,
         id,
@@ -351,7 +345,6 @@ pub(crate) fn reserve_bed(message: &pb::ReserveBedRequest) -> Result<Reservation
     let (Some(key), Some(id), Some(bed_id), true) = (key, id, bed_id, violations.is_empty()) else {
         return Err(violations.into());
     };
-
     Ok(Reservation {
         key,
         id,
@@ -370,7 +363,6 @@ pub(crate) fn release_bed_reservation(
     let (Some(key), Some(id), true) = (key, id, violations.is_empty()) else {
         return Err(violations.into());
     };
-
     Ok(Release { key, id, etag })
 }
 
@@ -391,7 +383,6 @@ pub(crate) fn discharge_patient(message: &pb::DischargePatientRequest) -> Result
     else {
         return Err(violations.into());
     };
-
     Ok(Discharge {
         key,
         id,
@@ -402,35 +393,40 @@ pub(crate) fn discharge_patient(message: &pb::DischargePatientRequest) -> Result
     })
 }
 
-pub(crate) fn undo_discharge(message: &pb::UndoDischargeRequest) -> Result<Undo> {
-    let mut violations = Violations::default();
-    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
-    let id = parse_id("admission_id", &message.admission_id, &mut violations);
-    let reason = violations.check("reason", Text::parse_required(&message.reason));
-    let etag = parse_optional_etag(&message.etag, &mut violations);
-    let (Some(key), Some(id), Some(reason), true) = (key, id, reason, violations.is_empty()) else {
-        return Err(violations.into());
-    };
-
-    Ok(Undo {
-        key,
-        id,
-        reason,
-        etag,
-    })
+pub(crate) fn undo_discharge(message: &pb::UndoDischargeRequest) -> Result<ReasonedChange> {
+    reasoned_change(
+        &message.request_id,
+        &message.admission_id,
+        &message.reason,
+        &message.etag,
+    )
 }
 
-pub(crate) fn cancel_admission(message: &pb::CancelAdmissionRequest) -> Result<Cancellation> {
+pub(crate) fn cancel_admission(message: &pb::CancelAdmissionRequest) -> Result<ReasonedChange> {
+    reasoned_change(
+        &message.request_id,
+        &message.admission_id,
+        &message.reason,
+        &message.etag,
+    )
+}
+
+/// A change of an admission that needs its reason (undo a discharge, cancel an admission).
+fn reasoned_change(
+    request_id: &str,
+    admission_id: &str,
+    reason: &str,
+    etag: &str,
+) -> Result<ReasonedChange> {
     let mut violations = Violations::default();
-    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
-    let id = parse_id("admission_id", &message.admission_id, &mut violations);
-    let reason = violations.check("reason", Text::parse_required(&message.reason));
-    let etag = parse_optional_etag(&message.etag, &mut violations);
+    let key = violations.check("request_id", RequestKey::parse(request_id));
+    let id = parse_id("admission_id", admission_id, &mut violations);
+    let reason = violations.check("reason", Text::parse_required(reason));
+    let etag = parse_optional_etag(etag, &mut violations);
     let (Some(key), Some(id), Some(reason), true) = (key, id, reason, violations.is_empty()) else {
         return Err(violations.into());
     };
-
-    Ok(Cancellation {
+    Ok(ReasonedChange {
         key,
         id,
         reason,
@@ -452,7 +448,6 @@ pub(crate) fn list_emergency_visits(message: &pb::ListEmergencyVisitsRequest) ->
     else {
         return Err(violations.into());
     };
-
     Ok(VisitPage {
         department_id,
         open_only: message.open_only,
@@ -492,7 +487,6 @@ pub(crate) fn list_admissions(message: &pb::ListAdmissionsRequest) -> Result<Adm
     let (Some(filter), Some(size), true) = (filter, size, violations.is_empty()) else {
         return Err(violations.into());
     };
-
     Ok(AdmissionPage {
         filter,
         status,
