@@ -14,7 +14,7 @@ use hmis_proto::openhmis::patients::v1 as patients_pb;
 use patients_pb::patient_service_client::PatientServiceClient;
 use pb::admission_service_client::AdmissionServiceClient;
 use sqlx::{Connection, PgConnection};
-use support::{Session, TestApp, USER_PASSWORD, signed_in, violated_fields};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -45,87 +45,6 @@ fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-async fn department(
-    app: &TestApp,
-    admin: &Session,
-    facility: &str,
-    code: &str,
-    kind: core_pb::DepartmentKind,
-) -> String {
-    app.facilities()
-        .create_department(signed_in(
-            admin,
-            core_pb::CreateDepartmentRequest {
-                request_id: request_id(),
-                department: Some(core_pb::Department {
-                    facility_id: facility.to_owned(),
-                    code: code.to_owned(),
-                    name: format!("Ward {code}"),
-                    kind: kind.into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("create department")
-        .into_inner()
-        .department
-        .expect("department")
-        .id
-}
-
-async fn room_with_beds(
-    app: &TestApp,
-    admin: &Session,
-    department_id: &str,
-    code: &str,
-    beds: &[core_pb::BedSex],
-) -> Vec<String> {
-    let room = app
-        .facilities()
-        .create_room(signed_in(
-            admin,
-            core_pb::CreateRoomRequest {
-                request_id: request_id(),
-                room: Some(core_pb::Room {
-                    department_id: department_id.to_owned(),
-                    code: code.to_owned(),
-                    name: format!("Room {code}"),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("create room")
-        .into_inner()
-        .room
-        .expect("room");
-    let mut ids = Vec::new();
-    for (index, sex) in beds.iter().enumerate() {
-        let bed = app
-            .facilities()
-            .create_bed(signed_in(
-                admin,
-                core_pb::CreateBedRequest {
-                    request_id: request_id(),
-                    bed: Some(core_pb::Bed {
-                        room_id: room.id.clone(),
-                        code: format!("{}", index + 1),
-                        sex: (*sex).into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("create bed")
-            .into_inner()
-            .bed
-            .expect("bed");
-        ids.push(bed.id);
-    }
-    ids
-}
-
 impl Hospital {
     async fn open() -> Self {
         Self::open_with(hmis_platform::config::Options::default()).await
@@ -135,63 +54,54 @@ impl Hospital {
         let app = TestApp::spawn_with(options).await;
         let admin = app.create_tenant("ADT").await;
         let facility = app.create_facility(&admin, "MAIN").await;
-        let emergency_id = department(
-            &app,
-            &admin,
-            &facility.id,
-            "ER",
-            core_pb::DepartmentKind::Emergency,
-        )
-        .await;
-        let ward_a = department(
-            &app,
-            &admin,
-            &facility.id,
-            "A",
-            core_pb::DepartmentKind::Ward,
-        )
-        .await;
-        let ward_b = department(
-            &app,
-            &admin,
-            &facility.id,
-            "B",
-            core_pb::DepartmentKind::Ward,
-        )
-        .await;
         use core_pb::BedSex::{Any, Female};
-        let beds_a = room_with_beds(&app, &admin, &ward_a, "A-1", &[Any, Any, Any, Female]).await;
-        let beds_b = room_with_beds(&app, &admin, &ward_b, "B-1", &[Any, Any]).await;
+        let emergency_id = app
+            .open_ward(
+                &admin,
+                &facility.id,
+                WardSpec::department("ER", "Ward ER", core_pb::DepartmentKind::Emergency),
+            )
+            .await
+            .id;
+        let ward_a = app
+            .open_ward(
+                &admin,
+                &facility.id,
+                WardSpec::ward("A", "Ward A").room("A-1", "Room A-1", &[Any, Any, Any, Female]),
+            )
+            .await;
+        let ward_b = app
+            .open_ward(
+                &admin,
+                &facility.id,
+                WardSpec::ward("B", "Ward B").beds("B-1", "Room B-1", 2),
+            )
+            .await;
+        let (ward_a, beds_a) = (ward_a.id, ward_a.beds);
+        let (ward_b, beds_b) = (ward_b.id, ward_b.beds);
         let facility_uuid: uuid::Uuid = facility.id.parse().expect("facility id");
         let ward_b_uuid: uuid::Uuid = ward_b.parse().expect("ward id");
-        app.add_user(
-            admin.tenant_id,
-            "desk",
-            "registrar",
-            Scope::Facility(facility_uuid),
-        )
-        .await;
-        app.add_user(admin.tenant_id, "records", "records", Scope::Tenant)
-            .await;
-        app.add_user(
-            admin.tenant_id,
-            "nurse-b",
-            "nurse",
-            Scope::Department(ward_b_uuid),
-        )
-        .await;
         let desk = app
-            .login("ADT", "desk", USER_PASSWORD)
-            .await
-            .expect("desk signs in");
+            .staff(
+                &admin,
+                "ADT",
+                "desk",
+                "registrar",
+                Scope::Facility(facility_uuid),
+            )
+            .await;
         let records = app
-            .login("ADT", "records", USER_PASSWORD)
-            .await
-            .expect("records signs in");
+            .staff(&admin, "ADT", "records", "records", Scope::Tenant)
+            .await;
         let ward_b_nurse = app
-            .login("ADT", "nurse-b", USER_PASSWORD)
-            .await
-            .expect("nurse signs in");
+            .staff(
+                &admin,
+                "ADT",
+                "nurse-b",
+                "nurse",
+                Scope::Department(ward_b_uuid),
+            )
+            .await;
         Self {
             app,
             admin,

@@ -11,7 +11,6 @@ use std::time::Duration;
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::encounters::v1 as pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::terminology::v1 as terminology_pb;
@@ -20,7 +19,7 @@ use pb::certificate_service_client::CertificateServiceClient;
 use pb::encounter_service_client::EncounterServiceClient;
 use pb::formulary_service_client::FormularyServiceClient;
 use sqlx::{Connection, PgConnection};
-use support::{Session, TestApp, USER_PASSWORD, signed_in, violated_fields};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
 use terminology_pb::terminology_service_client::TerminologyServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -168,69 +167,14 @@ impl Ward {
             .await
             .expect("starter code systems");
         let facility = app.create_facility(&admin, "MAIN").await;
-        let ward_id = app
-            .facilities()
-            .create_department(signed_in(
+        let ward = app
+            .open_ward(
                 &admin,
-                core_pb::CreateDepartmentRequest {
-                    request_id: request_id(),
-                    department: Some(core_pb::Department {
-                        facility_id: facility.id.clone(),
-                        code: "INT".to_owned(),
-                        name: "Internal medicine".to_owned(),
-                        kind: core_pb::DepartmentKind::Ward.into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("ward")
-            .into_inner()
-            .department
-            .expect("department")
-            .id;
-        let room = app
-            .facilities()
-            .create_room(signed_in(
-                &admin,
-                core_pb::CreateRoomRequest {
-                    request_id: request_id(),
-                    room: Some(core_pb::Room {
-                        department_id: ward_id.clone(),
-                        code: "R1".to_owned(),
-                        name: "Room 1".to_owned(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("room")
-            .into_inner()
-            .room
-            .expect("room");
-        let mut beds = Vec::new();
-        for code in ["1", "2", "3", "4", "5", "6"] {
-            beds.push(
-                app.facilities()
-                    .create_bed(signed_in(
-                        &admin,
-                        core_pb::CreateBedRequest {
-                            request_id: request_id(),
-                            bed: Some(core_pb::Bed {
-                                room_id: room.id.clone(),
-                                code: code.to_owned(),
-                                ..Default::default()
-                            }),
-                        },
-                    ))
-                    .await
-                    .expect("bed")
-                    .into_inner()
-                    .bed
-                    .expect("bed")
-                    .id,
-            );
-        }
+                &facility.id,
+                WardSpec::ward("INT", "Internal medicine").beds("R1", "Room 1", 6),
+            )
+            .await;
+        let (ward_id, beds) = (ward.id, ward.beds);
         let facility_uuid: uuid::Uuid = facility.id.parse().expect("facility id");
         let ward_uuid: uuid::Uuid = ward_id.parse().expect("ward id");
         let tenant = admin.tenant_id;

@@ -6,11 +6,10 @@ use crate::support;
 
 use hmis_platform::auth::Scope;
 use hmis_platform::context::RequestId;
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::inventory::v1 as pb;
 use pb::inventory_service_client::InventoryServiceClient;
 use sqlx::{Connection, PgConnection};
-use support::{Session, TestApp, USER_PASSWORD, signed_in, violated_fields};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -37,25 +36,8 @@ impl Pharmacy {
         let admin = app.create_tenant("INV").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let ward_id = app
-            .facilities()
-            .create_department(signed_in(
-                &admin,
-                core_pb::CreateDepartmentRequest {
-                    request_id: request_id(),
-                    department: Some(core_pb::Department {
-                        facility_id: facility.id.clone(),
-                        code: "SURG".to_owned(),
-                        name: "Surgery".to_owned(),
-                        kind: core_pb::DepartmentKind::Ward.into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
+            .open_ward(&admin, &facility.id, WardSpec::ward("SURG", "Surgery"))
             .await
-            .expect("ward")
-            .into_inner()
-            .department
-            .expect("department")
             .id;
         let facility_uuid: uuid::Uuid = facility.id.parse().expect("facility id");
         app.add_user(

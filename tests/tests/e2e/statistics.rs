@@ -16,7 +16,7 @@ use hmis_proto::openhmis::iam::v1 as iam_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
 use pb::statistics_service_client::StatisticsServiceClient;
-use support::{Session, TestApp, USER_PASSWORD, signed_in};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in};
 use tonic::transport::Channel;
 
 fn request_id() -> String {
@@ -60,71 +60,11 @@ async fn ward(
     code: &str,
     specialty: &str,
 ) -> (String, Vec<String>) {
-    let department = app
-        .facilities()
-        .create_department(signed_in(
-            admin,
-            core_pb::CreateDepartmentRequest {
-                request_id: request_id(),
-                department: Some(core_pb::Department {
-                    facility_id: facility.to_owned(),
-                    code: code.to_owned(),
-                    name: format!("Ward {code}"),
-                    kind: core_pb::DepartmentKind::Ward.into(),
-                    specialty_code: specialty.to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("ward")
-        .into_inner()
-        .department
-        .expect("department")
-        .id;
-    let room = app
-        .facilities()
-        .create_room(signed_in(
-            admin,
-            core_pb::CreateRoomRequest {
-                request_id: request_id(),
-                room: Some(core_pb::Room {
-                    department_id: department.clone(),
-                    code: format!("{code}-1"),
-                    name: "Room".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("room")
-        .into_inner()
-        .room
-        .expect("room");
-    let mut beds = Vec::new();
-    for n in 1..=4 {
-        beds.push(
-            app.facilities()
-                .create_bed(signed_in(
-                    admin,
-                    core_pb::CreateBedRequest {
-                        request_id: request_id(),
-                        bed: Some(core_pb::Bed {
-                            room_id: room.id.clone(),
-                            code: n.to_string(),
-                            ..Default::default()
-                        }),
-                    },
-                ))
-                .await
-                .expect("bed")
-                .into_inner()
-                .bed
-                .expect("bed")
-                .id,
-        );
-    }
-    (department, beds)
+    let spec = WardSpec::ward(code, &format!("Ward {code}"))
+        .specialty(specialty)
+        .beds(&format!("{code}-1"), "Room", 4);
+    let ward = app.open_ward(admin, facility, spec).await;
+    (ward.id, ward.beds)
 }
 
 fn admissions(

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+mod hospital;
+
+pub use hospital::WardSpec;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
