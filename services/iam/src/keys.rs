@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::store;
 
 const ISSUER: &str = "openhmis";
 const AUDIENCE: &str = "openhmis";
@@ -114,14 +115,6 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    kid: String,
-    private_key: Vec<u8>,
-    public_key: Vec<u8>,
-    retired_at: Option<DateTime<Utc>>,
-}
-
 fn generate_key() -> Result<(String, Vec<u8>, Vec<u8>)> {
     let mut seed = [0_u8; 32];
     getrandom::fill(&mut seed).map_err(|error| Error::Crypto(error.to_string()))?;
@@ -166,13 +159,8 @@ impl KeyRing {
 
     /// Re-reads the keys (another process may have rotated them).
     pub async fn reload(&self, pool: &PgPool, now: DateTime<Utc>) -> Result<()> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT kid, private_key, public_key, retired_at FROM iam.signing_keys \
-             WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid",
-        )
-        .bind(now - self.token_lifetime - Duration::minutes(5))
-        .fetch_all(pool)
-        .await?;
+        let rows =
+            store::signing_keys(pool, now - self.token_lifetime - Duration::minutes(5)).await?;
         let mut keys = Keys::default();
         for row in rows {
             if row.retired_at.is_none() && keys.signing.is_none() {
@@ -191,22 +179,7 @@ impl KeyRing {
     /// Starts signing with a new key; older keys keep verifying until their tokens expire.
     pub async fn rotate(&self, pool: &PgPool, now: DateTime<Utc>) -> Result<String> {
         let (kid, private_key, public_key) = generate_key()?;
-        let mut transaction = pool.begin().await?;
-        sqlx::query("UPDATE iam.signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query(
-            "INSERT INTO iam.signing_keys (kid, private_key, public_key, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&kid)
-        .bind(&private_key)
-        .bind(&public_key)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
+        store::replace_signing_key(pool, &kid, &private_key, &public_key, now).await?;
         self.reload(pool, now).await?;
         tracing::info!(kid = %kid, "access-token signing key rotated");
         Ok(kid)

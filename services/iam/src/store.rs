@@ -564,3 +564,51 @@ pub async fn revoke_sessions_of(
     .await?
     .rows_affected())
 }
+
+/// A signing key of the key ring, as stored.
+#[derive(Debug, FromRow)]
+pub struct KeyRow {
+    pub kid: String,
+    pub private_key: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// The keys in use and those retired after `retired_after` (tokens they signed may still be
+/// valid), newest first.
+pub async fn signing_keys(pool: &PgPool, retired_after: DateTime<Utc>) -> Result<Vec<KeyRow>> {
+    Ok(sqlx::query_as(
+        "SELECT kid, private_key, public_key, retired_at FROM iam.signing_keys \
+         WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid",
+    )
+    .bind(retired_after)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Retires the signing key in use and puts `kid` in its place, in one transaction.
+pub async fn replace_signing_key(
+    pool: &PgPool,
+    kid: &str,
+    private_key: &[u8],
+    public_key: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("UPDATE iam.signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query(
+        "INSERT INTO iam.signing_keys (kid, private_key, public_key, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(kid)
+    .bind(private_key)
+    .bind(public_key)
+    .bind(now)
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}

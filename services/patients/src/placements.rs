@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
-use hmis_platform::{Database, TenantTx, wire};
+use hmis_platform::{Database, wire};
 use hmis_proto::events::admissions as admission_events;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use uuid::Uuid;
@@ -54,7 +53,7 @@ impl PlacementFollower {
             .await
             .map_err(HandlerError::new)?;
         if visit.status == "in_progress" {
-            place(
+            store::place(
                 &mut tx,
                 visit.patient_id,
                 visit.facility_id,
@@ -63,7 +62,7 @@ impl PlacementFollower {
             )
             .await
         } else {
-            unplace(&mut tx, visit.patient_id).await
+            store::unplace(&mut tx, visit.patient_id).await
         }
         .map_err(HandlerError::new)?;
         store::upsert_visit(&mut tx, &visit)
@@ -112,42 +111,6 @@ fn visit_of(admission: &admissions_pb::Admission) -> Result<VisitRow, HandlerErr
                 .and_then(|discharge| discharge.discharge_time.as_ref()),
         )?,
     })
-}
-
-async fn place(
-    tx: &mut TenantTx,
-    patient_id: Uuid,
-    facility_id: Uuid,
-    department_id: Uuid,
-    since: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    // A patient the registry does not hold (another tenant's id, a deleted test row) has no
-    // placement to keep; the join leaves it out instead of failing the subscriber forever.
-    sqlx::query(
-        "INSERT INTO patients.placements (tenant_id, patient_id, facility_id, department_id, since) \
-         SELECT $1, p.id, $3, $4, $5 FROM patients.patients p WHERE p.tenant_id = $1 AND p.id = $2 \
-         ON CONFLICT (tenant_id, patient_id) DO UPDATE SET facility_id = EXCLUDED.facility_id, \
-             department_id = EXCLUDED.department_id, \
-             since = CASE WHEN patients.placements.department_id = EXCLUDED.department_id \
-                          THEN patients.placements.since ELSE EXCLUDED.since END",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(patient_id)
-    .bind(facility_id)
-    .bind(department_id)
-    .bind(since)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn unplace(tx: &mut TenantTx, patient_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM patients.placements WHERE tenant_id = $1 AND patient_id = $2")
-        .bind(tx.tenant_id().as_uuid())
-        .bind(patient_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 impl EventHandler for PlacementFollower {

@@ -1,5 +1,9 @@
 //! The only place the registry speaks SQL, and only to the `patients` schema.
 
+mod placements;
+
+pub use placements::{place, unplace};
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
