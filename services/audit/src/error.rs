@@ -11,8 +11,13 @@ pub enum Error {
     #[error(transparent)]
     Context(#[from] Status),
     #[error(transparent)]
+    Platform(#[from] hmis_platform::Error),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
+
+/// Reading the trail refuses before any transaction; nothing is refused inside one.
+impl hmis_platform::call::CallError for Error {}
 
 impl From<Violations> for Error {
     fn from(violations: Violations) -> Self {
@@ -25,6 +30,7 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(violations) => violations.into(),
             Error::Context(status) => status,
+            Error::Platform(error) => error.into(),
             Error::Database(error) => database_status(&error),
         }
     }

@@ -4,26 +4,25 @@
 
 use std::sync::Arc;
 
-use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::clock::SharedClock;
+use hmis_platform::call::{Calls, Shown};
 use hmis_platform::paging::{PageSize, decode_token, finish_page};
 use hmis_platform::wire::{parse_timestamp as from_timestamp, timestamp};
-use hmis_platform::{Database, RequestContext, Violations};
+use hmis_platform::{RequestContext, Violations};
 use hmis_proto::openhmis::audit::v1 as pb;
 use pb::audit_service_server::AuditService;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::chain::{self, Problem, RECORD_COLUMNS, StoredRecord};
+use crate::chain::{self, Problem, StoredRecord};
 use crate::error::Error;
+use crate::store::{self, RecordFilter};
 
 const READ_PERMISSION: &str = "audit.read";
 
 #[derive(Debug)]
 pub(crate) struct Audit {
-    pub(crate) database: Database,
-    pub(crate) clock: SharedClock,
+    pub(crate) calls: Calls<Error>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,11 +46,68 @@ fn record_to_pb(record: &StoredRecord) -> pb::AuditRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ListedRecord {
-    id: i64,
-    #[sqlx(flatten)]
-    record: StoredRecord,
+fn parse_optional_id(field: &str, value: &str, violations: &mut Violations) -> Option<Uuid> {
+    if value.is_empty() {
+        None
+    } else {
+        violations.check(field, Uuid::parse_str(value).map_err(|_| "must be a UUID"))
+    }
+}
+
+/// A listing's filter and page size, every wrong field named.
+fn parse_listing(message: &pb::ListAuditRecordsRequest) -> Result<(RecordFilter, PageSize), Error> {
+    let mut violations = Violations::default();
+    let patient_id = parse_optional_id("patient_id", &message.patient_id, &mut violations);
+    let user_id = parse_optional_id("user_id", &message.user_id, &mut violations);
+    let start = violations
+        .check("start_time", from_timestamp(message.start_time.as_ref()))
+        .flatten();
+    let end = violations
+        .check("end_time", from_timestamp(message.end_time.as_ref()))
+        .flatten();
+    let size = violations.check("page_size", PageSize::parse(message.page_size));
+    let before = violations
+        .check("page_token", decode_token::<i64>(&message.page_token))
+        .flatten();
+    let (Some(size), true) = (size, violations.is_empty()) else {
+        return Err(violations.into());
+    };
+    let filter = RecordFilter {
+        patient_id,
+        user_id,
+        break_glass_only: message.break_glass_only,
+        start,
+        end,
+        before,
+    };
+    Ok((filter, size))
+}
+
+impl Audit {
+    /// The records the filter names. Who looked at the trail of patient X is itself a look at
+    /// patient X: the read is audited, and so is a refused attempt.
+    async fn list_records(
+        &self,
+        context: &RequestContext,
+        filter: RecordFilter,
+        size: PageSize,
+    ) -> Result<pb::ListAuditRecordsResponse, Error> {
+        let patients: Vec<Uuid> = filter.patient_id.into_iter().collect();
+        if let Err(denied) = context.authorize(READ_PERMISSION, &Target::TENANT) {
+            return Err(self.calls.refuse(context, &patients, denied).await);
+        }
+        self.calls
+            .read(context, async |tx| {
+                let rows = store::list_records(tx, &filter, size.fetch_limit()).await?;
+                let (rows, next_page_token) = finish_page(rows, size, |row| row.id);
+                let response = pb::ListAuditRecordsResponse {
+                    records: rows.iter().map(|row| record_to_pb(&row.record)).collect(),
+                    next_page_token,
+                };
+                Ok((response, Shown::patients(patients.clone())))
+            })
+            .await
+    }
 }
 
 #[tonic::async_trait]
@@ -62,92 +118,10 @@ impl AuditService for AuditApi {
         request: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
         let context = RequestContext::of(&request);
-        let tenant_id = context.tenant_id()?;
-        let message = request.get_ref();
-        let mut violations = Violations::default();
-        let patient_id = if message.patient_id.is_empty() {
-            None
-        } else {
-            violations.check(
-                "patient_id",
-                Uuid::parse_str(&message.patient_id).map_err(|_| "must be a UUID"),
-            )
-        };
-        let user_id = if message.user_id.is_empty() {
-            None
-        } else {
-            violations.check(
-                "user_id",
-                Uuid::parse_str(&message.user_id).map_err(|_| "must be a UUID"),
-            )
-        };
-        let start = violations
-            .check("start_time", from_timestamp(message.start_time.as_ref()))
-            .flatten();
-        let end = violations
-            .check("end_time", from_timestamp(message.end_time.as_ref()))
-            .flatten();
-        let size = violations.check("page_size", PageSize::parse(message.page_size));
-        let before = violations
-            .check("page_token", decode_token::<i64>(&message.page_token))
-            .flatten();
-        let (Some(size), true) = (size, violations.is_empty()) else {
-            return Err(Error::from(violations).into());
-        };
-        let patients: Vec<Uuid> = patient_id.into_iter().collect();
-        let now = self.audit.clock.now();
-        if let Err(denied) = context.authorize(READ_PERMISSION, &Target::TENANT) {
-            return Err(audit::refuse(
-                &self.audit.database,
-                tenant_id,
-                &context,
-                &patients,
-                denied,
-                now,
-            )
-            .await);
-        }
-
-        let mut tx = self
-            .audit
-            .database
-            .begin(tenant_id, &context.request_id)
-            .await
-            .map_err(Error::from)?;
-        let sql = format!(
-            "SELECT id, {RECORD_COLUMNS} FROM audit.records \
-             WHERE tenant_id = $1 \
-               AND ($2::uuid IS NULL OR patient_ids @> ARRAY[$2::uuid]) \
-               AND ($3::uuid IS NULL OR user_id = $3) \
-               AND (NOT $4 OR break_glass_reason <> '') \
-               AND ($5::timestamptz IS NULL OR occurred_at >= $5) \
-               AND ($6::timestamptz IS NULL OR occurred_at < $6) \
-               AND ($7::bigint IS NULL OR id < $7) \
-             ORDER BY id DESC LIMIT $8"
-        );
-        let rows: Vec<ListedRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id.as_uuid())
-            .bind(patient_id)
-            .bind(user_id)
-            .bind(message.break_glass_only)
-            .bind(start)
-            .bind(end)
-            .bind(before)
-            .bind(size.fetch_limit())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(Error::from)?;
-        let (rows, next_page_token) = finish_page(rows, size, |row| row.id);
-        // Who looked at the trail of patient X is itself a look at patient X.
-        let entry = AuditEntry::ok(&patients);
-        audit::record(&mut tx, &context, &entry, now)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
-        Ok(Response::new(pb::ListAuditRecordsResponse {
-            records: rows.iter().map(|row| record_to_pb(&row.record)).collect(),
-            next_page_token,
-        }))
+        context.tenant_id()?;
+        let (filter, size) = parse_listing(request.get_ref())?;
+        let response = self.audit.list_records(&context, filter, size).await?;
+        Ok(Response::new(response))
     }
 
     #[tracing::instrument(skip_all)]
@@ -161,7 +135,8 @@ impl AuditService for AuditApi {
             .tenant_id;
         let mut tx = self
             .audit
-            .database
+            .calls
+            .database()
             .begin(tenant_id, &context.request_id)
             .await
             .map_err(Error::from)?;

@@ -5,16 +5,21 @@
 pub mod chain;
 mod error;
 mod grpc;
+mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_platform::Database;
+use hmis_platform::call::Calls;
 use hmis_platform::clock::SharedClock;
 use hmis_proto::openhmis::audit::v1::audit_service_server::AuditServiceServer;
 
 pub use error::Error;
 pub use grpc::{AuditApi, report_to_pb};
+
+/// The schema the audit trail lives in (its records, the sealer's chain).
+const SCHEMA: &str = "audit";
 
 #[derive(Debug, Clone)]
 pub struct AuditModule {
@@ -24,7 +29,9 @@ pub struct AuditModule {
 impl AuditModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
-            audit: Arc::new(grpc::Audit { database, clock }),
+            audit: Arc::new(grpc::Audit {
+                calls: Calls::new(database, clock, SCHEMA),
+            }),
         }
     }
 
@@ -40,7 +47,11 @@ impl AuditModule {
 
     /// Seals what can be sealed now; the server runs this every `every`, tests call it.
     pub async fn seal_pending(&self) -> Result<usize, sqlx::Error> {
-        chain::seal_pending(self.audit.database.worker_pool(), self.audit.clock.now()).await
+        chain::seal_pending(
+            self.audit.calls.database().worker_pool(),
+            self.audit.calls.now(),
+        )
+        .await
     }
 
     /// Seals in the background until the task is dropped.
