@@ -8,7 +8,6 @@ use hmis_platform::auth::Target;
 use hmis_platform::clock::Clock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::types::{parse_date, parse_uuid};
-use hmis_platform::wire::timestamp;
 use hmis_platform::{Database, RequestContext, Violations};
 use hmis_proto::openhmis::statistics::v1 as pb;
 use pb::statistics_service_server::StatisticsService;
@@ -18,8 +17,7 @@ use uuid::Uuid;
 use crate::delivery::Reporting;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
-use crate::reports::{self, Period, count, local_days};
-use crate::store;
+use crate::reports::{self, Period};
 
 pub(crate) const READ: &str = "statistics.read";
 pub(crate) const SUBMIT: &str = "statistics.submit";
@@ -71,6 +69,17 @@ impl StatisticsApi {
     }
 }
 
+/// A census request: the ward and the day, every wrong field named.
+fn parse_census(message: &pb::GetDailyCensusRequest) -> Result<(Uuid, chrono::NaiveDate)> {
+    let mut violations = Violations::default();
+    let department = violations.check("department_id", parse_uuid(&message.department_id));
+    let date = violations.check("date", parse_date(&message.date));
+    let (Some(department), Some(date), true) = (department, date, violations.is_empty()) else {
+        return Err(violations.into());
+    };
+    Ok((department, date))
+}
+
 #[tonic::async_trait]
 impl StatisticsService for StatisticsApi {
     #[tracing::instrument(skip_all)]
@@ -80,46 +89,15 @@ impl StatisticsService for StatisticsApi {
     ) -> Result<Response<pb::GetDailyCensusResponse>, Status> {
         let context = RequestContext::of(&request);
         context.authorize_any(READ)?;
-        let message = request.get_ref();
-        let mut violations = Violations::default();
-        let department = violations.check("department_id", parse_uuid(&message.department_id));
-        let date = violations.check("date", parse_date(&message.date));
-        let (Some(department), Some(date), true) = (department, date, violations.is_empty()) else {
-            return Err(Error::from(violations).into());
-        };
+        let (department, date) = parse_census(request.get_ref())?;
         let office = &self.office;
         let facility = office.directory.facility_of(&context, department).await?;
         self.authorize(&context, READ, facility)?;
-        let zone = office.directory.time_zone(&context, facility).await?;
-        let (start, end) = local_days(zone, date, date)?;
-        let beds = office.directory.beds_in_use(&context, department).await?;
-        let mut tx = office
-            .database
-            .begin(context.tenant_id()?, &context.request_id)
-            .await
-            .map_err(Error::from)?;
-        let ward = store::ward_movement(&mut tx, facility, Some(department), start, end)
-            .await?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        tx.commit().await.map_err(Error::from)?;
+        let census = office
+            .daily_census(&context, facility, department, date)
+            .await?;
         Ok(Response::new(pb::GetDailyCensusResponse {
-            census: Some(pb::Census {
-                department_id: department.to_string(),
-                date: date.to_string(),
-                day_start: timestamp(start),
-                day_end: timestamp(end),
-                present_at_start: count(ward.present_at_start),
-                admitted: count(ward.admitted),
-                transferred_in: count(ward.transferred_in),
-                transferred_out: count(ward.transferred_out),
-                discharged: count(ward.discharged),
-                deceased: count(ward.deceased),
-                present_at_end: count(ward.present_at_end),
-                bed_days: count(ward.present_at_end + ward.same_period_cases),
-                beds_available: beds,
-            }),
+            census: Some(census),
         }))
     }
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use hmis_platform::types::{parse_date, parse_uuid};
+use hmis_platform::wire::timestamp;
 use hmis_platform::{RequestContext, Violations};
 use hmis_proto::openhmis::statistics::v1 as pb;
 use uuid::Uuid;
@@ -352,6 +353,48 @@ pub(crate) fn form16_csv(lines: &[pb::Form16Line]) -> String {
         );
     }
     csv
+}
+
+impl Office {
+    /// A ward's day: who was there at its start and end, who came and went, its bed days and
+    /// the beds it has, in the facility's day.
+    pub(crate) async fn daily_census(
+        &self,
+        context: &RequestContext,
+        facility: Uuid,
+        department: Uuid,
+        date: NaiveDate,
+    ) -> Result<pb::Census> {
+        let zone = self.directory.time_zone(context, facility).await?;
+        let (start, end) = local_days(zone, date, date)?;
+        let beds = self.directory.beds_in_use(context, department).await?;
+        let mut tx = self
+            .database
+            .begin(context.tenant_id()?, &context.request_id)
+            .await
+            .map_err(Error::from)?;
+        let ward = store::ward_movement(&mut tx, facility, Some(department), start, end)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        tx.commit().await.map_err(Error::from)?;
+        Ok(pb::Census {
+            department_id: department.to_string(),
+            date: date.to_string(),
+            day_start: timestamp(start),
+            day_end: timestamp(end),
+            present_at_start: count(ward.present_at_start),
+            admitted: count(ward.admitted),
+            transferred_in: count(ward.transferred_in),
+            transferred_out: count(ward.transferred_out),
+            discharged: count(ward.discharged),
+            deceased: count(ward.deceased),
+            present_at_end: count(ward.present_at_end),
+            bed_days: count(ward.present_at_end + ward.same_period_cases),
+            beds_available: beds,
+        })
+    }
 }
 
 #[cfg(test)]
