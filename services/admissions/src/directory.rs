@@ -7,12 +7,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use hmis_core_api::{CoreClient, CoreError, DepartmentKind};
+use hmis_patients_api::{Newborn, PatientFacts, PatientsClient, PatientsError, Sex};
 use hmis_platform::RequestContext;
-use hmis_platform::channel::{ServiceChannel, forwarded};
-use hmis_proto::openhmis::patients::v1 as patients_pb;
-use patients_pb::patient_service_client::PatientServiceClient;
+use hmis_platform::channel::ServiceChannel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
@@ -50,19 +48,10 @@ pub struct Patient {
     pub merged_into: Option<Uuid>,
 }
 
-/// A newborn to register.
-#[derive(Debug, Clone)]
-pub struct NewbornRecord {
-    pub family_name: String,
-    pub given_names: String,
-    pub sex: patients_pb::Sex,
-    pub birth_time: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone)]
 pub struct Directory {
     core: CoreClient,
-    patients: PatientServiceClient<ServiceChannel>,
+    patients: PatientsClient,
 }
 
 /// How long a ward or a facility's time zone read from the register is used again. They
@@ -81,6 +70,14 @@ fn not_found(what: &str) -> impl Fn(Status) -> Error + '_ {
     }
 }
 
+/// A failed call to the registry, said in this call's words.
+fn patients_failed(what: &str) -> impl Fn(PatientsError) -> Error + '_ {
+    move |error| match error {
+        PatientsError::Status(status) => not_found(what)(status),
+        PatientsError::Malformed(what) => Error::CorruptRow(what),
+    }
+}
+
 /// A failed read of the register, said in this call's words.
 fn core_failed(what: &str) -> impl Fn(CoreError) -> Error + '_ {
     move |error| match error {
@@ -89,16 +86,12 @@ fn core_failed(what: &str) -> impl Fn(CoreError) -> Error + '_ {
     }
 }
 
-fn parse_uuid(value: &str, what: &'static str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| Error::CorruptRow(what))
-}
-
 impl Directory {
     /// `core` serves `openhmis.core.v1.FacilityService`, `patients` the registry.
     pub fn new(core: ServiceChannel, patients: ServiceChannel) -> Self {
         Self {
             core: CoreClient::remembering(core, REFERENCE_TTL),
-            patients: PatientServiceClient::new(patients),
+            patients: PatientsClient::new(patients),
         }
     }
 
@@ -167,45 +160,33 @@ impl Directory {
             .map_err(core_failed(&format!("room {room_id}")))
     }
 
-    /// The whole record, read from the registry (which audits the read under the caller).
-    async fn record(&self, context: &RequestContext, id: Uuid) -> Result<patients_pb::Patient> {
-        self.patients
-            .clone()
-            .get_patient(forwarded(
-                context,
-                patients_pb::GetPatientRequest { id: id.to_string() },
-            ))
-            .await
-            .map_err(not_found(&format!("patient {id}")))?
-            .into_inner()
-            .patient
-            .ok_or(Error::CorruptRow("patient"))
-    }
-
-    /// What admitting checks of a patient, read from the registry.
+    /// What admitting checks of a patient, read from the registry (which audits the read
+    /// under the caller).
     pub async fn patient(&self, context: &RequestContext, id: Uuid) -> Result<Patient> {
-        let patient = self.record(context, id).await?;
-        let sex = match patients_pb::Sex::try_from(patient.sex) {
-            Ok(patients_pb::Sex::Male) => PatientSex::Male,
-            Ok(patients_pb::Sex::Female) => PatientSex::Female,
-            _ => PatientSex::Unknown,
-        };
-        let merged_into = if patient.merged_into_id.is_empty() {
-            None
-        } else {
-            Some(parse_uuid(&patient.merged_into_id, "merged_into_id")?)
+        let facts = self.facts(context, id).await?;
+        let sex = match facts.sex {
+            Sex::Male => PatientSex::Male,
+            Sex::Female => PatientSex::Female,
+            Sex::Unknown => PatientSex::Unknown,
         };
         Ok(Patient {
             id,
             sex,
-            deceased: patient.deceased,
-            merged_into,
+            deceased: facts.deceased,
+            merged_into: facts.merged_into,
         })
     }
 
     /// A patient's family name (a newborn's default), read from the registry.
     pub async fn family_name(&self, context: &RequestContext, id: Uuid) -> Result<String> {
-        Ok(self.record(context, id).await?.family_name)
+        Ok(self.facts(context, id).await?.family_name)
+    }
+
+    async fn facts(&self, context: &RequestContext, id: Uuid) -> Result<PatientFacts> {
+        self.patients
+            .facts(context, id)
+            .await
+            .map_err(patients_failed(&format!("patient {id}")))
     }
 
     /// Registers a newborn in the registry and returns its id. `request_id` is derived from
@@ -214,31 +195,16 @@ impl Directory {
         &self,
         context: &RequestContext,
         request_id: String,
-        newborn: &NewbornRecord,
+        newborn: &Newborn,
     ) -> Result<Uuid> {
-        let registered = self
-            .patients
-            .clone()
-            .register_patient(forwarded(
-                context,
-                patients_pb::RegisterPatientRequest {
-                    request_id,
-                    patient: Some(patients_pb::Patient {
-                        family_name: newborn.family_name.clone(),
-                        given_names: newborn.given_names.clone(),
-                        sex: newborn.sex.into(),
-                        birth_date: newborn.birth_time.date_naive().to_string(),
-                        ..Default::default()
-                    }),
-                    // Twins share a birth date and a family name; the mother's admission is
-                    // what identifies them, not a duplicate check.
-                    confirm_new_patient: true,
-                },
-            ))
-            .await?
-            .into_inner()
-            .patient
-            .ok_or(Error::CorruptRow("registered newborn"))?;
-        parse_uuid(&registered.id, "newborn id")
+        // Twins share a birth date and a family name; the mother's admission is what
+        // identifies them, not a duplicate check.
+        self.patients
+            .register_newborn(context, request_id, newborn)
+            .await
+            .map_err(|error| match error {
+                PatientsError::Status(status) => Error::Context(status),
+                PatientsError::Malformed(what) => Error::CorruptRow(what),
+            })
     }
 }

@@ -6,12 +6,11 @@
 
 use admissions_pb::admission_service_client::AdmissionServiceClient;
 use hmis_core_api::{CoreClient, CoreError};
+use hmis_patients_api::{PatientsClient, PatientsError};
 use hmis_platform::RequestContext;
 use hmis_platform::channel::{ServiceChannel, forwarded};
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
-use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::terminology::v1 as terminology_pb;
-use patients_pb::patient_service_client::PatientServiceClient;
 use terminology_pb::terminology_service_client::TerminologyServiceClient;
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -31,7 +30,7 @@ pub struct Channels {
 pub struct Directory {
     admissions: AdmissionServiceClient<ServiceChannel>,
     core: CoreClient,
-    patients: PatientServiceClient<ServiceChannel>,
+    patients: PatientsClient,
     terminology: TerminologyServiceClient<ServiceChannel>,
 }
 
@@ -66,7 +65,7 @@ impl Directory {
         Self {
             admissions: AdmissionServiceClient::new(channels.admissions),
             core: CoreClient::new(channels.core),
-            patients: PatientServiceClient::new(channels.patients),
+            patients: PatientsClient::new(channels.patients),
             terminology: TerminologyServiceClient::new(channels.terminology),
         }
     }
@@ -108,20 +107,15 @@ impl Directory {
     pub async fn check_patient(&self, context: &RequestContext, id: Uuid) -> Result<()> {
         let patient = self
             .patients
-            .clone()
-            .get_patient(forwarded(
-                context,
-                patients_pb::GetPatientRequest { id: id.to_string() },
-            ))
+            .facts(context, id)
             .await
-            .map_err(not_found("patient_id"))?
-            .into_inner()
-            .patient
-            .ok_or(Error::CorruptRow("patient"))?;
-        if !patient.merged_into_id.is_empty() {
+            .map_err(|error| match error {
+                PatientsError::Status(status) => not_found("patient_id")(status),
+                PatientsError::Malformed(what) => Error::CorruptRow(what),
+            })?;
+        if let Some(survivor) = patient.merged_into {
             return Err(Error::precondition(format!(
-                "the patient record was merged into {}; use that record",
-                patient.merged_into_id
+                "the patient record was merged into {survivor}; use that record"
             )));
         }
         Ok(())

@@ -24,7 +24,7 @@ pub(crate) struct Birth {
     pub(crate) key: RequestKey,
     pub(crate) mother_id: Uuid,
     pub(crate) bed_id: Option<Uuid>,
-    pub(crate) sex: patients_pb::Sex,
+    pub(crate) sex: hmis_patients_api::Sex,
     pub(crate) family: Line,
     pub(crate) given: Line,
     pub(crate) born: DateTime<Utc>,
@@ -148,7 +148,7 @@ impl Adt {
             .directory
             .family_name(context, mother.patient_id)
             .await?;
-        let record = NewbornRecord {
+        let record = Newborn {
             family_name: if family.is_empty() {
                 mother_family_name
             } else {
@@ -160,7 +160,7 @@ impl Adt {
                 given.as_str().to_owned()
             },
             sex,
-            birth_time: born,
+            birth_date: born.date_naive(),
         };
         // The registry's own idempotency makes a retried birth find the record it made.
         let baby_id = self

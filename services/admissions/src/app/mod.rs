@@ -30,13 +30,12 @@ use hmis_platform::types::{Line, Text, Version};
 use hmis_platform::wire::timestamp;
 use hmis_platform::{RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::admissions::v1 as pb;
-use hmis_proto::openhmis::patients::v1 as patients_pb;
 use prost::Message;
 use tonic::Status;
 use uuid::Uuid;
 
 use crate::convert::{admission_to_pb, discharge_type_to_pb, stay_to_pb, visit_to_pb};
-use crate::directory::{Bed, Directory, NewbornRecord, Patient, Ward, WardKind};
+use crate::directory::{Bed, Directory, Patient, Ward, WardKind};
 use crate::domain::{
     AdmissionStatus, AdmissionType, ArrivalMode, BedState, DiagnosisCode, DischargeType,
     EmergencyOutcome, TriageLevel, admission_number, bed_accepts, movement_time, undo_allowed,
@@ -48,6 +47,7 @@ use crate::store::{
     self, AdmissionChange, AdmissionFilter, AdmissionRow, DischargeColumns, Lock, NewAdmission,
     NewVisit, StayRow,
 };
+use hmis_patients_api::Newborn;
 
 pub(crate) const READ: &str = "admissions.read";
 pub(crate) const ADMIT: &str = "admissions.admit";

@@ -2,6 +2,7 @@
 //! field is named at once (`INVALID_ARGUMENT` with field violations), nothing is echoed back.
 
 use chrono::{DateTime, Utc};
+use hmis_patients_api::Sex;
 use hmis_platform::Violations;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::paging::{PageSize, decode_token};
@@ -253,7 +254,9 @@ pub(crate) fn admit_newborn(
             );
             None
         }
-        Ok(sex) => Some(sex),
+        Ok(patients_pb::Sex::Male) => Some(Sex::Male),
+        Ok(patients_pb::Sex::Female) => Some(Sex::Female),
+        Ok(patients_pb::Sex::Unknown) => Some(Sex::Unknown),
         Err(_) => {
             violations.add(
                 "newborn.sex",

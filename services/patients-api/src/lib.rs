@@ -1,0 +1,164 @@
+//! What other modules read of the patient registry (the `patients` module), in domain words:
+//! a patient's facts ([`PatientFacts`]) and registering a newborn ([`Newborn`]), through the
+//! registry's contract by [`PatientsClient`]. This crate is the one place another module meets
+//! the registry's wire types, so a module depends on it, never on the registry.
+//!
+//! Every call is made on behalf of the caller ([`forwarded`]): the registry authorizes the
+//! same person the outer call serves and audits its read of the record under that person.
+
+use chrono::NaiveDate;
+use hmis_platform::RequestContext;
+use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_proto::openhmis::patients::v1 as pb;
+use pb::patient_service_client::PatientServiceClient;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+/// A patient's administrative sex, as the registry records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sex {
+    Male,
+    Female,
+    /// Not known yet (an unidentified emergency patient, a newborn not yet told).
+    Unknown,
+}
+
+impl Sex {
+    fn to_pb(self) -> pb::Sex {
+        match self {
+            Sex::Male => pb::Sex::Male,
+            Sex::Female => pb::Sex::Female,
+            Sex::Unknown => pb::Sex::Unknown,
+        }
+    }
+
+    fn from_pb(value: i32) -> Self {
+        match pb::Sex::try_from(value) {
+            Ok(pb::Sex::Male) => Sex::Male,
+            Ok(pb::Sex::Female) => Sex::Female,
+            _ => Sex::Unknown,
+        }
+    }
+}
+
+/// What other modules check of a patient before acting on the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientFacts {
+    pub id: Uuid,
+    pub family_name: String,
+    pub given_names: String,
+    pub sex: Sex,
+    pub birth_date: Option<NaiveDate>,
+    pub deceased: bool,
+    /// The record this one was merged into: act on that one instead.
+    pub merged_into: Option<Uuid>,
+}
+
+/// A newborn to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Newborn {
+    pub family_name: String,
+    pub given_names: String,
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+}
+
+/// Why a call to the registry failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PatientsError {
+    /// The registry answered with this status (NOT_FOUND, PERMISSION_DENIED, ...).
+    #[error(transparent)]
+    Status(#[from] Status),
+    /// The registry's answer lacks what its contract promises.
+    #[error("the registry answered a malformed {0}")]
+    Malformed(&'static str),
+}
+
+impl PatientsError {
+    /// Whether the registry said there is no such patient (the caller says which field named
+    /// it).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, PatientsError::Status(status) if status.code() == Code::NotFound)
+    }
+}
+
+pub type Result<T, E = PatientsError> = std::result::Result<T, E>;
+
+/// A typed client of the registry.
+#[derive(Debug, Clone)]
+pub struct PatientsClient {
+    patients: PatientServiceClient<ServiceChannel>,
+}
+
+fn parse_uuid(value: &str, what: &'static str) -> Result<Uuid> {
+    Uuid::parse_str(value).map_err(|_| PatientsError::Malformed(what))
+}
+
+impl PatientsClient {
+    /// `channel` serves `openhmis.patients.v1.PatientService`.
+    pub fn new(channel: ServiceChannel) -> Self {
+        Self {
+            patients: PatientServiceClient::new(channel),
+        }
+    }
+
+    /// The patient's facts, read from the record (the registry audits the read).
+    pub async fn facts(&self, context: &RequestContext, id: Uuid) -> Result<PatientFacts> {
+        let patient = self
+            .patients
+            .clone()
+            .get_patient(forwarded(
+                context,
+                pb::GetPatientRequest { id: id.to_string() },
+            ))
+            .await?
+            .into_inner()
+            .patient
+            .ok_or(PatientsError::Malformed("patient"))?;
+        let merged_into = match patient.merged_into_id.as_str() {
+            "" => None,
+            merged => Some(parse_uuid(merged, "merged_into_id")?),
+        };
+        Ok(PatientFacts {
+            id,
+            family_name: patient.family_name,
+            given_names: patient.given_names,
+            sex: Sex::from_pb(patient.sex),
+            birth_date: patient.birth_date.parse().ok(),
+            deceased: patient.deceased,
+            merged_into,
+        })
+    }
+
+    /// Registers a newborn and returns its id. Twins share a birth date and a family name, so
+    /// no duplicate check stops it; `request_id` makes a retry find the record it made.
+    pub async fn register_newborn(
+        &self,
+        context: &RequestContext,
+        request_id: String,
+        newborn: &Newborn,
+    ) -> Result<Uuid> {
+        let registered = self
+            .patients
+            .clone()
+            .register_patient(forwarded(
+                context,
+                pb::RegisterPatientRequest {
+                    request_id,
+                    patient: Some(pb::Patient {
+                        family_name: newborn.family_name.clone(),
+                        given_names: newborn.given_names.clone(),
+                        sex: newborn.sex.to_pb().into(),
+                        birth_date: newborn.birth_date.to_string(),
+                        ..Default::default()
+                    }),
+                    confirm_new_patient: true,
+                },
+            ))
+            .await?
+            .into_inner()
+            .patient
+            .ok_or(PatientsError::Malformed("registered newborn"))?;
+        parse_uuid(&registered.id, "newborn id")
+    }
+}
