@@ -7,6 +7,7 @@
 //! Imports read ClaML or CSV ([`import`]) and replace one version of a system in one
 //! transaction: a reader sees the old version or the new one, never half of it.
 
+mod app;
 pub mod domain;
 mod error;
 mod grpc;
@@ -57,7 +58,9 @@ impl TerminologyModule {
 
     pub fn api(&self) -> TerminologyApi {
         TerminologyApi {
-            database: self.database.clone(),
+            terminology: app::Terminology {
+                database: self.database.clone(),
+            },
         }
     }
 
