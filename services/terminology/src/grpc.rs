@@ -9,7 +9,7 @@ use hmis_proto::openhmis::terminology::v1 as pb;
 use pb::terminology_service_server::TerminologyService;
 use tonic::{Request, Response, Status};
 
-use crate::app::{Search, Terminology};
+use crate::app::{Search, Terminology, Validation};
 use crate::domain::{MapRelation, Query, SystemName, VersionName, normalize_code};
 use crate::error::{Error, Result};
 use crate::store::{ConceptRow, SystemRow};
@@ -46,6 +46,16 @@ fn system_to_pb(row: &SystemRow) -> pb::CodeSystem {
         concept_count: row.concept_count,
         imported_at: timestamp(row.imported_at),
         source: row.source.clone(),
+    }
+}
+
+fn validation_to_pb(validation: Validation) -> pb::CodeValidation {
+    pb::CodeValidation {
+        code: validation.given,
+        exists: validation.concept.is_some(),
+        valid: validation.valid,
+        message: validation.message,
+        concept: validation.concept.as_ref().map(concept_to_pb),
     }
 }
 
@@ -213,19 +223,9 @@ impl TerminologyService for TerminologyApi {
             .terminology
             .validate(&context, system, version, &message.codes)
             .await?;
-        let results = validations
-            .into_iter()
-            .map(|validation| pb::CodeValidation {
-                code: validation.given,
-                exists: validation.concept.is_some(),
-                valid: validation.valid,
-                message: validation.message,
-                concept: validation.concept.as_ref().map(concept_to_pb),
-            })
-            .collect();
         Ok(Response::new(pb::ValidateCodesResponse {
             version,
-            results,
+            results: validations.into_iter().map(validation_to_pb).collect(),
         }))
     }
 
