@@ -1,0 +1,164 @@
+//! The store of prescriptions.
+
+use super::*;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PrescriptionRow {
+    pub id: Uuid,
+    pub encounter_id: Uuid,
+    pub patient_id: Uuid,
+    pub medicine_id: Uuid,
+    pub medicine_code: String,
+    pub medicine_name: String,
+    pub atc_code: String,
+    pub dose: String,
+    pub dose_unit: String,
+    pub route: String,
+    pub times_per_day: i32,
+    pub times_of_day: Vec<String>,
+    pub as_needed: bool,
+    pub as_needed_reason: String,
+    pub daily_amount: String,
+    pub daily_unit: String,
+    pub start_time: DateTime<Utc>,
+    pub stop_time: Option<DateTime<Utc>>,
+    pub instructions: String,
+    pub status: String,
+    pub prescriber_id: Uuid,
+    pub warnings: sqlx::types::Json<Vec<crate::domain::safety::Warning>>,
+    pub override_reason: String,
+    pub overridden_by: Option<Uuid>,
+    pub discontinue_reason: String,
+    pub discontinued_by: Option<Uuid>,
+    pub discontinue_time: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+const PRESCRIPTION_COLUMNS: &str = "id, encounter_id, patient_id, medicine_id, medicine_code, \
+     medicine_name, atc_code, dose::text AS dose, dose_unit, route, times_per_day, times_of_day, \
+     as_needed, as_needed_reason, daily_amount::text AS daily_amount, daily_unit, start_time, stop_time, \
+     instructions, status, prescriber_id, warnings, override_reason, overridden_by, \
+     discontinue_reason, discontinued_by, discontinue_time, version, created_at";
+
+pub async fn insert_prescription(
+    tx: &mut TenantTx,
+    row: &PrescriptionRow,
+) -> Result<PrescriptionRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO encounters.prescriptions (tenant_id, id, encounter_id, patient_id, \
+             medicine_id, medicine_code, medicine_name, atc_code, dose, dose_unit, route, \
+             times_per_day, times_of_day, as_needed, as_needed_reason, daily_amount, daily_unit, \
+             start_time, stop_time, instructions, status, prescriber_id, warnings, \
+             override_reason, overridden_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12, $13, $14, $15, \
+             $16::numeric, $25, $17, $18, $19, 'active', $20, $21, $22, $23, $24, $24) \
+         RETURNING {PRESCRIPTION_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.encounter_id)
+    .bind(row.patient_id)
+    .bind(row.medicine_id)
+    .bind(&row.medicine_code)
+    .bind(&row.medicine_name)
+    .bind(&row.atc_code)
+    .bind(&row.dose)
+    .bind(&row.dose_unit)
+    .bind(&row.route)
+    .bind(row.times_per_day)
+    .bind(&row.times_of_day)
+    .bind(row.as_needed)
+    .bind(&row.as_needed_reason)
+    .bind(&row.daily_amount)
+    .bind(row.start_time)
+    .bind(row.stop_time)
+    .bind(&row.instructions)
+    .bind(row.prescriber_id)
+    .bind(&row.warnings)
+    .bind(&row.override_reason)
+    .bind(row.overridden_by)
+    .bind(row.created_at)
+    .bind(&row.daily_unit)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+pub async fn get_prescription(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<PrescriptionRow> {
+    let row: Option<PrescriptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRESCRIPTION_COLUMNS} FROM encounters.prescriptions \
+         WHERE tenant_id = $1 AND id = $2{}",
+        lock.sql()
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or_else(|| Error::NotFound(format!("prescription {id}")))
+}
+
+pub async fn discontinue_prescription(
+    tx: &mut TenantTx,
+    id: Uuid,
+    by: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<PrescriptionRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE encounters.prescriptions SET status = 'discontinued', discontinue_reason = $3, \
+             discontinued_by = $4, discontinue_time = $5, \
+             stop_time = CASE WHEN stop_time IS NULL OR stop_time > $5 \
+                              THEN greatest($5, start_time) ELSE stop_time END, \
+             version = version + 1, updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {PRESCRIPTION_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .bind(reason)
+    .bind(by)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// What the patient takes now, as the safety check sees it: active prescriptions not past
+/// their stop time, in encounters still open (a closed stay's orders ended with it).
+pub async fn current_medication(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.medicine_name, p.atc_code FROM encounters.prescriptions p \
+         JOIN encounters.encounters e ON e.tenant_id = p.tenant_id AND e.id = p.encounter_id \
+         WHERE p.tenant_id = $1 AND p.patient_id = $2 AND p.status = 'active' \
+           AND (p.stop_time IS NULL OR p.stop_time > $3) AND e.status = 'open' \
+         ORDER BY p.created_at, p.id",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Prescriptions of an encounter or of a patient, oldest first.
+pub async fn prescriptions(
+    tx: &mut TenantTx,
+    encounter_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
+    active_only: bool,
+) -> Result<Vec<PrescriptionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRESCRIPTION_COLUMNS} FROM encounters.prescriptions \
+         WHERE tenant_id = $1 AND ($2::uuid IS NULL OR encounter_id = $2) \
+           AND ($3::uuid IS NULL OR patient_id = $3) AND (NOT $4 OR status = 'active') \
+         ORDER BY created_at, id"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(encounter_id)
+    .bind(patient_id)
+    .bind(active_only)
+    .fetch_all(&mut **tx)
+    .await?)
+}
