@@ -1,8 +1,9 @@
-//! What admissions reads from other modules, through their contracts: wards and beds from
-//! the bed register (core), patients from the registry. Each call is made on behalf of the
-//! caller ([`forwarded`]), so the other module authorizes and audits the same person. The
-//! clients run over a [`ServiceChannel`]: in-process today, a network channel once a module
-//! runs elsewhere. Wire types of other modules stay in this file.
+//! What admissions reads from other modules, through their api crates: wards and beds from
+//! the bed register (`hmis-core-api`), patients from the registry (`hmis-patients-api`). Each
+//! call is made on behalf of the caller
+//! ([`forwarded`](hmis_platform::channel::forwarded)), so the other module authorizes and
+//! audits the same person. The clients run over a [`ServiceChannel`]: in-process today, a
+//! network channel once a module runs elsewhere.
 
 use std::collections::HashMap;
 use std::time::Duration;
