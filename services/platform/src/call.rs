@@ -24,7 +24,7 @@ use crate::audit::{self, AuditEntry};
 use crate::clock::SharedClock;
 use crate::context::{PatientAccess, RequestContext};
 use crate::db::{Database, TenantTx};
-use crate::idempotency::{Begin, IdempotencyKeys, RequestKey};
+use crate::idempotency::{IdempotencyKeys, RequestKey};
 
 /// A refusal to be put on record once the call's transaction has rolled back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,27 +222,22 @@ impl<E: CallError> Calls<E> {
         Res: Message + Default,
     {
         let tenant_id = context.tenant_id()?;
-        let mut tx = self.database.begin(tenant_id, &context.request_id).await?;
-        let claim = match self.keys.begin(&mut tx, method, key, request).await? {
-            Begin::Replay(response) => {
-                tracing::info!(
-                    method,
-                    "replayed the response of an earlier identical request"
-                );
-                return Ok(response);
-            }
-            Begin::Fresh(claim) => claim,
-        };
-        match work(&mut tx).await {
-            Ok(response) => {
-                self.keys.finish(&mut tx, claim, &response).await?;
-                tx.commit().await?;
-                Ok(response)
-            }
-            Err(error) => {
-                drop(tx);
-                Err(self.after_rollback(context, error).await)
-            }
+        let written = self
+            .keys
+            .run(
+                &self.database,
+                tenant_id,
+                &context.request_id,
+                method,
+                key,
+                request,
+                work,
+            )
+            .await;
+        // `run` has rolled the transaction back and returned its connection by now.
+        match written {
+            Err(error) => Err(self.after_rollback(context, error).await),
+            answer => answer,
         }
     }
 

@@ -210,10 +210,10 @@ impl IdempotencyKeys {
         Ok(())
     }
 
-    /// The whole idempotent write for a tenant other than the caller's (creating a tenant
-    /// acts in the new one): opens that tenant's transaction, replays a retry or runs `work`
-    /// and stores its response, then commits. `work` must do all its writes in `tx`. Calls in
-    /// the caller's tenant go through [`crate::call::Calls::write`].
+    /// The whole idempotent write in `tenant_id`'s transaction: replays a retry or runs `work`
+    /// and stores its response, then commits. `work` must do all its writes in `tx`. Handlers
+    /// call it through [`crate::call::Calls::write`], which adds the refusal's record after
+    /// the rollback; creating a tenant calls it directly, acting in the new tenant.
     #[allow(clippy::too_many_arguments)]
     pub async fn run<Req, Res, E>(
         &self,

@@ -236,11 +236,7 @@ impl Adt {
     /// An admission read without a lock, outside any write (to learn its patient and ward
     /// before consulting other modules).
     async fn peek(&self, context: &RequestContext, id: Uuid) -> Result<AdmissionRow> {
-        let mut tx = self
-            .calls
-            .database()
-            .begin(context.tenant_id()?, &context.request_id)
-            .await?;
+        let mut tx = self.calls.begin_read(context).await?;
         let row = store::get_admission(&mut tx, id, Lock::None).await?;
         tx.commit().await?;
         Ok(row)
