@@ -8,13 +8,12 @@
 //! Stocktaking posts its differences as adjustments through the same ledger; the month's
 //! report to accounting and the controlled-substances register are read from it.
 
+mod app;
+mod convert;
 mod directory;
 pub mod domain;
 mod error;
 mod grpc;
-mod requisitions;
-mod slips;
-mod stocktaking;
 mod store;
 
 use std::sync::Arc;
@@ -44,7 +43,7 @@ pub struct LedgerReport {
 
 #[derive(Debug, Clone)]
 pub struct InventoryModule {
-    stores: Arc<grpc::Stores>,
+    stores: Arc<app::Stores>,
 }
 
 impl InventoryModule {
@@ -57,7 +56,7 @@ impl InventoryModule {
         encounters: ServiceChannel,
     ) -> Self {
         Self {
-            stores: Arc::new(grpc::Stores {
+            stores: Arc::new(app::Stores {
                 calls: Calls::new(database, clock, SCHEMA),
                 directory: directory::Directory::new(core, encounters),
             }),

@@ -178,6 +178,27 @@ impl<E: CallError> Calls<E> {
         }
     }
 
+    /// A read that shows no patient's data (a catalogue, a stock list): `work` reads in the
+    /// caller's tenant, the transaction commits, no audit record is written. A refusal `work`
+    /// finds is put on record after the rollback, as in [`Calls::read`].
+    pub async fn look<T>(
+        &self,
+        context: &RequestContext,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = self.begin_read(context).await?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                drop(tx);
+                Err(self.after_rollback(context, error).await)
+            }
+        }
+    }
+
     /// The first answer to an earlier call with `key`, if one committed: a call that consults
     /// other modules before it writes asks this first, so a retry answers as the first call
     /// did even when what it consulted has moved on since.

@@ -91,6 +91,80 @@ impl Violations {
     pub fn into_result(self) -> Result<(), Violations> {
         if self.0.is_empty() { Ok(()) } else { Err(self) }
     }
+
+    /// The request's idempotency key, `request_id`.
+    pub fn request_key(&mut self, value: &str) -> Option<crate::idempotency::RequestKey> {
+        self.check("request_id", crate::idempotency::RequestKey::parse(value))
+    }
+
+    /// A required id.
+    pub fn id(&mut self, field: &str, value: &str) -> Option<uuid::Uuid> {
+        self.check(field, crate::types::parse_uuid(value))
+    }
+
+    /// An id that may be left empty: `Some(None)` when empty, `None` when it is not an id.
+    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<Option<uuid::Uuid>> {
+        if value.trim().is_empty() {
+            Some(None)
+        } else {
+            self.id(field, value).map(Some)
+        }
+    }
+
+    /// The etag a change may send to guard against a stale screen; empty means "don't check".
+    pub fn optional_etag(&mut self, field: &str, value: &str) -> Option<crate::types::Version> {
+        if value.trim().is_empty() {
+            None
+        } else {
+            self.check(field, crate::types::Version::parse_etag(value))
+        }
+    }
+
+    /// A date `YYYY-MM-DD` that may be left empty: `Some(None)` when empty.
+    pub fn optional_date(&mut self, field: &str, value: &str) -> Option<Option<chrono::NaiveDate>> {
+        if value.trim().is_empty() {
+            Some(None)
+        } else {
+            self.check(field, crate::types::parse_date(value)).map(Some)
+        }
+    }
+
+    /// A period of whole days, `from` to `to` inclusive, both required, in order.
+    pub fn period(
+        &mut self,
+        (from_field, from): (&str, &str),
+        (to_field, to): (&str, &str),
+    ) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let from = self.check(from_field, crate::types::parse_date(from));
+        let to = self.check(to_field, crate::types::parse_date(to));
+        let (from, to) = (from?, to?);
+        if to < from {
+            self.add(to_field, format!("must not be before {from_field}"));
+            return None;
+        }
+        Some((from, to))
+    }
+
+    /// The whole request's parse: `Err` naming every wrong field when any was wrong, else
+    /// what `build` makes of the parsed parts (each an `Option`, taken with `?`).
+    ///
+    /// ```
+    /// # use hmis_platform::Violations;
+    /// let mut violations = Violations::default();
+    /// let id = violations.id("id", "not-a-uuid");
+    /// assert!(violations.finish(|| Some(id?)).is_err());
+    /// ```
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Violations> {
+        let value = if self.0.is_empty() { build() } else { None };
+        match (self.0.is_empty(), value) {
+            (true, Some(value)) => Ok(value),
+            (true, None) => Err(Self(vec![FieldViolation::new(
+                "request",
+                "is not complete",
+            )])),
+            (false, _) => Err(self),
+        }
+    }
 }
 
 impl fmt::Display for Violations {
