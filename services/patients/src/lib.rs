@@ -5,6 +5,7 @@
 //! merge and unmerge announced as events, confidential records and ward scoping, every access
 //! audited.
 
+mod app;
 mod convert;
 pub mod domain;
 mod error;
@@ -22,21 +23,22 @@ use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
 use hmis_proto::openhmis::patients::v1::patient_service_server::PatientServiceServer;
 
+pub use app::{PATIENT_CHANGED, PATIENTS_MERGED, PATIENTS_UNMERGED};
 pub use error::Error;
-pub use grpc::{PATIENT_CHANGED, PATIENTS_MERGED, PATIENTS_UNMERGED, PatientApi};
+pub use grpc::PatientApi;
 
 /// The schema the registry owns.
 pub const SCHEMA: &str = "patients";
 
 #[derive(Debug, Clone)]
 pub struct PatientsModule {
-    registry: Arc<grpc::Registry>,
+    registry: Arc<app::Registry>,
 }
 
 impl PatientsModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
-            registry: Arc::new(grpc::Registry {
+            registry: Arc::new(app::Registry {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
             }),
