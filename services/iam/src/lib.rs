@@ -5,6 +5,7 @@
 //!
 //! [`IamModule::verifier`] is what the platform's request layer authenticates calls with.
 
+mod app;
 mod domain;
 mod error;
 mod grpc;
@@ -36,7 +37,7 @@ pub const SCHEMA: &str = "iam";
 /// IAM's services, sharing one state.
 #[derive(Debug, Clone)]
 pub struct IamModule {
-    pub(crate) iam: Arc<grpc::Iam>,
+    pub(crate) iam: Arc<app::Iam>,
 }
 
 /// A person to make sure exists (bootstrap, demo).
@@ -63,7 +64,7 @@ impl IamModule {
             .map_err(|error| Error::Crypto(error.to_string()))?;
         let keys = KeyRing::load_or_create(database.app_pool(), access_ttl, clock.now()).await?;
         Ok(Self {
-            iam: Arc::new(grpc::Iam {
+            iam: Arc::new(app::Iam {
                 database,
                 clock,
                 keys,
@@ -168,7 +169,7 @@ impl IamModule {
         tenant_id: TenantId,
         user: &SeedUser<'_>,
     ) -> Result<bool, Error> {
-        let draft = grpc::UserDraft::parse(
+        let draft = app::UserDraft::parse(
             Some(&hmis_proto::openhmis::iam::v1::User {
                 username: user.username.to_owned(),
                 display_name: user.display_name.to_owned(),

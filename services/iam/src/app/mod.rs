@@ -1,0 +1,58 @@
+//! The use cases of IAM: sign-in and sessions (`sessions`), and administration (`users`,
+//! `roles`, `tenants`). What a use case is asked comes parsed (`grpc/parse.rs` names every
+//! wrong field); it answers in the contract's messages.
+
+mod roles;
+mod sessions;
+mod tenants;
+mod users;
+
+pub(crate) use roles::{NewAssignment, NewRole, refuse_permissions};
+pub(crate) use tenants::{NewTenant, provision_tenant};
+pub(crate) use users::{NewServiceAccount, NewUser, UserDraft};
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use hmis_platform::auth::Principal;
+use hmis_platform::clock::SharedClock;
+use hmis_platform::idempotency::IdempotencyKeys;
+use hmis_platform::{Database, RequestContext, TenantId, TenantTx};
+
+use crate::error::Result;
+use crate::keys::KeyRing;
+
+pub(crate) const USERS_READ: &str = "iam.users.read";
+pub(crate) const USERS_MANAGE: &str = "iam.users.manage";
+pub(crate) const TENANTS_CREATE: &str = "core.tenants.create";
+
+const ADMIN_SERVICE: &str = "/openhmis.iam.v1.AdminService/";
+
+/// The module's state: its database, clock, signing keys and idempotency table.
+#[derive(Debug)]
+pub(crate) struct Iam {
+    pub(crate) database: Database,
+    pub(crate) clock: SharedClock,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) idempotency: IdempotencyKeys,
+    pub(crate) refresh_token_ttl: Duration,
+    pub(crate) default_tenant: Option<TenantId>,
+}
+
+/// Permissions only their holders may hand out (running a shared deployment).
+const OPERATOR_PERMISSIONS: &[&str] = &[TENANTS_CREATE];
+
+/// Whether `principal` may hand `permission` to others (in a role or an assignment).
+fn may_grant(principal: &Principal, permission: &str) -> bool {
+    !OPERATOR_PERMISSIONS.contains(&permission) || principal.holds(permission)
+}
+
+impl Iam {
+    /// A transaction in the caller's tenant, for what an administrator does in it.
+    async fn begin(&self, context: &RequestContext) -> Result<TenantTx> {
+        Ok(self
+            .database
+            .begin(context.tenant_id()?, &context.request_id)
+            .await?)
+    }
+}
