@@ -8,20 +8,15 @@
 //! Admissions, the bed register, the registry and the terminology are read through their
 //! contracts ([`directory`]), never their tables.
 
-mod administrations;
-mod certificates;
+mod app;
 mod convert;
 pub mod directory;
 pub mod domain;
 mod error;
 pub mod events;
-mod extract;
 mod follow;
-mod formulary;
 mod grpc;
-mod prescribing;
 mod store;
-mod ward_order;
 
 use std::sync::Arc;
 
@@ -34,24 +29,24 @@ use hmis_proto::openhmis::encounters::v1::certificate_service_server::Certificat
 use hmis_proto::openhmis::encounters::v1::encounter_service_server::EncounterServiceServer;
 use hmis_proto::openhmis::encounters::v1::formulary_service_server::FormularyServiceServer;
 
-pub use certificates::CertificateApi;
 pub use directory::Channels;
 pub use error::Error;
-pub use formulary::FormularyApi;
+pub use grpc::CertificateApi;
 pub use grpc::EncounterApi;
+pub use grpc::FormularyApi;
 
 /// The schema encounters owns; its outbox is published under this name.
 pub const SCHEMA: &str = "encounters";
 
 #[derive(Debug, Clone)]
 pub struct EncountersModule {
-    ward: Arc<grpc::Ward>,
+    ward: Arc<app::Ward>,
 }
 
 impl EncountersModule {
     pub fn new(database: Database, clock: SharedClock, channels: Channels) -> Self {
         Self {
-            ward: Arc::new(grpc::Ward {
+            ward: Arc::new(app::Ward {
                 calls: Calls::new(database, clock, SCHEMA),
                 directory: directory::Directory::new(channels),
             }),

@@ -6,20 +6,19 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use hmis_platform::RequestContext;
-use hmis_platform::Violations;
 use hmis_platform::call::Shown;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as pb;
 use prost::Message;
-use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
+use super::Ward;
 use crate::convert::{
     allergy_to_pb, diagnosis_to_pb, encounter_to_pb, note_to_pb, prescription_to_pb,
     procedure_to_pb, referral_to_pb, trim_decimal,
 };
 use crate::domain::NoteKind;
-use crate::error::{Error, Result};
-use crate::grpc::{EncounterApi, READ, parse_id};
+use crate::error::Result;
 use crate::store::{self, EncounterRow, PrescriptionRow};
 
 fn day(at: DateTime<Utc>) -> String {
@@ -238,27 +237,18 @@ fn render(extract: &pb::MedicalExtract, prescriptions: &[PrescriptionRow]) -> St
     text
 }
 
-impl EncounterApi {
-    #[tracing::instrument(skip_all)]
-    pub(crate) async fn extract(
+impl Ward {
+    /// What leaves the hospital with the patient: the encounter's diagnoses, procedures,
+    /// prescriptions, referrals, notes and recommendations, and the patient's allergies, as
+    /// a message and as printable text.
+    pub(crate) async fn medical_extract(
         &self,
-        request: Request<pb::GetMedicalExtractRequest>,
-    ) -> Result<Response<pb::GetMedicalExtractResponse>, Status> {
-        let context = RequestContext::of(&request);
-        let ward = &self.ward;
-        context.authorize_any(READ)?;
-        let mut violations = Violations::default();
-        let Some(encounter_id) = parse_id(
-            "encounter_id",
-            &request.get_ref().encounter_id,
-            &mut violations,
-        ) else {
-            return Err(Error::from(violations).into());
-        };
-        let _now = ward.calls.now();
-        let mut tx = ward.read_tx(&context).await?;
-        let (encounter, access) = ward
-            .readable_encounter(&mut tx, &context, encounter_id)
+        context: &RequestContext,
+        encounter_id: Uuid,
+    ) -> Result<pb::GetMedicalExtractResponse> {
+        let mut tx = self.read_tx(context).await?;
+        let (encounter, access) = self
+            .readable_encounter(&mut tx, context, encounter_id)
             .await?;
         let diagnoses = store::diagnoses_of(&mut tx, encounter_id).await?;
         let procedures = store::procedures_of(&mut tx, encounter_id).await?;
@@ -266,7 +256,7 @@ impl EncounterApi {
         let referrals = store::referrals_of(&mut tx, encounter_id).await?;
         let notes = store::notes_of(&mut tx, encounter_id).await?;
         let allergies = store::allergies_of(&mut tx, encounter.patient_id).await?;
-        ward.commit_read(tx, &context, Shown::patient(encounter.patient_id, &access))
+        self.commit_read(tx, context, Shown::patient(encounter.patient_id, &access))
             .await?;
         let (recommendations, notes): (Vec<_>, Vec<_>) = notes
             .iter()
@@ -288,8 +278,8 @@ impl EncounterApi {
         if extract.encoded_len() > 4 * 1024 * 1024 {
             tracing::warn!(encounter_id = %encounter_id, "medical extract over 4 MiB");
         }
-        Ok(Response::new(pb::GetMedicalExtractResponse {
+        Ok(pb::GetMedicalExtractResponse {
             extract: Some(extract),
-        }))
+        })
     }
 }

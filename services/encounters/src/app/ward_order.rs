@@ -6,69 +6,50 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
+use hmis_platform::RequestContext;
 use hmis_platform::amount::Amount;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
 use hmis_platform::wire::timestamp;
-use hmis_platform::{RequestContext, Violations};
 use hmis_proto::openhmis::encounters::v1 as pb;
-use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
+use super::{READ, Ward};
 use crate::convert::{route_to_pb, trim_decimal};
 use crate::domain::schedule::{dose_times, form_units_per_dose, standard_times};
 use crate::error::{Error, Result};
-use crate::grpc::{EncounterApi, READ, parse_id};
 use crate::store;
 
-/// How many days one order may cover.
-const MAX_DAYS: i32 = 7;
+/// A ward's medication round: its inpatients' doses from the start day (the ward's today
+/// when none is given), over `days` days.
+pub(crate) struct WardRound {
+    pub(crate) department_id: Uuid,
+    pub(crate) start_date: Option<NaiveDate>,
+    pub(crate) days: i32,
+}
 
-impl EncounterApi {
-    #[tracing::instrument(skip_all)]
-    pub(crate) async fn ward_order(
+impl Ward {
+    pub(crate) async fn ward_medication_order(
         &self,
-        request: Request<pb::GetWardMedicationOrderRequest>,
-    ) -> Result<Response<pb::GetWardMedicationOrderResponse>, Status> {
-        let context = RequestContext::of(&request);
-        let ward = &self.ward;
-        context.authorize_any(READ)?;
-        let message = request.get_ref();
-        let mut violations = Violations::default();
-        let department_id = parse_id("department_id", &message.department_id, &mut violations);
-        let start_date = if message.start_date.trim().is_empty() {
-            None
-        } else {
-            violations
-                .check(
-                    "start_date",
-                    NaiveDate::parse_from_str(message.start_date.trim(), "%Y-%m-%d")
-                        .map_err(|_| "must be a date, YYYY-MM-DD"),
-                )
-                .map(Some)
-                .unwrap_or(None)
-        };
-        let days = match message.days {
-            0 => 1,
-            days if (1..=MAX_DAYS).contains(&days) => days,
-            _ => {
-                violations.add("days", format!("must be from 1 to {MAX_DAYS}"));
-                1
-            }
-        };
-        let (Some(department_id), true) = (department_id, violations.is_empty()) else {
-            return Err(Error::from(violations).into());
-        };
-        let clinic = ward.directory.clinic(&context, department_id).await?;
+        context: &RequestContext,
+        round: WardRound,
+    ) -> Result<pb::GetWardMedicationOrderResponse> {
+        let WardRound {
+            department_id,
+            start_date,
+            days,
+        } = round;
+        let clinic = self.directory.clinic(context, department_id).await?;
         context
             .authorize(READ, &Target::department(clinic.facility_id, department_id))
             .map_err(Error::Context)?;
-        let zone: Tz = ward
+        let zone: Tz = self
             .directory
-            .time_zone(&context, clinic.facility_id)
+            .time_zone(context, clinic.facility_id)
             .await?
             .parse()
             .unwrap_or(Tz::UTC);
-        let now = ward.calls.now();
+        let now = self.calls.now();
         let first_day =
             start_date.unwrap_or_else(|| now.with_timezone(&zone).date_naive() + Duration::days(1));
         let midnight = |day: NaiveDate| {
@@ -80,12 +61,12 @@ impl EncounterApi {
         let period_start = midnight(first_day)?;
         let period_end = midnight(first_day + Duration::days(i64::from(days)))?;
 
-        let mut tx = ward.read_tx(&context).await?;
+        let mut tx = self.read_tx(context).await?;
         let rows =
             store::ward_prescriptions(&mut tx, department_id, period_start, period_end).await?;
         let mut patients: Vec<uuid::Uuid> = rows.iter().map(|row| row.patient_id).collect();
         patients.dedup();
-        audit::record(&mut tx, &context, &AuditEntry::ok(&patients), now)
+        audit::record(&mut tx, context, &AuditEntry::ok(&patients), now)
             .await
             .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
@@ -164,7 +145,7 @@ impl EncounterApi {
                 total
             })
             .collect();
-        Ok(Response::new(pb::GetWardMedicationOrderResponse {
+        Ok(pb::GetWardMedicationOrderResponse {
             order: Some(pb::WardMedicationOrder {
                 department_id: department_id.to_string(),
                 start_date: first_day.to_string(),
@@ -174,6 +155,6 @@ impl EncounterApi {
                 medications,
                 totals,
             }),
-        }))
+        })
     }
 }

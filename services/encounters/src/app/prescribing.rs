@@ -1,0 +1,469 @@
+//! Prescribing: the medication safety check (interactions, maximum daily dose, allergies,
+//! duplicate therapy), prescribing privileges for restricted classes, overrides of severe
+//! warnings, discontinuing, listing and the printable sheet.
+//!
+//! A prescription is checked and written in one transaction holding the patient's
+//! prescribing lock (`store::lock_patient`): two prescribers at once see each other's
+//! prescriptions, so an interaction cannot slip between them.
+
+use chrono::{DateTime, Utc};
+use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Shown;
+use hmis_platform::context::PatientAccess;
+use hmis_platform::idempotency::RequestKey;
+use hmis_platform::types::{Text, Version};
+use hmis_platform::{RequestContext, TenantTx};
+use hmis_proto::openhmis::encounters::v1 as pb;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::{READ, Ward, patient_access, refused, require_open, target_of};
+use crate::convert::{prescription_to_pb, warning_to_pb};
+use crate::domain::safety::{
+    self, ActiveMedicine, Candidate, InteractionRule, KnownAllergy, Warning,
+};
+use crate::domain::{
+    AllergyCategory, Amount, Dosing, ReactionKind, Restriction, Route, Severity, WarningSeverity,
+    dose_in_strength_unit,
+};
+use crate::error::{Error, Result};
+use crate::events;
+use crate::store::{self, EncounterRow, Lock, MedicineRow, PrescriptionRow};
+
+pub(crate) const PRESCRIBE: &str = "encounters.prescribe";
+pub(crate) const OVERRIDE: &str = "encounters.override";
+
+/// A prescription as the request gave it, parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Order {
+    pub(crate) encounter_id: Uuid,
+    pub(crate) medicine_id: Uuid,
+    pub(crate) dose: Amount,
+    pub(crate) dose_unit: String,
+    pub(crate) route: Route,
+    pub(crate) times_per_day: u32,
+    pub(crate) times_of_day: Vec<String>,
+    pub(crate) as_needed: bool,
+    pub(crate) as_needed_reason: String,
+    pub(crate) start_time: Option<DateTime<Utc>>,
+    pub(crate) stop_time: Option<DateTime<Utc>>,
+    pub(crate) instructions: String,
+}
+
+/// A prescription stopped, with why, against the version read when one is given.
+pub(crate) struct Discontinuation {
+    pub(crate) key: RequestKey,
+    pub(crate) id: Uuid,
+    pub(crate) reason: Text,
+    pub(crate) etag: Option<Version>,
+}
+
+/// Whose prescriptions to list: an encounter's or a patient's.
+pub(crate) enum PrescriptionPage {
+    Encounter(Uuid),
+    Patient(Uuid),
+}
+
+/// What the check of an order found, with what it read.
+struct Evaluation {
+    encounter: EncounterRow,
+    medicine: MedicineRow,
+    daily_amount: Amount,
+    warnings: Vec<Warning>,
+}
+
+/// Reads what the check needs inside `tx` (which holds the patient's prescribing lock when
+/// the order is to be written) and runs it. Refuses a restricted medicine to a prescriber
+/// without the privilege.
+async fn evaluate(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<Evaluation> {
+    let encounter = store::get_encounter(tx, order.encounter_id, Lock::None).await?;
+    let target = target_of(&encounter);
+    context
+        .authorize(PRESCRIBE, &target)
+        .map_err(refused(encounter.patient_id))?;
+    require_open(&encounter)?;
+    let medicine = store::get_medicine(tx, order.medicine_id).await?;
+    let restriction =
+        Restriction::from_db(&medicine.restriction).ok_or(Error::CorruptRow("medicine"))?;
+    if let Some(privilege) = safety::privilege_for(restriction)
+        && !context.principal()?.is_allowed(privilege, &target)
+    {
+        return Err(Error::Refused {
+            status: Status::permission_denied(format!(
+                "{} is a restricted medicine ({}); prescribing it needs the privilege {privilege}",
+                medicine.name,
+                restriction.as_db().replace('_', " ")
+            )),
+            patients: vec![encounter.patient_id],
+        });
+    }
+    let strength =
+        Amount::from_db(&medicine.strength).map_err(|_| Error::CorruptRow("strength"))?;
+    let dosing = Dosing {
+        form_unit: &medicine.form_unit,
+        strength,
+        strength_unit: &medicine.strength_unit,
+    };
+    let per_dose = dose_in_strength_unit(order.dose, &order.dose_unit, &dosing)
+        .map_err(|error| Error::invalid("prescription.dose_unit", error.to_string()))?;
+    let daily_amount = per_dose
+        .times_count(order.times_per_day)
+        .ok_or_else(|| Error::invalid("prescription.dose", "the daily amount is too large"))?;
+    store::lock_patient(tx, encounter.patient_id).await?;
+    let active: Vec<ActiveMedicine> = store::current_medication(tx, encounter.patient_id, now)
+        .await?
+        .into_iter()
+        .map(
+            |(prescription_id, medicine_name, atc_code)| ActiveMedicine {
+                prescription_id,
+                medicine_name,
+                atc_code,
+            },
+        )
+        .collect();
+    let allergies: Vec<KnownAllergy> = store::allergies_of(tx, encounter.patient_id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(KnownAllergy {
+                id: row.id,
+                medication: row.category == AllergyCategory::Medication.as_db(),
+                intolerance: row.kind == ReactionKind::Intolerance.as_db(),
+                substance_atc_code: row.substance_atc_code,
+                substance_text: row.substance_text,
+                severity: Severity::from_db(&row.severity)
+                    .ok_or(Error::CorruptRow("allergy severity"))?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let rules: Vec<InteractionRule> = store::rules_touching(tx, &medicine.atc_code)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(InteractionRule {
+                severity: WarningSeverity::from_db(&row.severity)
+                    .ok_or(Error::CorruptRow("rule severity"))?,
+                atc_code_a: row.atc_code_a,
+                atc_code_b: row.atc_code_b,
+                description: row.description,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let max_daily_dose = medicine
+        .max_daily_dose
+        .as_deref()
+        .map(Amount::from_db)
+        .transpose()
+        .map_err(|_| Error::CorruptRow("max daily dose"))?;
+    let warnings = safety::check(
+        &Candidate {
+            medicine_name: &medicine.name,
+            atc_code: &medicine.atc_code,
+            daily_amount,
+            max_daily_dose,
+            strength_unit: &medicine.strength_unit,
+        },
+        &active,
+        &allergies,
+        &rules,
+    );
+    Ok(Evaluation {
+        encounter,
+        medicine,
+        daily_amount,
+        warnings,
+    })
+}
+
+/// The prescriptions asked for, with the caller's access to their patient (audited by the
+/// caller of this function).
+async fn readable_prescriptions(
+    ward: &Ward,
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    subject: &PrescriptionPage,
+    active_only: bool,
+) -> Result<(
+    Uuid,
+    PatientAccess,
+    Vec<PrescriptionRow>,
+    Option<EncounterRow>,
+)> {
+    match *subject {
+        PrescriptionPage::Encounter(encounter_id) => {
+            let (encounter, access) = ward.readable_encounter(tx, context, encounter_id).await?;
+            let rows = store::prescriptions(tx, Some(encounter_id), None, active_only).await?;
+            Ok((encounter.patient_id, access, rows, Some(encounter)))
+        }
+        PrescriptionPage::Patient(patient_id) => {
+            let access = patient_access(tx, context, patient_id, READ).await?;
+            let rows = store::prescriptions(tx, None, Some(patient_id), active_only).await?;
+            Ok((patient_id, access, rows, None))
+        }
+    }
+}
+
+impl Ward {
+    /// What the safety check says of an order, nothing written; the read is on record.
+    pub(crate) async fn check_prescription(
+        &self,
+        context: &RequestContext,
+        order: Order,
+    ) -> Result<pb::CheckPrescriptionResponse> {
+        let now = self.calls.now();
+        let mut tx = self.read_tx(context).await?;
+        let evaluation = match evaluate(&mut tx, context, &order, now).await {
+            Ok(evaluation) => evaluation,
+            Err(Error::Refused { status, patients }) => {
+                drop(tx);
+                let patient = patients.first().copied().unwrap_or_default();
+                return Err(self.calls.refuse(context, &[patient], status).await);
+            }
+            Err(error) => return Err(error),
+        };
+        let patient_id = evaluation.encounter.patient_id;
+        let shown = Shown::patient(patient_id, &PatientAccess::InScope);
+        self.commit_read(tx, context, shown).await?;
+        Ok(pb::CheckPrescriptionResponse {
+            blocked: evaluation.warnings.iter().any(Warning::is_severe),
+            warnings: evaluation.warnings.iter().map(warning_to_pb).collect(),
+        })
+    }
+
+    /// Writes the order when the check finds nothing severe, or when a physician overrides
+    /// what it found with a reason.
+    pub(crate) async fn create_prescription(
+        &self,
+        context: &RequestContext,
+        message: &pb::CreatePrescriptionRequest,
+        (key, order, override_reason): (RequestKey, Order, Text),
+    ) -> Result<pb::CreatePrescriptionResponse> {
+        let now = self.calls.now();
+        let method = Ward::method("CreatePrescription");
+        if let Some(replayed) = self.calls.replay(context, &method, &key, message).await? {
+            return Ok(replayed);
+        }
+        self.patient_of(context, order.encounter_id).await?;
+        (self.calls)
+            .write(context, &method, &key, message, async |tx| {
+                let evaluation = evaluate(tx, context, &order, now).await?;
+                let encounter = &evaluation.encounter;
+                let severe = evaluation.warnings.iter().any(Warning::is_severe);
+                let overridden = severe && !override_reason.as_str().is_empty();
+                if severe && !overridden {
+                    return Err(Error::Blocked {
+                        warnings: evaluation.warnings,
+                        patient: encounter.patient_id,
+                    });
+                }
+                if overridden {
+                    // A nurse prescriber may prescribe, but not past a severe warning.
+                    context
+                        .authorize(OVERRIDE, &target_of(encounter))
+                        .map_err(|_| Error::Refused {
+                            status: Status::permission_denied(
+                                "overriding a severe prescribing warning needs the \
+                                 permission encounters.override (a physician's)",
+                            ),
+                            patients: vec![encounter.patient_id],
+                        })?;
+                }
+                let start_time = order.start_time.unwrap_or(now);
+                let row = PrescriptionRow {
+                    id: Uuid::now_v7(),
+                    encounter_id: encounter.id,
+                    patient_id: encounter.patient_id,
+                    medicine_id: evaluation.medicine.id,
+                    medicine_code: evaluation.medicine.code.clone(),
+                    medicine_name: evaluation.medicine.name.clone(),
+                    atc_code: evaluation.medicine.atc_code.clone(),
+                    dose: order.dose.to_string(),
+                    dose_unit: order.dose_unit.clone(),
+                    route: order.route.as_db().to_owned(),
+                    times_per_day: i32::try_from(order.times_per_day).unwrap_or(1),
+                    times_of_day: order.times_of_day.clone(),
+                    as_needed: order.as_needed,
+                    as_needed_reason: order.as_needed_reason.clone(),
+                    daily_amount: evaluation.daily_amount.to_string(),
+                    daily_unit: evaluation.medicine.strength_unit.clone(),
+                    start_time,
+                    stop_time: order.stop_time,
+                    instructions: order.instructions.clone(),
+                    status: "active".to_owned(),
+                    prescriber_id: context.user_id(),
+                    warnings: sqlx::types::Json(evaluation.warnings.clone()),
+                    override_reason: if overridden {
+                        override_reason.as_str().to_owned()
+                    } else {
+                        String::new()
+                    },
+                    overridden_by: overridden.then(|| context.user_id()),
+                    discontinue_reason: String::new(),
+                    discontinued_by: None,
+                    discontinue_time: None,
+                    version: 1,
+                    created_at: now,
+                };
+                if order.stop_time.is_some_and(|stop| stop <= start_time) {
+                    return Err(Error::invalid(
+                        "prescription.stop_time",
+                        "must be after the start",
+                    ));
+                }
+                let stored = store::insert_prescription(tx, &row).await?;
+                let prescription = prescription_to_pb(&stored);
+                events::prescription(tx, events::PRESCRIPTION_CREATED, &prescription, now).await?;
+                let patients = [encounter.patient_id];
+                let resources = [stored.id.to_string()];
+                audit::record(
+                    tx,
+                    context,
+                    &AuditEntry {
+                        resource_ids: &resources,
+                        ..AuditEntry::ok(&patients)
+                    },
+                    now,
+                )
+                .await?;
+                Ok(pb::CreatePrescriptionResponse {
+                    warnings: prescription.warnings.clone(),
+                    prescription: Some(prescription),
+                })
+            })
+            .await
+    }
+
+    pub(crate) async fn discontinue_prescription(
+        &self,
+        context: &RequestContext,
+        message: &pb::DiscontinuePrescriptionRequest,
+        discontinuation: Discontinuation,
+    ) -> Result<pb::DiscontinuePrescriptionResponse> {
+        let now = self.calls.now();
+        let method = Ward::method("DiscontinuePrescription");
+        let Discontinuation {
+            key,
+            id,
+            reason,
+            etag,
+        } = discontinuation;
+        if let Some(replayed) = self.calls.replay(context, &method, &key, message).await? {
+            return Ok(replayed);
+        }
+        {
+            let mut tx = self.read_tx(context).await?;
+            store::get_prescription(&mut tx, id, Lock::None).await?;
+            tx.commit().await?;
+        }
+        (self.calls)
+            .write(context, &method, &key, message, async |tx| {
+                let row = store::get_prescription(tx, id, Lock::ForUpdate).await?;
+                let encounter = store::get_encounter(tx, row.encounter_id, Lock::None).await?;
+                context
+                    .authorize(PRESCRIBE, &target_of(&encounter))
+                    .map_err(refused(row.patient_id))?;
+                if row.status != "active" {
+                    return Err(Error::precondition(
+                        "the prescription is already discontinued",
+                    ));
+                }
+                if let Some(etag) = etag
+                    && Version::from_db(row.version) != etag
+                {
+                    return Err(Error::Stale("prescription"));
+                }
+                let stopped = store::discontinue_prescription(
+                    tx,
+                    id,
+                    context.user_id(),
+                    reason.as_str(),
+                    now,
+                )
+                .await?;
+                let prescription = prescription_to_pb(&stopped);
+                events::prescription(tx, events::PRESCRIPTION_DISCONTINUED, &prescription, now)
+                    .await?;
+                let patients = [row.patient_id];
+                let resources = [id.to_string()];
+                audit::record(
+                    tx,
+                    context,
+                    &AuditEntry {
+                        resource_ids: &resources,
+                        ..AuditEntry::ok(&patients)
+                    },
+                    now,
+                )
+                .await?;
+                Ok(pb::DiscontinuePrescriptionResponse {
+                    prescription: Some(prescription),
+                })
+            })
+            .await
+    }
+
+    pub(crate) async fn list_prescriptions(
+        &self,
+        context: &RequestContext,
+        subject: PrescriptionPage,
+        active_only: bool,
+    ) -> Result<pb::ListPrescriptionsResponse> {
+        let mut tx = self.read_tx(context).await?;
+        let found = readable_prescriptions(self, &mut tx, context, &subject, active_only).await;
+        let (patient, access, rows, _) = match found {
+            Ok(found) => found,
+            Err(Error::Refused { status, patients }) => {
+                drop(tx);
+                let patient = patients.first().copied().unwrap_or_default();
+                return Err(self.calls.refuse(context, &[patient], status).await);
+            }
+            Err(error) => return Err(error),
+        };
+        self.commit_read(tx, context, Shown::patient(patient, &access))
+            .await?;
+        Ok(pb::ListPrescriptionsResponse {
+            prescriptions: rows.iter().map(prescription_to_pb).collect(),
+        })
+    }
+
+    pub(crate) async fn get_prescription(
+        &self,
+        context: &RequestContext,
+        id: Uuid,
+    ) -> Result<pb::GetPrescriptionResponse> {
+        let mut tx = self.read_tx(context).await?;
+        let row = store::get_prescription(&mut tx, id, Lock::None).await?;
+        let (encounter, access) =
+            (self.readable_encounter(&mut tx, context, row.encounter_id)).await?;
+        self.commit_read(tx, context, Shown::patient(encounter.patient_id, &access))
+            .await?;
+        Ok(pb::GetPrescriptionResponse {
+            prescription: Some(prescription_to_pb(&row)),
+        })
+    }
+
+    /// The encounter's prescriptions as a printable sheet.
+    pub(crate) async fn print_prescriptions(
+        &self,
+        context: &RequestContext,
+        encounter_id: Uuid,
+    ) -> Result<pb::PrintPrescriptionsResponse> {
+        let now = self.calls.now();
+        let mut tx = self.read_tx(context).await?;
+        let subject = PrescriptionPage::Encounter(encounter_id);
+        let (patient, access, rows, encounter) =
+            readable_prescriptions(self, &mut tx, context, &subject, false).await?;
+        self.commit_read(tx, context, Shown::patient(patient, &access))
+            .await?;
+        let encounter = encounter.ok_or(Error::CorruptRow("encounter"))?;
+        Ok(pb::PrintPrescriptionsResponse {
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            content: super::extract::prescription_sheet(&encounter, &rows, now),
+        })
+    }
+}
