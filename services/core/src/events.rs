@@ -4,9 +4,9 @@
 use hmis_platform::TenantTx;
 use hmis_proto::openhmis::core::v1 as pb;
 
+use crate::app::Core;
 use crate::domain::{Bed, BedState, Department, Facility};
 use crate::error::Result;
-use crate::grpc::Core;
 
 pub const FACILITY_CHANGED: &str = "openhmis.core.v1.FacilityChanged";
 pub const DEPARTMENT_CHANGED: &str = "openhmis.core.v1.DepartmentChanged";
@@ -18,7 +18,7 @@ pub(crate) async fn facility_changed(
     facility: &Facility,
 ) -> Result<()> {
     let event = pb::FacilityChanged {
-        facility: Some(crate::grpc::facility_to_pb(facility)),
+        facility: Some(crate::convert::facility_to_pb(facility)),
     };
     core.outbox
         .publish(
@@ -38,7 +38,7 @@ pub(crate) async fn department_changed(
     department: &Department,
 ) -> Result<()> {
     let event = pb::DepartmentChanged {
-        department: Some(crate::grpc::department_to_pb(department)),
+        department: Some(crate::convert::department_to_pb(department)),
     };
     core.outbox
         .publish(
@@ -59,9 +59,9 @@ pub(crate) async fn bed_changed(
     previous_state: Option<BedState>,
 ) -> Result<()> {
     let event = pb::BedChanged {
-        bed: Some(crate::grpc::bed_to_pb(bed)),
+        bed: Some(crate::convert::bed_to_pb(bed)),
         previous_state: previous_state
-            .map(crate::grpc::bed_state_to_pb)
+            .map(crate::convert::bed_state_to_pb)
             .unwrap_or(pb::BedState::Unspecified)
             .into(),
         reason: bed.state_reason.clone(),

@@ -4,6 +4,8 @@
 //!
 //! [`CoreModule`] builds the three tonic services; [`events`] names what core publishes.
 
+mod app;
+mod convert;
 mod domain;
 mod error;
 pub mod events;
@@ -23,8 +25,9 @@ use hmis_proto::openhmis::core::v1::dictionary_service_server::DictionaryService
 use hmis_proto::openhmis::core::v1::facility_service_server::FacilityServiceServer;
 use hmis_proto::openhmis::core::v1::tenant_service_server::TenantServiceServer;
 
+pub use app::tenant_id_for_request;
 pub use error::Error;
-pub use grpc::{DictionaryApi, FacilityApi, TenantApi, tenant_id_for_request};
+pub use grpc::{DictionaryApi, FacilityApi, TenantApi};
 
 /// The schema core owns; its outbox is published under this name.
 pub const SCHEMA: &str = "core";
@@ -32,13 +35,13 @@ pub const SCHEMA: &str = "core";
 /// Core's services, sharing one state.
 #[derive(Debug, Clone)]
 pub struct CoreModule {
-    core: Arc<grpc::Core>,
+    core: Arc<app::Core>,
 }
 
 impl CoreModule {
     pub fn new(database: Database, clock: SharedClock) -> Self {
         Self {
-            core: Arc::new(grpc::Core {
+            core: Arc::new(app::Core {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
             }),

@@ -14,10 +14,10 @@ use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 
+use crate::app::Core;
 use crate::domain::{BedId, BedState};
 use crate::error::Error;
 use crate::events;
-use crate::grpc::Core;
 use crate::store::{self, Lock};
 
 use hmis_proto::events::admissions::BED_OCCUPANCY_CHANGED;

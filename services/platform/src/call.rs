@@ -178,10 +178,11 @@ impl<E: CallError> Calls<E> {
         }
     }
 
-    /// A read that shows no patient's data (a catalogue, a stock list): `work` reads in the
-    /// caller's tenant, the transaction commits, no audit record is written. A refusal `work`
-    /// finds is put on record after the rollback, as in [`Calls::read`].
-    pub async fn look<T>(
+    /// One transaction in the caller's tenant that writes no audit record, committed when
+    /// `work` succeeds: a read that shows no patient's data (a catalogue, a stock list), or a
+    /// change of reference data guarded by its etag rather than an idempotency key. A refusal
+    /// `work` finds is put on record after the rollback, as in [`Calls::read`].
+    pub async fn transaction<T>(
         &self,
         context: &RequestContext,
         work: impl AsyncFnOnce(&mut TenantTx) -> Result<T, E>,

@@ -1,6 +1,15 @@
-//! `TenantService`.
+//! `TenantService`: tenants.
 
-use super::*;
+use std::sync::Arc;
+
+use hmis_platform::RequestContext;
+use hmis_platform::auth::Target;
+use hmis_proto::openhmis::core::v1 as pb;
+use pb::tenant_service_server::TenantService;
+use tonic::{Request, Response};
+
+use super::{Answer, parse};
+use crate::app::{Core, TENANTS_CREATE};
 
 #[derive(Debug, Clone)]
 pub struct TenantApi {
@@ -13,67 +22,23 @@ impl TenantService for TenantApi {
     async fn create_tenant(
         &self,
         request: Request<pb::CreateTenantRequest>,
-    ) -> std::result::Result<Response<pb::CreateTenantResponse>, Status> {
+    ) -> Answer<pb::CreateTenantResponse> {
         let context = RequestContext::of(&request);
-        context.authorize("core.tenants.create", &Target::TENANT)?;
+        context.authorize(TENANTS_CREATE, &Target::TENANT)?;
         let message = request.into_inner();
-        let mut violations = Violations::default();
-        let key = violations.check("request_id", RequestKey::parse(&message.request_id));
-        let tenant = required(message.tenant.as_ref(), "tenant", &mut violations);
-        let code = tenant.and_then(|t| violations.check("tenant.code", Code::parse(&t.code)));
-        let name = tenant.and_then(|t| violations.check("tenant.name", Name::parse(&t.name)));
-        let (Some(key), Some(code), Some(name)) = (key, code, name) else {
-            return Err(Error::from(violations).into());
-        };
-        // A new tenant's row passes the tenant policy only in a transaction acting for that
-        // tenant, so its id is fixed before the transaction opens: derived from the request id,
-        // so that a retry acts for the same tenant and finds the first call's stored answer.
-        let tenant = Tenant {
-            id: tenant_id_for_request(key.as_str()),
-            code,
-            name,
-            created_at: self.core.calls.now(),
-        };
-        let response = self
-            .core
-            .calls
-            .keys()
-            .run(
-                self.core.calls.database(),
-                tenant.id,
-                &context.request_id,
-                "/openhmis.core.v1.TenantService/CreateTenant",
-                &key,
-                &message,
-                async |tx| {
-                    store::insert_tenant(tx, &tenant).await?;
-                    Ok::<_, Error>(pb::CreateTenantResponse {
-                        tenant: Some(tenant_to_pb(&tenant)),
-                    })
-                },
-            )
-            .await?;
-        Ok(Response::new(response))
+        let command = parse::new_tenant(&message)?;
+        Ok(Response::new(
+            self.core.create_tenant(&context, &message, command).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_current_tenant(
         &self,
         request: Request<pb::GetCurrentTenantRequest>,
-    ) -> std::result::Result<Response<pb::GetCurrentTenantResponse>, Status> {
+    ) -> Answer<pb::GetCurrentTenantResponse> {
         let context = RequestContext::of(&request);
-        let tenant_id = context.tenant_id()?;
-        let mut tx = self.core.read_tx(tenant_id, &context).await?;
-        let tenant = store::current_tenant(&mut tx).await?;
-        Ok(Response::new(pb::GetCurrentTenantResponse {
-            tenant: Some(tenant_to_pb(&tenant)),
-        }))
+        context.tenant_id()?;
+        Ok(Response::new(self.core.current_tenant(&context).await?))
     }
-}
-
-/// The id of the tenant a `CreateTenant` request creates, derived from its request id so a
-/// retry looks for its first answer under the same tenant (UUID v5 in a fixed namespace).
-pub fn tenant_id_for_request(request_id: &str) -> TenantId {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f70_656e_686d_6973_2d74_656e_616e_7473);
-    TenantId::new(uuid::Uuid::new_v5(&NAMESPACE, request_id.as_bytes()))
 }

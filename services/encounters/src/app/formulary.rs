@@ -83,7 +83,7 @@ impl Ward {
     ) -> Result<pb::ListMedicinesResponse> {
         let prefix = prefix.map(|query| query.to_lowercase().replace(['%', '_', '\\'], ""));
         let rows = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 store::list_medicines(tx, prefix.as_deref(), after, size.fetch_limit()).await
             })
             .await?;
@@ -137,7 +137,7 @@ impl Ward {
         context: &RequestContext,
     ) -> Result<pb::ListInteractionRulesResponse> {
         let rows = (self.calls)
-            .look(context, async |tx| store::list_rules(tx).await)
+            .transaction(context, async |tx| store::list_rules(tx).await)
             .await?;
         Ok(pb::ListInteractionRulesResponse {
             rules: rows.iter().map(rule_to_pb).collect(),

@@ -102,7 +102,7 @@ impl Stores {
         } = page;
         let prefix = prefix.map(|query| query.to_lowercase().replace(['%', '_', '\\'], ""));
         let rows = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 store::list_items(tx, prefix.as_deref(), after, size.fetch_limit()).await
             })
             .await?;
@@ -149,7 +149,7 @@ impl Stores {
     ) -> Result<pb::ListWarehousesResponse> {
         let principal = context.principal()?;
         let rows = (self.calls)
-            .look(context, async |tx| store::list_warehouses(tx).await)
+            .transaction(context, async |tx| store::list_warehouses(tx).await)
             .await?;
         Ok(pb::ListWarehousesResponse {
             warehouses: rows
@@ -192,7 +192,7 @@ impl Stores {
         warehouse_id: Uuid,
     ) -> Result<pb::ListPurchaseSuggestionsResponse> {
         let suggestions = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 Self::warehouse_for(tx, context, warehouse_id, READ).await?;
                 let mut suggestions = Vec::new();
                 for (item_id, in_stock, reorder_point) in

@@ -411,7 +411,7 @@ impl Stores {
         item_id: Option<Uuid>,
     ) -> Result<pb::GetStockResponse> {
         let lines = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 Self::warehouse_for(tx, context, warehouse_id, READ).await?;
                 store::stock(tx, warehouse_id, item_id).await
             })
@@ -440,7 +440,7 @@ impl Stores {
             after,
         } = page;
         let rows = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 Self::warehouse_for(tx, context, warehouse_id, READ).await?;
                 store::movements(tx, warehouse_id, item_id, after, size.fetch_limit()).await
             })

@@ -196,7 +196,7 @@ impl Stores {
             principal.is_allowed(READ, target) || principal.is_allowed(ADMINISTER, target)
         };
         let requisition = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 let row = store::get_requisition(tx, id, false).await?;
                 let ward = store::get_warehouse(tx, row.ward_stock_id).await?;
                 let supplier = store::get_warehouse(tx, row.supplier_id).await?;
@@ -220,7 +220,7 @@ impl Stores {
         supplier_id: Uuid,
     ) -> Result<pb::ListOpenRequisitionsResponse> {
         let requisitions = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 Self::warehouse_for(tx, context, supplier_id, READ).await?;
                 let rows = store::open_requisitions(tx, supplier_id).await?;
                 let mut requisitions = Vec::with_capacity(rows.len());

@@ -116,7 +116,7 @@ impl Stores {
             (self.warehouse_period(context, warehouse_id, from, to + Duration::days(1))).await?;
         let days = (to - from).num_days() + 1;
         let lines = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 let rows = store::stock_report(tx, warehouse_id, start, end).await?;
                 let mut lines = Vec::with_capacity(rows.len());
                 for row in rows {

@@ -151,7 +151,7 @@ impl Stores {
         id: Uuid,
     ) -> Result<pb::GetStocktakingResponse> {
         let stocktaking = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 let row = store::get_stocktaking(tx, id, false).await?;
                 Self::warehouse_for(tx, context, row.warehouse_id, READ).await?;
                 stocktaking_to_pb(tx, &row).await
@@ -255,7 +255,7 @@ impl Stores {
         let (start, end) =
             (self.warehouse_period(context, warehouse_id, month, next_month(month)?)).await?;
         let lines = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 let rows = store::stock_report(tx, warehouse_id, start, end).await?;
                 let mut lines = Vec::with_capacity(rows.len());
                 for row in rows {
@@ -294,7 +294,7 @@ impl Stores {
         let (start, end) =
             (self.warehouse_period(context, warehouse_id, from, to + Duration::days(1))).await?;
         let rows = (self.calls)
-            .look(context, async |tx| {
+            .transaction(context, async |tx| {
                 store::controlled_register(tx, warehouse_id, start, end).await
             })
             .await?;

@@ -1,8 +1,15 @@
-//! The wire forms of the domain, and the request helpers every service shares.
+//! The wire forms of the domain.
 
-use super::*;
+use hmis_platform::types::Code;
+use hmis_platform::wire::timestamp;
+use hmis_proto::openhmis::core::v1 as pb;
 
-pub(super) fn tenant_to_pb(tenant: &Tenant) -> pb::Tenant {
+use crate::domain::{
+    Bed, BedSex, BedState, Department, DepartmentKind, Dictionary, DictionaryEntry, Facility, Room,
+    Tenant,
+};
+
+pub(crate) fn tenant_to_pb(tenant: &Tenant) -> pb::Tenant {
     pb::Tenant {
         id: tenant.id.to_string(),
         code: tenant.code.to_string(),
@@ -25,7 +32,7 @@ pub(crate) fn facility_to_pb(facility: &Facility) -> pb::Facility {
     }
 }
 
-pub(super) fn department_kind_to_pb(kind: DepartmentKind) -> pb::DepartmentKind {
+pub(crate) fn department_kind_to_pb(kind: DepartmentKind) -> pb::DepartmentKind {
     match kind {
         DepartmentKind::Ward => pb::DepartmentKind::Ward,
         DepartmentKind::Emergency => pb::DepartmentKind::Emergency,
@@ -39,7 +46,7 @@ pub(super) fn department_kind_to_pb(kind: DepartmentKind) -> pb::DepartmentKind 
     }
 }
 
-pub(super) fn parse_department_kind(
+pub(crate) fn parse_department_kind(
     value: i32,
 ) -> std::result::Result<DepartmentKind, &'static str> {
     match pb::DepartmentKind::try_from(value) {
@@ -76,7 +83,7 @@ pub(crate) fn department_to_pb(department: &Department) -> pb::Department {
     }
 }
 
-pub(super) fn room_to_pb(room: &Room) -> pb::Room {
+pub(crate) fn room_to_pb(room: &Room) -> pb::Room {
     pb::Room {
         id: room.id.to_string(),
         department_id: room.department_id.to_string(),
@@ -89,7 +96,7 @@ pub(super) fn room_to_pb(room: &Room) -> pb::Room {
     }
 }
 
-pub(super) fn bed_sex_to_pb(sex: BedSex) -> pb::BedSex {
+pub(crate) fn bed_sex_to_pb(sex: BedSex) -> pb::BedSex {
     match sex {
         BedSex::Any => pb::BedSex::Any,
         BedSex::Male => pb::BedSex::Male,
@@ -97,7 +104,7 @@ pub(super) fn bed_sex_to_pb(sex: BedSex) -> pb::BedSex {
     }
 }
 
-pub(super) fn parse_bed_sex(value: i32) -> std::result::Result<BedSex, &'static str> {
+pub(crate) fn parse_bed_sex(value: i32) -> std::result::Result<BedSex, &'static str> {
     match pb::BedSex::try_from(value) {
         // A bed with no sex restriction is the common case; unspecified means "any".
         Ok(pb::BedSex::Unspecified | pb::BedSex::Any) => Ok(BedSex::Any),
@@ -118,7 +125,7 @@ pub(crate) fn bed_state_to_pb(state: BedState) -> pb::BedState {
 }
 
 /// `None` for UNSPECIFIED (no filter / not given).
-pub(super) fn parse_bed_state(value: i32) -> std::result::Result<Option<BedState>, &'static str> {
+pub(crate) fn parse_bed_state(value: i32) -> std::result::Result<Option<BedState>, &'static str> {
     match pb::BedState::try_from(value) {
         Ok(pb::BedState::Unspecified) => Ok(None),
         Ok(pb::BedState::Free) => Ok(Some(BedState::Free)),
@@ -147,7 +154,7 @@ pub(crate) fn bed_to_pb(bed: &Bed) -> pb::Bed {
     }
 }
 
-pub(super) fn dictionary_to_pb(dictionary: &Dictionary) -> pb::Dictionary {
+pub(crate) fn dictionary_to_pb(dictionary: &Dictionary) -> pb::Dictionary {
     pb::Dictionary {
         code: dictionary.code.to_string(),
         name: dictionary.name.to_string(),
@@ -156,7 +163,7 @@ pub(super) fn dictionary_to_pb(dictionary: &Dictionary) -> pb::Dictionary {
     }
 }
 
-pub(super) fn entry_to_pb(entry: &DictionaryEntry) -> pb::DictionaryEntry {
+pub(crate) fn entry_to_pb(entry: &DictionaryEntry) -> pb::DictionaryEntry {
     pb::DictionaryEntry {
         dictionary_code: entry.dictionary_code.to_string(),
         code: entry.code.to_string(),
@@ -166,31 +173,5 @@ pub(super) fn entry_to_pb(entry: &DictionaryEntry) -> pb::DictionaryEntry {
         etag: entry.version.etag(),
         create_time: timestamp(entry.created_at),
         update_time: timestamp(entry.updated_at),
-    }
-}
-
-/// A required sub-message, or a violation naming it.
-pub(super) fn required<'a, T>(
-    value: Option<&'a T>,
-    field: &str,
-    violations: &mut Violations,
-) -> Option<&'a T> {
-    if value.is_none() {
-        violations.add(field, "is required");
-    }
-    value
-}
-
-pub(super) fn page_size(value: i32, violations: &mut Violations) -> PageSize {
-    violations
-        .check("page_size", PageSize::parse(value))
-        .unwrap_or(PageSize::parse(0).unwrap_or_else(|_| unreachable!("0 is the default size")))
-}
-
-pub(super) fn check_etag(stored: Version, etag: Version, what: &'static str) -> Result<()> {
-    if stored == etag {
-        Ok(())
-    } else {
-        Err(Error::StaleEtag { what })
     }
 }
