@@ -121,6 +121,30 @@ impl AdmissionsModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission(
+        "admissions.read",
+        "read admissions, the ward board and bed maps",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "admissions.admit",
+        "register emergencies, admit, transfer, discharge",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "admissions.undo",
+        "undo discharges and cancel admissions",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "admissions.infodesk",
+        "answer where a patient is (ward and room only)",
+        true,
+    ),
+];
+
 impl hmis_platform::module::Module for AdmissionsModule {
     fn name(&self) -> &'static str {
         "admissions"
@@ -143,5 +167,9 @@ impl hmis_platform::module::Module for AdmissionsModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.adt.calls.keys().clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

@@ -68,6 +68,13 @@ impl AuditModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[hmis_platform::auth::permission(
+    "audit.read",
+    "read the audit trail and verify its chain",
+    true,
+)];
+
 impl hmis_platform::module::Module for AuditModule {
     fn name(&self) -> &'static str {
         "audit"
@@ -79,5 +86,9 @@ impl hmis_platform::module::Module for AuditModule {
 
     fn workers(&self) -> Vec<hmis_platform::module::Worker> {
         vec![Box::pin(self.clone().run_sealer(Duration::from_secs(1)))]
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

@@ -136,6 +136,30 @@ impl CoreModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission(
+        "core.read",
+        "read facilities, wards, rooms, beds and dictionaries",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "core.manage",
+        "create and change facilities, wards, rooms, beds, dictionaries",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "core.beds.manage",
+        "change bed states (cleaning, out of service)",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "core.tenants.create",
+        "create tenants (operators of a shared deployment)",
+        false,
+    ),
+];
+
 impl hmis_platform::module::Module for CoreModule {
     fn name(&self) -> &'static str {
         "core"
@@ -154,5 +178,9 @@ impl hmis_platform::module::Module for CoreModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.core.calls.keys().clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

@@ -96,6 +96,47 @@ impl EncountersModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission(
+        "encounters.read",
+        "read diagnoses, notes, prescriptions",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "encounters.write",
+        "record examinations, diagnoses, procedures",
+        true,
+    ),
+    hmis_platform::auth::permission("encounters.prescribe", "prescribe medicines", true),
+    hmis_platform::auth::permission(
+        "encounters.prescribe.reserve",
+        "prescribe reserve antibiotics (a prescribing privilege)",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "encounters.prescribe.controlled",
+        "prescribe narcotic and psychotropic medicines (a prescribing privilege)",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "encounters.override",
+        "override severe prescribing warnings with a reason",
+        true,
+    ),
+    hmis_platform::auth::permission("encounters.certify", "issue certificates", true),
+    hmis_platform::auth::permission(
+        "encounters.formulary.manage",
+        "keep the formulary and its prescribing rules",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "nursing.administer",
+        "record medication administration",
+        true,
+    ),
+];
+
 impl hmis_platform::module::Module for EncountersModule {
     fn name(&self) -> &'static str {
         "encounters"
@@ -114,5 +155,9 @@ impl hmis_platform::module::Module for EncountersModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.ward.calls.keys().clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

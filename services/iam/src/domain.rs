@@ -267,17 +267,4 @@ mod tests {
         assert_eq!(lockout_after(6, now), Some(now + Duration::seconds(60)));
         assert_eq!(lockout_after(40, now), Some(now + Duration::seconds(3600)));
     }
-
-    #[test]
-    fn standard_roles_use_catalog_permissions_only() {
-        for role in STANDARD_ROLES {
-            for permission in role.permissions {
-                assert!(
-                    hmis_platform::auth::permission_info(permission).is_some(),
-                    "{} names unknown permission {permission}",
-                    role.code
-                );
-            }
-        }
-    }
 }

@@ -71,6 +71,12 @@ impl Claims {
             .grants
             .into_iter()
             .map(|(permission, scope)| {
+                // Only the system's own context holds every permission; no token does.
+                if permission == hmis_platform::auth::EVERY_PERMISSION {
+                    return Err(TokenError::Invalid(
+                        "a grant of every permission".to_owned(),
+                    ));
+                }
                 scope
                     .parse::<Scope>()
                     .map(|scope| Grant { permission, scope })

@@ -71,8 +71,18 @@ impl IamModule {
                 idempotency: IdempotencyKeys::new(SCHEMA),
                 refresh_token_ttl: refresh_ttl,
                 default_tenant,
+                catalogue: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// The whole catalogue of permissions, every mounted module's part, which roles are made
+    /// of; the composition root installs it once every module is built. Until then IAM knows
+    /// its own permissions only.
+    pub fn install_catalogue(&self, catalogue: Vec<hmis_platform::auth::PermissionInfo>) {
+        if self.iam.catalogue.set(catalogue).is_err() {
+            tracing::warn!("the permission catalogue was installed twice; the first stays");
+        }
     }
 
     /// What the request layer authenticates calls with.
@@ -273,6 +283,16 @@ impl IamModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission("iam.users.read", "list users, roles and assignments", false),
+    hmis_platform::auth::permission(
+        "iam.users.manage",
+        "create users and service accounts, assign roles",
+        false,
+    ),
+];
+
 impl hmis_platform::module::Module for IamModule {
     fn name(&self) -> &'static str {
         "iam"
@@ -286,5 +306,9 @@ impl hmis_platform::module::Module for IamModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.iam.idempotency.clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

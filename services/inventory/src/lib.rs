@@ -87,6 +87,17 @@ pub async fn verify(database: &Database) -> Result<LedgerReport, Error> {
     })
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission("pharmacy.read", "read stock and dispensing", false),
+    hmis_platform::auth::permission("pharmacy.dispense", "dispense to wards and patients", true),
+    hmis_platform::auth::permission(
+        "pharmacy.manage",
+        "receive, transfer, write off, stocktake",
+        false,
+    ),
+];
+
 impl hmis_platform::module::Module for InventoryModule {
     fn name(&self) -> &'static str {
         "inventory"
@@ -98,5 +109,9 @@ impl hmis_platform::module::Module for InventoryModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.stores.calls.keys().clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

@@ -66,6 +66,23 @@ impl PatientsModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission("patients.read", "find and read patient records", true),
+    hmis_platform::auth::permission("patients.write", "register and update patients", true),
+    hmis_platform::auth::permission("patients.merge", "merge and unmerge patient records", true),
+    hmis_platform::auth::permission(
+        "patients.confidential",
+        "see records marked confidential",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "patients.break_glass",
+        "open a record outside one's scope, with a reason",
+        true,
+    ),
+];
+
 impl hmis_platform::module::Module for PatientsModule {
     fn name(&self) -> &'static str {
         "patients"
@@ -81,5 +98,9 @@ impl hmis_platform::module::Module for PatientsModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.registry.calls.keys().clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

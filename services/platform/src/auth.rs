@@ -100,7 +100,17 @@ pub struct Grant {
     pub scope: Scope,
 }
 
+/// The permission only the system's own context holds ([`crate::RequestContext::system`]):
+/// every permission, in its tenant. It is in no module's catalogue, so IAM never grants it,
+/// and the token verifier refuses a token that carries it.
+pub const EVERY_PERMISSION: &str = "*";
+
 impl Grant {
+    /// Whether this grant is of `permission`.
+    fn names(&self, permission: &str) -> bool {
+        self.permission == permission || self.permission == EVERY_PERMISSION
+    }
+
     fn covers(&self, target: &Target) -> bool {
         match self.scope {
             Scope::Tenant => true,
@@ -130,14 +140,12 @@ impl Principal {
     pub fn is_allowed(&self, permission: &str, target: &Target) -> bool {
         self.grants
             .iter()
-            .any(|grant| grant.permission == permission && grant.covers(target))
+            .any(|grant| grant.names(permission) && grant.covers(target))
     }
 
     /// Whether the caller holds `permission` anywhere (listings then filter by scope).
     pub fn holds(&self, permission: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|grant| grant.permission == permission)
+        self.grants.iter().any(|grant| grant.names(permission))
     }
 
     /// `PERMISSION_DENIED` unless the caller holds `permission` for `target`.
@@ -155,11 +163,7 @@ impl Principal {
     pub fn reach(&self, permission: &str) -> Reach {
         let mut facilities = Vec::new();
         let mut departments = Vec::new();
-        for grant in self
-            .grants
-            .iter()
-            .filter(|grant| grant.permission == permission)
-        {
+        for grant in self.grants.iter().filter(|grant| grant.names(permission)) {
             match grant.scope {
                 Scope::Tenant => return Reach::Tenant,
                 Scope::Facility(id) => facilities.push(id),
@@ -176,11 +180,7 @@ impl Principal {
     /// or facility-wide grant covers everything of the facility.
     pub fn departments_for(&self, permission: &str, facility: Uuid) -> Option<Vec<Uuid>> {
         let mut departments = Vec::new();
-        for grant in self
-            .grants
-            .iter()
-            .filter(|grant| grant.permission == permission)
-        {
+        for grant in self.grants.iter().filter(|grant| grant.names(permission)) {
             match grant.scope {
                 Scope::Tenant => return None,
                 Scope::Facility(id) if id == facility => return None,
@@ -239,7 +239,8 @@ impl PermissionInfo {
     }
 }
 
-const fn permission(
+/// One entry of a module's catalogue (each module crate declares its `PERMISSIONS`).
+pub const fn permission(
     name: &'static str,
     description: &'static str,
     patient_data: bool,
@@ -249,138 +250,6 @@ const fn permission(
         description,
         patient_data,
     }
-}
-
-/// Every permission of every module, so roles can be defined before a module ships.
-pub const PERMISSIONS: &[PermissionInfo] = &[
-    permission(
-        "core.read",
-        "read facilities, wards, rooms, beds and dictionaries",
-        false,
-    ),
-    permission(
-        "core.manage",
-        "create and change facilities, wards, rooms, beds, dictionaries",
-        false,
-    ),
-    permission(
-        "core.beds.manage",
-        "change bed states (cleaning, out of service)",
-        false,
-    ),
-    permission(
-        "core.tenants.create",
-        "create tenants (operators of a shared deployment)",
-        false,
-    ),
-    permission("iam.users.read", "list users, roles and assignments", false),
-    permission(
-        "iam.users.manage",
-        "create users and service accounts, assign roles",
-        false,
-    ),
-    permission(
-        "audit.read",
-        "read the audit trail and verify its chain",
-        true,
-    ),
-    permission("patients.read", "find and read patient records", true),
-    permission("patients.write", "register and update patients", true),
-    permission("patients.merge", "merge and unmerge patient records", true),
-    permission(
-        "patients.confidential",
-        "see records marked confidential",
-        true,
-    ),
-    permission(
-        "patients.break_glass",
-        "open a record outside one's scope, with a reason",
-        true,
-    ),
-    permission(
-        "admissions.read",
-        "read admissions, the ward board and bed maps",
-        true,
-    ),
-    permission(
-        "admissions.admit",
-        "register emergencies, admit, transfer, discharge",
-        true,
-    ),
-    permission(
-        "admissions.undo",
-        "undo discharges and cancel admissions",
-        true,
-    ),
-    permission(
-        "admissions.infodesk",
-        "answer where a patient is (ward and room only)",
-        true,
-    ),
-    permission(
-        "encounters.read",
-        "read diagnoses, notes, prescriptions",
-        true,
-    ),
-    permission(
-        "encounters.write",
-        "record examinations, diagnoses, procedures",
-        true,
-    ),
-    permission("encounters.prescribe", "prescribe medicines", true),
-    permission(
-        "encounters.prescribe.reserve",
-        "prescribe reserve antibiotics (a prescribing privilege)",
-        true,
-    ),
-    permission(
-        "encounters.prescribe.controlled",
-        "prescribe narcotic and psychotropic medicines (a prescribing privilege)",
-        true,
-    ),
-    permission(
-        "encounters.override",
-        "override severe prescribing warnings with a reason",
-        true,
-    ),
-    permission("encounters.certify", "issue certificates", true),
-    permission(
-        "encounters.formulary.manage",
-        "keep the formulary and its prescribing rules",
-        false,
-    ),
-    permission(
-        "terminology.read",
-        "read code systems (ICD-10, procedures, ATC, LOINC)",
-        false,
-    ),
-    permission(
-        "nursing.administer",
-        "record medication administration",
-        true,
-    ),
-    permission("pharmacy.read", "read stock and dispensing", false),
-    permission("pharmacy.dispense", "dispense to wards and patients", true),
-    permission(
-        "pharmacy.manage",
-        "receive, transfer, write off, stocktake",
-        false,
-    ),
-    permission(
-        "statistics.read",
-        "read census, movement and national reports",
-        false,
-    ),
-    permission(
-        "statistics.submit",
-        "submit reports to the statistics institute",
-        false,
-    ),
-];
-
-/// The catalog entry of `name`, if it is a permission.
-pub fn permission_info(name: &str) -> Option<&'static PermissionInfo> {
-    PERMISSIONS.iter().find(|info| info.name == name)
 }
 
 #[cfg(test)]
@@ -458,15 +327,14 @@ mod tests {
     }
 
     #[test]
-    fn the_catalog_names_are_unique_and_module_prefixed() {
-        let mut names: Vec<_> = PERMISSIONS.iter().map(|p| p.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), PERMISSIONS.len());
-        assert!(PERMISSIONS.iter().all(|p| p.name.contains('.')));
-        assert_eq!(
-            permission_info("audit.read").map(|p| p.module()),
-            Some("audit")
-        );
+    fn the_system_holds_every_permission_in_its_tenant_and_nobody_else_does() {
+        let system = principal(&[(EVERY_PERMISSION, Scope::Tenant)]);
+        let ward = Target::department(Uuid::new_v4(), Uuid::new_v4());
+        assert!(system.is_allowed("patients.read", &ward));
+        assert!(system.holds("anything.at.all"));
+        assert_eq!(system.reach("patients.read"), Reach::Tenant);
+        let nurse = principal(&[("patients.read", Scope::Tenant)]);
+        assert!(!nurse.holds(EVERY_PERMISSION));
+        assert_eq!(permission("audit.read", "", false).module(), "audit");
     }
 }

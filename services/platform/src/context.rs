@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
-use crate::auth::{Grant, PERMISSIONS, Principal, Scope, Target, TokenError, TokenVerifier};
+use crate::auth::{EVERY_PERMISSION, Grant, Principal, Scope, Target, TokenError, TokenVerifier};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const AUTHORIZATION_HEADER: &str = "authorization";
@@ -149,7 +149,7 @@ pub const BREAK_GLASS_PERMISSION: &str = "patients.break_glass";
 
 impl RequestContext {
     /// A context for work the system does itself (bootstrap, demo loading, jobs): it holds
-    /// every permission of the catalog, for `tenant_id` only.
+    /// every permission ([`EVERY_PERMISSION`]), for `tenant_id` only.
     pub fn system(tenant_id: TenantId) -> Self {
         Self {
             request_id: RequestId::generate(),
@@ -160,13 +160,10 @@ impl RequestContext {
                 username: "system".to_owned(),
                 service_account: true,
                 session_id: Uuid::nil(),
-                grants: PERMISSIONS
-                    .iter()
-                    .map(|info| Grant {
-                        permission: info.name.to_owned(),
-                        scope: Scope::Tenant,
-                    })
-                    .collect(),
+                grants: vec![Grant {
+                    permission: EVERY_PERMISSION.to_owned(),
+                    scope: Scope::Tenant,
+                }],
             }),
             client_addr: None,
             method: "system".to_owned(),

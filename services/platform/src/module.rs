@@ -67,4 +67,10 @@ pub trait Module: Send + Sync {
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         None
     }
+
+    /// The permissions the module's calls ask for: its part of the catalogue roles are made
+    /// of (IAM offers the whole catalogue; a role naming anything else is refused).
+    fn permissions(&self) -> &'static [crate::auth::PermissionInfo] {
+        &[]
+    }
 }

@@ -112,7 +112,7 @@ impl Modules {
         let statistics =
             StatisticsModule::new(database.clone(), clock.clone(), core_channel(), reporting);
         let audit = AuditModule::new(database.clone(), clock.clone());
-        Self {
+        let modules = Self {
             core,
             iam,
             audit,
@@ -122,7 +122,13 @@ impl Modules {
             encounters,
             inventory,
             statistics,
-        }
+        };
+        // Roles are made of every module's permissions; IAM learns them once all are built.
+        let catalogue = (modules.all().iter())
+            .flat_map(|module| module.permissions().iter().copied())
+            .collect();
+        modules.iam.install_catalogue(catalogue);
+        modules
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.

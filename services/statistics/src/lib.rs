@@ -113,6 +113,20 @@ impl StatisticsModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
+    hmis_platform::auth::permission(
+        "statistics.read",
+        "read census, movement and national reports",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "statistics.submit",
+        "submit reports to the statistics institute",
+        false,
+    ),
+];
+
 impl hmis_platform::module::Module for StatisticsModule {
     fn name(&self) -> &'static str {
         "statistics"
@@ -135,5 +149,9 @@ impl hmis_platform::module::Module for StatisticsModule {
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {
         Some(self.office.keys.clone())
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

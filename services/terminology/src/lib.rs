@@ -170,6 +170,13 @@ impl TerminologyModule {
     }
 }
 
+/// The permissions this module's calls ask for (its part of the catalogue roles are made of).
+pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[hmis_platform::auth::permission(
+    "terminology.read",
+    "read code systems (ICD-10, procedures, ATC, LOINC)",
+    false,
+)];
+
 impl hmis_platform::module::Module for TerminologyModule {
     fn name(&self) -> &'static str {
         "terminology"
@@ -177,5 +184,9 @@ impl hmis_platform::module::Module for TerminologyModule {
 
     fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
         mount.service(self.service());
+    }
+
+    fn permissions(&self) -> &'static [hmis_platform::auth::PermissionInfo] {
+        PERMISSIONS
     }
 }

@@ -699,3 +699,84 @@ async fn the_permission_matrix_holds_for_every_demo_role() {
     assert!(mismatches.is_empty(), "{mismatches:#?}");
     app.stop().await;
 }
+
+/// The catalogue is every module's part, each name once and module-prefixed, and the standard
+/// roles a new tenant gets are made of it only; what only the system holds is in no role.
+#[tokio::test]
+async fn roles_are_made_of_every_modules_permissions_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let catalogue = app
+        .admin()
+        .list_permissions(signed_in(
+            &tenant,
+            iam_pb::ListPermissionsRequest::default(),
+        ))
+        .await
+        .expect("list permissions")
+        .into_inner()
+        .permissions;
+    let mut names: Vec<&str> = catalogue.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        catalogue.len(),
+        "a permission is declared twice"
+    );
+    for permission in &catalogue {
+        assert!(
+            permission
+                .name
+                .starts_with(&format!("{}.", permission.module))
+        );
+    }
+    for module in [
+        "core",
+        "iam",
+        "audit",
+        "patients",
+        "admissions",
+        "encounters",
+        "pharmacy",
+    ] {
+        assert!(
+            catalogue.iter().any(|p| p.module == module),
+            "no permission of {module}"
+        );
+    }
+    let roles = app
+        .admin()
+        .list_roles(signed_in(&tenant, iam_pb::ListRolesRequest::default()))
+        .await
+        .expect("list roles")
+        .into_inner()
+        .roles;
+    assert!(!roles.is_empty());
+    for role in &roles {
+        for permission in &role.permissions {
+            assert!(
+                names.contains(&permission.as_str()),
+                "{} names {permission}, which no module declares",
+                role.code
+            );
+        }
+    }
+    let refused = app
+        .admin()
+        .create_role(signed_in(
+            &tenant,
+            iam_pb::CreateRoleRequest {
+                request_id: "everything".to_owned(),
+                role: Some(iam_pb::Role {
+                    code: "god".to_owned(),
+                    name: "Everything".to_owned(),
+                    permissions: vec!["*".to_owned()],
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("the system's own permission is in no role");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+}

@@ -14,7 +14,7 @@ pub(crate) use users::{NewServiceAccount, NewUser, UserDraft};
 use std::sync::Arc;
 
 use chrono::Duration;
-use hmis_platform::auth::Principal;
+use hmis_platform::auth::{PermissionInfo, Principal};
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::{Database, RequestContext, TenantId, TenantTx};
@@ -37,6 +37,8 @@ pub(crate) struct Iam {
     pub(crate) idempotency: IdempotencyKeys,
     pub(crate) refresh_token_ttl: Duration,
     pub(crate) default_tenant: Option<TenantId>,
+    /// Every module's permissions (see [`crate::IamModule::install_catalogue`]).
+    pub(crate) catalogue: std::sync::OnceLock<Vec<PermissionInfo>>,
 }
 
 /// Permissions only their holders may hand out (running a shared deployment).
@@ -48,6 +50,13 @@ fn may_grant(principal: &Principal, permission: &str) -> bool {
 }
 
 impl Iam {
+    /// The permissions roles may be made of.
+    pub(crate) fn catalogue(&self) -> &[PermissionInfo] {
+        self.catalogue
+            .get()
+            .map_or(crate::PERMISSIONS, Vec::as_slice)
+    }
+
     /// A transaction in the caller's tenant, for what an administrator does in it.
     async fn begin(&self, context: &RequestContext) -> Result<TenantTx> {
         Ok(self

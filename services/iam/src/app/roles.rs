@@ -2,7 +2,7 @@
 //! scope (the tenant, a facility, a ward) for a period.
 
 use chrono::{DateTime, Utc};
-use hmis_platform::auth::{PERMISSIONS, Principal, Scope, permission_info};
+use hmis_platform::auth::{PermissionInfo, Principal, Scope};
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::types::{Code, Name};
 use hmis_platform::wire::timestamp;
@@ -37,11 +37,15 @@ pub(crate) struct NewAssignment {
 /// their holders may hand out.
 pub(crate) fn refuse_permissions(
     permissions: &[String],
+    catalogue: &[PermissionInfo],
     principal: &Principal,
     violations: &mut Violations,
 ) {
     for permission in permissions {
-        if permission_info(permission).is_none() {
+        if !catalogue
+            .iter()
+            .any(|info| info.name == permission.as_str())
+        {
             violations.add(
                 "role.permissions",
                 format!("{permission} is not in the catalog"),
@@ -86,8 +90,7 @@ impl Iam {
     /// The catalogue of permissions every module declares.
     pub(crate) fn list_permissions(&self) -> pb::ListPermissionsResponse {
         pb::ListPermissionsResponse {
-            permissions: PERMISSIONS
-                .iter()
+            permissions: (self.catalogue().iter())
                 .map(|info| pb::Permission {
                     name: info.name.to_owned(),
                     module: info.module().to_owned(),

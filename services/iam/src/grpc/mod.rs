@@ -160,7 +160,7 @@ impl AdminService for AdminApi {
         let context = RequestContext::of(&request);
         let principal = context.authorize(USERS_MANAGE, &Target::TENANT)?;
         let message = request.get_ref();
-        let role = parse::new_role(message, principal)?;
+        let role = parse::new_role(message, self.iam.catalogue(), principal)?;
         Ok(Response::new(
             self.iam.create_role(&context, message, role).await?,
         ))

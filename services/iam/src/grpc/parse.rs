@@ -1,7 +1,7 @@
 //! Requests of the admin service, parsed into what the use cases are asked: every wrong field
 //! is named at once (`INVALID_ARGUMENT` with field violations), nothing is echoed back.
 
-use hmis_platform::auth::{Principal, Scope};
+use hmis_platform::auth::{PermissionInfo, Principal, Scope};
 use hmis_platform::paging::{PageSize, decode_token};
 use hmis_platform::types::{Code, Name};
 use hmis_platform::wire::parse_timestamp;
@@ -82,7 +82,11 @@ pub(crate) fn service_account(
 
 /// A role, its permissions checked against the catalogue and against what `principal` may
 /// hand out.
-pub(crate) fn new_role(message: &pb::CreateRoleRequest, principal: &Principal) -> Result<NewRole> {
+pub(crate) fn new_role(
+    message: &pb::CreateRoleRequest,
+    catalogue: &[PermissionInfo],
+    principal: &Principal,
+) -> Result<NewRole> {
     let mut violations = Violations::default();
     let key = violations.request_key(&message.request_id);
     if message.role.is_none() {
@@ -94,7 +98,7 @@ pub(crate) fn new_role(message: &pb::CreateRoleRequest, principal: &Principal) -
     let mut permissions = role.permissions;
     permissions.sort();
     permissions.dedup();
-    refuse_permissions(&permissions, principal, &mut violations);
+    refuse_permissions(&permissions, catalogue, principal, &mut violations);
     Ok(violations.finish(|| {
         Some(NewRole {
             key: key?,
