@@ -19,6 +19,7 @@ pub mod events;
 mod follow;
 mod grpc;
 mod jobs;
+mod options;
 mod store;
 
 use std::sync::Arc;
@@ -28,13 +29,13 @@ use hmis_platform::Database;
 use hmis_platform::call::Calls;
 use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
-use hmis_platform::config::AdmissionsOptions;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
 use hmis_proto::openhmis::admissions::v1::admission_service_server::AdmissionServiceServer;
 
 pub use error::Error;
 pub use grpc::AdmissionApi;
+pub use options::AdmissionsOptions;
 
 /// The schema admissions owns; its outbox is published under this name.
 pub const SCHEMA: &str = "admissions";

@@ -10,6 +10,7 @@ mod domain;
 mod error;
 mod grpc;
 mod keys;
+mod options;
 mod secrets;
 mod store;
 
@@ -18,7 +19,6 @@ use std::sync::Arc;
 use chrono::Duration;
 use hmis_platform::auth::{Scope, TokenVerifier};
 use hmis_platform::clock::SharedClock;
-use hmis_platform::config::IamOptions;
 use hmis_platform::context::RequestId;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::{Database, TenantId};
@@ -30,6 +30,7 @@ pub use domain::{STANDARD_ROLES, StandardRole};
 pub use error::Error;
 pub use grpc::{AdminApi, AuthApi};
 pub use keys::KeyRing;
+pub use options::IamOptions;
 
 /// The schema IAM owns.
 pub const SCHEMA: &str = "iam";

@@ -8,11 +8,12 @@ use chrono::Utc;
 use hmis_platform::RequestContext;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::clock::SystemClock;
-use hmis_platform::config::{Options, Secret};
+use hmis_platform::config::Secret;
 use hmis_platform::context::RequestId;
 use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::iam::v1 as iam;
 use openhmis_server::Application;
+use openhmis_server::Options;
 use sqlx::{Connection, Executor};
 
 use crate::report::{delta, measure, print};

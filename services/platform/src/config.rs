@@ -1,4 +1,5 @@
-//! Configuration: built-in defaults, then an optional TOML file, then `HMIS_*` environment
+//! Configuration of the platform's parts (server, database, telemetry, outbox) and the loader
+//! the composition root reads its whole options with: built-in defaults, then an optional TOML file, then `HMIS_*` environment
 //! variables (nested keys with `__`, e.g. `HMIS_DATABASE__URL`). Secrets are wrapped in
 //! [`Secret`] so they never reach a log line through `Debug`.
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A value that must not be logged. `Debug` prints a placeholder.
@@ -29,120 +31,6 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
-    }
-}
-
-/// Everything the process can be told.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    pub server: ServerOptions,
-    pub database: DatabaseOptions,
-    pub telemetry: TelemetryOptions,
-    pub outbox: OutboxOptions,
-    pub iam: IamOptions,
-    pub admissions: AdmissionsOptions,
-    pub statistics: StatisticsOptions,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct StatisticsOptions {
-    pub reporting: ReportingOptions,
-}
-
-/// Electronic reporting to the national statistics institute. Off until both the endpoint and
-/// the signing key are configured.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReportingOptions {
-    /// The institute's submission endpoint, e.g. `https://reports.stat.example/v1/submissions`;
-    /// a submission's status is asked at `<endpoint>/<receipt>`.
-    pub endpoint: Option<String>,
-    /// The hospital's Ed25519 signing key, a PKCS#8 PEM file (`openssl genpkey -algorithm
-    /// ed25519`); the institute holds its public key. Never in the repository.
-    pub signing_key_file: Option<PathBuf>,
-    /// How often the submitter looks for submissions due.
-    #[serde(with = "duration_millis")]
-    pub poll_interval: Duration,
-    /// How long one call to the institute may take.
-    #[serde(with = "duration_millis")]
-    pub request_timeout: Duration,
-    /// The wait after a failed delivery; it doubles with each failure, up to `max_retry_delay`.
-    #[serde(with = "duration_millis")]
-    pub retry_delay: Duration,
-    #[serde(with = "duration_millis")]
-    pub max_retry_delay: Duration,
-    /// How long after delivery (and between questions) the institute is asked for its decision.
-    #[serde(with = "duration_millis")]
-    pub status_check_interval: Duration,
-}
-
-impl Default for ReportingOptions {
-    fn default() -> Self {
-        Self {
-            endpoint: None,
-            signing_key_file: None,
-            poll_interval: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
-            retry_delay: Duration::from_secs(30),
-            max_retry_delay: Duration::from_secs(3600),
-            status_check_interval: Duration::from_secs(300),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdmissionsOptions {
-    /// How long after a discharge was recorded it may still be undone.
-    #[serde(with = "duration_secs")]
-    pub undo_discharge_window: Duration,
-    /// An observation stay longer than this becomes an inpatient admission.
-    #[serde(with = "duration_secs")]
-    pub observation_limit: Duration,
-    /// How often the conversion job looks for observation stays past the limit.
-    #[serde(with = "duration_secs")]
-    pub conversion_interval: Duration,
-}
-
-impl Default for AdmissionsOptions {
-    fn default() -> Self {
-        Self {
-            undo_discharge_window: Duration::from_secs(24 * 3600),
-            observation_limit: Duration::from_secs(6 * 3600),
-            conversion_interval: Duration::from_secs(60),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct IamOptions {
-    /// Lifetime of access tokens; also how long a revoked grant can linger.
-    #[serde(with = "duration_secs")]
-    pub access_token_ttl: Duration,
-    /// Lifetime of a refresh token (one shift and some).
-    #[serde(with = "duration_secs")]
-    pub refresh_token_ttl: Duration,
-    /// Code of the tenant created at first start.
-    pub bootstrap_tenant_code: String,
-    /// Name of the tenant created at first start.
-    pub bootstrap_tenant_name: String,
-    /// Password of the first administrator (`admin`); when absent one is generated and
-    /// printed once on standard output.
-    pub bootstrap_admin_password: Option<Secret>,
-}
-
-impl Default for IamOptions {
-    fn default() -> Self {
-        Self {
-            access_token_ttl: Duration::from_secs(15 * 60),
-            refresh_token_ttl: Duration::from_secs(14 * 3600),
-            bootstrap_tenant_code: "MAIN".to_owned(),
-            bootstrap_tenant_name: "Hospital".to_owned(),
-            bootstrap_admin_password: None,
-        }
     }
 }
 
@@ -289,24 +177,23 @@ impl Default for OutboxOptions {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(#[from] Box<figment::Error>);
 
-impl Options {
-    /// Defaults, then `file` (if given; it must exist), then `HMIS_*` variables.
-    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::figment(file)
-            .extract()
-            .map_err(|error| ConfigError(Box::new(error)))
+/// Loads the process's options of type `T` (the composition root's, naming every section):
+/// its defaults, then `file` (if given; it must exist), then `HMIS_*` variables.
+pub fn load<T: Serialize + DeserializeOwned + Default>(
+    file: Option<&Path>,
+) -> Result<T, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(T::default()));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
     }
-
-    fn figment(file: Option<&Path>) -> Figment {
-        let mut figment = Figment::from(Serialized::defaults(Options::default()));
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        figment.merge(Env::prefixed("HMIS_").split("__"))
-    }
+    figment
+        .merge(Env::prefixed("HMIS_").split("__"))
+        .extract()
+        .map_err(|error| ConfigError(Box::new(error)))
 }
 
-mod duration_secs {
+/// A duration written as whole seconds (`#[serde(with = "duration_secs")]`).
+pub mod duration_secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -320,7 +207,8 @@ mod duration_secs {
     }
 }
 
-mod duration_millis {
+/// A duration written as milliseconds (`#[serde(with = "duration_millis")]`).
+pub mod duration_millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -339,46 +227,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_then_environment_override_defaults() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "openhmis.toml",
-                r#"
-                [server]
-                listen_addr = "0.0.0.0:6000"
-                modules = ["core"]
-                [database]
-                max_connections = 7
-                "#,
-            )?;
-            jail.set_env("HMIS_DATABASE__MAX_CONNECTIONS", "9");
-            jail.set_env("HMIS_DATABASE__URL", "postgres://u:p@db/openhmis");
-            let options = Options::load(Some(Path::new("openhmis.toml")))
-                .map_err(|error| error.to_string())?;
-            assert_eq!(options.server.listen_addr.port(), 6000);
-            assert_eq!(options.server.modules, vec!["core".to_owned()]);
-            assert_eq!(options.database.max_connections, 9);
-            assert_eq!(
-                options.database.url.as_ref().map(Secret::expose),
-                Some("postgres://u:p@db/openhmis")
-            );
-            assert_eq!(options.outbox, OutboxOptions::default());
-            Ok(())
-        });
-    }
-
-    #[test]
     fn secrets_do_not_print() {
         let secret = Secret::new("postgres://u:hunter2@db/x");
         assert!(!format!("{secret:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn unknown_keys_are_refused() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("bad.toml", "[server]\nlisten_adr = \"0.0.0.0:1\"\n")?;
-            assert!(Options::load(Some(Path::new("bad.toml"))).is_err());
-            Ok(())
-        });
     }
 }

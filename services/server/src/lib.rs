@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod modules;
+mod options;
 pub mod report;
 
 use std::future::Future;
@@ -25,7 +26,7 @@ use hmis_inventory::InventoryModule;
 use hmis_patients::PatientsModule;
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::{SharedClock, SystemClock};
-use hmis_platform::config::{EmbeddedOptions, Options};
+use hmis_platform::config::EmbeddedOptions;
 use hmis_platform::db::{self, Database};
 use hmis_platform::embedded::{EmbeddedError, EmbeddedPostgres};
 use hmis_platform::metrics::{Metrics, MetricsLayer};
@@ -41,6 +42,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use hmis_platform::module::Mount;
 pub use modules::{MODULES, Modules};
+pub use options::Options;
 
 /// Where the embedded cluster goes when the default `./data` folder is out of its user's reach.
 const FALLBACK_EMBEDDED_DIR: &str = "/var/lib/openhmis/postgres";

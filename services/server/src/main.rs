@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hmis_platform::config::Options;
 use hmis_platform::telemetry::Telemetry;
+use openhmis_server::Options;
 use openhmis_server::{Application, demo};
 
 #[derive(Debug, Parser)]

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::Options;
 use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
 use hmis_core::CoreModule;
@@ -17,7 +18,6 @@ use hmis_patients::PatientsModule;
 use hmis_platform::Database;
 use hmis_platform::channel::{ServiceChannel, in_process, remote};
 use hmis_platform::clock::SharedClock;
-use hmis_platform::config::Options;
 use hmis_platform::module::Module;
 use hmis_statistics::{Reporting, StatisticsModule};
 use hmis_terminology::TerminologyModule;

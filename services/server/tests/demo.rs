@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use hmis_platform::clock::SystemClock;
-use hmis_platform::config::{Options, Secret};
+use hmis_platform::config::Secret;
 use hmis_platform::testing::TestDatabase;
 use openhmis_server::Application;
+use openhmis_server::Options;
 use sqlx::{Connection, PgConnection};
 
 async fn counts(owner: &mut PgConnection) -> (i64, i64, i64, i64) {

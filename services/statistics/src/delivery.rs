@@ -18,10 +18,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::options::ReportingOptions;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hmis_platform::TenantId;
-use hmis_platform::config::ReportingOptions;
 use hmis_platform::context::RequestId;
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};

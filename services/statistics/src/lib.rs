@@ -13,6 +13,7 @@ mod error;
 mod follow;
 mod form16;
 mod grpc;
+mod options;
 mod registers;
 mod reports;
 mod signing;
@@ -34,6 +35,7 @@ pub use delivery::{Reporting, ReportingError};
 pub use document::{SCHEMA as REPORT_SCHEMA, SCHEMA_VERSION as REPORT_SCHEMA_VERSION};
 pub use error::Error;
 pub use grpc::StatisticsApi;
+pub use options::{ReportingOptions, StatisticsOptions};
 pub use signing::{KeyError, Signer};
 
 /// The schema statistics owns.

@@ -47,10 +47,10 @@ fn request_id() -> String {
 
 impl Hospital {
     async fn open() -> Self {
-        Self::open_with(hmis_platform::config::Options::default()).await
+        Self::open_with(openhmis_server::Options::default()).await
     }
 
-    async fn open_with(options: hmis_platform::config::Options) -> Self {
+    async fn open_with(options: openhmis_server::Options) -> Self {
         let app = TestApp::spawn_with(options).await;
         let admin = app.create_tenant("ADT").await;
         let facility = app.create_facility(&admin, "MAIN").await;
@@ -1219,7 +1219,7 @@ async fn admitting_checks_what_the_registry_announced_about_the_patient() {
 #[tokio::test]
 async fn a_ward_board_watch_ends_when_its_access_token_expires() {
     use tokio_stream::StreamExt;
-    let mut options = hmis_platform::config::Options::default();
+    let mut options = openhmis_server::Options::default();
     options.iam.access_token_ttl = Duration::from_secs(4);
     let h = Hospital::open_with(options).await;
     let nurse = h
@@ -1257,7 +1257,7 @@ async fn admissions_in_a_process_of_their_own_reach_core_and_the_registry_over_t
     let h = Hospital::open().await;
     // A second process over the same database mounts only admissions; the bed register and
     // the registry are the first process's, reached over gRPC with the caller's token.
-    let mut options = hmis_platform::config::Options::default();
+    let mut options = openhmis_server::Options::default();
     options.server.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     options.server.modules = vec!["admissions".to_owned()];
     let first = format!("http://{}", h.app.addr);

@@ -144,7 +144,7 @@ async fn the_admin_port_serves_per_rpc_metrics_in_prometheus_format() {
     let admin = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port");
-    let mut options = hmis_platform::config::Options::default();
+    let mut options = openhmis_server::Options::default();
     options.telemetry.metrics_addr = Some(admin);
     let app = TestApp::spawn_with(options).await;
     let tenant = app.create_tenant("M1").await;

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone};
 use hmis_platform::auth::Scope;
-use hmis_platform::config::Options;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
+use openhmis_server::Options;
 use pb::statistics_service_client::StatisticsServiceClient;
 use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in};
 use tonic::transport::Channel;

@@ -18,11 +18,11 @@ pub(crate) use movements::{
 pub(crate) use reads::AdmissionPage;
 pub(crate) use visits::{Arrival, Closing, VisitPage};
 
+use crate::options::AdmissionsOptions;
 use chrono::{DateTime, Datelike, Utc};
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
 use hmis_platform::call::{Calls, Shown};
-use hmis_platform::config::AdmissionsOptions;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::paging::{PageSize, finish_page};

@@ -147,8 +147,8 @@ pub const DEMO_TENANT_CODE: &str = "DEMO";
 
 /// Makes the first start create the demo's tenant and administrator (unless the
 /// configuration names others), so the README can name them.
-pub fn apply_defaults(options: &mut hmis_platform::config::Options) {
-    let defaults = hmis_platform::config::IamOptions::default();
+pub fn apply_defaults(options: &mut crate::Options) {
+    let defaults = hmis_iam::IamOptions::default();
     if options.iam.bootstrap_tenant_code == defaults.bootstrap_tenant_code {
         options.iam.bootstrap_tenant_code = DEMO_TENANT_CODE.to_owned();
         options.iam.bootstrap_tenant_name = "Demo Regional Hospital".to_owned();

@@ -1,0 +1,37 @@
+//! What a hospital may set of IAM (the `[iam]` section of the options).
+
+use std::time::Duration;
+
+use hmis_platform::config::Secret;
+use hmis_platform::config::duration_secs;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IamOptions {
+    /// Lifetime of access tokens; also how long a revoked grant can linger.
+    #[serde(with = "duration_secs")]
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (one shift and some).
+    #[serde(with = "duration_secs")]
+    pub refresh_token_ttl: Duration,
+    /// Code of the tenant created at first start.
+    pub bootstrap_tenant_code: String,
+    /// Name of the tenant created at first start.
+    pub bootstrap_tenant_name: String,
+    /// Password of the first administrator (`admin`); when absent one is generated and
+    /// printed once on standard output.
+    pub bootstrap_admin_password: Option<Secret>,
+}
+
+impl Default for IamOptions {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(14 * 3600),
+            bootstrap_tenant_code: "MAIN".to_owned(),
+            bootstrap_tenant_name: "Hospital".to_owned(),
+            bootstrap_admin_password: None,
+        }
+    }
+}
