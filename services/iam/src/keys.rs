@@ -226,6 +226,16 @@ impl KeyRing {
 }
 
 impl TokenVerifier for KeyRing {
+    /// Signing in and out: the password, the client secret or the refresh token is the
+    /// credential there.
+    fn public_methods(&self) -> &'static [&'static str] {
+        &[
+            "/openhmis.iam.v1.AuthService/Login",
+            "/openhmis.iam.v1.AuthService/Refresh",
+            "/openhmis.iam.v1.AuthService/Logout",
+        ]
+    }
+
     fn verify(&self, token: &str) -> std::result::Result<Principal, TokenError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|error| TokenError::Invalid(error.to_string()))?;

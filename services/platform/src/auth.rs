@@ -15,15 +15,10 @@ use uuid::Uuid;
 
 use crate::context::TenantId;
 
-/// Calls that need no access token: signing in and out (the refresh token is the
-/// credential there), and what probes and tools use.
+/// Calls that need no access token whoever serves them: what probes and tools use. The
+/// verifier adds the calls of its own module that carry another credential (signing in).
 pub fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/openhmis.iam.v1.AuthService/Login"
-            | "/openhmis.iam.v1.AuthService/Refresh"
-            | "/openhmis.iam.v1.AuthService/Logout"
-    ) || path.starts_with("/grpc.health.v1.Health/")
+    path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/grpc.reflection.v1.ServerReflection/")
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
 }
@@ -222,6 +217,12 @@ pub enum TokenError {
 /// Checks access tokens. Implemented by the IAM module; the layer knows nothing of JWTs.
 pub trait TokenVerifier: Send + Sync + 'static {
     fn verify(&self, token: &str) -> Result<Principal, TokenError>;
+
+    /// The full method names that take no access token because they carry another credential
+    /// (a password, a refresh token): signing in and out.
+    fn public_methods(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// One entry of the permission catalog.
@@ -317,9 +318,9 @@ mod tests {
     }
 
     #[test]
-    fn only_sign_in_and_probes_are_public() {
-        assert!(is_public("/openhmis.iam.v1.AuthService/Login"));
+    fn only_probes_and_tools_are_public_by_themselves() {
         assert!(is_public("/grpc.health.v1.Health/Check"));
+        assert!(!is_public("/openhmis.iam.v1.AuthService/Login"));
         assert!(!is_public("/openhmis.iam.v1.AuthService/GetMe"));
         assert!(!is_public(
             "/openhmis.core.v1.FacilityService/ListFacilities"

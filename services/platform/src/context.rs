@@ -371,7 +371,12 @@ where
                 span.record("user_id", tracing::field::display(principal.user_id));
                 Some(principal)
             }
-            Err(_) if crate::auth::is_public(&path) => None,
+            Err(_)
+                if crate::auth::is_public(&path)
+                    || self.verifier.public_methods().contains(&path.as_str()) =>
+            {
+                None
+            }
             Err(error) => {
                 let _entered = span.enter();
                 tracing::info!(reason = %error, "refused an unauthenticated call");
