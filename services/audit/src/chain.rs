@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgConnection, PgPool};
+
+use crate::store;
 use uuid::Uuid;
 
 /// An audit record as stored.
@@ -78,12 +80,13 @@ pub fn chain_hash(previous: &[u8], record_hash: &[u8]) -> Vec<u8> {
 /// The hash the first entry of every tenant's chain follows.
 pub const GENESIS: [u8; 32] = [0; 32];
 
+/// A record the sealer has not chained yet, with its place in commit order.
 #[derive(FromRow)]
-struct PendingRecord {
-    txid: String,
-    id: i64,
+pub struct PendingRecord {
+    pub txid: String,
+    pub id: i64,
     #[sqlx(flatten)]
-    record: StoredRecord,
+    pub record: StoredRecord,
 }
 
 /// Seals every record that can be sealed now, in batches; returns how many. Runs as the
@@ -101,17 +104,8 @@ pub async fn seal_pending(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sq
 
 async fn seal_batch(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (last_txid, last_id): (String, i64) =
-        sqlx::query_as("SELECT last_txid::text, last_id FROM audit.sealer FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-    let sql = hmis_platform::db::commit_ordered_after(RECORD_COLUMNS, "audit.records");
-    let pending: Vec<PendingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&last_txid)
-        .bind(last_id)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+    let (last_txid, last_id) = store::lock_sealer(&mut tx).await?;
+    let pending = store::committed_after(&mut tx, &last_txid, last_id, limit).await?;
     let Some(last) = pending.last() else {
         return Ok(0);
     };
@@ -121,36 +115,21 @@ async fn seal_batch(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<usi
         let record = &pending_record.record;
         let (seq, previous) = match heads.get(&record.tenant_id) {
             Some(head) => head.clone(),
-            None => sqlx::query_as::<_, (i64, Vec<u8>)>(
-                "SELECT seq, chain_hash FROM audit.chain WHERE tenant_id = $1 \
-                 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(record.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or((0, GENESIS.to_vec())),
+            None => (store::chain_head(&mut tx, record.tenant_id).await?)
+                .unwrap_or((0, GENESIS.to_vec())),
         };
         let hash = record_hash(record);
         let chained = chain_hash(&previous, &hash);
-        sqlx::query(
-            "INSERT INTO audit.chain (tenant_id, seq, record_id, record_hash, chain_hash, sealed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(record.tenant_id)
-        .bind(seq + 1)
-        .bind(record.record_id)
-        .bind(&hash)
-        .bind(&chained)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let entry = ChainEntry {
+            seq: seq + 1,
+            record_id: record.record_id,
+            record_hash: hash,
+            chain_hash: chained.clone(),
+        };
+        store::insert_chain_entry(&mut tx, record.tenant_id, &entry, now).await?;
         heads.insert(record.tenant_id, (seq + 1, chained));
     }
-    sqlx::query("UPDATE audit.sealer SET last_txid = $1::text::xid8, last_id = $2")
-        .bind(&new_txid)
-        .bind(new_id)
-        .execute(&mut *tx)
-        .await?;
+    store::advance_sealer(&mut tx, &new_txid, new_id).await?;
     tx.commit().await?;
     Ok(pending.len())
 }
@@ -175,33 +154,24 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
+/// One position of a tenant's chain.
 #[derive(FromRow)]
-struct ChainEntry {
-    seq: i64,
-    record_id: Uuid,
-    record_hash: Vec<u8>,
-    chain_hash: Vec<u8>,
+pub struct ChainEntry {
+    pub seq: i64,
+    pub record_id: Uuid,
+    pub record_hash: Vec<u8>,
+    pub chain_hash: Vec<u8>,
 }
 
 /// Verifies `tenant_id`'s chain over `connection` (a tenant transaction for the service, a
 /// worker connection for the command line).
 pub async fn verify(connection: &mut PgConnection, tenant_id: Uuid) -> Result<Report, sqlx::Error> {
-    let entries: Vec<ChainEntry> = sqlx::query_as(
-        "SELECT seq, record_id, record_hash, chain_hash FROM audit.chain \
-         WHERE tenant_id = $1 ORDER BY seq",
-    )
-    .bind(tenant_id)
-    .fetch_all(&mut *connection)
-    .await?;
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM audit.records WHERE tenant_id = $1");
-    let records: HashMap<Uuid, StoredRecord> =
-        sqlx::query_as::<_, StoredRecord>(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .fetch_all(&mut *connection)
-            .await?
-            .into_iter()
-            .map(|record| (record.record_id, record))
-            .collect();
+    let entries = store::chain_of(connection, tenant_id).await?;
+    let records: HashMap<Uuid, StoredRecord> = (store::records_of(connection, tenant_id))
+        .await?
+        .into_iter()
+        .map(|record| (record.record_id, record))
+        .collect();
 
     let mut problems = Vec::new();
     let mut previous = GENESIS.to_vec();
@@ -232,15 +202,7 @@ pub async fn verify(connection: &mut PgConnection, tenant_id: Uuid) -> Result<Re
     }
 
     // Records the sealer has passed must all be chained.
-    let unchained: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT r.record_id FROM audit.records r, audit.sealer s \
-         WHERE r.tenant_id = $1 AND (r.txid, r.id) <= (s.last_txid, s.last_id) \
-           AND NOT EXISTS (SELECT FROM audit.chain c WHERE c.record_id = r.record_id) \
-         ORDER BY r.id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&mut *connection)
-    .await?;
+    let unchained = store::unchained(connection, tenant_id).await?;
     problems.extend(
         unchained
             .into_iter()
@@ -255,11 +217,7 @@ pub async fn verify(connection: &mut PgConnection, tenant_id: Uuid) -> Result<Re
 
 /// Verifies every tenant's chain (worker role); for `openhmis audit verify`.
 pub async fn verify_all(pool: &PgPool) -> Result<Vec<Report>, sqlx::Error> {
-    let tenants: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT tenant_id FROM audit.chain UNION SELECT tenant_id FROM audit.records ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await?;
+    let tenants = store::audited_tenants(pool).await?;
     let mut connection = pool.acquire().await?;
     let mut reports = Vec::new();
     for tenant_id in tenants {
