@@ -89,33 +89,53 @@ impl CoreModule {
         name: &str,
     ) -> Result<(hmis_platform::TenantId, String), tonic::Status> {
         use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
-        use hmis_proto::openhmis::core::v1::{CreateTenantRequest, Tenant};
+        use hmis_proto::openhmis::core::v1::{
+            CreateTenantRequest, GetCurrentTenantRequest, Tenant,
+        };
         let tenant_id = tenant_id_for_request(request_id);
-        let mut request = tonic::Request::new(CreateTenantRequest {
+        fn system<T>(tenant_id: hmis_platform::TenantId, message: T) -> tonic::Request<T> {
+            let mut request = tonic::Request::new(message);
+            request
+                .extensions_mut()
+                .insert(hmis_platform::RequestContext::system(tenant_id));
+            request
+        }
+        // Created on an earlier start (perhaps with other options: the demo's): it stays as
+        // it was made.
+        match self
+            .tenant_api()
+            .get_current_tenant(system(tenant_id, GetCurrentTenantRequest {}))
+            .await
+        {
+            Ok(found) => {
+                let code = found.into_inner().tenant.map(|tenant| tenant.code);
+                return Ok((tenant_id, code.unwrap_or_default()));
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => return Err(status),
+        }
+        let create = CreateTenantRequest {
             request_id: request_id.to_owned(),
             tenant: Some(Tenant {
                 code: code.to_owned(),
                 name: name.to_owned(),
                 ..Default::default()
             }),
-        });
-        request
-            .extensions_mut()
-            .insert(hmis_platform::RequestContext::system(tenant_id));
-        let created = match self.tenant_api().create_tenant(request).await {
+        };
+        let created = match self
+            .tenant_api()
+            .create_tenant(system(tenant_id, create))
+            .await
+        {
             Ok(response) => response.into_inner().tenant,
             Err(status) if status.code() == tonic::Code::AlreadyExists => {
-                // Created on an earlier start; the derived id is the same.
-                let mut check =
-                    tonic::Request::new(hmis_proto::openhmis::core::v1::GetCurrentTenantRequest {});
-                check
-                    .extensions_mut()
-                    .insert(hmis_platform::RequestContext::system(tenant_id));
-                self.tenant_api()
-                    .get_current_tenant(check)
-                    .await?
-                    .into_inner()
-                    .tenant
+                // Another process started at the same moment and created it.
+                (self
+                    .tenant_api()
+                    .get_current_tenant(system(tenant_id, GetCurrentTenantRequest {})))
+                .await?
+                .into_inner()
+                .tenant
             }
             Err(status) => return Err(status),
         };

@@ -405,3 +405,31 @@ async fn the_report_command_signs_in_as_a_service_account_and_prints_the_report(
     let _ = stop.send(());
     server.await.expect("server task").expect("server ran");
 }
+
+/// A database the demo made is a hospital like any other: a plain start on it (whatever the
+/// bootstrap options now say) finds its tenant and administrator and serves.
+#[tokio::test]
+async fn a_plain_start_on_a_demo_database_finds_the_first_tenant() {
+    let db = TestDatabase::new().await;
+    let mut options = Options::default();
+    options.iam.bootstrap_admin_password = Some(Secret::new("Demo-Test-2026!"));
+    openhmis_server::demo::apply_defaults(&mut options);
+    let demo = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        .await
+        .expect("the demo's application");
+    let demo_tenant = demo
+        .bootstrap()
+        .await
+        .expect("the demo's bootstrap")
+        .tenant_id;
+    demo.load_demo(demo_tenant).await.expect("load the demo");
+
+    let mut options = Options::default();
+    options.iam.bootstrap_admin_password = Some(Secret::new("Serve-Test-2026!"));
+    let serve = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        .await
+        .expect("the plain start's application");
+    let bootstrapped = serve.bootstrap().await.expect("a plain start bootstraps");
+    assert_eq!(bootstrapped.tenant_id, demo_tenant);
+    assert_eq!(bootstrapped.generated_admin_password, None);
+}
