@@ -299,7 +299,7 @@ impl Application {
             &encounters.api(),
             &encounters.formulary_api(),
             tenant_id,
-            &wards,
+            (&wards, &patients),
         )
         .await
         .map_err(ServerError::Demo)?;

@@ -433,3 +433,105 @@ async fn a_plain_start_on_a_demo_database_finds_the_first_tenant() {
     assert_eq!(bootstrapped.tenant_id, demo_tenant);
     assert_eq!(bootstrapped.generated_admin_password, None);
 }
+
+/// Loading the demo again on a hospital where staff have worked touches only what the demo
+/// made: a patient the staff admitted into a demo ward (without an admitting diagnosis) gets
+/// no demo diagnosis, note or prescription, and the load does not stop on them.
+#[tokio::test]
+async fn loading_the_demo_again_leaves_the_staffs_patients_alone() {
+    use admissions_pb::admission_service_server::AdmissionService;
+    use hmis_platform::RequestContext;
+    use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+    use hmis_proto::openhmis::patients::v1 as patients_pb;
+    use patients_pb::patient_service_server::PatientService;
+
+    let db = TestDatabase::new().await;
+    let mut options = Options::default();
+    options.iam.bootstrap_admin_password = Some(Secret::new("Demo-Test-2026!"));
+    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        .await
+        .expect("application");
+    let tenant_id = application.bootstrap().await.expect("bootstrap").tenant_id;
+    application
+        .load_demo(tenant_id)
+        .await
+        .expect("load the demo");
+    fn system<T>(tenant_id: hmis_platform::TenantId, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .extensions_mut()
+            .insert(RequestContext::system(tenant_id));
+        request
+    }
+    let patient = application
+        .patients()
+        .api()
+        .register_patient(system(
+            tenant_id,
+            patients_pb::RegisterPatientRequest {
+                request_id: "staff-patient".to_owned(),
+                patient: Some(patients_pb::Patient {
+                    family_name: "Staff".to_owned(),
+                    given_names: "Real".to_owned(),
+                    sex: patients_pb::Sex::Female.into(),
+                    birth_date: "1970-05-05".to_owned(),
+                    ..Default::default()
+                }),
+                confirm_new_patient: true,
+            },
+        ))
+        .await
+        .expect("register a patient at the desk")
+        .into_inner()
+        .patient
+        .expect("the patient");
+    let mut owner = PgConnection::connect_with(&db.owner_options())
+        .await
+        .expect("owner connection");
+    let (ward, bed): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT d.id, b.id FROM core.beds b \
+         JOIN core.departments d ON d.tenant_id = b.tenant_id AND d.id = b.department_id \
+         WHERE d.code = 'CARD' AND b.sex IN ('any', 'female') AND NOT EXISTS \
+           (SELECT FROM admissions.stays s WHERE s.bed_id = b.id AND s.end_time IS NULL) \
+         ORDER BY b.code DESC LIMIT 1",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("a free bed in the demo's cardiology");
+    application
+        .admissions()
+        .api()
+        .admit_patient(system(
+            tenant_id,
+            admissions_pb::AdmitPatientRequest {
+                request_id: "staff-admission".to_owned(),
+                admission: Some(admissions_pb::Admission {
+                    patient_id: patient.id.clone(),
+                    department_id: ward.to_string(),
+                    bed_id: bed.to_string(),
+                    r#type: admissions_pb::AdmissionType::Emergency.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("the staff admit without an admitting diagnosis");
+
+    application
+        .load_demo(tenant_id)
+        .await
+        .expect("the demo loads again on a hospital in use");
+    let patient_id: uuid::Uuid = patient.id.parse().expect("patient id");
+    let touched: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM encounters.diagnoses WHERE patient_id = $1), \
+                (SELECT count(*) FROM encounters.notes n JOIN encounters.encounters e \
+                   ON e.tenant_id = n.tenant_id AND e.id = n.encounter_id \
+                   WHERE e.patient_id = $1), \
+                (SELECT count(*) FROM encounters.prescriptions WHERE patient_id = $1)",
+    )
+    .bind(patient_id)
+    .fetch_one(&mut owner)
+    .await
+    .expect("what the demo recorded for the staff's patient");
+    assert_eq!(touched, (0, 0, 0));
+}

@@ -20,15 +20,17 @@ use super::organisation::DemoWards;
 use super::registry::DEMO_STAYS;
 use super::{missing, request};
 
-/// What the demo's physicians recorded for each patient in a ward: a principal diagnosis
+/// What the demo's physicians recorded for each demo patient in a ward: a principal diagnosis
 /// (the admitting one, confirmed), an admission examination and a first prescription.
 /// Loaded once per admission: a second load finds the diagnosis and records nothing more.
+/// Only the demo's own patients (`patients`) are touched: on a hospital in use, whoever the
+/// staff admitted into a demo ward is theirs.
 pub async fn load_encounters(
     admissions: &AdmissionApi,
     encounters: &EncounterApi,
     formulary: &FormularyApi,
     tenant_id: TenantId,
-    wards: &DemoWards,
+    (wards, patients): (&DemoWards, &[String]),
 ) -> Result<(), Status> {
     let paracetamol = formulary
         .list_medicines(request(
@@ -59,7 +61,10 @@ pub async fn load_encounters(
             .await?
             .into_inner()
             .admissions;
-        for admission in admitted {
+        let demo_patients = admitted
+            .into_iter()
+            .filter(|admission| patients.contains(&admission.patient_id));
+        for admission in demo_patients {
             let encounter = encounters
                 .open_encounter(request(
                     tenant_id,
