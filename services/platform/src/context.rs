@@ -412,6 +412,7 @@ where
                 if let Some(echoed) = echoed {
                     response.headers_mut().insert(REQUEST_ID_HEADER, echoed);
                 }
+                bound_error_message(response.headers_mut());
                 tracing::debug!(
                     elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
                     "call done"
@@ -423,9 +424,50 @@ where
     }
 }
 
+/// The most of an error's `grpc-message` (percent-encoded) an answer carries.
+const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
+
+/// Cuts an error's message to [`MAX_ERROR_MESSAGE_BYTES`]: whatever a module put in it, an
+/// answer never grows with the client's input (standard clients refuse headers past their
+/// limit, and grpc-web clients cannot parse the answer). Field violations are bounded where
+/// they are made; this is the net under every other message.
+fn bound_error_message(headers: &mut http::HeaderMap) {
+    let Some(message) = headers.get("grpc-message") else {
+        return;
+    };
+    let bytes = message.as_bytes();
+    if bytes.len() <= MAX_ERROR_MESSAGE_BYTES {
+        return;
+    }
+    // Percent-encoded: never cut inside an escape.
+    let mut cut = MAX_ERROR_MESSAGE_BYTES;
+    if let Some(escape) = bytes[cut.saturating_sub(2)..cut]
+        .iter()
+        .position(|b| *b == b'%')
+    {
+        cut = cut - 2 + escape;
+    }
+    let mut bounded = bytes[..cut].to_vec();
+    bounded.extend_from_slice(b"%E2%80%A6");
+    if let Ok(value) = HeaderValue::from_bytes(&bounded) {
+        headers.insert("grpc-message", value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_error_messages_are_cut_outside_an_escape() {
+        let mut headers = http::HeaderMap::new();
+        let long = format!("{}%41{}", "a".repeat(1022), "b".repeat(5000));
+        headers.insert("grpc-message", HeaderValue::from_str(&long).expect("ascii"));
+        bound_error_message(&mut headers);
+        let message = headers.get("grpc-message").expect("kept").as_bytes();
+        assert_eq!(message.len(), 1022 + "%E2%80%A6".len());
+        assert!(message.ends_with(b"a%E2%80%A6"));
+    }
 
     fn context(grants: &[(&str, Scope)], reason: Option<&str>) -> RequestContext {
         let mut context = RequestContext::authenticated(

@@ -18,25 +18,50 @@ pub struct FieldViolation {
     pub description: String,
 }
 
+/// How much of a field's path an error repeats.
+pub const MAX_FIELD_CHARS: usize = 120;
+/// How much of a description (which may quote what the client sent) an error repeats.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// How many violations a message names (the details carry up to [`MAX_DETAILED`]).
+const MAX_SUMMARIZED: usize = 10;
+/// How many violations the details carry.
+pub const MAX_DETAILED: usize = 50;
+
+/// `text`, or its first `max - 1` characters and an ellipsis: what an error may quote of the
+/// client's input, so an answer never grows with it.
+pub fn bounded(text: impl Into<String>, max: usize) -> String {
+    let text = text.into();
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((cut, _)) if text.chars().count() > max => format!("{}…", &text[..cut]),
+        _ => text,
+    }
+}
+
 impl FieldViolation {
+    /// The violation, its path and description bounded (they may quote the request).
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self {
-            field: field.into(),
-            description: description.into(),
+            field: bounded(field, MAX_FIELD_CHARS),
+            description: bounded(description, MAX_DESCRIPTION_CHARS),
         }
     }
 }
 
-/// `INVALID_ARGUMENT` with one `BadRequest` field violation per wrong field; the message
-/// names the fields too, for clients that do not decode details.
+/// `INVALID_ARGUMENT` with one `BadRequest` field violation per wrong field (up to
+/// [`MAX_DETAILED`]); the message names the first fields too, for clients that do not decode
+/// details. Its size is bounded whatever the request held.
 pub fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
-    let summary = violations
+    let mut summary = violations
         .iter()
+        .take(MAX_SUMMARIZED)
         .map(|violation| format!("{}: {}", violation.field, violation.description))
         .collect::<Vec<_>>()
         .join("; ");
+    if violations.len() > MAX_SUMMARIZED {
+        summary.push_str(&format!("; and {} more", violations.len() - MAX_SUMMARIZED));
+    }
     let mut details = ErrorDetails::new();
-    for violation in violations {
+    for violation in violations.into_iter().take(MAX_DETAILED) {
         details.add_bad_request_violation(violation.field, violation.description);
     }
     Status::with_error_details(
@@ -70,6 +95,7 @@ impl Violations {
         }
     }
 
+    /// Records why `field` is wrong (both bounded: see [`FieldViolation::new`]).
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
         self.0.push(FieldViolation::new(field, description));
     }

@@ -887,3 +887,111 @@ async fn commit_order_holds_across_a_digit_boundary_of_transaction_ids() {
     assert_eq!(again, 0, "the offset is past every delivered event");
     app.stop().await;
 }
+
+/// An answer to a bad request never grows with it: 100 KB in a mask path, an ATC code, a
+/// permission name or a code to look up comes back as a short client error that names the
+/// field, and the connection keeps serving.
+#[tokio::test]
+async fn errors_quote_at_most_a_short_prefix_of_what_was_sent() {
+    use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+    use hmis_proto::openhmis::iam::v1 as iam_pb;
+    use hmis_proto::openhmis::patients::v1 as patients_pb;
+    use hmis_proto::openhmis::terminology::v1 as terminology_pb;
+
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let ward_wide = hmis_platform::auth::Scope::Tenant;
+    let registrar = app
+        .staff(&tenant, "H1", "desk", "registrar", ward_wide)
+        .await;
+    let physician = app
+        .staff(&tenant, "H1", "doctor", "physician", ward_wide)
+        .await;
+    let huge = "X".repeat(100_000);
+    let short =
+        |status: &tonic::Status| status.message().len() < 2_048 && status.details().len() < 8_192;
+
+    let role = app
+        .admin()
+        .create_role(signed_in(
+            &tenant,
+            iam_pb::CreateRoleRequest {
+                request_id: "huge-role".to_owned(),
+                role: Some(iam_pb::Role {
+                    code: "clerk".to_owned(),
+                    name: "Clerk".to_owned(),
+                    permissions: vec![huge.clone()],
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("an unknown permission");
+    assert_eq!(role.code(), Code::InvalidArgument);
+    assert!(short(&role), "{} bytes", role.message().len());
+    assert_eq!(violated_fields(&role), ["role.permissions"]);
+
+    let update =
+        patients_pb::patient_service_client::PatientServiceClient::new(app.channel.clone())
+            .update_patient(signed_in(
+                &registrar,
+                patients_pb::UpdatePatientRequest {
+                    request_id: "huge-mask".to_owned(),
+                    patient: Some(patients_pb::Patient {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        etag: "\"1\"".to_owned(),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec![huge.clone()],
+                    }),
+                },
+            ))
+            .await
+            .expect_err("an unknown mask path");
+    assert_eq!(update.code(), Code::InvalidArgument);
+    assert!(short(&update), "{} bytes", update.message().len());
+
+    let allergy =
+        encounters_pb::encounter_service_client::EncounterServiceClient::new(app.channel.clone())
+            .record_allergy(signed_in(
+                &physician,
+                encounters_pb::RecordAllergyRequest {
+                    request_id: "huge-atc".to_owned(),
+                    allergy: Some(encounters_pb::Allergy {
+                        patient_id: uuid::Uuid::new_v4().to_string(),
+                        substance_atc_code: huge.clone(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect_err("a malformed ATC code");
+    assert_eq!(allergy.code(), Code::InvalidArgument);
+    assert!(short(&allergy), "{} bytes", allergy.message().len());
+
+    let lookup = terminology_pb::terminology_service_client::TerminologyServiceClient::new(
+        app.channel.clone(),
+    )
+    .lookup_concept(signed_in(
+        &physician,
+        terminology_pb::LookupConceptRequest {
+            system: "icd10".to_owned(),
+            code: huge.clone(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect_err("no such code");
+    assert!(
+        matches!(lookup.code(), Code::InvalidArgument | Code::NotFound),
+        "{lookup:?}"
+    );
+    assert!(short(&lookup), "{} bytes", lookup.message().len());
+
+    // The connection still serves.
+    app.admin()
+        .list_roles(signed_in(&tenant, iam_pb::ListRolesRequest::default()))
+        .await
+        .expect("the connection keeps serving");
+}
