@@ -3,7 +3,7 @@
 //! cuts off a token already issued. Keys live in `iam.signing_keys`; every process of a split
 //! deployment loads the same ring.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -101,9 +101,19 @@ struct Keys {
     verifying: HashMap<String, DecodingKey>,
 }
 
-/// The deployment's signing keys.
+/// Who may no longer act although their access tokens have not expired: sessions revoked
+/// (a refresh token reused, signing out, a changed password) and users disabled or past their
+/// validity. Re-read every second and after every revocation this process makes.
+#[derive(Default)]
+struct Revoked {
+    sessions: HashSet<Uuid>,
+    users: HashSet<Uuid>,
+}
+
+/// The deployment's signing keys, and what the verifier refuses before tokens expire.
 pub struct KeyRing {
     keys: RwLock<Keys>,
+    revoked: RwLock<Revoked>,
     validation: Validation,
     token_lifetime: Duration,
 }
@@ -153,6 +163,7 @@ impl KeyRing {
         validation.leeway = 30;
         let ring = Arc::new(Self {
             keys: RwLock::new(Keys::default()),
+            revoked: RwLock::new(Revoked::default()),
             validation,
             token_lifetime,
         });
@@ -180,6 +191,29 @@ impl KeyRing {
             .write()
             .map_err(|_| Error::Crypto("key ring poisoned".to_owned()))? = keys;
         Ok(())
+    }
+
+    /// Re-reads who may no longer act (across tenants, as the worker role): sessions revoked
+    /// within a token's lifetime and users who are not active now.
+    pub async fn reload_revocations(&self, worker: &PgPool, now: DateTime<Utc>) -> Result<()> {
+        let since = now - self.token_lifetime - Duration::minutes(1);
+        let (sessions, users) = store::revocations(worker, since, now).await?;
+        *self
+            .revoked
+            .write()
+            .map_err(|_| Error::Crypto("revocation list poisoned".to_owned()))? = Revoked {
+            sessions: sessions.into_iter().collect(),
+            users: users.into_iter().collect(),
+        };
+        Ok(())
+    }
+
+    /// Whether `principal`'s session was revoked or its user may no longer act.
+    fn is_revoked(&self, principal: &Principal) -> bool {
+        self.revoked.read().map_or(true, |revoked| {
+            revoked.sessions.contains(&principal.session_id)
+                || revoked.users.contains(&principal.user_id)
+        })
     }
 
     /// Starts signing with a new key; older keys keep verifying until their tokens expire.
@@ -255,6 +289,12 @@ impl TokenVerifier for KeyRing {
                     _ => TokenError::Invalid(error.to_string()),
                 }
             })?;
-        data.claims.into_principal()
+        let principal = data.claims.into_principal()?;
+        if self.is_revoked(&principal) {
+            return Err(TokenError::Invalid(
+                "the session was ended or the account disabled".to_owned(),
+            ));
+        }
+        Ok(principal)
     }
 }

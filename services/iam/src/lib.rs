@@ -64,6 +64,8 @@ impl IamModule {
         let refresh_ttl = Duration::from_std(options.refresh_token_ttl)
             .map_err(|error| Error::Crypto(error.to_string()))?;
         let keys = KeyRing::load_or_create(database.app_pool(), access_ttl, clock.now()).await?;
+        keys.reload_revocations(database.worker_pool(), clock.now())
+            .await?;
         Ok(Self {
             iam: Arc::new(app::Iam {
                 database,
@@ -95,12 +97,19 @@ impl IamModule {
         &self.iam.keys
     }
 
-    /// Picks up signing keys another process rotated in, every minute, until dropped. Every
-    /// process runs it, whether it mounts iam or not: it checks tokens all the same.
+    /// Picks up, until dropped, who may no longer act (every second: sessions revoked, users
+    /// disabled) and signing keys another process rotated in (every minute). Every process
+    /// runs it, whether it mounts iam or not: it checks tokens all the same.
     pub async fn run_key_reloader(self) {
-        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut seconds: u64 = 0;
         loop {
-            every_minute.tick().await;
+            every_second.tick().await;
+            self.iam.revocations_changed().await;
+            seconds += 1;
+            if !seconds.is_multiple_of(60) {
+                continue;
+            }
             if let Err(error) = self
                 .iam
                 .keys

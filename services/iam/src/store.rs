@@ -612,3 +612,26 @@ pub async fn replace_signing_key(
     transaction.commit().await?;
     Ok(())
 }
+
+/// Who may no longer act (the worker role, across tenants): the sessions revoked since
+/// `since`, and the users not active at `now` (disabled, or outside their validity).
+pub async fn revocations(
+    worker: &PgPool,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
+    let sessions = sqlx::query_scalar(
+        "SELECT DISTINCT family_id FROM iam.refresh_tokens WHERE revoked_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(worker)
+    .await?;
+    let users = sqlx::query_scalar(
+        "SELECT id FROM iam.users WHERE status <> 'active' \
+           OR valid_until <= $1 OR valid_from > $1",
+    )
+    .bind(now)
+    .fetch_all(worker)
+    .await?;
+    Ok((sessions, users))
+}

@@ -780,3 +780,58 @@ async fn roles_are_made_of_every_modules_permissions_and_nothing_else() {
         .expect_err("the system's own permission is in no role");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
 }
+
+/// Revocation takes effect on the next call, not when the access token expires: a disabled
+/// user's token and the tokens of a session ended by a reused refresh token are refused at
+/// once; the user's other sessions and other users go on.
+#[tokio::test]
+async fn revoked_sessions_and_disabled_users_are_refused_on_their_next_call() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let nurse = app
+        .staff(&tenant, "H1", "nurse", "nurse", Scope::Tenant)
+        .await;
+    let clerk = app
+        .staff(&tenant, "H1", "clerk", "registrar", Scope::Tenant)
+        .await;
+    assert!(get_me(&app, &nurse.access_token).await.is_ok());
+
+    // A refresh token comes back after it was spent: its whole session ends, access tokens
+    // included; another session of the same user lives on.
+    let other = app
+        .login("H1", "nurse", USER_PASSWORD)
+        .await
+        .expect("a second session");
+    let next = refresh(&app, &nurse.refresh_token).await.expect("refresh");
+    refresh(&app, &nurse.refresh_token)
+        .await
+        .expect_err("a spent refresh token comes back");
+    for token in [&nurse.access_token, &next.access_token] {
+        let refused = get_me(&app, token).await.expect_err("the session ended");
+        assert_eq!(refused.code(), Code::Unauthenticated);
+    }
+    assert!(get_me(&app, &other.access_token).await.is_ok());
+
+    // Disabled: every session of the user, at once.
+    let clerk_id = get_me(&app, &clerk.access_token)
+        .await
+        .expect("the clerk")
+        .user_id;
+    app.admin()
+        .set_user_status(signed_in(
+            &tenant,
+            iam_pb::SetUserStatusRequest {
+                user_id: clerk_id,
+                status: iam_pb::UserStatus::Disabled.into(),
+            },
+        ))
+        .await
+        .expect("disable the clerk");
+    let refused = get_me(&app, &clerk.access_token)
+        .await
+        .expect_err("a disabled user's token");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(get_me(&app, &other.access_token).await.is_ok());
+    assert!(get_me(&app, &tenant.access_token).await.is_ok());
+    app.stop().await;
+}

@@ -57,6 +57,16 @@ impl Iam {
             .map_or(crate::PERMISSIONS, Vec::as_slice)
     }
 
+    /// Re-reads who may no longer act, so a revocation this process just committed refuses
+    /// the next call at once (other processes learn it within a second). A failure is only
+    /// logged: the revocation itself is committed.
+    pub(crate) async fn revocations_changed(&self) {
+        let worker = self.database.worker_pool();
+        if let Err(error) = self.keys.reload_revocations(worker, self.clock.now()).await {
+            tracing::warn!(error = %error, "reloading revocations failed");
+        }
+    }
+
     /// A transaction in the caller's tenant, for what an administrator does in it.
     async fn begin(&self, context: &RequestContext) -> Result<TenantTx> {
         Ok(self

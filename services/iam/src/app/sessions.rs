@@ -162,6 +162,7 @@ impl Iam {
             // the user. End the whole session.
             store::revoke_family(&mut tx, row.family_id, now).await?;
             tx.commit().await?;
+            self.revocations_changed().await;
             tracing::warn!(user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
             return Err(Error::SessionEnded);
         }
@@ -171,6 +172,7 @@ impl Iam {
         let Some(credentials) = credentials else {
             store::revoke_family(&mut tx, row.family_id, now).await?;
             tx.commit().await?;
+            self.revocations_changed().await;
             return Err(Error::SessionEnded);
         };
         store::mark_refresh_token_used(&mut tx, row.id, now).await?;
@@ -192,6 +194,7 @@ impl Iam {
             store::revoke_family(&mut tx, row.family_id, self.clock.now()).await?;
         }
         tx.commit().await?;
+        self.revocations_changed().await;
         Ok(())
     }
 
@@ -232,6 +235,7 @@ impl Iam {
             store::revoke_sessions_of(&mut tx, credentials.id, Some(principal.session_id), now)
                 .await?;
         tx.commit().await?;
+        self.revocations_changed().await;
         tracing::info!(user_id = %credentials.id, other_sessions_ended = ended, "password changed");
         Ok(())
     }

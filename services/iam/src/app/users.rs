@@ -212,6 +212,7 @@ impl Iam {
             store::revoke_sessions_of(&mut tx, user_id, None, now).await?;
         }
         tx.commit().await?;
+        self.revocations_changed().await;
         Ok(pb::SetUserStatusResponse {
             user: Some(user_to_pb(&user)),
         })
