@@ -835,3 +835,48 @@ async fn revoked_sessions_and_disabled_users_are_refused_on_their_next_call() {
     assert!(get_me(&app, &tenant.access_token).await.is_ok());
     app.stop().await;
 }
+
+/// A refused sign-in takes as long whatever the reason: a locked account is not told apart
+/// from a wrong password by the time its answer takes (both check a password hash).
+#[tokio::test]
+async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    app.add_user(tenant.tenant_id, "locked", "registrar", Scope::Tenant)
+        .await;
+    app.add_user(tenant.tenant_id, "open", "registrar", Scope::Tenant)
+        .await;
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner");
+    sqlx::query(
+        "UPDATE iam.users SET locked_until = now() + interval '1 hour' WHERE username = 'locked'",
+    )
+    .execute(&mut owner)
+    .await
+    .expect("lock the account");
+    let median = |mut times: Vec<std::time::Duration>| {
+        times.sort_unstable();
+        times[times.len() / 2]
+    };
+    let (mut locked, mut wrong) = (Vec::new(), Vec::new());
+    // Alternately, so whatever else the machine does weighs on both alike.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        app.login("H1", "locked", USER_PASSWORD)
+            .await
+            .expect_err("locked");
+        locked.push(started.elapsed());
+        let started = std::time::Instant::now();
+        app.login("H1", "open", "Not-The-Password-1")
+            .await
+            .expect_err("wrong password");
+        wrong.push(started.elapsed());
+    }
+    let (locked, wrong) = (median(locked), median(wrong));
+    assert!(
+        locked * 2 >= wrong,
+        "a locked account answers in {locked:?}, a wrong password in {wrong:?}"
+    );
+    app.stop().await;
+}

@@ -114,14 +114,16 @@ impl Iam {
             return Err(Error::SignInFailed);
         };
         let now = self.clock.now();
-        if credentials.locked_until.is_some_and(|until| until > now) {
-            tracing::info!(user_id = %credentials.id, "sign-in refused: account locked");
-            return Err(Error::SignInFailed);
-        }
         let stored = credentials
             .password_hash
             .clone()
             .or_else(|| credentials.secret_hash.clone());
+        if credentials.locked_until.is_some_and(|until| until > now) {
+            // The same work as a wrong password, so the answer's time tells nothing.
+            secrets::verify(secret, stored).await?;
+            tracing::info!(user_id = %credentials.id, "sign-in refused: account locked");
+            return Err(Error::SignInFailed);
+        }
         if !secrets::verify(secret, stored).await? {
             let failed = credentials.failed_logins.saturating_add(1);
             let locked_until = lockout_after(failed, now);
