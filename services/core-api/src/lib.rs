@@ -346,3 +346,36 @@ fn bed_from_pb(bed: pb::Bed) -> Result<Bed> {
         active: bed.active,
     })
 }
+
+/// The register of tenants as the other modules may ask it: whether a tenant exists and its
+/// code. Asked on the system's behalf in that tenant (in-process), as operators' tools do.
+#[derive(Debug, Clone)]
+pub struct CoreTenants {
+    tenants: pb::tenant_service_client::TenantServiceClient<ServiceChannel>,
+}
+
+impl CoreTenants {
+    pub fn new(channel: ServiceChannel) -> Self {
+        Self {
+            tenants: pb::tenant_service_client::TenantServiceClient::new(channel),
+        }
+    }
+
+    /// The code `tenant_id` was created with, or `None` when no tenant has that id.
+    pub async fn code_of(&self, tenant_id: hmis_platform::TenantId) -> Result<Option<String>> {
+        let context = RequestContext::system(tenant_id);
+        match self
+            .tenants
+            .clone()
+            .get_current_tenant(forwarded(&context, pb::GetCurrentTenantRequest {}))
+            .await
+        {
+            Ok(response) => {
+                let tenant = response.into_inner().tenant;
+                Ok(Some(tenant.ok_or(CoreError::Malformed("tenant"))?.code))
+            }
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(CoreError::Status(status)),
+        }
+    }
+}

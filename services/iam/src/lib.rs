@@ -75,8 +75,22 @@ impl IamModule {
                 refresh_token_ttl: refresh_ttl,
                 default_tenant,
                 catalogue: std::sync::OnceLock::new(),
+                tenants: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// How IAM reaches core's register of tenants (provisioning checks a tenant exists, with
+    /// the code it is given); the composition root installs it once core is built.
+    pub fn install_core(&self, core: hmis_platform::channel::ServiceChannel) {
+        if self
+            .iam
+            .tenants
+            .set(hmis_core_api::CoreTenants::new(core))
+            .is_err()
+        {
+            tracing::warn!("the register of tenants was installed twice; the first stays");
+        }
     }
 
     /// The whole catalogue of permissions, every mounted module's part, which roles are made

@@ -635,3 +635,16 @@ pub async fn revocations(
     .await?;
     Ok((sessions, users))
 }
+
+/// How many people of the tenant are not `username` (a tenant's first administrator is made
+/// only while it has nobody else).
+pub async fn people_other_than(tx: &mut TenantTx, username: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM iam.users WHERE tenant_id = $1 AND kind = 'person' \
+         AND username <> $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(username)
+    .fetch_one(&mut **tx)
+    .await?)
+}

@@ -129,6 +129,9 @@ impl Modules {
             .collect();
         modules.iam.install_catalogue(catalogue);
         modules
+            .iam
+            .install_core(wiring.channel_to("core", || in_process(modules.core.tenant_service())));
+        modules
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.

@@ -880,3 +880,73 @@ async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
     );
     app.stop().await;
 }
+
+/// Provisioning names a tenant core has, by the code it has, and makes its first
+/// administrator once: an unknown id, another tenant's code and a second "first" administrator
+/// are refused; repeating the same provisioning changes nothing.
+#[tokio::test]
+async fn provisioning_checks_the_tenant_and_makes_one_first_administrator() {
+    let app = TestApp::spawn().await;
+    let tenant = app
+        .tenants()
+        .create_tenant(signed_in(
+            &app.operator,
+            pb::CreateTenantRequest {
+                request_id: "tenant-north".to_owned(),
+                tenant: Some(pb::Tenant {
+                    code: "NORTH".to_owned(),
+                    name: "North Hospital".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("create the tenant")
+        .into_inner()
+        .tenant
+        .expect("the tenant");
+    let provision = |tenant_id: String, code: &str, username: &str| {
+        let mut admin = app.admin();
+        let request = signed_in(
+            &app.operator,
+            iam_pb::ProvisionTenantRequest {
+                tenant_id,
+                tenant_code: code.to_owned(),
+                admin_username: username.to_owned(),
+                admin_password: USER_PASSWORD.to_owned(),
+            },
+        );
+        async move { admin.provision_tenant(request).await }
+    };
+
+    let unknown = provision(uuid::Uuid::new_v4().to_string(), "NORTH", "chief")
+        .await
+        .expect_err("no tenant has that id");
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+    assert_eq!(support::violated_fields(&unknown), ["tenant_id"]);
+    let wrong_code = provision(tenant.id.clone(), "OPS", "chief")
+        .await
+        .expect_err("another tenant's code");
+    assert_eq!(wrong_code.code(), Code::InvalidArgument);
+    assert_eq!(support::violated_fields(&wrong_code), ["tenant_code"]);
+
+    let first = provision(tenant.id.clone(), "NORTH", "chief")
+        .await
+        .expect("provision")
+        .into_inner();
+    assert!(first.admin_created);
+    let again = provision(tenant.id.clone(), "NORTH", "chief")
+        .await
+        .expect("the same provisioning again")
+        .into_inner();
+    assert!(!again.admin_created);
+    let second = provision(tenant.id.clone(), "NORTH", "usurper")
+        .await
+        .expect_err("a second first administrator");
+    assert_eq!(second.code(), Code::AlreadyExists);
+    app.login("NORTH", "chief", USER_PASSWORD)
+        .await
+        .expect("the first administrator signs in");
+    assert!(app.login("NORTH", "usurper", USER_PASSWORD).await.is_err());
+    app.stop().await;
+}

@@ -39,6 +39,9 @@ pub(crate) struct Iam {
     pub(crate) default_tenant: Option<TenantId>,
     /// Every module's permissions (see [`crate::IamModule::install_catalogue`]).
     pub(crate) catalogue: std::sync::OnceLock<Vec<PermissionInfo>>,
+    /// The register of tenants, which provisioning checks (see
+    /// [`crate::IamModule::install_core`]).
+    pub(crate) tenants: std::sync::OnceLock<hmis_core_api::CoreTenants>,
 }
 
 /// Permissions only their holders may hand out (running a shared deployment).
