@@ -4,6 +4,8 @@
 
 #![allow(clippy::all, clippy::pedantic, missing_docs, rust_2018_idioms)]
 
+pub mod codec;
+
 /// The generated code. Its doc comments are the proto files' comments, written for readers of
 /// the contracts (`facility:<uuid>`, URLs in prose), not as rustdoc markup.
 #[allow(

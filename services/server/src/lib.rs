@@ -92,6 +92,9 @@ pub struct Bootstrapped {
     pub generated_admin_password: Option<String>,
 }
 
+/// How many calls one client connection may have in flight at once (HTTP/2 streams).
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 200;
+
 /// A database-ready process, not yet serving.
 #[derive(Debug)]
 pub struct Application {
@@ -422,6 +425,8 @@ impl Application {
         );
         let server = tonic::transport::Server::builder()
             .accept_http1(true)
+            // One connection may not hold the server's every task: streams past this wait.
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
             .layer(cors_layer())
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(RequestContextLayer::new(self.modules.iam.verifier()))

@@ -995,3 +995,55 @@ async fn errors_quote_at_most_a_short_prefix_of_what_was_sent() {
         .await
         .expect("the connection keeps serving");
 }
+
+/// Bytes that are not the request's message are the client's error (INVALID_ARGUMENT, not
+/// INTERNAL), and one connection cannot hold more calls in flight than the server allows.
+#[tokio::test]
+async fn malformed_protobuf_is_the_clients_error_and_a_connection_has_a_stream_limit() {
+    /// `GetFacilityRequest` has a string at field 1; this sends a number there.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct NotAGetFacilityRequest {
+        #[prost(uint64, tag = "1")]
+        id: u64,
+    }
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+    grpc.ready().await.expect("ready");
+    let path =
+        http::uri::PathAndQuery::from_static("/openhmis.core.v1.FacilityService/GetFacility");
+    let refused = grpc
+        .unary::<_, pb::GetFacilityResponse, _>(
+            signed_in(&tenant, NotAGetFacilityRequest { id: 7 }),
+            path,
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .expect_err("not the request's message");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+
+    // The server tells the client how many streams it may open on one connection.
+    let mut tcp = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("preface");
+    let mut frame = [0_u8; 9];
+    tcp.read_exact(&mut frame)
+        .await
+        .expect("the server's settings frame");
+    assert_eq!(frame[3], 0x4, "a SETTINGS frame first");
+    let length = usize::from(frame[0]) << 16 | usize::from(frame[1]) << 8 | usize::from(frame[2]);
+    let mut settings = vec![0_u8; length];
+    tcp.read_exact(&mut settings).await.expect("its settings");
+    let max_streams = settings.chunks(6).find_map(|setting| {
+        (u16::from_be_bytes([setting[0], setting[1]]) == 0x3)
+            .then(|| u32::from_be_bytes([setting[2], setting[3], setting[4], setting[5]]))
+    });
+    assert_eq!(
+        max_streams,
+        Some(openhmis_server::MAX_STREAMS_PER_CONNECTION)
+    );
+}
