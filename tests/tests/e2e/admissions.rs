@@ -1334,3 +1334,52 @@ async fn admissions_in_a_process_of_their_own_reach_core_and_the_registry_over_t
     let _ = stop.send(());
     server.await.expect("server task").expect("served");
 }
+
+/// The info desk finds a patient wherever they are: waiting or being seen in the emergency
+/// unit as well as lying in a ward.
+#[tokio::test]
+async fn the_info_desk_finds_a_patient_in_the_emergency_unit() {
+    let h = Hospital::open().await;
+    let client = admissions(&h.app);
+    let patient_id = h.register("Lungu", patients_pb::Sex::Female).await;
+    let locate = || {
+        let mut client = client.clone();
+        let request = signed_in(
+            &h.desk,
+            pb::LocatePatientRequest {
+                patient_id: patient_id.clone(),
+            },
+        );
+        async move {
+            client
+                .locate_patient(request)
+                .await
+                .expect("locate")
+                .into_inner()
+        }
+    };
+    assert!(!locate().await.in_hospital);
+    client
+        .clone()
+        .register_emergency_visit(signed_in(
+            &h.desk,
+            pb::RegisterEmergencyVisitRequest {
+                request_id: request_id(),
+                visit: Some(pb::EmergencyVisit {
+                    patient_id: patient_id.clone(),
+                    department_id: h.emergency_id.clone(),
+                    arrival_mode: pb::ArrivalMode::WalkIn.into(),
+                    triage_level: pb::TriageLevel::Urgent.into(),
+                    chief_complaint: "a sprained ankle".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("register the emergency visit");
+    let located = locate().await;
+    assert!(located.in_hospital);
+    assert_eq!(located.department_id, h.emergency_id);
+    assert!(!located.department_name.is_empty());
+    assert_eq!(located.room_code, "");
+}

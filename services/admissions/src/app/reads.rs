@@ -1,5 +1,7 @@
 //! See the module documentation of `crate::app`.
 
+use hmis_platform::auth::Target;
+
 use super::*;
 
 /// What a ListAdmissions call asks for, parsed.
@@ -108,6 +110,25 @@ impl Adt {
                 department_id: row.department_id.to_string(),
                 department_name: ward.name,
                 room_code,
+            };
+        } else if let Some(visit) = store::open_visit_of(&mut tx, patient_id).await? {
+            // Not admitted (yet): the emergency unit the patient is waiting or being seen in.
+            let unit = Target::department(visit.facility_id, visit.department_id);
+            if let Err(denied) = context.authorize(INFODESK, &unit) {
+                drop(tx);
+                return Err(self.calls.refuse(context, &[patient_id], denied).await);
+            }
+            let unit_name = self
+                .directory
+                .ward(context, visit.department_id)
+                .await?
+                .name;
+            answer = pb::LocatePatientResponse {
+                in_hospital: true,
+                facility_id: visit.facility_id.to_string(),
+                department_id: visit.department_id.to_string(),
+                department_name: unit_name,
+                room_code: String::new(),
             };
         }
         self.commit_read(tx, context, Shown::patients(vec![patient_id]))

@@ -494,6 +494,20 @@ pub async fn get_visit(tx: &mut TenantTx, id: Uuid, lock: Lock) -> Result<VisitR
         .ok_or_else(|| Error::NotFound(format!("emergency visit {id}")))
 }
 
+/// The patient's open visit of an emergency unit, if any (the most recent when several).
+pub async fn open_visit_of(tx: &mut TenantTx, patient_id: Uuid) -> Result<Option<VisitRow>> {
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM admissions.emergency_visits \
+         WHERE tenant_id = $1 AND patient_id = $2 AND outcome IS NULL \
+         ORDER BY arrival_time DESC LIMIT 1"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(patient_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 /// Closes an open visit with its outcome.
 pub async fn close_visit(
     tx: &mut TenantTx,
