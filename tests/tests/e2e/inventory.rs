@@ -939,3 +939,44 @@ async fn a_ward_requisition_is_filled_in_parts_and_never_beyond_what_it_asks() {
     );
     pharmacy.app.stop().await;
 }
+
+/// The ledger names the patients medicines were issued to: reading it is a read of their data,
+/// on the audit trail like any other.
+#[tokio::test]
+async fn reading_the_ledger_is_on_record_with_the_patients_it_names() {
+    let pharmacy = Pharmacy::open().await;
+    pharmacy
+        .receive("L-1", "2031-01-31", "10", "", "0.50")
+        .await;
+    let patient = uuid::Uuid::new_v4().to_string();
+    pharmacy
+        .issue(&request_id(), &patient, "2")
+        .await
+        .expect("issue to the patient");
+    let ledger = inventory(&pharmacy.app)
+        .list_movements(signed_in(
+            &pharmacy.pharmacist,
+            pb::ListMovementsRequest {
+                warehouse_id: pharmacy.pharmacy_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("ledger")
+        .into_inner()
+        .movements;
+    assert!(ledger.iter().any(|movement| movement.patient_id == patient));
+    let mut owner = PgConnection::connect_with(&pharmacy.app.db.owner_options())
+        .await
+        .expect("owner");
+    let patient_uuid: uuid::Uuid = patient.parse().expect("uuid");
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE $1 = ANY (patient_ids) \
+         AND method = '/openhmis.inventory.v1.InventoryService/ListMovements'",
+    )
+    .bind(patient_uuid)
+    .fetch_one(&mut owner)
+    .await
+    .expect("audit records");
+    assert_eq!(recorded, 1);
+}

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::RequestContext;
 use hmis_platform::amount::Amount;
 use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::paging::{PageSize, finish_page};
 use hmis_platform::types::{Code, Line as TextLine, Text, parse_uuid};
@@ -90,6 +91,14 @@ pub(crate) struct MovementPage {
     pub(crate) item_id: Option<Uuid>,
     pub(crate) size: PageSize,
     pub(crate) after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// The patients some of `patient_ids` name, each once, as a read shows them.
+pub(crate) fn patients_named(patient_ids: impl Iterator<Item = Option<Uuid>>) -> Shown {
+    let mut patients: Vec<Uuid> = patient_ids.flatten().collect();
+    patients.sort_unstable();
+    patients.dedup();
+    Shown::patients(patients)
 }
 
 /// How many base units one `unit` of `item` is (`1` for the base unit itself).
@@ -439,10 +448,14 @@ impl Stores {
             size,
             after,
         } = page;
+        // Issues to patients name them: the page is a read of their data, on record.
         let rows = (self.calls)
-            .transaction(context, async |tx| {
+            .read(context, async |tx| {
                 Self::warehouse_for(tx, context, warehouse_id, READ).await?;
-                store::movements(tx, warehouse_id, item_id, after, size.fetch_limit()).await
+                let rows =
+                    store::movements(tx, warehouse_id, item_id, after, size.fetch_limit()).await?;
+                let shown = patients_named(rows.iter().take(size.get()).map(|row| row.patient_id));
+                Ok((rows, shown))
             })
             .await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.occurred_at, row.id));

@@ -10,6 +10,7 @@ use hmis_platform::{RequestContext, TenantTx};
 use hmis_proto::openhmis::inventory::v1 as pb;
 use uuid::Uuid;
 
+use super::movements::patients_named;
 use super::{Line, MANAGE, READ, Stores, method};
 use crate::convert::{item_to_pb, lot_to_pb, movement_to_pb, trim_decimal};
 use crate::domain::MovementKind;
@@ -293,9 +294,12 @@ impl Stores {
     ) -> Result<pb::ListControlledRegisterResponse> {
         let (start, end) =
             (self.warehouse_period(context, warehouse_id, from, to + Duration::days(1))).await?;
+        // Controlled substances issued to patients name them: a read of their data, on record.
         let rows = (self.calls)
-            .transaction(context, async |tx| {
-                store::controlled_register(tx, warehouse_id, start, end).await
+            .read(context, async |tx| {
+                let rows = store::controlled_register(tx, warehouse_id, start, end).await?;
+                let shown = patients_named(rows.iter().map(|row| row.movement.patient_id));
+                Ok((rows, shown))
             })
             .await?;
         Ok(pb::ListControlledRegisterResponse {
