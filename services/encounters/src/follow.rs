@@ -2,7 +2,7 @@
 //! admission (admitted, transferred, discharged, cancelled, discharge undone, converted)
 //! creates the admission's encounter or brings it to the admission's newer version. So the
 //! ward, the discharge and the state of the encounter are the admission's, with no call to
-//! admissions at read time. Idempotent and order-proof: only a newer version changes a row.
+//! admissions at read time. When the stay ends its prescriptions end with it. Idempotent and order-proof: only a newer version changes a row.
 
 use std::sync::Arc;
 
@@ -14,8 +14,12 @@ use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_proto::events::admissions::admission_of;
 use prost::Message;
 
-use crate::convert::admission_state;
-use crate::store;
+use crate::convert::{admission_state, prescription_to_pb};
+use crate::domain::EncounterStatus;
+use crate::{events, store};
+
+/// Why the prescriptions of a stay that ended were discontinued.
+const STAY_ENDED: &str = "the stay ended (discharge or cancelled admission)";
 
 #[derive(Debug)]
 struct AdmissionFollower {
@@ -45,9 +49,28 @@ impl AdmissionFollower {
             .begin(event.tenant_id, &RequestId::generate())
             .await
             .map_err(HandlerError::new)?;
-        store::follow_admission(&mut tx, &state, self.clock.now())
+        let now = self.clock.now();
+        let encounter = store::follow_admission(&mut tx, &state, now)
             .await
             .map_err(HandlerError::new)?;
+        if encounter.status != EncounterStatus::Open.as_db() {
+            // Orders end with the stay: nothing more is given or dispensed on them.
+            let ended = encounter.end_time.unwrap_or(now);
+            let stopped = store::end_prescriptions_of(&mut tx, encounter.id, ended, STAY_ENDED)
+                .await
+                .map_err(HandlerError::new)?;
+            for prescription in &stopped {
+                let prescription = prescription_to_pb(prescription);
+                events::prescription(
+                    &mut tx,
+                    events::PRESCRIPTION_DISCONTINUED,
+                    &prescription,
+                    now,
+                )
+                .await
+                .map_err(HandlerError::new)?;
+            }
+        }
         tx.commit().await.map_err(HandlerError::new)
     }
 }

@@ -1801,3 +1801,49 @@ async fn the_pharmacy_dispenses_what_a_prescription_names_to_its_patient_while_i
     assert_eq!(stopped.code(), Code::FailedPrecondition);
     ward.app.stop().await;
 }
+
+/// Orders end with the stay: when the patient is discharged, the stay's prescriptions are
+/// discontinued (so nothing more is given or dispensed on them), saying why.
+#[tokio::test]
+async fn prescriptions_end_with_the_stay() {
+    let ward = Ward::open().await;
+    let (admission, encounter) = ward.admitted("Rotaru", 2).await;
+    let prescription = ward
+        .prescribe(&ward.doctor, ward.order(&encounter, "PARA500", "1", 3), "")
+        .await
+        .expect("paracetamol")
+        .prescription
+        .expect("prescription");
+    admissions_pb::admission_service_client::AdmissionServiceClient::new(ward.app.channel.clone())
+        .discharge_patient(signed_in(
+            &ward.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                destination: "home".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("discharge");
+    let api = encounters(&ward.app);
+    eventually("the stay's prescription ends with it", || async {
+        api.clone()
+            .get_prescription(signed_in(
+                &ward.doctor,
+                pb::GetPrescriptionRequest {
+                    id: prescription.id.clone(),
+                },
+            ))
+            .await
+            .expect("get the prescription")
+            .into_inner()
+            .prescription
+            .is_some_and(|prescription| {
+                prescription.status == pb::PrescriptionStatus::Discontinued as i32
+                    && prescription.discontinue_reason.contains("stay ended")
+            })
+    })
+    .await;
+}

@@ -121,6 +121,31 @@ pub async fn discontinue_prescription(
     .await?)
 }
 
+/// Ends every active prescription of an encounter at `at` (the system's doing: no one
+/// discontinued them), and answers them as they are now.
+pub async fn end_prescriptions_of(
+    tx: &mut TenantTx,
+    encounter_id: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<PrescriptionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE encounters.prescriptions SET status = 'discontinued', discontinue_reason = $3, \
+             discontinue_time = $4, \
+             stop_time = CASE WHEN stop_time IS NULL OR stop_time > $4 \
+                              THEN greatest($4, start_time) ELSE stop_time END, \
+             version = version + 1, updated_at = $4 \
+         WHERE tenant_id = $1 AND encounter_id = $2 AND status = 'active' \
+         RETURNING {PRESCRIPTION_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(encounter_id)
+    .bind(reason)
+    .bind(at)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// What the patient takes now, as the safety check sees it: active prescriptions not past
 /// their stop time, in encounters still open (a closed stay's orders ended with it).
 pub async fn current_medication(
