@@ -128,7 +128,13 @@ pub enum TimeRuleError {
     InFuture,
     #[error("must not be before the current stay began ({0})")]
     BeforeCurrentStay(DateTime<Utc>),
+    #[error("must be within the last {} days (older events are corrected by the records office)", MAX_BACKDATING.num_days())]
+    TooFarBack,
 }
+
+/// How far back a movement may be recorded: a night's transfers entered in the morning, a
+/// weekend's admissions on Monday; not a date years ago (a typing error becomes a stay).
+pub const MAX_BACKDATING: Duration = Duration::days(30);
 
 /// Clocks of desk computers drift; a time this close ahead of the server's is taken as now.
 const CLOCK_SKEW: Duration = Duration::seconds(120);
@@ -143,6 +149,7 @@ pub fn movement_time(
     let at = match given {
         None => now,
         Some(at) if at > now + CLOCK_SKEW => return Err(TimeRuleError::InFuture),
+        Some(at) if at < now - MAX_BACKDATING => return Err(TimeRuleError::TooFarBack),
         Some(at) => at.min(now),
     };
     match current_stay_start {
@@ -182,6 +189,19 @@ pub fn bed_accepts(bed: BedSex, patient: PatientSex) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_movement_is_not_recorded_years_back() {
+        let now = Utc::now();
+        let year_one = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(
+            movement_time(Some(year_one), None, now),
+            Err(TimeRuleError::TooFarBack)
+        );
+        let last_week = now - Duration::days(7);
+        assert_eq!(movement_time(Some(last_week), None, now), Ok(last_week));
+    }
+
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
