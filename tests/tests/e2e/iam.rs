@@ -950,3 +950,70 @@ async fn provisioning_checks_the_tenant_and_makes_one_first_administrator() {
     assert!(app.login("NORTH", "usurper", USER_PASSWORD).await.is_err());
     app.stop().await;
 }
+
+/// Sign-ins, accepted and refused, and administration changes are on the audit trail of
+/// their tenant, naming the account or what was changed.
+#[tokio::test]
+async fn sign_ins_and_administration_changes_are_on_the_audit_trail() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    app.add_user(tenant.tenant_id, "clerk", "registrar", Scope::Tenant)
+        .await;
+    app.login("H1", "clerk", "Wrong-Password-9")
+        .await
+        .expect_err("a wrong password");
+    app.login("H1", "nobody", USER_PASSWORD)
+        .await
+        .expect_err("nobody of that name");
+    let clerk = app
+        .login("H1", "clerk", USER_PASSWORD)
+        .await
+        .expect("the clerk signs in");
+    let clerk_id = get_me(&app, &clerk.access_token)
+        .await
+        .expect("the clerk")
+        .user_id;
+    app.admin()
+        .set_user_status(signed_in(
+            &tenant,
+            iam_pb::SetUserStatusRequest {
+                user_id: clerk_id.clone(),
+                status: iam_pb::UserStatus::Disabled.into(),
+            },
+        ))
+        .await
+        .expect("disable the clerk");
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner");
+    let records: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT method, outcome, resource_ids FROM audit.records \
+         WHERE tenant_id = $1 AND method LIKE '/openhmis.iam.v1.%' ORDER BY id",
+    )
+    .bind(tenant.tenant_id.as_uuid())
+    .fetch_all(&mut owner)
+    .await
+    .expect("audit records");
+    let login = "/openhmis.iam.v1.AuthService/Login";
+    let clerk_account = format!("user:{clerk_id}");
+    let has = |method: &str, outcome: &str, resource: &str| {
+        records.iter().any(|(m, o, resources)| {
+            m == method && o == outcome && resources.iter().any(|r| r == resource)
+        })
+    };
+    assert!(has(login, "UNAUTHENTICATED", &clerk_account), "{records:?}");
+    assert!(
+        has(login, "UNAUTHENTICATED", "username:nobody"),
+        "{records:?}"
+    );
+    assert!(has(login, "OK", &clerk_account), "{records:?}");
+    assert!(
+        has(
+            "/openhmis.iam.v1.AdminService/SetUserStatus",
+            "OK",
+            &clerk_account
+        ),
+        "{records:?}"
+    );
+    app.stop().await;
+}

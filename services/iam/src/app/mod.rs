@@ -52,6 +52,23 @@ fn may_grant(principal: &Principal, permission: &str) -> bool {
     !OPERATOR_PERMISSIONS.contains(&permission) || principal.holds(permission)
 }
 
+/// An administration change (a user, a role, an assignment) on the audit trail, naming
+/// what it changed, in the change's transaction.
+async fn change_on_record(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    resource: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let resources = [resource];
+    let entry = hmis_platform::audit::AuditEntry {
+        resource_ids: &resources,
+        ..hmis_platform::audit::AuditEntry::ok(&[])
+    };
+    hmis_platform::audit::record(tx, context, &entry, now).await?;
+    Ok(())
+}
+
 impl Iam {
     /// The permissions roles may be made of.
     pub(crate) fn catalogue(&self) -> &[PermissionInfo] {

@@ -11,7 +11,7 @@ use hmis_proto::openhmis::iam::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::{ADMIN_SERVICE, Iam, may_grant};
+use super::{ADMIN_SERVICE, Iam, change_on_record, may_grant};
 use crate::error::{Error, Result};
 use crate::store;
 
@@ -136,6 +136,7 @@ impl Iam {
                 message,
                 async |tx| {
                     store::insert_role(tx, &row, now).await?;
+                    change_on_record(tx, context, format!("role:{}", row.id), now).await?;
                     Ok::<_, Error>(pb::CreateRoleResponse {
                         role: Some(role_to_pb(row)),
                     })
@@ -200,6 +201,7 @@ impl Iam {
                         now,
                     )
                     .await?;
+                    change_on_record(tx, context, format!("assignment:{id}"), now).await?;
                     Ok::<_, Error>(pb::AssignRoleResponse {
                         assignment: Some(pb::Assignment {
                             id: id.to_string(),
@@ -221,7 +223,9 @@ impl Iam {
         id: Uuid,
     ) -> Result<pb::RevokeAssignmentResponse> {
         let mut tx = self.begin(context).await?;
-        store::revoke_assignment(&mut tx, id, self.clock.now()).await?;
+        let now = self.clock.now();
+        store::revoke_assignment(&mut tx, id, now).await?;
+        change_on_record(&mut tx, context, format!("assignment:{id}"), now).await?;
         tx.commit().await?;
         Ok(pb::RevokeAssignmentResponse {})
     }

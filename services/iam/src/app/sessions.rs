@@ -2,6 +2,7 @@
 //! one coming back ends the whole session), sign-out, a changed password.
 
 use chrono::{DateTime, Utc};
+use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Principal;
 use hmis_platform::wire::timestamp;
 use hmis_platform::{RequestContext, TenantId, TenantTx, Violations};
@@ -22,6 +23,29 @@ fn parse_refresh_token(token: &str) -> Option<TenantId> {
         return None;
     }
     tenant.parse().ok()
+}
+
+/// A sign-in, accepted or refused, on the audit trail of the tenant it named, with the
+/// account it was for (or what was claimed, when no account has it).
+async fn sign_in_on_record(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    account: &str,
+    accepted: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let resources = [account.to_owned()];
+    let entry = AuditEntry {
+        resource_ids: &resources,
+        outcome: if accepted {
+            tonic::Code::Ok
+        } else {
+            tonic::Code::Unauthenticated
+        },
+        ..AuditEntry::ok(&[])
+    };
+    audit::record(tx, context, &entry, now).await?;
+    Ok(())
 }
 
 impl Iam {
@@ -109,11 +133,24 @@ impl Iam {
             },
             Err(client_id) => store::credentials_by_client_id(&mut tx, client_id).await?,
         };
+        let now = self.clock.now();
         let Some(credentials) = credentials else {
             secrets::verify(secret, None).await?;
+            let claimed = match &lookup {
+                Ok(username) => format!(
+                    "username:{}",
+                    hmis_platform::error::bounded(username.as_str(), 64)
+                ),
+                Err(client_id) => format!(
+                    "client:{}",
+                    hmis_platform::error::bounded(client_id.as_str(), 64)
+                ),
+            };
+            sign_in_on_record(&mut tx, context, &claimed, false, now).await?;
+            tx.commit().await?;
             return Err(Error::SignInFailed);
         };
-        let now = self.clock.now();
+        let account = format!("user:{}", credentials.id);
         let stored = credentials
             .password_hash
             .clone()
@@ -121,6 +158,8 @@ impl Iam {
         if credentials.locked_until.is_some_and(|until| until > now) {
             // The same work as a wrong password, so the answer's time tells nothing.
             secrets::verify(secret, stored).await?;
+            sign_in_on_record(&mut tx, context, &account, false, now).await?;
+            tx.commit().await?;
             tracing::info!(user_id = %credentials.id, "sign-in refused: account locked");
             return Err(Error::SignInFailed);
         }
@@ -128,15 +167,19 @@ impl Iam {
             let failed = credentials.failed_logins.saturating_add(1);
             let locked_until = lockout_after(failed, now);
             store::record_sign_in(&mut tx, credentials.id, failed, locked_until).await?;
+            sign_in_on_record(&mut tx, context, &account, false, now).await?;
             tx.commit().await?;
             tracing::info!(user_id = %credentials.id, failed, locked = locked_until.is_some(), "sign-in failed");
             return Err(Error::SignInFailed);
         }
         if !Self::usable(&credentials, now) {
+            sign_in_on_record(&mut tx, context, &account, false, now).await?;
+            tx.commit().await?;
             tracing::info!(user_id = %credentials.id, "sign-in refused: account disabled or out of its validity");
             return Err(Error::SignInFailed);
         }
         store::record_sign_in(&mut tx, credentials.id, 0, None).await?;
+        sign_in_on_record(&mut tx, context, &account, true, now).await?;
         let tokens = self
             .issue_tokens(&mut tx, &credentials, Uuid::now_v7(), now)
             .await?;

@@ -9,7 +9,7 @@ use hmis_platform::{RequestContext, TenantTx, Violations};
 use hmis_proto::openhmis::iam::v1 as pb;
 use uuid::Uuid;
 
-use super::{ADMIN_SERVICE, Iam};
+use super::{ADMIN_SERVICE, Iam, change_on_record};
 use crate::domain::{NewPassword, Username};
 use crate::error::{Error, Result};
 use crate::secrets;
@@ -173,6 +173,8 @@ impl Iam {
                 message,
                 async |tx| {
                     let created = self.insert_person(tx, &user.draft, &password_hash).await?;
+                    let resource = format!("user:{}", created.id);
+                    change_on_record(tx, context, resource, self.clock.now()).await?;
                     Ok::<_, Error>(pb::CreateUserResponse {
                         user: Some(user_to_pb(&created)),
                     })
@@ -208,6 +210,7 @@ impl Iam {
         let status = if active { "active" } else { "disabled" };
         let mut tx = self.begin(context).await?;
         let user = store::set_status(&mut tx, user_id, status, now).await?;
+        change_on_record(&mut tx, context, format!("user:{user_id}"), now).await?;
         if !active {
             store::revoke_sessions_of(&mut tx, user_id, None, now).await?;
         }
@@ -252,6 +255,13 @@ impl Iam {
             now: self.clock.now(),
         };
         store::insert_user(&mut tx, &new).await?;
+        change_on_record(
+            &mut tx,
+            context,
+            format!("user:{user_id}"),
+            self.clock.now(),
+        )
+        .await?;
         let mut response = pb::CreateServiceAccountResponse {
             user_id: user_id.to_string(),
             client_id,
