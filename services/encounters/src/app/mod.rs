@@ -194,18 +194,12 @@ impl Ward {
         patient_id: Uuid,
         work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.read_tx(context).await?;
-        let access = match patient_access(&mut tx, context, patient_id, READ).await {
-            Ok(access) => access,
-            Err(Error::Refused { status, .. }) => {
-                drop(tx);
-                return Err(self.calls.refuse(context, &[patient_id], status).await);
-            }
-            Err(error) => return Err(error),
-        };
-        let value = work(&mut tx).await?;
-        self.commit_read(tx, context, Shown::patient(patient_id, &access))
-            .await?;
-        Ok(value)
+        (self.calls)
+            .read(context, async |tx| {
+                let access = patient_access(tx, context, patient_id, READ).await?;
+                let value = work(tx).await?;
+                Ok((value, Shown::patient(patient_id, &access)))
+            })
+            .await
     }
 }

@@ -216,19 +216,16 @@ impl Ward {
         order: Order,
     ) -> Result<pb::CheckPrescriptionResponse> {
         let now = self.calls.now();
-        let mut tx = self.read_tx(context).await?;
-        let evaluation = match evaluate(&mut tx, context, &order, now).await {
-            Ok(evaluation) => evaluation,
-            Err(Error::Refused { status, patients }) => {
-                drop(tx);
-                let patient = patients.first().copied().unwrap_or_default();
-                return Err(self.calls.refuse(context, &[patient], status).await);
-            }
-            Err(error) => return Err(error),
-        };
-        let patient_id = evaluation.encounter.patient_id;
-        let shown = Shown::patient(patient_id, &PatientAccess::InScope);
-        self.commit_read(tx, context, shown).await?;
+        let evaluation = (self.calls)
+            .read(context, async |tx| {
+                let evaluation = evaluate(tx, context, &order, now).await?;
+                let patient_id = evaluation.encounter.patient_id;
+                Ok((
+                    evaluation,
+                    Shown::patient(patient_id, &PatientAccess::InScope),
+                ))
+            })
+            .await?;
         Ok(pb::CheckPrescriptionResponse {
             blocked: evaluation.warnings.iter().any(Warning::is_severe),
             warnings: evaluation.warnings.iter().map(warning_to_pb).collect(),
@@ -413,18 +410,12 @@ impl Ward {
         subject: PrescriptionPage,
         active_only: bool,
     ) -> Result<pb::ListPrescriptionsResponse> {
-        let mut tx = self.read_tx(context).await?;
-        let found = readable_prescriptions(self, &mut tx, context, &subject, active_only).await;
-        let (patient, access, rows, _) = match found {
-            Ok(found) => found,
-            Err(Error::Refused { status, patients }) => {
-                drop(tx);
-                let patient = patients.first().copied().unwrap_or_default();
-                return Err(self.calls.refuse(context, &[patient], status).await);
-            }
-            Err(error) => return Err(error),
-        };
-        self.commit_read(tx, context, Shown::patient(patient, &access))
+        let rows = (self.calls)
+            .read(context, async |tx| {
+                let (patient, access, rows, _) =
+                    readable_prescriptions(self, tx, context, &subject, active_only).await?;
+                Ok((rows, Shown::patient(patient, &access)))
+            })
             .await?;
         Ok(pb::ListPrescriptionsResponse {
             prescriptions: rows.iter().map(prescription_to_pb).collect(),
