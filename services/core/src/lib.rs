@@ -88,28 +88,26 @@ impl CoreModule {
         code: &str,
         name: &str,
     ) -> Result<(hmis_platform::TenantId, String), tonic::Status> {
+        use hmis_platform::channel::forwarded;
         use hmis_proto::openhmis::core::v1::tenant_service_server::TenantService;
         use hmis_proto::openhmis::core::v1::{
             CreateTenantRequest, GetCurrentTenantRequest, Tenant,
         };
         let tenant_id = tenant_id_for_request(request_id);
-        fn system<T>(tenant_id: hmis_platform::TenantId, message: T) -> tonic::Request<T> {
-            let mut request = tonic::Request::new(message);
-            request
-                .extensions_mut()
-                .insert(hmis_platform::RequestContext::system(tenant_id));
-            request
-        }
+        let context = hmis_platform::RequestContext::system(tenant_id);
         // Created on an earlier start (perhaps with other options: the demo's): it stays as
         // it was made.
         match self
             .tenant_api()
-            .get_current_tenant(system(tenant_id, GetCurrentTenantRequest {}))
+            .get_current_tenant(forwarded(&context, GetCurrentTenantRequest {}))
             .await
         {
             Ok(found) => {
-                let code = found.into_inner().tenant.map(|tenant| tenant.code);
-                return Ok((tenant_id, code.unwrap_or_default()));
+                let tenant = found.into_inner().tenant;
+                let tenant = tenant.ok_or_else(|| {
+                    tonic::Status::internal("the tenant response carries no tenant")
+                })?;
+                return Ok((tenant_id, tenant.code));
             }
             Err(status) if status.code() == tonic::Code::NotFound => {}
             Err(status) => return Err(status),
@@ -124,7 +122,7 @@ impl CoreModule {
         };
         let created = match self
             .tenant_api()
-            .create_tenant(system(tenant_id, create))
+            .create_tenant(forwarded(&context, create))
             .await
         {
             Ok(response) => response.into_inner().tenant,
@@ -132,7 +130,7 @@ impl CoreModule {
                 // Another process started at the same moment and created it.
                 (self
                     .tenant_api()
-                    .get_current_tenant(system(tenant_id, GetCurrentTenantRequest {})))
+                    .get_current_tenant(forwarded(&context, GetCurrentTenantRequest {})))
                 .await?
                 .into_inner()
                 .tenant

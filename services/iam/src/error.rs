@@ -37,6 +37,13 @@ impl From<Violations> for Error {
 }
 
 impl Error {
+    /// One wrong field, found once the request was looked at against what is stored.
+    pub(crate) fn invalid(field: &str, description: &str) -> Self {
+        let mut violations = Violations::default();
+        violations.add(field, description);
+        Self::InvalidArgument(violations)
+    }
+
     pub(crate) fn duplicate(error: sqlx::Error, what: String) -> Self {
         match hmis_platform::error::DbErrorKind::of(&error) {
             hmis_platform::error::DbErrorKind::UniqueViolation { .. } => Self::AlreadyExists(what),

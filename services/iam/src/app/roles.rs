@@ -79,13 +79,6 @@ fn assignment_to_pb(row: &store::AssignmentRow) -> Result<pb::Assignment> {
     })
 }
 
-/// One wrong field of an assignment, found once the transaction looked.
-fn invalid(field: &str, description: &str) -> Error {
-    let mut violations = Violations::default();
-    violations.add(field, description);
-    Error::InvalidArgument(violations)
-}
-
 impl Iam {
     /// The catalogue of permissions every module declares.
     pub(crate) fn list_permissions(&self) -> pb::ListPermissionsResponse {
@@ -174,7 +167,7 @@ impl Iam {
                     let roles = store::list_roles(tx).await?;
                     let Some(role) = roles.iter().find(|role| role.code == role_code.as_str())
                     else {
-                        return Err(invalid("assignment.role_code", "no such role"));
+                        return Err(Error::invalid("assignment.role_code", "no such role"));
                     };
                     if let Some(permission) = (role.permissions.iter())
                         .find(|permission| !may_grant(principal, permission))
@@ -186,7 +179,9 @@ impl Iam {
                     store::get_user(tx, user_id)
                         .await
                         .map_err(|error| match error {
-                            Error::NotFound { .. } => invalid("assignment.user_id", "no such user"),
+                            Error::NotFound { .. } => {
+                                Error::invalid("assignment.user_id", "no such user")
+                            }
                             other => other,
                         })?;
                     let id = Uuid::now_v7();

@@ -1,10 +1,10 @@
 //! A new tenant of a shared deployment: registered, with its roles and its first
 //! administrator.
 
+use hmis_platform::TenantId;
 use hmis_platform::auth::Scope;
 use hmis_platform::context::RequestId;
 use hmis_platform::types::Code;
-use hmis_platform::{TenantId, Violations};
 use hmis_proto::openhmis::iam::v1 as pb;
 use std::sync::Arc;
 
@@ -18,13 +18,6 @@ pub(crate) struct NewTenant {
     pub(crate) code: Code,
     pub(crate) admin_username: String,
     pub(crate) admin_password: String,
-}
-
-/// One wrong field of the request, found once the register of tenants was asked.
-fn invalid(field: &str, description: &str) -> Error {
-    let mut violations = Violations::default();
-    violations.add(field, description);
-    Error::InvalidArgument(violations)
 }
 
 /// Registers the tenant and its administrator; safe to repeat (the answer says whether the
@@ -48,9 +41,12 @@ pub(crate) async fn provision_tenant(
             )),
         })?;
     match registered {
-        None => return Err(invalid("tenant_id", "no tenant has this id")),
+        None => return Err(Error::invalid("tenant_id", "no tenant has this id")),
         Some(code) if code != tenant.code.as_str() => {
-            return Err(invalid("tenant_code", "is not the code of that tenant"));
+            return Err(Error::invalid(
+                "tenant_code",
+                "is not the code of that tenant",
+            ));
         }
         Some(_) => {}
     }
