@@ -8,11 +8,14 @@
 //! purges) use a second pool as `openhmis_worker`, which has its own narrow policies.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::watch;
 
 use crate::config::DatabaseOptions;
 use crate::context::{RequestId, TenantId};
@@ -52,11 +55,85 @@ pub fn commit_ordered_after(columns: &str, table: &str) -> String {
     )
 }
 
+/// Whether the database answers, as this process last saw it. While it is down, calls fail
+/// at once with `UNAVAILABLE` instead of each waiting out the pool's acquire timeout, calls
+/// already waiting for a connection are released, and health reports `NOT_SERVING`.
+#[derive(Debug, Clone)]
+pub struct Availability {
+    state: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Availability {
+    fn default() -> Self {
+        Self {
+            state: Arc::new(watch::Sender::new(true)),
+        }
+    }
+}
+
+impl Availability {
+    pub fn is_up(&self) -> bool {
+        *self.state.borrow()
+    }
+
+    /// Records what was observed; logs each change once.
+    pub fn set(&self, up: bool) {
+        let changed = self.state.send_if_modified(|state| {
+            let changed = *state != up;
+            *state = up;
+            changed
+        });
+        if changed && up {
+            tracing::info!("the database answers again");
+        } else if changed {
+            tracing::error!("the database is down; calls fail fast until it answers");
+        }
+    }
+
+    /// Follows the state: the current value, then every change.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.state.subscribe()
+    }
+
+    /// The error a call gets while the database is down (mapped to `UNAVAILABLE`).
+    fn down_error() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "the database is down",
+        ))
+    }
+
+    /// Runs `work` unless the database is down, and gives it up when the database goes down
+    /// while it waits.
+    async fn guard<T>(
+        &self,
+        work: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        let mut state = self.subscribe();
+        if !*state.borrow_and_update() {
+            return Err(Self::down_error());
+        }
+        tokio::select! {
+            biased;
+            result = work => result,
+            _ = state.wait_for(|up| !*up) => Err(Self::down_error()),
+        }
+    }
+}
+
+/// How often the database is asked whether it answers, and how long an answer may take.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The database handle modules share.
 #[derive(Debug, Clone)]
 pub struct Database {
     app: PgPool,
     worker: PgPool,
+    availability: Availability,
+    /// For the availability probe's own connection (outside the pools, so a busy pool is
+    /// never mistaken for a dead database).
+    connect_options: PgConnectOptions,
 }
 
 impl Database {
@@ -77,16 +154,73 @@ impl Database {
             "SET ROLE openhmis_worker",
             options.worker_connections,
             options,
-            connect_options,
+            connect_options.clone(),
         )
         .await?;
-        Ok(Self { app, worker })
+        Ok(Self {
+            app,
+            worker,
+            availability: Availability::default(),
+            connect_options,
+        })
+    }
+
+    /// What this process knows about the database's availability.
+    pub fn availability(&self) -> &Availability {
+        &self.availability
+    }
+
+    /// Fails at once while the database is known to be down (for the few reads that use a
+    /// pool directly instead of [`Database::begin`]).
+    pub fn ensure_available(&self) -> Result<(), sqlx::Error> {
+        if self.availability.is_up() {
+            Ok(())
+        } else {
+            Err(Availability::down_error())
+        }
+    }
+
+    /// Asks the database every second whether it answers, over a connection of its own, and
+    /// records the answer in [`Database::availability`]. Runs until dropped.
+    pub async fn probe_availability(self) {
+        let mut connection: Option<PgConnection> = None;
+        let mut interval = tokio::time::interval(PROBE_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let answered = tokio::time::timeout(PROBE_TIMEOUT, async {
+                if connection.is_none() {
+                    connection = Some(self.connect_options.connect().await?);
+                }
+                match connection.as_mut() {
+                    Some(connection) => connection.ping().await,
+                    None => Ok(()),
+                }
+            })
+            .await;
+            let up = matches!(answered, Ok(Ok(())));
+            if !up {
+                // A broken or half-open connection is not asked twice.
+                connection = None;
+            }
+            self.availability.set(up);
+        }
     }
 
     /// Starts a transaction in which row-level security shows and accepts only `tenant_id`'s
     /// rows. The settings are `LOCAL`: they end with the transaction, so a pooled connection
     /// never carries one call's tenant into the next.
     pub async fn begin(
+        &self,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+    ) -> Result<TenantTx, sqlx::Error> {
+        self.availability
+            .guard(self.begin_unguarded(tenant_id, request_id))
+            .await
+    }
+
+    async fn begin_unguarded(
         &self,
         tenant_id: TenantId,
         request_id: &RequestId,

@@ -48,7 +48,7 @@ async fn server() -> Server {
                 dir,
                 ..EmbeddedOptions::default()
             };
-            let cluster = EmbeddedPostgres::start(&options)
+            let cluster = EmbeddedPostgres::start_detached(&options)
                 .await
                 .unwrap_or_else(|error| panic!("cannot start the embedded test cluster: {error}"));
             drop(lock);

@@ -388,6 +388,23 @@ impl Application {
         routes.add_service(reflection_v1alpha.build_v1alpha()?);
 
         workers.spawn(self.modules.iam.clone().run_key_reloader());
+        // The database's availability: probed every second, and marked down the moment the
+        // supervised embedded cluster dies (it is restarted; the probe sees it come back).
+        let availability = self.database.availability().clone();
+        workers.spawn(self.database.clone().probe_availability());
+        if let Some(mut crashes) = self.embedded.as_ref().and_then(EmbeddedPostgres::crashes) {
+            let availability = availability.clone();
+            workers.spawn(async move {
+                while crashes.changed().await.is_ok() {
+                    availability.set(false);
+                }
+            });
+        }
+        let health_follower = tokio::spawn(follow_availability(
+            health_reporter.clone(),
+            mounted_services.clone(),
+            availability.subscribe(),
+        ));
         workers.spawn(purge_idempotency_keys(
             self.database.worker_pool().clone(),
             self.options.outbox.idempotency_retention,
@@ -395,7 +412,7 @@ impl Application {
         ));
         if let Some(admin) = admin {
             tracing::info!(addr = %admin.local_addr().map(|addr| addr.to_string()).unwrap_or_default(), "metrics at /metrics");
-            workers.spawn(serve_admin(admin, metrics.clone()));
+            workers.spawn(serve_admin(admin, metrics.clone(), availability.clone()));
         }
         // Subscribers of modules this process mounts follow the events of the database's
         // outboxes (delivery is at least once; each handler is idempotent).
@@ -410,7 +427,8 @@ impl Application {
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown signal received; draining calls in flight");
-            for service in &mounted_services {
+            health_follower.abort();
+            for service in mounted_services.iter().chain(&[""]) {
                 health_reporter
                     .set_service_status(*service, tonic_health::ServingStatus::NotServing)
                     .await;
@@ -457,8 +475,35 @@ impl Application {
     }
 }
 
-/// The admin port: `/metrics` for Prometheus, `/healthz` for plain HTTP probes.
-async fn serve_admin(listener: TcpListener, metrics: Metrics) {
+/// Health follows the database: `NOT_SERVING` for every service (and the server as a whole)
+/// while it is down, `SERVING` again once it answers.
+async fn follow_availability(
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<&'static str>,
+    mut availability: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let status = if *availability.borrow_and_update() {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        for service in services.iter().chain(&[""]) {
+            reporter.set_service_status(*service, status).await;
+        }
+        if availability.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The admin port: `/metrics` for Prometheus, `/healthz` for plain HTTP probes (503 while
+/// the database is down).
+async fn serve_admin(
+    listener: TcpListener,
+    metrics: Metrics,
+    availability: hmis_platform::db::Availability,
+) {
     let app = axum::Router::new()
         .route(
             "/metrics",
@@ -472,7 +517,22 @@ async fn serve_admin(listener: TcpListener, metrics: Metrics) {
                 }
             }),
         )
-        .route("/healthz", axum::routing::get(|| async { "ok" }));
+        .route(
+            "/healthz",
+            axum::routing::get(move || {
+                let up = availability.is_up();
+                async move {
+                    if up {
+                        (http::StatusCode::OK, "ok")
+                    } else {
+                        (
+                            http::StatusCode::SERVICE_UNAVAILABLE,
+                            "database unavailable",
+                        )
+                    }
+                }
+            }),
+        );
     if let Err(error) = axum::serve(listener, app).await {
         tracing::warn!(error = %error, "the metrics port stopped");
     }

@@ -12,6 +12,7 @@ use hmis_platform::config::OutboxOptions;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Dispatcher, Event, EventHandler, HandlerError, Subscription};
 use hmis_proto::openhmis::core::v1 as pb;
+use pb::facility_service_client::FacilityServiceClient;
 use prost::Message;
 use sqlx::{Connection, Row};
 use support::{TestApp, facility, signed_in, violated_fields};
@@ -82,6 +83,92 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
             "{expected} missing from {names:?}"
         );
     }
+    app.stop().await;
+}
+
+/// A database outage: once the probe finds the database gone, health says NOT_SERVING and
+/// calls answer UNAVAILABLE at once (not after the pool's ten-second acquire timeout); when it
+/// answers again, so does the server, unaided.
+#[tokio::test]
+async fn a_database_outage_fails_calls_fast_and_health_follows_it() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let app = TestApp::spawn().await;
+    let mut facilities = FacilityServiceClient::new(app.channel.clone());
+    let create = |n: u32| {
+        signed_in(
+            &app.operator,
+            pb::CreateFacilityRequest {
+                request_id: format!("outage-{n}"),
+                facility: Some(facility(&format!("OUT{n}"))),
+            },
+        )
+    };
+    facilities
+        .create_facility(create(1))
+        .await
+        .expect("before the outage");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone())
+        .watch(tonic_health::pb::HealthCheckRequest {
+            service: "openhmis.core.v1.FacilityService".to_owned(),
+        })
+        .await
+        .expect("watch health")
+        .into_inner();
+    let mut until = async |wanted: ServingStatus| {
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while health
+                .message()
+                .await
+                .expect("health stream")
+                .expect("stream open")
+                .status
+                != i32::from(wanted)
+            {}
+        })
+        .await
+        .unwrap_or_else(|_| panic!("health never said {wanted:?}"));
+    };
+    until(ServingStatus::Serving).await;
+
+    // The outage: the database refuses connections and every session to it is ended.
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options().database("postgres"))
+        .await
+        .expect("owner connection");
+    let name = app.db.name().to_owned();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+    )))
+    .execute(&mut owner)
+    .await
+    .expect("refuse connections");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut owner)
+        .await
+        .expect("end the sessions");
+    until(ServingStatus::NotServing).await;
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        facilities.create_facility(create(2)),
+    )
+    .await
+    .expect("answered without waiting out the acquire timeout")
+    .expect_err("no database, no write");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+    )))
+    .execute(&mut owner)
+    .await
+    .expect("accept connections again");
+    until(ServingStatus::Serving).await;
+    facilities
+        .create_facility(create(2))
+        .await
+        .expect("the same write succeeds once the database is back");
+    // An open health stream would hold the server's graceful stop for its grace period.
+    drop(health);
     app.stop().await;
 }
 

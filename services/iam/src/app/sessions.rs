@@ -97,6 +97,7 @@ impl Iam {
         if code.trim().is_empty() {
             return self.default_tenant.ok_or(Error::SignInFailed);
         }
+        self.database.ensure_available()?;
         store::tenant_by_code(self.database.app_pool(), code.trim())
             .await?
             .ok_or(Error::SignInFailed)
