@@ -38,7 +38,8 @@ impl Amount {
                 let scaled = numerator.checked_mul(SCALE).ok_or_else(too_large)?;
                 if scaled % denominator != 0 {
                     return Err(ParseError::new(format!(
-                        "{value} is not exact to four decimal places"
+                        "{} is not exact to four decimal places",
+                        crate::error::quoted(value)
                     )));
                 }
                 scaled / denominator

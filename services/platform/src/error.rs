@@ -27,6 +27,15 @@ const MAX_SUMMARIZED: usize = 10;
 /// How many violations the details carry.
 pub const MAX_DETAILED: usize = 50;
 
+/// How much of one value of the client's an error quotes.
+pub const MAX_QUOTED_CHARS: usize = 32;
+
+/// A value the client sent, as an error quotes it: in backquotes, at most
+/// [`MAX_QUOTED_CHARS`] characters of it.
+pub fn quoted(value: &str) -> String {
+    format!("`{}`", bounded(value, MAX_QUOTED_CHARS))
+}
+
 /// `text`, or its first `max - 1` characters and an ellipsis: what an error may quote of the
 /// client's input, so an answer never grows with it.
 pub fn bounded(text: impl Into<String>, max: usize) -> String {

@@ -1,5 +1,6 @@
 //! Code systems and concepts as the module understands them, parsed at the edge.
 
+use hmis_platform::error::quoted;
 use hmis_platform::types::ParseError;
 
 /// A code system's short name: lower-case letters, digits and '-' (`icd10`, `achi`, `atc`).
@@ -120,7 +121,10 @@ impl MapRelation {
             "narrower" | "specializes" => Ok(Self::Narrower),
             "related" | "relatedto" => Ok(Self::Related),
             "not_mapped" | "unmatched" => Ok(Self::NotMapped),
-            other => Err(ParseError::new(format!("unknown map relation `{other}`"))),
+            other => Err(ParseError::new(format!(
+                "unknown map relation {}",
+                quoted(other)
+            ))),
         }
     }
 }

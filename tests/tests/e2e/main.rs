@@ -10,6 +10,7 @@ mod encounters;
 mod foundation;
 mod gateway;
 mod iam;
+mod inputs;
 mod inventory;
 mod kit;
 mod patient_records;

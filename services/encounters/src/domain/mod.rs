@@ -8,6 +8,7 @@ pub mod schedule;
 pub use hmis_platform::amount::Amount;
 use hmis_platform::labels;
 
+use hmis_platform::error::quoted;
 use hmis_platform::types::ParseError;
 
 labels!(EncounterKind { Inpatient => "inpatient", Outpatient => "outpatient" });
@@ -104,7 +105,12 @@ pub fn dose_in_strength_unit(
 pub fn parse_time_of_day(value: &str) -> Result<String, ParseError> {
     chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M")
         .map(|time| time.format("%H:%M").to_string())
-        .map_err(|_| ParseError::new(format!("`{value}` is not a time of day such as 08:00")))
+        .map_err(|_| {
+            ParseError::new(format!(
+                "{} is not a time of day such as 08:00",
+                quoted(value)
+            ))
+        })
 }
 
 /// An ATC code or group prefix: A, A02, A02B, A02BC, A02BC01 (letters and digits by level).
@@ -125,7 +131,8 @@ pub fn parse_atc(value: &str) -> Result<String, ParseError> {
         Ok(code)
     } else {
         Err(ParseError::new(format!(
-            "`{value}` is not an ATC code or group (such as J01C or J01CA04)"
+            "{} is not an ATC code or group (such as J01C or J01CA04)",
+            quoted(value)
         )))
     }
 }

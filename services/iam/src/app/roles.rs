@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use hmis_platform::auth::{PermissionInfo, Principal, Scope};
+use hmis_platform::error::quoted;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::types::{Code, Name};
 use hmis_platform::wire::timestamp;
@@ -48,12 +49,12 @@ pub(crate) fn refuse_permissions(
         {
             violations.add(
                 "role.permissions",
-                format!("{permission} is not in the catalog"),
+                format!("{} is not in the catalog", quoted(permission)),
             );
         } else if !may_grant(principal, permission) {
             violations.add(
                 "role.permissions",
-                format!("{permission} can only be granted by its holders"),
+                format!("{} can only be granted by its holders", quoted(permission)),
             );
         }
     }
