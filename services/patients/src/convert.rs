@@ -161,6 +161,7 @@ pub fn patient_to_pb(
         merged_into_id: row.merged_into.map(|id| id.to_string()).unwrap_or_default(),
         update_time: timestamp(row.updated_at),
         restricted: false,
+        death_time: row.death_time.and_then(timestamp),
     })
 }
 

@@ -43,6 +43,9 @@ pub enum Error {
     Unchanged(Box<pb::Patient>),
     #[error("stored {0} is not valid")]
     CorruptRow(&'static str),
+    /// The facility register could not be read (a death's date is cut in its zone).
+    #[error("the facility register: {0}")]
+    Core(#[from] hmis_core_api::CoreError),
     #[error(transparent)]
     Context(#[from] Status),
     #[error(transparent)]
@@ -70,6 +73,8 @@ impl From<Error> for Status {
             Error::Refused { status, .. } => status,
             Error::Unchanged(_) | Error::CorruptRow(_) => hmis_platform::error::internal(&error),
             Error::Context(status) => status,
+            Error::Core(hmis_core_api::CoreError::Status(status)) => status,
+            Error::Core(error) => hmis_platform::error::internal(&error),
             Error::Platform(error) => error.into(),
             Error::Database(error) => database_status(&error),
         }

@@ -7,6 +7,7 @@
 
 mod app;
 mod convert;
+mod deaths;
 pub mod domain;
 mod error;
 mod grpc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use hmis_platform::call::Calls;
 
 use hmis_platform::Database;
+use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
@@ -36,11 +38,13 @@ pub struct PatientsModule {
 }
 
 impl PatientsModule {
-    pub fn new(database: Database, clock: SharedClock) -> Self {
+    /// The registry over `database`, reading the facility register through `core`.
+    pub fn new(database: Database, clock: SharedClock, core: ServiceChannel) -> Self {
         Self {
             registry: Arc::new(app::Registry {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
+                core: hmis_core_api::CoreClient::new(core),
             }),
         }
     }
@@ -93,7 +97,10 @@ impl hmis_platform::module::Module for PatientsModule {
     }
 
     fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
-        vec![self.placement_subscription()]
+        vec![
+            self.placement_subscription(),
+            deaths::subscription(self.registry.clone()),
+        ]
     }
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {

@@ -172,6 +172,13 @@ impl RequestContext {
         }
     }
 
+    /// The same context, its work on record under `method` (e.g. the event a follower acts
+    /// on) instead of the method of a call.
+    pub fn acting_on(mut self, method: &str) -> Self {
+        self.method = method.to_owned();
+        self
+    }
+
     /// A context for an authenticated caller; used by the layer and by in-process callers.
     pub fn authenticated(principal: Principal, method: &str) -> Self {
         Self {

@@ -83,7 +83,7 @@ impl Modules {
         let wiring = Wiring { mounted, upstreams };
         let core = CoreModule::new(database.clone(), clock.clone());
         let core_channel = || wiring.channel_to("core", || in_process(core.facility_service()));
-        let patients = PatientsModule::new(database.clone(), clock.clone());
+        let patients = PatientsModule::new(database.clone(), clock.clone(), core_channel());
         let patients_channel = || wiring.channel_to("patients", || in_process(patients.service()));
         let terminology = TerminologyModule::new(database.clone(), clock.clone());
         let admissions = AdmissionsModule::new(

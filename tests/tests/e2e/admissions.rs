@@ -1383,3 +1383,146 @@ async fn the_info_desk_finds_a_patient_in_the_emergency_unit() {
     assert!(!located.department_name.is_empty());
     assert_eq!(located.room_code, "");
 }
+
+/// A death in hospital reaches the registry: the deceased discharge marks the patient deceased
+/// with the time of death (on the audit trail, under the event), who is then neither admitted
+/// again nor registered in the emergency unit; undoing that discharge restores the record, on
+/// the audit trail too.
+#[tokio::test]
+async fn a_death_in_hospital_marks_the_registry_and_undoing_the_discharge_restores_it() {
+    let h = Hospital::open().await;
+    let client = admissions(&h.app);
+    let patient_id = h.register("Ciobanu", patients_pb::Sex::Male).await;
+    let admission = h
+        .admit(
+            &request_id(),
+            h.admission(&patient_id, &h.ward_a, &h.beds_a[0]),
+        )
+        .await
+        .expect("admit");
+    let discharged = client
+        .clone()
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Deceased.into(),
+                destination: "morgue".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("a deceased discharge")
+        .into_inner()
+        .admission
+        .expect("admission");
+    let death_time = discharged
+        .discharge
+        .as_ref()
+        .and_then(|discharge| discharge.discharge_time);
+    let record = || async {
+        patients(&h.app)
+            .get_patient(signed_in(
+                &h.records,
+                patients_pb::GetPatientRequest {
+                    id: patient_id.clone(),
+                },
+            ))
+            .await
+            .expect("read the record")
+            .into_inner()
+            .patient
+            .expect("patient")
+    };
+    eventually("the registry records the death", || async {
+        record().await.deceased
+    })
+    .await;
+    let dead = record().await;
+    assert_eq!(
+        dead.death_time, death_time,
+        "the time of death is the discharge's"
+    );
+    assert!(!dead.death_date.is_empty());
+
+    let refused = h
+        .admit(&request_id(), h.admission(&patient_id, &h.ward_b, ""))
+        .await
+        .expect_err("a deceased patient is not admitted again");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let refused = client
+        .clone()
+        .register_emergency_visit(signed_in(
+            &h.desk,
+            pb::RegisterEmergencyVisitRequest {
+                request_id: request_id(),
+                visit: Some(pb::EmergencyVisit {
+                    patient_id: patient_id.clone(),
+                    department_id: h.emergency_id.clone(),
+                    arrival_mode: pb::ArrivalMode::Ambulance.into(),
+                    triage_level: pb::TriageLevel::Urgent.into(),
+                    chief_complaint: "brought in".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("nor registered in the emergency unit");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+
+    client
+        .clone()
+        .undo_discharge(signed_in(
+            &h.records,
+            pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "the wrong patient was discharged as deceased".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("undo the discharge");
+    eventually("the registry withdraws the death", || async {
+        !record().await.deceased
+    })
+    .await;
+    let restored = record().await;
+    assert_eq!(
+        (restored.death_date.as_str(), restored.death_time),
+        ("", None)
+    );
+
+    // Both changes are versions of the record and on the audit trail, under their events.
+    let mut owner = h.owner().await;
+    let patient_uuid = uuid::Uuid::parse_str(&patient_id).expect("uuid");
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT method FROM audit.records WHERE $1 = ANY(patient_ids) AND username = 'system' \
+         ORDER BY occurred_at",
+    )
+    .bind(patient_uuid)
+    .fetch_all(&mut owner)
+    .await
+    .expect("read the audit trail");
+    assert_eq!(
+        audited,
+        [
+            "openhmis.admissions.v1.PatientDischarged",
+            "openhmis.admissions.v1.DischargeUndone"
+        ]
+    );
+    let versions: Vec<Vec<String>> = sqlx::query_scalar(
+        "SELECT changed_fields FROM patients.versions WHERE patient_id = $1 ORDER BY version",
+    )
+    .bind(patient_uuid)
+    .fetch_all(&mut owner)
+    .await
+    .expect("read the versions");
+    assert_eq!(
+        versions.len(),
+        3,
+        "registered, died, restored: {versions:?}"
+    );
+    assert!(versions[1].contains(&"deceased".to_owned()));
+}

@@ -5,10 +5,12 @@
 //! (`grpc/parse.rs` names every wrong field); it answers in the contract's messages, which
 //! retries are answered with.
 
+mod deaths;
 mod history;
 mod merging;
 mod records;
 
+pub(crate) use deaths::Death;
 pub(crate) use history::HistoryPage;
 pub(crate) use merging::{Merge, Unmerge};
 pub(crate) use records::{Registration, Search, Update};
@@ -46,6 +48,8 @@ const SERVICE: &str = "/openhmis.patients.v1.PatientService/";
 pub(crate) struct Registry {
     pub(crate) calls: Calls<Error>,
     pub(crate) outbox: Outbox,
+    /// The facility register (a death's date is cut in its facility's zone).
+    pub(crate) core: hmis_core_api::CoreClient,
 }
 
 /// May the caller reach a patient with `permission`? A placed patient belongs to its ward

@@ -69,6 +69,8 @@ pub struct PatientRow {
     pub contacts: Json<Vec<ContactDoc>>,
     pub insurance_policies: Json<Vec<PolicyDoc>>,
     pub death_date: Option<NaiveDate>,
+    /// The time of a death in the hospital's care.
+    pub death_time: Option<DateTime<Utc>>,
     pub confidential: bool,
     pub unpaid_debt: bool,
     pub photo_ref: String,
@@ -82,7 +84,7 @@ pub struct PatientRow {
 const PATIENT_COLUMNS: &str = "p.id, p.mrn, p.family_name, p.given_names, p.patronymic, p.sex, \
      p.birth_date, p.birth_date_estimated, p.citizenship, p.address, p.phones, p.occupation, \
      p.marital_status, p.language, p.contacts, p.insurance_policies, p.death_date, \
-     p.confidential, p.unpaid_debt, p.photo_ref, p.merged_into, p.version, p.created_at, \
+     p.death_time, p.confidential, p.unpaid_debt, p.photo_ref, p.merged_into, p.version, p.created_at, \
      p.updated_at";
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -275,6 +277,8 @@ pub async fn update_patient(
          sex = $6, birth_date = $7, birth_date_estimated = $8, citizenship = $9, address = $10, \
          phones = $11, occupation = $12, marital_status = $13, language = $14, contacts = $15, \
          insurance_policies = $16, death_date = $17, confidential = $18, unpaid_debt = $19, \
+         death_time = CASE WHEN $17::date IS NULL THEN NULL ELSE p.death_time END, \
+         death_recorded_from = CASE WHEN $17::date IS NULL THEN NULL ELSE p.death_recorded_from END, \
          photo_ref = $20, updated_at = $21, version = p.version + 1 \
          WHERE p.tenant_id = $1 AND p.id = $2 RETURNING {PATIENT_COLUMNS}"
     );
@@ -309,6 +313,55 @@ pub async fn update_patient(
     insert_identifiers(tx, id, &added).await?;
     let identifiers = identifiers_of(tx, id).await?;
     Ok((row, identifiers))
+}
+
+/// Records a death in the hospital's care on a record not yet marked deceased: `None` when it
+/// already is (by hand, or by an earlier delivery of the same event).
+pub async fn record_death(
+    tx: &mut TenantTx,
+    id: Uuid,
+    (death_time, death_date): (DateTime<Utc>, NaiveDate),
+    recorded_from: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<PatientRow>, Error> {
+    let sql = format!(
+        "UPDATE patients.patients AS p SET death_date = $3, death_time = $4, \
+         death_recorded_from = $5, updated_at = $6, version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 AND p.death_date IS NULL \
+         RETURNING {PATIENT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(death_date)
+        .bind(death_time)
+        .bind(recorded_from)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// Withdraws the death `recorded_from` recorded: `None` when the record holds no such death
+/// (never recorded, already withdrawn, or entered by hand).
+pub async fn withdraw_death(
+    tx: &mut TenantTx,
+    id: Uuid,
+    recorded_from: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<PatientRow>, Error> {
+    let sql = format!(
+        "UPDATE patients.patients AS p SET death_date = NULL, death_time = NULL, \
+         death_recorded_from = NULL, updated_at = $4, version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 AND p.death_recorded_from = $3 \
+         RETURNING {PATIENT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(recorded_from)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
 }
 
 /// Bumps the version of a record whose state changed elsewhere (a merge moved identifiers).
