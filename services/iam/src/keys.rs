@@ -1,7 +1,8 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with a `kid`, signed by the newest key of the ring and
 //! verified by any key not retired for longer than a token lives, so rotating keys never
-//! cuts off a token already issued. Keys live in `iam.signing_keys`; every process of a split
-//! deployment loads the same ring.
+//! cuts off a token already issued. Keys live in `iam.signing_keys`, their private halves
+//! sealed ([`Sealer`]); every process of a split deployment loads the same ring, and trusts
+//! only rows it can open.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::sealing::Sealer;
 use crate::store;
 
 const ISSUER: &str = "openhmis";
@@ -113,6 +115,7 @@ struct Revoked {
 /// The deployment's signing keys, and what the verifier refuses before tokens expire.
 pub struct KeyRing {
     keys: RwLock<Keys>,
+    sealer: Sealer,
     revoked: RwLock<Revoked>,
     validation: Validation,
     token_lifetime: Duration,
@@ -153,6 +156,7 @@ impl KeyRing {
     /// Loads the ring, creating the first key if there is none.
     pub async fn load_or_create(
         pool: &PgPool,
+        sealer: Sealer,
         token_lifetime: Duration,
         now: DateTime<Utc>,
     ) -> Result<Arc<Self>> {
@@ -163,34 +167,64 @@ impl KeyRing {
         validation.leeway = 30;
         let ring = Arc::new(Self {
             keys: RwLock::new(Keys::default()),
+            sealer,
             revoked: RwLock::new(Revoked::default()),
             validation,
             token_lifetime,
         });
-        ring.reload(pool, now).await?;
+        let foreign = ring.reload(pool, now).await?;
         if ring.signing_kid().is_none() {
+            // Keys in use that this process cannot open were sealed under another secret:
+            // rotating them away would cut off every process that holds the right one.
+            if foreign > 0 {
+                return Err(Error::Crypto(
+                    "the signing keys in use were sealed with another signing-key secret; give \
+                     this process the deployment's HMIS_IAM__SIGNING_KEY_SECRET (if it is lost, \
+                     retire them: UPDATE iam.signing_keys SET retired_at = now())"
+                        .to_owned(),
+                ));
+            }
             ring.rotate(pool, now).await?;
         }
         Ok(ring)
     }
 
-    /// Re-reads the keys (another process may have rotated them).
-    pub async fn reload(&self, pool: &PgPool, now: DateTime<Utc>) -> Result<()> {
+    /// Re-reads the keys (another process may have rotated them); answers how many keys in
+    /// use (not retired) it could not open, and so does not trust.
+    pub async fn reload(&self, pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
         let rows =
             store::signing_keys(pool, now - self.token_lifetime - Duration::minutes(5)).await?;
         let mut keys = Keys::default();
+        let mut untrusted = 0;
+        let mut foreign_in_use = 0;
         for row in rows {
+            // A row this deployment did not seal (planted with SQL, or sealed under another
+            // secret) neither signs nor verifies.
+            let Some(private_key) = self
+                .sealer
+                .open(&row.kid, &row.public_key, &row.private_key)
+            else {
+                untrusted += 1;
+                foreign_in_use += usize::from(row.retired_at.is_none());
+                continue;
+            };
             if row.retired_at.is_none() && keys.signing.is_none() {
-                keys.signing = Some((row.kid.clone(), EncodingKey::from_ed_der(&row.private_key)));
+                keys.signing = Some((row.kid.clone(), EncodingKey::from_ed_der(&private_key)));
             }
             keys.verifying
                 .insert(row.kid, DecodingKey::from_ed_der(&row.public_key));
+        }
+        if untrusted > 0 {
+            tracing::warn!(
+                untrusted,
+                "signing keys that this deployment's signing-key secret does not open are ignored"
+            );
         }
         *self
             .keys
             .write()
             .map_err(|_| Error::Crypto("key ring poisoned".to_owned()))? = keys;
-        Ok(())
+        Ok(foreign_in_use)
     }
 
     /// Re-reads who may no longer act (across tenants, as the worker role): sessions revoked
@@ -219,7 +253,8 @@ impl KeyRing {
     /// Starts signing with a new key; older keys keep verifying until their tokens expire.
     pub async fn rotate(&self, pool: &PgPool, now: DateTime<Utc>) -> Result<String> {
         let (kid, private_key, public_key) = generate_key()?;
-        store::replace_signing_key(pool, &kid, &private_key, &public_key, now).await?;
+        let sealed = self.sealer.seal(&kid, &public_key, &private_key)?;
+        store::replace_signing_key(pool, &kid, &sealed, &public_key, now).await?;
         self.reload(pool, now).await?;
         tracing::info!(kid = %kid, "access-token signing key rotated");
         Ok(kid)

@@ -11,6 +11,7 @@ mod error;
 mod grpc;
 mod keys;
 mod options;
+mod sealing;
 mod secrets;
 mod store;
 
@@ -63,7 +64,9 @@ impl IamModule {
             .map_err(|error| Error::Crypto(error.to_string()))?;
         let refresh_ttl = Duration::from_std(options.refresh_token_ttl)
             .map_err(|error| Error::Crypto(error.to_string()))?;
-        let keys = KeyRing::load_or_create(database.app_pool(), access_ttl, clock.now()).await?;
+        let sealer = sealing::Sealer::from_options(options)?;
+        let keys =
+            KeyRing::load_or_create(database.app_pool(), sealer, access_ttl, clock.now()).await?;
         keys.reload_revocations(database.worker_pool(), clock.now())
             .await?;
         Ok(Self {

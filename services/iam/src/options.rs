@@ -1,5 +1,6 @@
 //! What a hospital may set of IAM (the `[iam]` section of the options).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use hmis_platform::config::Secret;
@@ -22,6 +23,14 @@ pub struct IamOptions {
     /// Password of the first administrator (`admin`); when absent one is generated and
     /// printed once on standard output.
     pub bootstrap_admin_password: Option<Secret>,
+    /// The key that seals the access-token signing keys in the database (32 random bytes,
+    /// base64): the database holds them only sealed, and a key row it cannot open is not
+    /// trusted, so SQL as the application's role can neither read a signing key nor plant
+    /// one. Every process of a deployment needs the same key.
+    pub signing_key_secret: Option<Secret>,
+    /// Where that key is kept when `signing_key_secret` is not set: read, or created (0600,
+    /// in a 0700 folder) at the first start of a standalone server.
+    pub signing_key_secret_file: PathBuf,
 }
 
 impl Default for IamOptions {
@@ -32,6 +41,8 @@ impl Default for IamOptions {
             bootstrap_tenant_code: "MAIN".to_owned(),
             bootstrap_tenant_name: "Hospital".to_owned(),
             bootstrap_admin_password: None,
+            signing_key_secret: None,
+            signing_key_secret_file: PathBuf::from("data/secrets/token-signing.key"),
         }
     }
 }

@@ -92,6 +92,9 @@ pub struct Bootstrapped {
     pub generated_admin_password: Option<String>,
 }
 
+/// The health service name that answers for the process alone (liveness probes).
+pub const LIVENESS_SERVICE: &str = "openhmis.Liveness";
+
 /// How many calls one client connection may have in flight at once (HTTP/2 streams).
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 200;
 
@@ -367,6 +370,11 @@ impl Application {
                 .set_service_status(*service, tonic_health::ServingStatus::Serving)
                 .await;
         }
+        // The process itself, for liveness probes: serving while it runs, whatever the
+        // database does (a restart would not bring the database back).
+        health_reporter
+            .set_service_status(LIVENESS_SERVICE, tonic_health::ServingStatus::Serving)
+            .await;
 
         let mut reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hmis_proto::FILE_DESCRIPTOR_SET)

@@ -38,6 +38,10 @@ async fn start(dir: &Path) -> Server {
         .env_remove("HMIS_DATABASE__URL")
         .env("HMIS_DATABASE__EMBEDDED__DIR", dir)
         .env("HMIS_IAM__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env(
+            "HMIS_IAM__SIGNING_KEY_SECRET_FILE",
+            dir.with_file_name("token-signing.key"),
+        )
         .env("HMIS_SERVER__LISTEN_ADDR", "127.0.0.1:0")
         .env("HMIS_TELEMETRY__LOG_FORMAT", "json")
         .env("RUST_LOG", "info")

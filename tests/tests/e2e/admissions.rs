@@ -1260,6 +1260,10 @@ async fn admissions_in_a_process_of_their_own_reach_core_and_the_registry_over_t
     let mut options = openhmis_server::Options::default();
     options.server.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     options.server.modules = vec!["admissions".to_owned()];
+    // Every process of a deployment holds the same signing-key secret.
+    options.iam.signing_key_secret = Some(hmis_platform::config::Secret::new(
+        support::SIGNING_KEY_SECRET,
+    ));
     let first = format!("http://{}", h.app.addr);
     options.server.upstreams = [
         ("core".to_owned(), first.clone()),

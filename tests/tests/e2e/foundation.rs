@@ -147,6 +147,16 @@ async fn a_database_outage_fails_calls_fast_and_health_follows_it() {
         .await
         .expect("end the sessions");
     until(ServingStatus::NotServing).await;
+    // The process itself is alive: liveness probes must not restart it for the database.
+    let alive = tonic_health::pb::health_client::HealthClient::new(app.channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: openhmis_server::LIVENESS_SERVICE.to_owned(),
+        })
+        .await
+        .expect("liveness check")
+        .into_inner()
+        .status;
+    assert_eq!(alive, i32::from(ServingStatus::Serving));
     let refused = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         facilities.create_facility(create(2)),

@@ -120,6 +120,98 @@ async fn rotating_the_signing_key_keeps_issued_tokens_valid() {
     app.stop().await;
 }
 
+/// The application's database role reads only sealed signing keys, and a key it plants is not
+/// trusted: a token signed with it is refused.
+#[tokio::test]
+async fn the_application_role_can_neither_read_nor_plant_a_signing_key() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    use ed25519_dalek::{Signer, SigningKey};
+
+    let app = TestApp::spawn().await;
+    let mut as_app = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("connect");
+    sqlx::query("SET ROLE openhmis_app")
+        .execute(&mut as_app)
+        .await
+        .expect("act as the application");
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT private_key FROM iam.signing_keys")
+        .fetch_all(&mut as_app)
+        .await
+        .expect("the application role reads the table");
+    assert!(!stored.is_empty());
+    for bytes in &stored {
+        assert!(
+            SigningKey::from_pkcs8_der(bytes).is_err(),
+            "a stored signing key is usable as it is"
+        );
+    }
+
+    // Plant a key of one's own, newest of all, and sign the administrator's claims with it.
+    let forged = SigningKey::from_bytes(&[42; 32]);
+    let private_key = forged.to_pkcs8_der().expect("pkcs8").as_bytes().to_vec();
+    sqlx::query(
+        "INSERT INTO iam.signing_keys (kid, private_key, public_key, created_at) \
+         VALUES ('k-forged', $1, $2, now() + interval '1 day')",
+    )
+    .bind(&private_key)
+    .bind(forged.verifying_key().to_bytes().to_vec())
+    .execute(&mut as_app)
+    .await
+    .expect("the application role may insert a row");
+    let ring = app.iam.key_ring();
+    ring.reload(app.db.database.app_pool(), Utc::now())
+        .await
+        .expect("reload the keys");
+    assert_ne!(ring.signing_kid().as_deref(), Some("k-forged"));
+    let claims = app
+        .operator
+        .access_token
+        .split('.')
+        .nth(1)
+        .expect("claims")
+        .to_owned();
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT","kid":"k-forged"}"#);
+    let signed = format!("{header}.{claims}");
+    let signature = URL_SAFE_NO_PAD.encode(forged.sign(signed.as_bytes()).to_bytes());
+    let refused = get_me(&app, &format!("{signed}.{signature}"))
+        .await
+        .expect_err("a token signed by a planted key");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+
+    // A process given another secret refuses to start rather than rotate the keys in use
+    // away from the processes that hold the right one.
+    let other = hmis_iam::IamOptions {
+        signing_key_secret: Some(hmis_platform::config::Secret::new(
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+        )),
+        ..hmis_iam::IamOptions::default()
+    };
+    let refused = hmis_iam::IamModule::new(
+        app.db.database.clone(),
+        std::sync::Arc::new(hmis_platform::clock::SystemClock),
+        &other,
+        None,
+    )
+    .await
+    .expect_err("another secret");
+    assert!(
+        refused.to_string().contains("another signing-key secret"),
+        "{refused}"
+    );
+
+    // The server's own keys still sign and verify.
+    assert!(get_me(&app, &app.operator.access_token).await.is_ok());
+    let again = app
+        .login("OPS", "admin", support::ADMIN_PASSWORD)
+        .await
+        .expect("sign in");
+    assert!(get_me(&app, &again.access_token).await.is_ok());
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn repeated_failures_lock_the_account_and_say_nothing_more() {
     let app = TestApp::spawn().await;

@@ -6,9 +6,9 @@
 //! guarded by that folder's 0700 permissions. `initdb` refuses to run as root, so when this
 //! process is root the cluster runs as an unprivileged OS user (default `postgres`).
 //!
-//! The server runs the postmaster as its supervised child ([`supervisor`]): a death is
+//! The server runs the postmaster as its supervised child (`supervisor.rs`): a death is
 //! noticed at once and the cluster restarted, and the cluster ends with the process. Who holds
-//! the folder is read from the process table, not trusted from a lock file ([`process`]).
+//! the folder is read from the process table, not trusted from a lock file (`process.rs`).
 
 mod process;
 mod supervisor;

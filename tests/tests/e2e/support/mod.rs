@@ -45,6 +45,9 @@ pub struct Session {
     pub refresh_token: String,
 }
 
+/// The tests' signing-key secret (32 bytes, base64): no secret file is written.
+pub const SIGNING_KEY_SECRET: &str = "b3BlbmhtaXMtdGVzdHMtc2lnbmluZy1rZXktc2VjcmU=";
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub channel: Channel,
@@ -71,6 +74,7 @@ impl TestApp {
         options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         options.iam.bootstrap_tenant_code = "OPS".to_owned();
         options.iam.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        options.iam.signing_key_secret = Some(Secret::new(SIGNING_KEY_SECRET));
         let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
             .await
             .expect("valid options");
