@@ -688,6 +688,24 @@ async fn stocktaking_posts_its_differences_and_the_reports_read_the_ledger() {
         register[0].movement.as_ref().map(|m| m.id.as_str()),
         Some(received.id.as_str())
     );
+    // The register names the patient the ampoules were issued to: its read is on record.
+    let issued_to: uuid::Uuid = register[1]
+        .movement
+        .as_ref()
+        .map(|movement| movement.patient_id.parse().expect("patient id"))
+        .expect("the issue's movement");
+    let mut owner = PgConnection::connect_with(&pharmacy.app.db.owner_options())
+        .await
+        .expect("owner");
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE $1 = ANY (patient_ids) \
+         AND method = '/openhmis.inventory.v1.InventoryService/ListControlledRegister'",
+    )
+    .bind(issued_to)
+    .fetch_one(&mut owner)
+    .await
+    .expect("audit records");
+    assert_eq!(recorded, 1);
 
     // Counting: the warehouse takes no movement meanwhile; one ampoule is missing.
     let counting = api

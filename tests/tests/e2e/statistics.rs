@@ -575,6 +575,23 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
                 && entry.admission_type == "emergency")
     );
     assert_eq!(admitted.csv.lines().count(), 5);
+    // The register (and its CSV) names patients: its read is on record with every one of them.
+    let mut owner =
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&week.app.db.owner_options())
+            .await
+            .expect("owner");
+    let named: Vec<Vec<uuid::Uuid>> = sqlx::query_scalar(
+        "SELECT patient_ids FROM audit.records \
+         WHERE method = '/openhmis.statistics.v1.StatisticsService/ListRegister'",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .expect("audit records");
+    assert_eq!(named.len(), 1, "one read, one record");
+    for entry in &admitted.entries {
+        let patient: uuid::Uuid = entry.patient_id.parse().expect("patient id");
+        assert!(named[0].contains(&patient), "{patient} is on record");
+    }
     assert!(
         admitted
             .csv
