@@ -1530,3 +1530,86 @@ async fn a_death_in_hospital_marks_the_registry_and_undoing_the_discharge_restor
     );
     assert!(versions[1].contains(&"deceased".to_owned()));
 }
+
+/// One rule for a patient beyond the caller's wards: a read of that patient (the record, its
+/// admissions, its encounters) is refused, on the audit trail; a search leaves it out.
+#[tokio::test]
+async fn a_patient_beyond_the_callers_wards_is_refused_alike_by_every_read() {
+    use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+    let h = Hospital::open().await;
+    let patient = h.register_record("Munteanu", patients_pb::Sex::Male).await;
+    h.admit(
+        &request_id(),
+        h.admission(&patient.id, &h.ward_a, &h.beds_a[0]),
+    )
+    .await
+    .expect("admit to ward A");
+    let nurse = &h.ward_b_nurse;
+
+    let record = patients(&h.app)
+        .get_patient(signed_in(
+            nurse,
+            patients_pb::GetPatientRequest {
+                id: patient.id.clone(),
+            },
+        ))
+        .await
+        .expect_err("ward B's nurse does not read a ward A patient");
+    assert_eq!(record.code(), Code::PermissionDenied);
+    let by_patient = pb::ListAdmissionsRequest {
+        patient_id: patient.id.clone(),
+        ..Default::default()
+    };
+    let admissions_read = admissions(&h.app)
+        .list_admissions(signed_in(nurse, by_patient.clone()))
+        .await
+        .expect_err("nor the patient's admissions");
+    assert_eq!(admissions_read.code(), Code::PermissionDenied);
+    let encounters_read =
+        encounters_pb::encounter_service_client::EncounterServiceClient::new(h.app.channel.clone())
+            .list_encounters(signed_in(
+                nurse,
+                encounters_pb::ListEncountersRequest {
+                    patient_id: patient.id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect_err("nor the patient's encounters");
+    assert_eq!(encounters_read.code(), Code::PermissionDenied);
+    let found = patients(&h.app)
+        .search_patients(signed_in(
+            nurse,
+            patients_pb::SearchPatientsRequest {
+                mrn: patient.mrn.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("a search is not refused")
+        .into_inner()
+        .matches;
+    assert!(found.is_empty(), "a search leaves the patient out");
+
+    // The desk serves the facility: it reads the admissions.
+    let listed = admissions(&h.app)
+        .list_admissions(signed_in(&h.desk, by_patient))
+        .await
+        .expect("the desk reads them")
+        .into_inner()
+        .admissions;
+    assert_eq!(listed.len(), 1);
+
+    // The refusal is on the audit trail, naming the patient.
+    let mut owner = h.owner().await;
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE $1 = ANY(patient_ids) \
+         AND username = 'nurse-b' AND outcome = 'PERMISSION_DENIED' \
+         AND method = '/openhmis.admissions.v1.AdmissionService/ListAdmissions'",
+    )
+    .bind(uuid::Uuid::parse_str(&patient.id).expect("uuid"))
+    .fetch_one(&mut owner)
+    .await
+    .expect("read the audit trail");
+    assert_eq!(refused, 1);
+}

@@ -31,13 +31,37 @@ impl Adt {
             context.authorize(READ, &Target::department(ward.facility_id, ward.id))?;
         }
         let mut tx = self.read_tx(context).await?;
+        // One patient's admissions are a read of that patient: refused (on record) unless the
+        // caller serves a ward the patient has been in, or breaks the glass; the same rule as
+        // reading the patient's record.
+        let mut broken_glass = None;
+        if let AdmissionFilter::Patient(patient_id) = filter {
+            let wards = store::wards_of_patient(&mut tx, patient_id).await?;
+            let targets: Vec<Target> = (wards.iter())
+                .map(|(facility, ward)| Target::department(*facility, *ward))
+                .collect();
+            if let Some(first) = targets.first()
+                && !targets
+                    .iter()
+                    .any(|target| principal.is_allowed(READ, target))
+            {
+                match context.authorize_patient(READ, first) {
+                    Ok(access) => broken_glass = access.reason().map(str::to_owned),
+                    Err(denied) => {
+                        drop(tx);
+                        return Err(self.calls.refuse(context, &[patient_id], denied).await);
+                    }
+                }
+            }
+        }
         let rows =
             store::list_admissions(&mut tx, filter, status, after, size.fetch_limit()).await?;
         let (rows, next_page_token) = finish_page(rows, size, |row| (row.admit_time, row.id));
-        // A patient's history may span wards the caller does not serve: those stay out.
+        // A history that spans wards the caller does not serve shows only the caller's wards;
+        // the glass, once broken, shows it whole.
         let shown: Vec<&AdmissionRow> = rows
             .iter()
-            .filter(|row| principal.is_allowed(READ, &ward_target(row)))
+            .filter(|row| broken_glass.is_some() || principal.is_allowed(READ, &ward_target(row)))
             .collect();
         let admission_ids: Vec<Uuid> = shown.iter().map(|row| row.id).collect();
         let stays = store::stays_of_many(&mut tx, &admission_ids).await?;
@@ -46,7 +70,11 @@ impl Adt {
             .map(|row| admission_to_pb(row, stays.get(&row.id).map(Vec::as_slice).unwrap_or(&[])))
             .collect::<Result<Vec<_>>>()?;
         let ids: Vec<Uuid> = shown.iter().map(|row| row.patient_id).collect();
-        self.commit_read(tx, context, Shown::patients(ids)).await?;
+        let shown = Shown {
+            break_glass_reason: broken_glass,
+            ..Shown::patients(ids)
+        };
+        self.commit_read(tx, context, shown).await?;
         Ok(pb::ListAdmissionsResponse {
             admissions,
             next_page_token,

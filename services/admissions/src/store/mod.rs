@@ -279,6 +279,23 @@ pub async fn stays_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<StayR
         .unwrap_or_default())
 }
 
+/// Every ward (with its facility) a patient's admissions have been in: their current wards
+/// and those of every stay.
+pub async fn wards_of_patient(tx: &mut TenantTx, patient_id: Uuid) -> Result<Vec<(Uuid, Uuid)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.facility_id, a.department_id FROM admissions.admissions a \
+         WHERE a.tenant_id = $1 AND a.patient_id = $2 \
+         UNION \
+         SELECT a.facility_id, s.department_id FROM admissions.admissions a \
+         JOIN admissions.stays s ON s.tenant_id = a.tenant_id AND s.admission_id = a.id \
+         WHERE a.tenant_id = $1 AND a.patient_id = $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// The stays and reservations of several admissions in one statement, each oldest first.
 pub async fn stays_of_many(
     tx: &mut TenantTx,
