@@ -47,6 +47,10 @@ pub struct Patient {
     pub sex: PatientSex,
     pub deceased: bool,
     pub merged_into: Option<Uuid>,
+    /// Nothing is recorded before it (when the registry knows it).
+    pub birth_date: Option<chrono::NaiveDate>,
+    /// The registry's flag for bills left unpaid: the desk is warned.
+    pub unpaid_debt: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +179,8 @@ impl Directory {
             sex,
             deceased: facts.deceased,
             merged_into: facts.merged_into,
+            birth_date: facts.birth_date,
+            unpaid_debt: facts.unpaid_debt,
         })
     }
 

@@ -50,6 +50,8 @@ pub struct PatientFacts {
     pub sex: Sex,
     pub birth_date: Option<NaiveDate>,
     pub deceased: bool,
+    /// Bills left unpaid: the desk is warned.
+    pub unpaid_debt: bool,
     /// The record this one was merged into: act on that one instead.
     pub merged_into: Option<Uuid>,
 }
@@ -126,6 +128,7 @@ impl PatientsClient {
             sex: Sex::from_pb(patient.sex),
             birth_date: patient.birth_date.parse().ok(),
             deceased: patient.deceased,
+            unpaid_debt: patient.unpaid_debt,
             merged_into,
         })
     }

@@ -1613,3 +1613,81 @@ async fn a_patient_beyond_the_callers_wards_is_refused_alike_by_every_read() {
     .expect("read the audit trail");
     assert_eq!(refused, 1);
 }
+
+/// Admitting reads what the registry says of the patient: nothing before the birth, and the
+/// unpaid-debt flag is told to the desk at admission and in the emergency unit, not only at
+/// registration.
+#[tokio::test]
+async fn admission_refuses_a_time_before_birth_and_warns_of_unpaid_debt() {
+    let h = Hospital::open().await;
+    let today = chrono::Utc::now().date_naive();
+    let newborn = patients(&h.app)
+        .register_patient(signed_in(
+            &h.desk,
+            patients_pb::RegisterPatientRequest {
+                request_id: request_id(),
+                patient: Some(patients_pb::Patient {
+                    family_name: "Rotaru".to_owned(),
+                    given_names: "Ana".to_owned(),
+                    sex: patients_pb::Sex::Female.into(),
+                    birth_date: today.to_string(),
+                    unpaid_debt: true,
+                    ..Default::default()
+                }),
+                confirm_new_patient: true,
+            },
+        ))
+        .await
+        .expect("register")
+        .into_inner()
+        .patient
+        .expect("patient");
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    let before_birth = h
+        .admit(
+            &request_id(),
+            pb::Admission {
+                admit_time: Some(prost_types::Timestamp {
+                    seconds: two_days_ago.timestamp(),
+                    nanos: 0,
+                }),
+                ..h.admission(&newborn.id, &h.ward_a, "")
+            },
+        )
+        .await
+        .expect_err("an admission before the patient's birth");
+    assert_eq!(before_birth.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&before_birth), ["admission.admit_time"]);
+
+    let visit = admissions(&h.app)
+        .register_emergency_visit(signed_in(
+            &h.desk,
+            pb::RegisterEmergencyVisitRequest {
+                request_id: request_id(),
+                visit: Some(pb::EmergencyVisit {
+                    patient_id: newborn.id.clone(),
+                    department_id: h.emergency_id.clone(),
+                    arrival_mode: pb::ArrivalMode::WalkIn.into(),
+                    triage_level: pb::TriageLevel::Urgent.into(),
+                    chief_complaint: "fever".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("register the emergency visit")
+        .into_inner();
+    assert!(visit.unpaid_debt, "the emergency desk is warned");
+    let admitted = admissions(&h.app)
+        .admit_patient(signed_in(
+            &h.desk,
+            pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(h.admission(&newborn.id, &h.ward_a, "")),
+            },
+        ))
+        .await
+        .expect("admitted all the same")
+        .into_inner();
+    assert!(admitted.unpaid_debt, "the admitting desk is warned");
+}

@@ -62,6 +62,7 @@ impl Adt {
         check_ward(&ward, kind)?;
         let patient = self.patient(context, patient_id).await?;
         check_admittable(&patient)?;
+        check_after_birth(&patient, "admission.admit_time", admit_time)?;
         if let Some(bed_id) = bed_id {
             check_bed(
                 &self.directory.bed(context, bed_id).await?,
@@ -105,6 +106,7 @@ impl Adt {
                     let admitted = self.admit(tx, context, admission, year, now).await?;
                     Ok(pb::AdmitPatientResponse {
                         admission: Some(admitted),
+                        unpaid_debt: patient.unpaid_debt,
                     })
                 },
             )

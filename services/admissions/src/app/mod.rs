@@ -199,6 +199,24 @@ fn check_admittable(patient: &Patient) -> Result<()> {
     Ok(())
 }
 
+/// Nothing is recorded for a patient before their birth (the birth date is a local day: a
+/// time up to 14 hours before its UTC midnight may still fall on it somewhere).
+fn check_after_birth(patient: &Patient, field: &'static str, at: DateTime<Utc>) -> Result<()> {
+    let Some(birth) = patient.birth_date else {
+        return Ok(());
+    };
+    let earliest = birth.and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::hours(14);
+    if at < earliest {
+        let mut violations = Violations::default();
+        violations.add(
+            field,
+            format!("must not be before the patient's birth ({birth})"),
+        );
+        return Err(Error::from(violations));
+    }
+    Ok(())
+}
+
 fn check_ward(ward: &Ward, kind: AdmissionType) -> Result<()> {
     let takes = match ward.kind {
         WardKind::Inpatient => true,

@@ -68,6 +68,7 @@ impl Adt {
         }
         let patient = self.patient(context, patient_id).await?;
         check_admittable(&patient)?;
+        check_after_birth(&patient, "visit.arrival_time", arrival)?;
         if let Err(denied) =
             context.authorize(ADMIT, &Target::department(ward.facility_id, ward.id))
         {
@@ -100,6 +101,7 @@ impl Adt {
                     audit::record(tx, context, &AuditEntry::ok(&[patient_id]), now).await?;
                     Ok(pb::RegisterEmergencyVisitResponse {
                         visit: Some(visit_to_pb(&row)),
+                        unpaid_debt: patient.unpaid_debt,
                     })
                 },
             )

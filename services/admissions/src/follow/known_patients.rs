@@ -69,10 +69,14 @@ impl PatientFollower {
         store::keep_known_patient(
             &mut tx,
             patient_id,
-            version.get(),
-            sex_to_db(patient.sex),
-            patient.deceased,
-            merged_into,
+            &store::PatientFactsRow {
+                version: version.get(),
+                sex: sex_to_db(patient.sex),
+                deceased: patient.deceased,
+                merged_into,
+                birth_date: patient.birth_date.parse().ok(),
+                unpaid_debt: patient.unpaid_debt,
+            },
         )
         .await
         .map_err(HandlerError::new)?;
@@ -101,6 +105,8 @@ pub(crate) async fn known(tx: &mut TenantTx, patient_id: Uuid) -> Result<Option<
             sex,
             deceased: row.deceased,
             merged_into: row.merged_into,
+            birth_date: row.birth_date,
+            unpaid_debt: row.unpaid_debt,
         })
     })
     .transpose()

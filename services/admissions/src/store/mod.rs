@@ -6,7 +6,7 @@ mod merges;
 #[cfg(test)]
 mod tests;
 
-pub use known_patients::{keep_known_patient, known_patient};
+pub use known_patients::{PatientFactsRow, keep_known_patient, known_patient};
 pub use merges::{
     claim_merge, has_open_admission, record_moved, repoint_admissions, repoint_visits, restore,
     unmerge,
