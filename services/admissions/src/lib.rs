@@ -140,6 +140,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         true,
     ),
     hmis_platform::auth::permission(
+        "admissions.backdate",
+        "record a movement further back than the backdating window, with a reason",
+        true,
+    ),
+    hmis_platform::auth::permission(
         "admissions.infodesk",
         "answer where a patient is (ward and room only)",
         true,

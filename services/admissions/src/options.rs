@@ -17,6 +17,11 @@ pub struct AdmissionsOptions {
     /// How often the conversion job looks for observation stays past the limit.
     #[serde(with = "duration_secs")]
     pub conversion_interval: Duration,
+    /// How far back a movement may be recorded by anyone who may record it (a night's
+    /// transfers entered in the morning, a weekend's admissions on Monday). Further back needs
+    /// `admissions.backdate` and a reason (`x-backdating-reason`), kept for review.
+    #[serde(with = "duration_secs")]
+    pub backdating_window: Duration,
 }
 
 impl Default for AdmissionsOptions {
@@ -25,6 +30,7 @@ impl Default for AdmissionsOptions {
             undo_discharge_window: Duration::from_secs(24 * 3600),
             observation_limit: Duration::from_secs(6 * 3600),
             conversion_interval: Duration::from_secs(60),
+            backdating_window: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -141,6 +141,10 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "patients.merge",
             "patients.confidential",
             "admissions.read",
+            // The records office enters what was missed (downtime, paper), further back
+            // than the desks may, each with a reason.
+            "admissions.admit",
+            "admissions.backdate",
             "admissions.undo",
             "encounters.read",
             "terminology.read",

@@ -28,6 +28,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const AUTHORIZATION_HEADER: &str = "authorization";
 /// Why the caller opens a patient record outside its scope (break-glass).
 pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
+/// Why a movement is recorded further back than the usual window (with the permission for it).
+pub const BACKDATING_HEADER: &str = "x-backdating-reason";
 
 /// The institution a call acts for. Every row of every module carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,6 +107,7 @@ pub struct RequestContext {
     pub client_addr: Option<SocketAddr>,
     method: String,
     break_glass_reason: Option<String>,
+    backdating_reason: Option<String>,
     /// The caller's access token, for calls made on its behalf to a module in another
     /// process ([`crate::channel::forwarded`]). Never printed.
     bearer: Option<BearerToken>,
@@ -168,6 +171,7 @@ impl RequestContext {
             client_addr: None,
             method: "system".to_owned(),
             break_glass_reason: None,
+            backdating_reason: None,
             bearer: None,
         }
     }
@@ -187,8 +191,14 @@ impl RequestContext {
             client_addr: None,
             method: method.to_owned(),
             break_glass_reason: None,
+            backdating_reason: None,
             bearer: None,
         }
+    }
+
+    /// Why the caller records something further back than usual ([`BACKDATING_HEADER`]).
+    pub fn backdating_reason(&self) -> Option<&str> {
+        self.backdating_reason.as_deref()
     }
 
     /// The caller's access token, when the call came with one.
@@ -279,6 +289,7 @@ impl RequestContext {
                 client_addr: None,
                 method: String::new(),
                 break_glass_reason: None,
+                backdating_reason: None,
                 bearer: None,
             })
     }
@@ -397,18 +408,23 @@ where
         };
         // Kept only with the principal it proved.
         let bearer = principal.as_ref().and(bearer);
-        let break_glass_reason = request
-            .headers()
-            .get(BREAK_GLASS_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.trim().chars().take(500).collect::<String>())
-            .filter(|value| !value.is_empty());
+        let reason_in = |header: &str| {
+            request
+                .headers()
+                .get(header)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| value.trim().chars().take(500).collect::<String>())
+                .filter(|value| !value.is_empty())
+        };
+        let break_glass_reason = reason_in(BREAK_GLASS_HEADER);
+        let backdating_reason = reason_in(BACKDATING_HEADER);
         request.extensions_mut().insert(RequestContext {
             request_id,
             principal,
             client_addr,
             method: path,
             break_glass_reason,
+            backdating_reason,
             bearer,
         });
 

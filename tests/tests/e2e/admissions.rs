@@ -1691,3 +1691,72 @@ async fn admission_refuses_a_time_before_birth_and_warns_of_unpaid_debt() {
         .into_inner();
     assert!(admitted.unpaid_debt, "the admitting desk is warned");
 }
+
+/// A movement further back than the backdating window is refused to the desk; the records
+/// office records it with the permission and a reason, and it is kept for review.
+#[tokio::test]
+async fn backdating_beyond_the_window_needs_the_permission_and_a_reason() {
+    let h = Hospital::open().await;
+    let patient_id = h.register("Cojocaru", patients_pb::Sex::Male).await;
+    let forty_days_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    let old = pb::Admission {
+        admit_time: Some(prost_types::Timestamp {
+            seconds: forty_days_ago.timestamp(),
+            nanos: 0,
+        }),
+        ..h.admission(&patient_id, &h.ward_a, "")
+    };
+    let refused = h
+        .admit(&request_id(), old.clone())
+        .await
+        .expect_err("the desk may not backdate that far");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&refused), ["admission.admit_time"]);
+    assert!(
+        refused.message().contains("admissions.backdate"),
+        "{}",
+        refused.message()
+    );
+
+    let as_records = |reason: Option<&str>| {
+        let mut request = signed_in(
+            &h.records,
+            pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(old.clone()),
+            },
+        );
+        if let Some(reason) = reason {
+            request
+                .metadata_mut()
+                .insert("x-backdating-reason", reason.parse().expect("ascii"));
+        }
+        let mut client = admissions(&h.app);
+        async move { client.admit_patient(request).await }
+    };
+    let without_reason = as_records(None).await.expect_err("a reason is required");
+    assert_eq!(violated_fields(&without_reason), ["admission.admit_time"]);
+    let admitted = as_records(Some("entered from the paper register after the outage"))
+        .await
+        .expect("the records office backdates with a reason")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert_eq!(
+        admitted.admit_time.map(|at| at.seconds),
+        Some(forty_days_ago.timestamp())
+    );
+    let mut owner = h.owner().await;
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT field, reason FROM admissions.backdated_movements")
+            .fetch_all(&mut owner)
+            .await
+            .expect("read the backdated movements");
+    assert_eq!(
+        kept,
+        [(
+            "admission.admit_time".to_owned(),
+            "entered from the paper register after the outage".to_owned()
+        )]
+    );
+}

@@ -87,6 +87,8 @@ impl Adt {
                 &key,
                 message,
                 async |tx| {
+                    self.backdating(tx, context, "admission.admit_time", admit_time, now)
+                        .await?;
                     let admission = NewAdmission {
                         id: Uuid::now_v7(),
                         patient_id,

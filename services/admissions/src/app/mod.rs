@@ -81,6 +81,71 @@ fn movement_time_of(
     })
 }
 
+/// The permission to record a movement further back than the backdating window.
+const BACKDATE: &str = "admissions.backdate";
+
+impl Adt {
+    /// A movement's time as [`movement_time_of`] checks it, then held to the backdating
+    /// window (see [`Adt::backdating`]).
+    async fn movement_time_in(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        field: &'static str,
+        (given, current_stay_start): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>> {
+        let at = movement_time_of(field, given, current_stay_start, now)?;
+        self.backdating(tx, context, field, at, now).await?;
+        Ok(at)
+    }
+
+    /// A movement further back than the configured window is refused (naming `field`) unless
+    /// the caller holds `admissions.backdate` and gave the reason in `x-backdating-reason`;
+    /// then it is kept with its reason in `admissions.backdated_movements`.
+    async fn backdating(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        field: &'static str,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let window = chrono::Duration::from_std(self.options.backdating_window)
+            .unwrap_or(chrono::Duration::MAX);
+        if now - at <= window {
+            return Ok(());
+        }
+        let principal = context.principal()?;
+        let Some(reason) = context
+            .backdating_reason()
+            .filter(|_| principal.holds(BACKDATE))
+        else {
+            let mut violations = Violations::default();
+            violations.add(
+                field,
+                format!(
+                    "is more than {} days ago: that needs the {BACKDATE} permission and the \
+                     reason in {}",
+                    window.num_days(),
+                    hmis_platform::context::BACKDATING_HEADER
+                ),
+            );
+            return Err(Error::from(violations));
+        };
+        store::record_backdating(
+            tx,
+            context.request_id.as_str(),
+            field,
+            (at, reason),
+            principal.user_id,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// A refusal to act on `patient`'s admission, audited once the transaction rolled back.
 fn refused(patient: Uuid) -> impl Fn(Status) -> Error {
     move |status| Error::Refused {
@@ -312,6 +377,7 @@ impl Adt {
     async fn move_patient(
         &self,
         tx: &mut TenantTx,
+        context: &RequestContext,
         row: &AdmissionRow,
         to: Move,
         now: DateTime<Utc>,
@@ -323,7 +389,15 @@ impl Adt {
         if current.department_id == to.department_id && current.bed_id == to.bed_id {
             return Err(Error::precondition("the patient is already there"));
         }
-        let at = movement_time_of(to.time_field, to.at, Some(current.start_time), now)?;
+        let at = self
+            .movement_time_in(
+                tx,
+                context,
+                to.time_field,
+                (to.at, Some(current.start_time)),
+                now,
+            )
+            .await?;
         let ended = store::set_stay_end(tx, current.id, Some(at)).await?;
         if let Some(reservation) = open_reservation(&stays)
             && reservation.bed_id == to.bed_id
@@ -479,7 +553,7 @@ impl Adt {
         self.calls
             .write(context, &method(rpc), key, message, async |tx| {
                 let row = lock_for_change(tx, context, id, ADMIT, Must::BeOpen, etag).await?;
-                let moved = self.move_patient(tx, &row, to(&row), now).await?;
+                let moved = self.move_patient(tx, context, &row, to(&row), now).await?;
                 audit::record(tx, context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                 Ok(answer(moved))
             })

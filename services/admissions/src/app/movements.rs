@@ -297,7 +297,15 @@ impl Adt {
                     let current = open_stay(&stays)
                         .cloned()
                         .ok_or(Error::CorruptRow("open admission without an open stay"))?;
-                    let at = movement_time_of("discharge_time", at, Some(current.start_time), now)?;
+                    let at = self
+                        .movement_time_in(
+                            tx,
+                            context,
+                            "discharge_time",
+                            (at, Some(current.start_time)),
+                            now,
+                        )
+                        .await?;
                     store::set_stay_end(tx, current.id, Some(at)).await?;
                     if let Some(reservation) = open_reservation(&stays) {
                         store::set_stay_end(

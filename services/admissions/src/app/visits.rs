@@ -82,6 +82,8 @@ impl Adt {
                 &key,
                 message,
                 async |tx| {
+                    self.backdating(tx, context, "visit.arrival_time", arrival, now)
+                        .await?;
                     let row = store::insert_visit(
                         tx,
                         &NewVisit {
@@ -141,8 +143,15 @@ impl Adt {
                     if row.outcome.is_some() {
                         return Err(Error::precondition("the emergency visit is already closed"));
                     }
-                    let at =
-                        movement_time_of("close_time", close_time, Some(row.arrival_time), now)?;
+                    let at = self
+                        .movement_time_in(
+                            tx,
+                            context,
+                            "close_time",
+                            (close_time, Some(row.arrival_time)),
+                            now,
+                        )
+                        .await?;
                     let closed =
                         store::close_visit(tx, id, outcome, at, None, note.as_str(), now).await?;
                     events::visit_closed(self, tx, &closed, now).await?;

@@ -128,13 +128,14 @@ pub enum TimeRuleError {
     InFuture,
     #[error("must not be before the current stay began ({0})")]
     BeforeCurrentStay(DateTime<Utc>),
-    #[error("must be within the last {} days (older events are corrected by the records office)", MAX_BACKDATING.num_days())]
+    #[error("must be within the last {} years", OLDEST_MOVEMENT.num_days() / 365)]
     TooFarBack,
 }
 
-/// How far back a movement may be recorded: a night's transfers entered in the morning, a
-/// weekend's admissions on Monday; not a date years ago (a typing error becomes a stay).
-pub const MAX_BACKDATING: Duration = Duration::days(30);
+/// The furthest back any movement may be recorded, whoever records it: a typing error (year 1,
+/// 1926) is refused outright. Within it, the configured backdating window applies
+/// (`AdmissionsOptions::backdating_window`; further back needs a permission and a reason).
+pub const OLDEST_MOVEMENT: Duration = Duration::days(10 * 365);
 
 /// Clocks of desk computers drift; a time this close ahead of the server's is taken as now.
 const CLOCK_SKEW: Duration = Duration::seconds(120);
@@ -149,7 +150,7 @@ pub fn movement_time(
     let at = match given {
         None => now,
         Some(at) if at > now + CLOCK_SKEW => return Err(TimeRuleError::InFuture),
-        Some(at) if at < now - MAX_BACKDATING => return Err(TimeRuleError::TooFarBack),
+        Some(at) if at < now - OLDEST_MOVEMENT => return Err(TimeRuleError::TooFarBack),
         Some(at) => at.min(now),
     };
     match current_stay_start {

@@ -279,6 +279,33 @@ pub async fn stays_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<StayR
         .unwrap_or_default())
 }
 
+/// Keeps a movement recorded beyond the backdating window, with its reason, for review.
+pub async fn record_backdating(
+    tx: &mut TenantTx,
+    request_id: &str,
+    field: &str,
+    (movement_time, reason): (DateTime<Utc>, &str),
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admissions.backdated_movements \
+         (tenant_id, id, request_id, field, movement_time, reason, user_id, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(Uuid::now_v7())
+    .bind(request_id)
+    .bind(field)
+    .bind(movement_time)
+    .bind(reason)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Every ward (with its facility) a patient's admissions have been in: their current wards
 /// and those of every stay.
 pub async fn wards_of_patient(tx: &mut TenantTx, patient_id: Uuid) -> Result<Vec<(Uuid, Uuid)>> {
