@@ -11,7 +11,7 @@ use crate::store::EncounterRow;
 
 pub use hmis_proto::events::encounters::{
     CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, PRESCRIPTION_CREATED, PRESCRIPTION_DISCONTINUED,
-    PROCEDURE_RECORDED, REFERRAL_CREATED,
+    PRESCRIPTION_RESUMED, PROCEDURE_RECORDED, REFERRAL_CREATED,
 };
 
 fn outbox() -> hmis_platform::outbox::Outbox {
@@ -87,6 +87,11 @@ pub(crate) async fn prescription(
     let aggregate = prescription.encounter_id.clone();
     if event_type == PRESCRIPTION_CREATED {
         let event = pb::PrescriptionCreated {
+            prescription: Some(prescription.clone()),
+        };
+        publish(tx, event_type, &aggregate, &event, at).await
+    } else if event_type == PRESCRIPTION_RESUMED {
+        let event = pb::PrescriptionResumed {
             prescription: Some(prescription.clone()),
         };
         publish(tx, event_type, &aggregate, &event, at).await

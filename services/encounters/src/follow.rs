@@ -2,7 +2,9 @@
 //! admission (admitted, transferred, discharged, cancelled, discharge undone, converted)
 //! creates the admission's encounter or brings it to the admission's newer version. So the
 //! ward, the discharge and the state of the encounter are the admission's, with no call to
-//! admissions at read time. When the stay ends its prescriptions end with it. Idempotent and order-proof: only a newer version changes a row.
+//! admissions at read time. When the stay ends its prescriptions end with it; when its discharge is undone, those
+//! resume as they were (`PrescriptionResumed`). Idempotent and order-proof: only a newer
+//! version changes a row.
 
 use std::sync::Arc;
 
@@ -53,7 +55,20 @@ impl AdmissionFollower {
         let encounter = store::follow_admission(&mut tx, &state, now)
             .await
             .map_err(HandlerError::new)?;
-        if encounter.status != EncounterStatus::Open.as_db() {
+        if encounter.status == EncounterStatus::Open.as_db()
+            && event.event_type == hmis_proto::events::admissions::DISCHARGE_UNDONE
+        {
+            // The discharge was undone: what ended with the stay goes on.
+            let resumed = store::resume_prescriptions_of(&mut tx, encounter.id, now)
+                .await
+                .map_err(HandlerError::new)?;
+            for prescription in &resumed {
+                let prescription = prescription_to_pb(prescription);
+                events::prescription(&mut tx, events::PRESCRIPTION_RESUMED, &prescription, now)
+                    .await
+                    .map_err(HandlerError::new)?;
+            }
+        } else if encounter.status != EncounterStatus::Open.as_db() {
             // Orders end with the stay: nothing more is given or dispensed on them.
             let ended = encounter.end_time.unwrap_or(now);
             let stopped = store::end_prescriptions_of(&mut tx, encounter.id, ended, STAY_ENDED)

@@ -1803,9 +1803,10 @@ async fn the_pharmacy_dispenses_what_a_prescription_names_to_its_patient_while_i
 }
 
 /// Orders end with the stay: when the patient is discharged, the stay's prescriptions are
-/// discontinued (so nothing more is given or dispensed on them), saying why.
+/// discontinued (so nothing more is given or dispensed on them), saying why; undoing the
+/// discharge resumes them as they were.
 #[tokio::test]
-async fn prescriptions_end_with_the_stay() {
+async fn prescriptions_end_with_the_stay_and_resume_when_the_discharge_is_undone() {
     let ward = Ward::open().await;
     let (admission, encounter) = ward.admitted("Rotaru", 2).await;
     let prescription = ward
@@ -1843,6 +1844,48 @@ async fn prescriptions_end_with_the_stay() {
             .is_some_and(|prescription| {
                 prescription.status == pb::PrescriptionStatus::Discontinued as i32
                     && prescription.discontinue_reason.contains("stay ended")
+            })
+    })
+    .await;
+
+    let records = ward
+        .app
+        .staff(
+            &ward.admin,
+            &ward.admin.tenant_code,
+            "records",
+            "records",
+            hmis_platform::auth::Scope::Tenant,
+        )
+        .await;
+    admissions_pb::admission_service_client::AdmissionServiceClient::new(ward.app.channel.clone())
+        .undo_discharge(signed_in(
+            &records,
+            admissions_pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "discharged by mistake".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("undo the discharge");
+    eventually("the prescription resumes with the stay", || async {
+        api.clone()
+            .get_prescription(signed_in(
+                &ward.doctor,
+                pb::GetPrescriptionRequest {
+                    id: prescription.id.clone(),
+                },
+            ))
+            .await
+            .expect("get the prescription")
+            .into_inner()
+            .prescription
+            .is_some_and(|resumed| {
+                resumed.status == pb::PrescriptionStatus::Active as i32
+                    && resumed.discontinue_reason.is_empty()
+                    && resumed.stop_time == prescription.stop_time
             })
     })
     .await;

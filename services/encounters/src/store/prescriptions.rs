@@ -131,7 +131,8 @@ pub async fn end_prescriptions_of(
 ) -> Result<Vec<PrescriptionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE encounters.prescriptions SET status = 'discontinued', discontinue_reason = $3, \
-             discontinue_time = $4, \
+             discontinue_time = $4, ended_with_stay = true, \
+             stop_time_before_stay_ended = stop_time, \
              stop_time = CASE WHEN stop_time IS NULL OR stop_time > $4 \
                               THEN greatest($4, start_time) ELSE stop_time END, \
              version = version + 1, updated_at = $4 \
@@ -142,6 +143,29 @@ pub async fn end_prescriptions_of(
     .bind(encounter_id)
     .bind(reason)
     .bind(at)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Resumes the prescriptions that ended with the encounter's stay (its discharge was undone):
+/// active again with the stop time they had; those a person discontinued stay discontinued.
+pub async fn resume_prescriptions_of(
+    tx: &mut TenantTx,
+    encounter_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<PrescriptionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE encounters.prescriptions SET status = 'active', discontinue_reason = '', \
+             discontinue_time = NULL, discontinued_by = NULL, ended_with_stay = false, \
+             stop_time = stop_time_before_stay_ended, stop_time_before_stay_ended = NULL, \
+             version = version + 1, updated_at = $3 \
+         WHERE tenant_id = $1 AND encounter_id = $2 AND status = 'discontinued' \
+           AND ended_with_stay \
+         RETURNING {PRESCRIPTION_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(encounter_id)
+    .bind(now)
     .fetch_all(&mut **tx)
     .await?)
 }
