@@ -355,6 +355,9 @@ pub fn prescription_to_pb(row: &PrescriptionRow) -> pb::Prescription {
         daily_amount: format!("{} {}", trim_decimal(&row.daily_amount), row.daily_unit),
         etag: Version::from_db(row.version).etag(),
         create_time: timestamp(row.created_at),
+        // Filled by GetPrescription, which reads the medicine.
+        dispensable_quantity: String::new(),
+        form_unit: String::new(),
     }
 }
 

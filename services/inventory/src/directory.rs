@@ -6,6 +6,7 @@
 use encounters_pb::encounter_service_client::EncounterServiceClient;
 use hmis_core_api::CoreClient;
 use hmis_platform::RequestContext;
+use hmis_platform::amount::Amount;
 use hmis_platform::channel::{ServiceChannel, forwarded};
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use tonic::Code;
@@ -27,6 +28,10 @@ pub struct Prescribed {
     pub medicine_code: String,
     pub atc_code: String,
     pub medicine_name: String,
+    /// What may be dispensed against it in all, in `form_unit`; `None` when encounters cannot
+    /// say (nothing is then dispensed against it).
+    pub dispensable: Option<Amount>,
+    pub form_unit: String,
 }
 
 impl Directory {
@@ -64,6 +69,8 @@ impl Directory {
             medicine_code: prescription.medicine_code,
             atc_code: prescription.atc_code,
             medicine_name: prescription.medicine_name,
+            dispensable: Amount::from_db(&prescription.dispensable_quantity).ok(),
+            form_unit: prescription.form_unit,
         })
     }
 

@@ -368,7 +368,8 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
                                 document_id: prescription,
                                 lines: vec![inventory_pb::ItemQuantity {
                                     item_id: item,
-                                    quantity: "9".to_owned(),
+                                    // Two days of one tablet three times a day: all it allows.
+                                    quantity: "6".to_owned(),
                                     ..Default::default()
                                 }],
                                 ..Default::default()

@@ -1775,6 +1775,44 @@ async fn the_pharmacy_dispenses_what_a_prescription_names_to_its_patient_while_i
     dispense(&encounter.patient_id, "PARA500", request_id())
         .await
         .expect("the prescribed medicine to its patient");
+    // One tablet three times a day, open-ended: today's and tomorrow's, six tablets in all.
+    let allowed = encounters(&ward.app)
+        .get_prescription(signed_in(
+            &ward.doctor,
+            pb::GetPrescriptionRequest {
+                id: prescription.id.clone(),
+            },
+        ))
+        .await
+        .expect("get the prescription")
+        .into_inner()
+        .prescription
+        .expect("prescription");
+    assert_eq!(
+        (
+            allowed.dispensable_quantity.as_str(),
+            allowed.form_unit.as_str()
+        ),
+        ("6", "tablet")
+    );
+    // Eight pharmacists at once, three tablets each: only one more fits.
+    let racing: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(dispense(&encounter.patient_id, "PARA500", request_id())))
+        .collect();
+    let mut filled = 0;
+    for outcome in racing {
+        match outcome.await.expect("task") {
+            Ok(_) => filled += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                assert!(
+                    status.message().contains("more than was prescribed"),
+                    "{status:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(filled, 1, "six tablets prescribed, six dispensed");
     let wrong_medicine = dispense(&encounter.patient_id, "AMOX500", request_id())
         .await
         .expect_err("not what was prescribed");

@@ -208,6 +208,38 @@ async fn readable_prescriptions(
     }
 }
 
+/// What the pharmacy may dispense against a prescription in all, in the medicine's form unit:
+/// one dose in form units (a dose in the strength unit divided by the strength, rounded up to
+/// four places) × doses per day × the days of the course, whole days rounded up: to its stop
+/// time, or while it has none, the days it has run and the next. `None` when the dose is in a
+/// unit the medicine does not count in.
+fn dispensable_quantity(
+    row: &store::PrescriptionRow,
+    medicine: &store::MedicineRow,
+    now: DateTime<Utc>,
+) -> Option<hmis_platform::amount::Amount> {
+    use hmis_platform::amount::Amount;
+    const SCALE: i128 = 10_000;
+    let dose = i128::from(Amount::from_db(&row.dose).ok()?.scaled());
+    let per_dose = if row.dose_unit == medicine.form_unit {
+        dose
+    } else if row.dose_unit == medicine.strength_unit {
+        let strength = i128::from(Amount::from_db(&medicine.strength).ok()?.scaled());
+        (dose * SCALE + strength - 1) / strength
+    } else {
+        return None;
+    };
+    // Whole days, rounded up, at least one: the course to its stop time; while it has none,
+    // the days it has run (today counts) and the next.
+    let whole_days = |seconds: i64| (seconds.max(1) + 86_399) / 86_400;
+    let days = i128::from(match row.stop_time {
+        Some(stop) => whole_days((stop - row.start_time).num_seconds()),
+        None => whole_days((now - row.start_time).num_seconds()) + 1,
+    });
+    let total = per_dose * i128::from(row.times_per_day.max(1)) * days;
+    Amount::from_scaled_positive(i64::try_from(total).ok()?)
+}
+
 impl Ward {
     /// What the safety check says of an order, nothing written; the read is on record.
     pub(crate) async fn check_prescription(
@@ -427,14 +459,23 @@ impl Ward {
         context: &RequestContext,
         id: Uuid,
     ) -> Result<pb::GetPrescriptionResponse> {
+        let now = self.calls.now();
         let mut tx = self.read_tx(context).await?;
         let row = store::get_prescription(&mut tx, id, Lock::None).await?;
         let (encounter, access) =
             (self.readable_encounter(&mut tx, context, row.encounter_id)).await?;
+        let medicine = store::get_medicine(&mut tx, row.medicine_id).await?;
         self.commit_read(tx, context, Shown::patient(encounter.patient_id, &access))
             .await?;
+        let dispensable = dispensable_quantity(&row, &medicine, now);
         Ok(pb::GetPrescriptionResponse {
-            prescription: Some(prescription_to_pb(&row)),
+            prescription: Some(pb::Prescription {
+                dispensable_quantity: dispensable
+                    .map(|amount| amount.to_string())
+                    .unwrap_or_default(),
+                form_unit: medicine.form_unit.clone(),
+                ..prescription_to_pb(&row)
+            }),
         })
     }
 

@@ -22,6 +22,35 @@ use crate::store::{self, ItemRow};
 /// The document type of a dispense that fills a prescription (its id is the document id).
 const PRESCRIPTION: &str = "prescription";
 
+/// Counts `total` (ten-thousandths of the form unit) against what the prescription allows;
+/// refuses, changing nothing, when it would go past it.
+async fn fill(
+    tx: &mut hmis_platform::TenantTx,
+    prescription_id: Uuid,
+    prescribed: &Prescribed,
+    total: i64,
+) -> Result<()> {
+    let (Some(limit), Some(quantity)) =
+        (prescribed.dispensable, Amount::from_scaled_positive(total))
+    else {
+        return Err(Error::Precondition(
+            "the prescription does not say how much may be dispensed".into(),
+        ));
+    };
+    let (quantity, limit_text) = (quantity.to_string(), limit.to_string());
+    if !store::fill_prescription(tx, prescription_id, &quantity, &limit_text).await? {
+        let dispensed = hmis_platform::amount::trim_scale(
+            &store::dispensed_against(tx, prescription_id).await?,
+        );
+        return Err(Error::Precondition(format!(
+            "that would dispense more than was prescribed: {dispensed} of {limit_text} {} \
+             dispensed already",
+            prescribed.form_unit
+        )));
+    }
+    Ok(())
+}
+
 /// One item to move: the item, how much of it, and the lot when the caller chose one.
 pub(crate) type ItemQuantity = (Uuid, Amount, Option<Uuid>);
 
@@ -215,7 +244,7 @@ impl Stores {
         &self,
         context: &RequestContext,
         issue: &Issue,
-    ) -> Result<Option<Prescribed>> {
+    ) -> Result<Option<(Uuid, Prescribed)>> {
         if issue.document_type.as_str() != PRESCRIPTION {
             return Ok(None);
         }
@@ -237,7 +266,7 @@ impl Stores {
                 "the prescription was discontinued; nothing more is dispensed on it".into(),
             ));
         }
-        Ok(Some(prescribed))
+        Ok(Some((prescription_id, prescribed)))
     }
 
     pub(crate) async fn issue_stock(
@@ -252,8 +281,10 @@ impl Stores {
         (self.calls)
             .write(context, &method, &issue.key, message, async |tx| {
                 Self::warehouse_for(tx, context, issue.warehouse_id, DISPENSE).await?;
-                if let Some(prescribed) = &prescribed {
-                    for (index, (item_id, _, _)) in issue.lines.iter().enumerate() {
+                if let Some((prescription_id, prescribed)) = &prescribed {
+                    let mut total: i64 = 0;
+                    for (index, (item_id, quantity, _)) in issue.lines.iter().enumerate() {
+                        total = total.saturating_add(quantity.scaled());
                         let item = store::get_item(tx, *item_id).await?;
                         let same_medicine = item.code == prescribed.medicine_code
                             || (!item.atc_code.is_empty() && item.atc_code == prescribed.atc_code);
@@ -266,7 +297,17 @@ impl Stores {
                                 ),
                             ));
                         }
+                        if item.base_unit != prescribed.form_unit {
+                            return Err(Error::invalid(
+                                &format!("lines[{index}].item_id"),
+                                format!(
+                                    "is counted in {}, the prescription in {}",
+                                    item.base_unit, prescribed.form_unit
+                                ),
+                            ));
+                        }
                     }
+                    fill(tx, *prescription_id, prescribed, total).await?;
                 }
                 let outgoing = Outgoing {
                     kind: if issue.patient_id.is_some() {
@@ -365,6 +406,13 @@ impl Stores {
                         Some(back.movement_id),
                     )
                     .await?;
+                // What comes back from a dispense no longer counts against its prescription.
+                if original.document_type == PRESCRIPTION
+                    && let Ok(prescription_id) = parse_uuid(&original.document_id)
+                {
+                    store::unfill_prescription(tx, prescription_id, &back.quantity.to_string())
+                        .await?;
+                }
                 if let Some(patient) = original.patient_id {
                     audit::record(tx, context, &AuditEntry::ok(&[patient]), now).await?;
                 }

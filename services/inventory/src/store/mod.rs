@@ -374,6 +374,68 @@ pub async fn lock_movement(tx: &mut TenantTx, id: Uuid) -> Result<MovementRow> {
     row.ok_or_else(|| Error::NotFound(format!("movement {id}")))
 }
 
+/// Adds `quantity` to what was dispensed against `prescription_id` if the sum stays within
+/// `limit`: `false` (nothing added) when it would not. Racing dispenses queue on the row and
+/// each sees the sum the one before it left.
+pub async fn fill_prescription(
+    tx: &mut TenantTx,
+    prescription_id: Uuid,
+    quantity: &str,
+    limit: &str,
+) -> Result<bool> {
+    sqlx::query(
+        "INSERT INTO inventory.prescription_fills (tenant_id, prescription_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(prescription_id)
+    .execute(&mut **tx)
+    .await?;
+    let filled = sqlx::query(
+        "UPDATE inventory.prescription_fills SET dispensed = dispensed + $3::numeric \
+         WHERE tenant_id = $1 AND prescription_id = $2 \
+           AND dispensed + $3::numeric <= $4::numeric",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(prescription_id)
+    .bind(quantity)
+    .bind(limit)
+    .execute(&mut **tx)
+    .await?;
+    Ok(filled.rows_affected() == 1)
+}
+
+/// What was dispensed against `prescription_id` so far.
+pub async fn dispensed_against(tx: &mut TenantTx, prescription_id: Uuid) -> Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce((SELECT dispensed FROM inventory.prescription_fills \
+          WHERE tenant_id = $1 AND prescription_id = $2), 0)::text",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(prescription_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Takes what came back off what was dispensed against `prescription_id`.
+pub async fn unfill_prescription(
+    tx: &mut TenantTx,
+    prescription_id: Uuid,
+    quantity: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE inventory.prescription_fills \
+         SET dispensed = greatest(dispensed - $3::numeric, 0) \
+         WHERE tenant_id = $1 AND prescription_id = $2",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(prescription_id)
+    .bind(quantity)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// How much of a movement was already returned.
 pub async fn returned_of(tx: &mut TenantTx, movement_id: Uuid) -> Result<String> {
     Ok(sqlx::query_scalar(
