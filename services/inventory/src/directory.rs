@@ -42,6 +42,31 @@ impl Directory {
         }
     }
 
+    /// The ward's medication order over `days` from `start_date` (empty: tomorrow), as
+    /// encounters computes it from the ward's active prescriptions (read under the caller).
+    pub async fn ward_medication_order(
+        &self,
+        context: &RequestContext,
+        department_id: Uuid,
+        (start_date, days): (&str, i32),
+    ) -> Result<encounters_pb::WardMedicationOrder> {
+        self.encounters
+            .clone()
+            .get_ward_medication_order(forwarded(
+                context,
+                encounters_pb::GetWardMedicationOrderRequest {
+                    department_id: department_id.to_string(),
+                    start_date: start_date.to_owned(),
+                    days,
+                },
+            ))
+            .await
+            .map_err(Error::Context)?
+            .into_inner()
+            .order
+            .ok_or(Error::CorruptRow("ward medication order"))
+    }
+
     /// The prescription `id` names, for a dispense against it.
     pub async fn prescription(&self, context: &RequestContext, id: Uuid) -> Result<Prescribed> {
         let prescription = self

@@ -1536,6 +1536,100 @@ async fn the_ward_medication_order_holds_every_prescribed_dose_of_the_period() {
     let mut totals = totals;
     totals.sort();
     assert_eq!(totals, [("PARA500", "10", 10), ("WARF5", "1.5", 2)]);
+
+    // The nurse sends the order to the pharmacy without re-keying it: paracetamol is in the
+    // catalogue (in tablets), warfarin is not, and is named.
+    use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+    let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
+    ward.app
+        .add_user(
+            ward.admin.tenant_id,
+            "pharmacist",
+            "pharmacist",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let pharmacist = ward
+        .app
+        .login("MED", "pharmacist", USER_PASSWORD)
+        .await
+        .expect("pharmacist signs in");
+    let mut stock = inventory_pb::inventory_service_client::InventoryServiceClient::new(
+        ward.app.channel.clone(),
+    );
+    let mut warehouse = async |code: &str, kind: inventory_pb::WarehouseKind, ward_id: &str| {
+        stock
+            .create_warehouse(signed_in(
+                &pharmacist,
+                inventory_pb::CreateWarehouseRequest {
+                    request_id: request_id(),
+                    warehouse: Some(inventory_pb::Warehouse {
+                        code: code.to_owned(),
+                        name: code.to_owned(),
+                        kind: kind.into(),
+                        facility_id: ward.facility_id.clone(),
+                        department_id: ward_id.to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("warehouse")
+            .into_inner()
+            .warehouse
+            .expect("warehouse")
+            .id
+    };
+    let pharmacy = warehouse("PHARM", inventory_pb::WarehouseKind::CentralPharmacy, "").await;
+    let ward_stock = warehouse("W-STOCK", inventory_pb::WarehouseKind::Ward, &ward.ward_id).await;
+    let tablets = stock
+        .create_item(signed_in(
+            &pharmacist,
+            inventory_pb::CreateItemRequest {
+                request_id: request_id(),
+                item: Some(inventory_pb::Item {
+                    code: "PARA500".to_owned(),
+                    name: "Paracetamol 500 mg tablets".to_owned(),
+                    item_class: inventory_pb::ItemClass::Medicine.into(),
+                    atc_code: "N02BE01".to_owned(),
+                    base_unit: "tablet".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("item")
+        .into_inner()
+        .item
+        .expect("item")
+        .id;
+    let requested = stock
+        .requisition_ward_medication_order(signed_in(
+            &ward.nurse,
+            inventory_pb::RequisitionWardMedicationOrderRequest {
+                request_id: request_id(),
+                ward_stock_id: ward_stock,
+                supplier_id: pharmacy,
+                start_date: start.to_string(),
+                days: 2,
+            },
+        ))
+        .await
+        .expect("the order becomes a requisition")
+        .into_inner();
+    let requisition = requested.requisition.expect("requisition");
+    let lines: Vec<(&str, &str)> = requisition
+        .lines
+        .iter()
+        .map(|line| (line.item_id.as_str(), line.requested.as_str()))
+        .collect();
+    assert_eq!(lines, [(tablets.as_str(), "10")]);
+    assert_eq!(requested.unmatched.len(), 1);
+    assert!(
+        requested.unmatched[0].starts_with("WARF5"),
+        "{:?}",
+        requested.unmatched
+    );
     ward.app.stop().await;
 }
 

@@ -13,7 +13,7 @@ mod stocktaking;
 
 pub(crate) use catalog::{ItemPage, NewItem, NewWarehouse, ReorderPoint};
 pub(crate) use movements::{Issue, MovementPage, Receipt, Received, Return, Transfer, WriteOff};
-pub(crate) use requisitions::{Fulfilment, NewRequisition};
+pub(crate) use requisitions::{Fulfilment, NewRequisition, WardOrder};
 pub(crate) use slips::{PatientSlip, WardPeriod};
 pub(crate) use stocktaking::{Closing, Counts};
 

@@ -20,6 +20,55 @@ use crate::domain::{MovementKind, WarehouseKind};
 use crate::error::{Error, Result};
 use crate::store::{self, RequisitionRow};
 
+/// A ward stock's medication order to turn into a requisition.
+pub(crate) struct WardOrder {
+    pub(crate) key: RequestKey,
+    pub(crate) ward_stock_id: Uuid,
+    pub(crate) supplier_id: Uuid,
+    /// "YYYY-MM-DD", or empty for tomorrow (encounters checks it).
+    pub(crate) start_date: String,
+    pub(crate) days: i32,
+}
+
+/// The ward stock `id` names (`field` is refused when it is the pharmacy itself).
+async fn ward_stock(tx: &mut TenantTx, id: Uuid, field: &str) -> Result<store::WarehouseRow> {
+    let ward = store::get_warehouse(tx, id).await?;
+    if WarehouseKind::from_db(&ward.kind) == Some(WarehouseKind::CentralPharmacy) {
+        return Err(Error::invalid(
+            field,
+            "is the pharmacy itself, not a ward stock",
+        ));
+    }
+    Ok(ward)
+}
+
+/// Records an open requisition of `requisition`'s lines from its supplier.
+async fn insert_requisition(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    requisition: &NewRequisition,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RequisitionRow> {
+    store::get_warehouse(tx, requisition.supplier_id).await?;
+    let row = RequisitionRow {
+        id: Uuid::now_v7(),
+        ward_stock_id: requisition.ward_stock_id,
+        supplier_id: requisition.supplier_id,
+        status: "open".to_owned(),
+        note: requisition.note.as_str().to_owned(),
+        requested_by: context.user_id(),
+        created_at: now,
+        version: 1,
+    };
+    let lines: Vec<(Uuid, String)> = requisition
+        .lines
+        .iter()
+        .map(|(item, quantity)| (*item, quantity.to_string()))
+        .collect();
+    store::insert_requisition(tx, &row, &lines).await?;
+    Ok(row)
+}
+
 /// A ward stock asking a supplier (the pharmacy) for items.
 pub(crate) struct NewRequisition {
     pub(crate) key: RequestKey,
@@ -88,38 +137,96 @@ impl Stores {
         let method = method("CreateRequisition");
         (self.calls)
             .write(context, &method, &requisition.key, message, async |tx| {
-                let ward = store::get_warehouse(tx, requisition.ward_stock_id).await?;
-                if WarehouseKind::from_db(&ward.kind) == Some(WarehouseKind::CentralPharmacy) {
-                    return Err(Error::invalid(
-                        "requisition.ward_stock_id",
-                        "is the pharmacy itself, not a ward stock",
-                    ));
-                }
+                let ward =
+                    ward_stock(tx, requisition.ward_stock_id, "requisition.ward_stock_id").await?;
                 context
                     .authorize(ADMINISTER, &target_of(&ward))
                     .map_err(Error::Refused)?;
-                store::get_warehouse(tx, requisition.supplier_id).await?;
                 for (item, _) in &requisition.lines {
                     store::get_item(tx, *item).await?;
                 }
-                let row = RequisitionRow {
-                    id: Uuid::now_v7(),
-                    ward_stock_id: requisition.ward_stock_id,
-                    supplier_id: requisition.supplier_id,
-                    status: "open".to_owned(),
-                    note: requisition.note.as_str().to_owned(),
-                    requested_by: context.user_id(),
-                    created_at: now,
-                    version: 1,
-                };
-                let lines: Vec<(Uuid, String)> = requisition
-                    .lines
-                    .iter()
-                    .map(|(item, quantity)| (*item, quantity.to_string()))
-                    .collect();
-                store::insert_requisition(tx, &row, &lines).await?;
+                let row = insert_requisition(tx, context, &requisition, now).await?;
                 Ok(pb::CreateRequisitionResponse {
                     requisition: Some(requisition_to_pb(tx, &row).await?),
+                })
+            })
+            .await
+    }
+
+    /// The ward's medication order as a requisition: read from encounters under the caller,
+    /// each medicine on the catalogue item of its code counted in its form unit.
+    pub(crate) async fn requisition_ward_order(
+        &self,
+        context: &RequestContext,
+        message: &pb::RequisitionWardMedicationOrderRequest,
+        order: WardOrder,
+    ) -> Result<pb::RequisitionWardMedicationOrderResponse> {
+        let now = self.calls.now();
+        let method = method("RequisitionWardMedicationOrder");
+        if let Some(replayed) = (self.calls)
+            .replay(context, &method, &order.key, message)
+            .await?
+        {
+            return Ok(replayed);
+        }
+        let mut tx = self.calls.begin_read(context).await?;
+        let ward = ward_stock(&mut tx, order.ward_stock_id, "ward_stock_id").await?;
+        tx.commit().await?;
+        context
+            .authorize(ADMINISTER, &target_of(&ward))
+            .map_err(Error::Refused)?;
+        let Some(department_id) = ward.department_id else {
+            return Err(Error::invalid(
+                "ward_stock_id",
+                "is not the stock of a ward",
+            ));
+        };
+        let medication = (self.directory)
+            .ward_medication_order(context, department_id, (&order.start_date, order.days))
+            .await?;
+        (self.calls)
+            .write(context, &method, &order.key, message, async |tx| {
+                let mut lines = Vec::new();
+                let mut unmatched = Vec::new();
+                for total in &medication.totals {
+                    let item = store::item_by_code(tx, &total.medicine_code).await?;
+                    let quantity = u32::try_from(total.whole_units)
+                        .ok()
+                        .and_then(|units| Amount::parse("1").ok()?.times_count(units));
+                    match (item, quantity) {
+                        (Some(item), Some(quantity)) if item.base_unit == total.form_unit => {
+                            lines.push((item.id, quantity));
+                        }
+                        (_, None) => {}
+                        _ => unmatched
+                            .push(format!("{} ({})", total.medicine_code, total.medicine_name)),
+                    }
+                }
+                if lines.is_empty() {
+                    return Err(Error::Precondition(if unmatched.is_empty() {
+                        "the ward's medication order asks for nothing over that period".to_owned()
+                    } else {
+                        format!(
+                            "no medicine of the order has a catalogue item: {}",
+                            hmis_platform::error::bounded(unmatched.join(", "), 200)
+                        )
+                    }));
+                }
+                let requisition = NewRequisition {
+                    key: order.key.clone(),
+                    ward_stock_id: order.ward_stock_id,
+                    supplier_id: order.supplier_id,
+                    note: Text::parse(&format!(
+                        "ward medication order from {} for {} day(s)",
+                        medication.start_date, medication.days
+                    ))
+                    .map_err(|_| Error::CorruptRow("ward medication order"))?,
+                    lines,
+                };
+                let row = insert_requisition(tx, context, &requisition, now).await?;
+                Ok(pb::RequisitionWardMedicationOrderResponse {
+                    requisition: Some(requisition_to_pb(tx, &row).await?),
+                    unmatched,
                 })
             })
             .await

@@ -295,6 +295,22 @@ impl InventoryService for InventoryApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn requisition_ward_medication_order(
+        &self,
+        request: Request<pb::RequisitionWardMedicationOrderRequest>,
+    ) -> Result<Response<pb::RequisitionWardMedicationOrderResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(ADMINISTER)?;
+        let message = request.into_inner();
+        let command = parse::ward_order(&message)?;
+        Ok(Response::new(
+            self.stores
+                .requisition_ward_order(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn fulfill_requisition(
         &self,
         request: Request<pb::FulfillRequisitionRequest>,

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::app::{
     Closing, Counts, Fulfilment, Issue, ItemPage, MovementPage, NewItem, NewRequisition,
-    NewWarehouse, PatientSlip, Receipt, Received, ReorderPoint, Return, Transfer, WardPeriod,
-    WriteOff,
+    NewWarehouse, PatientSlip, Receipt, Received, ReorderPoint, Return, Transfer, WardOrder,
+    WardPeriod, WriteOff,
 };
 use crate::domain::{ItemClass, Provenance, WarehouseKind, WriteOffReason, parse_date, parse_unit};
 use crate::error::Result;
@@ -514,6 +514,26 @@ pub(crate) fn patient_slip(message: &pb::GetPatientSlipRequest) -> Result<Patien
             patient_id: patient_id?,
             from: from?,
             to: to?,
+        })
+    })?)
+}
+
+pub(crate) fn ward_order(message: &pb::RequisitionWardMedicationOrderRequest) -> Result<WardOrder> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let ward_stock = violations.id("ward_stock_id", &message.ward_stock_id);
+    let supplier = violations.id("supplier_id", &message.supplier_id);
+    let start_date = violations.optional_date("start_date", &message.start_date);
+    if !(0..=7).contains(&message.days) {
+        violations.add("days", "must be 1 to 7 (0 means 1)");
+    }
+    Ok(violations.finish(|| {
+        Some(WardOrder {
+            key: key?,
+            ward_stock_id: ward_stock?,
+            supplier_id: supplier?,
+            start_date: start_date?.map(|date| date.to_string()).unwrap_or_default(),
+            days: message.days,
         })
     })?)
 }

@@ -87,6 +87,17 @@ pub async fn get_item(tx: &mut TenantTx, id: Uuid) -> Result<ItemRow> {
     row.ok_or_else(|| Error::NotFound(format!("item {id}")))
 }
 
+/// The catalogue item of `code`, if any.
+pub async fn item_by_code(tx: &mut TenantTx, code: &str) -> Result<Option<ItemRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS} FROM inventory.items i WHERE i.tenant_id = $1 AND i.code = $2"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 pub async fn list_items(
     tx: &mut TenantTx,
     prefix: Option<&str>,
