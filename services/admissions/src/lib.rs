@@ -140,6 +140,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         true,
     ),
     hmis_platform::auth::permission(
+        "admissions.settings",
+        "change how the tenant runs its admissions (e.g. discharge needs a principal diagnosis)",
+        true,
+    ),
+    hmis_platform::auth::permission(
         "admissions.backdate",
         "record a movement further back than the backdating window, with a reason",
         true,
@@ -161,7 +166,11 @@ impl hmis_platform::module::Module for AdmissionsModule {
     }
 
     fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
-        vec![self.merge_subscription(), self.patient_subscription()]
+        vec![
+            self.merge_subscription(),
+            self.patient_subscription(),
+            follow::diagnoses::subscription(self.adt.calls.database().clone()),
+        ]
     }
 
     fn workers(&self) -> Vec<hmis_platform::module::Worker> {

@@ -117,6 +117,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "audit.read",
             "terminology.read",
             "encounters.formulary.manage",
+            "admissions.settings",
         ],
     },
     StandardRole {

@@ -2022,3 +2022,89 @@ async fn prescriptions_end_with_the_stay_and_resume_when_the_discharge_is_undone
     })
     .await;
 }
+
+/// A tenant may require a principal diagnosis before a discharge: refused until the physician
+/// records one in the stay's encounter, then accepted.
+#[tokio::test]
+async fn a_tenant_that_requires_it_discharges_only_with_a_principal_diagnosis() {
+    let ward = Ward::open().await;
+    let (admission, encounter) = ward.admitted("Bejan", 2).await;
+    let mut adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+        ward.app.channel.clone(),
+    );
+    let refused_setting = adt
+        .update_admission_settings(signed_in(
+            &ward.desk,
+            admissions_pb::UpdateAdmissionSettingsRequest {
+                request_id: request_id(),
+                settings: Some(admissions_pb::AdmissionSettings {
+                    discharge_requires_principal_diagnosis: true,
+                }),
+            },
+        ))
+        .await
+        .expect_err("the desk does not set the rules");
+    assert_eq!(refused_setting.code(), Code::PermissionDenied);
+    adt.update_admission_settings(signed_in(
+        &ward.admin,
+        admissions_pb::UpdateAdmissionSettingsRequest {
+            request_id: request_id(),
+            settings: Some(admissions_pb::AdmissionSettings {
+                discharge_requires_principal_diagnosis: true,
+            }),
+        },
+    ))
+    .await
+    .expect("the administrator requires a principal diagnosis");
+    let discharge = || {
+        let mut adt = adt.clone();
+        let request = signed_in(
+            &ward.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                destination: "home".to_owned(),
+                ..Default::default()
+            },
+        );
+        async move { adt.discharge_patient(request).await }
+    };
+    let refused = discharge().await.expect_err("no principal diagnosis yet");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("principal diagnosis"),
+        "{refused:?}"
+    );
+
+    encounters(&ward.app)
+        .record_diagnosis(signed_in(
+            &ward.doctor,
+            pb::RecordDiagnosisRequest {
+                request_id: request_id(),
+                diagnosis: Some(pb::Diagnosis {
+                    encounter_id: encounter.id.clone(),
+                    code: "J18.9".to_owned(),
+                    role: pb::DiagnosisRole::Principal.into(),
+                    certainty: pb::DiagnosisCertainty::Confirmed.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("the principal diagnosis");
+    eventually(
+        "the discharge goes through once admissions knows",
+        || async {
+            match discharge().await {
+                Ok(_) => true,
+                Err(status) => {
+                    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                    false
+                }
+            }
+        },
+    )
+    .await;
+    ward.app.stop().await;
+}

@@ -9,6 +9,7 @@
 mod admitting;
 mod movements;
 mod reads;
+mod settings;
 mod visits;
 
 pub(crate) use admitting::{Admitting, Birth};
@@ -16,6 +17,7 @@ pub(crate) use movements::{
     BedAssignment, Discharge, ReasonedChange, Release, Reservation, Transfer,
 };
 pub(crate) use reads::AdmissionPage;
+pub(crate) use settings::SETTINGS;
 pub(crate) use visits::{Arrival, Closing, VisitPage};
 
 use crate::options::AdmissionsOptions;

@@ -293,6 +293,14 @@ impl Adt {
                 message,
                 async |tx| {
                     lock_for_change(tx, context, id, ADMIT, Must::BeOpen, etag).await?;
+                    if store::discharge_requires_principal_diagnosis(tx).await?
+                        && !store::has_principal_diagnosis(tx, id).await?
+                    {
+                        return Err(Error::precondition(
+                            "this hospital discharges only with a principal diagnosis recorded \
+                             in the stay's encounter",
+                        ));
+                    }
                     let stays = store::stays_of(tx, id).await?;
                     let current = open_stay(&stays)
                         .cloned()

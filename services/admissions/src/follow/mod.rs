@@ -1,5 +1,6 @@
 //! What admissions keeps from other modules' events: the registry's patients
 //! ([`known_patients`]) and its merges of patient records ([`merges`]).
 
+pub(crate) mod diagnoses;
 pub(crate) mod known_patients;
 pub(crate) mod merges;

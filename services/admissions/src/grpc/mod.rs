@@ -12,7 +12,7 @@ use pb::admission_service_server::AdmissionService;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{ADMIT, Adt, READ, UNDO};
+use crate::app::{ADMIT, Adt, READ, SETTINGS, UNDO};
 
 #[derive(Debug, Clone)]
 pub struct AdmissionApi {
@@ -225,6 +225,32 @@ impl AdmissionService for AdmissionApi {
         let id = parse::id("id", &request.get_ref().id)?;
         Ok(Response::new(
             self.adt.get_emergency_visit(&context, id).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_admission_settings(
+        &self,
+        request: Request<pb::GetAdmissionSettingsRequest>,
+    ) -> Result<Response<pb::GetAdmissionSettingsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        Ok(Response::new(self.adt.get_settings(&context).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_admission_settings(
+        &self,
+        request: Request<pb::UpdateAdmissionSettingsRequest>,
+    ) -> Result<Response<pb::UpdateAdmissionSettingsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(SETTINGS)?;
+        let message = request.into_inner();
+        let command = parse::settings(&message)?;
+        Ok(Response::new(
+            self.adt
+                .update_settings(&context, &message, command)
+                .await?,
         ))
     }
 

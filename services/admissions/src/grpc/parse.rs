@@ -497,3 +497,14 @@ pub(crate) fn list_admissions(message: &pb::ListAdmissionsRequest) -> Result<Adm
         after,
     })
 }
+
+pub(crate) fn settings(
+    message: &pb::UpdateAdmissionSettingsRequest,
+) -> Result<(RequestKey, pb::AdmissionSettings)> {
+    let mut violations = Violations::default();
+    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+    if message.settings.is_none() {
+        violations.add("settings", "is required");
+    }
+    Ok(violations.finish(|| Some((key?, message.settings?)))?)
+}

@@ -279,6 +279,74 @@ pub async fn stays_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<StayR
         .unwrap_or_default())
 }
 
+/// Whether the tenant requires a principal diagnosis before a discharge (off when never set).
+pub async fn discharge_requires_principal_diagnosis(tx: &mut TenantTx) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce((SELECT discharge_requires_principal_diagnosis FROM admissions.settings \
+          WHERE tenant_id = $1), false)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Sets the tenant's settings.
+pub async fn set_discharge_requires_principal_diagnosis(
+    tx: &mut TenantTx,
+    required: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admissions.settings \
+             (tenant_id, discharge_requires_principal_diagnosis, updated_at) \
+         VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO UPDATE SET \
+             discharge_requires_principal_diagnosis = EXCLUDED.discharge_requires_principal_diagnosis, \
+             version = admissions.settings.version + 1, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(required)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Keeps that `admission_id`'s stay has a principal diagnosis (the latest recorded).
+pub async fn keep_principal_diagnosis(
+    tx: &mut TenantTx,
+    admission_id: Uuid,
+    code: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admissions.principal_diagnoses (tenant_id, admission_id, code, recorded_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id, admission_id) DO UPDATE SET code = EXCLUDED.code, \
+             recorded_at = EXCLUDED.recorded_at \
+         WHERE admissions.principal_diagnoses.recorded_at <= EXCLUDED.recorded_at",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .bind(code)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether `admission_id`'s stay has a principal diagnosis.
+pub async fn has_principal_diagnosis(tx: &mut TenantTx, admission_id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM admissions.principal_diagnoses \
+          WHERE tenant_id = $1 AND admission_id = $2)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// Keeps a movement recorded beyond the backdating window, with its reason, for review.
 pub async fn record_backdating(
     tx: &mut TenantTx,
