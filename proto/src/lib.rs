@@ -80,6 +80,7 @@ pub mod events {
         pub const PRESCRIPTION_DISCONTINUED: &str =
             "openhmis.encounters.v1.PrescriptionDiscontinued";
         pub const PRESCRIPTION_RESUMED: &str = "openhmis.encounters.v1.PrescriptionResumed";
+        pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
     }

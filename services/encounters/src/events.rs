@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::store::EncounterRow;
 
 pub use hmis_proto::events::encounters::{
-    CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, PRESCRIPTION_CREATED, PRESCRIPTION_DISCONTINUED,
-    PRESCRIPTION_RESUMED, PROCEDURE_RECORDED, REFERRAL_CREATED,
+    CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DOSE_GIVEN, PRESCRIPTION_CREATED,
+    PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED, PROCEDURE_RECORDED, REFERRAL_CREATED,
 };
 
 fn outbox() -> hmis_platform::outbox::Outbox {
@@ -101,6 +101,20 @@ pub(crate) async fn prescription(
         };
         publish(tx, event_type, &aggregate, &event, at).await
     }
+}
+
+/// A dose given, for the ward stock to be drawn on; the aggregate is the encounter.
+pub(crate) async fn dose_given(
+    tx: &mut TenantTx,
+    event: &pb::DoseGiven,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let aggregate = event
+        .administration
+        .as_ref()
+        .map(|administration| administration.encounter_id.clone())
+        .unwrap_or_default();
+    publish(tx, DOSE_GIVEN, &aggregate, event, at).await
 }
 
 pub(crate) async fn referral_created(

@@ -13,6 +13,7 @@ mod convert;
 mod directory;
 pub mod domain;
 mod error;
+mod follow;
 mod grpc;
 mod store;
 
@@ -105,6 +106,10 @@ impl hmis_platform::module::Module for InventoryModule {
 
     fn mount(&self, mount: &mut hmis_platform::module::Mount<'_>) {
         mount.service(self.service());
+    }
+
+    fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
+        vec![follow::subscription(self.stores.clone())]
     }
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {

@@ -2108,3 +2108,176 @@ async fn a_tenant_that_requires_it_discharges_only_with_a_principal_diagnosis() 
     .await;
     ward.app.stop().await;
 }
+
+/// A dose recorded as given draws on the ward's stock through the ledger (an issue to the
+/// patient, its document the administration); one that cannot be drawn (no catalogue item) is
+/// kept for the ward to reconcile, and the doses after it are still drawn.
+#[tokio::test]
+async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
+    use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+    let ward = Ward::open().await;
+    let (_, encounter) = ward.admitted("Cazacu", 2).await;
+    let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
+    ward.app
+        .add_user(
+            ward.admin.tenant_id,
+            "pharmacist",
+            "pharmacist",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let pharmacist = ward
+        .app
+        .login("MED", "pharmacist", USER_PASSWORD)
+        .await
+        .expect("pharmacist signs in");
+    let mut stock = inventory_pb::inventory_service_client::InventoryServiceClient::new(
+        ward.app.channel.clone(),
+    );
+    let ward_stock = stock
+        .create_warehouse(signed_in(
+            &pharmacist,
+            inventory_pb::CreateWarehouseRequest {
+                request_id: request_id(),
+                warehouse: Some(inventory_pb::Warehouse {
+                    code: "W-STOCK".to_owned(),
+                    name: "Ward stock".to_owned(),
+                    kind: inventory_pb::WarehouseKind::Ward.into(),
+                    facility_id: ward.facility_id.clone(),
+                    department_id: ward.ward_id.clone(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("ward stock")
+        .into_inner()
+        .warehouse
+        .expect("warehouse")
+        .id;
+    let tablets = stock
+        .create_item(signed_in(
+            &pharmacist,
+            inventory_pb::CreateItemRequest {
+                request_id: request_id(),
+                item: Some(inventory_pb::Item {
+                    code: "PARA500".to_owned(),
+                    name: "Paracetamol 500 mg tablets".to_owned(),
+                    item_class: inventory_pb::ItemClass::Medicine.into(),
+                    atc_code: "N02BE01".to_owned(),
+                    base_unit: "tablet".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("item")
+        .into_inner()
+        .item
+        .expect("item")
+        .id;
+    stock
+        .receive_stock(signed_in(
+            &pharmacist,
+            inventory_pb::ReceiveStockRequest {
+                request_id: request_id(),
+                warehouse_id: ward_stock.clone(),
+                supplier: "Farmaco SA".to_owned(),
+                invoice_number: "INV-W1".to_owned(),
+                lines: vec![inventory_pb::ReceiptLine {
+                    item_id: tablets.clone(),
+                    lot_number: "L1".to_owned(),
+                    expiry_date: "2031-01-31".to_owned(),
+                    quantity: "10".to_owned(),
+                    unit_cost: "0.10".to_owned(),
+                    provenance: inventory_pb::Provenance::Purchase.into(),
+                    ..Default::default()
+                }],
+            },
+        ))
+        .await
+        .expect("stock the ward");
+
+    // Paracetamol 1000 mg when needed: two tablets of 500 mg each time.
+    let mut paracetamol = ward.order(&encounter, "PARA500", "1000", 3);
+    paracetamol.dose_unit = "mg".to_owned();
+    paracetamol.as_needed = true;
+    paracetamol.as_needed_reason = "fever".to_owned();
+    let paracetamol = ward
+        .prescribe(&ward.doctor, paracetamol, "")
+        .await
+        .expect("paracetamol")
+        .prescription
+        .expect("prescription");
+    // Warfarin has no catalogue item: its dose cannot be drawn.
+    let mut warfarin = ward.order(&encounter, "WARF5", "1", 1);
+    warfarin.as_needed = true;
+    warfarin.as_needed_reason = "as told".to_owned();
+    let warfarin = ward
+        .prescribe(&ward.doctor, warfarin, "")
+        .await
+        .expect("warfarin")
+        .prescription
+        .expect("prescription");
+    let give = |prescription_id: String| {
+        let mut api = encounters(&ward.app);
+        let nurse = ward.nurse.clone();
+        async move {
+            api.record_administration(signed_in(
+                &nurse,
+                pb::RecordAdministrationRequest {
+                    request_id: request_id(),
+                    administration: Some(pb::Administration {
+                        prescription_id,
+                        status: pb::AdministrationStatus::Given.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("the dose is given")
+            .into_inner()
+            .administration
+            .expect("administration")
+        }
+    };
+    let unbooked = give(warfarin.id.clone()).await;
+    give(paracetamol.id.clone()).await;
+
+    let on_hand = || {
+        let mut stock = stock.clone();
+        let pharmacist = pharmacist.clone();
+        let request = inventory_pb::GetStockRequest {
+            warehouse_id: ward_stock.clone(),
+            item_id: tablets.clone(),
+        };
+        async move {
+            stock
+                .get_stock(signed_in(&pharmacist, request))
+                .await
+                .expect("stock")
+                .into_inner()
+                .lines
+                .iter()
+                .map(|line| line.quantity.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    eventually("the dose given comes out of the ward's stock", || async {
+        on_hand().await == ["8"]
+    })
+    .await;
+    let mut owner = PgConnection::connect_with(&ward.app.db.owner_options())
+        .await
+        .expect("owner");
+    let kept: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT administration_id, medicine_code FROM inventory.unbooked_doses")
+            .fetch_all(&mut owner)
+            .await
+            .expect("unbooked doses");
+    assert_eq!(
+        kept,
+        [(unbooked.id.parse().expect("uuid"), "WARF5".to_owned())]
+    );
+    ward.app.stop().await;
+}

@@ -162,6 +162,24 @@ impl Ward {
                     recorded_by: context.user_id(),
                 };
                 store::insert_administration(tx, &row, now).await?;
+                if row.status == "given" {
+                    // What was given comes out of the ward's stock (inventory books it).
+                    let medicine = store::get_medicine(tx, prescription.medicine_id).await?;
+                    let quantity = super::prescribing::dose_in_form_units(&prescription, &medicine);
+                    crate::events::dose_given(
+                        tx,
+                        &pb::DoseGiven {
+                            administration: Some(to_pb(&row)),
+                            department_id: encounter.department_id.to_string(),
+                            facility_id: encounter.facility_id.to_string(),
+                            medicine_code: prescription.medicine_code.clone(),
+                            quantity: quantity.map(|q| q.to_string()).unwrap_or_default(),
+                            form_unit: medicine.form_unit.clone(),
+                        },
+                        now,
+                    )
+                    .await?;
+                }
                 audit::record(tx, context, &AuditEntry::ok(&[encounter.patient_id]), now)
                     .await?;
                 Ok(pb::RecordAdministrationResponse {

@@ -219,6 +219,26 @@ fn dispensable_quantity(
     now: DateTime<Utc>,
 ) -> Option<hmis_platform::amount::Amount> {
     use hmis_platform::amount::Amount;
+    let per_dose = i128::from(dose_in_form_units(row, medicine)?.scaled());
+    // Whole days, rounded up, at least one: the course to its stop time; while it has none,
+    // the days it has run (today counts) and the next.
+    let whole_days = |seconds: i64| (seconds.max(1) + 86_399) / 86_400;
+    let days = i128::from(match row.stop_time {
+        Some(stop) => whole_days((stop - row.start_time).num_seconds()),
+        None => whole_days((now - row.start_time).num_seconds()) + 1,
+    });
+    let total = per_dose * i128::from(row.times_per_day.max(1)) * days;
+    Amount::from_scaled_positive(i64::try_from(total).ok()?)
+}
+
+/// One dose of a prescription in the medicine's form unit: as prescribed when it is in form
+/// units, else the dose in the strength unit divided by the strength, rounded up to four
+/// places. `None` when the dose is in a unit the medicine does not count in.
+pub(crate) fn dose_in_form_units(
+    row: &store::PrescriptionRow,
+    medicine: &store::MedicineRow,
+) -> Option<hmis_platform::amount::Amount> {
+    use hmis_platform::amount::Amount;
     const SCALE: i128 = 10_000;
     let dose = i128::from(Amount::from_db(&row.dose).ok()?.scaled());
     let per_dose = if row.dose_unit == medicine.form_unit {
@@ -229,15 +249,7 @@ fn dispensable_quantity(
     } else {
         return None;
     };
-    // Whole days, rounded up, at least one: the course to its stop time; while it has none,
-    // the days it has run (today counts) and the next.
-    let whole_days = |seconds: i64| (seconds.max(1) + 86_399) / 86_400;
-    let days = i128::from(match row.stop_time {
-        Some(stop) => whole_days((stop - row.start_time).num_seconds()),
-        None => whole_days((now - row.start_time).num_seconds()) + 1,
-    });
-    let total = per_dose * i128::from(row.times_per_day.max(1)) * days;
-    Amount::from_scaled_positive(i64::try_from(total).ok()?)
+    Amount::from_scaled_positive(i64::try_from(per_dose).ok()?)
 }
 
 impl Ward {

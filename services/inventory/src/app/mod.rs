@@ -6,12 +6,14 @@
 //! answers in the contract's messages, which retries are answered with.
 
 mod catalog;
+mod doses;
 mod movements;
 mod requisitions;
 mod slips;
 mod stocktaking;
 
 pub(crate) use catalog::{ItemPage, NewItem, NewWarehouse, ReorderPoint};
+pub(crate) use doses::DoseGiven;
 pub(crate) use movements::{Issue, MovementPage, Receipt, Received, Return, Transfer, WriteOff};
 pub(crate) use requisitions::{Fulfilment, NewRequisition, WardOrder};
 pub(crate) use slips::{PatientSlip, WardPeriod};

@@ -87,6 +87,60 @@ pub async fn get_item(tx: &mut TenantTx, id: Uuid) -> Result<ItemRow> {
     row.ok_or_else(|| Error::NotFound(format!("item {id}")))
 }
 
+/// Whether any movement names `document_id` under `document_type` (a dose booked already).
+pub async fn movements_exist(
+    tx: &mut TenantTx,
+    document_type: &str,
+    document_id: &str,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM inventory.movements \
+          WHERE tenant_id = $1 AND document_type = $2 AND document_id = $3)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(document_type)
+    .bind(document_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The stock of ward `department_id`, if it has one (the oldest, if several).
+pub async fn ward_stock_of(tx: &mut TenantTx, department_id: Uuid) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM inventory.warehouses \
+         WHERE tenant_id = $1 AND kind = 'ward' AND department_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(department_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// A dose that could not be drawn on the ward's stock, for the ward to reconcile.
+pub async fn keep_unbooked_dose(
+    tx: &mut TenantTx,
+    administration_id: Uuid,
+    (department_id, medicine_code, quantity): (Uuid, &str, &str),
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO inventory.unbooked_doses (tenant_id, administration_id, department_id, \
+             medicine_code, quantity, reason, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(administration_id)
+    .bind(department_id)
+    .bind(medicine_code)
+    .bind(quantity)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The catalogue item of `code`, if any.
 pub async fn item_by_code(tx: &mut TenantTx, code: &str) -> Result<Option<ItemRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
