@@ -103,7 +103,8 @@ impl Directory {
         })
     }
 
-    /// That the patient is registered (and not merged away).
+    /// That the patient is registered, not merged away, and alive (nothing clinical is opened
+    /// for a patient the registry records as deceased).
     pub async fn check_patient(&self, context: &RequestContext, id: Uuid) -> Result<()> {
         let patient = self
             .patients
@@ -117,6 +118,9 @@ impl Directory {
             return Err(Error::precondition(format!(
                 "the patient record was merged into {survivor}; use that record"
             )));
+        }
+        if patient.deceased {
+            return Err(Error::precondition("the patient is recorded as deceased"));
         }
         Ok(())
     }

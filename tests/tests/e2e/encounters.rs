@@ -2281,3 +2281,74 @@ async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
     );
     ward.app.stop().await;
 }
+
+/// Nothing clinical is opened for a patient the registry records as deceased: an outpatient
+/// encounter is refused, as admission and the emergency unit are.
+#[tokio::test]
+async fn no_encounter_is_opened_for_a_deceased_patient() {
+    let ward = Ward::open().await;
+    let patient_id = ward.register("Ungureanu").await;
+    let mut registry =
+        patients_pb::patient_service_client::PatientServiceClient::new(ward.app.channel.clone());
+    let patient = registry
+        .get_patient(signed_in(
+            &ward.desk,
+            patients_pb::GetPatientRequest {
+                id: patient_id.clone(),
+            },
+        ))
+        .await
+        .expect("read")
+        .into_inner()
+        .patient
+        .expect("patient");
+    // A physician of the facility's clinics (a patient in no ward is within her reach).
+    let facility: uuid::Uuid = ward.facility_id.parse().expect("facility id");
+    let clinician = ward
+        .app
+        .staff(
+            &ward.admin,
+            "MED",
+            "clinician",
+            "physician",
+            Scope::Facility(facility),
+        )
+        .await;
+    let open = || {
+        let mut api = encounters(&ward.app);
+        let request = signed_in(
+            &clinician,
+            pb::OpenEncounterRequest {
+                request_id: request_id(),
+                patient_id: patient_id.clone(),
+                department_id: ward.ward_id.clone(),
+                ..Default::default()
+            },
+        );
+        async move { api.open_encounter(request).await }
+    };
+    open()
+        .await
+        .expect("an outpatient visit for a living patient");
+    registry
+        .update_patient(signed_in(
+            &ward.desk,
+            patients_pb::UpdatePatientRequest {
+                request_id: request_id(),
+                patient: Some(patients_pb::Patient {
+                    deceased: true,
+                    death_date: chrono::Utc::now().date_naive().to_string(),
+                    ..patient
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["deceased".to_owned(), "death_date".to_owned()],
+                }),
+            },
+        ))
+        .await
+        .expect("record the death");
+    let refused = open().await.expect_err("not for a deceased patient");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("deceased"), "{refused:?}");
+    ward.app.stop().await;
+}
