@@ -1,6 +1,7 @@
-//! Deaths in the hospital's care, kept from the admissions module's events: a deceased
-//! discharge or an emergency visit that ended in death marks the patient deceased in the
-//! registry; undoing a deceased discharge withdraws it. Each change is made as the system (on
+//! Deaths in the hospital's care, kept from the admissions module's events (a deceased
+//! discharge or an emergency visit that ended in death) and the encounters module's (a death
+//! certificate issued), mark the patient deceased in the registry; undoing a deceased
+//! discharge withdraws the death it recorded. Each change is made as the system (on
 //! the audit trail under the event's method) and is idempotent, so a redelivered event
 //! changes nothing.
 
@@ -20,6 +21,15 @@ pub(crate) fn subscription(registry: Arc<Registry>) -> Subscription {
     Subscription {
         source: "admissions",
         subscriber: "patients.deaths".to_owned(),
+        handler: Arc::new(DeathFollower { registry }),
+    }
+}
+
+/// Death certificates, from the encounters module's events.
+pub(crate) fn certificate_subscription(registry: Arc<Registry>) -> Subscription {
+    Subscription {
+        source: "encounters",
+        subscriber: "patients.death_certificates".to_owned(),
         handler: Arc::new(DeathFollower { registry }),
     }
 }
@@ -104,6 +114,26 @@ fn change_of(event: &Event) -> Result<Option<Change>, HandlerError> {
                 time: time(visit.close_time.as_ref())?,
                 facility_id: uuid(&visit.facility_id)?,
                 recorded_from: uuid(&visit.id)?,
+            }))
+        }
+        hmis_proto::events::encounters::CERTIFICATE_ISSUED => {
+            use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+            let message =
+                encounters_pb::CertificateIssued::decode(&*event.payload).map_err(decode)?;
+            let Some(certificate) = message.certificate else {
+                return Err(HandlerError::new(
+                    "a certificate event without its certificate",
+                ));
+            };
+            let Some(encounters_pb::certificate::Details::Death(death)) = &certificate.details
+            else {
+                return Ok(None);
+            };
+            Some(Change::Record(Death {
+                patient_id: uuid(&certificate.patient_id)?,
+                time: time(death.death_time.as_ref())?,
+                facility_id: uuid(&certificate.facility_id)?,
+                recorded_from: uuid(&certificate.id)?,
             }))
         }
         _ => None,

@@ -100,6 +100,7 @@ impl hmis_platform::module::Module for PatientsModule {
         vec![
             self.placement_subscription(),
             deaths::subscription(self.registry.clone()),
+            deaths::certificate_subscription(self.registry.clone()),
         ]
     }
 

@@ -1293,6 +1293,39 @@ async fn sick_leave_certificates_are_numbered_per_facility_and_extensions_chain(
         .into_inner()
         .certificates;
     assert_eq!(listed.len(), 3);
+    // The death certificate marks the patient deceased in the registry, at its time of death.
+    let registry =
+        patients_pb::patient_service_client::PatientServiceClient::new(ward.app.channel.clone());
+    let read = || {
+        let mut registry = registry.clone();
+        let request = signed_in(
+            &ward.doctor,
+            patients_pb::GetPatientRequest {
+                id: encounter.patient_id.clone(),
+            },
+        );
+        // The ward's physician reaches the record once the registry has placed the patient
+        // in the ward (it follows the admission's events).
+        async move {
+            registry
+                .get_patient(request)
+                .await
+                .ok()
+                .and_then(|response| response.into_inner().patient)
+        }
+    };
+    eventually("the registry records the death", || async {
+        read().await.is_some_and(|patient| patient.deceased)
+    })
+    .await;
+    let certified = death.details.as_ref().and_then(|details| match details {
+        pb::certificate::Details::Death(death) => death.death_time,
+        _ => None,
+    });
+    // To the microsecond, the database's precision.
+    let micros = |at: Option<prost_types::Timestamp>| at.map(|at| (at.seconds, at.nanos / 1000));
+    let recorded = read().await.expect("the record").death_time;
+    assert_eq!(micros(recorded), micros(certified));
     let _ = &ward.facility_id;
     ward.app.stop().await;
 }
