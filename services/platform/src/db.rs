@@ -124,6 +124,8 @@ impl Availability {
 /// How often the database is asked whether it answers, and how long an answer may take.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How many probes in a row may go unanswered before the database counts as down.
+const SLOW_PROBES_FOR_DOWN: u32 = 3;
 
 /// The database handle modules share.
 #[derive(Debug, Clone)]
@@ -181,9 +183,12 @@ impl Database {
     }
 
     /// Asks the database every second whether it answers, over a connection of its own, and
-    /// records the answer in [`Database::availability`]. Runs until dropped.
+    /// records the answer in [`Database::availability`]: down at once when the database says
+    /// it is gone, after three unanswered probes in a row when it says nothing. Runs until
+    /// dropped.
     pub async fn probe_availability(self) {
         let mut connection: Option<PgConnection> = None;
+        let mut slow = 0;
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -198,12 +203,27 @@ impl Database {
                 }
             })
             .await;
-            let up = matches!(answered, Ok(Ok(())));
-            if !up {
-                // A broken or half-open connection is not asked twice.
-                connection = None;
+            match answered {
+                Ok(Ok(())) => {
+                    slow = 0;
+                    self.availability.set(true);
+                }
+                // An answer that says the database is gone (refused, reset, shutting down, not
+                // accepting connections) is believed at once.
+                Ok(Err(_)) => {
+                    connection = None;
+                    self.availability.set(false);
+                }
+                // No answer in time may only be a busy database: down after a few in a row,
+                // so one slow checkpoint does not turn every call away.
+                Err(_) => {
+                    connection = None;
+                    slow += 1;
+                    if slow >= SLOW_PROBES_FOR_DOWN {
+                        self.availability.set(false);
+                    }
+                }
             }
-            self.availability.set(up);
         }
     }
 
