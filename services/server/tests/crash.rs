@@ -4,18 +4,18 @@
 //! leaves no cluster behind, a lock file naming a zombie does not stop the next start, and
 //! every acknowledged write is present exactly once.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmis_proto::openhmis::core::v1 as pb;
-use hmis_proto::openhmis::iam::v1 as iam;
-use iam::auth_service_client::AuthServiceClient;
 use pb::facility_service_client::FacilityServiceClient;
 use sqlx::Connection;
+use support::{connect_when_listening, forward_log, sign_in_admin, signed_in};
 use tokio::sync::{mpsc, watch};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -49,61 +49,15 @@ async fn start(dir: &Path) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start openhmis");
-    let stdout = child.stdout.take().expect("stdout");
-    let (sender, mut log) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) {
-                let _ = sender.send(value);
-            }
-        }
-    });
-    let listening = loop {
-        let line = tokio::time::timeout(WAIT, log.recv())
-            .await
-            .expect("the server listens within two minutes")
-            .expect("the server exited before listening");
-        if line["message"] == "listening" {
-            break line;
-        }
-    };
-    let addr = listening["addr"].as_str().expect("addr field").to_owned();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let token = AuthServiceClient::new(channel.clone())
-        .login(iam::LoginRequest {
-            tenant_code: "MAIN".to_owned(),
-            credentials: Some(iam::login_request::Credentials::Password(
-                iam::PasswordCredentials {
-                    username: "admin".to_owned(),
-                    password: ADMIN_PASSWORD.to_owned(),
-                },
-            )),
-        })
-        .await
-        .expect("sign in")
-        .into_inner()
-        .tokens
-        .expect("tokens")
-        .access_token;
+    let mut log = forward_log(child.stdout.take().expect("stdout"));
+    let channel = connect_when_listening(&mut log, WAIT).await;
+    let token = sign_in_admin(&channel, ADMIN_PASSWORD).await;
     Server {
         child,
         log,
         channel,
         token,
     }
-}
-
-fn signed_in<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii"),
-    );
-    request
 }
 
 /// Creates facilities until told to stop, retrying each (same request id) until it is

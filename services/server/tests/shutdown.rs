@@ -2,47 +2,20 @@
 //! inside the database (behind a row lock this test owns), the process gets SIGTERM, and the
 //! call must still complete successfully before the process exits cleanly.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as pb;
-use hmis_proto::openhmis::iam::v1 as iam;
-use iam::auth_service_client::AuthServiceClient;
 use pb::facility_service_client::FacilityServiceClient;
+use sqlx::Connection;
+use support::{connect_when_listening, forward_log, sign_in_admin, signed_in, wait_for_message};
 
 const ADMIN_PASSWORD: &str = "Ops-Secret-2026!";
-use sqlx::Connection;
-use tokio::sync::mpsc;
-
-/// Reads the server's JSON log lines on a thread and forwards their messages.
-fn forward_log(stdout: std::process::ChildStdout) -> mpsc::UnboundedReceiver<serde_json::Value> {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) {
-                let _ = sender.send(value);
-            }
-        }
-    });
-    receiver
-}
-
-async fn wait_for_message(
-    log: &mut mpsc::UnboundedReceiver<serde_json::Value>,
-    message: &str,
-) -> serde_json::Value {
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), log.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no `{message}` log line within a minute"))
-            .unwrap_or_else(|| panic!("server exited before logging `{message}`"));
-        if line["message"] == message {
-            return line;
-        }
-    }
-}
+/// How long the server may take to log what the test waits for.
+const WAIT: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn sigterm_lets_the_call_in_flight_finish() {
@@ -59,39 +32,10 @@ async fn sigterm_lets_the_call_in_flight_finish() {
         .spawn()
         .expect("start openhmis");
     let mut log = forward_log(child.stdout.take().expect("stdout"));
-    let listening = wait_for_message(&mut log, "listening").await;
-    let addr = listening["addr"].as_str().expect("addr field").to_owned();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-
-    let tokens = AuthServiceClient::new(channel.clone())
-        .login(iam::LoginRequest {
-            tenant_code: "MAIN".to_owned(),
-            credentials: Some(iam::login_request::Credentials::Password(
-                iam::PasswordCredentials {
-                    username: "admin".to_owned(),
-                    password: ADMIN_PASSWORD.to_owned(),
-                },
-            )),
-        })
-        .await
-        .expect("sign in")
-        .into_inner()
-        .tokens
-        .expect("tokens");
-    fn signed_in<T>(access_token: &str, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {access_token}").parse().expect("ascii"),
-        );
-        request
-    }
-    let with_tenant_create = |message| signed_in(&tokens.access_token, message);
-    let with_tenant_update = |message| signed_in(&tokens.access_token, message);
+    let channel = connect_when_listening(&mut log, WAIT).await;
+    let access_token = sign_in_admin(&channel, ADMIN_PASSWORD).await;
+    let with_tenant_create = |message| signed_in(&access_token, message);
+    let with_tenant_update = |message| signed_in(&access_token, message);
     let mut facilities = FacilityServiceClient::new(channel.clone());
     let facility = facilities
         .create_facility(with_tenant_create(pb::CreateFacilityRequest {
@@ -163,6 +107,7 @@ async fn sigterm_lets_the_call_in_flight_finish() {
     wait_for_message(
         &mut log,
         "shutdown signal received; draining calls in flight",
+        WAIT,
     )
     .await;
     assert!(
