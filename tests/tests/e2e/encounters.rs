@@ -407,6 +407,98 @@ fn blocked_kinds(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The facility's pharmacist and her inventory client, for the tests that reach the pharmacy.
+struct Pharmacist {
+    session: Session,
+    stock: hmis_proto::openhmis::inventory::v1::inventory_service_client::InventoryServiceClient<
+        Channel,
+    >,
+}
+
+impl Pharmacist {
+    /// Adds the facility's pharmacist to `ward`'s tenant and signs her in.
+    async fn join(ward: &Ward) -> Self {
+        let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
+        ward.app
+            .add_user(
+                ward.admin.tenant_id,
+                "pharmacist",
+                "pharmacist",
+                Scope::Facility(facility_uuid),
+            )
+            .await;
+        let session = ward
+            .app
+            .login("MED", "pharmacist", USER_PASSWORD)
+            .await
+            .expect("pharmacist signs in");
+        Self {
+            session,
+            stock: hmis_proto::openhmis::inventory::v1::inventory_service_client::InventoryServiceClient::new(
+                ward.app.channel.clone(),
+            ),
+        }
+    }
+
+    /// A warehouse of `ward`'s facility (`department_id` empty for one of no ward); its id.
+    async fn warehouse(
+        &mut self,
+        ward: &Ward,
+        (code, name): (&str, &str),
+        kind: hmis_proto::openhmis::inventory::v1::WarehouseKind,
+        department_id: &str,
+    ) -> String {
+        use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+        self.stock
+            .create_warehouse(signed_in(
+                &self.session,
+                inventory_pb::CreateWarehouseRequest {
+                    request_id: request_id(),
+                    warehouse: Some(inventory_pb::Warehouse {
+                        code: code.to_owned(),
+                        name: name.to_owned(),
+                        kind: kind.into(),
+                        facility_id: ward.facility_id.clone(),
+                        department_id: department_id.to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("warehouse")
+            .into_inner()
+            .warehouse
+            .expect("warehouse")
+            .id
+    }
+
+    /// A medicine of the catalogue counted in tablets; its id.
+    async fn tablets(&mut self, code: &str, name: &str, atc: &str) -> String {
+        use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+        self.stock
+            .create_item(signed_in(
+                &self.session,
+                inventory_pb::CreateItemRequest {
+                    request_id: request_id(),
+                    item: Some(inventory_pb::Item {
+                        code: code.to_owned(),
+                        name: name.to_owned(),
+                        item_class: inventory_pb::ItemClass::Medicine.into(),
+                        atc_code: atc.to_owned(),
+                        base_unit: "tablet".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("item")
+            .into_inner()
+            .item
+            .expect("item")
+            .id
+    }
+}
+
 #[tokio::test]
 async fn a_claml_import_yields_the_concepts_their_hierarchy_and_version_maps() {
     let app = TestApp::spawn().await;
@@ -1573,69 +1665,27 @@ async fn the_ward_medication_order_holds_every_prescribed_dose_of_the_period() {
     // The nurse sends the order to the pharmacy without re-keying it: paracetamol is in the
     // catalogue (in tablets), warfarin is not, and is named.
     use hmis_proto::openhmis::inventory::v1 as inventory_pb;
-    let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
-    ward.app
-        .add_user(
-            ward.admin.tenant_id,
-            "pharmacist",
-            "pharmacist",
-            Scope::Facility(facility_uuid),
+    let mut pharmacy_desk = Pharmacist::join(&ward).await;
+    let pharmacy = (pharmacy_desk)
+        .warehouse(
+            &ward,
+            ("PHARM", "PHARM"),
+            inventory_pb::WarehouseKind::CentralPharmacy,
+            "",
         )
         .await;
-    let pharmacist = ward
-        .app
-        .login("MED", "pharmacist", USER_PASSWORD)
-        .await
-        .expect("pharmacist signs in");
-    let mut stock = inventory_pb::inventory_service_client::InventoryServiceClient::new(
-        ward.app.channel.clone(),
-    );
-    let mut warehouse = async |code: &str, kind: inventory_pb::WarehouseKind, ward_id: &str| {
-        stock
-            .create_warehouse(signed_in(
-                &pharmacist,
-                inventory_pb::CreateWarehouseRequest {
-                    request_id: request_id(),
-                    warehouse: Some(inventory_pb::Warehouse {
-                        code: code.to_owned(),
-                        name: code.to_owned(),
-                        kind: kind.into(),
-                        facility_id: ward.facility_id.clone(),
-                        department_id: ward_id.to_owned(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("warehouse")
-            .into_inner()
-            .warehouse
-            .expect("warehouse")
-            .id
-    };
-    let pharmacy = warehouse("PHARM", inventory_pb::WarehouseKind::CentralPharmacy, "").await;
-    let ward_stock = warehouse("W-STOCK", inventory_pb::WarehouseKind::Ward, &ward.ward_id).await;
-    let tablets = stock
-        .create_item(signed_in(
-            &pharmacist,
-            inventory_pb::CreateItemRequest {
-                request_id: request_id(),
-                item: Some(inventory_pb::Item {
-                    code: "PARA500".to_owned(),
-                    name: "Paracetamol 500 mg tablets".to_owned(),
-                    item_class: inventory_pb::ItemClass::Medicine.into(),
-                    atc_code: "N02BE01".to_owned(),
-                    base_unit: "tablet".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("item")
-        .into_inner()
-        .item
-        .expect("item")
-        .id;
+    let ward_stock = (pharmacy_desk)
+        .warehouse(
+            &ward,
+            ("W-STOCK", "W-STOCK"),
+            inventory_pb::WarehouseKind::Ward,
+            &ward.ward_id,
+        )
+        .await;
+    let tablets = (pharmacy_desk)
+        .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
+        .await;
+    let mut stock = pharmacy_desk.stock.clone();
     let requested = stock
         .requisition_ward_medication_order(signed_in(
             &ward.nurse,
@@ -1792,66 +1842,21 @@ async fn the_pharmacy_dispenses_what_a_prescription_names_to_its_patient_while_i
     let ward = Ward::open().await;
     let (_, encounter) = ward.admitted("Lupu", 3).await;
     let (_, other) = ward.admitted("Mocanu", 4).await;
-    let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
-    ward.app
-        .add_user(
-            ward.admin.tenant_id,
-            "pharmacist",
-            "pharmacist",
-            Scope::Facility(facility_uuid),
+    let mut pharmacy_desk = Pharmacist::join(&ward).await;
+    let pharmacy = (pharmacy_desk)
+        .warehouse(
+            &ward,
+            ("PHARM", "Central pharmacy"),
+            inventory_pb::WarehouseKind::CentralPharmacy,
+            "",
         )
         .await;
-    let pharmacist = ward
-        .app
-        .login("MED", "pharmacist", USER_PASSWORD)
-        .await
-        .expect("pharmacist signs in");
-    let mut stock = inventory_pb::inventory_service_client::InventoryServiceClient::new(
-        ward.app.channel.clone(),
-    );
-    let pharmacy = stock
-        .create_warehouse(signed_in(
-            &pharmacist,
-            inventory_pb::CreateWarehouseRequest {
-                request_id: request_id(),
-                warehouse: Some(inventory_pb::Warehouse {
-                    code: "PHARM".to_owned(),
-                    name: "Central pharmacy".to_owned(),
-                    kind: inventory_pb::WarehouseKind::CentralPharmacy.into(),
-                    facility_id: ward.facility_id.clone(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("pharmacy")
-        .into_inner()
-        .warehouse
-        .expect("warehouse")
-        .id;
+    let (pharmacist, mut stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
     let mut items = std::collections::HashMap::new();
     for (code, atc) in [("PARA500", "N02BE01"), ("AMOX500", "J01CA04")] {
-        let item = stock
-            .create_item(signed_in(
-                &pharmacist,
-                inventory_pb::CreateItemRequest {
-                    request_id: request_id(),
-                    item: Some(inventory_pb::Item {
-                        code: code.to_owned(),
-                        name: format!("{code} (catalog)"),
-                        item_class: inventory_pb::ItemClass::Medicine.into(),
-                        atc_code: atc.to_owned(),
-                        base_unit: "tablet".to_owned(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("item")
-            .into_inner()
-            .item
-            .expect("item")
-            .id;
+        let item = (pharmacy_desk)
+            .tablets(code, &format!("{code} (catalog)"), atc)
+            .await;
         stock
             .receive_stock(signed_in(
                 &pharmacist,
@@ -2150,65 +2155,19 @@ async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
     use hmis_proto::openhmis::inventory::v1 as inventory_pb;
     let ward = Ward::open().await;
     let (_, encounter) = ward.admitted("Cazacu", 2).await;
-    let facility_uuid: uuid::Uuid = ward.facility_id.parse().expect("facility id");
-    ward.app
-        .add_user(
-            ward.admin.tenant_id,
-            "pharmacist",
-            "pharmacist",
-            Scope::Facility(facility_uuid),
+    let mut pharmacy_desk = Pharmacist::join(&ward).await;
+    let ward_stock = (pharmacy_desk)
+        .warehouse(
+            &ward,
+            ("W-STOCK", "Ward stock"),
+            inventory_pb::WarehouseKind::Ward,
+            &ward.ward_id,
         )
         .await;
-    let pharmacist = ward
-        .app
-        .login("MED", "pharmacist", USER_PASSWORD)
-        .await
-        .expect("pharmacist signs in");
-    let mut stock = inventory_pb::inventory_service_client::InventoryServiceClient::new(
-        ward.app.channel.clone(),
-    );
-    let ward_stock = stock
-        .create_warehouse(signed_in(
-            &pharmacist,
-            inventory_pb::CreateWarehouseRequest {
-                request_id: request_id(),
-                warehouse: Some(inventory_pb::Warehouse {
-                    code: "W-STOCK".to_owned(),
-                    name: "Ward stock".to_owned(),
-                    kind: inventory_pb::WarehouseKind::Ward.into(),
-                    facility_id: ward.facility_id.clone(),
-                    department_id: ward.ward_id.clone(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("ward stock")
-        .into_inner()
-        .warehouse
-        .expect("warehouse")
-        .id;
-    let tablets = stock
-        .create_item(signed_in(
-            &pharmacist,
-            inventory_pb::CreateItemRequest {
-                request_id: request_id(),
-                item: Some(inventory_pb::Item {
-                    code: "PARA500".to_owned(),
-                    name: "Paracetamol 500 mg tablets".to_owned(),
-                    item_class: inventory_pb::ItemClass::Medicine.into(),
-                    atc_code: "N02BE01".to_owned(),
-                    base_unit: "tablet".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("item")
-        .into_inner()
-        .item
-        .expect("item")
-        .id;
+    let tablets = (pharmacy_desk)
+        .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
+        .await;
+    let (pharmacist, mut stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
     stock
         .receive_stock(signed_in(
             &pharmacist,
