@@ -3,204 +3,30 @@
 //! counter, the admission and its stays, the outbox events and the audit record) in one
 //! transaction per step on plain connections.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use hmis_iam::SeedUser;
-use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Secret;
-use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::admissions::v1 as pb;
-use hmis_proto::openhmis::core::v1 as core_pb;
-use hmis_proto::openhmis::iam::v1 as iam;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
-use openhmis_server::Application;
-use openhmis_server::Options;
 use pb::admission_service_client::AdmissionServiceClient;
 use sqlx::postgres::PgPoolOptions;
-use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
+use crate::bench::{Bench, register, signed};
 use crate::report::{Sample, measure_concurrent, print};
 
-const PASSWORD: &str = "Bench-Secret-2026!";
-
-pub(crate) fn signed<T>(
-    authorization: &MetadataValue<tonic::metadata::Ascii>,
-    message: T,
-) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", authorization.clone());
-    request
-}
-
-pub(crate) async fn login(
-    channel: Channel,
-    username: &str,
-) -> anyhow::Result<MetadataValue<tonic::metadata::Ascii>> {
-    login_as(channel, "MAIN", username, PASSWORD).await
-}
-
-/// Signs `username` in to `tenant_code`; the bearer header of its access token.
-pub(crate) async fn login_as(
-    channel: Channel,
-    tenant_code: &str,
-    username: &str,
-    password: &str,
-) -> anyhow::Result<MetadataValue<tonic::metadata::Ascii>> {
-    let token = iam::auth_service_client::AuthServiceClient::new(channel)
-        .login(iam::LoginRequest {
-            tenant_code: tenant_code.to_owned(),
-            credentials: Some(iam::login_request::Credentials::Password(
-                iam::PasswordCredentials {
-                    username: username.to_owned(),
-                    password: password.to_owned(),
-                },
-            )),
-        })
-        .await?
-        .into_inner()
-        .tokens
-        .context("no tokens")?
-        .access_token;
-    Ok(format!("Bearer {token}").parse()?)
-}
-
-/// A ward with `beds` beds, in rooms of 4.
-pub(crate) async fn ward(
-    channel: &Channel,
-    authorization: &MetadataValue<tonic::metadata::Ascii>,
-    facility_id: &str,
-    code: &str,
-    beds: usize,
-) -> anyhow::Result<(String, Vec<String>)> {
-    let mut facilities =
-        core_pb::facility_service_client::FacilityServiceClient::new(channel.clone());
-    let department = facilities
-        .create_department(signed(
-            authorization,
-            core_pb::CreateDepartmentRequest {
-                request_id: Uuid::new_v4().to_string(),
-                department: Some(core_pb::Department {
-                    facility_id: facility_id.to_owned(),
-                    code: code.to_owned(),
-                    name: format!("Ward {code}"),
-                    kind: core_pb::DepartmentKind::Ward.into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .department
-        .context("no department")?;
-    let mut bed_ids = Vec::with_capacity(beds);
-    for room_number in 0..beds.div_ceil(4) {
-        let room = facilities
-            .create_room(signed(
-                authorization,
-                core_pb::CreateRoomRequest {
-                    request_id: Uuid::new_v4().to_string(),
-                    room: Some(core_pb::Room {
-                        department_id: department.id.clone(),
-                        code: format!("{code}-{room_number}"),
-                        name: format!("Room {room_number}"),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await?
-            .into_inner()
-            .room
-            .context("no room")?;
-        for bed_number in 0..4.min(beds - bed_ids.len()) {
-            let bed = facilities
-                .create_bed(signed(
-                    authorization,
-                    core_pb::CreateBedRequest {
-                        request_id: Uuid::new_v4().to_string(),
-                        bed: Some(core_pb::Bed {
-                            room_id: room.id.clone(),
-                            code: format!("{bed_number}"),
-                            sex: core_pb::BedSex::Any.into(),
-                            ..Default::default()
-                        }),
-                    },
-                ))
-                .await?
-                .into_inner()
-                .bed
-                .context("no bed")?;
-            bed_ids.push(bed.id);
-        }
-    }
-    Ok((department.id, bed_ids))
-}
-
 pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
-    let db = TestDatabase::new().await;
-    let mut options = Options::default();
-    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
-    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
-    let tenant_id = application.bootstrap().await?.tenant_id;
-    application
-        .iam()
-        .ensure_user(
-            tenant_id,
-            &SeedUser {
-                username: "bench-desk",
-                display_name: "Load generator desk",
-                password: PASSWORD,
-                role_code: "registrar",
-                scope: Scope::Tenant,
-            },
-        )
-        .await?;
-    let listener = application.bind().await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
-    let first = endpoint.connect().await?;
-    let admin = login(first.clone(), "admin").await?;
-    let desk = login(first.clone(), "bench-desk").await?;
+    let bench = Bench::start(&[("bench-desk", "registrar")]).await?;
+    let desk = bench.login("bench-desk").await?;
 
     let calls = (iterations / clients).max(1);
     let stays = clients * calls;
     println!("setting up two wards of {stays} beds and {stays} patients...");
-    let facility = core_pb::facility_service_client::FacilityServiceClient::new(first.clone())
-        .create_facility(signed(
-            &admin,
-            core_pb::CreateFacilityRequest {
-                request_id: Uuid::new_v4().to_string(),
-                facility: Some(core_pb::Facility {
-                    code: "BENCH".to_owned(),
-                    name: "Bench hospital".to_owned(),
-                    time_zone: "Europe/Chisinau".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .facility
-        .context("no facility")?;
-    let (ward_a, beds_a) = ward(&first, &admin, &facility.id, "A", stays).await?;
-    let (ward_b, beds_b) = ward(&first, &admin, &facility.id, "B", stays).await?;
-    let mut channels: Vec<Channel> = Vec::new();
-    for _ in 0..clients {
-        channels.push(endpoint.connect().await?);
-    }
-    let channels = Arc::new(channels);
+    let facility = bench.facility().await?;
+    let (ward_a, beds_a) = bench.ward(&facility, "A", stays).await?;
+    let (ward_b, beds_b) = bench.ward(&facility, "B", stays).await?;
+    let channels = bench.connections(clients).await?;
     let patients: Arc<std::sync::Mutex<Vec<String>>> =
         Arc::new(std::sync::Mutex::new(vec![String::new(); stays]));
     {
@@ -208,33 +34,19 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         let desk = desk.clone();
         let patients = patients.clone();
         measure_concurrent("register", clients, calls, move |client, n| {
-            let mut registry = patients_pb::patient_service_client::PatientServiceClient::new(
-                channels[client].clone(),
-            );
+            let channel = channels[client].clone();
             let desk = desk.clone();
             let patients = patients.clone();
             async move {
                 let index = client * calls + n;
-                let id = registry
-                    .register_patient(signed(
-                        &desk,
-                        patients_pb::RegisterPatientRequest {
-                            request_id: Uuid::new_v4().to_string(),
-                            patient: Some(patients_pb::Patient {
-                                family_name: format!("Bench{index}"),
-                                given_names: "Ion".to_owned(),
-                                sex: patients_pb::Sex::Male.into(),
-                                birth_date: "1960-01-01".to_owned(),
-                                ..Default::default()
-                            }),
-                            confirm_new_patient: true,
-                        },
-                    ))
-                    .await?
-                    .into_inner()
-                    .patient
-                    .context("no patient")?
-                    .id;
+                let id = register(
+                    channel,
+                    &desk,
+                    format!("Bench{index}"),
+                    patients_pb::Sex::Male,
+                    "1960-01-01",
+                )
+                .await?;
                 patients.lock().map_err(|_| anyhow::anyhow!("poisoned"))?[index] = id;
                 Ok(())
             }
@@ -375,7 +187,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     // exclusion constraint and the one-open-admission index still check every row).
     let pool = PgPoolOptions::new()
         .max_connections(clients as u32)
-        .connect_with(db.owner_options())
+        .connect_with(bench.db.owner_options())
         .await?;
     let raw_tenant = Uuid::now_v7();
     let raw_cycle = {
@@ -446,8 +258,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    let _ = stop.send(());
-    server.await??;
+    bench.stop().await?;
     println!(
         "{clients} clients, {calls} cycles each; a gRPC cycle is the three calls above (server stopped in {:.1} s)",
         started.elapsed().as_secs_f64()

@@ -3,89 +3,33 @@
 //! daily census and the whole year's movement analysis over gRPC, beside the raw
 //! PostgreSQL figures for their statements.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use hmis_iam::SeedUser;
-use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Secret;
-use hmis_platform::testing::TestDatabase;
-use hmis_proto::openhmis::core::v1 as core_pb;
+
 use hmis_proto::openhmis::statistics::v1 as pb;
-use openhmis_server::Application;
-use openhmis_server::Options;
 use pb::statistics_service_client::StatisticsServiceClient;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
-use crate::adt::{login, signed, ward};
+use crate::bench::{Bench, signed};
 use crate::report::{Sample, measure_concurrent, print};
 
-const PASSWORD: &str = "Bench-Secret-2026!";
 const WARDS: usize = 30;
 const BEDS_PER_WARD: usize = 34;
 
 pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
-    let db = TestDatabase::new().await;
-    let mut options = Options::default();
-    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
-    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
-    let tenant_id = application.bootstrap().await?.tenant_id;
-    application
-        .iam()
-        .ensure_user(
-            tenant_id,
-            &SeedUser {
-                username: "bench-statistician",
-                display_name: "Load generator statistician",
-                password: PASSWORD,
-                role_code: "statistician",
-                scope: Scope::Tenant,
-            },
-        )
-        .await?;
-    let listener = application.bind().await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
-    let channel = endpoint.connect().await?;
-    let admin = login(channel.clone(), "admin").await?;
-    let statistician = login(channel.clone(), "bench-statistician").await?;
+    let bench = Bench::start(&[("bench-statistician", "statistician")]).await?;
+    let statistician = bench.login("bench-statistician").await?;
+    let (db, tenant_id, channel) = (&bench.db, bench.tenant_id, bench.channel.clone());
 
     println!("setting up {WARDS} wards of {BEDS_PER_WARD} beds...");
-    let facility = core_pb::facility_service_client::FacilityServiceClient::new(channel.clone())
-        .create_facility(signed(
-            &admin,
-            core_pb::CreateFacilityRequest {
-                request_id: Uuid::new_v4().to_string(),
-                facility: Some(core_pb::Facility {
-                    code: "BENCH".to_owned(),
-                    name: "Bench hospital".to_owned(),
-                    time_zone: "Europe/Chisinau".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .facility
-        .context("no facility")?;
+    let facility = bench.facility().await?;
     let mut wards = Vec::with_capacity(WARDS);
     for n in 0..WARDS {
-        let (id, _) = ward(
-            &channel,
-            &admin,
-            &facility.id,
-            &format!("W{n}"),
-            BEDS_PER_WARD,
-        )
-        .await?;
+        let (id, _) = bench
+            .ward(&facility, &format!("W{n}"), BEDS_PER_WARD)
+            .await?;
         wards.push(Uuid::parse_str(&id)?);
     }
 
@@ -94,7 +38,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
         .max_connections(8)
         .connect_with(db.owner_options())
         .await?;
-    let facility_id = Uuid::parse_str(&facility.id)?;
+    let facility_id = Uuid::parse_str(&facility)?;
     let tenant = tenant_id.as_uuid();
     // Admission i arrives at an even pace over the year and stays 1-14 days; every fifth is
     // moved to the next ward halfway; 3% die.
@@ -146,7 +90,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
     println!("{stays} ward stays");
 
     let today = chrono::Utc::now().date_naive();
-    let (wards, facility_text) = (Arc::new(wards), facility.id.clone());
+    let (wards, facility_text) = (Arc::new(wards), facility.clone());
     let census = {
         let (channel, statistician, wards) = (channel.clone(), statistician.clone(), wards.clone());
         move |_client: usize, n: usize| {
@@ -284,8 +228,7 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
         )
         .await?,
     ];
-    let _ = stop.send(());
-    server.await??;
+    bench.stop().await?;
     println!(
         "{admissions} admissions, {stays} stays, {WARDS} wards of {BEDS_PER_WARD} beds; one client"
     );

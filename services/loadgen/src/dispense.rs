@@ -4,147 +4,39 @@
 //! same transaction shape (lock the lot's balance, write the movement whose trigger moves
 //! the balance, write the audit record) on plain connections.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
-use hmis_iam::SeedUser;
-use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Secret;
-use hmis_platform::testing::TestDatabase;
-use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::inventory::v1 as pb;
-use openhmis_server::Application;
-use openhmis_server::Options;
 use pb::inventory_service_client::InventoryServiceClient;
 use sqlx::postgres::PgPoolOptions;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::adt::{login, signed};
+use crate::bench::{Bench, signed};
 use crate::report::{Sample, measure_concurrent, print};
 
-const PASSWORD: &str = "Bench-Secret-2026!";
-
 pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
-    let db = TestDatabase::new().await;
-    let mut options = Options::default();
-    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
-    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
-    let tenant_id = application.bootstrap().await?.tenant_id;
-    application
-        .iam()
-        .ensure_user(
-            tenant_id,
-            &SeedUser {
-                username: "bench-pharmacist",
-                display_name: "Load generator pharmacist",
-                password: PASSWORD,
-                role_code: "pharmacist",
-                scope: Scope::Tenant,
-            },
-        )
-        .await?;
-    let listener = application.bind().await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
-    let first = endpoint.connect().await?;
-    let admin = login(first.clone(), "admin").await?;
-    let pharmacist = login(first.clone(), "bench-pharmacist").await?;
+    let bench = Bench::start(&[("bench-pharmacist", "pharmacist")]).await?;
+    let pharmacist = bench.login("bench-pharmacist").await?;
+    let db = &bench.db;
     let calls = (iterations / clients).max(1);
 
-    let facility = core_pb::facility_service_client::FacilityServiceClient::new(first.clone())
-        .create_facility(signed(
-            &admin,
-            core_pb::CreateFacilityRequest {
-                request_id: Uuid::new_v4().to_string(),
-                facility: Some(core_pb::Facility {
-                    code: "BENCH".to_owned(),
-                    name: "Bench hospital".to_owned(),
-                    time_zone: "Europe/Chisinau".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .facility
-        .context("no facility")?;
-    let mut inventory = InventoryServiceClient::new(first.clone());
-    let warehouse = inventory
-        .create_warehouse(signed(
-            &pharmacist,
-            pb::CreateWarehouseRequest {
-                request_id: Uuid::new_v4().to_string(),
-                warehouse: Some(pb::Warehouse {
-                    code: "PHARM".to_owned(),
-                    name: "Central pharmacy".to_owned(),
-                    kind: pb::WarehouseKind::CentralPharmacy.into(),
-                    facility_id: facility.id.clone(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .warehouse
-        .context("no warehouse")?
-        .id;
+    let facility = bench.facility().await?;
+    let warehouse = bench.pharmacy(&pharmacist, &facility).await?;
     // Item 0 is the contended one; items 1..=clients are one per client.
     let mut items = Vec::with_capacity(clients + 1);
     for index in 0..=clients {
-        let item = inventory
-            .create_item(signed(
-                &pharmacist,
-                pb::CreateItemRequest {
-                    request_id: Uuid::new_v4().to_string(),
-                    item: Some(pb::Item {
-                        code: format!("BENCH-{index}"),
-                        name: format!("Bench medicine {index}"),
-                        item_class: pb::ItemClass::Medicine.into(),
-                        base_unit: "tablet".to_owned(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await?
-            .into_inner()
-            .item
-            .context("no item")?
-            .id;
-        inventory
-            .receive_stock(signed(
-                &pharmacist,
-                pb::ReceiveStockRequest {
-                    request_id: Uuid::new_v4().to_string(),
-                    warehouse_id: warehouse.clone(),
-                    supplier: "Bench supplier".to_owned(),
-                    invoice_number: format!("BENCH-{index}"),
-                    lines: vec![pb::ReceiptLine {
-                        item_id: item.clone(),
-                        lot_number: format!("LOT-{index}"),
-                        expiry_date: "2035-12-31".to_owned(),
-                        quantity: format!("{}", clients * calls * 2),
-                        unit_cost: "0.25".to_owned(),
-                        provenance: pb::Provenance::Purchase.into(),
-                        ..Default::default()
-                    }],
-                },
-            ))
-            .await?;
-        items.push(item);
+        let item = pb::Item {
+            code: format!("BENCH-{index}"),
+            name: format!("Bench medicine {index}"),
+            ..Default::default()
+        };
+        items.push(
+            bench
+                .stocked_tablets(&pharmacist, &warehouse, item, clients * calls * 2, "0.25")
+                .await?,
+        );
     }
-    let mut channels: Vec<Channel> = Vec::new();
-    for _ in 0..clients {
-        channels.push(endpoint.connect().await?);
-    }
-    let (channels, items) = (Arc::new(channels), Arc::new(items));
+    let (channels, items) = (bench.connections(clients).await?, Arc::new(items));
     let dispense = |name: &'static str, contended: bool| {
         let (channels, items, pharmacist, warehouse) = (
             channels.clone(),
@@ -302,8 +194,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         "the ledger and the balances disagree after the run: {:?}",
         report.discrepancies
     );
-    let _ = stop.send(());
-    server.await??;
+    bench.stop().await?;
     println!(
         "{clients} clients, {calls} dispenses each; ledger check after the run: {} balances consistent",
         report.checked

@@ -16,6 +16,7 @@
 
 mod adt;
 mod auth_audit;
+mod bench;
 mod census;
 mod dispense;
 mod patients;

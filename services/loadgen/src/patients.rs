@@ -6,30 +6,18 @@
 //! a few thousand surnames as in a real country; valid Moldovan IDNPs; birth dates over 90
 //! years), and the queries pick people the seed made, by the same formulas.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use hmis_iam::SeedUser;
 use hmis_patients::domain::national_id::MoldovaIdnp;
 use hmis_platform::TenantId;
-use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Secret;
-use hmis_platform::testing::TestDatabase;
-use hmis_proto::openhmis::iam::v1 as iam;
 use hmis_proto::openhmis::patients::v1 as pb;
-use openhmis_server::Application;
-use openhmis_server::Options;
 use pb::patient_service_client::PatientServiceClient;
 use sqlx::{Connection, PgConnection};
-use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 
+use crate::bench::{Bench, signed};
 use crate::report::{Sample, measure_concurrent, print};
-
-const PASSWORD: &str = "Load-Test-2026!";
 
 const ROOTS: &[&str] = &[
     "Pop", "Rus", "Lung", "Ceb", "Cioban", "Munten", "Mor", "Cojoc", "Băl", "Urs", "Guț", "Botn",
@@ -250,70 +238,13 @@ async fn seed(owner: &mut PgConnection, tenant_id: TenantId, count: u32) -> anyh
     Ok(())
 }
 
-fn signed<T>(
-    authorization: &MetadataValue<tonic::metadata::Ascii>,
-    message: T,
-) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", authorization.clone());
-    request
-}
-
 pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Result<()> {
-    let db = TestDatabase::new().await;
-    let mut options = Options::default();
-    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    options.iam.bootstrap_admin_password = Some(Secret::new("Bench-Secret-2026!"));
-    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
-    let tenant_id = application.bootstrap().await?.tenant_id;
-    application
-        .iam()
-        .ensure_user(
-            tenant_id,
-            &SeedUser {
-                username: "bench-desk",
-                display_name: "Load generator desk",
-                password: PASSWORD,
-                role_code: "registrar",
-                scope: Scope::Tenant,
-            },
-        )
-        .await?;
+    let bench = Bench::start(&[("bench-desk", "registrar")]).await?;
+    let (db, tenant_id) = (&bench.db, bench.tenant_id);
     let mut owner = PgConnection::connect_with(&db.owner_options()).await?;
     seed(&mut owner, tenant_id, count).await?;
-
-    let listener = application.bind().await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
-    let first = endpoint.connect().await?;
-    let token = iam::auth_service_client::AuthServiceClient::new(first)
-        .login(iam::LoginRequest {
-            tenant_code: "MAIN".to_owned(),
-            credentials: Some(iam::login_request::Credentials::Password(
-                iam::PasswordCredentials {
-                    username: "bench-desk".to_owned(),
-                    password: PASSWORD.to_owned(),
-                },
-            )),
-        })
-        .await?
-        .into_inner()
-        .tokens
-        .context("no tokens")?
-        .access_token;
-    let authorization: MetadataValue<_> = format!("Bearer {token}").parse()?;
-    // One connection per client, as separate desks would have.
-    let mut channels: Vec<Channel> = Vec::new();
-    for _ in 0..clients {
-        channels.push(endpoint.connect().await?);
-    }
-    let channels = Arc::new(channels);
+    let authorization = bench.login("bench-desk").await?;
+    let channels = bench.connections(clients).await?;
     let calls = (iterations / clients).max(1);
     let seeded = u64::from(count);
     let mut samples: Vec<Sample> = Vec::new();
@@ -592,7 +523,6 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
     );
 
     drop(channels);
-    let _ = stop.send(());
-    server.await??;
+    bench.stop().await?;
     Ok(())
 }

@@ -5,32 +5,22 @@
 //! Beside them, raw PostgreSQL doing the prescription's transaction shape (the patient's
 //! lock, the reads the check makes, the insert, the audit record).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use encounters_pb::encounter_service_client::EncounterServiceClient;
-use hmis_iam::SeedUser;
-use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
-use hmis_platform::config::Secret;
-use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use inventory_pb::inventory_service_client::InventoryServiceClient;
-use openhmis_server::Application;
-use openhmis_server::Options;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::Mutex;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::adt::{login, signed};
+use crate::bench::{Bench, register, signed};
 use crate::report::{Sample, measure_concurrent, print};
-
-const PASSWORD: &str = "Bench-Secret-2026!";
 
 /// One outpatient with an open encounter.
 #[derive(Debug, Clone)]
@@ -40,90 +30,34 @@ struct Outpatient {
 }
 
 pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
-    let db = TestDatabase::new().await;
-    let mut options = Options::default();
-    options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
-    let application = Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
-    let tenant_id = application.bootstrap().await?.tenant_id;
-    for (username, role) in [
+    let bench = Bench::start(&[
         ("bench-physician", "physician"),
         ("bench-pharmacist", "pharmacist"),
         ("bench-registrar", "registrar"),
-    ] {
-        application
-            .iam()
-            .ensure_user(
-                tenant_id,
-                &SeedUser {
-                    username,
-                    display_name: "Load generator",
-                    password: PASSWORD,
-                    role_code: role,
-                    scope: Scope::Tenant,
-                },
-            )
-            .await?;
-    }
+    ])
+    .await?;
+    let (db, tenant_id, first, admin) = (
+        &bench.db,
+        bench.tenant_id,
+        bench.channel.clone(),
+        bench.admin.clone(),
+    );
     hmis_terminology::TerminologyModule::new(db.database.clone(), Arc::new(SystemClock))
         .load_starter_set(tenant_id)
         .await?;
-    let listener = application.bind().await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
-    let first = endpoint.connect().await?;
-    let admin = login(first.clone(), "admin").await?;
-    let physician = login(first.clone(), "bench-physician").await?;
-    let pharmacist = login(first.clone(), "bench-pharmacist").await?;
-    let registrar = login(first.clone(), "bench-registrar").await?;
+    let physician = bench.login("bench-physician").await?;
+    let pharmacist = bench.login("bench-pharmacist").await?;
+    let registrar = bench.login("bench-registrar").await?;
     let calls = (iterations / clients).max(1);
 
     println!(
         "setting up a clinic, the formulary, a pharmacy and {} outpatients...",
         clients * calls
     );
-    let mut facilities =
-        core_pb::facility_service_client::FacilityServiceClient::new(first.clone());
-    let facility = facilities
-        .create_facility(signed(
-            &admin,
-            core_pb::CreateFacilityRequest {
-                request_id: Uuid::new_v4().to_string(),
-                facility: Some(core_pb::Facility {
-                    code: "BENCH".to_owned(),
-                    name: "Bench hospital".to_owned(),
-                    time_zone: "Europe/Chisinau".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .facility
-        .context("no facility")?;
-    let clinic = facilities
-        .create_department(signed(
-            &admin,
-            core_pb::CreateDepartmentRequest {
-                request_id: Uuid::new_v4().to_string(),
-                department: Some(core_pb::Department {
-                    facility_id: facility.id.clone(),
-                    code: "CLINIC".to_owned(),
-                    name: "Outpatient clinic".to_owned(),
-                    kind: core_pb::DepartmentKind::Outpatient.into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .department
-        .context("no clinic")?
-        .id;
+    let facility = bench.facility().await?;
+    let clinic = bench
+        .department(&facility, "CLINIC", core_pb::DepartmentKind::Outpatient)
+        .await?;
     let medicine =
         encounters_pb::formulary_service_client::FormularyServiceClient::new(first.clone())
             .create_medicine(signed(
@@ -148,78 +82,24 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
             .medicine
             .context("no medicine")?
             .id;
-    let mut inventory = InventoryServiceClient::new(first.clone());
-    let warehouse = inventory
-        .create_warehouse(signed(
-            &pharmacist,
-            inventory_pb::CreateWarehouseRequest {
-                request_id: Uuid::new_v4().to_string(),
-                warehouse: Some(inventory_pb::Warehouse {
-                    code: "PHARM".to_owned(),
-                    name: "Central pharmacy".to_owned(),
-                    kind: inventory_pb::WarehouseKind::CentralPharmacy.into(),
-                    facility_id: facility.id.clone(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner()
-        .warehouse
-        .context("no warehouse")?
-        .id;
+    let warehouse = bench.pharmacy(&pharmacist, &facility).await?;
     // Paracetamol from several suppliers, one catalog item each (the same ATC code): each
     // client dispenses its own, so lots do not queue.
     let mut items = Vec::with_capacity(clients);
     for index in 0..clients {
-        let item = inventory
-            .create_item(signed(
-                &pharmacist,
-                inventory_pb::CreateItemRequest {
-                    request_id: Uuid::new_v4().to_string(),
-                    item: Some(inventory_pb::Item {
-                        code: format!("PARA500-{index}"),
-                        name: format!("Paracetamol 500 mg, supplier {index}"),
-                        item_class: inventory_pb::ItemClass::Medicine.into(),
-                        atc_code: "N02BE01".to_owned(),
-                        base_unit: "tablet".to_owned(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await?
-            .into_inner()
-            .item
-            .context("no item")?
-            .id;
-        inventory
-            .receive_stock(signed(
-                &pharmacist,
-                inventory_pb::ReceiveStockRequest {
-                    request_id: Uuid::new_v4().to_string(),
-                    warehouse_id: warehouse.clone(),
-                    supplier: "Bench supplier".to_owned(),
-                    invoice_number: format!("BENCH-{index}"),
-                    lines: vec![inventory_pb::ReceiptLine {
-                        item_id: item.clone(),
-                        lot_number: format!("LOT-{index}"),
-                        expiry_date: "2035-12-31".to_owned(),
-                        quantity: format!("{}", calls * 20),
-                        unit_cost: "0.10".to_owned(),
-                        provenance: inventory_pb::Provenance::Purchase.into(),
-                        ..Default::default()
-                    }],
-                },
-            ))
-            .await?;
-        items.push(item);
+        let item = inventory_pb::Item {
+            code: format!("PARA500-{index}"),
+            name: format!("Paracetamol 500 mg, supplier {index}"),
+            atc_code: "N02BE01".to_owned(),
+            ..Default::default()
+        };
+        items.push(
+            bench
+                .stocked_tablets(&pharmacist, &warehouse, item, calls * 20, "0.10")
+                .await?,
+        );
     }
-
-    let mut channels: Vec<Channel> = Vec::new();
-    for _ in 0..clients {
-        channels.push(endpoint.connect().await?);
-    }
-    let channels = Arc::new(channels);
+    let channels = bench.connections(clients).await?;
     // Outpatients, registered and seen at the clinic by the clients at once (not measured).
     let outpatients = Arc::new(Mutex::new(vec![Vec::<Outpatient>::new(); clients]));
     {
@@ -239,27 +119,14 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
                 clinic.clone(),
             );
             async move {
-                let patient_id =
-                    patients_pb::patient_service_client::PatientServiceClient::new(channel.clone())
-                        .register_patient(signed(
-                            &registrar,
-                            patients_pb::RegisterPatientRequest {
-                                request_id: Uuid::new_v4().to_string(),
-                                patient: Some(patients_pb::Patient {
-                                    family_name: format!("Bench{client}x{n}"),
-                                    given_names: "Ana".to_owned(),
-                                    sex: patients_pb::Sex::Female.into(),
-                                    birth_date: "1970-01-01".to_owned(),
-                                    ..Default::default()
-                                }),
-                                confirm_new_patient: true,
-                            },
-                        ))
-                        .await?
-                        .into_inner()
-                        .patient
-                        .context("no patient")?
-                        .id;
+                let patient_id = register(
+                    channel.clone(),
+                    &registrar,
+                    format!("Bench{client}x{n}"),
+                    patients_pb::Sex::Female,
+                    "1970-01-01",
+                )
+                .await?;
                 let encounter_id = EncounterServiceClient::new(channel)
                     .open_encounter(signed(
                         &physician,
@@ -468,8 +335,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
         "the ledger and the balances disagree after the run: {:?}",
         report.discrepancies
     );
-    let _ = stop.send(());
-    server.await??;
+    bench.stop().await?;
     println!(
         "{clients} clients, {calls} outpatients each: one prescription and one dispense per \
          outpatient; ledger check after the run: {} balances consistent",

@@ -28,7 +28,7 @@ use prost::Message as _;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::adt::{login_as, signed, ward};
+use crate::bench::{login_as, signed, ward};
 use crate::patients::{mix, person};
 
 /// How big the seeded hospital is.
