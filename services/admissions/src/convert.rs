@@ -259,7 +259,7 @@ pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admi
                 .unwrap_or_default(),
         }),
         (None, None) => None,
-        _ => return Err(Error::CorruptRow("admission discharge")),
+        _ => return Err(Error::corrupt("admission discharge")),
     };
     let reserved_bed_id = stays
         .iter()

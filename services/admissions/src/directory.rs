@@ -70,7 +70,7 @@ fn not_found(what: &str) -> impl Fn(Status) -> Error + '_ {
         if status.code() == Code::NotFound {
             Error::NotFound(what.to_owned())
         } else {
-            Error::Context(status)
+            Error::from(status)
         }
     }
 }
@@ -79,7 +79,7 @@ fn not_found(what: &str) -> impl Fn(Status) -> Error + '_ {
 fn patients_failed(what: &str) -> impl Fn(PatientsError) -> Error + '_ {
     move |error| match error {
         PatientsError::Status(status) => not_found(what)(status),
-        PatientsError::Malformed(what) => Error::CorruptRow(what),
+        PatientsError::Malformed(what) => Error::corrupt(what),
     }
 }
 
@@ -87,7 +87,7 @@ fn patients_failed(what: &str) -> impl Fn(PatientsError) -> Error + '_ {
 fn core_failed(what: &str) -> impl Fn(CoreError) -> Error + '_ {
     move |error| match error {
         CoreError::Status(status) => not_found(what)(status),
-        CoreError::Malformed(what) => Error::CorruptRow(what),
+        CoreError::Malformed(what) => Error::corrupt(what),
     }
 }
 
@@ -210,8 +210,8 @@ impl Directory {
             .register_newborn(context, request_id, newborn)
             .await
             .map_err(|error| match error {
-                PatientsError::Status(status) => Error::Context(status),
-                PatientsError::Malformed(what) => Error::CorruptRow(what),
+                PatientsError::Status(status) => Error::from(status),
+                PatientsError::Malformed(what) => Error::corrupt(what),
             })
     }
 }

@@ -116,6 +116,17 @@ pub enum CoreError {
     Malformed(&'static str),
 }
 
+/// As a module's failure: core's status passed on as it is, a malformed answer as a corrupt
+/// row (an internal error; the log names what was malformed).
+impl From<CoreError> for hmis_platform::Failure {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::Status(status) => Self::Context(status),
+            CoreError::Malformed(what) => Self::CorruptRow(what),
+        }
+    }
+}
+
 impl CoreError {
     /// Whether core said there is no such thing (the caller says which field named it).
     pub fn is_not_found(&self) -> bool {

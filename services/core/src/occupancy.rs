@@ -42,16 +42,16 @@ impl OccupancyFollower {
         }
         let change: admissions_pb::BedOccupancyChanged = event
             .decode()
-            .map_err(|_| Error::CorruptRow("bed occupancy event"))?;
+            .map_err(|_| Error::corrupt("bed occupancy event"))?;
         let state = match admissions_pb::BedOccupancy::try_from(change.occupancy) {
             Ok(admissions_pb::BedOccupancy::Occupied) => BedState::Occupied,
             Ok(admissions_pb::BedOccupancy::Reserved) => BedState::Reserved,
             Ok(admissions_pb::BedOccupancy::Cleaning) => BedState::Cleaning,
             Ok(admissions_pb::BedOccupancy::Free) => BedState::Free,
-            _ => return Err(Error::CorruptRow("bed occupancy")),
+            _ => return Err(Error::corrupt("bed occupancy")),
         };
         let Ok(bed_id) = BedId::parse(&change.bed_id) else {
-            return Err(Error::CorruptRow("bed occupancy bed id"));
+            return Err(Error::corrupt("bed occupancy bed id"));
         };
         let mut tx = self
             .core

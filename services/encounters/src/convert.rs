@@ -136,7 +136,7 @@ pub fn encounter_to_pb(row: &EncounterRow) -> Result<pb::Encounter> {
         .as_deref()
         .map(admissions_pb::Admission::decode)
         .transpose()
-        .map_err(|_| Error::CorruptRow("admission snapshot"))?;
+        .map_err(|_| Error::corrupt("admission snapshot"))?;
     Ok(pb::Encounter {
         id: row.id.to_string(),
         patient_id: row.patient_id.to_string(),

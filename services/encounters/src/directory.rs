@@ -55,7 +55,7 @@ fn not_found(field: &'static str) -> impl Fn(Status) -> Error {
         if status.code() == Code::NotFound {
             Error::invalid(field, status.message().to_owned())
         } else {
-            Error::Context(status)
+            Error::from(status)
         }
     }
 }
@@ -85,7 +85,7 @@ impl Directory {
             .map_err(not_found("admission_id"))?
             .into_inner()
             .admission
-            .ok_or(Error::CorruptRow("admission"))
+            .ok_or(Error::corrupt("admission"))
     }
 
     pub async fn clinic(&self, context: &RequestContext, id: Uuid) -> Result<Clinic> {
@@ -95,7 +95,7 @@ impl Directory {
             .await
             .map_err(|error| match error {
                 CoreError::Status(status) => not_found("department_id")(status),
-                CoreError::Malformed(what) => Error::CorruptRow(what),
+                CoreError::Malformed(what) => Error::corrupt(what),
             })?;
         Ok(Clinic {
             facility_id: department.facility_id,
@@ -112,7 +112,7 @@ impl Directory {
             .await
             .map_err(|error| match error {
                 PatientsError::Status(status) => not_found("patient_id")(status),
-                PatientsError::Malformed(what) => Error::CorruptRow(what),
+                PatientsError::Malformed(what) => Error::corrupt(what),
             })?;
         if let Some(survivor) = patient.merged_into {
             return Err(Error::precondition(format!(
@@ -154,7 +154,7 @@ impl Directory {
                         "the code system {system} is not imported; import it first"
                     ))
                 } else {
-                    Error::Context(status)
+                    Error::from(status)
                 }
             })?
             .into_inner();

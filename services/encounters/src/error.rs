@@ -1,7 +1,7 @@
 //! The encounters module's one error type and its mapping to gRPC status codes.
 
-use hmis_platform::Violations;
-use hmis_platform::error::{DbErrorKind, database_status};
+use hmis_platform::Failure;
+use hmis_platform::error::DbErrorKind;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use uuid::Uuid;
@@ -10,8 +10,6 @@ use crate::domain::safety::Warning;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request: {0}")]
-    InvalidArgument(Violations),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0} already exists")]
@@ -26,19 +24,8 @@ pub enum Error {
         warnings: Vec<Warning>,
         patient: Uuid,
     },
-    /// The caller may not do this to this patient; the refusal is audited after the
-    /// transaction that found it out rolled back.
-    #[error("refused: {}", .status.message())]
-    Refused { status: Status, patients: Vec<Uuid> },
-    #[error("stored {0} is not valid")]
-    CorruptRow(&'static str),
-    /// A call to another module's service failed; its status goes to the caller as it is.
     #[error(transparent)]
-    Context(#[from] Status),
-    #[error(transparent)]
-    Platform(#[from] hmis_platform::Error),
-    #[error("database: {0}")]
-    Database(sqlx::Error),
+    Failure(#[from] Failure),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -47,20 +34,9 @@ impl Error {
     pub fn precondition(message: impl Into<String>) -> Self {
         Self::Precondition(message.into())
     }
-
-    /// One wrong field, found after the request was parsed (a code the terminology refused).
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        let mut violations = Violations::default();
-        violations.add(field, description);
-        Self::InvalidArgument(violations)
-    }
 }
 
-impl From<Violations> for Error {
-    fn from(violations: Violations) -> Self {
-        Self::InvalidArgument(violations)
-    }
-}
+hmis_platform::shared_failures!(Error, own database, own refusals);
 
 /// The database's refusals that are business rules become their own variants, by constraint.
 impl From<sqlx::Error> for Error {
@@ -79,9 +55,9 @@ impl From<sqlx::Error> for Error {
                 Some("interaction_rules_pair_unique") => {
                     Self::AlreadyExists("a rule for this pair".to_owned())
                 }
-                _ => Self::Database(error),
+                _ => Failure::Database(error).into(),
             },
-            _ => Self::Database(error),
+            _ => Failure::Database(error).into(),
         }
     }
 }
@@ -89,7 +65,6 @@ impl From<sqlx::Error> for Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidArgument(violations) => violations.into(),
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
             Error::Precondition(_) => Status::failed_precondition(error.to_string()),
@@ -107,11 +82,7 @@ impl From<Error> for Status {
                 Status::with_error_details(Code::FailedPrecondition, error.to_string(), details)
             }
             Error::Stale(_) => Status::aborted(error.to_string()),
-            Error::Refused { status, .. } => status,
-            Error::CorruptRow(_) => hmis_platform::error::internal(&error),
-            Error::Context(status) => status,
-            Error::Platform(error) => error.into(),
-            Error::Database(error) => database_status(&error),
+            Error::Failure(failure) => failure.into(),
         }
     }
 }
@@ -121,10 +92,7 @@ impl From<Error> for Status {
 impl hmis_platform::call::CallError for Error {
     fn refusal(&self) -> Option<hmis_platform::call::Refusal> {
         match self {
-            Error::Refused { status, patients } => Some(hmis_platform::call::Refusal {
-                outcome: status.code(),
-                patients: patients.clone(),
-            }),
+            Error::Failure(failure) => failure.refusal(),
             Error::Blocked { patient, .. } => Some(hmis_platform::call::Refusal {
                 outcome: Code::FailedPrecondition,
                 patients: vec![*patient],
@@ -137,9 +105,6 @@ impl hmis_platform::call::CallError for Error {
 /// A failed read of the bed register: its status as it said it, or a malformed answer.
 impl From<hmis_core_api::CoreError> for Error {
     fn from(error: hmis_core_api::CoreError) -> Self {
-        match error {
-            hmis_core_api::CoreError::Status(status) => Self::Context(status),
-            hmis_core_api::CoreError::Malformed(what) => Self::CorruptRow(what),
-        }
+        Failure::from(error).into()
     }
 }

@@ -1,13 +1,11 @@
 //! IAM's one error type and its mapping to gRPC status codes.
 
-use hmis_platform::Violations;
-use hmis_platform::error::{database_status, internal};
+use hmis_platform::Failure;
+use hmis_platform::error::internal;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request: {0}")]
-    InvalidArgument(Violations),
     /// Wrong user, wrong password, locked, disabled, expired: all look the same to the
     /// caller, so sign-in cannot be used to probe which accounts exist.
     #[error("sign-in failed")]
@@ -23,31 +21,16 @@ pub enum Error {
     #[error("token or password machinery failed: {0}")]
     Crypto(String),
     #[error(transparent)]
-    Context(#[from] Status),
-    #[error(transparent)]
-    Platform(#[from] hmis_platform::Error),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Failure(#[from] Failure),
 }
 
-impl From<Violations> for Error {
-    fn from(violations: Violations) -> Self {
-        Self::InvalidArgument(violations)
-    }
-}
+hmis_platform::shared_failures!(Error);
 
 impl Error {
-    /// One wrong field, found once the request was looked at against what is stored.
-    pub(crate) fn invalid(field: &str, description: &str) -> Self {
-        let mut violations = Violations::default();
-        violations.add(field, description);
-        Self::InvalidArgument(violations)
-    }
-
     pub(crate) fn duplicate(error: sqlx::Error, what: String) -> Self {
         match hmis_platform::error::DbErrorKind::of(&error) {
             hmis_platform::error::DbErrorKind::UniqueViolation { .. } => Self::AlreadyExists(what),
-            _ => Self::Database(error),
+            _ => error.into(),
         }
     }
 }
@@ -55,15 +38,12 @@ impl Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidArgument(violations) => violations.into(),
             Error::SignInFailed | Error::SessionEnded => Status::unauthenticated(error.to_string()),
             Error::NotFound { .. } => Status::not_found(error.to_string()),
             Error::AlreadyExists(message) => Status::already_exists(message),
             Error::FailedPrecondition(message) => Status::failed_precondition(message),
             Error::Crypto(_) => internal(&error),
-            Error::Context(status) => status,
-            Error::Platform(error) => error.into(),
-            Error::Database(error) => database_status(&error),
+            Error::Failure(failure) => failure.into(),
         }
     }
 }

@@ -61,10 +61,10 @@ impl Directory {
                 },
             ))
             .await
-            .map_err(Error::Context)?
+            .map_err(Error::from)?
             .into_inner()
             .order
-            .ok_or(Error::CorruptRow("ward medication order"))
+            .ok_or(Error::corrupt("ward medication order"))
     }
 
     /// The prescription `id` names, for a dispense against it.
@@ -81,15 +81,15 @@ impl Directory {
                 if status.code() == Code::NotFound {
                     Error::invalid("document_id", format!("no prescription {id}"))
                 } else {
-                    Error::Context(status)
+                    Error::from(status)
                 }
             })?
             .into_inner()
             .prescription
-            .ok_or(Error::CorruptRow("prescription"))?;
+            .ok_or(Error::corrupt("prescription"))?;
         Ok(Prescribed {
             patient_id: Uuid::parse_str(&prescription.patient_id)
-                .map_err(|_| Error::CorruptRow("prescription patient"))?,
+                .map_err(|_| Error::corrupt("prescription patient"))?,
             active: prescription.status == encounters_pb::PrescriptionStatus::Active as i32,
             medicine_code: prescription.medicine_code,
             atc_code: prescription.atc_code,
@@ -108,6 +108,6 @@ impl Directory {
             .facility(context, facility_id)
             .await?
             .zone()
-            .ok_or(Error::CorruptRow("facility time zone"))
+            .ok_or(Error::corrupt("facility time zone"))
     }
 }

@@ -1,14 +1,12 @@
 //! The inventory module's one error type and its mapping to gRPC status codes.
 
-use hmis_platform::Violations;
+use hmis_platform::Failure;
 use hmis_platform::amount::Amount;
-use hmis_platform::error::{DbErrorKind, database_status};
+use hmis_platform::error::DbErrorKind;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request: {0}")]
-    InvalidArgument(Violations),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0} already exists")]
@@ -29,33 +27,13 @@ pub enum Error {
     },
     #[error("{0}")]
     Precondition(String),
-    #[error("refused: {}", .0.message())]
-    Refused(Status),
-    #[error("stored {0} is not valid")]
-    CorruptRow(&'static str),
     #[error(transparent)]
-    Context(#[from] Status),
-    #[error(transparent)]
-    Platform(#[from] hmis_platform::Error),
-    #[error("database: {0}")]
-    Database(sqlx::Error),
+    Failure(#[from] Failure),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl Error {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        let mut violations = Violations::default();
-        violations.add(field, description);
-        Self::InvalidArgument(violations)
-    }
-}
-
-impl From<Violations> for Error {
-    fn from(violations: Violations) -> Self {
-        Self::InvalidArgument(violations)
-    }
-}
+hmis_platform::shared_failures!(Error, own database);
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
@@ -79,9 +57,9 @@ impl From<sqlx::Error> for Error {
                 Some("warehouses_code_unique") => {
                     Self::AlreadyExists("a warehouse with this code".into())
                 }
-                _ => Self::Database(error),
+                _ => Failure::Database(error).into(),
             },
-            _ => Self::Database(error),
+            _ => Failure::Database(error).into(),
         }
     }
 }
@@ -89,30 +67,19 @@ impl From<sqlx::Error> for Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidArgument(violations) => violations.into(),
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
             Error::InsufficientStock { .. } | Error::Precondition(_) => {
                 Status::failed_precondition(error.to_string())
             }
-            Error::Refused(status) => status,
-            Error::CorruptRow(_) => hmis_platform::error::internal(&error),
-            Error::Context(status) => status,
-            Error::Platform(error) => error.into(),
-            Error::Database(error) => database_status(&error),
+            Error::Failure(failure) => failure.into(),
         }
     }
 }
 
-/// Inventory's refusals name no patient, so none is put on record after a rollback.
-impl hmis_platform::call::CallError for Error {}
-
 /// A failed read of the bed register: its status as it said it, or a malformed answer.
 impl From<hmis_core_api::CoreError> for Error {
     fn from(error: hmis_core_api::CoreError) -> Self {
-        match error {
-            hmis_core_api::CoreError::Status(status) => Self::Context(status),
-            hmis_core_api::CoreError::Malformed(what) => Self::CorruptRow(what),
-        }
+        Failure::from(error).into()
     }
 }

@@ -76,6 +76,17 @@ pub enum PatientsError {
     Malformed(&'static str),
 }
 
+/// As a module's failure: the registry's status passed on as it is, a malformed answer as
+/// a corrupt row (an internal error; the log names what was malformed).
+impl From<PatientsError> for hmis_platform::Failure {
+    fn from(error: PatientsError) -> Self {
+        match error {
+            PatientsError::Status(status) => Self::Context(status),
+            PatientsError::Malformed(what) => Self::CorruptRow(what),
+        }
+    }
+}
+
 impl PatientsError {
     /// Whether the registry said there is no such patient (the caller says which field named
     /// it).

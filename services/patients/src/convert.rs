@@ -117,8 +117,7 @@ pub fn patient_to_pb(
         phones: row.phones.clone(),
         occupation: row.occupation.clone(),
         marital_status: marital_status_to_pb(
-            MaritalStatus::from_db(&row.marital_status)
-                .ok_or(Error::CorruptRow("marital status"))?,
+            MaritalStatus::from_db(&row.marital_status).ok_or(Error::corrupt("marital status"))?,
         )
         .into(),
         language: row.language.clone(),
@@ -140,7 +139,7 @@ pub fn patient_to_pb(
                 let rank = match InsuranceRank::from_db(&policy.rank) {
                     Some(InsuranceRank::Primary) => pb::InsuranceRank::Primary,
                     Some(InsuranceRank::Supplementary) => pb::InsuranceRank::Supplementary,
-                    None => return Err(Error::CorruptRow("insurance rank")),
+                    None => return Err(Error::corrupt("insurance rank")),
                 };
                 Ok(pb::InsurancePolicy {
                     insurer: policy.insurer.clone(),

@@ -333,6 +333,143 @@ impl From<Error> for Status {
     }
 }
 
+/// What every module's error carries besides its own refusals: the request's wrong fields, a
+/// stored row that does not parse, a refusal to audit after the rollback, another module's (or
+/// the caller's context's) answer passed on as it is, and the platform's and the database's
+/// errors. A module's error holds it as its `Failure(Failure)` variant and gets the
+/// conversions `?` needs from [`shared_failures!`](crate::shared_failures):
+/// `#[error(transparent)] Failure(#[from] Failure)`.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("invalid request: {0}")]
+    InvalidArgument(Violations),
+    #[error("stored {0} is not valid")]
+    CorruptRow(&'static str),
+    /// The caller may not do this to these patients; put on record once the transaction that
+    /// found it out rolled back.
+    #[error("refused: {}", .status.message())]
+    Refused {
+        status: Status,
+        patients: Vec<uuid::Uuid>,
+    },
+    /// Another module's answer, or the caller's context's refusal, passed on as it is.
+    #[error(transparent)]
+    Context(Status),
+    #[error(transparent)]
+    Platform(Error),
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+}
+
+impl Failure {
+    /// One wrong field, found once the request was looked at against what is stored.
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        let mut violations = Violations::default();
+        violations.add(field, description);
+        Self::InvalidArgument(violations)
+    }
+
+    /// The refusal to put on record after the rollback, when this is one.
+    pub fn refusal(&self) -> Option<crate::call::Refusal> {
+        match self {
+            Self::Refused { status, patients } => Some(crate::call::Refusal {
+                outcome: status.code(),
+                patients: patients.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl From<Failure> for Status {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::InvalidArgument(violations) => violations.into(),
+            Failure::CorruptRow(_) => internal(&failure),
+            Failure::Refused { status, .. } | Failure::Context(status) => status,
+            Failure::Platform(error) => error.into(),
+            Failure::Database(error) => database_status(&error),
+        }
+    }
+}
+
+/// Gives a module's error enum, which holds the shared failures as a `Failure(Failure)`
+/// variant, the conversions `?` needs (from [`Violations`], `tonic::Status`, the platform's
+/// [`Error`] and, unless the module maps constraints itself, `sqlx::Error`), constructors for
+/// the shared failures, and its [`CallError`](crate::call::CallError) (unless the module has
+/// refusals of its own).
+///
+/// ```text
+/// hmis_platform::shared_failures!(Error);                  // everything
+/// hmis_platform::shared_failures!(Error, own database);    // From<sqlx::Error> written by the module
+/// hmis_platform::shared_failures!(Error, own database, own refusals);
+/// ```
+#[macro_export]
+macro_rules! shared_failures {
+    ($error:ident) => {
+        $crate::shared_failures!(@conversions $error);
+        $crate::shared_failures!(@database $error);
+        $crate::shared_failures!(@refusals $error);
+    };
+    ($error:ident, own database) => {
+        $crate::shared_failures!(@conversions $error);
+        $crate::shared_failures!(@refusals $error);
+    };
+    ($error:ident, own database, own refusals) => {
+        $crate::shared_failures!(@conversions $error);
+    };
+    (@conversions $error:ident) => {
+        impl From<$crate::Violations> for $error {
+            fn from(violations: $crate::Violations) -> Self {
+                Self::Failure($crate::Failure::InvalidArgument(violations))
+            }
+        }
+        impl From<$crate::__macro_support::Status> for $error {
+            fn from(status: $crate::__macro_support::Status) -> Self {
+                Self::Failure($crate::Failure::Context(status))
+            }
+        }
+        impl From<$crate::Error> for $error {
+            fn from(error: $crate::Error) -> Self {
+                Self::Failure($crate::Failure::Platform(error))
+            }
+        }
+        #[allow(dead_code)]
+        impl $error {
+            /// One wrong field, found once the request was looked at against what is stored.
+            pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+                Self::Failure($crate::Failure::invalid(field, description))
+            }
+            /// A stored row (`what`) that does not parse.
+            pub fn corrupt(what: &'static str) -> Self {
+                Self::Failure($crate::Failure::CorruptRow(what))
+            }
+            /// A refusal about `patients`, put on record after the rollback.
+            pub fn refused(status: $crate::__macro_support::Status, patients: Vec<$crate::__macro_support::Uuid>) -> Self {
+                Self::Failure($crate::Failure::Refused { status, patients })
+            }
+        }
+    };
+    (@database $error:ident) => {
+        impl From<$crate::__macro_support::SqlxError> for $error {
+            fn from(error: $crate::__macro_support::SqlxError) -> Self {
+                Self::Failure($crate::Failure::Database(error))
+            }
+        }
+    };
+    (@refusals $error:ident) => {
+        impl $crate::call::CallError for $error {
+            fn refusal(&self) -> Option<$crate::call::Refusal> {
+                match self {
+                    Self::Failure(failure) => failure.refusal(),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,4 +36,12 @@ pub mod wire;
 
 pub use context::{RequestContext, RequestContextLayer, TenantId};
 pub use db::{Database, TenantTx};
-pub use error::{Error, FieldViolation, Violations};
+pub use error::{Error, Failure, FieldViolation, Violations};
+
+/// What the platform's macros name, so a crate using them needs no dependency of its own.
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use sqlx::Error as SqlxError;
+    pub use tonic::Status;
+    pub use uuid::Uuid;
+}

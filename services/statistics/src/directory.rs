@@ -19,7 +19,7 @@ fn refused(field: &'static str, description: &'static str) -> impl Fn(CoreError)
         if error.is_not_found() {
             let mut violations = Violations::default();
             violations.add(field, description);
-            return Error::InvalidArgument(violations);
+            return Error::from(violations);
         }
         error.into()
     }
@@ -65,7 +65,7 @@ impl Directory {
         self.facility(context, facility_id)
             .await?
             .zone()
-            .ok_or(Error::CorruptRow("facility time zone"))
+            .ok_or(Error::corrupt("facility time zone"))
     }
 
     /// Beds of a ward in use in the register.

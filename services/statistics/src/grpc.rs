@@ -46,7 +46,7 @@ impl StatisticsApi {
     ) -> Result<()> {
         context
             .authorize(permission, &Target::facility(facility))
-            .map_err(Error::Context)?;
+            .map_err(Error::from)?;
         Ok(())
     }
 
@@ -58,7 +58,7 @@ impl StatisticsApi {
         from_date: &str,
         to_date: &str,
     ) -> Result<Period> {
-        context.authorize_any(READ).map_err(Error::Context)?;
+        context.authorize_any(READ).map_err(Error::from)?;
         let mut violations = Violations::default();
         let period = Period::parse(facility_id, from_date, to_date, &mut violations);
         let (Some(period), true) = (period, violations.is_empty()) else {

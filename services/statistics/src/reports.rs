@@ -59,7 +59,7 @@ pub(crate) fn local_days(
         zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
             .earliest()
             .map(|at| at.with_timezone(&Utc))
-            .ok_or(Error::CorruptRow("local midnight"))
+            .ok_or(Error::corrupt("local midnight"))
     };
     Ok((midnight(first)?, midnight(last + Duration::days(1))?))
 }

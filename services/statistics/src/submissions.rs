@@ -135,7 +135,7 @@ impl StatisticsApi {
                 let lines = office
                     .movement(&context, &period, pb::MovementGrouping::Ward)
                     .await?;
-                let (total, wards) = lines.split_last().ok_or(Error::CorruptRow("movement"))?;
+                let (total, wards) = lines.split_last().ok_or(Error::corrupt("movement"))?;
                 let departments = futures::future::try_join_all(wards.iter().map(|line| {
                     let id = Uuid::parse_str(&line.department_id).unwrap_or_default();
                     office.directory.department(&context, id)

@@ -150,10 +150,7 @@ impl Adt {
 
 /// A refusal to act on `patient`'s admission, audited once the transaction rolled back.
 fn refused(patient: Uuid) -> impl Fn(Status) -> Error {
-    move |status| Error::Refused {
-        status,
-        patients: vec![patient],
-    }
+    move |status| Error::refused(status, vec![patient])
 }
 
 fn ward_target(row: &AdmissionRow) -> Target {
@@ -387,7 +384,7 @@ impl Adt {
         let stays = store::stays_of(tx, row.id).await?;
         let current = open_stay(&stays)
             .cloned()
-            .ok_or(Error::CorruptRow("open admission without an open stay"))?;
+            .ok_or(Error::corrupt("open admission without an open stay"))?;
         if current.department_id == to.department_id && current.bed_id == to.bed_id {
             return Err(Error::precondition("the patient is already there"));
         }

@@ -304,7 +304,7 @@ impl Adt {
                     let stays = store::stays_of(tx, id).await?;
                     let current = open_stay(&stays)
                         .cloned()
-                        .ok_or(Error::CorruptRow("open admission without an open stay"))?;
+                        .ok_or(Error::corrupt("open admission without an open stay"))?;
                     let at = self
                         .movement_time_in(
                             tx,
@@ -402,7 +402,7 @@ impl Adt {
                         .filter(|stay| !stay.is_reservation() && !stay.cancelled)
                         .max_by_key(|stay| (stay.start_time, stay.id))
                         .cloned()
-                        .ok_or(Error::CorruptRow("discharged admission without stays"))?;
+                        .ok_or(Error::corrupt("discharged admission without stays"))?;
                     let undone = pb::Discharge {
                         r#type: discharge_type_to_pb(kind).into(),
                         discharge_time: timestamp(time),

@@ -98,7 +98,7 @@ pub(crate) async fn known(tx: &mut TenantTx, patient_id: Uuid) -> Result<Option<
             "male" => PatientSex::Male,
             "female" => PatientSex::Female,
             "unknown" => PatientSex::Unknown,
-            _ => return Err(Error::CorruptRow("known patient sex")),
+            _ => return Err(Error::corrupt("known patient sex")),
         };
         Ok(Patient {
             id: patient_id,

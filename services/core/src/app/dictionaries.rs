@@ -110,7 +110,7 @@ impl Core {
                 if !store::dictionary_exists(tx, &entry.dictionary_code).await? {
                     let mut violations = Violations::default();
                     violations.add("entry.dictionary_code", "no such dictionary");
-                    return Err(Error::InvalidArgument(violations));
+                    return Err(Error::from(violations));
                 }
                 store::insert_entry(tx, &entry).await?;
                 Ok::<_, Error>(pb::CreateDictionaryEntryResponse {

@@ -56,7 +56,7 @@ fn refers_to(error: Error, field: &str) -> Error {
         Error::NotFound { what, .. } => {
             let mut violations = Violations::default();
             violations.add(field, format!("no such {what}"));
-            Error::InvalidArgument(violations)
+            Error::from(violations)
         }
         other => other,
     }
@@ -78,5 +78,5 @@ async fn check_specialty(tx: &mut TenantTx, specialty_code: Option<&Code>) -> Re
             store::SPECIALTIES
         ),
     );
-    Err(Error::InvalidArgument(violations))
+    Err(Error::from(violations))
 }

@@ -28,7 +28,7 @@ impl TryFrom<DepartmentRow> for Department {
             facility_id: FacilityId::from_uuid(row.facility_id),
             code: code(&row.code, "department code")?,
             name: name(&row.name, "department name")?,
-            kind: DepartmentKind::from_db(&row.kind).ok_or(Error::CorruptRow("department kind"))?,
+            kind: DepartmentKind::from_db(&row.kind).ok_or(Error::corrupt("department kind"))?,
             specialty_code: if row.specialty_code.is_empty() {
                 None
             } else {

@@ -29,7 +29,7 @@ impl TryFrom<FacilityRow> for Facility {
             time_zone: row
                 .time_zone
                 .parse()
-                .map_err(|_| Error::CorruptRow("facility time zone"))?,
+                .map_err(|_| Error::corrupt("facility time zone"))?,
             address: text(&row.address, "facility address")?,
             active: row.active,
             version: Version::from_db(row.version),

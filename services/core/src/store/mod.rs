@@ -43,15 +43,15 @@ impl Lock {
 }
 
 fn code(value: &str, what: &'static str) -> Result<Code> {
-    Code::parse(value).map_err(|_| Error::CorruptRow(what))
+    Code::parse(value).map_err(|_| Error::corrupt(what))
 }
 
 fn name(value: &str, what: &'static str) -> Result<Name> {
-    Name::parse(value).map_err(|_| Error::CorruptRow(what))
+    Name::parse(value).map_err(|_| Error::corrupt(what))
 }
 
 fn text(value: &str, what: &'static str) -> Result<Text> {
-    Text::parse(value).map_err(|_| Error::CorruptRow(what))
+    Text::parse(value).map_err(|_| Error::corrupt(what))
 }
 
 fn not_found(what: &'static str, id: impl ToString) -> Error {

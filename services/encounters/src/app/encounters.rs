@@ -67,11 +67,11 @@ impl Ward {
                 let admission = self.directory.admission(context, *admission_id).await?;
                 let snapshot = admission.encode_to_vec();
                 Uuid::parse_str(&admission.patient_id)
-                    .map_err(|_| Error::CorruptRow("admission patient"))?;
+                    .map_err(|_| Error::corrupt("admission patient"))?;
                 (self.calls)
                     .write(context, &method, key, message, async |tx| {
                         let state = admission_state(&admission, &snapshot)
-                            .map_err(|_| Error::CorruptRow("admission"))?;
+                            .map_err(|_| Error::corrupt("admission"))?;
                         let row = store::follow_admission(tx, &state, now).await?;
                         context
                             .authorize(WRITE, &target_of(&row))

@@ -63,10 +63,7 @@ pub(crate) fn target_of(row: &EncounterRow) -> Target {
 
 /// A refusal to act on `patient`'s record, audited once the transaction rolled back.
 pub(crate) fn refused(patient: Uuid) -> impl Fn(Status) -> Error {
-    move |status| Error::Refused {
-        status,
-        patients: vec![patient],
-    }
+    move |status| Error::refused(status, vec![patient])
 }
 
 /// Records may be completed after discharge (coding, the summary), never on a cancelled

@@ -89,21 +89,20 @@ async fn evaluate(
     require_open(&encounter)?;
     let medicine = store::get_medicine(tx, order.medicine_id).await?;
     let restriction =
-        Restriction::from_db(&medicine.restriction).ok_or(Error::CorruptRow("medicine"))?;
+        Restriction::from_db(&medicine.restriction).ok_or(Error::corrupt("medicine"))?;
     if let Some(privilege) = safety::privilege_for(restriction)
         && !context.principal()?.is_allowed(privilege, &target)
     {
-        return Err(Error::Refused {
-            status: Status::permission_denied(format!(
+        return Err(Error::refused(
+            Status::permission_denied(format!(
                 "{} is a restricted medicine ({}); prescribing it needs the privilege {privilege}",
                 medicine.name,
                 restriction.as_db().replace('_', " ")
             )),
-            patients: vec![encounter.patient_id],
-        });
+            vec![encounter.patient_id],
+        ));
     }
-    let strength =
-        Amount::from_db(&medicine.strength).map_err(|_| Error::CorruptRow("strength"))?;
+    let strength = Amount::from_db(&medicine.strength).map_err(|_| Error::corrupt("strength"))?;
     let dosing = Dosing {
         form_unit: &medicine.form_unit,
         strength,
@@ -137,7 +136,7 @@ async fn evaluate(
                 substance_atc_code: row.substance_atc_code,
                 substance_text: row.substance_text,
                 severity: Severity::from_db(&row.severity)
-                    .ok_or(Error::CorruptRow("allergy severity"))?,
+                    .ok_or(Error::corrupt("allergy severity"))?,
             })
         })
         .collect::<Result<_>>()?;
@@ -147,7 +146,7 @@ async fn evaluate(
         .map(|row| {
             Ok(InteractionRule {
                 severity: WarningSeverity::from_db(&row.severity)
-                    .ok_or(Error::CorruptRow("rule severity"))?,
+                    .ok_or(Error::corrupt("rule severity"))?,
                 atc_code_a: row.atc_code_a,
                 atc_code_b: row.atc_code_b,
                 description: row.description,
@@ -159,7 +158,7 @@ async fn evaluate(
         .as_deref()
         .map(Amount::from_db)
         .transpose()
-        .map_err(|_| Error::CorruptRow("max daily dose"))?;
+        .map_err(|_| Error::corrupt("max daily dose"))?;
     let warnings = safety::check(
         &Candidate {
             medicine_name: &medicine.name,
@@ -306,12 +305,14 @@ impl Ward {
                     // A nurse prescriber may prescribe, but not past a severe warning.
                     context
                         .authorize(OVERRIDE, &target_of(encounter))
-                        .map_err(|_| Error::Refused {
-                            status: Status::permission_denied(
-                                "overriding a severe prescribing warning needs the \
+                        .map_err(|_| {
+                            Error::refused(
+                                Status::permission_denied(
+                                    "overriding a severe prescribing warning needs the \
                                  permission encounters.override (a physician's)",
-                            ),
-                            patients: vec![encounter.patient_id],
+                                ),
+                                vec![encounter.patient_id],
+                            )
                         })?;
                 }
                 let start_time = order.start_time.unwrap_or(now);
@@ -504,7 +505,7 @@ impl Ward {
             readable_prescriptions(self, &mut tx, context, &subject, false).await?;
         self.commit_read(tx, context, Shown::patient(patient, &access))
             .await?;
-        let encounter = encounter.ok_or(Error::CorruptRow("encounter"))?;
+        let encounter = encounter.ok_or(Error::corrupt("encounter"))?;
         Ok(pb::PrintPrescriptionsResponse {
             content_type: "text/plain; charset=utf-8".to_owned(),
             content: super::extract::prescription_sheet(&encounter, &rows, now),

@@ -105,7 +105,7 @@ impl Ward {
         .await?
         .into_iter()
         .next()
-        .ok_or(Error::CorruptRow("code check"))
+        .ok_or(Error::corrupt("code check"))
     }
 
     pub(crate) async fn add_note(

@@ -42,7 +42,7 @@ impl Ward {
         let clinic = self.directory.clinic(context, department_id).await?;
         context
             .authorize(READ, &Target::department(clinic.facility_id, department_id))
-            .map_err(Error::Context)?;
+            .map_err(Error::from)?;
         let zone: Tz = self
             .directory
             .time_zone(context, clinic.facility_id)
@@ -56,7 +56,7 @@ impl Ward {
             zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
                 .earliest()
                 .map(|at| at.with_timezone(&chrono::Utc))
-                .ok_or(Error::CorruptRow("facility midnight"))
+                .ok_or(Error::corrupt("facility midnight"))
         };
         let period_start = midnight(first_day)?;
         let period_end = midnight(first_day + Duration::days(i64::from(days)))?;
@@ -74,9 +74,9 @@ impl Ward {
         let mut medications = Vec::with_capacity(rows.len());
         let mut totals: BTreeMap<uuid::Uuid, (pb::OrderTotal, i64)> = BTreeMap::new();
         for row in &rows {
-            let dose = Amount::from_db(&row.dose).map_err(|_| Error::CorruptRow("dose"))?;
+            let dose = Amount::from_db(&row.dose).map_err(|_| Error::corrupt("dose"))?;
             let strength =
-                Amount::from_db(&row.strength).map_err(|_| Error::CorruptRow("strength"))?;
+                Amount::from_db(&row.strength).map_err(|_| Error::corrupt("strength"))?;
             let times_per_day = u32::try_from(row.times_per_day).unwrap_or(1);
             let from = row.start_time.max(period_start);
             let to = row

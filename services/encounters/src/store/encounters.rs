@@ -74,7 +74,7 @@ pub async fn follow_admission(
         Some(row) => Ok(row),
         None => encounter_of_admission(tx, state.admission_id)
             .await?
-            .ok_or(Error::CorruptRow("encounter of an admission")),
+            .ok_or(Error::corrupt("encounter of an admission")),
     }
 }
 

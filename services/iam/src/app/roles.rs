@@ -173,7 +173,7 @@ impl Iam {
                     if let Some(permission) = (role.permissions.iter())
                         .find(|permission| !may_grant(principal, permission))
                     {
-                        return Err(Error::Context(Status::permission_denied(format!(
+                        return Err(Error::from(Status::permission_denied(format!(
                             "only holders of {permission} may assign this role"
                         ))));
                     }

@@ -35,8 +35,8 @@ pub(crate) async fn provision_tenant(
         .code_of(tenant.tenant_id)
         .await
         .map_err(|error| match error {
-            hmis_core_api::CoreError::Status(status) => Error::Context(status),
-            hmis_core_api::CoreError::Malformed(_) => Error::Context(tonic::Status::internal(
+            hmis_core_api::CoreError::Status(status) => Error::from(status),
+            hmis_core_api::CoreError::Malformed(_) => Error::from(tonic::Status::internal(
                 "the register of tenants answered without the tenant",
             )),
         })?;

@@ -130,7 +130,7 @@ impl Stores {
         };
         context
             .authorize(MANAGE, &target_of(&row))
-            .map_err(Error::Refused)?;
+            .map_err(Error::from)?;
         let method = method("CreateWarehouse");
         (self.calls)
             .write(context, &method, &warehouse.key, message, async |tx| {
@@ -200,7 +200,7 @@ impl Stores {
                 {
                     let item = store::get_item(tx, item_id).await?;
                     let point = Amount::from_db(&reorder_point)
-                        .map_err(|_| Error::CorruptRow("reorder point"))?;
+                        .map_err(|_| Error::corrupt("reorder point"))?;
                     let held = Amount::from_db(&in_stock).map(Amount::scaled).unwrap_or(0);
                     let suggested = Amount::from_scaled_positive(2 * point.scaled() - held)
                         .map(|amount| amount.to_string())

@@ -69,7 +69,7 @@ fn local_period(
         zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
             .earliest()
             .map(|at| at.with_timezone(&Utc))
-            .ok_or(Error::CorruptRow("local midnight"))
+            .ok_or(Error::corrupt("local midnight"))
     };
     Ok((midnight(first)?, midnight(after_last)?))
 }
@@ -85,7 +85,7 @@ impl Stores {
         let warehouse = store::get_warehouse(tx, id).await?;
         context
             .authorize(permission, &target_of(&warehouse))
-            .map_err(Error::Refused)?;
+            .map_err(Error::from)?;
         Ok(warehouse)
     }
 
@@ -201,7 +201,7 @@ async fn move_out(
         .map(|(lot_id, quantity, _)| {
             Ok(InHand {
                 lot_id: *lot_id,
-                quantity: Amount::from_db(quantity).map_err(|_| Error::CorruptRow("balance"))?,
+                quantity: Amount::from_db(quantity).map_err(|_| Error::corrupt("balance"))?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -216,7 +216,7 @@ async fn move_out(
             .iter()
             .find(|(id, _, _)| *id == lot_id)
             .map(|(_, _, cost)| cost.clone())
-            .ok_or(Error::CorruptRow("allocated lot"))?;
+            .ok_or(Error::corrupt("allocated lot"))?;
         let line = Line {
             kind: movement.kind,
             item_id,

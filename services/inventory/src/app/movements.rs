@@ -169,7 +169,7 @@ impl Stores {
                     let item = store::get_item(tx, line.item_id).await?;
                     let per_unit = units_per(&item, &line.unit, &format!("lines[{index}].unit"))?;
                     let factor =
-                        Amount::from_db(&per_unit).map_err(|_| Error::CorruptRow("pack unit"))?;
+                        Amount::from_db(&per_unit).map_err(|_| Error::corrupt("pack unit"))?;
                     let base_quantity = line.quantity.times(factor).ok_or_else(|| {
                         Error::invalid(&format!("lines[{index}].quantity"), "is too large")
                     })?;
@@ -369,8 +369,8 @@ impl Stores {
                         "returns reverse an issue or a transfer out of this warehouse",
                     ));
                 }
-                let issued = Amount::from_db(&original.quantity)
-                    .map_err(|_| Error::CorruptRow("movement"))?;
+                let issued =
+                    Amount::from_db(&original.quantity).map_err(|_| Error::corrupt("movement"))?;
                 let returned = Amount::from_db(&store::returned_of(tx, back.movement_id).await?)
                     .map(Amount::scaled)
                     .unwrap_or(0);

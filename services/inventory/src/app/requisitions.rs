@@ -141,7 +141,7 @@ impl Stores {
                     ward_stock(tx, requisition.ward_stock_id, "requisition.ward_stock_id").await?;
                 context
                     .authorize(ADMINISTER, &target_of(&ward))
-                    .map_err(Error::Refused)?;
+                    .map_err(Error::from)?;
                 for (item, _) in &requisition.lines {
                     store::get_item(tx, *item).await?;
                 }
@@ -174,7 +174,7 @@ impl Stores {
         tx.commit().await?;
         context
             .authorize(ADMINISTER, &target_of(&ward))
-            .map_err(Error::Refused)?;
+            .map_err(Error::from)?;
         let Some(department_id) = ward.department_id else {
             return Err(Error::invalid(
                 "ward_stock_id",
@@ -220,7 +220,7 @@ impl Stores {
                         "ward medication order from {} for {} day(s)",
                         medication.start_date, medication.days
                     ))
-                    .map_err(|_| Error::CorruptRow("ward medication order"))?,
+                    .map_err(|_| Error::corrupt("ward medication order"))?,
                     lines,
                 };
                 let row = insert_requisition(tx, context, &requisition, now).await?;
@@ -308,7 +308,7 @@ impl Stores {
                 let ward = store::get_warehouse(tx, row.ward_stock_id).await?;
                 let supplier = store::get_warehouse(tx, row.supplier_id).await?;
                 if !allowed(&target_of(&ward)) && !allowed(&target_of(&supplier)) {
-                    return Err(Error::Context(Status::permission_denied(
+                    return Err(Error::from(Status::permission_denied(
                         "neither the asking ward nor the supplying warehouse is yours",
                     )));
                 }

@@ -98,7 +98,7 @@ fn next_month(month: NaiveDate) -> Result<NaiveDate> {
     } else {
         NaiveDate::from_ymd_opt(month.year(), month.month() + 1, 1)
     }
-    .ok_or(Error::CorruptRow("month"))
+    .ok_or(Error::corrupt("month"))
 }
 
 impl Stores {

@@ -62,7 +62,7 @@ impl Registry {
             .take(size.get())
             .map(|row| {
                 let patient = pb::Patient::decode(row.snapshot.as_slice())
-                    .map_err(|_| Error::CorruptRow("version snapshot"))?;
+                    .map_err(|_| Error::corrupt("version snapshot"))?;
                 Ok(pb::PatientVersion {
                     version: row.version,
                     kind: change_kind_from_db(&row.kind).into(),

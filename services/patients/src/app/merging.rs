@@ -54,12 +54,12 @@ impl Registry {
             [second, first]
         };
         if pair.iter().any(|(row, _)| row.confidential) && !sees_confidential(context) {
-            return Err(Error::Refused {
-                status: Status::permission_denied(format!(
+            return Err(Error::refused(
+                Status::permission_denied(format!(
                     "a record is confidential: missing permission {CONFIDENTIAL}"
                 )),
-                patients: vec![survivor_id, merged_id],
-            });
+                vec![survivor_id, merged_id],
+            ));
         }
         Ok(pair)
     }

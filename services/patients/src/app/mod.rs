@@ -158,7 +158,7 @@ impl Registry {
                 mrn: holder.mrn,
                 unpaid_debt: holder.unpaid_debt,
             },
-            Ok(None) => Error::Context(Status::aborted(
+            Ok(None) => Error::from(Status::aborted(
                 "a concurrent registration changed the identifier; retry",
             )),
             Err(error) => error,
@@ -241,7 +241,7 @@ impl Registry {
             let placement = store::placement_of(&mut tx, id).await?;
             let access = patient_access(context, READ, placement)?;
             if row.confidential && !sees_confidential(context) {
-                return Err(Error::Context(Status::permission_denied(format!(
+                return Err(Error::from(Status::permission_denied(format!(
                     "the record is confidential: missing permission {CONFIDENTIAL}"
                 ))));
             }
@@ -249,12 +249,7 @@ impl Registry {
             Ok::<_, Error>((access, value))
         }
         .await;
-        let outcome = match &answer {
-            Ok(_) => tonic::Code::Ok,
-            Err(Error::NotFound(_)) => tonic::Code::NotFound,
-            Err(Error::Context(status)) => status.code(),
-            Err(_) => tonic::Code::Internal,
-        };
+        let outcome = records::outcome(&answer);
         let reason = answer
             .as_ref()
             .ok()

@@ -68,11 +68,11 @@ fn exact_match_shown(
 }
 
 /// The audit outcome of a read's answer.
-fn outcome<T>(answer: &Result<T, Error>) -> Code {
+pub(super) fn outcome<T>(answer: &Result<T, Error>) -> Code {
     match answer {
         Ok(_) => Code::Ok,
         Err(Error::NotFound(_)) => Code::NotFound,
-        Err(Error::Context(status)) => status.code(),
+        Err(Error::Failure(hmis_platform::Failure::Context(status))) => status.code(),
         Err(_) => Code::Internal,
     }
 }
@@ -171,7 +171,7 @@ impl Registry {
                             .map(|patient| visible(context, patient)),
                         Some(access),
                     ),
-                    Err(denied) => (Err(Error::Context(denied)), None),
+                    Err(denied) => (Err(Error::from(denied)), None),
                 }
             }
             Err(error) => (Err(error), None),
@@ -262,10 +262,7 @@ impl Registry {
             .write(context, "UpdatePatient", &update.key, message, async |tx| {
                 let (row, identifiers) = store::get_patient(tx, id, Lock::ForUpdate).await?;
                 let placement = store::placement_of(tx, id).await?;
-                let refused = |status| Error::Refused {
-                    status,
-                    patients: vec![id],
-                };
+                let refused = |status| Error::refused(status, vec![id]);
                 let access = patient_access(context, WRITE, placement).map_err(refused)?;
                 if row.confidential && !sees_confidential(context) {
                     return Err(refused(Status::permission_denied(format!(

@@ -259,7 +259,7 @@ async fn insert_identifiers(
                 mrn: String::new(),
                 unpaid_debt: false,
             },
-            _ => Error::Database(error),
+            _ => error.into(),
         })?;
     }
     Ok(())

@@ -40,7 +40,7 @@ pub async fn holder_of(
 }
 
 pub fn identifier_type(row: &IdentifierRow) -> Result<IdentifierType, Error> {
-    IdentifierType::from_db(&row.r#type).ok_or(Error::CorruptRow("identifier type"))
+    IdentifierType::from_db(&row.r#type).ok_or(Error::corrupt("identifier type"))
 }
 
 /// Serialises registrations of one name and birth date in a tenant, so two desks registering
