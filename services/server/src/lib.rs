@@ -6,6 +6,7 @@
 //! runs the background workers, and on shutdown stops accepting, reports NOT_SERVING, and lets
 //! calls in flight finish (up to the configured grace period).
 
+pub mod console;
 pub mod demo;
 pub mod modules;
 mod options;
@@ -447,12 +448,14 @@ impl Application {
         tracing::info!(
             addr = %local_addr.map(|addr| addr.to_string()).unwrap_or_default(),
             modules = %self.mounted.join(","),
-            "listening"
+            console = %local_addr.map(|addr| format!("http://{addr}/")).unwrap_or_default(),
+            "listening; the staff console is at the console URL"
         );
         let server = tonic::transport::Server::builder()
             .accept_http1(true)
             // One connection may not hold the server's every task: streams past this wait.
             .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            .layer(console::ConsoleLayer)
             .layer(cors_layer())
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(RequestContextLayer::new(self.modules.iam.verifier()))

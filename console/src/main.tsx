@@ -1,0 +1,113 @@
+// The staff console: sign-in, then the screens the signed-in person's permissions open,
+// addressed by the page's hash (#/patients, #/patients/<id>) so a link can be shared and
+// the back button works. Everything goes over the public contracts (grpc-web).
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { signOut, type Session } from "./api";
+import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
+import { PatientRecord } from "./screens/PatientRecord";
+import { Registry } from "./screens/Registry";
+import { SignIn } from "./screens/SignIn";
+import "@picocss/pico/css/pico.min.css";
+import "./console.css";
+
+function useHash(): string {
+  const [hash, setHash] = useState(window.location.hash);
+  useEffect(() => {
+    const changed = () => setHash(window.location.hash);
+    window.addEventListener("hashchange", changed);
+    return () => window.removeEventListener("hashchange", changed);
+  }, []);
+  return hash;
+}
+
+function Screen(props: { hash: string; session: Session }) {
+  const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);
+  if (patient) return <PatientRecord id={patient[1]} session={props.session} />;
+  return <Registry />;
+}
+
+function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [notice, setNotice] = useState("");
+  const [, setLanguageShown] = useState<Language>(language());
+  const hash = useHash();
+
+  const ended = (reason: "signed-out" | "expired") => {
+    setSession(null);
+    setNotice(reason === "expired" ? t("sessionEnded") : t("signedOut"));
+  };
+
+  if (!session) {
+    return (
+      <SignIn
+        notice={notice}
+        onEnded={ended}
+        onSignedIn={(signedIn) => {
+          setNotice("");
+          setSession(signedIn);
+        }}
+      />
+    );
+  }
+
+  const choose = (chosen: Language) => {
+    setLanguage(chosen);
+    rememberLanguage(session.me.username, chosen);
+    setLanguageShown(chosen);
+  };
+
+  return (
+    <>
+      <a href="#content" class="skip">
+        {t("skipToContent")}
+      </a>
+      <header class="container">
+        <nav aria-label="main">
+          <ul>
+            <li>
+              <strong>{t("appName")}</strong>
+            </li>
+            <li>
+              <a href="#/patients" aria-current={hash.startsWith("#/patients") ? "page" : undefined}>
+                {t("registry")}
+              </a>
+            </li>
+          </ul>
+          <ul>
+            <li>
+              <span>
+                {t("signedInAs")} <strong data-testid="who">{session.me.displayName || session.me.username}</strong>
+              </span>
+            </li>
+            <li>
+              <label class="inline">
+                <span class="visually-hidden">{t("language")}</span>
+                <select
+                  name="language"
+                  aria-label={t("language")}
+                  value={language()}
+                  onChange={(event) => choose((event.target as HTMLSelectElement).value as Language)}
+                >
+                  <option value="en">English</option>
+                  <option value="ro">Română</option>
+                </select>
+              </label>
+            </li>
+            <li>
+              <button type="button" class="secondary" onClick={() => void signOut()}>
+                {t("signOut")}
+              </button>
+            </li>
+          </ul>
+        </nav>
+      </header>
+      <main class="container" id="content" tabIndex={-1}>
+        <Screen hash={hash} session={session} />
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) render(<App />, root);

@@ -1,0 +1,97 @@
+// Pieces every screen uses: errors in words naming the field, labelled fields, the sex and
+// date formats. Pico CSS styles plain semantic HTML, so screens stay forms, tables and
+// headings that a keyboard and a screen reader already know.
+import type { ComponentChildren } from "preact";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Sex } from "./gen/openhmis/patients/v1/patients_pb";
+import { t } from "./i18n";
+
+/** A failure as the desk reads it: the status in words and the fields the server named. */
+export function describe(error: unknown): string {
+  if (error instanceof ConnectError) {
+    if (error.code === Code.Unavailable) return t("unavailable");
+    return `${t("errorPrefix")} (${Code[error.code]}): ${error.rawMessage}`;
+  }
+  return String(error instanceof Error ? error.message : error);
+}
+
+/** The field paths an INVALID_ARGUMENT names in its message ("field: what; field: what"). */
+export function fieldsNamed(error: unknown): string[] {
+  if (!(error instanceof ConnectError) || error.code !== Code.InvalidArgument) return [];
+  const message = error.rawMessage.replace(/^invalid request: /, "");
+  return message
+    .split("; ")
+    .map((part) => part.split(": ")[0])
+    .filter((field) => /^[a-z_.\[\]0-9]+$/.test(field));
+}
+
+export function ErrorMessage({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p role="alert" class="error">
+      {describe(error)}
+    </p>
+  );
+}
+
+export function Field(props: {
+  label: string;
+  name: string;
+  value: string;
+  onInput: (value: string) => void;
+  type?: string;
+  required?: boolean;
+  invalid?: boolean;
+  hint?: string;
+  autocomplete?: string;
+  inputMode?: "numeric" | "text";
+}) {
+  const hintId = props.hint ? `${props.name}-hint` : undefined;
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        type={props.type ?? "text"}
+        value={props.value}
+        required={props.required}
+        autocomplete={props.autocomplete ?? "off"}
+        inputMode={props.inputMode}
+        aria-invalid={props.invalid === undefined ? undefined : props.invalid ? "true" : "false"}
+        aria-describedby={hintId}
+        onInput={(event) => props.onInput((event.target as HTMLInputElement).value)}
+      />
+      {props.hint && <small id={hintId}>{props.hint}</small>}
+    </label>
+  );
+}
+
+export function Section(props: { title: string; children: ComponentChildren; id?: string }) {
+  return (
+    <section aria-labelledby={`${props.id ?? props.title}-title`}>
+      <h2 id={`${props.id ?? props.title}-title`}>{props.title}</h2>
+      {props.children}
+    </section>
+  );
+}
+
+export function sexName(sex: Sex): string {
+  switch (sex) {
+    case Sex.FEMALE:
+      return t("female");
+    case Sex.MALE:
+      return t("male");
+    default:
+      return t("unknown");
+  }
+}
+
+const IDNP_WEIGHTS = [7, 3, 1, 7, 3, 1, 7, 3, 1, 7, 3, 1];
+
+/** Whether `value` is a Moldovan IDNP: 13 digits, the last Σ(dᵢ·wᵢ) mod 10 (as the server checks). */
+export function validIdnp(value: string): boolean {
+  if (!/^\d{13}$/.test(value)) return false;
+  const digits = [...value].map(Number);
+  const sum = IDNP_WEIGHTS.reduce((total, weight, index) => total + weight * digits[index], 0);
+  return sum % 10 === digits[12];
+}

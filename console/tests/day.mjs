@@ -1,0 +1,166 @@
+// The console driven in Debian's Chromium through playwright-core, against a running
+// `openhmis demo`: each step as a person does it with the keyboard and mouse, a screenshot of
+// each kept in tests/output/, and axe-core run on every screen (no serious or critical
+// violation allowed).
+// Usage: node tests/day.mjs http://127.0.0.1:50051
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+
+const base = process.argv[2] ?? "http://127.0.0.1:50051";
+const output = new URL("./output/", import.meta.url).pathname;
+mkdirSync(output, { recursive: true });
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+// A person no earlier run made: a name of random syllables and a random birth date (the
+// duplicate check looks for close names born the same day).
+const syllables = ["ba", "ce", "di", "fo", "gu", "la", "me", "ni", "po", "ru", "sa", "te", "vi", "zo"];
+const pick = () => syllables[Math.floor(Math.random() * syllables.length)];
+const unique = `${pick()}${pick()}${pick()}${pick()}${pick()}`.replace(/^./, (c) => c.toUpperCase());
+const born = new Date(Date.UTC(1935, 0, 1) + Math.floor(Math.random() * 25_000) * 86_400_000)
+  .toISOString()
+  .slice(0, 10);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+// bypassCSP only so axe-core can be injected; the page itself runs under the server's policy.
+const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1280, height: 900 }, bypassCSP: true });
+const page = await context.newPage();
+const failures = [];
+page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+let step = 0;
+
+async function shot(name) {
+  step += 1;
+  await page.screenshot({ path: `${output}${String(step).padStart(2, "0")}-${name}.png`, fullPage: true });
+}
+
+async function accessible(screen) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const run = await axe.run(document, { resultTypes: ["violations"] });
+    return run.violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  });
+  for (const violation of result) failures.push(`${screen}: ${violation}`);
+}
+
+async function check(what, action) {
+  try {
+    await action();
+    console.log(`ok: ${what}`);
+  } catch (error) {
+    failures.push(`${what}: ${error.message.split("\n")[0]}`);
+    await page.screenshot({ path: `${output}failure-${step}.png`, fullPage: true }).catch(() => {});
+    throw error;
+  }
+}
+
+async function signIn(username) {
+  await page.goto(base);
+  await page.getByLabel("Institution code").fill("DEMO");
+  await page.getByLabel("User name").fill(username);
+  await page.getByLabel("Password").fill("Demo-Hospital-2026");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("who").waitFor({ timeout: 15000 });
+}
+
+try {
+  await check("the sign-in page is served by the server and is accessible", async () => {
+    await page.goto(base);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await accessible("sign-in");
+    await shot("sign-in");
+  });
+
+  await check("a wrong password is refused in words", async () => {
+    await page.getByLabel("User name").fill("registrar");
+    await page.getByLabel("Password").fill("wrong");
+    await page.keyboard.press("Enter");
+    await page.getByRole("alert").filter({ hasText: "UNAUTHENTICATED" }).waitFor();
+  });
+
+  await check("the registrar signs in", async () => {
+    await signIn("registrar");
+    await accessible("registry");
+    await shot("registry");
+  });
+
+  await check("a name with a typo finds the demo patient", async () => {
+    await page.getByLabel("Search for").fill("Rusuu Ion");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("cell", { name: /Rusu Ion/ }).first().waitFor();
+    await shot("search-typo");
+  });
+
+  await check("a national id finds its patient", async () => {
+    await page.getByLabel("National ID (IDNP)").first().check();
+    await page.getByLabel("Search for").fill("2000010079197");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("cell", { name: /Rusu Elena/ }).waitFor();
+  });
+
+  await check("a wrong IDNP is flagged while typing and cannot be sent", async () => {
+    const register = page.locator("#register-title").locator("..");
+    await register.getByLabel("National ID (IDNP)").fill("2000010079198");
+    await register.getByText("Not a valid IDNP").waitFor();
+    if (!(await register.getByRole("button", { name: "Register" }).isDisabled())) {
+      throw new Error("Register stays enabled with an invalid IDNP");
+    }
+    await register.getByLabel("National ID (IDNP)").fill("");
+  });
+
+  let mrn = "";
+  await check("a new patient is registered", async () => {
+    const register = page.locator("#register-title").locator("..");
+    await register.getByLabel("Family name").fill(unique);
+    await register.getByLabel("Given names").fill("Maria");
+    await register.getByLabel("Birth date").fill(born);
+    await register.getByRole("button", { name: "Register" }).click();
+    const status = register.getByRole("status").filter({ hasText: "Registered with MRN" });
+    await status.waitFor();
+    mrn = (await status.getByRole("link").textContent()).trim();
+    await shot("registered");
+  });
+
+  await check("registering her again shows her as a duplicate before anything is made", async () => {
+    const register = page.locator("#register-title").locator("..");
+    await register.getByRole("button", { name: "Register" }).click();
+    const duplicates = register.locator(".duplicates");
+    await duplicates.getByRole("link", { name: mrn }).waitFor();
+    await accessible("duplicates");
+    await shot("duplicate-caught");
+  });
+
+  await check("her record opens with its history", async () => {
+    await page.locator(".duplicates").getByRole("link", { name: mrn }).click();
+    await page.getByTestId("mrn").filter({ hasText: mrn }).waitFor();
+    await page.getByRole("cell", { name: /registered/ }).waitFor();
+    await accessible("record");
+    await shot("record");
+  });
+
+  await check("the console speaks Romanian when chosen", async () => {
+    await page.getByLabel("Language").selectOption("ro");
+    await page.getByRole("heading", { name: "Modificările fișei" }).waitFor();
+    await page.getByLabel("Limba").selectOption("en");
+  });
+
+  await check("signing out ends the session with a clear page", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("status").filter({ hasText: "You signed out." }).waitFor();
+  });
+} catch {
+  // recorded in failures
+} finally {
+  await browser.close();
+}
+
+if (failures.length > 0) {
+  console.error(`console day: ${failures.length} failure(s)`);
+  for (const failure of failures) console.error(`  ${failure}`);
+  process.exit(1);
+}
+console.log(`console day: every step passed; screenshots in ${output}`);
