@@ -3,8 +3,9 @@
 // the back button works. Everything goes over the public contracts (grpc-web).
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { signOut, type Session } from "./api";
+import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
+import { Admissions } from "./screens/Admissions";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
@@ -22,6 +23,8 @@ function useHash(): string {
 }
 
 function Screen(props: { hash: string; session: Session }) {
+  const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
+  if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);
   if (patient) return <PatientRecord id={patient[1]} session={props.session} />;
   return <Registry />;
@@ -73,6 +76,13 @@ function App() {
                 {t("registry")}
               </a>
             </li>
+            {holds(session, "admissions.read") && (
+              <li>
+                <a href="#/admissions" aria-current={hash.startsWith("#/admissions") ? "page" : undefined}>
+                  {t("admissions")}
+                </a>
+              </li>
+            )}
           </ul>
           <ul>
             <li>

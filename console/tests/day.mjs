@@ -142,9 +142,29 @@ try {
     await shot("record");
   });
 
+  await check("the registrar admits her into a free bed chosen on the live ward map", async () => {
+    await page.getByRole("button", { name: "Admit" }).click();
+    await page.getByTestId("bed-map").waitFor();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const free = page.locator("[data-testid=bed-map] button.bed-free").first();
+    await free.waitFor();
+    const place = await free.getAttribute("data-bed");
+    await free.click();
+    await page.getByTestId("chosen-bed").filter({ hasText: "Chosen bed" }).waitFor();
+    await page.getByLabel("Admitting diagnosis (ICD-10 code)").fill("I20.0");
+    await page.getByRole("button", { name: "Admit", exact: true }).click();
+    await page.getByTestId("admission-number").waitFor();
+    // The board's stream shows the bed taken, by her, without reloading.
+    await page.locator(`[data-bed="${place}"].bed-occupied`).filter({ hasText: unique }).waitFor();
+    await accessible("admissions");
+    await shot("admitted-on-map");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
+    await page.getByRole("link", { name: "Patients" }).click();
+    await page.getByRole("heading", { name: "Find a patient" }).waitFor();
     await page.getByLabel("Language").selectOption("ro");
-    await page.getByRole("heading", { name: "Modificările fișei" }).waitFor();
+    await page.getByRole("heading", { name: "Căutarea pacientului" }).waitFor();
     await page.getByLabel("Limba").selectOption("en");
   });
 

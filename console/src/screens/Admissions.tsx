@@ -1,0 +1,462 @@
+// Admissions: the ward's live map (WatchWardBoard, a server stream over grpc-web), admitting
+// into a bed chosen on it, transfers to a bed chosen on any ward's map, discharge with its
+// type, and undoing a discharge within the window.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { client, requestId } from "../api";
+import {
+  AdmissionService,
+  AdmissionStatus,
+  AdmissionType,
+  BedOccupancy,
+  DischargeType,
+  type Admission,
+  type BedSlot,
+  type WardBoard,
+} from "../gen/openhmis/admissions/v1/admissions_pb";
+import { DepartmentKind, FacilityService, type Department } from "../gen/openhmis/core/v1/core_pb";
+import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
+import { formatTime, t, type Key } from "../i18n";
+import { ErrorMessage, Field, Section } from "../ui";
+
+interface Ward extends Department {
+  timeZone: string;
+}
+
+/** Every ward (and intensive care unit) of every facility the caller may read. */
+function useWards(): [Ward[], unknown] {
+  const [wards, setWards] = useState<Ward[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    (async () => {
+      const facilities = client(FacilityService);
+      const { facilities: found } = await facilities.listFacilities({ pageSize: 100 });
+      const all: Ward[] = [];
+      for (const facility of found) {
+        for (const kind of [DepartmentKind.WARD, DepartmentKind.INTENSIVE_CARE]) {
+          const { departments } = await facilities.listDepartments({
+            facilityId: facility.id,
+            kind,
+            pageSize: 200,
+          });
+          all.push(...departments.filter((d) => d.active).map((d) => ({ ...d, timeZone: facility.timeZone })));
+        }
+      }
+      all.sort((a, b) => a.name.localeCompare(b.name));
+      setWards(all);
+    })().catch(setError);
+  }, []);
+  return [wards, error];
+}
+
+/** The ward's board as the server streams it: a new board after every change. */
+function useBoard(wardId: string): [WardBoard | null, unknown] {
+  const [board, setBoard] = useState<WardBoard | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    setBoard(null);
+    setError(null);
+    if (!wardId) return;
+    const abort = new AbortController();
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const watch = async () => {
+      try {
+        for await (const update of client(AdmissionService).watchWardBoard(
+          { departmentId: wardId },
+          { signal: abort.signal },
+        )) {
+          setError(null);
+          if (update.board) setBoard(update.board);
+        }
+      } catch (failure) {
+        if (abort.signal.aborted) return;
+        setError(failure);
+        if (failure instanceof ConnectError && failure.code === Code.Unauthenticated) return;
+      }
+      if (!abort.signal.aborted) retry = setTimeout(watch, 2000);
+    };
+    void watch();
+    return () => {
+      abort.abort();
+      clearTimeout(retry);
+    };
+  }, [wardId]);
+  return [board, error];
+}
+
+const names = new Map<string, string>();
+
+/** The names of the patients on a board (read once each, remembered). */
+function usePatientNames(ids: string[]): Map<string, string> {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const missing = ids.filter((id) => id && !names.has(id));
+    if (missing.length === 0) return;
+    Promise.all(
+      missing.map(async (id) => {
+        try {
+          const { patient } = await client(PatientService).getPatient({ id });
+          names.set(id, patient ? `${patient.familyName} ${patient.givenNames}` : id);
+        } catch {
+          names.set(id, id.slice(0, 8));
+        }
+      }),
+    ).then(() => setVersion((version) => version + 1));
+  }, [ids.join(",")]);
+  return names;
+}
+
+const occupancyKey: Record<number, Key> = {
+  [BedOccupancy.FREE]: "free",
+  [BedOccupancy.OCCUPIED]: "occupied",
+  [BedOccupancy.RESERVED]: "reserved",
+  [BedOccupancy.CLEANING]: "cleaning",
+  [BedOccupancy.OUT_OF_SERVICE]: "outOfService",
+};
+
+interface Chosen {
+  wardId: string;
+  bed: BedSlot;
+}
+
+function BedMap(props: {
+  board: WardBoard;
+  chosen: Chosen | null;
+  onChoose: (bed: BedSlot) => void;
+  names: Map<string, string>;
+}) {
+  const rooms = new Map<string, BedSlot[]>();
+  for (const bed of props.board.beds) {
+    rooms.set(bed.roomCode, [...(rooms.get(bed.roomCode) ?? []), bed]);
+  }
+  return (
+    <div class="bed-map" data-testid="bed-map">
+      {[...rooms.entries()].map(([room, beds]) => (
+        <fieldset key={room} class="room">
+          <legend>
+            {t("room")} {room}
+          </legend>
+          {beds.map((bed) => {
+            const state = t(occupancyKey[bed.occupancy] ?? "unknown");
+            const chosen = props.chosen?.bed.bedId === bed.bedId;
+            const who = bed.patientId ? props.names.get(bed.patientId) ?? "" : "";
+            return (
+              <button
+                key={bed.bedId}
+                type="button"
+                class={`bed bed-${occupancyKey[bed.occupancy] ?? "unknown"}`}
+                aria-pressed={chosen}
+                disabled={bed.occupancy !== BedOccupancy.FREE}
+                data-bed={`${room}/${bed.bedCode}`}
+                onClick={() => props.onChoose(bed)}
+              >
+                {t("bed")} {bed.bedCode} · {state}
+                {who && <span class="who"> · {who}</span>}
+              </button>
+            );
+          })}
+        </fieldset>
+      ))}
+    </div>
+  );
+}
+
+const admissionTypes: [AdmissionType, Key][] = [
+  [AdmissionType.EMERGENCY, "emergency"],
+  [AdmissionType.PLANNED, "planned"],
+  [AdmissionType.DAY_CARE, "dayCare"],
+  [AdmissionType.OBSERVATION, "observation"],
+];
+
+const dischargeTypes: [DischargeType, Key][] = [
+  [DischargeType.RECOVERED, "recovered"],
+  [DischargeType.IMPROVED, "improved"],
+  [DischargeType.UNCHANGED, "unchanged"],
+  [DischargeType.WORSENED, "worsened"],
+  [DischargeType.DECEASED, "deceasedDischarge"],
+  [DischargeType.TRANSFERRED, "transferred"],
+  [DischargeType.LEFT_AGAINST_ADVICE, "leftAgainstAdvice"],
+];
+
+function Admit(props: { chosen: Chosen | null; initialMrn: string }) {
+  const [mrn, setMrn] = useState(props.initialMrn);
+  const [type, setType] = useState(AdmissionType.EMERGENCY);
+  const [diagnosis, setDiagnosis] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [admitted, setAdmitted] = useState<Admission | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!props.chosen) return;
+    setBusy(true);
+    setError(null);
+    setAdmitted(null);
+    try {
+      const found = await client(PatientService).searchPatients({ mrn: mrn.trim(), pageSize: 1 });
+      const patient = found.matches[0]?.patient;
+      if (!patient) throw new Error(`${t("patientMrn")}: ${t("noMatches")}`);
+      const answer = await client(AdmissionService).admitPatient({
+        requestId: requestId(),
+        admission: {
+          patientId: patient.id,
+          type,
+          departmentId: props.chosen.wardId,
+          bedId: props.chosen.bed.bedId,
+          admittingDiagnosisCode: diagnosis.trim(),
+        },
+      });
+      setAdmitted(answer.admission ?? null);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} aria-labelledby="admit-title">
+      <h2 id="admit-title">{t("admitTitle")}</h2>
+      <div class="grid">
+        <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
+        <label>
+          {t("admissionType")}
+          <select
+            name="admission_type"
+            value={String(type)}
+            onChange={(event) => setType(Number((event.target as HTMLSelectElement).value))}
+          >
+            {admissionTypes.map(([value, key]) => (
+              <option key={value} value={String(value)}>
+                {t(key)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <Field
+          label={t("admittingDiagnosis")}
+          name="admitting_diagnosis_code"
+          value={diagnosis}
+          onInput={setDiagnosis}
+        />
+      </div>
+      <p role="status" data-testid="chosen-bed">
+        {props.chosen
+          ? `${t("chosenBed")}: ${t("room")} ${props.chosen.bed.roomCode}, ${t("bed")} ${props.chosen.bed.bedCode}`
+          : t("noBedChosen")}
+      </p>
+      <ErrorMessage error={error} />
+      <button type="submit" aria-busy={busy} disabled={!props.chosen}>
+        {t("admit")}
+      </button>
+      {admitted && (
+        <p role="status">
+          {t("admitted")} <strong data-testid="admission-number">{admitted.admissionNumber}</strong>
+        </p>
+      )}
+    </form>
+  );
+}
+
+function InWard(props: {
+  board: WardBoard;
+  names: Map<string, string>;
+  chosen: Chosen | null;
+  timeZone: string;
+}) {
+  const [error, setError] = useState<unknown>(null);
+  const [dischargeType, setDischargeType] = useState(DischargeType.RECOVERED);
+  const bedOf = (id: string) => props.board.beds.find((bed) => bed.bedId === id);
+
+  async function act(action: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await action();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  return (
+    <Section title={t("inWard")} id="in-ward">
+      <ErrorMessage error={error} />
+      <label>
+        {t("dischargeType")}
+        <select
+          name="discharge_type"
+          value={String(dischargeType)}
+          onChange={(event) => setDischargeType(Number((event.target as HTMLSelectElement).value))}
+        >
+          {dischargeTypes.map(([value, key]) => (
+            <option key={value} value={String(value)}>
+              {t(key)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("admissionNumber")}</th>
+            <th scope="col">{t("name")}</th>
+            <th scope="col">{t("bed")}</th>
+            <th scope="col">{t("since")}</th>
+            <th scope="col">{t("actions")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.board.patients.map((patient) => {
+            const bed = bedOf(patient.bedId);
+            const name = props.names.get(patient.patientId) ?? "";
+            return (
+              <tr key={patient.admissionId} data-admission={patient.admissionNumber}>
+                <td>{patient.admissionNumber}</td>
+                <td>
+                  <a href={`#/patients/${patient.patientId}`}>{name}</a>
+                </td>
+                <td>{bed ? `${bed.roomCode}/${bed.bedCode}` : ""}</td>
+                <td>{patient.since && formatTime(timestampMs(patient.since), props.timeZone)}</td>
+                <td class="actions">
+                  <button
+                    type="button"
+                    class="secondary"
+                    disabled={!props.chosen}
+                    aria-label={`${t("transferTo")}: ${name}`}
+                    onClick={() =>
+                      act(() =>
+                        client(AdmissionService).transferPatient({
+                          requestId: requestId(),
+                          admissionId: patient.admissionId,
+                          departmentId: props.chosen?.wardId ?? "",
+                          bedId: props.chosen?.bed.bedId ?? "",
+                        }),
+                      )
+                    }
+                  >
+                    {t("transfer")}
+                  </button>
+                  <button
+                    type="button"
+                    class="contrast"
+                    aria-label={`${t("discharge")}: ${name}`}
+                    onClick={() =>
+                      act(() =>
+                        client(AdmissionService).dischargePatient({
+                          requestId: requestId(),
+                          admissionId: patient.admissionId,
+                          type: dischargeType,
+                        }),
+                      )
+                    }
+                  >
+                    {t("discharge")}
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
+function RecentlyDischarged(props: { wardId: string; board: WardBoard; names: Map<string, string> }) {
+  const [admissions, setAdmissions] = useState<Admission[]>([]);
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    client(AdmissionService)
+      .listAdmissions({ departmentId: props.wardId, status: AdmissionStatus.DISCHARGED, pageSize: 10 })
+      .then((answer) => setAdmissions(answer.admissions))
+      .catch(setError);
+  }, [props.wardId, props.board.readTime?.seconds, props.board.readTime?.nanos]);
+  if (admissions.length === 0 && !error) return null;
+  return (
+    <Section title={t("recentlyDischarged")} id="discharged">
+      <ErrorMessage error={error} />
+      <Field label={t("reason")} name="undo_reason" value={reason} onInput={setReason} />
+      <ul>
+        {admissions.map((admission) => (
+          <li key={admission.id}>
+            {admission.admissionNumber} · {props.names.get(admission.patientId) ?? admission.patientId.slice(0, 8)}{" "}
+            <button
+              type="button"
+              class="outline"
+              onClick={() =>
+                client(AdmissionService)
+                  .undoDischarge({ requestId: requestId(), admissionId: admission.id, reason: reason.trim() })
+                  .then(() => setError(null))
+                  .catch(setError)
+              }
+            >
+              {t("undoDischarge")} {admission.admissionNumber}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+export function Admissions(props: { wardId: string; patientMrn: string }) {
+  const [wards, wardsError] = useWards();
+  const wardId = props.wardId || wards[0]?.id || "";
+  const [board, boardError] = useBoard(wardId);
+  const [chosen, setChosen] = useState<Chosen | null>(null);
+  const ids = useMemo(() => (board ? board.beds.map((bed) => bed.patientId).filter(Boolean) : []), [board]);
+  const patientNames = usePatientNames(ids);
+  const ward = wards.find((candidate) => candidate.id === wardId);
+
+  // A chosen bed that stops being free is chosen no more.
+  useEffect(() => {
+    if (chosen && board && chosen.wardId === wardId) {
+      const now = board.beds.find((bed) => bed.bedId === chosen.bed.bedId);
+      if (!now || now.occupancy !== BedOccupancy.FREE) setChosen(null);
+    }
+  }, [board]);
+
+  return (
+    <>
+      <h1>{t("admissions")}</h1>
+      <ErrorMessage error={wardsError} />
+      <label>
+        {t("ward")}
+        <select
+          name="ward"
+          value={wardId}
+          onChange={(event) => {
+            const id = (event.target as HTMLSelectElement).value;
+            window.location.hash = `#/admissions/${id}${props.patientMrn ? `?mrn=${props.patientMrn}` : ""}`;
+          }}
+        >
+          {wards.map((candidate) => (
+            <option key={candidate.id} value={candidate.id}>
+              {candidate.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <Section title={`${t("wardMap")}${ward ? `: ${ward.name}` : ""}`} id="map">
+        <p>
+          <small>{t("live")}</small>
+        </p>
+        <ErrorMessage error={boardError} />
+        {board ? (
+          <BedMap
+            board={board}
+            chosen={chosen}
+            names={patientNames}
+            onChoose={(bed) => setChosen({ wardId, bed })}
+          />
+        ) : (
+          <p aria-busy="true">{t("loading")}</p>
+        )}
+      </Section>
+      <Admit chosen={chosen} initialMrn={props.patientMrn} />
+      {board && <InWard board={board} names={patientNames} chosen={chosen} timeZone={ward?.timeZone ?? "UTC"} />}
+      {board && <RecentlyDischarged wardId={wardId} board={board} names={patientNames} />}
+    </>
+  );
+}
