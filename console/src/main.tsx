@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
+import { Encounter } from "./screens/Encounter";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
@@ -25,6 +26,8 @@ function useHash(): string {
 function Screen(props: { hash: string; session: Session }) {
   const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
   if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} />;
+  const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
+  if (encounter) return <Encounter patientId={encounter[1]} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);
   if (patient) return <PatientRecord id={patient[1]} session={props.session} />;
   return <Registry />;

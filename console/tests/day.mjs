@@ -160,6 +160,42 @@ try {
     await shot("admitted-on-map");
   });
 
+  await check("the physician records the principal diagnosis found by words in ICD-10", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("physician");
+    await page.getByLabel("Medical record number").check();
+    await page.getByLabel("Search for").fill(mrn);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: mrn }).click();
+    await page.getByRole("button", { name: "Medical record" }).click();
+    await page.getByRole("heading", { name: "Record a diagnosis" }).waitFor({ timeout: 20000 });
+    await page.getByLabel("ICD-10: code or words").fill("angina");
+    await page.getByRole("radio", { name: /^I20\.0/ }).check();
+    await page.getByRole("button", { name: "Record", exact: true }).click();
+    await page.getByRole("cell", { name: "I20.0" }).waitFor();
+    await accessible("encounter");
+    await shot("diagnosis");
+  });
+
+  await check("a severe interaction blocks the prescription until overridden with a reason", async () => {
+    const prescribe = page.locator("#prescribe-title").locator("..");
+    await prescribe.getByLabel("Medicine").fill("warfarin");
+    await prescribe.getByRole("radio", { name: /Warfarin/ }).check();
+    await prescribe.getByRole("button", { name: "Prescribe", exact: true }).click();
+    await page.getByRole("cell", { name: /Warfarin/ }).waitFor();
+    await prescribe.getByLabel("Medicine").fill("ibuprofen");
+    await prescribe.getByRole("radio", { name: /Ibuprofen/ }).check();
+    await prescribe.getByLabel("Times a day").fill("3");
+    await prescribe.getByRole("button", { name: "Prescribe", exact: true }).click();
+    await prescribe.getByText("Severe warnings: the prescription was not made").waitFor();
+    await prescribe.getByText(/bleeding risk/).waitFor();
+    await shot("interaction-blocked");
+    await prescribe.getByLabel("Reason for prescribing despite them").fill("short course, INR checked daily");
+    await prescribe.getByRole("button", { name: "Prescribe with this reason" }).click();
+    await page.getByRole("cell", { name: /overridden: short course/ }).waitFor();
+    await shot("interaction-overridden");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("link", { name: "Patients" }).click();
     await page.getByRole("heading", { name: "Find a patient" }).waitFor();

@@ -177,6 +177,13 @@ export function PatientRecord(props: { id: string; session: Session }) {
         {patient.confidential && <mark> {t("confidential")}</mark>}
         {patient.unpaidDebt && <mark> {t("unpaidDebt")}</mark>}
       </p>
+      {holds(props.session, "encounters.read") && !patient.mergedIntoId && (
+        <p>
+          <a href={`#/encounters/${patient.id}`} role="button" class="outline">
+            {t("encounters")}
+          </a>
+        </p>
+      )}
       {holds(props.session, "admissions.admit") && !patient.deceased && !patient.mergedIntoId && (
         <p>
           <a href={`#/admissions?mrn=${patient.mrn}`} role="button" class="outline">

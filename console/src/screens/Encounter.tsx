@@ -1,0 +1,373 @@
+// The physician's encounter: diagnoses (ICD-10 searched in the terminology), prescriptions
+// with the safety check's warnings and, when it blocks, the override with a reason; the
+// procedures and notes recorded; the medical extract, printable.
+import { useEffect, useState } from "preact/hooks";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { client, requestId } from "../api";
+import {
+  DiagnosisCertainty,
+  DiagnosisRole,
+  EncounterService,
+  EncounterStatus,
+  FormularyService,
+  PrescriptionStatus,
+  Route,
+  WarningSeverity,
+  type MedicalExtract,
+  type Medicine,
+  type PrescribingWarning,
+} from "../gen/openhmis/encounters/v1/encounters_pb";
+import { TerminologyService, type Concept } from "../gen/openhmis/terminology/v1/terminology_pb";
+import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
+import { t, type Key } from "../i18n";
+import { ErrorMessage, Field, Section } from "../ui";
+
+const roles: [DiagnosisRole, Key][] = [
+  [DiagnosisRole.PRINCIPAL, "principal"],
+  [DiagnosisRole.SECONDARY, "secondary"],
+  [DiagnosisRole.COMPLICATION, "complication"],
+  [DiagnosisRole.ADMITTING, "admitting"],
+];
+const roleKey = Object.fromEntries(roles) as Record<number, Key>;
+
+function Diagnose(props: { encounterId: string; onDone: () => void }) {
+  const [query, setQuery] = useState("");
+  const [concepts, setConcepts] = useState<Concept[]>([]);
+  const [code, setCode] = useState("");
+  const [role, setRole] = useState(DiagnosisRole.PRINCIPAL);
+  const [certainty, setCertainty] = useState(DiagnosisCertainty.CONFIRMED);
+  const [error, setError] = useState<unknown>(null);
+
+  // The classification is searched as the physician types (after a pause).
+  useEffect(() => {
+    if (query.trim().length < 2) {
+      setConcepts([]);
+      return;
+    }
+    const timer = setTimeout(() => {
+      client(TerminologyService)
+        .searchConcepts({ system: "icd10", query: query.trim(), selectableOnly: true, pageSize: 10 })
+        .then((answer) => setConcepts(answer.concepts))
+        .catch(setError);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [query]);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await client(EncounterService).recordDiagnosis({
+        requestId: requestId(),
+        diagnosis: { encounterId: props.encounterId, code, role, certainty },
+      });
+      setQuery("");
+      setCode("");
+      props.onDone();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} aria-labelledby="diagnose-title">
+      <h3 id="diagnose-title">{t("recordDiagnosis")}</h3>
+      <Field label={t("icdSearch")} name="icd_query" value={query} onInput={setQuery} />
+      {concepts.length > 0 && (
+        <fieldset>
+          <legend>{t("chooseCode")}</legend>
+          {concepts.map((concept) => (
+            <label key={concept.code}>
+              <input
+                type="radio"
+                name="code"
+                value={concept.code}
+                checked={code === concept.code}
+                onChange={() => setCode(concept.code)}
+              />
+              {concept.code} {concept.display}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div class="grid">
+        <label>
+          {t("role")}
+          <select name="role" value={String(role)} onChange={(e) => setRole(Number((e.target as HTMLSelectElement).value))}>
+            {roles.map(([value, key]) => (
+              <option key={value} value={String(value)}>
+                {t(key)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("certainty")}
+          <select
+            name="certainty"
+            value={String(certainty)}
+            onChange={(e) => setCertainty(Number((e.target as HTMLSelectElement).value))}
+          >
+            <option value={String(DiagnosisCertainty.CONFIRMED)}>{t("confirmed")}</option>
+            <option value={String(DiagnosisCertainty.PROVISIONAL)}>{t("provisional")}</option>
+          </select>
+        </label>
+      </div>
+      <ErrorMessage error={error} />
+      <button type="submit" disabled={!code}>
+        {t("recordAction")}
+      </button>
+    </form>
+  );
+}
+
+function Warnings(props: { warnings: PrescribingWarning[] }) {
+  if (props.warnings.length === 0) return null;
+  return (
+    <ul class="warnings" aria-label={t("warnings")}>
+      {props.warnings.map((warning, index) => (
+        <li key={index} class={warning.severity === WarningSeverity.SEVERE ? "error" : ""}>
+          <strong>{WarningSeverity[warning.severity]}</strong>: {warning.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Prescribe(props: { encounterId: string; onDone: () => void }) {
+  const [query, setQuery] = useState("");
+  const [medicines, setMedicines] = useState<Medicine[]>([]);
+  const [medicine, setMedicine] = useState<Medicine | null>(null);
+  const [dose, setDose] = useState("1");
+  const [times, setTimes] = useState("1");
+  const [blocked, setBlocked] = useState<PrescribingWarning[]>([]);
+  const [reason, setReason] = useState("");
+  const [kept, setKept] = useState<PrescribingWarning[]>([]);
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    if (query.trim().length < 2) {
+      setMedicines([]);
+      return;
+    }
+    const timer = setTimeout(() => {
+      client(FormularyService)
+        .listMedicines({ query: query.trim(), pageSize: 10 })
+        .then((answer) => setMedicines(answer.medicines))
+        .catch(setError);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [query]);
+
+  async function prescribe(overrideReason: string) {
+    if (!medicine) return;
+    setError(null);
+    setKept([]);
+    const prescription = {
+      encounterId: props.encounterId,
+      medicineId: medicine.id,
+      dose: dose.trim(),
+      doseUnit: medicine.formUnit,
+      route: Route.ORAL,
+      timesPerDay: Number(times) || 1,
+    };
+    try {
+      const answer = await client(EncounterService).createPrescription({
+        requestId: requestId(),
+        prescription,
+        overrideReason,
+      });
+      setBlocked([]);
+      setReason("");
+      setKept(answer.warnings);
+      props.onDone();
+    } catch (failure) {
+      if (failure instanceof ConnectError && failure.code === Code.FailedPrecondition) {
+        // Blocked: the check says why, as warnings the physician may override.
+        const check = await client(EncounterService).checkPrescription({ prescription });
+        if (check.blocked) {
+          setBlocked(check.warnings);
+          return;
+        }
+      }
+      setError(failure);
+    }
+  }
+
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        void prescribe("");
+      }}
+      aria-labelledby="prescribe-title"
+    >
+      <h3 id="prescribe-title">{t("prescribe")}</h3>
+      <Field label={t("medicine")} name="medicine_query" value={query} onInput={setQuery} />
+      {medicines.length > 0 && (
+        <fieldset>
+          <legend>{t("chooseMedicine")}</legend>
+          {medicines.map((candidate) => (
+            <label key={candidate.id}>
+              <input
+                type="radio"
+                name="medicine"
+                value={candidate.id}
+                checked={medicine?.id === candidate.id}
+                onChange={() => setMedicine(candidate)}
+              />
+              {candidate.name}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div class="grid">
+        <Field label={`${t("dose")} (${medicine?.formUnit ?? ""})`} name="dose" value={dose} onInput={setDose} />
+        <Field label={t("timesPerDay")} name="times_per_day" value={times} onInput={setTimes} inputMode="numeric" />
+      </div>
+      <ErrorMessage error={error} />
+      <button type="submit" disabled={!medicine}>
+        {t("prescribe")}
+      </button>
+      {kept.length > 0 && <Warnings warnings={kept} />}
+      {blocked.length > 0 && (
+        <div role="alert" class="duplicates">
+          <h4>{t("blockedTitle")}</h4>
+          <Warnings warnings={blocked} />
+          <Field label={t("overrideReason")} name="override_reason" value={reason} onInput={setReason} required />
+          <button type="button" class="contrast" disabled={!reason.trim()} onClick={() => void prescribe(reason.trim())}>
+            {t("prescribeAnyway")}
+          </button>
+        </div>
+      )}
+    </form>
+  );
+}
+
+export function Encounter(props: { patientId: string }) {
+  const [patient, setPatient] = useState<Patient | null>(null);
+  const [extract, setExtract] = useState<MedicalExtract | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [generation, setGeneration] = useState(0);
+  const [printing, setPrinting] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const found = await client(PatientService).getPatient({ id: props.patientId });
+      if (live) setPatient(found.patient ?? null);
+      const { encounters } = await client(EncounterService).listEncounters({ patientId: props.patientId, pageSize: 20 });
+      const current =
+        encounters.find((encounter) => encounter.status === EncounterStatus.OPEN) ?? encounters[0];
+      if (!current) {
+        if (live) setMissing(true);
+        return;
+      }
+      const answer = await client(EncounterService).getMedicalExtract({ encounterId: current.id });
+      if (live) {
+        setMissing(false);
+        setExtract(answer.extract ?? null);
+      }
+    })().catch((failure) => live && setError(failure));
+    return () => {
+      live = false;
+    };
+  }, [props.patientId, generation]);
+
+  // An admission's encounter is opened by the event the admission publishes: look again
+  // shortly while it is not there yet.
+  useEffect(() => {
+    if (!missing) return;
+    const timer = setTimeout(() => setGeneration((value) => value + 1), 1500);
+    return () => clearTimeout(timer);
+  }, [missing, generation]);
+
+  useEffect(() => {
+    if (printing) {
+      window.print();
+      setPrinting(false);
+    }
+  }, [printing]);
+
+  const encounter = extract?.encounter;
+  return (
+    <>
+      <p>
+        <a href={`#/patients/${props.patientId}`}>{patient ? `${patient.familyName} ${patient.givenNames}` : ""}</a>
+      </p>
+      <h1>
+        {t("encounters")}
+        {encounter?.admission && ` · ${encounter.admission.admissionNumber}`}
+      </h1>
+      <ErrorMessage error={error} />
+      {missing && (
+        <p role="status">
+          {t("noEncounter")}{" "}
+          <button type="button" class="outline" onClick={() => setGeneration(generation + 1)}>
+            {t("show")}
+          </button>
+        </p>
+      )}
+      {extract && encounter && (
+        <>
+          <p>
+            {t("status")}: {encounter.status === EncounterStatus.OPEN ? t("openEncounter") : t("closedEncounter")}
+          </p>
+          <Section title={t("diagnoses")} id="diagnoses">
+            <table>
+              <tbody>
+                {extract.diagnoses.map((diagnosis) => (
+                  <tr key={diagnosis.id}>
+                    <td>{diagnosis.code}</td>
+                    <td>{diagnosis.display}</td>
+                    <td>{t(roleKey[diagnosis.role] ?? "unknown")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {encounter.status === EncounterStatus.OPEN && (
+              <Diagnose encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
+            )}
+          </Section>
+          <Section title={t("prescriptions")} id="prescriptions">
+            <table>
+              <tbody>
+                {extract.prescriptions.map((prescription) => (
+                  <tr key={prescription.id}>
+                    <td>{prescription.medicineName}</td>
+                    <td>
+                      {prescription.dose} {prescription.doseUnit} × {prescription.timesPerDay}
+                    </td>
+                    <td>
+                      {prescription.status === PrescriptionStatus.ACTIVE ? t("active") : t("discontinued")}
+                      {prescription.overrideReason && ` · ${t("overridden")}: ${prescription.overrideReason}`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {encounter.status === EncounterStatus.OPEN && (
+              <Prescribe encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
+            )}
+          </Section>
+          <Section title={t("procedures")} id="procedures">
+            <ul>
+              {extract.procedures.map((procedure) => (
+                <li key={procedure.id}>
+                  {procedure.code} {procedure.display}
+                </li>
+              ))}
+            </ul>
+          </Section>
+          <Section title={t("extract")} id="extract">
+            <button type="button" class="secondary" onClick={() => setPrinting(true)}>
+              {t("printExtract")}
+            </button>
+            <pre class="extract">{extract.text}</pre>
+          </Section>
+        </>
+      )}
+    </>
+  );
+}
