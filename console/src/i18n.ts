@@ -414,3 +414,9 @@ export function formatDate(isoDate: string): string {
     timeZone: "UTC",
   }).format(new Date(Date.UTC(year, month - 1, day)));
 }
+
+/** Today's date (YYYY-MM-DD) in `timeZone`. */
+export function today(timeZone: string, offsetDays = 0): string {
+  const shifted = new Date(Date.now() + offsetDays * 86_400_000);
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(shifted);
+}

@@ -6,7 +6,10 @@ import { useEffect, useState } from "preact/hooks";
 import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
+import { Census } from "./screens/Census";
 import { Encounter } from "./screens/Encounter";
+import { Pharmacy } from "./screens/Pharmacy";
+import { Round } from "./screens/Round";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
@@ -26,11 +29,17 @@ function useHash(): string {
 function Screen(props: { hash: string; session: Session }) {
   const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
   if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} />;
+  if (props.hash.startsWith("#/round")) return <Round />;
+  if (props.hash.startsWith("#/pharmacy")) return <Pharmacy />;
+  if (props.hash.startsWith("#/statistics")) return <Census />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
   if (encounter) return <Encounter patientId={encounter[1]} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);
   if (patient) return <PatientRecord id={patient[1]} session={props.session} />;
-  return <Registry />;
+  // The first screen of one's work: the registry, else what the role does.
+  if (holds(props.session, "patients.read")) return <Registry />;
+  if (holds(props.session, "statistics.read")) return <Census />;
+  return <p>{t("signedInAs")} {props.session.me.username}</p>;
 }
 
 function App() {
@@ -74,11 +83,34 @@ function App() {
             <li>
               <strong>{t("appName")}</strong>
             </li>
-            <li>
-              <a href="#/patients" aria-current={hash.startsWith("#/patients") ? "page" : undefined}>
-                {t("registry")}
-              </a>
-            </li>
+            {holds(session, "patients.read") && (
+              <li>
+                <a href="#/patients" aria-current={hash.startsWith("#/patients") ? "page" : undefined}>
+                  {t("registry")}
+                </a>
+              </li>
+            )}
+            {holds(session, "nursing.administer") && (
+              <li>
+                <a href="#/round" aria-current={hash.startsWith("#/round") ? "page" : undefined}>
+                  {t("medicationRound")}
+                </a>
+              </li>
+            )}
+            {holds(session, "pharmacy.dispense") && (
+              <li>
+                <a href="#/pharmacy" aria-current={hash.startsWith("#/pharmacy") ? "page" : undefined}>
+                  {t("pharmacy")}
+                </a>
+              </li>
+            )}
+            {holds(session, "statistics.read") && (
+              <li>
+                <a href="#/statistics" aria-current={hash.startsWith("#/statistics") ? "page" : undefined}>
+                  {t("statistics")}
+                </a>
+              </li>
+            )}
             {holds(session, "admissions.read") && (
               <li>
                 <a href="#/admissions" aria-current={hash.startsWith("#/admissions") ? "page" : undefined}>

@@ -196,7 +196,70 @@ try {
     await shot("interaction-overridden");
   });
 
+  await check("the nurse of the ward records the next ibuprofen dose as given", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("nurse");
+    await page.getByRole("link", { name: "Medication round" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const give = page.getByRole("button", { name: new RegExp(`Given: Ibuprofen.*${unique}`) }).first();
+    await give.waitFor();
+    await accessible("round");
+    await give.click();
+    await page.locator(`tr[data-patient^="${unique}"]`).getByRole("status").filter({ hasText: "recorded" }).first().waitFor();
+    await shot("dose-given");
+  });
+
+  await check("the pharmacist dispenses her prescriptions against them", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("pharmacist");
+    await page.getByRole("link", { name: "Pharmacy" }).click();
+    await page.getByLabel("Patient's MRN").fill(mrn);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("button", { name: "Dispense: Warfarin 5 mg tablets" }).click();
+    await page.getByRole("row", { name: /Warfarin/ }).getByRole("status").filter({ hasText: "Dispensed" }).waitFor();
+    await accessible("pharmacy");
+    await shot("dispensed");
+  });
+
+  let dischargedBefore = 0;
+  await check("the statistician reads today's census of the ward", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("statistician");
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.getByTestId("census-discharged").waitFor();
+    dischargedBefore = Number(await page.getByTestId("census-discharged").textContent());
+    await accessible("statistics");
+  });
+
+  await check("the physician discharges her from the ward board", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("physician");
+    await page.getByRole("link", { name: "Admissions" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.getByLabel("Discharge type").selectOption({ label: "improved" });
+    await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).click();
+    await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).waitFor({ state: "detached" });
+    await shot("discharged");
+  });
+
+  await check("the statistician sees the census count her discharge", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("statistician");
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const expected = String(dischargedBefore + 1);
+    // The read model follows the discharge event; asking again shows it once it landed.
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      await page.getByRole("button", { name: "Show" }).click();
+      if ((await page.getByTestId("census-discharged").textContent()) === expected) break;
+      await page.waitForTimeout(250);
+    }
+    await page.getByTestId("census-discharged").filter({ hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout: 1000 });
+    await shot("census");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("registrar");
     await page.getByRole("link", { name: "Patients" }).click();
     await page.getByRole("heading", { name: "Find a patient" }).waitFor();
     await page.getByLabel("Language").selectOption("ro");

@@ -20,12 +20,12 @@ import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, type Key } from "../i18n";
 import { ErrorMessage, Field, Section } from "../ui";
 
-interface Ward extends Department {
+export interface Ward extends Department {
   timeZone: string;
 }
 
 /** Every ward (and intensive care unit) of every facility the caller may read. */
-function useWards(): [Ward[], unknown] {
+export function useWards(): [Ward[], unknown] {
   const [wards, setWards] = useState<Ward[]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {

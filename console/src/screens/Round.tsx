@@ -1,0 +1,145 @@
+// The nurse's medication round: the ward's doses due within the hours around now (from the
+// ward's medication order), as-needed medicines, and the record of each dose given.
+import { useEffect, useState } from "preact/hooks";
+import { timestampMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { client, requestId } from "../api";
+import {
+  AdministrationStatus,
+  EncounterService,
+  type OrderedMedication,
+} from "../gen/openhmis/encounters/v1/encounters_pb";
+import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
+import { formatTime, t, today } from "../i18n";
+import { ErrorMessage, Section } from "../ui";
+import { useWards } from "./Admissions";
+import { WardPicker } from "./WardPicker";
+
+/** How far from its time a scheduled dose may be recorded (the server's limit). */
+const DRIFT_MS = 12 * 3_600_000;
+
+export function Round() {
+  const [wards, wardsError] = useWards();
+  const [wardId, setWardId] = useState("");
+  const ward = wards.find((candidate) => candidate.id === wardId) ?? wards[0];
+  const [medications, setMedications] = useState<OrderedMedication[]>([]);
+  const [names, setNames] = useState(new Map<string, string>());
+  const [recorded, setRecorded] = useState(new Set<string>());
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    if (!ward) return;
+    let live = true;
+    (async () => {
+      const { order } = await client(EncounterService).getWardMedicationOrder({
+        departmentId: ward.id,
+        startDate: today(ward.timeZone, -1),
+        days: 3,
+      });
+      const found = order?.medications ?? [];
+      const encounters = [...new Set(found.map((medication) => medication.encounterId))];
+      const given = new Set<string>();
+      for (const encounterId of encounters) {
+        const { administrations } = await client(EncounterService).listAdministrations({ encounterId });
+        for (const administration of administrations) {
+          if (administration.scheduledTime) {
+            given.add(`${administration.prescriptionId}@${timestampMs(administration.scheduledTime)}`);
+          }
+        }
+      }
+      const people = new Map<string, string>();
+      for (const patientId of new Set(found.map((medication) => medication.patientId))) {
+        const { patient } = await client(PatientService).getPatient({ id: patientId });
+        people.set(patientId, patient ? `${patient.familyName} ${patient.givenNames}` : patientId);
+      }
+      if (live) {
+        setMedications(found);
+        setRecorded(given);
+        setNames(people);
+      }
+    })().catch((failure) => live && setError(failure));
+    return () => {
+      live = false;
+    };
+  }, [ward?.id]);
+
+  async function give(medication: OrderedMedication, at: number | null) {
+    setError(null);
+    try {
+      await client(EncounterService).recordAdministration({
+        requestId: requestId(),
+        administration: {
+          prescriptionId: medication.prescriptionId,
+          status: AdministrationStatus.GIVEN,
+          scheduledTime: at === null ? undefined : timestampFromMs(at),
+        },
+      });
+      setRecorded(new Set([...recorded, `${medication.prescriptionId}@${at ?? `now-${Date.now()}`}`]));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  const now = Date.now();
+  const rows = medications.flatMap((medication) =>
+    medication.asNeeded
+      ? [{ medication, at: null as number | null }]
+      : medication.doseTimes
+          .map((time) => timestampMs(time))
+          .filter((at) => Math.abs(at - now) <= DRIFT_MS)
+          .map((at) => ({ medication, at })),
+  );
+  rows.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+
+  return (
+    <>
+      <h1>{t("medicationRound")}</h1>
+      <ErrorMessage error={wardsError} />
+      <WardPicker wards={wards} value={ward?.id ?? ""} onChange={setWardId} />
+      <Section title={t("dueToday")} id="round">
+        <ErrorMessage error={error} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("time")}</th>
+              <th scope="col">{t("name")}</th>
+              <th scope="col">{t("medicine")}</th>
+              <th scope="col">{t("dose")}</th>
+              <th scope="col">{t("actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ medication, at }) => {
+              const key = `${medication.prescriptionId}@${at}`;
+              const done = at !== null && recorded.has(key);
+              const who = names.get(medication.patientId) ?? "";
+              return (
+                <tr key={key} data-patient={who}>
+                  <td>{at === null ? "PRN" : formatTime(at, ward?.timeZone)}</td>
+                  <td>{who}</td>
+                  <td>{medication.medicineName}</td>
+                  <td>
+                    {medication.dose} {medication.doseUnit}
+                  </td>
+                  <td>
+                    {done ? (
+                      <span role="status">{t("recorded")}</span>
+                    ) : (
+                      <button
+                        type="button"
+                        class="secondary"
+                        aria-label={`${t("recordGiven")}: ${medication.medicineName}, ${who}`}
+                        onClick={() => void give(medication, at)}
+                      >
+                        {t("recordGiven")}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </Section>
+    </>
+  );
+}
