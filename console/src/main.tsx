@@ -7,6 +7,7 @@ import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
 import { Census } from "./screens/Census";
+import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
 import { Pharmacy } from "./screens/Pharmacy";
 import { Round } from "./screens/Round";
@@ -28,7 +29,8 @@ function useHash(): string {
 
 function Screen(props: { hash: string; session: Session }) {
   const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
-  if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} />;
+  if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} session={props.session} />;
+  if (props.hash.startsWith("#/emergency")) return <Emergency />;
   if (props.hash.startsWith("#/round")) return <Round />;
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
@@ -87,6 +89,13 @@ function App() {
               <li>
                 <a href="#/patients" aria-current={hash.startsWith("#/patients") ? "page" : undefined}>
                   {t("registry")}
+                </a>
+              </li>
+            )}
+            {holds(session, "admissions.admit") && (
+              <li>
+                <a href="#/emergency" aria-current={hash.startsWith("#/emergency") ? "page" : undefined}>
+                  {t("emergencyUnit")}
                 </a>
               </li>
             )}

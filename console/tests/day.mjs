@@ -4,13 +4,15 @@
 // violation allowed).
 // Usage: node tests/day.mjs http://127.0.0.1:50051
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 
 const base = process.argv[2] ?? "http://127.0.0.1:50051";
 // `--desk-only`: the registration desk's steps alone (a second pass over the same demo, e.g.
 // through the gateway, where the first pass already used the ward's free beds).
 const deskOnly = process.argv.includes("--desk-only");
-const output = new URL("./output/", import.meta.url).pathname;
+// One folder of screenshots per address driven (the server, the gateway), made afresh.
+const output = new URL(`./output/${new URL(base).host.replace(/[^\w.-]/g, "_")}/`, import.meta.url).pathname;
+rmSync(output, { recursive: true, force: true });
 mkdirSync(output, { recursive: true });
 const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 // A person no earlier run made: a name of random syllables and a random birth date (the
@@ -155,6 +157,28 @@ try {
 
   if (deskOnly) throw new Error("desk only");
 
+  await check("the emergency unit registers her arrival with its triage, then closes the visit", async () => {
+    await page.getByRole("link", { name: "Emergency unit" }).click();
+    await page.getByLabel("Patient's MRN").fill(mrn);
+    await page.locator("select[name=triage_level]").selectOption("2");
+    await page.getByLabel("Chief complaint").fill("chest pain at rest");
+    await page.getByRole("button", { name: "Register the arrival" }).click();
+    const row = page.getByRole("row", { name: new RegExp(unique) });
+    await row.getByRole("cell", { name: "chest pain at rest" }).waitFor();
+    await accessible("emergency");
+    await shot("emergency-board");
+    await page.locator("select[name=outcome]").selectOption({ label: "referred elsewhere" });
+    await row.getByRole("button", { name: /Close/ }).click();
+    await row.waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "Patients" }).click();
+    await page.getByRole("heading", { name: "Find a patient" }).waitFor();
+    await page.getByLabel("Medical record number").check();
+    await page.getByLabel("Search for").fill(mrn);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: mrn }).click();
+    await page.getByTestId("mrn").filter({ hasText: mrn }).waitFor();
+  });
+
   await check("the registrar admits her into a free bed chosen on the live ward map", async () => {
     await page.getByRole("button", { name: "Admit" }).click();
     await page.getByTestId("bed-map").waitFor();
@@ -263,6 +287,23 @@ try {
     await give.click();
     await page.locator(`tr[data-patient^="${unique}"]`).getByRole("status").filter({ hasText: "recorded" }).first().waitFor();
     await shot("dose-given");
+  });
+
+  await check("the nurse makes the beds left for cleaning free again", async () => {
+    await page.getByRole("link", { name: "Admissions" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.getByRole("button", { name: /^Cleaned: make free/ }).first().waitFor();
+    for (;;) {
+      const cleaning = await page.locator("[data-testid=bed-map] button.bed-cleaning").count();
+      if (cleaning === 0) break;
+      await page.getByRole("button", { name: /^Cleaned: make free/ }).first().click();
+      // The board's stream shows the bed free before the next one is taken.
+      await page.waitForFunction(
+        (before) => document.querySelectorAll("[data-testid=bed-map] button.bed-cleaning").length === before - 1,
+        cleaning,
+      );
+    }
+    await shot("beds-cleaned");
   });
 
   await check("the pharmacist dispenses her prescriptions against them", async () => {

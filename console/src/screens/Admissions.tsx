@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { client, requestId } from "../api";
+import { client, holds, requestId, type Session } from "../api";
 import {
   AdmissionService,
   AdmissionStatus,
@@ -15,7 +15,7 @@ import {
   type BedSlot,
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
-import { DepartmentKind, FacilityService, type Department } from "../gen/openhmis/core/v1/core_pb";
+import { BedState, DepartmentKind, FacilityService, type Department } from "../gen/openhmis/core/v1/core_pb";
 import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, type Key } from "../i18n";
 import { ErrorMessage, Field, Section } from "../ui";
@@ -120,11 +120,20 @@ interface Chosen {
   bed: BedSlot;
 }
 
+/** Housekeeping: a bed left for cleaning is made free again once it is clean. */
+async function markClean(bedId: string): Promise<void> {
+  const facilities = client(FacilityService);
+  const { bed } = await facilities.getBed({ id: bedId });
+  await facilities.setBedState({ requestId: requestId(), bedId, state: BedState.FREE, etag: bed?.etag ?? "" });
+}
+
 function BedMap(props: {
   board: WardBoard;
   chosen: Chosen | null;
   onChoose: (bed: BedSlot) => void;
   names: Map<string, string>;
+  canClean: boolean;
+  onError: (error: unknown) => void;
 }) {
   const rooms = new Map<string, BedSlot[]>();
   for (const bed of props.board.beds) {
@@ -141,7 +150,7 @@ function BedMap(props: {
             const state = t(occupancyKey[bed.occupancy] ?? "unknown");
             const chosen = props.chosen?.bed.bedId === bed.bedId;
             const who = bed.patientId ? props.names.get(bed.patientId) ?? "" : "";
-            return (
+            const button = (
               <button
                 key={bed.bedId}
                 type="button"
@@ -155,6 +164,19 @@ function BedMap(props: {
                 {who && <span class="who"> · {who}</span>}
               </button>
             );
+            const clean =
+              props.canClean && bed.occupancy === BedOccupancy.CLEANING ? (
+                <button
+                  key={`${bed.bedId}-clean`}
+                  type="button"
+                  class="outline clean"
+                  aria-label={`${t("markClean")}: ${t("room")} ${room}, ${t("bed")} ${bed.bedCode}`}
+                  onClick={() => markClean(bed.bedId).catch(props.onError)}
+                >
+                  {t("markClean")}
+                </button>
+              ) : null;
+            return clean ? [button, clean] : button;
           })}
         </fieldset>
       ))}
@@ -264,6 +286,7 @@ function InWard(props: {
   names: Map<string, string>;
   chosen: Chosen | null;
   timeZone: string;
+  canAct: boolean;
 }) {
   const [error, setError] = useState<unknown>(null);
   const [dischargeType, setDischargeType] = useState(DischargeType.RECOVERED);
@@ -281,7 +304,7 @@ function InWard(props: {
   return (
     <Section title={t("inWard")} id="in-ward">
       <ErrorMessage error={error} />
-      <label>
+      <label hidden={!props.canAct}>
         {t("dischargeType")}
         <select
           name="discharge_type"
@@ -302,7 +325,7 @@ function InWard(props: {
             <th scope="col">{t("name")}</th>
             <th scope="col">{t("bed")}</th>
             <th scope="col">{t("since")}</th>
-            <th scope="col">{t("actions")}</th>
+            {props.canAct && <th scope="col">{t("actions")}</th>}
           </tr>
         </thead>
         <tbody>
@@ -317,7 +340,7 @@ function InWard(props: {
                 </td>
                 <td>{bed ? `${bed.roomCode}/${bed.bedCode}` : ""}</td>
                 <td>{patient.since && formatTime(timestampMs(patient.since), props.timeZone)}</td>
-                <td class="actions">
+                <td class="actions" hidden={!props.canAct}>
                   <button
                     type="button"
                     class="secondary"
@@ -400,7 +423,9 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard; names: Ma
   );
 }
 
-export function Admissions(props: { wardId: string; patientMrn: string }) {
+export function Admissions(props: { wardId: string; patientMrn: string; session: Session }) {
+  const [mapError, setMapError] = useState<unknown>(null);
+  const canAdmit = holds(props.session, "admissions.admit");
   const [wards, wardsError] = useWards();
   const wardId = props.wardId || wards[0]?.id || "";
   const [board, boardError] = useBoard(wardId);
@@ -442,21 +467,31 @@ export function Admissions(props: { wardId: string; patientMrn: string }) {
         <p>
           <small>{t("live")}</small>
         </p>
-        <ErrorMessage error={boardError} />
+        <ErrorMessage error={boardError ?? mapError} />
         {board ? (
           <BedMap
             board={board}
             chosen={chosen}
             names={patientNames}
+            canClean={holds(props.session, "core.beds.manage")}
+            onError={setMapError}
             onChoose={(bed) => setChosen({ wardId, bed })}
           />
         ) : (
           <p aria-busy="true">{t("loading")}</p>
         )}
       </Section>
-      <Admit chosen={chosen} initialMrn={props.patientMrn} />
-      {board && <InWard board={board} names={patientNames} chosen={chosen} timeZone={ward?.timeZone ?? "UTC"} />}
-      {board && <RecentlyDischarged wardId={wardId} board={board} names={patientNames} />}
+      {canAdmit && <Admit chosen={chosen} initialMrn={props.patientMrn} />}
+      {board && (
+        <InWard
+          board={board}
+          names={patientNames}
+          chosen={chosen}
+          timeZone={ward?.timeZone ?? "UTC"}
+          canAct={canAdmit}
+        />
+      )}
+      {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} names={patientNames} />}
     </>
   );
 }
