@@ -4,7 +4,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { holds, signOut, type Session } from "./api";
-import { language, rememberLanguage, setLanguage, t, type Language } from "./i18n";
+import { language, rememberLanguage, setLanguage, t, type Key, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
 import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
@@ -43,6 +43,16 @@ function Screen(props: { hash: string; session: Session }) {
   if (holds(props.session, "statistics.read")) return <Census />;
   return <p>{t("signedInAs")} {props.session.me.username}</p>;
 }
+
+/** The screens of the main menu, each shown to those holding its permission. */
+const SCREENS: { path: string; title: Key; permission: string }[] = [
+  { path: "#/patients", title: "registry", permission: "patients.read" },
+  { path: "#/emergency", title: "emergencyUnit", permission: "admissions.admit" },
+  { path: "#/admissions", title: "admissions", permission: "admissions.read" },
+  { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
+  { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
+  { path: "#/statistics", title: "statistics", permission: "statistics.read" },
+];
 
 function App() {
   const [session, setSession] = useState<Session | null>(null);
@@ -85,48 +95,13 @@ function App() {
             <li>
               <strong>{t("appName")}</strong>
             </li>
-            {holds(session, "patients.read") && (
-              <li>
-                <a href="#/patients" aria-current={hash.startsWith("#/patients") ? "page" : undefined}>
-                  {t("registry")}
+            {SCREENS.filter((screen) => holds(session, screen.permission)).map((screen) => (
+              <li key={screen.path}>
+                <a href={screen.path} aria-current={hash.startsWith(screen.path) ? "page" : undefined}>
+                  {t(screen.title)}
                 </a>
               </li>
-            )}
-            {holds(session, "admissions.admit") && (
-              <li>
-                <a href="#/emergency" aria-current={hash.startsWith("#/emergency") ? "page" : undefined}>
-                  {t("emergencyUnit")}
-                </a>
-              </li>
-            )}
-            {holds(session, "nursing.administer") && (
-              <li>
-                <a href="#/round" aria-current={hash.startsWith("#/round") ? "page" : undefined}>
-                  {t("medicationRound")}
-                </a>
-              </li>
-            )}
-            {holds(session, "pharmacy.dispense") && (
-              <li>
-                <a href="#/pharmacy" aria-current={hash.startsWith("#/pharmacy") ? "page" : undefined}>
-                  {t("pharmacy")}
-                </a>
-              </li>
-            )}
-            {holds(session, "statistics.read") && (
-              <li>
-                <a href="#/statistics" aria-current={hash.startsWith("#/statistics") ? "page" : undefined}>
-                  {t("statistics")}
-                </a>
-              </li>
-            )}
-            {holds(session, "admissions.read") && (
-              <li>
-                <a href="#/admissions" aria-current={hash.startsWith("#/admissions") ? "page" : undefined}>
-                  {t("admissions")}
-                </a>
-              </li>
-            )}
+            ))}
           </ul>
           <ul>
             <li>

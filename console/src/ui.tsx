@@ -4,7 +4,7 @@
 import type { ComponentChildren } from "preact";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Sex } from "./gen/openhmis/patients/v1/patients_pb";
-import { t } from "./i18n";
+import { t, type Key } from "./i18n";
 
 /** A failure as the desk reads it: the status in words and the fields the server named. */
 export function describe(error: unknown): string {
@@ -94,4 +94,76 @@ export function validIdnp(value: string): boolean {
   const digits = [...value].map(Number);
   const sum = IDNP_WEIGHTS.reduce((total, weight, index) => total + weight * digits[index], 0);
   return sum % 10 === digits[12];
+}
+
+/** A labelled choice among coded values (an enum of the contracts), each named by a text key. */
+export function Choice<T extends number>(props: {
+  label: string;
+  name: string;
+  value: T;
+  options: readonly (readonly [T, Key])[];
+  onChange: (value: T) => void;
+  hidden?: boolean;
+}) {
+  return (
+    <label hidden={props.hidden}>
+      {props.label}
+      <select
+        name={props.name}
+        value={String(props.value)}
+        onChange={(event) => props.onChange(Number((event.target as HTMLSelectElement).value) as T)}
+      >
+        {props.options.map(([value, key]) => (
+          <option key={value} value={String(value)}>
+            {t(key)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A choice among things the server listed (wards, warehouses), by id. */
+export function Pick(props: {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly { id: string; name: string }[];
+  onChange: (id: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select
+        name={props.name}
+        value={props.value}
+        onChange={(event) => props.onChange((event.target as HTMLSelectElement).value)}
+      >
+        {props.options.map((option) => (
+          <option key={option.id} value={option.id}>
+            {option.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A table with a header row of column names (text keys). */
+export function Table(props: { columns: readonly Key[]; children: ComponentChildren; caption?: string }) {
+  return (
+    <table>
+      {props.caption && <caption>{props.caption}</caption>}
+      <thead>
+        <tr>
+          {props.columns.map((column) => (
+            <th key={column} scope="col">
+              {t(column)}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
 }

@@ -15,40 +15,11 @@ import {
   type BedSlot,
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
-import { BedState, DepartmentKind, FacilityService, type Department } from "../gen/openhmis/core/v1/core_pb";
+import { BedState, FacilityService } from "../gen/openhmis/core/v1/core_pb";
 import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, type Key } from "../i18n";
-import { ErrorMessage, Field, Section } from "../ui";
-
-export interface Ward extends Department {
-  timeZone: string;
-}
-
-/** Every ward (and intensive care unit) of every facility the caller may read. */
-export function useWards(): [Ward[], unknown] {
-  const [wards, setWards] = useState<Ward[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    (async () => {
-      const facilities = client(FacilityService);
-      const { facilities: found } = await facilities.listFacilities({ pageSize: 100 });
-      const all: Ward[] = [];
-      for (const facility of found) {
-        for (const kind of [DepartmentKind.WARD, DepartmentKind.INTENSIVE_CARE]) {
-          const { departments } = await facilities.listDepartments({
-            facilityId: facility.id,
-            kind,
-            pageSize: 200,
-          });
-          all.push(...departments.filter((d) => d.active).map((d) => ({ ...d, timeZone: facility.timeZone })));
-        }
-      }
-      all.sort((a, b) => a.name.localeCompare(b.name));
-      setWards(all);
-    })().catch(setError);
-  }, []);
-  return [wards, error];
-}
+import { useWards } from "../places";
+import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
 /** The ward's board as the server streams it: a new board after every change. */
 function useBoard(wardId: string): [WardBoard | null, unknown] {
@@ -242,20 +213,7 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string }) {
       <h2 id="admit-title">{t("admitTitle")}</h2>
       <div class="grid">
         <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
-        <label>
-          {t("admissionType")}
-          <select
-            name="admission_type"
-            value={String(type)}
-            onChange={(event) => setType(Number((event.target as HTMLSelectElement).value))}
-          >
-            {admissionTypes.map(([value, key]) => (
-              <option key={value} value={String(value)}>
-                {t(key)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label={t("admissionType")} name="admission_type" value={type} options={admissionTypes} onChange={setType} />
         <Field
           label={t("admittingDiagnosis")}
           name="admitting_diagnosis_code"
@@ -304,31 +262,21 @@ function InWard(props: {
   return (
     <Section title={t("inWard")} id="in-ward">
       <ErrorMessage error={error} />
-      <label hidden={!props.canAct}>
-        {t("dischargeType")}
-        <select
-          name="discharge_type"
-          value={String(dischargeType)}
-          onChange={(event) => setDischargeType(Number((event.target as HTMLSelectElement).value))}
-        >
-          {dischargeTypes.map(([value, key]) => (
-            <option key={value} value={String(value)}>
-              {t(key)}
-            </option>
-          ))}
-        </select>
-      </label>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("admissionNumber")}</th>
-            <th scope="col">{t("name")}</th>
-            <th scope="col">{t("bed")}</th>
-            <th scope="col">{t("since")}</th>
-            {props.canAct && <th scope="col">{t("actions")}</th>}
-          </tr>
-        </thead>
-        <tbody>
+      <Choice
+        label={t("dischargeType")}
+        name="discharge_type"
+        value={dischargeType}
+        options={dischargeTypes}
+        onChange={setDischargeType}
+        hidden={!props.canAct}
+      />
+      <Table
+        columns={
+          props.canAct
+            ? ["admissionNumber", "name", "bed", "since", "actions"]
+            : ["admissionNumber", "name", "bed", "since"]
+        }
+      >
           {props.board.patients.map((patient) => {
             const bed = bedOf(patient.bedId);
             const name = props.names.get(patient.patientId) ?? "";
@@ -340,7 +288,8 @@ function InWard(props: {
                 </td>
                 <td>{bed ? `${bed.roomCode}/${bed.bedCode}` : ""}</td>
                 <td>{patient.since && formatTime(timestampMs(patient.since), props.timeZone)}</td>
-                <td class="actions" hidden={!props.canAct}>
+                {props.canAct && (
+                <td class="actions">
                   <button
                     type="button"
                     class="secondary"
@@ -376,11 +325,11 @@ function InWard(props: {
                     {t("discharge")}
                   </button>
                 </td>
+                )}
               </tr>
             );
           })}
-        </tbody>
-      </table>
+      </Table>
     </Section>
   );
 }
@@ -446,23 +395,15 @@ export function Admissions(props: { wardId: string; patientMrn: string; session:
     <>
       <h1>{t("admissions")}</h1>
       <ErrorMessage error={wardsError} />
-      <label>
-        {t("ward")}
-        <select
-          name="ward"
-          value={wardId}
-          onChange={(event) => {
-            const id = (event.target as HTMLSelectElement).value;
-            window.location.hash = `#/admissions/${id}${props.patientMrn ? `?mrn=${props.patientMrn}` : ""}`;
-          }}
-        >
-          {wards.map((candidate) => (
-            <option key={candidate.id} value={candidate.id}>
-              {candidate.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Pick
+        label={t("ward")}
+        name="ward"
+        value={wardId}
+        options={wards}
+        onChange={(id) => {
+          window.location.hash = `#/admissions/${id}${props.patientMrn ? `?mrn=${props.patientMrn}` : ""}`;
+        }}
+      />
       <Section title={`${t("wardMap")}${ward ? `: ${ward.name}` : ""}`} id="map">
         <p>
           <small>{t("live")}</small>

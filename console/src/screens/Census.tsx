@@ -5,9 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../api";
 import { StatisticsService, type Census as CensusData } from "../gen/openhmis/statistics/v1/statistics_pb";
 import { t, today, type Key } from "../i18n";
-import { ErrorMessage, Field, Section } from "../ui";
-import { useWards } from "./Admissions";
-import { WardPicker } from "./WardPicker";
+import { useWards } from "../places";
+import { ErrorMessage, Field, Pick, Section } from "../ui";
 
 const rows: [Key, keyof CensusData][] = [
   ["atStart", "presentAtStart"],
@@ -52,7 +51,7 @@ export function Census() {
         }}
       >
         <div class="grid">
-          <WardPicker wards={wards} value={ward?.id ?? ""} onChange={setWardId} />
+          <Pick label={t("ward")} name="ward" value={ward?.id ?? ""} options={wards} onChange={setWardId} />
           <Field label={t("day")} name="date" type="date" value={day} onInput={setDate} />
         </div>
         <button type="submit">{t("show")}</button>

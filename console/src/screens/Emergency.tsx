@@ -10,12 +10,11 @@ import {
   TriageLevel,
   type EmergencyVisit,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
-import { DepartmentKind, FacilityService } from "../gen/openhmis/core/v1/core_pb";
+import { DepartmentKind } from "../gen/openhmis/core/v1/core_pb";
 import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, type Key } from "../i18n";
-import { ErrorMessage, Field, Section } from "../ui";
-import { WardPicker } from "./WardPicker";
-import type { Ward } from "./Admissions";
+import { useDepartments } from "../places";
+import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
 const modes: [ArrivalMode, Key][] = [
   [ArrivalMode.WALK_IN, "walkIn"],
@@ -29,31 +28,10 @@ const outcomes: [EmergencyOutcome, Key][] = [
   [EmergencyOutcome.DIED, "died"],
 ];
 
-/** The emergency departments of every facility the caller may read. */
-function useEmergencyUnits(): [Ward[], unknown] {
-  const [units, setUnits] = useState<Ward[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    (async () => {
-      const facilities = client(FacilityService);
-      const { facilities: found } = await facilities.listFacilities({ pageSize: 100 });
-      const all: Ward[] = [];
-      for (const facility of found) {
-        const { departments } = await facilities.listDepartments({
-          facilityId: facility.id,
-          kind: DepartmentKind.EMERGENCY,
-          pageSize: 50,
-        });
-        all.push(...departments.filter((d) => d.active).map((d) => ({ ...d, timeZone: facility.timeZone })));
-      }
-      setUnits(all);
-    })().catch(setError);
-  }, []);
-  return [units, error];
-}
+const EMERGENCY = [DepartmentKind.EMERGENCY] as const;
 
 export function Emergency() {
-  const [units, unitsError] = useEmergencyUnits();
+  const [units, unitsError] = useDepartments(EMERGENCY);
   const [unitId, setUnitId] = useState("");
   const unit = units.find((candidate) => candidate.id === unitId) ?? units[0];
   const [visits, setVisits] = useState<EmergencyVisit[]>([]);
@@ -139,37 +117,14 @@ export function Emergency() {
     <>
       <h1>{t("emergencyUnit")}</h1>
       <ErrorMessage error={unitsError} />
-      <WardPicker wards={units} value={unit?.id ?? ""} onChange={setUnitId} />
+      <Pick label={t("ward")} name="ward" value={unit?.id ?? ""} options={units} onChange={setUnitId} />
       <Section title={t("board")} id="er-board">
         <ErrorMessage error={error} />
-        <label>
-          {t("outcome")}
-          <select
-            name="outcome"
-            value={String(outcome)}
-            onChange={(event) => setOutcome(Number((event.target as HTMLSelectElement).value))}
-          >
-            {outcomes.map(([value, key]) => (
-              <option key={value} value={String(value)}>
-                {t(key)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label={t("outcome")} name="outcome" value={outcome} options={outcomes} onChange={setOutcome} />
         {visits.length === 0 ? (
           <p>{t("noOpenVisits")}</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t("triage")}</th>
-                <th scope="col">{t("name")}</th>
-                <th scope="col">{t("arrival")}</th>
-                <th scope="col">{t("complaint")}</th>
-                <th scope="col">{t("actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table columns={["triage", "name", "arrival", "complaint", "actions"]}>
               {visits.map((visit) => {
                 const who = names.get(visit.patientId) ?? "";
                 return (
@@ -188,24 +143,14 @@ export function Emergency() {
                   </tr>
                 );
               })}
-            </tbody>
-          </table>
+          </Table>
         )}
       </Section>
       <form onSubmit={arrive} aria-labelledby="arrival-title">
         <h2 id="arrival-title">{t("registerArrival")}</h2>
         <div class="grid">
           <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
-          <label>
-            {t("arrivalMode")}
-            <select name="arrival_mode" value={String(mode)} onChange={(e) => setMode(Number((e.target as HTMLSelectElement).value))}>
-              {modes.map(([value, key]) => (
-                <option key={value} value={String(value)}>
-                  {t(key)}
-                </option>
-              ))}
-            </select>
-          </label>
+          <Choice label={t("arrivalMode")} name="arrival_mode" value={mode} options={modes} onChange={setMode} />
           <label>
             {t("triage")}
             <select name="triage_level" value={String(triage)} onChange={(e) => setTriage(Number((e.target as HTMLSelectElement).value))}>

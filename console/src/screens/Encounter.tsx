@@ -20,7 +20,7 @@ import {
 import { TerminologyService, type Concept } from "../gen/openhmis/terminology/v1/terminology_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { t, type Key } from "../i18n";
-import { ErrorMessage, Field, Section } from "../ui";
+import { Choice, ErrorMessage, Field, Section, Table } from "../ui";
 
 const roles: [DiagnosisRole, Key][] = [
   [DiagnosisRole.PRINCIPAL, "principal"],
@@ -29,6 +29,10 @@ const roles: [DiagnosisRole, Key][] = [
   [DiagnosisRole.ADMITTING, "admitting"],
 ];
 const roleKey = Object.fromEntries(roles) as Record<number, Key>;
+const certainties: [DiagnosisCertainty, Key][] = [
+  [DiagnosisCertainty.CONFIRMED, "confirmed"],
+  [DiagnosisCertainty.PROVISIONAL, "provisional"],
+];
 
 function Diagnose(props: { encounterId: string; onDone: () => void }) {
   const [query, setQuery] = useState("");
@@ -91,27 +95,8 @@ function Diagnose(props: { encounterId: string; onDone: () => void }) {
         </fieldset>
       )}
       <div class="grid">
-        <label>
-          {t("role")}
-          <select name="role" value={String(role)} onChange={(e) => setRole(Number((e.target as HTMLSelectElement).value))}>
-            {roles.map(([value, key]) => (
-              <option key={value} value={String(value)}>
-                {t(key)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t("certainty")}
-          <select
-            name="certainty"
-            value={String(certainty)}
-            onChange={(e) => setCertainty(Number((e.target as HTMLSelectElement).value))}
-          >
-            <option value={String(DiagnosisCertainty.CONFIRMED)}>{t("confirmed")}</option>
-            <option value={String(DiagnosisCertainty.PROVISIONAL)}>{t("provisional")}</option>
-          </select>
-        </label>
+        <Choice label={t("role")} name="role" value={role} options={roles} onChange={setRole} />
+        <Choice label={t("certainty")} name="certainty" value={certainty} options={certainties} onChange={setCertainty} />
       </div>
       <ErrorMessage error={error} />
       <button type="submit" disabled={!code}>

@@ -14,7 +14,7 @@ import {
   type Visit,
 } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatDate, formatTime, t } from "../i18n";
-import { ErrorMessage, Field, Section, sexName } from "../ui";
+import { ErrorMessage, Field, Section, Table, sexName } from "../ui";
 
 interface Loaded {
   patient: Patient;
@@ -219,15 +219,7 @@ export function PatientRecord(props: { id: string; session: Session }) {
         {visits.length === 0 ? (
           <p>{t("noVisits")}</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">{t("admissions")}</th>
-                <th scope="col">{t("when")}</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table columns={["admissionNumber", "admissions", "when"]}>
               {visits.map((visit) => (
                 <tr key={visit.admissionId}>
                   <td>{visit.admissionNumber}</td>
@@ -238,21 +230,11 @@ export function PatientRecord(props: { id: string; session: Session }) {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </Table>
         )}
       </Section>
       <Section title={t("history")} id="history">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("version")}</th>
-              <th scope="col">{t("changedFields")}</th>
-              <th scope="col">{t("changedBy")}</th>
-              <th scope="col">{t("when")}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table columns={["version", "changedFields", "changedBy", "when"]}>
             {versions.map((version) => (
               <tr key={String(version.version)}>
                 <td>
@@ -263,8 +245,7 @@ export function PatientRecord(props: { id: string; session: Session }) {
                 <td>{version.changeTime && formatTime(timestampMs(version.changeTime))}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </Table>
       </Section>
       {holds(props.session, "patients.merge") && !patient.mergedIntoId && (
         <Merge patient={patient} onDone={() => setGeneration(generation + 1)} />

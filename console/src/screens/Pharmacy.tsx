@@ -7,7 +7,7 @@ import { EncounterService, type Prescription } from "../gen/openhmis/encounters/
 import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis/inventory/v1/inventory_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { t } from "../i18n";
-import { ErrorMessage, Field, Section } from "../ui";
+import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
 export function Pharmacy() {
   const [warehouses, setWarehouses] = useState<Warehouse[]>([]);
@@ -76,20 +76,7 @@ export function Pharmacy() {
   return (
     <>
       <h1>{t("pharmacy")}</h1>
-      <label>
-        {t("warehouse")}
-        <select
-          name="warehouse"
-          value={warehouseId}
-          onChange={(event) => setWarehouseId((event.target as HTMLSelectElement).value)}
-        >
-          {warehouses.map((warehouse) => (
-            <option key={warehouse.id} value={warehouse.id}>
-              {warehouse.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Pick label={t("warehouse")} name="warehouse" value={warehouseId} options={warehouses} onChange={setWarehouseId} />
       <form onSubmit={find}>
         <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
         <button type="submit">{t("search")}</button>
@@ -97,16 +84,7 @@ export function Pharmacy() {
       <ErrorMessage error={error} />
       {patient && (
         <Section title={`${t("toDispense")}: ${patient.familyName} ${patient.givenNames}`} id="dispense">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t("medicine")}</th>
-                <th scope="col">{t("dose")}</th>
-                <th scope="col">{t("quantity")}</th>
-                <th scope="col">{t("actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
+          <Table columns={["medicine", "dose", "quantity", "actions"]}>
               {prescriptions.map((prescription) => (
                 <tr key={prescription.id}>
                   <td>{prescription.medicineName}</td>
@@ -138,8 +116,7 @@ export function Pharmacy() {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </Table>
         </Section>
       )}
     </>

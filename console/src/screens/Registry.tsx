@@ -9,26 +9,21 @@ import {
   Sex,
   type PatientMatch,
 } from "../gen/openhmis/patients/v1/patients_pb";
-import { formatDate, t } from "../i18n";
-import { ErrorMessage, Field, Section, fieldsNamed, sexName, validIdnp } from "../ui";
+import { formatDate, t, type Key } from "../i18n";
+import { Choice, ErrorMessage, Field, Section, Table, fieldsNamed, sexName, validIdnp } from "../ui";
 
 type By = "name" | "idnp" | "mrn";
+
+const SEXES: [Sex, Key][] = [
+  [Sex.FEMALE, "female"],
+  [Sex.MALE, "male"],
+  [Sex.UNKNOWN, "unknown"],
+];
 
 function Matches(props: { matches: PatientMatch[]; caption: string }) {
   if (props.matches.length === 0) return <p role="status">{t("noMatches")}</p>;
   return (
-    <table>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t("mrn")}</th>
-          <th scope="col">{t("name")}</th>
-          <th scope="col">{t("birthDate")}</th>
-          <th scope="col">{t("sex")}</th>
-          <th scope="col">{t("score")}</th>
-        </tr>
-      </thead>
-      <tbody>
+    <Table caption={props.caption} columns={["mrn", "name", "birthDate", "sex", "score"]}>
         {props.matches.map(({ patient, score }) =>
           patient ? (
             <tr key={patient.id}>
@@ -46,8 +41,7 @@ function Matches(props: { matches: PatientMatch[]; caption: string }) {
             </tr>
           ) : null,
         )}
-      </tbody>
-    </table>
+    </Table>
   );
 }
 
@@ -209,18 +203,7 @@ function Register() {
             required
             invalid={wrong.includes("patient.birth_date") || undefined}
           />
-          <label>
-            {t("sex")}
-            <select
-              name="sex"
-              value={String(sex)}
-              onChange={(event) => setSex(Number((event.target as HTMLSelectElement).value) as Sex)}
-            >
-              <option value={String(Sex.FEMALE)}>{t("female")}</option>
-              <option value={String(Sex.MALE)}>{t("male")}</option>
-              <option value={String(Sex.UNKNOWN)}>{t("unknown")}</option>
-            </select>
-          </label>
+          <Choice label={t("sex")} name="sex" value={sex} options={SEXES} onChange={setSex} />
         </div>
         <div class="grid">
           <Field

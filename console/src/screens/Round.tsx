@@ -10,9 +10,8 @@ import {
 } from "../gen/openhmis/encounters/v1/encounters_pb";
 import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, today } from "../i18n";
-import { ErrorMessage, Section } from "../ui";
-import { useWards } from "./Admissions";
-import { WardPicker } from "./WardPicker";
+import { useWards } from "../places";
+import { ErrorMessage, Pick, Section, Table } from "../ui";
 
 /** How far from its time a scheduled dose may be recorded (the server's limit). */
 const DRIFT_MS = 12 * 3_600_000;
@@ -94,20 +93,10 @@ export function Round() {
     <>
       <h1>{t("medicationRound")}</h1>
       <ErrorMessage error={wardsError} />
-      <WardPicker wards={wards} value={ward?.id ?? ""} onChange={setWardId} />
+      <Pick label={t("ward")} name="ward" value={ward?.id ?? ""} options={wards} onChange={setWardId} />
       <Section title={t("dueToday")} id="round">
         <ErrorMessage error={error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("time")}</th>
-              <th scope="col">{t("name")}</th>
-              <th scope="col">{t("medicine")}</th>
-              <th scope="col">{t("dose")}</th>
-              <th scope="col">{t("actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
+        <Table columns={["time", "name", "medicine", "dose", "actions"]}>
             {rows.map(({ medication, at }) => {
               const key = `${medication.prescriptionId}@${at}`;
               const done = at !== null && recorded.has(key);
@@ -137,8 +126,7 @@ export function Round() {
                 </tr>
               );
             })}
-          </tbody>
-        </table>
+        </Table>
       </Section>
     </>
   );
