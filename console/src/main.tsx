@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Key, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
+import { Administration } from "./screens/Administration";
 import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
@@ -31,6 +32,7 @@ function Screen(props: { hash: string; session: Session }) {
   const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
   if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} session={props.session} />;
   if (props.hash.startsWith("#/emergency")) return <Emergency />;
+  if (props.hash.startsWith("#/admin")) return <Administration />;
   if (props.hash.startsWith("#/round")) return <Round />;
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
@@ -52,6 +54,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
+  { path: "#/admin", title: "administration", permission: "iam.users.read" },
 ];
 
 function App() {

@@ -354,6 +354,24 @@ try {
     await shot("census");
   });
 
+  await check("the administrator creates a nurse's account and gives her the ward", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("admin");
+    await page.getByRole("link", { name: "Administration" }).click();
+    const login = `nurse.${unique.toLowerCase()}`;
+    await page.getByLabel("User name").fill(login);
+    await page.getByLabel("Full name").fill(`${unique} Nurse`);
+    await page.getByLabel("Initial password").fill("Ward-Nurse-2026!x");
+    await page.getByRole("button", { name: "Create the user" }).click();
+    await page.getByRole("heading", { name: new RegExp(`Roles held: ${unique} Nurse`) }).waitFor();
+    await page.locator("select[name=role_code]").selectOption({ label: "Nurse" });
+    await page.locator("select[name=scope]").selectOption({ label: "Cardiology" });
+    await page.getByRole("button", { name: "Give the role" }).click();
+    await page.getByRole("row", { name: /Nurse Cardiology/ }).waitFor();
+    await accessible("administration");
+    await shot("administration");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");
