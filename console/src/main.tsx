@@ -11,6 +11,7 @@ import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
 import { Pharmacy } from "./screens/Pharmacy";
+import { Reports } from "./screens/Reports";
 import { Round } from "./screens/Round";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
@@ -36,6 +37,8 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/round")) return <Round />;
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
+  const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
+  if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
   if (encounter) return <Encounter patientId={encounter[1]} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);

@@ -152,6 +152,7 @@ export function Pick(props: {
 /** A table with a header row of column names (text keys). */
 export function Table(props: { columns: readonly Key[]; children: ComponentChildren; caption?: string }) {
   return (
+    <div class="overflow-auto">
     <table>
       {props.caption && <caption>{props.caption}</caption>}
       <thead>
@@ -165,5 +166,6 @@ export function Table(props: { columns: readonly Key[]; children: ComponentChild
       </thead>
       <tbody>{props.children}</tbody>
     </table>
+    </div>
   );
 }

@@ -126,6 +126,7 @@ try {
   });
 
   let mrn = "";
+  let admissionNumber = "";
   await check("a new patient is registered", async () => {
     const register = page.locator("#register-title").locator("..");
     await register.getByLabel("Family name").fill(unique);
@@ -191,6 +192,7 @@ try {
     await page.getByLabel("Admitting diagnosis (ICD-10 code)").fill("I20.0");
     await page.getByRole("button", { name: "Admit", exact: true }).click();
     await page.getByTestId("admission-number").waitFor();
+    admissionNumber = (await page.getByTestId("admission-number").textContent()).trim();
     // The board's stream shows the bed taken, by her, without reloading.
     await page.locator(`[data-bed="${place}"].bed-occupied`).filter({ hasText: unique }).waitFor();
     await accessible("admissions");
@@ -352,6 +354,20 @@ try {
     }
     await page.getByTestId("census-discharged").filter({ hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout: 1000 });
     await shot("census");
+  });
+
+  await check("the movement analysis charts the wards, and the discharges register lists her stay", async () => {
+    await page.getByRole("link", { name: "Movement analysis" }).click();
+    await page.getByRole("img", { name: "Bed occupancy by ward, percent" }).waitFor();
+    await page.getByRole("rowheader", { name: "Cardiology" }).waitFor();
+    await accessible("movement");
+    await shot("movement");
+    await page.getByRole("link", { name: "Registers" }).click();
+    await page.locator("select[name=register]").selectOption({ label: "discharges" });
+    await page.getByRole("cell", { name: admissionNumber, exact: true }).waitFor();
+    await page.getByRole("button", { name: "Download CSV" }).waitFor();
+    await accessible("registers");
+    await shot("register");
   });
 
   await check("the administrator creates a nurse's account and gives her the ward", async () => {

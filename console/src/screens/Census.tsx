@@ -43,6 +43,20 @@ export function Census() {
   return (
     <>
       <h1>{t("statistics")}</h1>
+      <nav aria-label={t("statistics")}>
+        <ul>
+          <li>
+            <a href="#/statistics" aria-current="page">
+              {t("census")}
+            </a>
+          </li>
+          {(["movement", "form16", "registers", "submissions"] as const).map((name) => (
+            <li key={name}>
+              <a href={`#/reports/${name}`}>{t(name)}</a>
+            </li>
+          ))}
+        </ul>
+      </nav>
       <ErrorMessage error={wardsError} />
       <form
         onSubmit={(event) => {
