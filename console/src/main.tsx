@@ -13,6 +13,7 @@ import { Encounter } from "./screens/Encounter";
 import { Pharmacy } from "./screens/Pharmacy";
 import { Reports } from "./screens/Reports";
 import { Round } from "./screens/Round";
+import { WardOrder } from "./screens/WardOrder";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
@@ -35,7 +36,8 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/emergency")) return <Emergency />;
   if (props.hash.startsWith("#/admin")) return <Administration />;
   if (props.hash.startsWith("#/round")) return <Round />;
-  if (props.hash.startsWith("#/pharmacy")) return <Pharmacy />;
+  if (props.hash.startsWith("#/ward-order")) return <WardOrder />;
+  if (props.hash.startsWith("#/pharmacy")) return <Pharmacy tab={props.hash.slice("#/pharmacy/".length)} />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
@@ -55,6 +57,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/emergency", title: "emergencyUnit", permission: "admissions.admit" },
   { path: "#/admissions", title: "admissions", permission: "admissions.read" },
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
+  { path: "#/ward-order", title: "wardOrder", permission: "nursing.administer" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
   { path: "#/admin", title: "administration", permission: "iam.users.read" },

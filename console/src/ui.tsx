@@ -152,7 +152,8 @@ export function Pick(props: {
 /** A table with a header row of column names (text keys). */
 export function Table(props: { columns: readonly Key[]; children: ComponentChildren; caption?: string }) {
   return (
-    <div class="overflow-auto">
+    // Focusable, so a wide table can be scrolled with the keyboard.
+    <div class="overflow-auto" tabIndex={0}>
     <table>
       {props.caption && <caption>{props.caption}</caption>}
       <thead>

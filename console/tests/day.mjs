@@ -253,7 +253,7 @@ try {
     await page.getByRole("heading", { name: "Record a diagnosis" }).waitFor({ timeout: 20000 });
     await page.getByLabel("ICD-10: code or words").fill("angina");
     await page.getByRole("radio", { name: /^I20\.0/ }).check();
-    await page.getByRole("button", { name: "Record", exact: true }).click();
+    await page.locator("#diagnose-title").locator("..").getByRole("button", { name: "Record", exact: true }).click();
     await page.getByRole("cell", { name: "I20.0" }).waitFor();
     await accessible("encounter");
     await shot("diagnosis");
@@ -276,6 +276,22 @@ try {
     await prescribe.getByRole("button", { name: "Prescribe with this reason" }).click();
     await page.getByRole("cell", { name: /overridden: short course/ }).waitFor();
     await shot("interaction-overridden");
+  });
+
+  await check("the physician records a procedure and refers her to the laboratory", async () => {
+    const procedure = page.locator("#procedure-title").locator("..");
+    await procedure.getByLabel("Procedure: code or words (ACHI)").fill("coronary angiography");
+    await procedure.getByRole("radio").first().check();
+    await procedure.getByRole("button", { name: "Record" }).click();
+    await page.locator("#procedures-title").locator("..").getByRole("listitem").first().waitFor();
+    const refer = page.locator("#referral-title").locator("..");
+    await refer.getByLabel("Investigations: code or words").fill("troponin");
+    await refer.getByRole("checkbox").first().check();
+    await refer.getByLabel("Clinical question").fill("rule out myocardial infarction");
+    await refer.locator("select[name=urgency]").selectOption({ label: "urgent" });
+    await refer.getByRole("button", { name: "Refer" }).click();
+    await refer.getByRole("status").filter({ hasText: "Referral recorded" }).waitFor();
+    await shot("procedure-and-referral");
   });
 
   await check("the nurse of the ward records the next ibuprofen dose as given", async () => {
@@ -308,6 +324,16 @@ try {
     await shot("beds-cleaned");
   });
 
+  await check("the nurse sees the ward's medication order and the ward stock", async () => {
+    await page.getByRole("link", { name: "The ward's medication order" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.getByRole("cell", { name: /Ibuprofen/ }).first().waitFor();
+    await page.getByRole("heading", { name: /Ward stock/ }).waitFor();
+    await page.getByRole("cell", { name: /Paracetamol/ }).first().waitFor();
+    await accessible("ward order");
+    await shot("ward-order");
+  });
+
   await check("the pharmacist dispenses her prescriptions against them", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("pharmacist");
@@ -318,6 +344,22 @@ try {
     await page.getByRole("row", { name: /Warfarin/ }).getByRole("status").filter({ hasText: "Dispensed" }).waitFor();
     await accessible("pharmacy");
     await shot("dispensed");
+  });
+
+  await check("the pharmacist receives a delivery and sees its lot in the stock", async () => {
+    await page.getByRole("link", { name: "Stock by lot" }).click();
+    const lot = `L${unique.toUpperCase()}`;
+    await page.locator("select[name=item]").selectOption({ label: "Warfarin 5 mg tablets" });
+    await page.getByLabel("Supplier").fill("Sanfarm");
+    await page.getByLabel("Invoice number").fill(`F-${unique}`);
+    await page.getByRole("textbox", { name: "Lot" }).fill(lot);
+    await page.getByLabel("Expiry").fill("2028-06-30");
+    await page.getByLabel("Quantity").fill("100");
+    await page.getByLabel("Unit cost").fill("0.85");
+    await page.getByRole("button", { name: "Receive stock" }).click();
+    await page.getByRole("cell", { name: lot }).waitFor();
+    await accessible("stock");
+    await shot("stock");
   });
 
   let dischargedBefore = 0;

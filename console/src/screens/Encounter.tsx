@@ -11,7 +11,9 @@ import {
   EncounterStatus,
   FormularyService,
   PrescriptionStatus,
+  ReferralKind,
   Route,
+  Urgency,
   WarningSeverity,
   type MedicalExtract,
   type Medicine,
@@ -34,15 +36,19 @@ const certainties: [DiagnosisCertainty, Key][] = [
   [DiagnosisCertainty.PROVISIONAL, "provisional"],
 ];
 
-function Diagnose(props: { encounterId: string; onDone: () => void }) {
+/** Concepts of a code system found by code or words as the user types (after a pause); the
+ * chosen codes are radio buttons (one) or checkboxes (several). */
+function ConceptSearch(props: {
+  system: string;
+  label: string;
+  name: string;
+  chosen: string[];
+  onChosen: (codes: string[]) => void;
+  several?: boolean;
+}) {
   const [query, setQuery] = useState("");
   const [concepts, setConcepts] = useState<Concept[]>([]);
-  const [code, setCode] = useState("");
-  const [role, setRole] = useState(DiagnosisRole.PRINCIPAL);
-  const [certainty, setCertainty] = useState(DiagnosisCertainty.CONFIRMED);
   const [error, setError] = useState<unknown>(null);
-
-  // The classification is searched as the physician types (after a pause).
   useEffect(() => {
     if (query.trim().length < 2) {
       setConcepts([]);
@@ -50,12 +56,50 @@ function Diagnose(props: { encounterId: string; onDone: () => void }) {
     }
     const timer = setTimeout(() => {
       client(TerminologyService)
-        .searchConcepts({ system: "icd10", query: query.trim(), selectableOnly: true, pageSize: 10 })
+        .searchConcepts({ system: props.system, query: query.trim(), selectableOnly: true, pageSize: 10 })
         .then((answer) => setConcepts(answer.concepts))
         .catch(setError);
     }, 250);
     return () => clearTimeout(timer);
-  }, [query]);
+  }, [query, props.system]);
+  const toggle = (code: string) =>
+    props.onChosen(
+      props.several
+        ? props.chosen.includes(code)
+          ? props.chosen.filter((chosen) => chosen !== code)
+          : [...props.chosen, code]
+        : [code],
+    );
+  return (
+    <>
+      <Field label={props.label} name={`${props.name}_query`} value={query} onInput={setQuery} />
+      <ErrorMessage error={error} />
+      {concepts.length > 0 && (
+        <fieldset>
+          <legend>{t("chooseCode")}</legend>
+          {concepts.map((concept) => (
+            <label key={concept.code}>
+              <input
+                type={props.several ? "checkbox" : "radio"}
+                name={props.name}
+                value={concept.code}
+                checked={props.chosen.includes(concept.code)}
+                onChange={() => toggle(concept.code)}
+              />
+              {concept.code} {concept.display}
+            </label>
+          ))}
+        </fieldset>
+      )}
+    </>
+  );
+}
+
+function Diagnose(props: { encounterId: string; onDone: () => void }) {
+  const [code, setCode] = useState("");
+  const [role, setRole] = useState(DiagnosisRole.PRINCIPAL);
+  const [certainty, setCertainty] = useState(DiagnosisCertainty.CONFIRMED);
+  const [error, setError] = useState<unknown>(null);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -65,7 +109,6 @@ function Diagnose(props: { encounterId: string; onDone: () => void }) {
         requestId: requestId(),
         diagnosis: { encounterId: props.encounterId, code, role, certainty },
       });
-      setQuery("");
       setCode("");
       props.onDone();
     } catch (failure) {
@@ -76,24 +119,7 @@ function Diagnose(props: { encounterId: string; onDone: () => void }) {
   return (
     <form onSubmit={submit} aria-labelledby="diagnose-title">
       <h3 id="diagnose-title">{t("recordDiagnosis")}</h3>
-      <Field label={t("icdSearch")} name="icd_query" value={query} onInput={setQuery} />
-      {concepts.length > 0 && (
-        <fieldset>
-          <legend>{t("chooseCode")}</legend>
-          {concepts.map((concept) => (
-            <label key={concept.code}>
-              <input
-                type="radio"
-                name="code"
-                value={concept.code}
-                checked={code === concept.code}
-                onChange={() => setCode(concept.code)}
-              />
-              {concept.code} {concept.display}
-            </label>
-          ))}
-        </fieldset>
-      )}
+      <ConceptSearch system="icd10" label={t("icdSearch")} name="code" chosen={code ? [code] : []} onChosen={(codes) => setCode(codes[0] ?? "")} />
       <div class="grid">
         <Choice label={t("role")} name="role" value={role} options={roles} onChange={setRole} />
         <Choice label={t("certainty")} name="certainty" value={certainty} options={certainties} onChange={setCertainty} />
@@ -102,6 +128,108 @@ function Diagnose(props: { encounterId: string; onDone: () => void }) {
       <button type="submit" disabled={!code}>
         {t("recordAction")}
       </button>
+    </form>
+  );
+}
+
+function RecordProcedure(props: { encounterId: string; onDone: () => void }) {
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <form
+      aria-labelledby="procedure-title"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setError(null);
+        client(EncounterService)
+          .recordProcedure({ requestId: requestId(), procedure: { encounterId: props.encounterId, code } })
+          .then(() => {
+            setCode("");
+            props.onDone();
+          })
+          .catch(setError);
+      }}
+    >
+      <h3 id="procedure-title">{t("procedure")}</h3>
+      <ConceptSearch system="achi" label={t("achiSearch")} name="procedure_code" chosen={code ? [code] : []} onChosen={(codes) => setCode(codes[0] ?? "")} />
+      <ErrorMessage error={error} />
+      <button type="submit" disabled={!code}>
+        {t("recordAction")}
+      </button>
+    </form>
+  );
+}
+
+const referralKinds: [ReferralKind, Key][] = [
+  [ReferralKind.LABORATORY, "laboratory"],
+  [ReferralKind.IMAGING, "imaging"],
+  [ReferralKind.CONSULTATION, "consultation"],
+];
+const urgencies: [Urgency, Key][] = [
+  [Urgency.ROUTINE, "routine"],
+  [Urgency.URGENT, "urgent"],
+  [Urgency.EMERGENCY, "emergency"],
+];
+
+function Refer(props: { encounterId: string; onDone: () => void }) {
+  const [kind, setKind] = useState(ReferralKind.LABORATORY);
+  const [codes, setCodes] = useState<string[]>([]);
+  const [specialty, setSpecialty] = useState("");
+  const [reason, setReason] = useState("");
+  const [urgency, setUrgency] = useState(Urgency.ROUTINE);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState(false);
+  return (
+    <form
+      aria-labelledby="referral-title"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setError(null);
+        setDone(false);
+        client(EncounterService)
+          .createReferral({
+            requestId: requestId(),
+            referral: {
+              encounterId: props.encounterId,
+              kind,
+              investigationCodes: kind === ReferralKind.CONSULTATION ? [] : codes,
+              specialty: kind === ReferralKind.CONSULTATION ? specialty.trim() : "",
+              reason: reason.trim(),
+              urgency,
+            },
+          })
+          .then(() => {
+            setDone(true);
+            setCodes([]);
+            setReason("");
+            props.onDone();
+          })
+          .catch(setError);
+      }}
+    >
+      <h3 id="referral-title">{t("referral")}</h3>
+      <div class="grid">
+        <Choice label={t("referralKind")} name="referral_kind" value={kind} options={referralKinds} onChange={(value) => { setKind(value); setCodes([]); }} />
+        <Choice label={t("urgency")} name="urgency" value={urgency} options={urgencies} onChange={setUrgency} />
+      </div>
+      {kind === ReferralKind.CONSULTATION ? (
+        <Field label={t("specialty")} name="specialty" value={specialty} onInput={setSpecialty} required />
+      ) : (
+        <ConceptSearch
+          system={kind === ReferralKind.LABORATORY ? "loinc" : "achi"}
+          label={t("investigations")}
+          name="investigation_codes"
+          chosen={codes}
+          onChosen={setCodes}
+          several
+        />
+      )}
+      <Field label={t("referralReason")} name="referral_reason" value={reason} onInput={setReason} required />
+      <ErrorMessage error={error} />
+      <button type="submit" disabled={kind !== ReferralKind.CONSULTATION && codes.length === 0}>
+        {t("referral")}
+      </button>
+      {done && <p role="status">{t("referralRecorded")}</p>}
     </form>
   );
 }
@@ -344,6 +472,12 @@ export function Encounter(props: { patientId: string }) {
                 </li>
               ))}
             </ul>
+            {encounter.status === EncounterStatus.OPEN && (
+              <>
+                <RecordProcedure encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
+                <Refer encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
+              </>
+            )}
           </Section>
           <Section title={t("extract")} id="extract">
             <button type="button" class="secondary" onClick={() => setPrinting(true)}>

@@ -8,8 +8,9 @@ import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { t } from "../i18n";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { Stock } from "./Stock";
 
-export function Pharmacy() {
+export function Pharmacy(props: { tab: string }) {
   const [warehouses, setWarehouses] = useState<Warehouse[]>([]);
   const [warehouseId, setWarehouseId] = useState("");
   const [mrn, setMrn] = useState("");
@@ -76,13 +77,30 @@ export function Pharmacy() {
   return (
     <>
       <h1>{t("pharmacy")}</h1>
+      <nav aria-label={t("pharmacy")}>
+        <ul>
+          <li>
+            <a href="#/pharmacy" aria-current={props.tab === "" ? "page" : undefined}>
+              {t("dispensing")}
+            </a>
+          </li>
+          <li>
+            <a href="#/pharmacy/stock" aria-current={props.tab === "stock" ? "page" : undefined}>
+              {t("stock")}
+            </a>
+          </li>
+        </ul>
+      </nav>
       <Pick label={t("warehouse")} name="warehouse" value={warehouseId} options={warehouses} onChange={setWarehouseId} />
+      {props.tab === "stock" && <Stock warehouseId={warehouseId} />}
+      {props.tab !== "stock" && (
       <form onSubmit={find}>
         <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
         <button type="submit">{t("search")}</button>
       </form>
+      )}
       <ErrorMessage error={error} />
-      {patient && (
+      {patient && props.tab !== "stock" && (
         <Section title={`${t("toDispense")}: ${patient.familyName} ${patient.givenNames}`} id="dispense">
           <Table columns={["medicine", "dose", "quantity", "actions"]}>
               {prescriptions.map((prescription) => (

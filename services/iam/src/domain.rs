@@ -161,6 +161,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.read",
             "encounters.read",
             "nursing.administer",
+            // The ward's own stock (a nurse's assignment is scoped to the ward).
+            "pharmacy.read",
             "terminology.read",
         ],
     },
