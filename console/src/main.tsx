@@ -31,8 +31,17 @@ function useHash(): string {
 }
 
 function Screen(props: { hash: string; session: Session }) {
-  const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+))?$/.exec(props.hash);
-  if (admissions) return <Admissions wardId={admissions[1] ?? ""} patientMrn={admissions[2] ?? ""} session={props.session} />;
+  const admissions = /^#\/admissions(?:\/([0-9a-f-]{36}))?(?:\?mrn=(\w+)(?:&visit=([0-9a-f-]{36}))?)?$/.exec(props.hash);
+  if (admissions) {
+    return (
+      <Admissions
+        wardId={admissions[1] ?? ""}
+        patientMrn={admissions[2] ?? ""}
+        visitId={admissions[3] ?? ""}
+        session={props.session}
+      />
+    );
+  }
   if (props.hash.startsWith("#/emergency")) return <Emergency />;
   if (props.hash.startsWith("#/admin")) return <Administration />;
   if (props.hash.startsWith("#/round")) return <Round />;

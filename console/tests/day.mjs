@@ -158,8 +158,15 @@ try {
 
   if (deskOnly) throw new Error("desk only");
 
-  await check("the emergency unit registers her arrival with its triage, then closes the visit", async () => {
+  await check("the emergency unit closes a waiting visit with its outcome and registers her arrival", async () => {
     await page.getByRole("link", { name: "Emergency unit" }).click();
+    // One of the demo's waiting patients goes home.
+    const waiting = page.getByRole("button", { name: /^Close: / }).first();
+    await waiting.waitFor();
+    const closing = (await waiting.getAttribute("aria-label")).replace(/^Close: /, "");
+    await page.locator("select[name=outcome]").selectOption({ label: "sent home" });
+    await waiting.click();
+    await page.getByRole("button", { name: `Close: ${closing}` }).waitFor({ state: "detached" });
     await page.getByLabel("Patient's MRN").fill(mrn);
     await page.locator("select[name=triage_level]").selectOption("2");
     await page.getByLabel("Chief complaint").fill("chest pain at rest");
@@ -168,21 +175,12 @@ try {
     await row.getByRole("cell", { name: "chest pain at rest" }).waitFor();
     await accessible("emergency");
     await shot("emergency-board");
-    await page.locator("select[name=outcome]").selectOption({ label: "referred elsewhere" });
-    await row.getByRole("button", { name: /Close/ }).click();
-    await row.waitFor({ state: "detached" });
-    await page.getByRole("link", { name: "Patients" }).click();
-    await page.getByRole("heading", { name: "Find a patient" }).waitFor();
-    await page.getByLabel("Medical record number").check();
-    await page.getByLabel("Search for").fill(mrn);
-    await page.getByRole("button", { name: "Search" }).click();
-    await page.getByRole("link", { name: mrn }).click();
-    await page.getByTestId("mrn").filter({ hasText: mrn }).waitFor();
+    await row.getByRole("button", { name: /^Admit: / }).click();
   });
 
-  await check("the registrar admits her into a free bed chosen on the live ward map", async () => {
-    await page.getByRole("button", { name: "Admit" }).click();
+  await check("the registrar admits her from the emergency unit into a free bed chosen on the live ward map", async () => {
     await page.getByTestId("bed-map").waitFor();
+    if ((await page.getByLabel("Patient's MRN").inputValue()) !== mrn) throw new Error("the MRN did not come from the board");
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
     const free = page.locator("[data-testid=bed-map] button.bed-free").first();
     await free.waitFor();
@@ -197,6 +195,15 @@ try {
     await page.locator(`[data-bed="${place}"].bed-occupied`).filter({ hasText: unique }).waitFor();
     await accessible("admissions");
     await shot("admitted-on-map");
+    // Admitting her closed her emergency visit: the board no longer lists her.
+    await page.getByRole("link", { name: "Emergency unit" }).click();
+    await page.getByRole("button", { name: /^Close: / }).first().waitFor();
+    if ((await page.getByRole("row", { name: new RegExp(unique) }).count()) !== 0) {
+      throw new Error("her emergency visit is still open after her admission");
+    }
+    await page.getByRole("link", { name: "Admissions" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.locator("[data-testid=bed-map] button.bed-occupied").filter({ hasText: unique }).waitFor();
   });
 
   await check("a transfer made at another desk shows on the watching board at once, and back", async () => {

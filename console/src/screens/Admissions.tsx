@@ -172,7 +172,7 @@ const dischargeTypes: [DischargeType, Key][] = [
   [DischargeType.LEFT_AGAINST_ADVICE, "leftAgainstAdvice"],
 ];
 
-function Admit(props: { chosen: Chosen | null; initialMrn: string }) {
+function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: string }) {
   const [mrn, setMrn] = useState(props.initialMrn);
   const [type, setType] = useState(AdmissionType.EMERGENCY);
   const [diagnosis, setDiagnosis] = useState("");
@@ -198,9 +198,12 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string }) {
           departmentId: props.chosen.wardId,
           bedId: props.chosen.bed.bedId,
           admittingDiagnosisCode: diagnosis.trim(),
+          emergencyVisitId: props.visitId,
         },
       });
       setAdmitted(answer.admission ?? null);
+      // The emergency visit is closed by this admission: the next one on this screen has none.
+      if (props.visitId) window.location.hash = `#/admissions/${props.chosen.wardId}`;
     } catch (failure) {
       setError(failure);
     } finally {
@@ -372,7 +375,7 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard; names: Ma
   );
 }
 
-export function Admissions(props: { wardId: string; patientMrn: string; session: Session }) {
+export function Admissions(props: { wardId: string; patientMrn: string; visitId: string; session: Session }) {
   const [mapError, setMapError] = useState<unknown>(null);
   const canAdmit = holds(props.session, "admissions.admit");
   const [wards, wardsError] = useWards();
@@ -401,7 +404,8 @@ export function Admissions(props: { wardId: string; patientMrn: string; session:
         value={wardId}
         options={wards}
         onChange={(id) => {
-          window.location.hash = `#/admissions/${id}${props.patientMrn ? `?mrn=${props.patientMrn}` : ""}`;
+          const visit = props.visitId ? `&visit=${props.visitId}` : "";
+          window.location.hash = `#/admissions/${id}${props.patientMrn ? `?mrn=${props.patientMrn}${visit}` : ""}`;
         }}
       />
       <Section title={`${t("wardMap")}${ward ? `: ${ward.name}` : ""}`} id="map">
@@ -422,7 +426,7 @@ export function Admissions(props: { wardId: string; patientMrn: string; session:
           <p aria-busy="true">{t("loading")}</p>
         )}
       </Section>
-      {canAdmit && <Admit chosen={chosen} initialMrn={props.patientMrn} />}
+      {canAdmit && <Admit chosen={chosen} initialMrn={props.patientMrn} visitId={props.visitId} />}
       {board && (
         <InWard
           board={board}

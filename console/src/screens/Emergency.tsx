@@ -35,7 +35,7 @@ export function Emergency() {
   const [unitId, setUnitId] = useState("");
   const unit = units.find((candidate) => candidate.id === unitId) ?? units[0];
   const [visits, setVisits] = useState<EmergencyVisit[]>([]);
-  const [names, setNames] = useState(new Map<string, string>());
+  const [names, setNames] = useState(new Map<string, { name: string; mrn: string }>());
   const [generation, setGeneration] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [mrn, setMrn] = useState("");
@@ -54,11 +54,14 @@ export function Emergency() {
         openOnly: true,
         pageSize: 100,
       });
-      const people = new Map<string, string>();
+      const people = new Map<string, { name: string; mrn: string }>();
       for (const visit of answer.visits) {
         if (people.has(visit.patientId)) continue;
         const { patient } = await client(PatientService).getPatient({ id: visit.patientId });
-        people.set(visit.patientId, patient ? `${patient.familyName} ${patient.givenNames}` : visit.patientId);
+        people.set(visit.patientId, {
+          name: patient ? `${patient.familyName} ${patient.givenNames}` : visit.patientId,
+          mrn: patient?.mrn ?? "",
+        });
       }
       // The most urgent first, then by arrival.
       const sorted = [...answer.visits].sort(
@@ -126,7 +129,8 @@ export function Emergency() {
         ) : (
           <Table columns={["triage", "name", "arrival", "complaint", "actions"]}>
               {visits.map((visit) => {
-                const who = names.get(visit.patientId) ?? "";
+                const person = names.get(visit.patientId);
+                const who = person?.name ?? "";
                 return (
                   <tr key={visit.id}>
                     <td>{visit.triageLevel || "–"}</td>
@@ -138,7 +142,17 @@ export function Emergency() {
                     <td>
                       <button type="button" class="secondary" aria-label={`${t("close")}: ${who}`} onClick={() => void close(visit)}>
                         {t("close")}
-                      </button>
+                      </button>{" "}
+                      {person?.mrn && (
+                        <a
+                          href={`#/admissions?mrn=${person.mrn}&visit=${visit.id}`}
+                          role="button"
+                          class="outline"
+                          aria-label={`${t("admit")}: ${who}`}
+                        >
+                          {t("admit")}
+                        </a>
+                      )}
                     </td>
                   </tr>
                 );
