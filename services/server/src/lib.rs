@@ -449,7 +449,7 @@ impl Application {
             addr = %local_addr.map(|addr| addr.to_string()).unwrap_or_default(),
             modules = %self.mounted.join(","),
             console = %local_addr.map(|addr| format!("http://{addr}/")).unwrap_or_default(),
-            "listening; the staff console is at the console URL"
+            "listening"
         );
         let server = tonic::transport::Server::builder()
             .accept_http1(true)
