@@ -182,6 +182,22 @@ const en = {
   atEnd: "At the end",
   bedDays: "Bed-days",
   show: "Show",
+  certificates: "Certificates",
+  issueCertificate: "Issue a certificate",
+  certificateKind: "Certificate",
+  sickLeave: "sick leave",
+  medicalCertificate: "medical certificate",
+  deathCertificate: "death certificate",
+  periodStart: "First day off work",
+  periodEnd: "Last day off work",
+  employer: "Employer",
+  extends: "Extends",
+  none: "none",
+  purpose: "Purpose",
+  findings: "Findings",
+  issue: "Issue",
+  number: "Number",
+  chainDays: "days in all",
   stock: "Stock by lot",
   receiveStock: "Receive stock",
   item: "Item",
@@ -477,6 +493,22 @@ const ro: Record<Key, string> = {
   atEnd: "La sfârșit",
   bedDays: "Zile-pat",
   show: "Arată",
+  certificates: "Certificate",
+  issueCertificate: "Eliberarea certificatului",
+  certificateKind: "Certificatul",
+  sickLeave: "concediu medical",
+  medicalCertificate: "certificat medical",
+  deathCertificate: "certificat de deces",
+  periodStart: "Prima zi de concediu",
+  periodEnd: "Ultima zi de concediu",
+  employer: "Angajatorul",
+  extends: "Prelungește",
+  none: "niciunul",
+  purpose: "Scopul",
+  findings: "Concluzia",
+  issue: "Eliberează",
+  number: "Numărul",
+  chainDays: "zile în total",
   stock: "Stocul pe loturi",
   receiveStock: "Recepția stocului",
   item: "Articol",
@@ -643,4 +675,12 @@ export function formatDate(isoDate: string): string {
 export function today(timeZone: string, offsetDays = 0): string {
   const shifted = new Date(Date.now() + offsetDays * 86_400_000);
   return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(shifted);
+}
+
+/** A decimal the server sent as text (a quantity, an amount, a percent), in the user's
+ * language's number format; text that is not a number is shown as it came. */
+export function formatNumber(decimal: string | number): string {
+  const value = typeof decimal === "number" ? decimal : Number(decimal);
+  if (decimal === "" || !Number.isFinite(value)) return String(decimal);
+  return new Intl.NumberFormat(current === "ro" ? "ro-MD" : "en-GB", { maximumFractionDigits: 4 }).format(value);
 }

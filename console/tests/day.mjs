@@ -258,8 +258,9 @@ try {
     await page.getByRole("link", { name: mrn }).click();
     await page.getByRole("button", { name: "Medical record" }).click();
     await page.getByRole("heading", { name: "Record a diagnosis" }).waitFor({ timeout: 20000 });
-    await page.getByLabel("ICD-10: code or words").fill("angina");
-    await page.getByRole("radio", { name: /^I20\.0/ }).check();
+    const diagnose = page.locator("#diagnose-title").locator("..");
+    await diagnose.getByLabel("ICD-10: code or words").fill("angina");
+    await diagnose.getByRole("radio", { name: /^I20\.0/ }).check();
     await page.locator("#diagnose-title").locator("..").getByRole("button", { name: "Record", exact: true }).click();
     await page.getByRole("cell", { name: "I20.0" }).waitFor();
     await accessible("encounter");
@@ -299,6 +300,21 @@ try {
     await refer.getByRole("button", { name: "Refer" }).click();
     await refer.getByRole("status").filter({ hasText: "Referral recorded" }).waitFor();
     await shot("procedure-and-referral");
+  });
+
+  await check("the physician issues her sick leave, numbered in the facility's series", async () => {
+    const form = page.locator("#certificate-title").locator("..");
+    const today = new Date().toISOString().slice(0, 10);
+    const inAWeek = new Date(Date.now() + 6 * 86_400_000).toISOString().slice(0, 10);
+    await form.getByLabel("First day off work").fill(today);
+    await form.getByLabel("Last day off work").fill(inAWeek);
+    await form.getByLabel("Employer").fill("Moldtelecom");
+    await form.getByLabel("ICD-10: code or words").fill("I20.0");
+    await form.getByRole("radio", { name: /^I20\.0/ }).check();
+    await form.getByRole("button", { name: "Issue" }).click();
+    await page.locator("#certificates-title").locator("..").getByRole("cell", { name: /^SL-\d{4} \d+$/ }).waitFor();
+    await accessible("certificates");
+    await shot("sick-leave");
   });
 
   await check("the nurse of the ward records the next ibuprofen dose as given", async () => {

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../api";
 import { StatisticsService, type Census as CensusData } from "../gen/openhmis/statistics/v1/statistics_pb";
-import { t, today, type Key } from "../i18n";
+import { formatNumber, t, today, type Key } from "../i18n";
 import { useWards } from "../places";
 import { ErrorMessage, Field, Pick, Section } from "../ui";
 
@@ -78,7 +78,7 @@ export function Census() {
               {rows.map(([key, field]) => (
                 <tr key={key}>
                   <th scope="row">{t(key)}</th>
-                  <td data-testid={`census-${field}`}>{String(census[field])}</td>
+                  <td data-testid={`census-${field}`}>{formatNumber(String(census[field]))}</td>
                 </tr>
               ))}
             </tbody>

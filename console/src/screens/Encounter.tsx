@@ -19,10 +19,11 @@ import {
   type Medicine,
   type PrescribingWarning,
 } from "../gen/openhmis/encounters/v1/encounters_pb";
-import { TerminologyService, type Concept } from "../gen/openhmis/terminology/v1/terminology_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { t, type Key } from "../i18n";
-import { Choice, ErrorMessage, Field, Section, Table } from "../ui";
+import { Choice, ErrorMessage, Field, Section } from "../ui";
+import { Certificates } from "./Certificates";
+import { ConceptSearch } from "./ConceptSearch";
 
 const roles: [DiagnosisRole, Key][] = [
   [DiagnosisRole.PRINCIPAL, "principal"],
@@ -35,65 +36,6 @@ const certainties: [DiagnosisCertainty, Key][] = [
   [DiagnosisCertainty.CONFIRMED, "confirmed"],
   [DiagnosisCertainty.PROVISIONAL, "provisional"],
 ];
-
-/** Concepts of a code system found by code or words as the user types (after a pause); the
- * chosen codes are radio buttons (one) or checkboxes (several). */
-function ConceptSearch(props: {
-  system: string;
-  label: string;
-  name: string;
-  chosen: string[];
-  onChosen: (codes: string[]) => void;
-  several?: boolean;
-}) {
-  const [query, setQuery] = useState("");
-  const [concepts, setConcepts] = useState<Concept[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    if (query.trim().length < 2) {
-      setConcepts([]);
-      return;
-    }
-    const timer = setTimeout(() => {
-      client(TerminologyService)
-        .searchConcepts({ system: props.system, query: query.trim(), selectableOnly: true, pageSize: 10 })
-        .then((answer) => setConcepts(answer.concepts))
-        .catch(setError);
-    }, 250);
-    return () => clearTimeout(timer);
-  }, [query, props.system]);
-  const toggle = (code: string) =>
-    props.onChosen(
-      props.several
-        ? props.chosen.includes(code)
-          ? props.chosen.filter((chosen) => chosen !== code)
-          : [...props.chosen, code]
-        : [code],
-    );
-  return (
-    <>
-      <Field label={props.label} name={`${props.name}_query`} value={query} onInput={setQuery} />
-      <ErrorMessage error={error} />
-      {concepts.length > 0 && (
-        <fieldset>
-          <legend>{t("chooseCode")}</legend>
-          {concepts.map((concept) => (
-            <label key={concept.code}>
-              <input
-                type={props.several ? "checkbox" : "radio"}
-                name={props.name}
-                value={concept.code}
-                checked={props.chosen.includes(concept.code)}
-                onChange={() => toggle(concept.code)}
-              />
-              {concept.code} {concept.display}
-            </label>
-          ))}
-        </fieldset>
-      )}
-    </>
-  );
-}
 
 function Diagnose(props: { encounterId: string; onDone: () => void }) {
   const [code, setCode] = useState("");
@@ -479,6 +421,11 @@ export function Encounter(props: { patientId: string }) {
               </>
             )}
           </Section>
+          <Certificates
+            patientId={props.patientId}
+            encounterId={encounter.id}
+            open={encounter.status === EncounterStatus.OPEN}
+          />
           <Section title={t("extract")} id="extract">
             <button type="button" class="secondary" onClick={() => setPrinting(true)}>
               {t("printExtract")}

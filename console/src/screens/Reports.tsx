@@ -16,7 +16,7 @@ import {
   type RegisterEntry,
   type Submission,
 } from "../gen/openhmis/statistics/v1/statistics_pb";
-import { formatTime, t, today, type Key } from "../i18n";
+import { formatNumber, formatTime, t, today, type Key } from "../i18n";
 import { useWards } from "../places";
 import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
@@ -73,7 +73,7 @@ function OccupancyChart(props: { lines: { name: string; value: number }[] }) {
             </text>
             <rect x="200" y="3" height="18" width={(line.value / max) * 340} fill="#0b6bb0" />
             <text x={205 + (line.value / max) * 340} y="16" font-size="13" fill="currentColor">
-              {line.value.toFixed(1)}
+              {formatNumber(line.value.toFixed(1))}
             </text>
           </g>
         ))}
@@ -194,11 +194,11 @@ export function Reports(props: { tab: string }) {
                 <td>{line.transferredOut}</td>
                 <td>{line.discharged}</td>
                 <td>{line.deceased}</td>
-                <td>{line.bedDays}</td>
-                <td>{line.averageLengthOfStay}</td>
-                <td>{line.bedOccupancyPercent}</td>
-                <td>{line.bedTurnover}</td>
-                <td>{line.mortalityPercent}</td>
+                <td>{formatNumber(line.bedDays)}</td>
+                <td>{formatNumber(line.averageLengthOfStay)}</td>
+                <td>{formatNumber(line.bedOccupancyPercent)}</td>
+                <td>{formatNumber(line.bedTurnover)}</td>
+                <td>{formatNumber(line.mortalityPercent)}</td>
               </tr>
             ))}
           </Table>
@@ -238,7 +238,7 @@ export function Reports(props: { tab: string }) {
                 <td>{entry.time && formatTime(timestampMs(entry.time), zone)}</td>
                 <td>{wardName(entry.departmentId)}</td>
                 <td>{entry.diagnosisCode}</td>
-                <td>{entry.lengthOfStayDays}</td>
+                <td>{formatNumber(entry.lengthOfStayDays)}</td>
               </tr>
             ))}
           </Table>

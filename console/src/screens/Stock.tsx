@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { client, requestId } from "../api";
 import { InventoryService, Provenance, type Item, type StockLine } from "../gen/openhmis/inventory/v1/inventory_pb";
-import { formatDate, t } from "../i18n";
+import { formatDate, formatNumber, t } from "../i18n";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
 /** Days from today to `isoDate` (negative once past). */
@@ -91,8 +91,8 @@ export function Stock(props: { warehouseId: string; readOnly?: boolean }) {
                   {formatDate(line.lot?.expiryDate ?? "")}
                   {left < 0 ? <mark> {t("expired")}</mark> : left <= 90 ? <mark> {t("expiresSoon")}</mark> : null}
                 </td>
-                <td>{line.quantity}</td>
-                <td>{line.value}</td>
+                <td>{formatNumber(line.quantity)}</td>
+                <td>{formatNumber(line.value)}</td>
               </tr>
             );
           })}

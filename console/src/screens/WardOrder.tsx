@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../api";
 import { EncounterService, type OrderTotal } from "../gen/openhmis/encounters/v1/encounters_pb";
 import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis/inventory/v1/inventory_pb";
-import { t, today } from "../i18n";
+import { formatNumber, t, today } from "../i18n";
 import { useWards } from "../places";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
 import { Stock } from "./Stock";
@@ -53,7 +53,7 @@ export function WardOrder() {
             <tr key={total.medicineId}>
               <td>{total.medicineName}</td>
               <td>
-                {String(total.wholeUnits)} {total.formUnit}
+                {formatNumber(Number(total.wholeUnits))} {total.formUnit}
               </td>
             </tr>
           ))}
