@@ -148,9 +148,10 @@ try {
     await shot("duplicate-caught");
   });
 
-  await check("her record opens with its history", async () => {
+  await check("her record opens with its history, and the info desk says she is not in hospital", async () => {
     await page.locator(".duplicates").getByRole("link", { name: mrn }).click();
     await page.getByTestId("mrn").filter({ hasText: mrn }).waitFor();
+    await page.getByTestId("where").filter({ hasText: "Not in hospital" }).waitFor();
     await page.getByRole("cell", { name: /registered/ }).waitFor();
     await accessible("record");
     await shot("record");
@@ -451,6 +452,23 @@ try {
     await page.getByRole("row", { name: /Nurse Cardiology/ }).waitFor();
     await accessible("administration");
     await shot("administration");
+  });
+
+  await check("the pharmacist counts the central pharmacy and posts the stocktaking", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("pharmacist");
+    await page.getByRole("link", { name: "Pharmacy" }).click();
+    await page.getByRole("link", { name: "Stocktaking" }).click();
+    await page.getByRole("button", { name: "Start a stocktaking of this warehouse" }).click();
+    const first = page.getByRole("textbox", { name: /^Counted: / }).first();
+    await first.waitFor();
+    const expected = Number((await first.inputValue()).replace(/,/g, ""));
+    await first.fill(String(Math.max(expected - 1, 0)));
+    await page.getByRole("button", { name: "Save the counts" }).click();
+    await page.getByRole("button", { name: "Post the differences" }).click();
+    await page.getByRole("status").filter({ hasText: "Posted" }).waitFor();
+    await accessible("stocktaking");
+    await shot("stocktaking");
   });
 
   await check("the console speaks Romanian when chosen", async () => {

@@ -13,6 +13,7 @@ import {
   type PatientVersion,
   type Visit,
 } from "../gen/openhmis/patients/v1/patients_pb";
+import { AdmissionService } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { formatDate, formatTime, t } from "../i18n";
 import { ErrorMessage, Field, Section, Table, sexName } from "../ui";
 
@@ -82,6 +83,29 @@ function Merge(props: { patient: Patient; onDone: () => void }) {
         {t("merge")}
       </button>
     </form>
+  );
+}
+
+/** The info desk's answer: where the patient is now (ward and room), for those who may ask. */
+function WhereIs(props: { patientId: string }) {
+  const [where, setWhere] = useState<string | null>(null);
+  useEffect(() => {
+    client(AdmissionService)
+      .locatePatient({ patientId: props.patientId })
+      .then((answer) =>
+        setWhere(
+          answer.inHospital
+            ? `${t("inHospital")}: ${answer.departmentName}${answer.roomCode ? `, ${t("room")} ${answer.roomCode}` : ""}`
+            : t("notInHospital"),
+        ),
+      )
+      .catch(() => setWhere(null));
+  }, [props.patientId]);
+  if (where === null) return null;
+  return (
+    <p>
+      {t("whereIs")}: <strong data-testid="where">{where}</strong>
+    </p>
   );
 }
 
@@ -177,6 +201,7 @@ export function PatientRecord(props: { id: string; session: Session }) {
         {patient.confidential && <mark> {t("confidential")}</mark>}
         {patient.unpaidDebt && <mark> {t("unpaidDebt")}</mark>}
       </p>
+      {holds(props.session, "admissions.infodesk") && <WhereIs patientId={patient.id} />}
       {holds(props.session, "encounters.read") && !patient.mergedIntoId && (
         <p>
           <a href={`#/encounters/${patient.id}`} role="button" class="outline">

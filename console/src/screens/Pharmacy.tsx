@@ -9,6 +9,7 @@ import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patien
 import { t } from "../i18n";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
 import { Stock } from "./Stock";
+import { Requisitions, Stocktaking } from "./Supplies";
 
 export function Pharmacy(props: { tab: string }) {
   const [warehouses, setWarehouses] = useState<Warehouse[]>([]);
@@ -84,23 +85,27 @@ export function Pharmacy(props: { tab: string }) {
               {t("dispensing")}
             </a>
           </li>
-          <li>
-            <a href="#/pharmacy/stock" aria-current={props.tab === "stock" ? "page" : undefined}>
-              {t("stock")}
-            </a>
-          </li>
+          {(["stock", "requisitions", "stocktaking"] as const).map((name) => (
+            <li key={name}>
+              <a href={`#/pharmacy/${name}`} aria-current={props.tab === name ? "page" : undefined}>
+                {t(name)}
+              </a>
+            </li>
+          ))}
         </ul>
       </nav>
       <Pick label={t("warehouse")} name="warehouse" value={warehouseId} options={warehouses} onChange={setWarehouseId} />
       {props.tab === "stock" && <Stock warehouseId={warehouseId} />}
-      {props.tab !== "stock" && (
+      {props.tab === "requisitions" && <Requisitions warehouseId={warehouseId} warehouses={warehouses} />}
+      {props.tab === "stocktaking" && <Stocktaking key={warehouseId} warehouseId={warehouseId} />}
+      {props.tab === "" && (
       <form onSubmit={find}>
         <Field label={t("patientMrn")} name="mrn" value={mrn} onInput={setMrn} required />
         <button type="submit">{t("search")}</button>
       </form>
       )}
       <ErrorMessage error={error} />
-      {patient && props.tab !== "stock" && (
+      {patient && props.tab === "" && (
         <Section title={`${t("toDispense")}: ${patient.familyName} ${patient.givenNames}`} id="dispense">
           <Table columns={["medicine", "dose", "quantity", "actions"]}>
               {prescriptions.map((prescription) => (
