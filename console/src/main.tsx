@@ -43,7 +43,7 @@ function Screen(props: { hash: string; session: Session }) {
     );
   }
   if (props.hash.startsWith("#/emergency")) return <Emergency />;
-  if (props.hash.startsWith("#/admin")) return <Administration />;
+  if (props.hash.startsWith("#/admin")) return <Administration manageBeds={holds(props.session, "core.manage")} />;
   if (props.hash.startsWith("#/round")) return <Round />;
   if (props.hash.startsWith("#/ward-order")) return <WardOrder />;
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy tab={props.hash.slice("#/pharmacy/".length)} />;

@@ -11,6 +11,7 @@ import { formatTime, t } from "../i18n";
 import { useDepartments } from "../places";
 import { DepartmentKind } from "../gen/openhmis/core/v1/core_pb";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { BedRegister } from "./BedRegister";
 
 const ALL_KINDS = [
   DepartmentKind.WARD,
@@ -105,7 +106,7 @@ function Assignments(props: { user: User; roles: Role[]; scopes: { id: string; n
   );
 }
 
-export function Administration() {
+export function Administration(props: { manageBeds: boolean }) {
   const [users, setUsers] = useState<User[]>([]);
   const [roles, setRoles] = useState<Role[]>([]);
   const [facilities, setFacilities] = useState<Facility[]>([]);
@@ -258,6 +259,7 @@ export function Administration() {
           </div>
         )}
       </form>
+      {props.manageBeds && <BedRegister />}
       <Section title={t("roles")} id="roles">
         <Table columns={["roles", "permissions"]}>
           {roles.map((role) => (
