@@ -2,6 +2,7 @@
 // (period, ICD-10 cause, employer, or the extension of an earlier one) or a medical
 // certificate (purpose and findings). Numbers come from the facility's series.
 import { useEffect, useState } from "preact/hooks";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { client, requestId } from "../api";
 import {
   CertificateKind,
@@ -15,6 +16,13 @@ import { ConceptSearch } from "./ConceptSearch";
 const kinds: [CertificateKind, Key][] = [
   [CertificateKind.SICK_LEAVE, "sickLeave"],
   [CertificateKind.MEDICAL, "medicalCertificate"],
+  [CertificateKind.DEATH, "deathCertificate"],
+];
+const manners: [string, Key][] = [
+  ["natural", "natural"],
+  ["accident", "accident"],
+  ["pending investigation", "pendingInvestigation"],
+  ["undetermined", "undetermined"],
 ];
 const kindKey: Record<number, Key> = {
   [CertificateKind.SICK_LEAVE]: "sickLeave",
@@ -29,6 +37,7 @@ function describe(certificate: Certificate): string {
     return `${formatDate(leave.periodStart)} – ${formatDate(leave.periodEnd)} · ${leave.diagnosisCode} · ${leave.chainDays} ${t("chainDays")}`;
   }
   if (details.case === "medical") return `${details.value.purpose}: ${details.value.findings}`;
+  if (details.case === "death") return `${details.value.immediateCauseCode} · ${details.value.manner}`;
   return "";
 }
 
@@ -42,6 +51,12 @@ export function Certificates(props: { patientId: string; encounterId: string; op
   const [previous, setPrevious] = useState("");
   const [purpose, setPurpose] = useState("");
   const [findings, setFindings] = useState("");
+  const [deathTime, setDeathTime] = useState("");
+  const [place, setPlace] = useState("");
+  const [immediate, setImmediate] = useState<string[]>([]);
+  const [underlying, setUnderlying] = useState<string[]>([]);
+  const [manner, setManner] = useState("natural");
+  const [autopsy, setAutopsy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [generation, setGeneration] = useState(0);
 
@@ -64,7 +79,19 @@ export function Certificates(props: { patientId: string; encounterId: string; op
           kind,
           encounterId: props.encounterId,
           details:
-            kind === CertificateKind.SICK_LEAVE
+            kind === CertificateKind.DEATH
+              ? {
+                  case: "death",
+                  value: {
+                    deathTime: deathTime ? timestampFromDate(new Date(deathTime)) : undefined,
+                    placeOfDeath: place.trim(),
+                    immediateCauseCode: immediate[0] ?? "",
+                    underlyingCauseCode: underlying[0] ?? immediate[0] ?? "",
+                    manner,
+                    autopsy,
+                  },
+                }
+              : kind === CertificateKind.SICK_LEAVE
               ? {
                   case: "sickLeave",
                   value: {
@@ -101,7 +128,27 @@ export function Certificates(props: { patientId: string; encounterId: string; op
         <form onSubmit={issue} aria-labelledby="certificate-title">
           <h3 id="certificate-title">{t("issueCertificate")}</h3>
           <Choice label={t("certificateKind")} name="certificate_kind" value={kind} options={kinds} onChange={setKind} />
-          {kind === CertificateKind.SICK_LEAVE ? (
+          {kind === CertificateKind.DEATH ? (
+            <>
+              <div class="grid">
+                <Field label={t("deathTime")} name="death_time" type="datetime-local" value={deathTime} onInput={setDeathTime} required />
+                <Field label={t("placeOfDeath")} name="place_of_death" value={place} onInput={setPlace} required />
+                <Pick
+                  label={t("manner")}
+                  name="manner"
+                  value={manner}
+                  options={manners.map(([id, key]) => ({ id, name: t(key) }))}
+                  onChange={setManner}
+                />
+              </div>
+              <ConceptSearch system="icd10" label={t("immediateCause")} name="immediate_cause" chosen={immediate} onChosen={setImmediate} />
+              <ConceptSearch system="icd10" label={t("underlyingCause")} name="underlying_cause" chosen={underlying} onChosen={setUnderlying} />
+              <label>
+                <input type="checkbox" name="autopsy" checked={autopsy} onChange={() => setAutopsy(!autopsy)} />
+                {t("autopsy")}
+              </label>
+            </>
+          ) : kind === CertificateKind.SICK_LEAVE ? (
             <>
               <div class="grid">
                 <Field label={t("periodStart")} name="period_start" type="date" value={start} onInput={setStart} required />
@@ -127,7 +174,13 @@ export function Certificates(props: { patientId: string; encounterId: string; op
             </div>
           )}
           <ErrorMessage error={error} />
-          <button type="submit" disabled={kind === CertificateKind.SICK_LEAVE && codes.length === 0}>
+          <button
+            type="submit"
+            disabled={
+              (kind === CertificateKind.SICK_LEAVE && codes.length === 0) ||
+              (kind === CertificateKind.DEATH && immediate.length === 0)
+            }
+          >
             {t("issue")}
           </button>
         </form>
