@@ -226,7 +226,8 @@ try {
     try {
       // This desk watches the new 40-bed ward.
       await page.locator("select[name=ward]").selectOption({ label: dayUnit });
-      await page.locator("[data-testid=bed-map] button.bed-free").first().waitFor();
+      await page.getByRole("heading", { name: `Beds of the ward: ${dayUnit}` }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=bed-map] button.bed").length === 40);
       budget.boardBeds = await page.locator("[data-testid=bed-map] button.bed").count();
       // Another desk moves her there from cardiology...
       await signIn("registrar", desk);
