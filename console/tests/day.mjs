@@ -211,7 +211,8 @@ try {
     await shot("admitted-on-map");
     // Admitting her closed her emergency visit: the board no longer lists her.
     await page.getByRole("link", { name: "Emergency unit" }).click();
-    await page.getByRole("button", { name: /^Close: / }).first().waitFor();
+    // The board has loaded once it shows a table or says nobody waits.
+    await page.locator("#er-board-title").locator("..").locator("table, p:has-text('Nobody is waiting.')").first().waitFor();
     if ((await page.getByRole("row", { name: new RegExp(unique) }).count()) !== 0) {
       throw new Error("her emergency visit is still open after her admission");
     }

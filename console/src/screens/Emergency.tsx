@@ -34,7 +34,8 @@ export function Emergency() {
   const [units, unitsError] = useDepartments(EMERGENCY);
   const [unitId, setUnitId] = useState("");
   const unit = units.find((candidate) => candidate.id === unitId) ?? units[0];
-  const [visits, setVisits] = useState<EmergencyVisit[]>([]);
+  // Null until the board was read once.
+  const [visits, setVisits] = useState<EmergencyVisit[] | null>(null);
   const [names, setNames] = useState(new Map<string, { name: string; mrn: string }>());
   const [generation, setGeneration] = useState(0);
   const [error, setError] = useState<unknown>(null);
@@ -124,7 +125,9 @@ export function Emergency() {
       <Section title={t("board")} id="er-board">
         <ErrorMessage error={error} />
         <Choice label={t("outcome")} name="outcome" value={outcome} options={outcomes} onChange={setOutcome} />
-        {visits.length === 0 ? (
+        {visits === null ? (
+          <p aria-busy="true">{t("loading")}</p>
+        ) : visits.length === 0 ? (
           <p>{t("noOpenVisits")}</p>
         ) : (
           <Table columns={["triage", "name", "arrival", "complaint", "actions"]}>
