@@ -373,6 +373,8 @@ try {
     await page.getByRole("cell", { name: /Ibuprofen/ }).first().waitFor();
     await page.getByRole("heading", { name: /Ward stock/ }).waitFor();
     await page.getByRole("cell", { name: /Paracetamol/ }).first().waitFor();
+    await page.getByRole("button", { name: "Requisition it from the pharmacy" }).click();
+    await page.getByRole("status").filter({ hasText: "Requisition sent" }).waitFor();
     await accessible("ward order");
     await shot("ward-order");
   });
@@ -387,6 +389,20 @@ try {
     await page.getByRole("row", { name: /Warfarin/ }).getByRole("status").filter({ hasText: "Dispensed" }).waitFor();
     await accessible("pharmacy");
     await shot("dispensed");
+  });
+
+  await check("the pharmacist supplies the ward's requisition", async () => {
+    await page.getByRole("link", { name: "Requisitions" }).click();
+    const supply = page.getByRole("button", { name: "Supply as asked" }).first();
+    await supply.waitFor();
+    const open = await page.getByRole("button", { name: "Supply as asked" }).count();
+    await supply.click();
+    await page.waitForFunction(
+      (before) => [...document.querySelectorAll("button")].filter((b) => b.textContent === "Supply as asked").length === before - 1,
+      open,
+    );
+    await accessible("requisitions");
+    await shot("requisition-supplied");
   });
 
   await check("the pharmacist receives a delivery and sees its lot in the stock", async () => {

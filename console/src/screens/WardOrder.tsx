@@ -1,7 +1,7 @@
 // The nurse's view of the ward's supplies: the ward's medication order for the coming days
 // (what its patients' prescriptions need, in whole units) and the ward stock by lot.
 import { useEffect, useState } from "preact/hooks";
-import { client } from "../api";
+import { client, requestId } from "../api";
 import { EncounterService, type OrderTotal } from "../gen/openhmis/encounters/v1/encounters_pb";
 import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis/inventory/v1/inventory_pb";
 import { formatNumber, t, today } from "../i18n";
@@ -17,6 +17,7 @@ export function WardOrder() {
   const [totals, setTotals] = useState<OrderTotal[]>([]);
   const [stock, setStock] = useState<Warehouse | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState<string[] | null>(null);
 
   useEffect(() => {
     if (!ward) return;
@@ -48,6 +49,33 @@ export function WardOrder() {
       <ErrorMessage error={error} />
       <Section title={t("wardOrder")} id="ward-order">
         <p>{t("wardOrderHelp")}</p>
+        {stock && totals.length > 0 && (
+          <p>
+            <button
+              type="button"
+              onClick={() => {
+                setError(null);
+                client(InventoryService)
+                  .requisitionWardMedicationOrder({
+                    requestId: requestId(),
+                    wardStockId: stock.id,
+                    startDate: ward ? today(ward.timeZone, 1) : "",
+                    days: Number(days) || 1,
+                  })
+                  .then((answer) => setSent(answer.unmatched))
+                  .catch(setError);
+              }}
+            >
+              {t("requisition")}
+            </button>
+          </p>
+        )}
+        {sent && (
+          <p role="status">
+            {t("requisitioned")}
+            {sent.length > 0 && ` · ${t("notInCatalogue")}: ${sent.join(", ")}`}
+          </p>
+        )}
         <Table columns={["medicine", "quantity"]}>
           {totals.map((total) => (
             <tr key={total.medicineId}>

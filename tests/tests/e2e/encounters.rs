@@ -1691,8 +1691,8 @@ async fn the_ward_medication_order_holds_every_prescribed_dose_of_the_period() {
             &ward.nurse,
             inventory_pb::RequisitionWardMedicationOrderRequest {
                 request_id: request_id(),
-                ward_stock_id: ward_stock,
-                supplier_id: pharmacy,
+                ward_stock_id: ward_stock.clone(),
+                supplier_id: pharmacy.clone(),
                 start_date: start.to_string(),
                 days: 2,
             },
@@ -1713,6 +1713,25 @@ async fn the_ward_medication_order_holds_every_prescribed_dose_of_the_period() {
         "{:?}",
         requested.unmatched
     );
+    // Naming no supplier asks the ward's facility's central pharmacy: the nurse need not
+    // know the pharmacy's id.
+    let defaulted = stock
+        .requisition_ward_medication_order(signed_in(
+            &ward.nurse,
+            inventory_pb::RequisitionWardMedicationOrderRequest {
+                request_id: request_id(),
+                ward_stock_id: ward_stock.clone(),
+                supplier_id: String::new(),
+                start_date: start.to_string(),
+                days: 1,
+            },
+        ))
+        .await
+        .expect("the order goes to the central pharmacy")
+        .into_inner()
+        .requisition
+        .expect("requisition");
+    assert_eq!(defaulted.supplier_id, pharmacy);
     ward.app.stop().await;
 }
 

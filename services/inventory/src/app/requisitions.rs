@@ -24,7 +24,8 @@ use crate::store::{self, RequisitionRow};
 pub(crate) struct WardOrder {
     pub(crate) key: RequestKey,
     pub(crate) ward_stock_id: Uuid,
-    pub(crate) supplier_id: Uuid,
+    /// `None`: the ward's facility's central pharmacy.
+    pub(crate) supplier_id: Option<Uuid>,
     /// "YYYY-MM-DD", or empty for tomorrow (encounters checks it).
     pub(crate) start_date: String,
     pub(crate) days: i32,
@@ -171,6 +172,24 @@ impl Stores {
         }
         let mut tx = self.calls.begin_read(context).await?;
         let ward = ward_stock(&mut tx, order.ward_stock_id, "ward_stock_id").await?;
+        let supplier_id = match order.supplier_id {
+            Some(supplier_id) => supplier_id,
+            None => match store::central_pharmacies(&mut tx, ward.facility_id).await?[..] {
+                [only] => only,
+                [] => {
+                    return Err(Error::invalid(
+                        "supplier_id",
+                        "the ward's facility has no central pharmacy; name the supplier",
+                    ));
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "supplier_id",
+                        "the ward's facility has several central pharmacies; name one",
+                    ));
+                }
+            },
+        };
         tx.commit().await?;
         context
             .authorize(ADMINISTER, &target_of(&ward))
@@ -215,7 +234,7 @@ impl Stores {
                 let requisition = NewRequisition {
                     key: order.key.clone(),
                     ward_stock_id: order.ward_stock_id,
-                    supplier_id: order.supplier_id,
+                    supplier_id,
                     note: Text::parse(&format!(
                         "ward medication order from {} for {} day(s)",
                         medication.start_date, medication.days

@@ -522,7 +522,7 @@ pub(crate) fn ward_order(message: &pb::RequisitionWardMedicationOrderRequest) ->
     let mut violations = Violations::default();
     let key = violations.request_key(&message.request_id);
     let ward_stock = violations.id("ward_stock_id", &message.ward_stock_id);
-    let supplier = violations.id("supplier_id", &message.supplier_id);
+    let supplier = violations.optional_id("supplier_id", &message.supplier_id);
     let start_date = violations.optional_date("start_date", &message.start_date);
     if !(0..=7).contains(&message.days) {
         violations.add("days", "must be 1 to 7 (0 means 1)");

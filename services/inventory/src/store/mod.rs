@@ -218,6 +218,18 @@ pub async fn get_warehouse(tx: &mut TenantTx, id: Uuid) -> Result<WarehouseRow> 
     row.ok_or_else(|| Error::NotFound(format!("warehouse {id}")))
 }
 
+/// The central pharmacies of a facility, by code.
+pub async fn central_pharmacies(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM inventory.warehouses \
+         WHERE tenant_id = $1 AND facility_id = $2 AND kind = 'central_pharmacy' ORDER BY code",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 pub async fn list_warehouses(tx: &mut TenantTx) -> Result<Vec<WarehouseRow>> {
     Ok(sqlx::query_as(
         "SELECT id, code, name, kind, facility_id, department_id FROM inventory.warehouses \
