@@ -8,14 +8,14 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::facility_service_client::FacilityServiceClient;
 use sqlx::Connection;
-use support::{connect_when_listening, forward_log, sign_in_admin, signed_in};
+use support::{Spawned, connect_when_listening, forward_log, sign_in_admin, signed_in};
 use tokio::sync::{mpsc, watch};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -25,7 +25,7 @@ const WRITERS: usize = 4;
 const WAIT: Duration = Duration::from_secs(120);
 
 struct Server {
-    child: Child,
+    child: Spawned,
     log: mpsc::UnboundedReceiver<serde_json::Value>,
     channel: tonic::transport::Channel,
     token: String,
@@ -48,6 +48,7 @@ async fn start(dir: &Path) -> Server {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
+        .map(Spawned)
         .expect("start openhmis");
     let mut log = forward_log(child.stdout.take().expect("stdout"));
     let channel = connect_when_listening(&mut log, WAIT).await;

@@ -11,7 +11,9 @@ use hmis_platform::testing::TestDatabase;
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::facility_service_client::FacilityServiceClient;
 use sqlx::Connection;
-use support::{connect_when_listening, forward_log, sign_in_admin, signed_in, wait_for_message};
+use support::{
+    Spawned, connect_when_listening, forward_log, sign_in_admin, signed_in, wait_for_message,
+};
 
 const ADMIN_PASSWORD: &str = "Ops-Secret-2026!";
 /// How long the server may take to log what the test waits for.
@@ -30,6 +32,7 @@ async fn sigterm_lets_the_call_in_flight_finish() {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
+        .map(Spawned)
         .expect("start openhmis");
     let mut log = forward_log(child.stdout.take().expect("stdout"));
     let channel = connect_when_listening(&mut log, WAIT).await;
@@ -125,9 +128,12 @@ async fn sigterm_lets_the_call_in_flight_finish() {
         .expect("facility");
     assert_eq!(updated.name, "Renamed during shutdown");
 
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait for exit");
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait()
+    })
+    .await
+    .expect("join")
+    .expect("wait for exit");
     assert!(status.success(), "openhmis exited with {status}");
 }

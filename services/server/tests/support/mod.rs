@@ -9,6 +9,31 @@ use hmis_proto::openhmis::iam::v1 as iam;
 use iam::auth_service_client::AuthServiceClient;
 use tokio::sync::mpsc;
 
+/// A started `openhmis` that is killed (and reaped) when the test lets go of it, however the
+/// test ends: a test that fails half-way leaves no server and no cluster running.
+pub struct Spawned(pub std::process::Child);
+
+impl std::ops::Deref for Spawned {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Already exited (the test stopped it) is fine: there is nothing to kill.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Reads the server's JSON log lines on a thread and forwards them.
 pub fn forward_log(
     stdout: std::process::ChildStdout,
