@@ -127,6 +127,11 @@ function endSession(reason: "signed-out" | "expired"): void {
   tell?.(reason);
 }
 
+/** Whether a session is open (its access token is refreshed as it nears expiry). */
+export function signedIn(): boolean {
+  return accessToken !== "";
+}
+
 /** Whether the signed-in person holds `permission` in some scope. */
 export function holds(session: Session, permission: string): boolean {
   return session.me.grants.some((grant) => grant.permission === permission);

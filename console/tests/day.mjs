@@ -10,6 +10,9 @@ const base = process.argv[2] ?? "http://127.0.0.1:50051";
 // `--desk-only`: the registration desk's steps alone (a second pass over the same demo, e.g.
 // through the gateway, where the first pass already used the ward's free beds).
 const deskOnly = process.argv.includes("--desk-only");
+// `--expect-refresh`: the server's access tokens are short-lived (HMIS_IAM__ACCESS_TOKEN_TTL),
+// so the day must see the console refresh its token and go on (board streams included).
+const expectRefresh = process.argv.includes("--expect-refresh");
 // One folder of screenshots per address driven (the server, the gateway), made afresh.
 const output = new URL(`./output/${new URL(base).host.replace(/[^\w.-]/g, "_")}/`, import.meta.url).pathname;
 rmSync(output, { recursive: true, force: true });
@@ -33,6 +36,10 @@ const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1
 const page = await context.newPage();
 const failures = [];
 page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+let refreshes = 0;
+page.on("request", (request) => {
+  if (request.url().endsWith("/openhmis.iam.v1.AuthService/Refresh")) refreshes += 1;
+});
 let step = 0;
 
 async function shot(name) {
@@ -527,12 +534,15 @@ try {
   await browser.close();
 }
 
+if (expectRefresh && refreshes === 0 && failures.length === 0) {
+  failures.push("the access token was never refreshed although it is short-lived");
+}
 if (failures.length > 0) {
   console.error(`console day: ${failures.length} failure(s)`);
   for (const failure of failures) console.error(`  ${failure}`);
   process.exit(1);
 }
-console.log(`console day: every step passed; screenshots in ${output}`);
+console.log(`console day: every step passed; ${refreshes} token refreshes; screenshots in ${output}`);
 if (!deskOnly) console.log(
   `budget: first screen in ${budget.firstScreenMs} ms; a transfer made elsewhere seen on a ` +
     `${budget.boardBeds}-bed board in ${budget.transferSeenMs?.join(" (in) and ")} ms (out) (click to screen)`,

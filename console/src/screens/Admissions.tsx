@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { client, holds, requestId, type Session } from "../api";
+import { client, holds, requestId, signedIn, type Session } from "../api";
 import {
   AdmissionService,
   AdmissionStatus,
@@ -42,8 +42,13 @@ function useBoard(wardId: string): [WardBoard | null, unknown] {
         }
       } catch (failure) {
         if (abort.signal.aborted) return;
+        // The server ends a watch when the access token it was opened with expires: watch
+        // again at once with the refreshed one, while the session lasts.
+        if (failure instanceof ConnectError && failure.code === Code.Unauthenticated) {
+          if (signedIn()) void watch();
+          return;
+        }
         setError(failure);
-        if (failure instanceof ConnectError && failure.code === Code.Unauthenticated) return;
       }
       if (!abort.signal.aborted) retry = setTimeout(watch, 2000);
     };
