@@ -121,6 +121,16 @@ try {
     await shot("registry");
   });
 
+  if (expectRefresh) {
+    await check("the short-lived access token is refreshed by itself, and the desk goes on", async () => {
+      const refreshed = await page.waitForResponse(
+        (response) => response.url().endsWith("/openhmis.iam.v1.AuthService/Refresh"),
+        { timeout: 30000 },
+      );
+      if (!refreshed.ok()) throw new Error(`the refresh answered HTTP ${refreshed.status()}`);
+    });
+  }
+
   await check("a name with a typo finds the demo patient", async () => {
     await page.getByLabel("Search for").fill("Rusuu Ion");
     await page.getByRole("button", { name: "Search" }).click();
