@@ -2,6 +2,7 @@
 // date formats. Pico CSS styles plain semantic HTML, so screens stay forms, tables and
 // headings that a keyboard and a screen reader already know.
 import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Sex } from "./gen/openhmis/patients/v1/patients_pb";
 import { t, type Key } from "./i18n";
@@ -168,5 +169,41 @@ export function Table(props: { columns: readonly Key[]; children: ComponentChild
       <tbody>{props.children}</tbody>
     </table>
     </div>
+  );
+}
+
+/** What an action answered, when it succeeded. */
+export type Done<T> = { value: T } | undefined;
+
+/** The last failure of a screen's actions, and `attempt`, which runs one: the failure is
+ * cleared first and kept if the action fails; a success is `{ value }`, a failure undefined. */
+export function useAttempt(): [unknown, <T>(action: () => Promise<T>) => Promise<Done<T>>, (error: unknown) => void] {
+  const [error, setError] = useState<unknown>(null);
+  const attempt = async <T,>(action: () => Promise<T>): Promise<Done<T>> => {
+    setError(null);
+    try {
+      return { value: await action() };
+    } catch (failure) {
+      setError(failure);
+      return undefined;
+    }
+  };
+  return [error, attempt, setError];
+}
+
+/** A screen's own menu of views, the current one marked. */
+export function SubNav(props: { label: string; current: string; views: readonly (readonly [string, Key])[] }) {
+  return (
+    <nav aria-label={props.label}>
+      <ul>
+        {props.views.map(([href, title]) => (
+          <li key={href}>
+            <a href={href} aria-current={href === props.current ? "page" : undefined}>
+              {t(title)}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
   );
 }

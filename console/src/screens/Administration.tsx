@@ -10,7 +10,7 @@ import { AdminService, UserStatus, type Assignment, type Role, type User } from 
 import { formatTime, t } from "../i18n";
 import { useDepartments } from "../places";
 import { DepartmentKind } from "../gen/openhmis/core/v1/core_pb";
-import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 import { BedRegister } from "./BedRegister";
 
 const ALL_KINDS = [
@@ -30,7 +30,7 @@ function Assignments(props: { user: User; roles: Role[]; scopes: { id: string; n
   const [roleCode, setRoleCode] = useState("");
   const [scope, setScope] = useState("tenant");
   const [until, setUntil] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const [error, attempt, setError] = useAttempt();
   const [generation, setGeneration] = useState(0);
   const scopeName = (value: string) => props.scopes.find((candidate) => candidate.id === value)?.name ?? value;
 
@@ -41,15 +41,9 @@ function Assignments(props: { user: User; roles: Role[]; scopes: { id: string; n
       .catch(setError);
   }, [props.user.id, generation]);
 
-  async function act(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-      setGeneration(generation + 1);
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+  const act = async (action: () => Promise<unknown>) => {
+    if (await attempt(action)) setGeneration(generation + 1);
+  };
 
   return (
     <Section title={`${t("assignments")}: ${props.user.displayName || props.user.username}`} id="assignments">
@@ -112,7 +106,7 @@ export function Administration(props: { manageBeds: boolean }) {
   const [facilities, setFacilities] = useState<Facility[]>([]);
   const [departments] = useDepartments(ALL_KINDS);
   const [selected, setSelected] = useState<User | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [error, attempt, setError] = useAttempt();
   const [generation, setGeneration] = useState(0);
   const [username, setUsername] = useState("");
   const [displayName, setDisplayName] = useState("");
@@ -135,15 +129,9 @@ export function Administration(props: { manageBeds: boolean }) {
     })().catch(setError);
   }, [generation]);
 
-  async function act(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-      setGeneration(generation + 1);
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+  const act = async (action: () => Promise<unknown>) => {
+    if (await attempt(action)) setGeneration(generation + 1);
+  };
 
   const scopes = [
     { id: "tenant", name: t("wholeTenant") },

@@ -16,10 +16,11 @@ import {
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { BedState, FacilityService } from "../gen/openhmis/core/v1/core_pb";
-import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
+import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
+import { patientName, usePatients } from "../patients";
 import { formatTime, t, type Key } from "../i18n";
 import { useWards } from "../places";
-import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { Choice, ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 
 /** The ward's board as the server streams it: a new board after every change. */
 function useBoard(wardId: string): [WardBoard | null, unknown] {
@@ -61,28 +62,6 @@ function useBoard(wardId: string): [WardBoard | null, unknown] {
   return [board, error];
 }
 
-const names = new Map<string, string>();
-
-/** The names of the patients on a board (read once each, remembered). */
-function usePatientNames(ids: string[]): Map<string, string> {
-  const [, setVersion] = useState(0);
-  useEffect(() => {
-    const missing = ids.filter((id) => id && !names.has(id));
-    if (missing.length === 0) return;
-    Promise.all(
-      missing.map(async (id) => {
-        try {
-          const { patient } = await client(PatientService).getPatient({ id });
-          names.set(id, patient ? `${patient.familyName} ${patient.givenNames}` : id);
-        } catch {
-          names.set(id, id.slice(0, 8));
-        }
-      }),
-    ).then(() => setVersion((version) => version + 1));
-  }, [ids.join(",")]);
-  return names;
-}
-
 const occupancyKey: Record<number, Key> = {
   [BedOccupancy.FREE]: "free",
   [BedOccupancy.OCCUPIED]: "occupied",
@@ -107,7 +86,7 @@ function BedMap(props: {
   board: WardBoard;
   chosen: Chosen | null;
   onChoose: (bed: BedSlot) => void;
-  names: Map<string, string>;
+  patients: Map<string, Patient | null>;
   canClean: boolean;
   onError: (error: unknown) => void;
 }) {
@@ -125,7 +104,7 @@ function BedMap(props: {
           {beds.map((bed) => {
             const state = t(occupancyKey[bed.occupancy] ?? "unknown");
             const chosen = props.chosen?.bed.bedId === bed.bedId;
-            const who = bed.patientId ? props.names.get(bed.patientId) ?? "" : "";
+            const who = bed.patientId ? patientName(props.patients, bed.patientId) : "";
             const button = (
               <button
                 key={bed.bedId}
@@ -249,23 +228,14 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: stri
 
 function InWard(props: {
   board: WardBoard;
-  names: Map<string, string>;
+  patients: Map<string, Patient | null>;
   chosen: Chosen | null;
   timeZone: string;
   canAct: boolean;
 }) {
-  const [error, setError] = useState<unknown>(null);
+  const [error, act] = useAttempt();
   const [dischargeType, setDischargeType] = useState(DischargeType.RECOVERED);
   const bedOf = (id: string) => props.board.beds.find((bed) => bed.bedId === id);
-
-  async function act(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-    } catch (failure) {
-      setError(failure);
-    }
-  }
 
   return (
     <Section title={t("inWard")} id="in-ward">
@@ -287,7 +257,7 @@ function InWard(props: {
       >
           {props.board.patients.map((patient) => {
             const bed = bedOf(patient.bedId);
-            const name = props.names.get(patient.patientId) ?? "";
+            const name = patientName(props.patients, patient.patientId);
             return (
               <tr key={patient.admissionId} data-admission={patient.admissionNumber}>
                 <td>{patient.admissionNumber}</td>
@@ -342,10 +312,11 @@ function InWard(props: {
   );
 }
 
-function RecentlyDischarged(props: { wardId: string; board: WardBoard; names: Map<string, string> }) {
+function RecentlyDischarged(props: { wardId: string; board: WardBoard }) {
   const [admissions, setAdmissions] = useState<Admission[]>([]);
   const [reason, setReason] = useState("");
   const [error, setError] = useState<unknown>(null);
+  const patients = usePatients(admissions.map((admission) => admission.patientId));
   useEffect(() => {
     client(AdmissionService)
       .listAdmissions({ departmentId: props.wardId, status: AdmissionStatus.DISCHARGED, pageSize: 10 })
@@ -360,7 +331,7 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard; names: Ma
       <ul>
         {admissions.map((admission) => (
           <li key={admission.id}>
-            {admission.admissionNumber} · {props.names.get(admission.patientId) ?? admission.patientId.slice(0, 8)}{" "}
+            {admission.admissionNumber} · {patientName(patients, admission.patientId) || admission.patientId.slice(0, 8)}{" "}
             <button
               type="button"
               class="outline"
@@ -388,7 +359,7 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
   const [board, boardError] = useBoard(wardId);
   const [chosen, setChosen] = useState<Chosen | null>(null);
   const ids = useMemo(() => (board ? board.beds.map((bed) => bed.patientId).filter(Boolean) : []), [board]);
-  const patientNames = usePatientNames(ids);
+  const patients = usePatients(ids);
   const ward = wards.find((candidate) => candidate.id === wardId);
 
   // A chosen bed that stops being free is chosen no more.
@@ -422,7 +393,7 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
           <BedMap
             board={board}
             chosen={chosen}
-            names={patientNames}
+            patients={patients}
             canClean={holds(props.session, "core.beds.manage")}
             onError={setMapError}
             onChoose={(bed) => setChosen({ wardId, bed })}
@@ -435,13 +406,13 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
       {board && (
         <InWard
           board={board}
-          names={patientNames}
+          patients={patients}
           chosen={chosen}
           timeZone={ward?.timeZone ?? "UTC"}
           canAct={canAdmit}
         />
       )}
-      {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} names={patientNames} />}
+      {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} />}
     </>
   );
 }

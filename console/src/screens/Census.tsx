@@ -6,7 +6,8 @@ import { client } from "../api";
 import { StatisticsService, type Census as CensusData } from "../gen/openhmis/statistics/v1/statistics_pb";
 import { formatNumber, t, today, type Key } from "../i18n";
 import { useWards } from "../places";
-import { ErrorMessage, Field, Pick, Section } from "../ui";
+import { ErrorMessage, Field, Pick, Section, SubNav } from "../ui";
+import { STATISTICS_VIEWS } from "./Reports";
 
 const rows: [Key, keyof CensusData][] = [
   ["atStart", "presentAtStart"],
@@ -43,20 +44,7 @@ export function Census() {
   return (
     <>
       <h1>{t("statistics")}</h1>
-      <nav aria-label={t("statistics")}>
-        <ul>
-          <li>
-            <a href="#/statistics" aria-current="page">
-              {t("census")}
-            </a>
-          </li>
-          {(["movement", "form16", "registers", "submissions"] as const).map((name) => (
-            <li key={name}>
-              <a href={`#/reports/${name}`}>{t(name)}</a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <SubNav label={t("statistics")} current="#/statistics" views={STATISTICS_VIEWS} />
       <ErrorMessage error={wardsError} />
       <form
         onSubmit={(event) => {

@@ -13,6 +13,7 @@ import {
 import { DepartmentKind } from "../gen/openhmis/core/v1/core_pb";
 import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, type Key } from "../i18n";
+import { patientName, usePatients } from "../patients";
 import { useDepartments } from "../places";
 import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
@@ -36,9 +37,11 @@ export function Emergency() {
   const unit = units.find((candidate) => candidate.id === unitId) ?? units[0];
   // Null until the board was read once.
   const [visits, setVisits] = useState<EmergencyVisit[] | null>(null);
-  const [names, setNames] = useState(new Map<string, { name: string; mrn: string }>());
   const [generation, setGeneration] = useState(0);
   const [error, setError] = useState<unknown>(null);
+  const patients = usePatients((visits ?? []).map((visit) => visit.patientId));
+  // The board is shown once it was read and its patients with it.
+  const board = visits && visits.every((visit) => patients.has(visit.patientId)) ? visits : null;
   const [mrn, setMrn] = useState("");
   const [mode, setMode] = useState(ArrivalMode.WALK_IN);
   const [triage, setTriage] = useState(TriageLevel.URGENT);
@@ -55,25 +58,13 @@ export function Emergency() {
         openOnly: true,
         pageSize: 100,
       });
-      const people = new Map<string, { name: string; mrn: string }>();
-      for (const visit of answer.visits) {
-        if (people.has(visit.patientId)) continue;
-        const { patient } = await client(PatientService).getPatient({ id: visit.patientId });
-        people.set(visit.patientId, {
-          name: patient ? `${patient.familyName} ${patient.givenNames}` : visit.patientId,
-          mrn: patient?.mrn ?? "",
-        });
-      }
       // The most urgent first, then by arrival.
       const sorted = [...answer.visits].sort(
         (a, b) =>
           (a.triageLevel || 9) - (b.triageLevel || 9) ||
           (a.arrivalTime ? timestampMs(a.arrivalTime) : 0) - (b.arrivalTime ? timestampMs(b.arrivalTime) : 0),
       );
-      if (live) {
-        setVisits(sorted);
-        setNames(people);
-      }
+      if (live) setVisits(sorted);
     })().catch((failure) => live && setError(failure));
     return () => {
       live = false;
@@ -125,15 +116,15 @@ export function Emergency() {
       <Section title={t("board")} id="er-board">
         <ErrorMessage error={error} />
         <Choice label={t("outcome")} name="outcome" value={outcome} options={outcomes} onChange={setOutcome} />
-        {visits === null ? (
+        {board === null ? (
           <p aria-busy="true">{t("loading")}</p>
-        ) : visits.length === 0 ? (
+        ) : board.length === 0 ? (
           <p>{t("noOpenVisits")}</p>
         ) : (
           <Table columns={["triage", "name", "arrival", "complaint", "actions"]}>
-              {visits.map((visit) => {
-                const person = names.get(visit.patientId);
-                const who = person?.name ?? "";
+              {board.map((visit) => {
+                const person = patients.get(visit.patientId);
+                const who = patientName(patients, visit.patientId);
                 return (
                   <tr key={visit.id}>
                     <td>{visit.triageLevel || "–"}</td>

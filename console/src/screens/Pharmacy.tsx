@@ -6,10 +6,18 @@ import { client, requestId } from "../api";
 import { EncounterService, type Prescription } from "../gen/openhmis/encounters/v1/encounters_pb";
 import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis/inventory/v1/inventory_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
-import { t } from "../i18n";
-import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { t, type Key } from "../i18n";
+import { ErrorMessage, Field, Pick, Section, SubNav, Table } from "../ui";
 import { Stock } from "./Stock";
 import { Requisitions, Stocktaking } from "./Supplies";
+
+/** The pharmacy's views. */
+const PHARMACY_VIEWS: readonly (readonly [string, Key])[] = [
+  ["#/pharmacy", "dispensing"],
+  ["#/pharmacy/stock", "stock"],
+  ["#/pharmacy/requisitions", "requisitions"],
+  ["#/pharmacy/stocktaking", "stocktaking"],
+];
 
 export function Pharmacy(props: { tab: string }) {
   const [warehouses, setWarehouses] = useState<Warehouse[]>([]);
@@ -78,22 +86,7 @@ export function Pharmacy(props: { tab: string }) {
   return (
     <>
       <h1>{t("pharmacy")}</h1>
-      <nav aria-label={t("pharmacy")}>
-        <ul>
-          <li>
-            <a href="#/pharmacy" aria-current={props.tab === "" ? "page" : undefined}>
-              {t("dispensing")}
-            </a>
-          </li>
-          {(["stock", "requisitions", "stocktaking"] as const).map((name) => (
-            <li key={name}>
-              <a href={`#/pharmacy/${name}`} aria-current={props.tab === name ? "page" : undefined}>
-                {t(name)}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <SubNav label={t("pharmacy")} current={`#/pharmacy${props.tab ? `/${props.tab}` : ""}`} views={PHARMACY_VIEWS} />
       <Pick label={t("warehouse")} name="warehouse" value={warehouseId} options={warehouses} onChange={setWarehouseId} />
       {props.tab === "stock" && <Stock warehouseId={warehouseId} />}
       {props.tab === "requisitions" && <Requisitions warehouseId={warehouseId} warehouses={warehouses} />}

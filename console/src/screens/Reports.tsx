@@ -18,10 +18,16 @@ import {
 } from "../gen/openhmis/statistics/v1/statistics_pb";
 import { formatNumber, formatTime, t, today, type Key } from "../i18n";
 import { useWards } from "../places";
-import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { Choice, ErrorMessage, Field, Pick, Section, SubNav, Table } from "../ui";
 
 type Tab = "movement" | "form16" | "registers" | "submissions";
 const TABS: Tab[] = ["movement", "form16", "registers", "submissions"];
+
+/** The statistics office's views: the daily census, then the reports. */
+export const STATISTICS_VIEWS: readonly (readonly [string, Key])[] = [
+  ["#/statistics", "census"],
+  ...TABS.map((name) => [`#/reports/${name}`, name] as const),
+];
 
 const groupings: [MovementGrouping, Key][] = [
   [MovementGrouping.WARD, "byWard"],
@@ -138,20 +144,7 @@ export function Reports(props: { tab: string }) {
   return (
     <>
       <h1>{t("statistics")}</h1>
-      <nav aria-label={t("statistics")}>
-        <ul>
-          <li>
-            <a href="#/statistics">{t("census")}</a>
-          </li>
-          {TABS.map((name) => (
-            <li key={name}>
-              <a href={`#/reports/${name}`} aria-current={name === tab ? "page" : undefined}>
-                {t(name)}
-              </a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <SubNav label={t("statistics")} current={`#/reports/${tab}`} views={STATISTICS_VIEWS} />
       <form
         onSubmit={(event) => {
           event.preventDefault();

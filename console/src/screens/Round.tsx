@@ -8,8 +8,8 @@ import {
   EncounterService,
   type OrderedMedication,
 } from "../gen/openhmis/encounters/v1/encounters_pb";
-import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import { formatTime, t, today } from "../i18n";
+import { patientName, usePatients } from "../patients";
 import { useWards } from "../places";
 import { ErrorMessage, Pick, Section, Table } from "../ui";
 
@@ -21,9 +21,9 @@ export function Round() {
   const [wardId, setWardId] = useState("");
   const ward = wards.find((candidate) => candidate.id === wardId) ?? wards[0];
   const [medications, setMedications] = useState<OrderedMedication[]>([]);
-  const [names, setNames] = useState(new Map<string, string>());
   const [recorded, setRecorded] = useState(new Set<string>());
   const [error, setError] = useState<unknown>(null);
+  const patients = usePatients(medications.map((medication) => medication.patientId));
 
   useEffect(() => {
     if (!ward) return;
@@ -36,24 +36,20 @@ export function Round() {
       });
       const found = order?.medications ?? [];
       const encounters = [...new Set(found.map((medication) => medication.encounterId))];
+      const recordedPerEncounter = await Promise.all(
+        encounters.map((encounterId) => client(EncounterService).listAdministrations({ encounterId })),
+      );
       const given = new Set<string>();
-      for (const encounterId of encounters) {
-        const { administrations } = await client(EncounterService).listAdministrations({ encounterId });
+      for (const { administrations } of recordedPerEncounter) {
         for (const administration of administrations) {
           if (administration.scheduledTime) {
             given.add(`${administration.prescriptionId}@${timestampMs(administration.scheduledTime)}`);
           }
         }
       }
-      const people = new Map<string, string>();
-      for (const patientId of new Set(found.map((medication) => medication.patientId))) {
-        const { patient } = await client(PatientService).getPatient({ id: patientId });
-        people.set(patientId, patient ? `${patient.familyName} ${patient.givenNames}` : patientId);
-      }
       if (live) {
         setMedications(found);
         setRecorded(given);
-        setNames(people);
       }
     })().catch((failure) => live && setError(failure));
     return () => {
@@ -72,7 +68,8 @@ export function Round() {
           scheduledTime: at === null ? undefined : timestampFromMs(at),
         },
       });
-      setRecorded(new Set([...recorded, `${medication.prescriptionId}@${at ?? `now-${Date.now()}`}`]));
+      // An as-needed dose may be given again: only a scheduled one is done once recorded.
+      if (at !== null) setRecorded(new Set([...recorded, `${medication.prescriptionId}@${at}`]));
     } catch (failure) {
       setError(failure);
     }
@@ -100,7 +97,7 @@ export function Round() {
             {rows.map(({ medication, at }) => {
               const key = `${medication.prescriptionId}@${at}`;
               const done = at !== null && recorded.has(key);
-              const who = names.get(medication.patientId) ?? "";
+              const who = patientName(patients, medication.patientId);
               return (
                 <tr key={key} data-patient={who}>
                   <td>{at === null ? "PRN" : formatTime(at, ward?.timeZone)}</td>

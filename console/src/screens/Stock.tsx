@@ -2,7 +2,8 @@
 // receipt of a supplier's delivery into it through the ledger.
 import { useEffect, useState } from "preact/hooks";
 import { client, requestId } from "../api";
-import { InventoryService, Provenance, type Item, type StockLine } from "../gen/openhmis/inventory/v1/inventory_pb";
+import { itemName, useItems } from "../catalog";
+import { InventoryService, Provenance, type StockLine } from "../gen/openhmis/inventory/v1/inventory_pb";
 import { formatDate, formatNumber, t } from "../i18n";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
 
@@ -13,7 +14,7 @@ function daysUntil(isoDate: string): number {
 }
 
 export function Stock(props: { warehouseId: string; readOnly?: boolean }) {
-  const [items, setItems] = useState<Item[]>([]);
+  const [items, itemsError] = useItems();
   const [lines, setLines] = useState<StockLine[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [generation, setGeneration] = useState(0);
@@ -27,13 +28,6 @@ export function Stock(props: { warehouseId: string; readOnly?: boolean }) {
   const [received, setReceived] = useState(false);
 
   useEffect(() => {
-    client(InventoryService)
-      .listItems({ pageSize: 500 })
-      .then((answer) => setItems(answer.items))
-      .catch(setError);
-  }, []);
-
-  useEffect(() => {
     if (!props.warehouseId) return;
     client(InventoryService)
       .getStock({ warehouseId: props.warehouseId })
@@ -44,7 +38,6 @@ export function Stock(props: { warehouseId: string; readOnly?: boolean }) {
       .catch(setError);
   }, [props.warehouseId, generation]);
 
-  const itemName = (id: string) => items.find((item) => item.id === id)?.name ?? id.slice(0, 8);
 
   async function receive(event: Event) {
     event.preventDefault();
@@ -78,14 +71,14 @@ export function Stock(props: { warehouseId: string; readOnly?: boolean }) {
 
   return (
     <>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error ?? itemsError} />
       <Section title={t("stock")} id="stock">
         <Table columns={["item", "lot", "expiry", "quantity", "value"]}>
           {lines.map((line) => {
             const left = line.lot ? daysUntil(line.lot.expiryDate) : 0;
             return (
               <tr key={line.lot?.id}>
-                <td>{itemName(line.lot?.itemId ?? "")}</td>
+                <td>{itemName(items, line.lot?.itemId ?? "")}</td>
                 <td>{line.lot?.lotNumber}</td>
                 <td>
                   {formatDate(line.lot?.expiryDate ?? "")}

@@ -6,28 +6,17 @@ import { client, requestId } from "../api";
 import {
   InventoryService,
   StocktakingStatus,
-  type Item,
   type Requisition,
   type Stocktaking as StocktakingData,
 } from "../gen/openhmis/inventory/v1/inventory_pb";
 import { formatNumber, t } from "../i18n";
-import { ErrorMessage, Section, Table } from "../ui";
-
-function useItems(): Map<string, string> {
-  const [items, setItems] = useState(new Map<string, string>());
-  useEffect(() => {
-    client(InventoryService)
-      .listItems({ pageSize: 500 })
-      .then((answer) => setItems(new Map(answer.items.map((item: Item) => [item.id, item.name]))))
-      .catch(() => setItems(new Map()));
-  }, []);
-  return items;
-}
+import { itemName, useItems } from "../catalog";
+import { ErrorMessage, Section, Table, useAttempt } from "../ui";
 
 export function Requisitions(props: { warehouseId: string; warehouses: { id: string; name: string }[] }) {
-  const items = useItems();
+  const [items] = useItems();
   const [requisitions, setRequisitions] = useState<Requisition[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const [error, attempt, setError] = useAttempt();
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (!props.warehouseId) return;
@@ -39,17 +28,14 @@ export function Requisitions(props: { warehouseId: string; warehouses: { id: str
   const from = (id: string) => props.warehouses.find((warehouse) => warehouse.id === id)?.name ?? id.slice(0, 8);
 
   async function fulfil(requisition: Requisition) {
-    setError(null);
-    try {
-      await client(InventoryService).fulfillRequisition({
+    const done = await attempt(() =>
+      client(InventoryService).fulfillRequisition({
         requestId: requestId(),
         requisitionId: requisition.id,
         lines: requisition.lines.map((line) => ({ itemId: line.itemId, quantity: line.requested })),
-      });
-      setGeneration(generation + 1);
-    } catch (failure) {
-      setError(failure);
-    }
+      }),
+    );
+    if (done) setGeneration(generation + 1);
   }
 
   return (
@@ -64,7 +50,7 @@ export function Requisitions(props: { warehouseId: string; warehouses: { id: str
           <Table columns={["item", "requested"]}>
             {requisition.lines.map((line) => (
               <tr key={line.itemId}>
-                <td>{items.get(line.itemId) ?? line.itemId.slice(0, 8)}</td>
+                <td>{itemName(items, line.itemId)}</td>
                 <td>{formatNumber(line.requested)}</td>
               </tr>
             ))}
@@ -79,21 +65,16 @@ export function Requisitions(props: { warehouseId: string; warehouses: { id: str
 }
 
 export function Stocktaking(props: { warehouseId: string }) {
-  const items = useItems();
+  const [items] = useItems();
   const [stocktaking, setStocktaking] = useState<StocktakingData | null>(null);
   const [counts, setCounts] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
+  const [error, attempt] = useAttempt();
 
   async function act(action: () => Promise<StocktakingData | undefined>) {
-    setError(null);
-    try {
-      const result = await action();
-      if (result) {
-        setStocktaking(result);
-        setCounts(Object.fromEntries(result.lines.map((line) => [line.lot?.id ?? "", line.counted || line.expected])));
-      }
-    } catch (failure) {
-      setError(failure);
+    const result = (await attempt(action))?.value;
+    if (result) {
+      setStocktaking(result);
+      setCounts(Object.fromEntries(result.lines.map((line) => [line.lot?.id ?? "", line.counted || line.expected])));
     }
   }
 
@@ -116,7 +97,7 @@ export function Stocktaking(props: { warehouseId: string }) {
         <Table columns={["item", "lot", "expected", "counted"]}>
           {stocktaking.lines.map((line) => {
             const lotId = line.lot?.id ?? "";
-            const name = items.get(line.lot?.itemId ?? "") ?? "";
+            const name = itemName(items, line.lot?.itemId ?? "");
             return (
               <tr key={lotId}>
                 <td>{name}</td>
