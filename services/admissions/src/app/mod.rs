@@ -341,15 +341,19 @@ impl Adt {
     }
 
     /// What admitting checks of a patient: from the registry's events when they arrived
-    /// (`known_patients.rs`), else from the registry itself.
+    /// (`known_patients.rs`), else from the registry itself; a death this module recorded
+    /// counts at once, before the registry's event about it arrives.
     pub(crate) async fn patient(&self, context: &RequestContext, id: Uuid) -> Result<Patient> {
         let mut tx = self.read_tx(context).await?;
         let known = known_patients::known(&mut tx, id).await?;
+        let died_here = store::died_here(&mut tx, id).await?;
         tx.commit().await?;
-        match known {
-            Some(patient) => Ok(patient),
-            None => self.directory.patient(context, id).await,
-        }
+        let mut patient = match known {
+            Some(patient) => patient,
+            None => self.directory.patient(context, id).await?,
+        };
+        patient.deceased |= died_here;
+        Ok(patient)
     }
 
     pub(crate) async fn to_pb(tx: &mut TenantTx, row: &AdmissionRow) -> Result<pb::Admission> {

@@ -553,6 +553,21 @@ pub async fn ward_holds(tx: &mut TenantTx, department_id: Uuid) -> Result<Vec<Wa
         .await?)
 }
 
+/// Whether this module itself recorded the patient's death in a ward: a deceased discharge
+/// not undone (`admissions_by_patient` finds it). Read before admitting, so it holds before
+/// the registry's event about the death has arrived.
+pub async fn died_here(tx: &mut TenantTx, patient_id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM admissions.admissions \
+                        WHERE tenant_id = $1 AND patient_id = $2 \
+                          AND status = 'discharged' AND discharge_type = 'deceased')",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 pub struct NewVisit<'a> {
     pub id: Uuid,
     pub patient_id: Uuid,
