@@ -103,11 +103,12 @@ try {
   });
 
   const dayUnit = `Day unit ${unique}`;
+  const dayUnitCode = `DU-${unique.slice(0, 8).toUpperCase()}`;
   await check("the administrator opens a 40-bed ward in the bed register", async () => {
     await signIn("admin");
     await page.getByRole("link", { name: "Administration" }).click();
     await page.getByLabel("Ward name").fill(dayUnit);
-    await page.getByLabel("Ward code").fill(`DU-${unique.slice(0, 8).toUpperCase()}`);
+    await page.getByLabel("Ward code").fill(dayUnitCode);
     await page.getByLabel("Rooms").fill("10");
     await page.getByLabel("Beds per room").fill("4");
     await page.getByRole("button", { name: "Create the ward with its rooms and beds" }).click();
@@ -251,7 +252,8 @@ try {
       await signIn("registrar", desk);
       await desk.getByRole("link", { name: "Admissions" }).click();
       await desk.locator("select[name=ward]").selectOption({ label: dayUnit });
-      const target = desk.locator("[data-testid=bed-map] button.bed-free").first();
+      // A bed of the new ward's rooms, not one of the board shown before the switch.
+      const target = desk.locator(`[data-testid=bed-map] button.bed-free[data-bed^="${dayUnitCode}-"]`).first();
       await target.waitFor();
       const place = await target.getAttribute("data-bed");
       await target.click();
