@@ -49,6 +49,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.statistics.v1.rs"));
         }
     }
+    pub mod surgery {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.surgery.v1.rs"));
+        }
+    }
     pub mod inventory {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.inventory.v1.rs"));
@@ -83,6 +88,13 @@ pub mod events {
         pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
+    }
+
+    /// `openhmis.surgery.v1` events.
+    pub mod surgery {
+        pub const OPERATION_SCHEDULED: &str = "openhmis.surgery.v1.OperationScheduled";
+        pub const OPERATION_RESCHEDULED: &str = "openhmis.surgery.v1.OperationRescheduled";
+        pub const OPERATION_CANCELLED: &str = "openhmis.surgery.v1.OperationCancelled";
     }
 
     /// `openhmis.admissions.v1` events.

@@ -105,6 +105,16 @@ pub struct Bed {
     pub active: bool,
 }
 
+/// A room of the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: Uuid,
+    pub department_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+}
+
 /// Why a read of the register failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -286,7 +296,12 @@ impl CoreClient {
 
     /// The code of one room.
     pub async fn room_code(&self, context: &RequestContext, room_id: Uuid) -> Result<String> {
-        Ok(self
+        Ok(self.room(context, room_id).await?.code)
+    }
+
+    /// One room of the register.
+    pub async fn room(&self, context: &RequestContext, room_id: Uuid) -> Result<Room> {
+        let room = self
             .facilities
             .clone()
             .get_room(forwarded(
@@ -298,8 +313,14 @@ impl CoreClient {
             .await?
             .into_inner()
             .room
-            .ok_or(CoreError::Malformed("room"))?
-            .code)
+            .ok_or(CoreError::Malformed("room"))?;
+        Ok(Room {
+            id: parse_uuid(&room.id, "room id")?,
+            department_id: parse_uuid(&room.department_id, "room department")?,
+            code: room.code,
+            name: room.name,
+            active: room.active,
+        })
     }
 }
 

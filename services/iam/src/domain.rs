@@ -118,6 +118,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             "encounters.formulary.manage",
             "admissions.settings",
+            "surgery.read",
+            "surgery.manage",
         ],
     },
     StandardRole {
@@ -164,6 +166,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             // The ward's own stock (a nurse's assignment is scoped to the ward).
             "pharmacy.read",
             "terminology.read",
+            "surgery.read",
         ],
     },
     StandardRole {
@@ -192,6 +195,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "encounters.override",
             "encounters.certify",
             "terminology.read",
+            "surgery.read",
+            "surgery.plan",
         ],
     },
     StandardRole {
@@ -226,6 +231,28 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "statistics.submit",
             "admissions.read",
             "terminology.read",
+        ],
+    },
+    StandardRole {
+        code: "theatre_coordinator",
+        name: "Theatre coordinator (operating block)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            "terminology.read",
+            "surgery.read",
+            "surgery.plan",
+        ],
+    },
+    StandardRole {
+        code: "medical_office",
+        name: "Medical office (surgical privileges)",
+        permissions: &[
+            "core.read",
+            "terminology.read",
+            "surgery.read",
+            "surgery.privileges",
         ],
     },
     StandardRole {

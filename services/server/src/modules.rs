@@ -20,6 +20,7 @@ use hmis_platform::channel::{ServiceChannel, in_process, remote};
 use hmis_platform::clock::SharedClock;
 use hmis_platform::module::Module;
 use hmis_statistics::{Reporting, StatisticsModule};
+use hmis_surgery::SurgeryModule;
 use hmis_terminology::TerminologyModule;
 use tonic::transport::Endpoint;
 
@@ -35,6 +36,7 @@ pub const MODULES: &[&str] = &[
     "encounters",
     "inventory",
     "statistics",
+    "surgery",
 ];
 
 /// Every module of this build, built once.
@@ -49,6 +51,7 @@ pub struct Modules {
     pub encounters: EncountersModule,
     pub inventory: InventoryModule,
     pub statistics: StatisticsModule,
+    pub surgery: SurgeryModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -111,6 +114,16 @@ impl Modules {
         );
         let statistics =
             StatisticsModule::new(database.clone(), clock.clone(), core_channel(), reporting);
+        let surgery = SurgeryModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_surgery::Channels {
+                admissions: wiring.channel_to("admissions", || in_process(admissions.service())),
+                core: core_channel(),
+                patients: patients_channel(),
+                terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
+            },
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -122,6 +135,7 @@ impl Modules {
             encounters,
             inventory,
             statistics,
+            surgery,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -135,7 +149,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 9] {
+    pub fn all(&self) -> [&dyn Module; 10] {
         [
             &self.core,
             &self.iam,
@@ -146,6 +160,7 @@ impl Modules {
             &self.encounters,
             &self.inventory,
             &self.statistics,
+            &self.surgery,
         ]
     }
 }

@@ -16,4 +16,5 @@ mod kit;
 mod patient_records;
 mod patients;
 mod statistics;
+mod surgery;
 mod tidy;

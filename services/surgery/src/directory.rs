@@ -1,0 +1,221 @@
+//! What the operating block reads from other modules, through their contracts and on behalf
+//! of the caller: the register (a theatre's room and department, a facility's time zone), the
+//! registry (that a patient may be operated on), admissions (that an inpatient's admission is
+//! open and is theirs) and the terminology (that a procedure code exists). Wire types of other
+//! modules stay in this file.
+
+use admissions_pb::admission_service_client::AdmissionServiceClient;
+use hmis_core_api::{CoreClient, CoreError, DepartmentKind};
+use hmis_patients_api::{PatientsClient, PatientsError};
+use hmis_platform::RequestContext;
+use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::terminology::v1 as terminology_pb;
+use terminology_pb::terminology_service_client::TerminologyServiceClient;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// The code system planned procedures are coded in.
+pub const PROCEDURE_SYSTEM: &str = "achi";
+
+/// The channels to the modules surgery reads.
+#[derive(Debug, Clone)]
+pub struct Channels {
+    pub admissions: ServiceChannel,
+    pub core: ServiceChannel,
+    pub patients: ServiceChannel,
+    pub terminology: ServiceChannel,
+}
+
+#[derive(Debug, Clone)]
+pub struct Directory {
+    admissions: AdmissionServiceClient<ServiceChannel>,
+    core: CoreClient,
+    patients: PatientsClient,
+    terminology: TerminologyServiceClient<ServiceChannel>,
+}
+
+/// A room of an operating-block department, where a theatre may be.
+#[derive(Debug, Clone)]
+pub struct TheatreRoom {
+    pub facility_id: Uuid,
+    pub department_id: Uuid,
+}
+
+/// A procedure code as the terminology knows it.
+#[derive(Debug, Clone)]
+pub struct Procedure {
+    pub code: String,
+    pub display: String,
+}
+
+/// A NOT_FOUND from the other module, said in this call's words (which field named it).
+fn not_found(field: &'static str) -> impl Fn(Status) -> Error {
+    move |status| {
+        if status.code() == Code::NotFound {
+            Error::invalid(field, "was not found")
+        } else {
+            Error::from(status)
+        }
+    }
+}
+
+fn core_error(field: &'static str) -> impl Fn(CoreError) -> Error {
+    move |error| match error {
+        CoreError::Status(status) => not_found(field)(status),
+        CoreError::Malformed(what) => Error::corrupt(what),
+    }
+}
+
+impl Directory {
+    pub fn new(channels: Channels) -> Self {
+        Self {
+            admissions: AdmissionServiceClient::new(channels.admissions),
+            core: CoreClient::new(channels.core),
+            patients: PatientsClient::new(channels.patients),
+            terminology: TerminologyServiceClient::new(channels.terminology),
+        }
+    }
+
+    /// The room `room_id`, which must be an active room of an operating-block department.
+    pub async fn theatre_room(
+        &self,
+        context: &RequestContext,
+        room_id: Uuid,
+    ) -> Result<TheatreRoom> {
+        let room = (self.core.room(context, room_id).await).map_err(core_error("room_id"))?;
+        let department = (self.core.department(context, room.department_id).await)
+            .map_err(core_error("room_id"))?;
+        if department.kind != DepartmentKind::OperatingBlock {
+            return Err(Error::invalid(
+                "room_id",
+                "is not a room of an operating-block department",
+            ));
+        }
+        if !room.active || !department.active {
+            return Err(Error::invalid("room_id", "is closed"));
+        }
+        Ok(TheatreRoom {
+            facility_id: department.facility_id,
+            department_id: department.id,
+        })
+    }
+
+    /// The IANA time zone of a facility (the theatre list's day is cut in it).
+    pub async fn time_zone(
+        &self,
+        context: &RequestContext,
+        facility_id: Uuid,
+    ) -> Result<chrono_tz::Tz> {
+        let facility =
+            (self.core.facility(context, facility_id).await).map_err(core_error("facility_id"))?;
+        facility.zone().ok_or(Error::corrupt("facility time zone"))
+    }
+
+    /// That the patient is registered, not merged away, and alive.
+    pub async fn check_patient(&self, context: &RequestContext, id: Uuid) -> Result<()> {
+        let patient = self
+            .patients
+            .facts(context, id)
+            .await
+            .map_err(|error| match error {
+                PatientsError::Status(status) => not_found("patient_id")(status),
+                PatientsError::Malformed(what) => Error::corrupt(what),
+            })?;
+        if let Some(survivor) = patient.merged_into {
+            return Err(Error::precondition(format!(
+                "the patient record was merged into {survivor}; use that record"
+            )));
+        }
+        if patient.deceased {
+            return Err(Error::precondition("the patient is recorded as deceased"));
+        }
+        Ok(())
+    }
+
+    /// That `admission_id` is the patient's open admission.
+    pub async fn check_admission(
+        &self,
+        context: &RequestContext,
+        admission_id: Uuid,
+        patient_id: Uuid,
+    ) -> Result<()> {
+        let admission = self
+            .admissions
+            .clone()
+            .get_admission(forwarded(
+                context,
+                admissions_pb::GetAdmissionRequest {
+                    id: admission_id.to_string(),
+                },
+            ))
+            .await
+            .map_err(not_found("admission_id"))?
+            .into_inner()
+            .admission
+            .ok_or(Error::corrupt("admission"))?;
+        if admission.patient_id != patient_id.to_string() {
+            return Err(Error::invalid(
+                "admission_id",
+                "is not the patient's admission",
+            ));
+        }
+        if admission.status != admissions_pb::AdmissionStatus::Admitted as i32 {
+            return Err(Error::precondition("the admission is not open"));
+        }
+        Ok(())
+    }
+
+    /// The procedures `codes` as the terminology knows them; a code that does not exist or is
+    /// a chapter is refused as an invalid `field`.
+    pub async fn procedures(
+        &self,
+        context: &RequestContext,
+        field: &'static str,
+        codes: &[String],
+    ) -> Result<Vec<Procedure>> {
+        let response = self
+            .terminology
+            .clone()
+            .validate_codes(forwarded(
+                context,
+                terminology_pb::ValidateCodesRequest {
+                    system: PROCEDURE_SYSTEM.to_owned(),
+                    version: String::new(),
+                    codes: codes.to_vec(),
+                },
+            ))
+            .await
+            .map_err(|status| {
+                if status.code() == Code::NotFound {
+                    Error::precondition(format!(
+                        "the code system {PROCEDURE_SYSTEM} is not imported; import it first"
+                    ))
+                } else {
+                    Error::from(status)
+                }
+            })?
+            .into_inner();
+        let mut procedures = Vec::with_capacity(codes.len());
+        for result in response.results {
+            if !result.valid {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "{} {}",
+                        hmis_platform::error::quoted(&result.code),
+                        result.message
+                    ),
+                ));
+            }
+            let concept = result.concept.unwrap_or_default();
+            procedures.push(Procedure {
+                code: concept.code,
+                display: concept.display,
+            });
+        }
+        Ok(procedures)
+    }
+}
