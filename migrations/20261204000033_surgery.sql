@@ -5,8 +5,12 @@
 -- The database decides the races people run in a theatre office: two bookings overlapping in
 -- one theatre (operations_one_per_theatre), one person in two overlapping bookings
 -- (operation_team_one_place), one patient in two (operations_one_per_patient). Only a
--- scheduled booking holds its time: a cancelled or bumped one lets it go (the team's rows
--- follow the operation's status in the same transaction).
+-- scheduled or running operation holds its time: a cancelled, bumped or completed one lets
+-- it go (the team's rows follow the operation's status in the same transaction).
+--
+-- The records of the day of surgery are append-only for the application: a checklist pause
+-- and a milestone are written once, and each version of an operation's or anaesthesia
+-- record is a new row (a signed record is amended, never rewritten).
 CREATE SCHEMA surgery;
 SELECT platform.install_module_kit('surgery');
 CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -95,7 +99,7 @@ CREATE TABLE surgery.operations (
                                   'emergency')),
     anaesthesia_type          text        NOT NULL,
     status                    text        NOT NULL CHECK (status IN ('scheduled', 'cancelled',
-                                  'bumped')),
+                                  'bumped', 'in_progress', 'completed')),
     cancel_reason             text        NOT NULL DEFAULT '',
     bumped_by                 uuid,
     privilege_override_reason text        NOT NULL DEFAULT '',
@@ -106,10 +110,10 @@ CREATE TABLE surgery.operations (
     FOREIGN KEY (tenant_id, theatre_id) REFERENCES surgery.theatres (tenant_id, id),
     CONSTRAINT operations_one_per_theatre
         EXCLUDE USING gist (tenant_id WITH =, theatre_id WITH =, planned WITH &&)
-        WHERE (status = 'scheduled'),
+        WHERE (status IN ('scheduled', 'in_progress')),
     CONSTRAINT operations_one_per_patient
         EXCLUDE USING gist (tenant_id WITH =, patient_id WITH =, planned WITH &&)
-        WHERE (status = 'scheduled')
+        WHERE (status IN ('scheduled', 'in_progress'))
 );
 CREATE INDEX operations_by_day ON surgery.operations
     USING gist (tenant_id, facility_id, planned);
@@ -159,6 +163,69 @@ CREATE TABLE surgery.privilege_overrides (
     FOREIGN KEY (tenant_id, operation_id) REFERENCES surgery.operations (tenant_id, id)
 );
 
+CREATE TABLE surgery.checklist (
+    tenant_id       uuid        NOT NULL,
+    operation_id    uuid        NOT NULL,
+    phase           text        NOT NULL CHECK (phase IN ('sign_in', 'time_out', 'sign_out')),
+    confirmed_items text[]      NOT NULL,
+    confirmed_by    uuid        NOT NULL,
+    confirmed_at    timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, operation_id, phase),
+    FOREIGN KEY (tenant_id, operation_id) REFERENCES surgery.operations (tenant_id, id)
+);
+
+CREATE TABLE surgery.milestones (
+    tenant_id    uuid        NOT NULL,
+    operation_id uuid        NOT NULL,
+    milestone    text        NOT NULL CHECK (milestone IN ('into_room', 'anaesthesia_start',
+                     'incision', 'closure', 'out_of_room')),
+    at           timestamptz NOT NULL,
+    recorded_by  uuid        NOT NULL,
+    PRIMARY KEY (tenant_id, operation_id, milestone),
+    FOREIGN KEY (tenant_id, operation_id) REFERENCES surgery.operations (tenant_id, id)
+);
+
+CREATE TABLE surgery.records (
+    tenant_id        uuid        NOT NULL,
+    operation_id     uuid        NOT NULL,
+    kind             text        NOT NULL CHECK (kind IN ('operation', 'anaesthesia')),
+    version          integer     NOT NULL CHECK (version > 0),
+    content          jsonb       NOT NULL,
+    signed           boolean     NOT NULL,
+    amendment_reason text        NOT NULL DEFAULT '',
+    written_by       uuid        NOT NULL,
+    written_at       timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, operation_id, kind, version),
+    FOREIGN KEY (tenant_id, operation_id) REFERENCES surgery.operations (tenant_id, id)
+);
+
+-- What each operation used: the inventory ledger's movements issued to its patient.
+CREATE TABLE surgery.consumption (
+    tenant_id    uuid          NOT NULL,
+    operation_id uuid          NOT NULL,
+    movement_id  uuid          NOT NULL,
+    item_id      uuid          NOT NULL,
+    quantity     numeric(14,4) NOT NULL CHECK (quantity > 0),
+    warehouse_id uuid          NOT NULL,
+    recorded_by  uuid          NOT NULL,
+    recorded_at  timestamptz   NOT NULL,
+    PRIMARY KEY (tenant_id, operation_id, movement_id),
+    FOREIGN KEY (tenant_id, operation_id) REFERENCES surgery.operations (tenant_id, id)
+);
+
+-- The pack a procedure usually takes, to pre-fill an operation's consumption.
+CREATE TABLE surgery.procedure_packs (
+    tenant_id      uuid          NOT NULL,
+    procedure_code text          NOT NULL,
+    item_id        uuid          NOT NULL,
+    quantity       numeric(14,4) NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (tenant_id, procedure_code, item_id)
+);
+
+GRANT SELECT, INSERT ON surgery.checklist, surgery.milestones, surgery.records,
+    surgery.consumption TO openhmis_app;
+GRANT SELECT, INSERT, DELETE ON surgery.procedure_packs TO openhmis_app;
+
 -- What booking checks of other modules' records, kept from their events so a booking reads
 -- no other module (whose read would be a second audited access to the patient): the
 -- registry's patients (death, merge) and admissions' admissions (whose, and whether open).
@@ -193,4 +260,6 @@ FROM unnest(ARRAY['surgery.theatres', 'surgery.theatre_sessions', 'surgery.proce
                   'surgery.privileges', 'surgery.privilege_changes', 'surgery.operations',
                   'surgery.operation_procedures', 'surgery.operation_team',
                   'surgery.privilege_overrides', 'surgery.known_patients',
-                  'surgery.known_admissions']::regclass[]) AS t;
+                  'surgery.known_admissions', 'surgery.checklist', 'surgery.milestones',
+                  'surgery.records', 'surgery.consumption',
+                  'surgery.procedure_packs']::regclass[]) AS t;

@@ -95,6 +95,8 @@ pub mod events {
         pub const OPERATION_SCHEDULED: &str = "openhmis.surgery.v1.OperationScheduled";
         pub const OPERATION_RESCHEDULED: &str = "openhmis.surgery.v1.OperationRescheduled";
         pub const OPERATION_CANCELLED: &str = "openhmis.surgery.v1.OperationCancelled";
+        pub const OPERATION_STARTED: &str = "openhmis.surgery.v1.OperationStarted";
+        pub const OPERATION_COMPLETED: &str = "openhmis.surgery.v1.OperationCompleted";
     }
 
     /// `openhmis.admissions.v1` events.

@@ -197,6 +197,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             "surgery.read",
             "surgery.plan",
+            "surgery.record",
         ],
     },
     StandardRole {
@@ -243,6 +244,21 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             "surgery.read",
             "surgery.plan",
+        ],
+    },
+    StandardRole {
+        code: "theatre_nurse",
+        name: "Theatre nurse (operating block)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            "terminology.read",
+            "surgery.read",
+            "surgery.record",
+            // What an operation uses leaves the operating block's warehouse through the ledger.
+            "pharmacy.read",
+            "pharmacy.dispense",
         ],
     },
     StandardRole {

@@ -120,6 +120,7 @@ impl Modules {
             hmis_surgery::Channels {
                 admissions: wiring.channel_to("admissions", || in_process(admissions.service())),
                 core: core_channel(),
+                inventory: wiring.channel_to("inventory", || in_process(inventory.service())),
                 patients: patients_channel(),
                 terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
             },

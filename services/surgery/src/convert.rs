@@ -4,8 +4,14 @@ use hmis_platform::types::{ParseError, Version};
 use hmis_platform::wire::timestamp;
 use hmis_proto::openhmis::surgery::v1 as pb;
 
-use crate::domain::{AnaesthesiaType, OperationStatus, Priority, PrivilegeStatus, TeamRole};
-use crate::store::{OperationRecord, OverrideRow, PrivilegeRow, SessionRow, TheatreRow};
+use crate::domain::RecordContent;
+use crate::domain::{
+    AnaesthesiaType, ChecklistPhase, Milestone, OperationStatus, Priority, PrivilegeStatus,
+    RecordKind, TeamRole,
+};
+use crate::store::{
+    ConsumedRow, OperationRecord, OverrideRow, PrivilegeRow, RecordRow, SessionRow, TheatreRow,
+};
 
 /// An enum field of a request: UNSPECIFIED is "missing", an unknown number is refused.
 fn required<T, P: TryFrom<i32>>(value: i32, map: impl Fn(P) -> Option<T>) -> Result<T, ParseError> {
@@ -78,6 +84,8 @@ fn status_to_pb(value: OperationStatus) -> pb::OperationStatus {
         OperationStatus::Scheduled => pb::OperationStatus::Scheduled,
         OperationStatus::Cancelled => pb::OperationStatus::Cancelled,
         OperationStatus::Bumped => pb::OperationStatus::Bumped,
+        OperationStatus::InProgress => pb::OperationStatus::InProgress,
+        OperationStatus::Completed => pb::OperationStatus::Completed,
     }
 }
 
@@ -153,6 +161,21 @@ pub fn operation_to_pb(record: &OperationRecord) -> pb::Operation {
         etag: Version::from_db(row.version).etag(),
         facility_id: row.facility_id.to_string(),
         department_id: row.department_id.to_string(),
+        checklist: (record.checklist.iter())
+            .map(|pause| pb::ChecklistPhaseRecord {
+                phase: phase_to_pb(pause.phase).into(),
+                confirmed_items: pause.confirmed_items.clone(),
+                confirmed_by: pause.confirmed_by.to_string(),
+                confirm_time: timestamp(pause.confirmed_at),
+            })
+            .collect(),
+        times: (record.times.iter())
+            .map(|time| pb::MilestoneTime {
+                milestone: milestone_to_pb(time.milestone).into(),
+                time: timestamp(time.at),
+                recorded_by: time.recorded_by.to_string(),
+            })
+            .collect(),
     }
 }
 
@@ -191,5 +214,140 @@ pub fn override_to_pb(row: &OverrideRow) -> pb::PrivilegeOverride {
         reviewed_by: optional_id(row.reviewed_by),
         review_time: row.reviewed_at.and_then(timestamp),
         review_note: row.review_note.clone(),
+    }
+}
+
+pub fn parse_phase(value: i32) -> Result<ChecklistPhase, ParseError> {
+    required(value, |phase: pb::ChecklistPhase| match phase {
+        pb::ChecklistPhase::Unspecified => None,
+        pb::ChecklistPhase::SignIn => Some(ChecklistPhase::SignIn),
+        pb::ChecklistPhase::TimeOut => Some(ChecklistPhase::TimeOut),
+        pb::ChecklistPhase::SignOut => Some(ChecklistPhase::SignOut),
+    })
+}
+
+fn phase_to_pb(value: ChecklistPhase) -> pb::ChecklistPhase {
+    match value {
+        ChecklistPhase::SignIn => pb::ChecklistPhase::SignIn,
+        ChecklistPhase::TimeOut => pb::ChecklistPhase::TimeOut,
+        ChecklistPhase::SignOut => pb::ChecklistPhase::SignOut,
+    }
+}
+
+pub fn parse_milestone(value: i32) -> Result<Milestone, ParseError> {
+    required(value, |milestone: pb::Milestone| match milestone {
+        pb::Milestone::Unspecified => None,
+        pb::Milestone::IntoRoom => Some(Milestone::IntoRoom),
+        pb::Milestone::AnaesthesiaStart => Some(Milestone::AnaesthesiaStart),
+        pb::Milestone::Incision => Some(Milestone::Incision),
+        pb::Milestone::Closure => Some(Milestone::Closure),
+        pb::Milestone::OutOfRoom => Some(Milestone::OutOfRoom),
+    })
+}
+
+fn milestone_to_pb(value: Milestone) -> pb::Milestone {
+    match value {
+        Milestone::IntoRoom => pb::Milestone::IntoRoom,
+        Milestone::AnaesthesiaStart => pb::Milestone::AnaesthesiaStart,
+        Milestone::Incision => pb::Milestone::Incision,
+        Milestone::Closure => pb::Milestone::Closure,
+        Milestone::OutOfRoom => pb::Milestone::OutOfRoom,
+    }
+}
+
+pub fn parse_record_kind(value: i32) -> Result<RecordKind, ParseError> {
+    required(value, |kind: pb::RecordKind| match kind {
+        pb::RecordKind::Unspecified => None,
+        pb::RecordKind::Operation => Some(RecordKind::Operation),
+        pb::RecordKind::Anaesthesia => Some(RecordKind::Anaesthesia),
+    })
+}
+
+fn record_kind_to_pb(value: RecordKind) -> pb::RecordKind {
+    match value {
+        RecordKind::Operation => pb::RecordKind::Operation,
+        RecordKind::Anaesthesia => pb::RecordKind::Anaesthesia,
+    }
+}
+
+fn content_to_pb(content: &RecordContent) -> pb::clinical_record::Content {
+    match content {
+        RecordContent::Operation(note) => {
+            pb::clinical_record::Content::Operation(pb::OperationNote {
+                performed_procedure_codes: note.performed.clone(),
+                findings: note.findings.clone(),
+                complications: note.complications.clone(),
+                blood_loss_ml: note.blood_loss_ml,
+                implants: (note.implants.iter())
+                    .map(|implant| pb::Implant {
+                        description: implant.description.clone(),
+                        lot_number: implant.lot_number.clone(),
+                        serial_number: implant.serial_number.clone(),
+                    })
+                    .collect(),
+                specimens: (note.specimens.iter())
+                    .map(|specimen| pb::Specimen {
+                        description: specimen.description.clone(),
+                        to_pathology: specimen.to_pathology,
+                    })
+                    .collect(),
+            })
+        }
+        RecordContent::Anaesthesia(note) => {
+            pb::clinical_record::Content::Anaesthesia(pb::AnaesthesiaNote {
+                asa_class: i32::from(note.asa_class),
+                asa_emergency: note.asa_emergency,
+                technique: note
+                    .technique()
+                    .map(anaesthesia_to_pb)
+                    .unwrap_or(pb::AnaesthesiaType::Unspecified)
+                    .into(),
+                drugs: (note.drugs.iter())
+                    .map(|drug| pb::AnaesthesiaDrug {
+                        name: drug.name.clone(),
+                        dose: drug.dose.clone(),
+                        unit: drug.unit.clone(),
+                        time: timestamp(drug.at),
+                    })
+                    .collect(),
+                vitals: (note.vitals.iter())
+                    .map(|vital| pb::VitalSign {
+                        time: timestamp(vital.at),
+                        code: vital.code.clone(),
+                        value: vital.value.clone(),
+                        unit: vital.unit.clone(),
+                    })
+                    .collect(),
+                events: (note.events.iter())
+                    .map(|event| pb::AnaesthesiaEvent {
+                        time: timestamp(event.at),
+                        description: event.description.clone(),
+                    })
+                    .collect(),
+            })
+        }
+    }
+}
+
+pub fn record_to_pb(row: &RecordRow) -> Result<pb::ClinicalRecord, crate::error::Error> {
+    let content: RecordContent = serde_json::from_value(row.content.clone())
+        .map_err(|_| crate::error::Error::corrupt("operation record"))?;
+    Ok(pb::ClinicalRecord {
+        operation_id: row.operation_id.to_string(),
+        kind: record_kind_to_pb(row.kind).into(),
+        version: row.version,
+        content: Some(content_to_pb(&content)),
+        signed: row.signed,
+        written_by: row.written_by.to_string(),
+        write_time: timestamp(row.written_at),
+        amendment_reason: row.amendment_reason.clone(),
+        etag: Version::from_db(i64::from(row.version)).etag(),
+    })
+}
+
+pub fn consumed_to_pb(row: &ConsumedRow) -> pb::ConsumedItem {
+    pb::ConsumedItem {
+        item_id: row.item_id.to_string(),
+        quantity: row.quantity.clone(),
     }
 }

@@ -10,7 +10,9 @@ use hmis_patients_api::{PatientsClient, PatientsError};
 use hmis_platform::RequestContext;
 use hmis_platform::channel::{ServiceChannel, forwarded};
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::terminology::v1 as terminology_pb;
+use inventory_pb::inventory_service_client::InventoryServiceClient;
 use terminology_pb::terminology_service_client::TerminologyServiceClient;
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -25,6 +27,7 @@ pub const PROCEDURE_SYSTEM: &str = "achi";
 pub struct Channels {
     pub admissions: ServiceChannel,
     pub core: ServiceChannel,
+    pub inventory: ServiceChannel,
     pub patients: ServiceChannel,
     pub terminology: ServiceChannel,
 }
@@ -32,6 +35,7 @@ pub struct Channels {
 #[derive(Debug, Clone)]
 pub struct Directory {
     admissions: AdmissionServiceClient<ServiceChannel>,
+    inventory: InventoryServiceClient<ServiceChannel>,
     core: CoreClient,
     patients: PatientsClient,
     terminology: TerminologyServiceClient<ServiceChannel>,
@@ -73,6 +77,7 @@ impl Directory {
     pub fn new(channels: Channels) -> Self {
         Self {
             admissions: AdmissionServiceClient::new(channels.admissions),
+            inventory: InventoryServiceClient::new(channels.inventory),
             core: CoreClient::new(channels.core),
             patients: PatientsClient::new(channels.patients),
             terminology: TerminologyServiceClient::new(channels.terminology),
@@ -166,6 +171,52 @@ impl Directory {
             return Err(Error::precondition("the admission is not open"));
         }
         Ok(())
+    }
+
+    /// Issues `lines` (item, quantity) from `warehouse_id` to the patient through the
+    /// inventory ledger, as the operation's consumption; `request_id` makes a retry find the
+    /// issue it made. The movements made: (movement, item, quantity).
+    pub async fn issue_to_patient(
+        &self,
+        context: &RequestContext,
+        request_id: String,
+        (warehouse_id, patient_id, operation_id): (Uuid, Uuid, Uuid),
+        lines: &[(Uuid, String)],
+    ) -> Result<Vec<(Uuid, Uuid, String)>> {
+        let response = self
+            .inventory
+            .clone()
+            .issue_stock(forwarded(
+                context,
+                inventory_pb::IssueStockRequest {
+                    request_id,
+                    warehouse_id: warehouse_id.to_string(),
+                    patient_id: patient_id.to_string(),
+                    department_id: String::new(),
+                    document_type: "operation".to_owned(),
+                    document_id: operation_id.to_string(),
+                    lines: (lines.iter())
+                        .map(|(item, quantity)| inventory_pb::ItemQuantity {
+                            item_id: item.to_string(),
+                            quantity: quantity.clone(),
+                            lot_id: String::new(),
+                        })
+                        .collect(),
+                },
+            ))
+            .await
+            .map_err(not_found("warehouse_id"))?
+            .into_inner();
+        let parse = |value: &str| Uuid::parse_str(value).map_err(|_| Error::corrupt("movement"));
+        (response.movements.iter())
+            .map(|movement| {
+                Ok((
+                    parse(&movement.id)?,
+                    parse(&movement.item_id)?,
+                    movement.quantity.clone(),
+                ))
+            })
+            .collect()
     }
 
     /// The procedures `codes` as the terminology knows them; a code that does not exist or is

@@ -69,6 +69,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         true,
     ),
     hmis_platform::auth::permission(
+        "surgery.record",
+        "record the day of surgery: checklist, times, operation and anaesthesia records, consumption",
+        true,
+    ),
+    hmis_platform::auth::permission(
         "surgery.manage",
         "set up theatres, their sessions and the procedure grades",
         false,

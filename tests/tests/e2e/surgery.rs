@@ -12,6 +12,7 @@ use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
+use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::surgery::v1 as pb;
 use hmis_terminology::TerminologyModule;
@@ -50,6 +51,7 @@ struct Block {
     nurse: String,
     facility_id: String,
     ward_id: String,
+    block_id: String,
     beds: Vec<String>,
     theatres: Vec<String>,
 }
@@ -175,6 +177,7 @@ impl Block {
             nurse,
             facility_id: facility.id,
             ward_id: ward.id,
+            block_id: block.id.clone(),
             beds: ward.beds,
             theatres,
         };
@@ -328,6 +331,32 @@ impl Block {
             .into_inner()
     }
 
+    /// Waits until surgery has learnt the patient and the admission from their events.
+    async fn known(&self, admission: &admissions_pb::Admission) {
+        let mut owner = self.owner().await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
+        loop {
+            poll.tick().await;
+            let (known,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM surgery.known_patients WHERE patient_id = $1::uuid) \
+                 + (SELECT count(*) FROM surgery.known_admissions WHERE admission_id = $2::uuid)",
+            )
+            .bind(&admission.patient_id)
+            .bind(&admission.id)
+            .fetch_one(&mut owner)
+            .await
+            .expect("known");
+            if known == 2 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "surgery never learnt the admission"
+            );
+        }
+    }
+
     async fn owner(&self) -> PgConnection {
         PgConnection::connect_with(&self.app.db.owner_options())
             .await
@@ -403,28 +432,7 @@ async fn a_booking_is_listed_moved_cancelled_told_and_audited() {
     let admission = block.admitted("Munteanu", 0).await;
     // Surgery learns the patient and the admission from their events; once it has, a booking
     // asks neither module again, and its one audit record names the patient.
-    let mut owner = block.owner().await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
-    loop {
-        poll.tick().await;
-        let (known,): (i64,) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM surgery.known_patients WHERE patient_id = $1::uuid) \
-             + (SELECT count(*) FROM surgery.known_admissions WHERE admission_id = $2::uuid)",
-        )
-        .bind(&admission.patient_id)
-        .bind(&admission.id)
-        .fetch_one(&mut owner)
-        .await
-        .expect("known");
-        if known == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "surgery never learnt the admission"
-        );
-    }
+    block.known(&admission).await;
     let mut request = block.booking(0, &admission.patient_id, 0, at(8, 0));
     request.admission_id = admission.id.clone();
     request.assistant_ids = vec![block.surgeon(1).to_owned()];
@@ -532,6 +540,7 @@ async fn a_booking_is_listed_moved_cancelled_told_and_audited() {
         "patient unfit for anaesthesia"
     );
 
+    let mut owner = block.owner().await;
     let events: Vec<(String,)> =
         sqlx::query_as("SELECT event_type FROM surgery.outbox WHERE aggregate_id = $1 ORDER BY id")
             .bind(&booked.id)
@@ -779,7 +788,10 @@ async fn an_emergency_bumps_elective_bookings_but_not_urgent_ones() {
     emergency.start_time = Some(at(10, 0));
     emergency.duration_minutes = 45;
     let bumping = block.book(emergency).await.expect("bumps the elective");
-    assert_eq!(bumping.bumped_operation_ids, std::slice::from_ref(&elective.id));
+    assert_eq!(
+        bumping.bumped_operation_ids,
+        std::slice::from_ref(&elective.id)
+    );
     let bumped = block
         .surgery()
         .get_operation(signed_in(
@@ -845,4 +857,547 @@ async fn wrong_bookings_name_their_fields() {
     unknown.procedure_codes = vec!["99999-99".to_owned()];
     let status = block.book(unknown).await.expect_err("unknown code");
     assert_eq!(violated_fields(&status), ["procedure_codes"]);
+}
+
+fn minutes_ago(minutes: i64) -> prost_types::Timestamp {
+    let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+fn inventory(
+    app: &TestApp,
+) -> inventory_pb::inventory_service_client::InventoryServiceClient<Channel> {
+    inventory_pb::inventory_service_client::InventoryServiceClient::new(app.channel.clone())
+}
+
+#[tokio::test]
+async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through_the_ledger() {
+    let block = Block::open(1).await;
+    let tenant = block.admin.tenant_id;
+    let block_uuid: uuid::Uuid = block.block_id.parse().expect("block id");
+    let facility_uuid: uuid::Uuid = block.facility_id.parse().expect("facility id");
+    block
+        .app
+        .add_user(
+            tenant,
+            "theatre_nurse",
+            "theatre_nurse",
+            Scope::Department(block_uuid),
+        )
+        .await;
+    block
+        .app
+        .add_user(
+            tenant,
+            "pharmacist",
+            "pharmacist",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let nurse = block
+        .app
+        .login("SRG", "theatre_nurse", USER_PASSWORD)
+        .await
+        .expect("nurse");
+    let pharmacist = block
+        .app
+        .login("SRG", "pharmacist", USER_PASSWORD)
+        .await
+        .expect("pharmacist");
+    let surgeon = block.surgeons[0].0.clone();
+
+    // The operating block's warehouse holds ten sutures.
+    let warehouse = inventory(&block.app)
+        .create_warehouse(signed_in(
+            &pharmacist,
+            inventory_pb::CreateWarehouseRequest {
+                request_id: request_id(),
+                warehouse: Some(inventory_pb::Warehouse {
+                    code: "OB-STOCK".to_owned(),
+                    name: "Operating block stock".to_owned(),
+                    kind: inventory_pb::WarehouseKind::OperatingBlock.into(),
+                    facility_id: block.facility_id.clone(),
+                    department_id: block.block_id.clone(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("warehouse")
+        .into_inner()
+        .warehouse
+        .expect("warehouse")
+        .id;
+    let suture = inventory(&block.app)
+        .create_item(signed_in(
+            &pharmacist,
+            inventory_pb::CreateItemRequest {
+                request_id: request_id(),
+                item: Some(inventory_pb::Item {
+                    code: "SUT-30".to_owned(),
+                    name: "Absorbable suture 3-0".to_owned(),
+                    item_class: inventory_pb::ItemClass::Auxiliary.into(),
+                    base_unit: "piece".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("item")
+        .into_inner()
+        .item
+        .expect("item")
+        .id;
+    inventory(&block.app)
+        .receive_stock(signed_in(
+            &pharmacist,
+            inventory_pb::ReceiveStockRequest {
+                request_id: request_id(),
+                warehouse_id: warehouse.clone(),
+                supplier: "Medsupply".to_owned(),
+                invoice_number: "INV-77".to_owned(),
+                lines: vec![inventory_pb::ReceiptLine {
+                    item_id: suture.clone(),
+                    lot_number: "L1".to_owned(),
+                    expiry_date: "2029-01-01".to_owned(),
+                    quantity: "10".to_owned(),
+                    unit: String::new(),
+                    unit_cost: "4.5".to_owned(),
+                    provenance: inventory_pb::Provenance::Purchase.into(),
+                }],
+            },
+        ))
+        .await
+        .expect("received");
+    block
+        .surgery()
+        .set_procedure_pack(signed_in(
+            &block.admin,
+            pb::SetProcedurePackRequest {
+                request_id: request_id(),
+                procedure_code: "30571-00".to_owned(),
+                lines: vec![pb::ConsumedItem {
+                    item_id: suture.clone(),
+                    quantity: "2".to_owned(),
+                }],
+            },
+        ))
+        .await
+        .expect("pack");
+
+    let admission = block.admitted("Ciobanu", 1).await;
+    block.known(&admission).await;
+    let mut request = block.booking(0, &admission.patient_id, 0, minutes_ago(40));
+    request.admission_id = admission.id.clone();
+    request.scrub_nurse_id = block.nurse.clone();
+    let operation = block
+        .book(request)
+        .await
+        .expect("booked")
+        .operation
+        .expect("operation");
+    let id = operation.id.clone();
+    let mut api = block.surgery();
+
+    let milestone = |milestone: pb::Milestone, ago: i64| pb::RecordMilestoneRequest {
+        request_id: request_id(),
+        operation_id: id.clone(),
+        milestone: milestone.into(),
+        time: Some(minutes_ago(ago)),
+    };
+    let phase = |phase: pb::ChecklistPhase, items: &[&str]| pb::ConfirmChecklistPhaseRequest {
+        request_id: request_id(),
+        operation_id: id.clone(),
+        phase: phase.into(),
+        confirmed_items: items.iter().map(|item| (*item).to_owned()).collect(),
+    };
+    const SIGN_IN: &[&str] = &[
+        "identity",
+        "site-marked",
+        "consent",
+        "anaesthesia-check",
+        "pulse-oximeter",
+        "allergy",
+        "airway",
+        "blood-loss-risk",
+    ];
+    const TIME_OUT: &[&str] = &[
+        "team-introduced",
+        "patient-site-procedure",
+        "antibiotic-prophylaxis",
+        "critical-events",
+        "imaging-displayed",
+    ];
+    const SIGN_OUT: &[&str] = &[
+        "procedure-recorded",
+        "counts-correct",
+        "specimens-labelled",
+        "equipment-problems",
+        "recovery-concerns",
+    ];
+    let started = api
+        .record_milestone(signed_in(&nurse, milestone(pb::Milestone::IntoRoom, 30)))
+        .await
+        .expect("into the room")
+        .into_inner()
+        .operation
+        .expect("operation");
+    assert_eq!(started.status, pb::OperationStatus::InProgress as i32);
+    let early = api
+        .record_milestone(signed_in(
+            &nurse,
+            milestone(pb::Milestone::AnaesthesiaStart, 28),
+        ))
+        .await
+        .expect_err("no sign in yet");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    assert!(early.message().contains("sign_in"), "{}", early.message());
+    let partial = api
+        .confirm_checklist_phase(signed_in(
+            &nurse,
+            phase(pb::ChecklistPhase::SignIn, &SIGN_IN[1..]),
+        ))
+        .await
+        .expect_err("identity left out");
+    assert_eq!(violated_fields(&partial), ["confirmed_items"]);
+    assert!(
+        partial.message().contains("identity"),
+        "{}",
+        partial.message()
+    );
+    api.confirm_checklist_phase(signed_in(
+        &nurse,
+        phase(pb::ChecklistPhase::SignIn, SIGN_IN),
+    ))
+    .await
+    .expect("sign in");
+    api.record_milestone(signed_in(
+        &nurse,
+        milestone(pb::Milestone::AnaesthesiaStart, 28),
+    ))
+    .await
+    .expect("anaesthesia");
+    let no_time_out = api
+        .record_milestone(signed_in(&nurse, milestone(pb::Milestone::Incision, 25)))
+        .await
+        .expect_err("no time out");
+    assert_eq!(no_time_out.code(), Code::FailedPrecondition);
+    api.confirm_checklist_phase(signed_in(
+        &nurse,
+        phase(pb::ChecklistPhase::TimeOut, TIME_OUT),
+    ))
+    .await
+    .expect("time out");
+    api.record_milestone(signed_in(&nurse, milestone(pb::Milestone::Incision, 25)))
+        .await
+        .expect("incision");
+    let backwards = api
+        .record_milestone(signed_in(&nurse, milestone(pb::Milestone::Closure, 27)))
+        .await
+        .expect_err("before the incision");
+    assert_eq!(violated_fields(&backwards), ["time"]);
+    api.record_milestone(signed_in(&nurse, milestone(pb::Milestone::Closure, 8)))
+        .await
+        .expect("closure");
+
+    // The operation's record: a draft, then signed, then only amended with a reason.
+    let note = |findings: &str| pb::OperationNote {
+        performed_procedure_codes: vec!["30571-00".to_owned()],
+        findings: findings.to_owned(),
+        complications: String::new(),
+        blood_loss_ml: 50,
+        implants: vec![],
+        specimens: vec![pb::Specimen {
+            description: "Appendix".to_owned(),
+            to_pathology: true,
+        }],
+    };
+    let write = |content, sign: bool, reason: &str, etag: &str| pb::WriteRecordRequest {
+        request_id: request_id(),
+        operation_id: id.clone(),
+        content: Some(content),
+        sign,
+        amendment_reason: reason.to_owned(),
+        etag: etag.to_owned(),
+    };
+    use pb::write_record_request::Content;
+    let draft = api
+        .write_record(signed_in(
+            &surgeon,
+            write(Content::Operation(note("Inflamed appendix")), false, "", ""),
+        ))
+        .await
+        .expect("draft")
+        .into_inner()
+        .record
+        .expect("record");
+    let signed = api
+        .write_record(signed_in(
+            &surgeon,
+            write(
+                Content::Operation(note("Phlegmonous appendix")),
+                true,
+                "",
+                &draft.etag,
+            ),
+        ))
+        .await
+        .expect("signed")
+        .into_inner()
+        .record
+        .expect("record");
+    assert!(signed.signed);
+    let unexplained = api
+        .write_record(signed_in(
+            &surgeon,
+            write(
+                Content::Operation(note("Gangrenous appendix")),
+                true,
+                "",
+                &signed.etag,
+            ),
+        ))
+        .await
+        .expect_err("a signed record needs a reason to change");
+    assert_eq!(violated_fields(&unexplained), ["amendment_reason"]);
+    let amended = api
+        .write_record(signed_in(
+            &surgeon,
+            write(
+                Content::Operation(note("Gangrenous appendix")),
+                true,
+                "pathology of the specimen seen",
+                &signed.etag,
+            ),
+        ))
+        .await
+        .expect("amended")
+        .into_inner()
+        .record
+        .expect("record");
+    assert_eq!(amended.version, 3);
+    let stale = api
+        .write_record(signed_in(
+            &surgeon,
+            write(
+                Content::Operation(note("again")),
+                true,
+                "typo",
+                &signed.etag,
+            ),
+        ))
+        .await
+        .expect_err("stale");
+    assert_eq!(stale.code(), Code::Aborted);
+    let anaesthesia = pb::AnaesthesiaNote {
+        asa_class: 2,
+        asa_emergency: true,
+        technique: pb::AnaesthesiaType::General.into(),
+        drugs: vec![pb::AnaesthesiaDrug {
+            name: "Propofol".to_owned(),
+            dose: "150".to_owned(),
+            unit: "mg".to_owned(),
+            time: Some(minutes_ago(28)),
+        }],
+        vitals: vec![pb::VitalSign {
+            time: Some(minutes_ago(20)),
+            code: "8867-4".to_owned(),
+            value: "72".to_owned(),
+            unit: "/min".to_owned(),
+        }],
+        events: vec![],
+    };
+    api.write_record(signed_in(
+        &surgeon,
+        write(Content::Anaesthesia(anaesthesia), true, "", ""),
+    ))
+    .await
+    .expect("anaesthesia record");
+    let versions = api
+        .list_record_versions(signed_in(
+            &block.coordinator,
+            pb::ListRecordVersionsRequest {
+                operation_id: id.clone(),
+                kind: pb::RecordKind::Operation.into(),
+            },
+        ))
+        .await
+        .expect("versions")
+        .into_inner()
+        .versions;
+    let kept: Vec<(i32, bool, &str)> = (versions.iter())
+        .map(|version| {
+            (
+                version.version,
+                version.signed,
+                version.amendment_reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (1, false, ""),
+            (2, true, ""),
+            (3, true, "pathology of the specimen seen")
+        ]
+    );
+
+    // What the operation used, pre-filled from the pack, leaves the ledger to the patient.
+    let pack = api
+        .get_operation_pack(signed_in(
+            &nurse,
+            pb::GetOperationPackRequest {
+                operation_id: id.clone(),
+            },
+        ))
+        .await
+        .expect("pack")
+        .into_inner()
+        .lines;
+    assert_eq!(pack.len(), 1);
+    assert_eq!(
+        (pack[0].item_id.as_str(), pack[0].quantity.as_str()),
+        (suture.as_str(), "2")
+    );
+    let consume = |quantity: &str| pb::RecordConsumptionRequest {
+        request_id: request_id(),
+        operation_id: id.clone(),
+        warehouse_id: warehouse.clone(),
+        lines: vec![pb::ConsumedItem {
+            item_id: suture.clone(),
+            quantity: quantity.to_owned(),
+        }],
+    };
+    let too_much = api
+        .record_consumption(signed_in(&nurse, consume("20")))
+        .await
+        .expect_err("only ten in stock");
+    assert_eq!(too_much.code(), Code::FailedPrecondition);
+    let consumed = api
+        .record_consumption(signed_in(&nurse, consume("3")))
+        .await
+        .expect("consumed")
+        .into_inner();
+    assert_eq!(consumed.consumed[0].quantity, "3");
+    let stock = inventory(&block.app)
+        .get_stock(signed_in(
+            &pharmacist,
+            inventory_pb::GetStockRequest {
+                warehouse_id: warehouse.clone(),
+                item_id: suture.clone(),
+            },
+        ))
+        .await
+        .expect("stock")
+        .into_inner()
+        .lines;
+    assert_eq!(stock[0].quantity, "7");
+    let movements = inventory(&block.app)
+        .list_movements(signed_in(
+            &pharmacist,
+            inventory_pb::ListMovementsRequest {
+                warehouse_id: warehouse.clone(),
+                item_id: suture.clone(),
+                page_size: 10,
+                page_token: String::new(),
+            },
+        ))
+        .await
+        .expect("movements")
+        .into_inner()
+        .movements;
+    let issue = movements
+        .iter()
+        .find(|movement| movement.id == consumed.movement_ids[0])
+        .expect("the issue is in the ledger");
+    assert_eq!(
+        (
+            issue.document_type.as_str(),
+            issue.document_id.as_str(),
+            issue.patient_id.as_str()
+        ),
+        ("operation", id.as_str(), admission.patient_id.as_str())
+    );
+
+    // Out of the room only after the sign out; then the operation is completed.
+    let not_yet = api
+        .record_milestone(signed_in(&nurse, milestone(pb::Milestone::OutOfRoom, 2)))
+        .await
+        .expect_err("no sign out");
+    assert_eq!(not_yet.code(), Code::FailedPrecondition);
+    api.confirm_checklist_phase(signed_in(
+        &nurse,
+        phase(pb::ChecklistPhase::SignOut, SIGN_OUT),
+    ))
+    .await
+    .expect("sign out");
+    let completed = api
+        .record_milestone(signed_in(&nurse, milestone(pb::Milestone::OutOfRoom, 2)))
+        .await
+        .expect("out of the room")
+        .into_inner()
+        .operation
+        .expect("operation");
+    assert_eq!(completed.status, pb::OperationStatus::Completed as i32);
+    assert_eq!(completed.checklist.len(), 3);
+    assert_eq!(completed.times.len(), 5);
+    assert_eq!(
+        completed.checklist[0].confirmed_by,
+        user_id(&block.app, &nurse).await
+    );
+
+    let mut owner = block.owner().await;
+    let events: Vec<(String,)> =
+        sqlx::query_as("SELECT event_type FROM surgery.outbox WHERE aggregate_id = $1 ORDER BY id")
+            .bind(&id)
+            .fetch_all(&mut owner)
+            .await
+            .expect("events");
+    let events: Vec<&str> = events
+        .iter()
+        .map(|(kind,)| kind.trim_start_matches("openhmis.surgery.v1."))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "OperationScheduled",
+            "OperationStarted",
+            "OperationCompleted"
+        ]
+    );
+
+    // One record per call that touched the patient (refused and failed attempts leave none,
+    // the ledger's issue is the consumption's record).
+    let patient: uuid::Uuid = admission.patient_id.parse().expect("patient id");
+    let methods: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT method, count(*) FROM audit.records WHERE $1 = ANY(patient_ids) \
+         AND method LIKE '/openhmis.surgery.v1.%' GROUP BY method ORDER BY method",
+    )
+    .bind(patient)
+    .fetch_all(&mut owner)
+    .await
+    .expect("audit records");
+    let methods: Vec<(&str, i64)> = (methods.iter())
+        .map(|(method, count)| {
+            (
+                method.trim_start_matches("/openhmis.surgery.v1.SurgeryService/"),
+                *count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("BookOperation", 1),
+            ("ConfirmChecklistPhase", 3),
+            ("ListRecordVersions", 1),
+            ("RecordConsumption", 1),
+            ("RecordMilestone", 5),
+            ("WriteRecord", 4),
+        ]
+    );
 }

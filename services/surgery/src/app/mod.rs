@@ -5,10 +5,12 @@
 //! audit record. What a use case is asked comes parsed (`grpc/parse.rs`); it answers in the
 //! contract's messages (`convert.rs`), so a retry can be answered with the stored response.
 
+mod day;
 mod operations;
 mod privileges;
 mod theatres;
 
+pub(crate) use day::{Consumption, Writing};
 pub(crate) use operations::{Booking, Cancelling, Rescheduling, TheatreListQuery};
 pub(crate) use privileges::{Granting, StatusChange};
 pub(crate) use theatres::{NewSession, NewTheatre};
@@ -31,6 +33,7 @@ pub(crate) const READ: &str = "surgery.read";
 pub(crate) const PLAN: &str = "surgery.plan";
 pub(crate) const MANAGE: &str = "surgery.manage";
 pub(crate) const PRIVILEGES: &str = "surgery.privileges";
+pub(crate) const RECORD: &str = "surgery.record";
 
 const SERVICE: &str = "/openhmis.surgery.v1.SurgeryService/";
 

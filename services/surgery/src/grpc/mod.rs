@@ -11,7 +11,7 @@ use hmis_proto::openhmis::surgery::v1 as pb;
 use pb::surgery_service_server::SurgeryService;
 use tonic::{Request, Response, Status};
 
-use crate::app::{MANAGE, PLAN, PRIVILEGES, READ, Surgery};
+use crate::app::{MANAGE, PLAN, PRIVILEGES, READ, RECORD, Surgery};
 
 #[derive(Debug, Clone)]
 pub struct SurgeryApi {
@@ -247,6 +247,108 @@ impl SurgeryService for SurgeryApi {
         let query = parse::theatre_list(&message)?;
         Ok(Response::new(
             self.surgery.get_theatre_list(&context, query).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn confirm_checklist_phase(
+        &self,
+        request: Request<pb::ConfirmChecklistPhaseRequest>,
+    ) -> Result<Response<pb::ConfirmChecklistPhaseResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::confirm_checklist_phase(&message)?;
+        Ok(Response::new(
+            self.surgery
+                .confirm_checklist_phase(&context, &message, command)
+                .await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn record_milestone(
+        &self,
+        request: Request<pb::RecordMilestoneRequest>,
+    ) -> Result<Response<pb::RecordMilestoneResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::record_milestone(&message)?;
+        Ok(Response::new(
+            self.surgery
+                .record_milestone(&context, &message, command)
+                .await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn write_record(
+        &self,
+        request: Request<pb::WriteRecordRequest>,
+    ) -> Result<Response<pb::WriteRecordResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::write_record(&message)?;
+        Ok(Response::new(
+            self.surgery
+                .write_record(&context, &message, command)
+                .await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn list_record_versions(
+        &self,
+        request: Request<pb::ListRecordVersionsRequest>,
+    ) -> Result<Response<pb::ListRecordVersionsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let message = request.into_inner();
+        let query = parse::list_record_versions(&message)?;
+        Ok(Response::new(
+            self.surgery.list_record_versions(&context, query).await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn record_consumption(
+        &self,
+        request: Request<pb::RecordConsumptionRequest>,
+    ) -> Result<Response<pb::RecordConsumptionResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::record_consumption(&message)?;
+        Ok(Response::new(
+            self.surgery
+                .record_consumption(&context, &message, command)
+                .await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn set_procedure_pack(
+        &self,
+        request: Request<pb::SetProcedurePackRequest>,
+    ) -> Result<Response<pb::SetProcedurePackResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(MANAGE)?;
+        let message = request.into_inner();
+        let command = parse::set_procedure_pack(&message)?;
+        Ok(Response::new(
+            self.surgery
+                .set_procedure_pack(&context, &message, command)
+                .await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn get_operation_pack(
+        &self,
+        request: Request<pb::GetOperationPackRequest>,
+    ) -> Result<Response<pb::GetOperationPackResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let message = request.into_inner();
+        let id = parse::id("operation_id", &message.operation_id)?;
+        Ok(Response::new(
+            self.surgery.get_operation_pack(&context, id).await?,
         ))
     }
 }

@@ -9,12 +9,21 @@ use hmis_platform::wire::parse_timestamp;
 use hmis_proto::openhmis::surgery::v1 as pb;
 use uuid::Uuid;
 
+use hmis_platform::amount::Amount;
+
 use crate::app::{
-    Booking, Cancelling, Granting, NewSession, NewTheatre, Rescheduling, StatusChange,
-    TheatreListQuery,
+    Booking, Cancelling, Consumption, Granting, NewSession, NewTheatre, Rescheduling, StatusChange,
+    TheatreListQuery, Writing,
 };
-use crate::convert::{parse_anaesthesia, parse_priority, parse_privilege_status};
-use crate::domain::{Grade, MAX_ASSISTANTS, MAX_PROCEDURES, Priority, Slot, Team};
+use crate::convert::{
+    parse_anaesthesia, parse_milestone, parse_phase, parse_priority, parse_privilege_status,
+    parse_record_kind,
+};
+use crate::domain::{
+    AnaesthesiaEvent, AnaesthesiaNote, ChecklistPhase, Drug, Grade, Implant, MAX_ASSISTANTS,
+    MAX_PROCEDURES, Milestone, OperationNote, Priority, RecordContent, RecordKind, Slot, Specimen,
+    Team, Vital, is_decimal,
+};
 use crate::error::Result;
 
 /// Grades one SetProcedureGrades call may write.
@@ -390,4 +399,324 @@ pub(crate) fn theatre_list(message: &pb::GetTheatreListRequest) -> Result<Theatr
             surgeon_id: surgeon_id?,
         })
     })?)
+}
+
+pub(crate) fn confirm_checklist_phase(
+    message: &pb::ConfirmChecklistPhaseRequest,
+) -> Result<(RequestKey, Uuid, ChecklistPhase, Vec<String>)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let id = violations.id("operation_id", &message.operation_id);
+    let phase = violations.check("phase", parse_phase(message.phase));
+    let items = codes(
+        "confirmed_items",
+        &message.confirmed_items,
+        20,
+        &mut violations,
+    );
+    Ok(violations.finish(|| Some((key?, id?, phase?, items?)))?)
+}
+
+pub(crate) fn record_milestone(
+    message: &pb::RecordMilestoneRequest,
+) -> Result<(RequestKey, Uuid, Milestone, Option<DateTime<Utc>>)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let id = violations.id("operation_id", &message.operation_id);
+    let milestone = violations.check("milestone", parse_milestone(message.milestone));
+    let at = violations.check("time", parse_timestamp(message.time.as_ref()));
+    Ok(violations.finish(|| Some((key?, id?, milestone?, at?)))?)
+}
+
+/// Lines a record lists of one kind (drugs, vital signs, events, implants, specimens).
+const MAX_RECORD_LINES: usize = 500;
+
+fn line(field: &str, value: &str, required: bool, violations: &mut Violations) -> Option<String> {
+    let line = violations.check(field, Line::parse(value))?;
+    if required && line.is_empty() {
+        violations.add(field, "is required");
+        return None;
+    }
+    Some(line.as_str().to_owned())
+}
+
+fn text(field: &str, value: &str, violations: &mut Violations) -> Option<String> {
+    violations
+        .check(field, Text::parse(value))
+        .map(|text| text.as_str().to_owned())
+}
+
+fn bounded<'a, T>(field: &str, values: &'a [T], violations: &mut Violations) -> &'a [T] {
+    if values.len() > MAX_RECORD_LINES {
+        violations.add(field, format!("must list at most {MAX_RECORD_LINES}"));
+        return &[];
+    }
+    values
+}
+
+fn operation_note(note: &pb::OperationNote, violations: &mut Violations) -> Option<OperationNote> {
+    if note.performed_procedure_codes.is_empty() {
+        violations.add(
+            "operation.performed_procedure_codes",
+            "name at least one procedure",
+        );
+    }
+    let performed = codes(
+        "operation.performed_procedure_codes",
+        &note.performed_procedure_codes,
+        MAX_PROCEDURES,
+        violations,
+    );
+    let findings = text("operation.findings", &note.findings, violations);
+    let complications = text("operation.complications", &note.complications, violations);
+    if !(0..=20_000).contains(&note.blood_loss_ml) {
+        violations.add("operation.blood_loss_ml", "must be 0 to 20000 millilitres");
+    }
+    let before = violations.len();
+    let implants: Vec<Implant> = (bounded("operation.implants", &note.implants, violations).iter())
+        .enumerate()
+        .filter_map(|(index, implant)| {
+            let at = |part: &str| format!("operation.implants[{index}].{part}");
+            Some(Implant {
+                description: line(&at("description"), &implant.description, true, violations)?,
+                lot_number: line(&at("lot_number"), &implant.lot_number, false, violations)?,
+                serial_number: line(
+                    &at("serial_number"),
+                    &implant.serial_number,
+                    false,
+                    violations,
+                )?,
+            })
+        })
+        .collect();
+    let specimens: Vec<Specimen> = (bounded("operation.specimens", &note.specimens, violations)
+        .iter())
+    .enumerate()
+    .filter_map(|(index, specimen)| {
+        let field = format!("operation.specimens[{index}].description");
+        Some(Specimen {
+            description: line(&field, &specimen.description, true, violations)?,
+            to_pathology: specimen.to_pathology,
+        })
+    })
+    .collect();
+    if violations.len() != before {
+        return None;
+    }
+    Some(OperationNote {
+        performed: performed?,
+        findings: findings?,
+        complications: complications?,
+        blood_loss_ml: note.blood_loss_ml,
+        implants,
+        specimens,
+    })
+}
+
+fn chart_time(
+    field: &str,
+    value: Option<&prost_types::Timestamp>,
+    violations: &mut Violations,
+) -> Option<DateTime<Utc>> {
+    required_time(field, value, violations)
+}
+
+fn decimal(field: &str, value: &str, violations: &mut Violations) -> Option<String> {
+    let value = value.trim();
+    if is_decimal(value) {
+        Some(value.to_owned())
+    } else {
+        violations.add(field, "must be a decimal number, e.g. 2.5");
+        None
+    }
+}
+
+fn unit(field: &str, value: &str, violations: &mut Violations) -> Option<String> {
+    let value = value.trim();
+    let valid = !value.is_empty()
+        && value.chars().count() <= 20
+        && value.chars().all(|c| c.is_ascii_graphic());
+    if valid {
+        Some(value.to_owned())
+    } else {
+        violations.add(field, "must be a UCUM unit, e.g. mg");
+        None
+    }
+}
+
+fn anaesthesia_note(
+    note: &pb::AnaesthesiaNote,
+    violations: &mut Violations,
+) -> Option<AnaesthesiaNote> {
+    let asa_class = match i16::try_from(note.asa_class) {
+        Ok(class @ 1..=6) => Some(class),
+        _ => {
+            violations.add("anaesthesia.asa_class", "must be an ASA class from 1 to 6");
+            None
+        }
+    };
+    let technique = violations.check("anaesthesia.technique", parse_anaesthesia(note.technique));
+    let before = violations.len();
+    let drugs: Vec<Drug> = (bounded("anaesthesia.drugs", &note.drugs, violations).iter())
+        .enumerate()
+        .filter_map(|(index, drug)| {
+            let at = |part: &str| format!("anaesthesia.drugs[{index}].{part}");
+            let name = line(&at("name"), &drug.name, true, violations);
+            let dose = violations
+                .check(&at("dose"), Amount::parse(&drug.dose))
+                .map(|dose| dose.to_string());
+            let unit = unit(&at("unit"), &drug.unit, violations);
+            let time = chart_time(&at("time"), drug.time.as_ref(), violations);
+            Some(Drug {
+                name: name?,
+                dose: dose?,
+                unit: unit?,
+                at: time?,
+            })
+        })
+        .collect();
+    let vitals: Vec<Vital> = (bounded("anaesthesia.vitals", &note.vitals, violations).iter())
+        .enumerate()
+        .filter_map(|(index, vital)| {
+            let at = |part: &str| format!("anaesthesia.vitals[{index}].{part}");
+            let code = violations.check(&at("code"), Code::parse(&vital.code));
+            let value = decimal(&at("value"), &vital.value, violations);
+            let unit = unit(&at("unit"), &vital.unit, violations);
+            let time = chart_time(&at("time"), vital.time.as_ref(), violations);
+            Some(Vital {
+                at: time?,
+                code: code?.as_str().to_owned(),
+                value: value?,
+                unit: unit?,
+            })
+        })
+        .collect();
+    let events: Vec<AnaesthesiaEvent> = (bounded("anaesthesia.events", &note.events, violations)
+        .iter())
+    .enumerate()
+    .filter_map(|(index, event)| {
+        let at = |part: &str| format!("anaesthesia.events[{index}].{part}");
+        let description = line(&at("description"), &event.description, true, violations);
+        let time = chart_time(&at("time"), event.time.as_ref(), violations);
+        Some(AnaesthesiaEvent {
+            at: time?,
+            description: description?,
+        })
+    })
+    .collect();
+    if violations.len() != before {
+        return None;
+    }
+    Some(AnaesthesiaNote {
+        asa_class: asa_class?,
+        asa_emergency: note.asa_emergency,
+        technique: technique?.as_db().to_owned(),
+        drugs,
+        vitals,
+        events,
+    })
+}
+
+pub(crate) fn write_record(message: &pb::WriteRecordRequest) -> Result<Writing> {
+    use pb::write_record_request::Content;
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let id = violations.id("operation_id", &message.operation_id);
+    let content = match &message.content {
+        Some(Content::Operation(note)) => {
+            operation_note(note, &mut violations).map(RecordContent::Operation)
+        }
+        Some(Content::Anaesthesia(note)) => {
+            anaesthesia_note(note, &mut violations).map(RecordContent::Anaesthesia)
+        }
+        None => {
+            violations.add(
+                "operation",
+                "an operation or an anaesthesia record is required",
+            );
+            None
+        }
+    };
+    let reason = violations.check("amendment_reason", Text::parse(&message.amendment_reason));
+    let etag = violations.optional_etag("etag", &message.etag);
+    Ok(violations.finish(|| {
+        Some(Writing {
+            key: key?,
+            id: id?,
+            content: content?,
+            sign: message.sign,
+            reason: reason?,
+            etag,
+        })
+    })?)
+}
+
+pub(crate) fn list_record_versions(
+    message: &pb::ListRecordVersionsRequest,
+) -> Result<(Uuid, RecordKind)> {
+    let mut violations = Violations::default();
+    let id = violations.id("operation_id", &message.operation_id);
+    let kind = violations.check("kind", parse_record_kind(message.kind));
+    Ok(violations.finish(|| Some((id?, kind?)))?)
+}
+
+/// A SetProcedurePack call, parsed: its key, the procedure and its lines (item, quantity).
+type Pack = (RequestKey, String, Vec<(Uuid, String)>);
+
+/// Lines of consumption or of a pack: each item once, a positive exact quantity.
+fn item_lines(
+    field: &str,
+    lines: &[pb::ConsumedItem],
+    max: usize,
+    violations: &mut Violations,
+) -> Option<Vec<(Uuid, String)>> {
+    if lines.len() > max {
+        violations.add(field, format!("must hold at most {max} lines"));
+        return None;
+    }
+    let before = violations.len();
+    let mut parsed: Vec<(Uuid, String)> = Vec::with_capacity(lines.len());
+    for (index, item) in lines.iter().enumerate() {
+        let id = violations.id(&format!("{field}[{index}].item_id"), &item.item_id);
+        let quantity = violations.check(
+            &format!("{field}[{index}].quantity"),
+            Amount::parse(&item.quantity),
+        );
+        if let (Some(id), Some(quantity)) = (id, quantity) {
+            if parsed.iter().any(|(seen, _)| *seen == id) {
+                violations.add(format!("{field}[{index}].item_id"), "is named twice");
+            }
+            parsed.push((id, quantity.to_string()));
+        }
+    }
+    (violations.len() == before).then_some(parsed)
+}
+
+pub(crate) fn record_consumption(message: &pb::RecordConsumptionRequest) -> Result<Consumption> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let id = violations.id("operation_id", &message.operation_id);
+    let warehouse_id = violations.id("warehouse_id", &message.warehouse_id);
+    if message.lines.is_empty() {
+        violations.add("lines", "name at least one item");
+    }
+    let lines = item_lines("lines", &message.lines, 100, &mut violations);
+    Ok(violations.finish(|| {
+        Some(Consumption {
+            key: key?,
+            id: id?,
+            warehouse_id: warehouse_id?,
+            lines: lines?,
+        })
+    })?)
+}
+
+pub(crate) fn set_procedure_pack(
+    message: &pb::SetProcedurePackRequest,
+) -> Result<Pack> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let code = violations.check("procedure_code", Code::parse(&message.procedure_code));
+    let lines = item_lines("lines", &message.lines, 100, &mut violations);
+    Ok(violations.finish(|| Some((key?, code?.as_str().to_owned(), lines?)))?)
 }

@@ -2,11 +2,13 @@
 //! caller's tenant transaction, so row-level security keeps it to that tenant. Planned times
 //! are stored as `tstzrange` `[start, end)` so the exclusion constraints can compare them.
 
+mod day;
 mod known;
 mod privileges;
 #[cfg(test)]
 mod tests;
 
+pub use day::*;
 pub use known::*;
 pub use privileges::*;
 
@@ -169,12 +171,15 @@ pub struct TeamRow {
     pub role: TeamRole,
 }
 
-/// An operation with its planned procedures and its team, in their order.
+/// An operation with its planned procedures, its team, its checklist pauses and its
+/// milestones, each in their order.
 #[derive(Debug, Clone)]
 pub struct OperationRecord {
     pub row: OperationRow,
     pub procedures: Vec<ProcedureRow>,
     pub team: Vec<TeamRow>,
+    pub checklist: Vec<ChecklistRow>,
+    pub times: Vec<MilestoneRow>,
 }
 
 /// What a booking writes.
@@ -332,11 +337,24 @@ pub async fn with_details(
     for member in team {
         team_of.entry(member.operation_id).or_default().push(member);
     }
+    let mut checklist_of: HashMap<Uuid, Vec<ChecklistRow>> = HashMap::new();
+    for pause in checklists_of(tx, &ids).await? {
+        checklist_of
+            .entry(pause.operation_id)
+            .or_default()
+            .push(pause);
+    }
+    let mut times_of: HashMap<Uuid, Vec<MilestoneRow>> = HashMap::new();
+    for time in milestones_of(tx, &ids).await? {
+        times_of.entry(time.operation_id).or_default().push(time);
+    }
     Ok(rows
         .into_iter()
         .map(|row| OperationRecord {
             procedures: procedures_of.remove(&row.id).unwrap_or_default(),
             team: team_of.remove(&row.id).unwrap_or_default(),
+            checklist: checklist_of.remove(&row.id).unwrap_or_default(),
+            times: times_of.remove(&row.id).unwrap_or_default(),
             row,
         })
         .collect())

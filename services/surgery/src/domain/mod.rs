@@ -1,6 +1,10 @@
 //! The operating block's rules as plain values: priorities, team roles, procedure grades and
 //! what a surgeon's privileges cover. No transport, no database.
 
+mod day;
+
+pub use day::*;
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -32,6 +36,8 @@ hmis_platform::labels!(
         Scheduled => "scheduled",
         Cancelled => "cancelled",
         Bumped => "bumped",
+        InProgress => "in_progress",
+        Completed => "completed",
     }
 );
 
