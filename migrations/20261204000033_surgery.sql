@@ -98,6 +98,7 @@ CREATE TABLE surgery.operations (
     priority                  text        NOT NULL CHECK (priority IN ('elective', 'urgent',
                                   'emergency')),
     anaesthesia_type          text        NOT NULL,
+    specialty_code            text        NOT NULL DEFAULT '',
     status                    text        NOT NULL CHECK (status IN ('scheduled', 'cancelled',
                                   'bumped', 'in_progress', 'completed')),
     cancel_reason             text        NOT NULL DEFAULT '',

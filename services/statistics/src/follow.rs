@@ -59,8 +59,11 @@ pub(crate) fn subscriptions(database: Database, name: &str) -> Vec<Subscription>
         Subscription {
             source: "patients",
             subscriber: format!("{name}.patients"),
-            handler: Arc::new(PatientFollower { database }),
+            handler: Arc::new(PatientFollower {
+                database: database.clone(),
+            }),
         },
+        crate::operations::subscription(database, name),
     ]
 }
 

@@ -193,4 +193,44 @@ impl StatisticsService for StatisticsApi {
     ) -> Result<Response<pb::ListSubmissionsResponse>, Status> {
         self.submissions(request).await
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_surgical_activity(
+        &self,
+        request: Request<pb::GetSurgicalActivityRequest>,
+    ) -> Result<Response<pb::GetSurgicalActivityResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.get_ref();
+        let grouping = pb::SurgicalGrouping::try_from(message.grouping)
+            .map_err(|_| Error::invalid("grouping", "is not a known grouping"))?;
+        let period = self.read_period(
+            &context,
+            &message.facility_id,
+            &message.from_date,
+            &message.to_date,
+        )?;
+        Ok(Response::new(
+            self.office
+                .surgical_activity(&context, &period, grouping)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_theatre_utilisation(
+        &self,
+        request: Request<pb::GetTheatreUtilisationRequest>,
+    ) -> Result<Response<pb::GetTheatreUtilisationResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.get_ref();
+        let period = self.read_period(
+            &context,
+            &message.facility_id,
+            &message.from_date,
+            &message.to_date,
+        )?;
+        Ok(Response::new(
+            self.office.theatre_utilisation(&context, &period).await?,
+        ))
+    }
 }

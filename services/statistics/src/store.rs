@@ -132,6 +132,7 @@ pub async fn clear(tx: &mut TenantTx) -> Result<()> {
         "statistics.admissions",
         "statistics.sick_leaves",
         "statistics.patients",
+        "statistics.operations",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -681,4 +682,206 @@ pub async fn register_entries(
         .bind(limit)
         .fetch_all(&mut **tx)
         .await?)
+}
+
+/// An operation as the operating block last published it.
+#[derive(Debug, Clone)]
+pub struct OperationFacts {
+    pub operation_id: Uuid,
+    pub version: i64,
+    pub facility_id: Uuid,
+    pub theatre_id: Uuid,
+    pub patient_id: Uuid,
+    pub primary_surgeon_id: Uuid,
+    pub specialty_code: String,
+    pub priority: String,
+    pub max_grade: i16,
+    pub status: String,
+    pub cancel_reason: String,
+    pub planned: (DateTime<Utc>, DateTime<Utc>),
+    pub into_room: Option<DateTime<Utc>>,
+    pub out_of_room: Option<DateTime<Utc>>,
+}
+
+/// Stores the operation unless a version as new is stored already.
+pub async fn replace_operation(tx: &mut TenantTx, facts: &OperationFacts) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO statistics.operations AS o (tenant_id, operation_id, version, facility_id, \
+             theatre_id, patient_id, primary_surgeon_id, specialty_code, priority, max_grade, \
+             status, cancel_reason, planned_start, planned_end, into_room, out_of_room) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (tenant_id, operation_id) DO UPDATE SET version = EXCLUDED.version, \
+             facility_id = EXCLUDED.facility_id, theatre_id = EXCLUDED.theatre_id, \
+             patient_id = EXCLUDED.patient_id, primary_surgeon_id = EXCLUDED.primary_surgeon_id, \
+             specialty_code = EXCLUDED.specialty_code, priority = EXCLUDED.priority, \
+             max_grade = EXCLUDED.max_grade, status = EXCLUDED.status, \
+             cancel_reason = EXCLUDED.cancel_reason, planned_start = EXCLUDED.planned_start, \
+             planned_end = EXCLUDED.planned_end, into_room = EXCLUDED.into_room, \
+             out_of_room = EXCLUDED.out_of_room \
+         WHERE o.version < EXCLUDED.version",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facts.operation_id)
+    .bind(facts.version)
+    .bind(facts.facility_id)
+    .bind(facts.theatre_id)
+    .bind(facts.patient_id)
+    .bind(facts.primary_surgeon_id)
+    .bind(&facts.specialty_code)
+    .bind(&facts.priority)
+    .bind(facts.max_grade)
+    .bind(&facts.status)
+    .bind(&facts.cancel_reason)
+    .bind(facts.planned.0)
+    .bind(facts.planned.1)
+    .bind(facts.into_room)
+    .bind(facts.out_of_room)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Operations of a facility planned to start in `[start, end)`, counted by `group` (a column
+/// of `statistics.operations`, chosen by the caller from a fixed list).
+#[derive(Debug, Clone, FromRow)]
+pub struct ActivityRow {
+    pub grouped: String,
+    pub completed: i64,
+    pub cancelled: i64,
+    pub open: i64,
+}
+
+pub async fn surgical_activity(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    group: SurgicalGroup,
+) -> Result<Vec<ActivityRow>> {
+    let column = match group {
+        SurgicalGroup::Specialty => "specialty_code",
+        SurgicalGroup::Grade => "max_grade::text",
+        SurgicalGroup::Priority => "priority",
+        SurgicalGroup::Surgeon => "primary_surgeon_id::text",
+    };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {column} AS grouped, \
+             count(*) FILTER (WHERE status = 'completed') AS completed, \
+             count(*) FILTER (WHERE status IN ('cancelled', 'bumped')) AS cancelled, \
+             count(*) FILTER (WHERE status IN ('scheduled', 'in_progress')) AS open \
+         FROM statistics.operations \
+         WHERE facility_id = $1 AND planned_start >= $2 AND planned_start < $3 \
+         GROUP BY 1 ORDER BY 1"
+    )))
+    .bind(facility_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// What surgical activity is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurgicalGroup {
+    Specialty,
+    Grade,
+    Priority,
+    Surgeon,
+}
+
+pub async fn cancellation_reasons(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT CASE WHEN status = 'bumped' THEN 'bumped by an emergency' ELSE cancel_reason END, \
+             count(*) FROM statistics.operations \
+         WHERE facility_id = $1 AND planned_start >= $2 AND planned_start < $3 \
+           AND status IN ('cancelled', 'bumped') \
+         GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    .bind(facility_id)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Urgent or emergency operations that went into the room in `[start, end)` on a patient
+/// whose earlier operation left the room within the 30 days before.
+pub async fn unplanned_returns(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM statistics.operations r \
+         WHERE r.facility_id = $1 AND r.into_room >= $2 AND r.into_room < $3 \
+           AND r.priority IN ('urgent', 'emergency') \
+           AND EXISTS (SELECT 1 FROM statistics.operations e \
+               WHERE e.tenant_id = r.tenant_id AND e.patient_id = r.patient_id \
+                 AND e.operation_id <> r.operation_id AND e.status = 'completed' \
+                 AND e.out_of_room <= r.into_room \
+                 AND e.out_of_room > r.into_room - interval '30 days')",
+    )
+    .bind(facility_id)
+    .bind(start)
+    .bind(end)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UtilisationRow {
+    pub theatre_id: Uuid,
+    pub operations: i64,
+    pub booked_minutes: i64,
+    pub used_minutes: i64,
+    pub late_starts: i64,
+    pub turnovers: i64,
+    pub turnover_minutes: f64,
+}
+
+/// Per theatre, operations planned to start in `[start, end)`: booked and used minutes, days
+/// whose first operation started late, and changeovers between consecutive operations of a
+/// day (cut in `zone`).
+pub async fn theatre_utilisation(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    zone: &str,
+) -> Result<Vec<UtilisationRow>> {
+    Ok(sqlx::query_as(
+        "WITH ops AS ( \
+             SELECT theatre_id, planned_start, planned_end, into_room, out_of_room, status, \
+                 (planned_start AT TIME ZONE $4)::date AS day, \
+                 row_number() OVER (PARTITION BY theatre_id, (planned_start AT TIME ZONE $4)::date \
+                                    ORDER BY coalesce(into_room, planned_start)) AS nth, \
+                 lag(out_of_room) OVER (PARTITION BY theatre_id, \
+                                        (planned_start AT TIME ZONE $4)::date, \
+                                        status = 'completed' \
+                                    ORDER BY into_room) AS previous_out \
+             FROM statistics.operations \
+             WHERE facility_id = $1 AND planned_start >= $2 AND planned_start < $3 \
+               AND status NOT IN ('cancelled', 'bumped')) \
+         SELECT theatre_id, count(*) AS operations, \
+             coalesce(sum(extract(epoch FROM planned_end - planned_start) / 60), 0)::int8 \
+                 AS booked_minutes, \
+             coalesce(sum(extract(epoch FROM out_of_room - into_room) / 60) \
+                 FILTER (WHERE status = 'completed'), 0)::int8 AS used_minutes, \
+             count(*) FILTER (WHERE nth = 1 AND into_room > planned_start + interval '15 minutes') \
+                 AS late_starts, \
+             count(*) FILTER (WHERE status = 'completed' AND previous_out IS NOT NULL) \
+                 AS turnovers, \
+             coalesce(avg(extract(epoch FROM into_room - previous_out) / 60) \
+                 FILTER (WHERE status = 'completed' AND previous_out IS NOT NULL), 0)::float8 \
+                 AS turnover_minutes \
+         FROM ops GROUP BY theatre_id ORDER BY theatre_id",
+    )
+    .bind(facility_id)
+    .bind(start)
+    .bind(end)
+    .bind(zone)
+    .fetch_all(&mut **tx)
+    .await?)
 }

@@ -161,6 +161,7 @@ pub fn operation_to_pb(record: &OperationRecord) -> pb::Operation {
         etag: Version::from_db(row.version).etag(),
         facility_id: row.facility_id.to_string(),
         department_id: row.department_id.to_string(),
+        specialty_code: row.specialty_code.clone(),
         checklist: (record.checklist.iter())
             .map(|pause| pb::ChecklistPhaseRecord {
                 phase: phase_to_pb(pause.phase).into(),

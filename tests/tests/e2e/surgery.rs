@@ -14,6 +14,7 @@ use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
+use hmis_proto::openhmis::statistics::v1 as statistics_pb;
 use hmis_proto::openhmis::surgery::v1 as pb;
 use hmis_terminology::TerminologyModule;
 use pb::surgery_service_client::SurgeryServiceClient;
@@ -1368,6 +1369,92 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
             "OperationStarted",
             "OperationCompleted"
         ]
+    );
+
+    // The statistics office counts it from the events: completed in its specialty, and the
+    // theatre's used minutes from into the room to out of it.
+    block
+        .app
+        .add_user(
+            tenant,
+            "statistician",
+            "statistician",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let statistician = block
+        .app
+        .login("SRG", "statistician", USER_PASSWORD)
+        .await
+        .expect("statistician");
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        (today - chrono::Duration::days(1)).to_string(),
+        (today + chrono::Duration::days(1)).to_string(),
+    );
+    let mut statistics = statistics_pb::statistics_service_client::StatisticsServiceClient::new(
+        block.app.channel.clone(),
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(50));
+    let activity = loop {
+        poll.tick().await;
+        let activity = statistics
+            .get_surgical_activity(signed_in(
+                &statistician,
+                statistics_pb::GetSurgicalActivityRequest {
+                    facility_id: block.facility_id.clone(),
+                    from_date: from.clone(),
+                    to_date: to.clone(),
+                    grouping: statistics_pb::SurgicalGrouping::Specialty.into(),
+                },
+            ))
+            .await
+            .expect("surgical activity")
+            .into_inner();
+        if activity
+            .lines
+            .last()
+            .is_some_and(|total| total.completed == 1)
+        {
+            break activity;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never counted: {activity:?}"
+        );
+    };
+    assert_eq!(activity.lines[0].group, "general-surgery");
+    assert_eq!(
+        (activity.lines[0].completed, activity.lines[0].cancelled),
+        (1, 0)
+    );
+    let utilisation = statistics
+        .get_theatre_utilisation(signed_in(
+            &statistician,
+            statistics_pb::GetTheatreUtilisationRequest {
+                facility_id: block.facility_id.clone(),
+                from_date: from,
+                to_date: to,
+            },
+        ))
+        .await
+        .expect("utilisation")
+        .into_inner();
+    assert_eq!(utilisation.lines.len(), 1);
+    let theatre = &utilisation.lines[0];
+    assert_eq!(
+        (
+            theatre.theatre_id.as_str(),
+            theatre.operations,
+            theatre.booked_minutes,
+            theatre.used_minutes
+        ),
+        (block.theatres[0].as_str(), 1, 60, 28)
+    );
+    assert_eq!(
+        theatre.late_starts, 0,
+        "into the room 10 minutes after the planned start"
     );
 
     // One record per call that touched the patient (refused and failed attempts leave none,

@@ -239,6 +239,11 @@ impl Surgery {
                         )
                     })
                     .collect();
+                let specialty =
+                    match store::session_specialty(tx, theatre.id, booking.slot.start).await? {
+                        Some(specialty) => specialty,
+                        None => theatre.specialty_codes.first().cloned().unwrap_or_default(),
+                    };
                 let surgeon = booking.team.primary_surgeon();
                 let beyond = Self::beyond(tx, surgeon, &procedures, day).await?;
                 let overriding = !beyond.is_empty();
@@ -270,6 +275,7 @@ impl Surgery {
                     slot: booking.slot,
                     priority: booking.priority,
                     anaesthesia_type: booking.anaesthesia,
+                    specialty_code: &specialty,
                     override_reason: if overriding {
                         booking.override_reason.as_str()
                     } else {

@@ -711,9 +711,7 @@ pub(crate) fn record_consumption(message: &pb::RecordConsumptionRequest) -> Resu
     })?)
 }
 
-pub(crate) fn set_procedure_pack(
-    message: &pb::SetProcedurePackRequest,
-) -> Result<Pack> {
+pub(crate) fn set_procedure_pack(message: &pb::SetProcedurePackRequest) -> Result<Pack> {
     let mut violations = Violations::default();
     let key = violations.request_key(&message.request_id);
     let code = violations.check("procedure_code", Code::parse(&message.procedure_code));

@@ -108,6 +108,22 @@ pub async fn insert_session(tx: &mut TenantTx, session: &SessionRow) -> Result<(
     Ok(())
 }
 
+/// The specialty of the session of `theatre_id` that `at` falls in, if one does.
+pub async fn session_specialty(
+    tx: &mut TenantTx,
+    theatre_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT specialty_code FROM surgery.theatre_sessions \
+         WHERE theatre_id = $1 AND during @> $2::timestamptz",
+    )
+    .bind(theatre_id)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 /// The sessions of a facility's theatres (or one theatre's) overlapping `[from, to)`.
 pub async fn sessions_between(
     tx: &mut TenantTx,
@@ -142,6 +158,7 @@ pub struct OperationRow {
     pub end_time: DateTime<Utc>,
     pub priority: Priority,
     pub anaesthesia_type: AnaesthesiaType,
+    pub specialty_code: String,
     pub status: OperationStatus,
     pub cancel_reason: String,
     pub bumped_by: Option<Uuid>,
@@ -153,7 +170,7 @@ pub struct OperationRow {
 
 const OPERATION_COLUMNS: &str = "o.id, o.theatre_id, o.facility_id, o.department_id, \
      o.patient_id, o.admission_id, lower(o.planned) AS start_time, upper(o.planned) AS end_time, \
-     o.priority, o.anaesthesia_type, o.status, o.cancel_reason, o.bumped_by, \
+     o.priority, o.anaesthesia_type, o.specialty_code, o.status, o.cancel_reason, o.bumped_by, \
      o.privilege_override_reason, o.booked_by, o.created_at, o.version";
 
 #[derive(Debug, Clone, FromRow)]
@@ -192,6 +209,7 @@ pub struct NewOperation<'a> {
     pub slot: Slot,
     pub priority: Priority,
     pub anaesthesia_type: AnaesthesiaType,
+    pub specialty_code: &'a str,
     pub override_reason: &'a str,
     pub booked_by: Uuid,
     /// Code, display and grade of each planned procedure, the principal first.
@@ -229,9 +247,9 @@ pub async fn insert_operation(
     sqlx::query(
         "INSERT INTO surgery.operations (tenant_id, id, theatre_id, facility_id, department_id, \
          patient_id, admission_id, planned, priority, anaesthesia_type, status, \
-         privilege_override_reason, booked_by, created_at) \
+         privilege_override_reason, booked_by, created_at, specialty_code) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9, '[)'), $10, $11, 'scheduled', \
-         $12, $13, $14)",
+         $12, $13, $14, $15)",
     )
     .bind(tenant)
     .bind(new.id)
@@ -247,6 +265,7 @@ pub async fn insert_operation(
     .bind(new.override_reason)
     .bind(new.booked_by)
     .bind(now)
+    .bind(new.specialty_code)
     .execute(&mut **tx)
     .await?;
     let (codes, displays, grades): (Vec<_>, Vec<_>, Vec<_>) = new

@@ -60,6 +60,7 @@ async fn book(
             slot,
             priority: Priority::Elective,
             anaesthesia_type: AnaesthesiaType::General,
+            specialty_code: "general-surgery",
             override_reason: "",
             booked_by: Uuid::nil(),
             procedures: &[("30571-00".to_owned(), "Appendicectomy".to_owned(), Some(2))],
