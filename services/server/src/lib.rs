@@ -318,6 +318,14 @@ impl Application {
             &wards,
         )
         .await
+        .map_err(ServerError::Demo)?;
+        demo::load_surgery(
+            &self.modules.surgery.api(),
+            (&core, &self.modules.iam, &self.inventory().api()),
+            tenant_id,
+            &wards,
+        )
+        .await
         .map_err(ServerError::Demo)
     }
 

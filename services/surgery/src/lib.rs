@@ -15,6 +15,7 @@ pub mod domain;
 mod error;
 mod follow;
 mod grpc;
+pub mod starter;
 mod store;
 
 use std::sync::Arc;
@@ -49,10 +50,14 @@ impl SurgeryModule {
         }
     }
 
-    pub fn service(&self) -> SurgeryServiceServer<SurgeryApi> {
-        SurgeryServiceServer::new(SurgeryApi {
+    pub fn api(&self) -> SurgeryApi {
+        SurgeryApi {
             surgery: self.surgery.clone(),
-        })
+        }
+    }
+
+    pub fn service(&self) -> SurgeryServiceServer<SurgeryApi> {
+        SurgeryServiceServer::new(self.api())
     }
 }
 

@@ -10,11 +10,13 @@ mod clinical;
 mod formulary;
 mod organisation;
 mod registry;
+mod surgery;
 
 pub use clinical::{load_encounters, load_inventory};
 pub use formulary::load_formulary;
 pub use organisation::{DEMO_PASSWORD, DEMO_TENANT_CODE, DemoWards, apply_defaults, load};
 pub use registry::{DEMO_PATIENTS, load_admissions, load_patients};
+pub use surgery::load_surgery;
 
 use hmis_platform::{RequestContext, TenantId};
 use tonic::{Request, Status};

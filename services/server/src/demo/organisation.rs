@@ -127,7 +127,8 @@ const DEPARTMENTS: &[DemoDepartment] = &[
         name: "Operating block",
         kind: pb::DepartmentKind::OperatingBlock,
         specialty: "",
-        rooms: 0,
+        // The theatres: rooms without beds.
+        rooms: 3,
         beds_per_room: 0,
     },
     DemoDepartment {
@@ -311,6 +312,10 @@ pub async fn load(
         .get("CARD")
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| missing("cardiology ward"))?;
+    let operating_block: uuid::Uuid = ward_ids
+        .get("OR")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| missing("operating block"))?;
     let staff = [
         (
             "registrar",
@@ -346,6 +351,18 @@ pub async fn load(
             "statistician",
             "Sergiu Statistician",
             "statistician",
+            Scope::Tenant,
+        ),
+        (
+            "theatre",
+            "Tudor Theatre Nurse (operating block)",
+            "theatre_nurse",
+            Scope::Department(operating_block),
+        ),
+        (
+            "office",
+            "Olga Office (medical office, surgical privileges)",
+            "medical_office",
             Scope::Tenant,
         ),
     ];
