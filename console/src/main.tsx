@@ -17,6 +17,7 @@ import { WardOrder } from "./screens/WardOrder";
 import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
+import { Theatre } from "./screens/Theatre";
 import "@picocss/pico/css/pico.min.css";
 import "./console.css";
 
@@ -48,6 +49,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/ward-order")) return <WardOrder />;
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy tab={props.hash.slice("#/pharmacy/".length)} />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
+  if (props.hash.startsWith("#/theatre")) return <Theatre session={props.session} />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
@@ -68,6 +70,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
   { path: "#/ward-order", title: "wardOrder", permission: "nursing.administer" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
+  { path: "#/theatre", title: "operatingBlock", permission: "surgery.read" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
   { path: "#/admin", title: "administration", permission: "iam.users.read" },
 ];

@@ -356,6 +356,72 @@ try {
     await shot("sick-leave");
   });
 
+  await check("the physician books her operation in theatre 1 and runs the checklist and times", async () => {
+    await page.getByRole("link", { name: "Operating block" }).click();
+    await page.getByRole("heading", { name: "Book an operation" }).waitFor();
+    await page.locator("select[name=theatre]").selectOption({ label: "Theatre 1" });
+    await page.getByLabel("Patient's MRN").fill(mrn);
+    // Now, for half an hour: the day completes it, so a later run finds the theatre free.
+    await page.getByLabel("Expected duration (minutes)").fill("30");
+    await page.getByLabel("Procedures (ACHI codes, comma-separated)").fill("30571-00");
+    await page.getByRole("button", { name: "Book", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: "Operation booked" }).waitFor();
+    const panel = page.locator("#operation-title").locator("..");
+    await panel.getByRole("heading", { name: new RegExp(`Operation: ${unique}`) }).waitFor();
+    await page.getByRole("row", { name: new RegExp(`${unique}.*30571-00 Appendicectomy.*scheduled`) }).waitFor();
+    await accessible("theatre list");
+    await shot("operation-booked");
+    const confirmAll = async (phase) => {
+      const pause = panel.locator("fieldset").filter({ hasText: phase });
+      for (const box of await pause.getByRole("checkbox").all()) await box.check();
+      await pause.getByRole("button", { name: `Confirm: ${phase}` }).click();
+      await panel.getByRole("listitem").filter({ hasText: `${phase}: confirmed at` }).waitFor();
+    };
+    const record = async (milestone) => {
+      await panel.getByRole("button", { name: `Record now: ${milestone}` }).click();
+      await panel.getByRole("listitem").filter({ hasText: `${milestone}:` }).waitFor();
+    };
+    // WHO: sign in before induction, time out before incision.
+    await confirmAll("Sign-in (before induction)");
+    await record("into the room");
+    await panel.getByTestId("operation-status").filter({ hasText: "in progress" }).waitFor();
+    await record("anaesthesia start");
+    await confirmAll("Time-out (before incision)");
+    await record("incision");
+    await record("closure");
+    await panel.getByLabel("Findings").fill("Phlegmonous appendix, no perforation");
+    await panel.getByLabel("Blood loss (mL)").fill("40");
+    await panel.getByRole("button", { name: "Save the record" }).click();
+    await panel.getByRole("status").filter({ hasText: "Record saved, version 1" }).waitFor();
+    await accessible("operation");
+    await shot("operation-recorded");
+  });
+
+  await check("the theatre nurse issues what the operation used and signs her out of the room", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("theatre");
+    await page.getByRole("link", { name: "Operating block" }).click();
+    await page.getByRole("button", { name: new RegExp(`Open: ${unique}`) }).click();
+    const panel = page.locator("#operation-title").locator("..");
+    // Pre-filled from the appendicectomy's pack.
+    await panel.getByLabel("Absorbable suture 3-0").waitFor();
+    await panel.getByLabel("Absorbable suture 3-0").fill("3");
+    await panel.getByRole("button", { name: "Issue to the patient" }).click();
+    await panel.getByRole("status").filter({ hasText: "Issued to the patient: " }).filter({ hasText: "Absorbable suture 3-0 3" }).waitFor();
+    const pause = panel.locator("fieldset").filter({ hasText: "Sign-out (before the patient leaves the room)" });
+    for (const box of await pause.getByRole("checkbox").all()) await box.check();
+    await pause.getByRole("button", { name: "Confirm: Sign-out (before the patient leaves the room)" }).click();
+    await panel.getByRole("button", { name: "Record now: out of the room" }).click();
+    await panel.getByTestId("operation-status").filter({ hasText: "completed" }).waitFor();
+    await page.getByRole("row", { name: new RegExp(`${unique}.*completed`) }).waitFor();
+    // The physician's signed record is what the form shows; changing it needs a reason.
+    const findings = await panel.getByLabel("Findings").elementHandle();
+    await page.waitForFunction((input) => input.value === "Phlegmonous appendix, no perforation", findings);
+    await panel.getByLabel("Reason for the amendment").waitFor();
+    await accessible("operation completed");
+    await shot("operation-completed");
+  });
+
   await check("the nurse of the ward records the next ibuprofen dose as given", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("nurse");
@@ -474,6 +540,20 @@ try {
     }
     await page.getByTestId("census-discharged").filter({ hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout: 1000 });
     await shot("census");
+  });
+
+  await check("the operating block's report counts her operation and the theatre's minutes", async () => {
+    await page.getByRole("link", { name: "Surgical activity" }).click();
+    // The read model follows the operating block's events.
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      if ((await page.getByRole("row", { name: /^Theatre 1 / }).count()) > 0) break;
+      await page.getByRole("button", { name: "Show" }).click();
+      await page.waitForTimeout(250);
+    }
+    await page.getByRole("rowheader", { name: "general_surgery" }).waitFor({ timeout: 1000 });
+    await page.getByRole("row", { name: /^Theatre 1 / }).waitFor({ timeout: 1000 });
+    await accessible("surgical activity");
+    await shot("surgical-activity");
   });
 
   await check("the movement analysis charts the wards, and the discharges register lists her stay", async () => {

@@ -11,27 +11,44 @@ import {
   ReportKind,
   StatisticsService,
   SubmissionStatus,
+  SurgicalGrouping,
+  type GetSurgicalActivityResponse,
+  type GetTheatreUtilisationResponse,
   type Form16Line,
   type MovementLine,
   type RegisterEntry,
   type Submission,
 } from "../gen/openhmis/statistics/v1/statistics_pb";
+import { SurgeryService, type Theatre } from "../gen/openhmis/surgery/v1/surgery_pb";
 import { formatNumber, formatTime, t, today, type Key } from "../i18n";
 import { useWards } from "../places";
 import { Choice, ErrorMessage, Field, Pick, Section, SubNav, Table } from "../ui";
 
-type Tab = "movement" | "form16" | "registers" | "submissions";
-const TABS: Tab[] = ["movement", "form16", "registers", "submissions"];
+type Tab = "movement" | "form16" | "registers" | "surgery" | "submissions";
+const TABS: Tab[] = ["movement", "form16", "registers", "surgery", "submissions"];
+const TAB_TITLES: Record<Tab, Key> = {
+  movement: "movement",
+  form16: "form16",
+  registers: "registers",
+  surgery: "surgicalActivity",
+  submissions: "submissions",
+};
 
 /** The statistics office's views: the daily census, then the reports. */
 export const STATISTICS_VIEWS: readonly (readonly [string, Key])[] = [
   ["#/statistics", "census"],
-  ...TABS.map((name) => [`#/reports/${name}`, name] as const),
+  ...TABS.map((name) => [`#/reports/${name}`, TAB_TITLES[name]] as const),
 ];
 
 const groupings: [MovementGrouping, Key][] = [
   [MovementGrouping.WARD, "byWard"],
   [MovementGrouping.SPECIALTY, "bySpecialty"],
+];
+const surgicalGroupings: [SurgicalGrouping, Key][] = [
+  [SurgicalGrouping.SPECIALTY, "bySpecialty"],
+  [SurgicalGrouping.GRADE, "grade"],
+  [SurgicalGrouping.PRIORITY, "priority"],
+  [SurgicalGrouping.SURGEON, "surgeon"],
 ];
 const registerKinds: [RegisterKind, Key][] = [
   [RegisterKind.ADMISSIONS, "admissionsRegister"],
@@ -105,6 +122,12 @@ export function Reports(props: { tab: string }) {
   const [form16, setForm16] = useState<{ lines: Form16Line[]; csv: string; cases: number; days: number } | null>(null);
   const [register, setRegister] = useState<{ entries: RegisterEntry[]; csv: string } | null>(null);
   const [submissions, setSubmissions] = useState<Submission[]>([]);
+  const [surgicalGrouping, setSurgicalGrouping] = useState(SurgicalGrouping.SPECIALTY);
+  const [surgery, setSurgery] = useState<{
+    activity: GetSurgicalActivityResponse;
+    utilisation: GetTheatreUtilisationResponse;
+    theatres: Theatre[];
+  } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [generation, setGeneration] = useState(0);
   const start = from || `${today(zone).slice(0, 8)}01`;
@@ -133,13 +156,20 @@ export function Reports(props: { tab: string }) {
       } else if (tab === "registers") {
         const answer = await statistics.listRegister({ ...period, register: registerKind, pageSize: 500 });
         setRegister({ entries: answer.entries, csv: answer.csv });
+      } else if (tab === "surgery") {
+        const [activity, utilisation, { theatres }] = await Promise.all([
+          statistics.getSurgicalActivity({ ...period, grouping: surgicalGrouping }),
+          statistics.getTheatreUtilisation(period),
+          client(SurgeryService).listTheatres({ facilityId: facility.id }),
+        ]);
+        setSurgery({ activity, utilisation, theatres });
       } else {
         const answer = await statistics.listSubmissions({ facilityId: facility.id, pageSize: 50 });
         setSubmissions(answer.submissions);
       }
     };
     load().catch(setError);
-  }, [tab, facility?.id, start, end, grouping, registerKind, generation]);
+  }, [tab, facility?.id, start, end, grouping, registerKind, surgicalGrouping, generation]);
 
   return (
     <>
@@ -158,6 +188,15 @@ export function Reports(props: { tab: string }) {
           {tab === "movement" && (
             <Choice label={t("grouping")} name="grouping" value={grouping} options={groupings} onChange={setGrouping} />
           )}
+          {tab === "surgery" && (
+            <Choice
+              label={t("grouping")}
+              name="surgical_grouping"
+              value={surgicalGrouping}
+              options={surgicalGroupings}
+              onChange={setSurgicalGrouping}
+            />
+          )}
           {tab === "registers" && (
             <Choice label={t("registerKind")} name="register" value={registerKind} options={registerKinds} onChange={setRegisterKind} />
           )}
@@ -165,6 +204,44 @@ export function Reports(props: { tab: string }) {
         <button type="submit">{t("show")}</button>
       </form>
       <ErrorMessage error={error} />
+      {tab === "surgery" && surgery && (
+        <>
+          <Section title={t("surgicalActivity")} id="surgical-activity">
+            <Table columns={["groupColumn", "completed", "cancelled", "openCount", "cancellationRate"]}>
+              {surgery.activity.lines.map((line) => (
+                <tr key={line.group}>
+                  <th scope="row">{line.group || t("total")}</th>
+                  <td>{line.completed}</td>
+                  <td>{line.cancelled}</td>
+                  <td>{line.open}</td>
+                  <td>{formatNumber(line.cancellationRate)}</td>
+                </tr>
+              ))}
+            </Table>
+            <p>
+              {t("unplannedReturns")}: <span data-testid="unplanned-returns">{surgery.activity.unplannedReturns}</span>
+            </p>
+            <CsvLink csv={surgery.activity.csv} filename={`surgical-activity-${start}-${end}.csv`} />
+          </Section>
+          <Section title={t("utilisation")} id="utilisation">
+            <Table columns={["theatre", "operationsCount", "bookedMinutes", "usedMinutes", "lateStarts", "averageTurnover"]}>
+              {surgery.utilisation.lines.map((line) => (
+                <tr key={line.theatreId}>
+                  <th scope="row">
+                    {surgery.theatres.find((theatre) => theatre.id === line.theatreId)?.name ?? line.theatreId.slice(0, 8)}
+                  </th>
+                  <td>{line.operations}</td>
+                  <td>{String(line.bookedMinutes)}</td>
+                  <td>{String(line.usedMinutes)}</td>
+                  <td>{line.lateStarts}</td>
+                  <td>{formatNumber(line.averageTurnoverMinutes)}</td>
+                </tr>
+              ))}
+            </Table>
+            <CsvLink csv={surgery.utilisation.csv} filename={`theatre-utilisation-${start}-${end}.csv`} />
+          </Section>
+        </>
+      )}
       {tab === "movement" && movement && (
         <Section title={t("movement")} id="movement">
           <OccupancyChart

@@ -232,6 +232,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "statistics.submit",
             "admissions.read",
             "terminology.read",
+            // Theatre names in the operating block's reports.
+            "surgery.read",
         ],
     },
     StandardRole {

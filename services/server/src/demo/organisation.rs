@@ -312,10 +312,6 @@ pub async fn load(
         .get("CARD")
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| missing("cardiology ward"))?;
-    let operating_block: uuid::Uuid = ward_ids
-        .get("OR")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| missing("operating block"))?;
     let staff = [
         (
             "registrar",
@@ -353,11 +349,13 @@ pub async fn load(
             "statistician",
             Scope::Tenant,
         ),
+        // Theatre staff care for the patients of every ward: the facility is their scope
+        // (the registry shows them the names on the theatre list).
         (
             "theatre",
             "Tudor Theatre Nurse (operating block)",
             "theatre_nurse",
-            Scope::Department(operating_block),
+            Scope::Facility(facility_id),
         ),
         (
             "office",

@@ -356,8 +356,10 @@ impl Surgery {
                 context.authorize(READ, &target)?;
                 let codes: Vec<String> = record.procedures.iter().map(|p| p.code.clone()).collect();
                 let pack = store::packs(tx, &codes).await?;
+                let consumed = store::consumed(tx, id).await?;
                 Ok(pb::GetOperationPackResponse {
                     lines: pack.iter().map(consumed_to_pb).collect(),
+                    consumed: consumed.iter().map(consumed_to_pb).collect(),
                 })
             })
             .await
