@@ -7,7 +7,8 @@
 //! concurrent clients), `adt` (admit, transfer, discharge from concurrent clients), `dispense`
 //! (stock issues to patients from concurrent pharmacists), `census` (a 1,000-bed hospital's
 //! year in the statistics read models: a day's census, a year's movement analysis),
-//! `prescribe` (prescriptions with the safety check, then dispensing against them).
+//! `prescribe` (prescriptions with the safety check, then dispensing against them),
+//! `theatre` (a 20-theatre block's day list and a month's utilisation).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -23,6 +24,7 @@ mod patients;
 mod prescribe;
 mod report;
 mod seed;
+mod theatre;
 
 use clap::{Parser, ValueEnum};
 
@@ -40,6 +42,8 @@ enum Scenario {
     Census,
     /// Prescribing with the safety check, then dispensing against the prescriptions.
     Prescribe,
+    /// Operating block: a 20-theatre day's theatre list and a month's theatre utilisation.
+    Theatre,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -69,7 +73,8 @@ struct Cli {
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
-    /// `patients`, `adt`, `dispense`, `prescribe`: concurrent gRPC clients (one connection each).
+    /// `patients`, `adt`, `dispense`, `prescribe`, `theatre`: concurrent gRPC clients (one
+    /// connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
     /// The longest each measured variant runs, in seconds (it stops earlier once its
@@ -94,6 +99,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Dispense => dispense::run(cli.clients, cli.iterations).await,
             Scenario::Census => census::run(cli.admissions, cli.iterations).await,
             Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
+            Scenario::Theatre => theatre::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

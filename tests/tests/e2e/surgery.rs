@@ -1371,8 +1371,30 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
         ]
     );
 
-    // The statistics office counts it from the events: completed in its specialty, and the
-    // theatre's used minutes from into the room to out of it.
+    // She bleeds: an urgent return to theatre 2 within the 30 days.
+    let mut back = block.booking(1, &admission.patient_id, 0, minutes_ago(1));
+    back.admission_id = admission.id.clone();
+    back.priority = pb::Priority::Urgent.into();
+    let back = block
+        .book(back)
+        .await
+        .expect("return to theatre")
+        .operation
+        .expect("operation");
+    api.record_milestone(signed_in(
+        &nurse,
+        pb::RecordMilestoneRequest {
+            request_id: request_id(),
+            operation_id: back.id.clone(),
+            milestone: pb::Milestone::IntoRoom.into(),
+            time: None,
+        },
+    ))
+    .await
+    .expect("back into the room");
+
+    // The statistics office counts it from the events: completed in its specialty, the return
+    // to theatre, and the theatre's used minutes from into the room to out of it.
     block
         .app
         .add_user(
@@ -1412,10 +1434,11 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
             .await
             .expect("surgical activity")
             .into_inner();
-        if activity
-            .lines
-            .last()
-            .is_some_and(|total| total.completed == 1)
+        if activity.unplanned_returns == 1
+            && activity
+                .lines
+                .last()
+                .is_some_and(|total| total.completed == 1 && total.open == 1)
         {
             break activity;
         }
@@ -1441,8 +1464,10 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
         .await
         .expect("utilisation")
         .into_inner();
-    assert_eq!(utilisation.lines.len(), 1);
-    let theatre = &utilisation.lines[0];
+    assert_eq!(utilisation.lines.len(), 2, "both theatres");
+    let theatre = (utilisation.lines.iter())
+        .find(|line| line.theatre_id == block.theatres[0])
+        .expect("theatre 1");
     assert_eq!(
         (
             theatre.theatre_id.as_str(),
@@ -1479,11 +1504,11 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
     assert_eq!(
         methods,
         [
-            ("BookOperation", 1),
+            ("BookOperation", 2),
             ("ConfirmChecklistPhase", 3),
             ("ListRecordVersions", 1),
             ("RecordConsumption", 1),
-            ("RecordMilestone", 5),
+            ("RecordMilestone", 6),
             ("WriteRecord", 4),
         ]
     );
