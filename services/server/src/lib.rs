@@ -207,6 +207,10 @@ impl Application {
         self.modules.statistics.clone()
     }
 
+    pub fn surgery(&self) -> hmis_surgery::SurgeryModule {
+        self.modules.surgery.clone()
+    }
+
     pub fn terminology(&self) -> TerminologyModule {
         self.modules.terminology.clone()
     }

@@ -64,6 +64,24 @@ enum Command {
         #[command(subcommand)]
         command: TerminologyCommand,
     },
+    /// Operating block tools.
+    Surgery {
+        #[command(subcommand)]
+        command: SurgeryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SurgeryCommand {
+    /// Imports the grades of procedures (CSV with a header: code,grade; grade 1 minor to 5
+    /// complex major); codes must exist in the tenant's ACHI. A code imported again gets the
+    /// new grade.
+    ImportGrades {
+        /// The tenant's sign-in code; defaults to the standalone hospital's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -324,6 +342,11 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         application.shutdown().await?;
         return outcome;
     }
+    if let Command::Surgery { command } = command {
+        let outcome = surgery(&application, command).await;
+        application.shutdown().await?;
+        return outcome;
+    }
     let bootstrapped = application.bootstrap().await?;
     if let Some(password) = &bootstrapped.generated_admin_password {
         // Shown once, on the terminal only (never in the log stream): nobody chose it.
@@ -468,6 +491,47 @@ async fn terminology(application: &Application, command: TerminologyCommand) -> 
             Ok(())
         }
     }
+}
+
+async fn surgery(application: &Application, command: SurgeryCommand) -> anyhow::Result<()> {
+    use hmis_proto::openhmis::surgery::v1 as surgery_pb;
+    use sha2::Digest;
+    use surgery_pb::surgery_service_server::SurgeryService;
+    let SurgeryCommand::ImportGrades { tenant, file } = command;
+    let tenant_id = command_tenant(application, tenant.as_deref()).await?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let grades = hmis_surgery::starter::parse_grades(&text)
+        .map_err(|reason| anyhow::anyhow!("{}: {reason}", file.display()))?;
+    let api = application.surgery().api();
+    let mut written = 0;
+    // The file's content names each call: importing the same file again changes nothing.
+    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    for (index, chunk) in grades.chunks(5000).enumerate() {
+        let mut request = tonic::Request::new(surgery_pb::SetProcedureGradesRequest {
+            request_id: format!("import-grades-{}-{index}", &digest[..32]),
+            grades: (chunk.iter())
+                .map(|(code, grade)| surgery_pb::ProcedureGrade {
+                    code: code.clone(),
+                    grade: *grade,
+                })
+                .collect(),
+        });
+        request
+            .extensions_mut()
+            .insert(hmis_platform::RequestContext::system(tenant_id));
+        written += api
+            .set_procedure_grades(request)
+            .await
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+            .into_inner()
+            .written;
+    }
+    #[allow(clippy::print_stdout)]
+    {
+        println!("imported {written} procedure grades into tenant {tenant_id}");
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM (Kubernetes, systemd) or SIGINT (Ctrl-C).
