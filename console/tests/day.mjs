@@ -605,6 +605,21 @@ try {
     await shot("stocktaking");
   });
 
+  await check("the medical office suspends the physician's privilege with a reason and reinstates it", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("office");
+    await page.getByRole("link", { name: "Operating block" }).click();
+    await page.getByRole("heading", { name: "Surgical privileges" }).waitFor();
+    await page.getByLabel("Reason").fill("outcome review of the quarter");
+    await page.getByRole("button", { name: /^Suspend: Dr\. Petru Physician 3$/ }).click();
+    await page.getByRole("row", { name: /Dr\. Petru Physician.*suspended outcome review of the quarter/ }).waitFor();
+    await page.getByLabel("Reason").fill("review closed");
+    await page.getByRole("button", { name: /^Reinstate: Dr\. Petru Physician 3$/ }).click();
+    await page.getByRole("row", { name: /Dr\. Petru Physician.*active review closed/ }).waitFor();
+    await accessible("privileges");
+    await shot("privileges");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");

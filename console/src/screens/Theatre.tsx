@@ -18,13 +18,17 @@ import {
   Priority,
   RecordKind,
   SurgeryService,
+  PrivilegeStatus,
   type ConsumedItem,
   type Operation,
+  type Privilege,
+  type PrivilegeOverride,
   type Theatre as TheatreRoom,
 } from "../gen/openhmis/surgery/v1/surgery_pb";
 import { formatNumber, formatTime, t, today, type Key } from "../i18n";
 import { patientName, usePatients } from "../patients";
 import { useDepartments } from "../places";
+import { staffName, useStaff } from "../staff";
 import { Choice, ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 
 const BLOCKS = [DepartmentKind.OPERATING_BLOCK] as const;
@@ -207,9 +211,10 @@ export function Theatre(props: { session: Session }) {
           changed={reload}
         />
       )}
+      {holds(props.session, "surgery.privileges") && <Privileges />}
       {holds(props.session, "surgery.plan") && block && (
         <BookingForm
-          surgeonId={props.session.me.userId}
+          session={props.session}
           theatres={theatres} day={shownDay} zone={zone} booked={(id) => (setSelectedId(id), reload())} />
       )}
     </>
@@ -217,7 +222,7 @@ export function Theatre(props: { session: Session }) {
 }
 
 function BookingForm(props: {
-  surgeonId: string;
+  session: Session;
   theatres: TheatreRoom[];
   day: string;
   zone: string;
@@ -233,6 +238,10 @@ function BookingForm(props: {
   const [done, setDone] = useState("");
   const [error, attempt, setError] = useAttempt();
   const theatre = props.theatres.find((candidate) => candidate.id === theatreId) ?? props.theatres[0];
+  // A coordinator picks the surgeon from the directory; a surgeon books as themself.
+  const [staff] = useStaff(holds(props.session, "iam.users.read"));
+  const [surgeonId, setSurgeonId] = useState(props.session.me.userId);
+  const surgeons = staff.length > 0 ? staff.map((user) => ({ id: user.id, name: user.displayName })) : [];
 
   async function book(event: Event) {
     event.preventDefault();
@@ -260,7 +269,7 @@ function BookingForm(props: {
           .split(",")
           .map((code) => code.trim())
           .filter(Boolean),
-        primarySurgeonId: props.surgeonId,
+        primarySurgeonId: surgeonId,
       });
       return operation;
     });
@@ -274,7 +283,11 @@ function BookingForm(props: {
   return (
     <Section title={t("bookOperation")} id="book">
       <form onSubmit={book}>
-        <p>{t("bookedAs")}</p>
+        {surgeons.length > 0 ? (
+          <Pick label={t("primarySurgeon")} name="primary_surgeon" value={surgeonId} options={surgeons} onChange={setSurgeonId} />
+        ) : (
+          <p>{t("bookedAs")}</p>
+        )}
         <div class="grid">
           <Pick
             label={t("theatre")}
@@ -570,5 +583,136 @@ function ConsumptionForm(props: { operation: Operation }) {
       )}
       <ErrorMessage error={error} />
     </form>
+  );
+}
+
+const PRIVILEGE_STATUS: Record<PrivilegeStatus, Key> = {
+  [PrivilegeStatus.UNSPECIFIED]: "unknown",
+  [PrivilegeStatus.ACTIVE]: "active",
+  [PrivilegeStatus.SUSPENDED]: "suspended",
+  [PrivilegeStatus.REVOKED]: "revoked",
+};
+
+/** The medical office's view: surgeons' privileges (grant, suspend, reinstate, revoke with a
+ * reason) and the emergency overrides to review. */
+function Privileges() {
+  const [staff, staffError] = useStaff(true);
+  const [privileges, setPrivileges] = useState<Privilege[]>([]);
+  const [overrides, setOverrides] = useState<PrivilegeOverride[]>([]);
+  const [surgeonId, setSurgeonId] = useState("");
+  const [grade, setGrade] = useState("3");
+  const [until, setUntil] = useState("");
+  const [reason, setReason] = useState("");
+  const [version, setVersion] = useState(0);
+  const [error, attempt] = useAttempt();
+  const surgery = client(SurgeryService);
+  const surgeon = surgeonId || staff[0]?.id || "";
+
+  useEffect(() => {
+    void attempt(async () => {
+      const [listed, review] = await Promise.all([
+        surgery.listPrivileges({}),
+        surgery.listPrivilegeOverrides({ unreviewedOnly: true }),
+      ]);
+      setPrivileges(listed.privileges);
+      setOverrides(review.overrides);
+    });
+  }, [version]);
+
+  async function grant(event: Event) {
+    event.preventDefault();
+    const done = await attempt(() =>
+      surgery.grantPrivilege({
+        requestId: requestId(),
+        surgeonId: surgeon,
+        extent: { case: "maxGrade", value: Number(grade) },
+        validUntil: until,
+      }),
+    );
+    if (done) setVersion(version + 1);
+  }
+
+  async function change(privilege: Privilege, status: PrivilegeStatus) {
+    const done = await attempt(() =>
+      surgery.changePrivilegeStatus({
+        requestId: requestId(),
+        privilegeId: privilege.id,
+        status,
+        reason,
+        etag: privilege.etag,
+      }),
+    );
+    if (done) setVersion(version + 1);
+  }
+
+  async function review(item: PrivilegeOverride) {
+    const done = await attempt(() =>
+      surgery.reviewPrivilegeOverride({ requestId: requestId(), overrideId: item.id, note: reason }),
+    );
+    if (done) setVersion(version + 1);
+  }
+
+  const people = staff.map((user) => ({ id: user.id, name: user.displayName }));
+  return (
+    <Section title={t("surgicalPrivileges")} id="privileges">
+      <ErrorMessage error={staffError} />
+      <ErrorMessage error={error} />
+      <form onSubmit={grant}>
+        <div class="grid">
+          <Pick label={t("surgeonLabel")} name="surgeon" value={surgeon} options={people} onChange={setSurgeonId} />
+          <Field label={t("maxGrade")} name="max_grade" value={grade} onInput={setGrade} inputMode="numeric" />
+          <Field label={t("validUntil")} name="valid_until" type="date" value={until} onInput={setUntil} />
+        </div>
+        <button type="submit">{t("grantPrivilege")}</button>
+      </form>
+      <Field label={t("reason")} name="privilege_reason" value={reason} onInput={setReason} />
+      <Table columns={["surgeonLabel", "maxGrade", "validUntil", "status", "actions"]}>
+        {privileges.map((privilege) => {
+          const who = staffName(staff, privilege.surgeonId);
+          const extent = privilege.extent.case === "procedureCode" ? privilege.extent.value : String(privilege.extent.value ?? "");
+          return (
+            <tr key={privilege.id}>
+              <td>{who}</td>
+              <td>{extent}</td>
+              <td>{privilege.validUntil}</td>
+              <td>
+                {t(PRIVILEGE_STATUS[privilege.status])} {privilege.statusReason}
+              </td>
+              <td>
+                {privilege.status === PrivilegeStatus.ACTIVE && (
+                  <button type="button" class="secondary" onClick={() => void change(privilege, PrivilegeStatus.SUSPENDED)}>
+                    {`${t("suspend")}: ${who} ${extent}`}
+                  </button>
+                )}
+                {privilege.status === PrivilegeStatus.SUSPENDED && (
+                  <button type="button" class="secondary" onClick={() => void change(privilege, PrivilegeStatus.ACTIVE)}>
+                    {`${t("reinstate")}: ${who} ${extent}`}
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
+      <h3>{t("overridesToReview")}</h3>
+      {overrides.length === 0 ? (
+        <p>{t("noOverrides")}</p>
+      ) : (
+        <Table columns={["surgeonLabel", "procedures", "reason", "actions"]}>
+          {overrides.map((item) => (
+            <tr key={item.id}>
+              <td>{staffName(staff, item.surgeonId)}</td>
+              <td>{item.procedureCodes.join(", ")}</td>
+              <td>{item.reason}</td>
+              <td>
+                <button type="button" class="secondary" onClick={() => void review(item)}>
+                  {t("markReviewed")}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Section>
   );
 }

@@ -240,6 +240,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         code: "theatre_coordinator",
         name: "Theatre coordinator (operating block)",
         permissions: &[
+            // The staff directory, to put surgeons, anaesthetists and nurses on a booking.
+            "iam.users.read",
             "core.read",
             "patients.read",
             "admissions.read",
@@ -267,6 +269,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         code: "medical_office",
         name: "Medical office (surgical privileges)",
         permissions: &[
+            // The staff directory: whose privileges are granted.
+            "iam.users.read",
             "core.read",
             "terminology.read",
             "surgery.read",
