@@ -19,6 +19,12 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+/// How long a facility's time zone or a department read from the register is used again:
+/// they change rarely, and the day's theatre list would otherwise read the facility in a
+/// transaction of its own on every call. A block closed within this time may still be read
+/// as open.
+const REFERENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The code system planned procedures are coded in.
 pub const PROCEDURE_SYSTEM: &str = "achi";
 
@@ -78,7 +84,7 @@ impl Directory {
         Self {
             admissions: AdmissionServiceClient::new(channels.admissions),
             inventory: InventoryServiceClient::new(channels.inventory),
-            core: CoreClient::new(channels.core),
+            core: CoreClient::remembering(channels.core, REFERENCE_TTL),
             patients: PatientsClient::new(channels.patients),
             terminology: TerminologyServiceClient::new(channels.terminology),
         }
