@@ -539,6 +539,10 @@ try {
       await page.waitForTimeout(250);
     }
     await page.getByTestId("census-discharged").filter({ hasText: new RegExp(`^${expected}$`) }).waitFor({ timeout: 1000 });
+    // The whole hospital in one table: every ward, then the total.
+    await page.getByRole("heading", { name: /^The whole hospital/ }).waitFor();
+    await page.locator("#hospital-title").locator("..").getByRole("rowheader", { name: "Cardiology" }).waitFor();
+    await page.locator("#hospital-title").locator("..").getByRole("rowheader", { name: "Total" }).waitFor();
     await shot("census");
   });
 

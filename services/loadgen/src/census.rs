@@ -18,7 +18,7 @@ use crate::report::{Sample, measure_concurrent, print};
 const WARDS: usize = 30;
 const BEDS_PER_WARD: usize = 34;
 
-pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
+pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::Result<()> {
     let bench = Bench::start(&[("bench-statistician", "statistician")]).await?;
     let statistician = bench.login("bench-statistician").await?;
     let (db, tenant_id, channel) = (&bench.db, bench.tenant_id, bench.channel.clone());
@@ -88,6 +88,22 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
         .fetch_one(&owner)
         .await?;
     println!("{stays} ward stays");
+    // The register's wards and beds reach statistics by their events.
+    let beds = i64::try_from(WARDS * BEDS_PER_WARD)?;
+    let started = std::time::Instant::now();
+    loop {
+        let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.beds")
+            .fetch_one(&owner)
+            .await?;
+        if kept == beds {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed().as_secs() < 120,
+            "statistics never learnt the beds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let today = chrono::Utc::now().date_naive();
     let (wards, facility_text) = (Arc::new(wards), facility.clone());
@@ -204,7 +220,70 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
             }
         }
     };
+    // The whole hospital: one call, or the same question asked ward by ward.
+    let channels = bench.connections(clients).await?;
+    let hospital = {
+        let (channels, statistician, facility) =
+            (channels.clone(), statistician.clone(), facility.clone());
+        move |client: usize, n: usize| {
+            let mut statistics = StatisticsServiceClient::new(channels[client].clone());
+            let (statistician, facility) = (statistician.clone(), facility.clone());
+            let day = today - chrono::Duration::days(1 + (n as i64 * 37) % 360);
+            async move {
+                let wards = statistics
+                    .get_hospital_occupancy(signed(
+                        &statistician,
+                        pb::GetHospitalOccupancyRequest {
+                            facility_id: facility,
+                            date: day.to_string(),
+                        },
+                    ))
+                    .await?
+                    .into_inner()
+                    .wards;
+                anyhow::ensure!(wards.len() == WARDS + 1, "every ward and the total");
+                Ok(())
+            }
+        }
+    };
+    let ward_by_ward = {
+        let (channels, statistician, wards) =
+            (channels.clone(), statistician.clone(), wards.clone());
+        move |client: usize, n: usize| {
+            let mut statistics = StatisticsServiceClient::new(channels[client].clone());
+            let (statistician, wards) = (statistician.clone(), wards.clone());
+            let day = today - chrono::Duration::days(1 + (n as i64 * 37) % 360);
+            async move {
+                for ward in wards.iter() {
+                    statistics
+                        .get_daily_census(signed(
+                            &statistician,
+                            pb::GetDailyCensusRequest {
+                                department_id: ward.to_string(),
+                                date: day.to_string(),
+                            },
+                        ))
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    };
     let samples: Vec<Sample> = vec![
+        measure_concurrent(
+            "gRPC GetHospitalOccupancy (30 wards, now and a day), N clients",
+            clients,
+            iterations,
+            hospital,
+        )
+        .await?,
+        measure_concurrent(
+            "gRPC 30 GetDailyCensus, ward by ward, N clients",
+            clients,
+            (iterations / 10).max(20),
+            ward_by_ward,
+        )
+        .await?,
         measure_concurrent(
             "gRPC GetDailyCensus (one ward, one day)",
             1,
@@ -230,7 +309,8 @@ pub async fn run(admissions: u32, iterations: usize) -> anyhow::Result<()> {
     ];
     bench.stop().await?;
     println!(
-        "{admissions} admissions, {stays} stays, {WARDS} wards of {BEDS_PER_WARD} beds; one client"
+        "{admissions} admissions, {stays} stays, {WARDS} wards of {BEDS_PER_WARD} beds; N = {clients} \
+         clients, one client elsewhere"
     );
     print(&samples);
     Ok(())

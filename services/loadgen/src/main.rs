@@ -73,8 +73,8 @@ struct Cli {
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
-    /// `patients`, `adt`, `dispense`, `prescribe`, `theatre`: concurrent gRPC clients (one
-    /// connection each).
+    /// `patients`, `adt`, `dispense`, `prescribe`, `theatre`, `census` (the whole hospital):
+    /// concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
     /// The longest each measured variant runs, in seconds (it stops earlier once its
@@ -97,7 +97,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Patients => patients::run(cli.patients, cli.clients, cli.iterations).await,
             Scenario::Adt => adt::run(cli.clients, cli.iterations).await,
             Scenario::Dispense => dispense::run(cli.clients, cli.iterations).await,
-            Scenario::Census => census::run(cli.admissions, cli.iterations).await,
+            Scenario::Census => census::run(cli.admissions, cli.clients, cli.iterations).await,
             Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
             Scenario::Theatre => theatre::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {

@@ -63,7 +63,8 @@ pub(crate) fn subscriptions(database: Database, name: &str) -> Vec<Subscription>
                 database: database.clone(),
             }),
         },
-        crate::operations::subscription(database, name),
+        crate::operations::subscription(database.clone(), name),
+        crate::occupancy::subscription(database, name),
     ]
 }
 

@@ -233,4 +233,26 @@ impl StatisticsService for StatisticsApi {
             self.office.theatre_utilisation(&context, &period).await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_hospital_occupancy(
+        &self,
+        request: Request<pb::GetHospitalOccupancyRequest>,
+    ) -> Result<Response<pb::GetHospitalOccupancyResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ).map_err(Error::from)?;
+        let message = request.get_ref();
+        let mut violations = Violations::default();
+        let facility = violations.check("facility_id", parse_uuid(&message.facility_id));
+        let date = violations.optional_date("date", &message.date);
+        let (Some(facility), Some(date), true) = (facility, date, violations.is_empty()) else {
+            return Err(Error::from(violations).into());
+        };
+        self.authorize(&context, READ, facility)?;
+        Ok(Response::new(
+            self.office
+                .hospital_occupancy(&context, facility, date)
+                .await?,
+        ))
+    }
 }

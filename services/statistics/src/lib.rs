@@ -13,6 +13,7 @@ mod error;
 mod follow;
 mod form16;
 mod grpc;
+mod occupancy;
 mod operations;
 mod options;
 mod registers;

@@ -133,6 +133,8 @@ pub async fn clear(tx: &mut TenantTx) -> Result<()> {
         "statistics.sick_leaves",
         "statistics.patients",
         "statistics.operations",
+        "statistics.beds",
+        "statistics.departments",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -882,6 +884,114 @@ pub async fn theatre_utilisation(
     .bind(start)
     .bind(end)
     .bind(zone)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Keeps a department of the register unless a version as new is kept already.
+pub async fn keep_department(
+    tx: &mut TenantTx,
+    (department_id, version): (Uuid, i64),
+    (facility_id, code, kind, active): (Uuid, &str, &str, bool),
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO statistics.departments AS d (tenant_id, department_id, version, facility_id, \
+             code, kind, active) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (tenant_id, department_id) DO UPDATE SET version = EXCLUDED.version, \
+             facility_id = EXCLUDED.facility_id, code = EXCLUDED.code, kind = EXCLUDED.kind, \
+             active = EXCLUDED.active \
+         WHERE d.version < EXCLUDED.version",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(department_id)
+    .bind(version)
+    .bind(facility_id)
+    .bind(code)
+    .bind(kind)
+    .bind(active)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a bed of the register unless a version as new is kept already.
+pub async fn keep_bed(
+    tx: &mut TenantTx,
+    (bed_id, version): (Uuid, i64),
+    (department_id, state, active): (Uuid, &str, bool),
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO statistics.beds AS b (tenant_id, bed_id, version, department_id, state, \
+             active) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, bed_id) DO UPDATE SET version = EXCLUDED.version, \
+             department_id = EXCLUDED.department_id, state = EXCLUDED.state, \
+             active = EXCLUDED.active \
+         WHERE b.version < EXCLUDED.version",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(bed_id)
+    .bind(version)
+    .bind(department_id)
+    .bind(state)
+    .bind(active)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A ward now: its active beds by state and the patients in it by sex.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct WardNow {
+    pub department_id: Uuid,
+    pub free: i64,
+    pub occupied: i64,
+    pub reserved: i64,
+    pub cleaning: i64,
+    pub blocked: i64,
+    pub male: i64,
+    pub female: i64,
+    pub other: i64,
+}
+
+/// Every active ward and intensive care unit of a facility, by code, with its beds by state
+/// and who is in it now by sex: one statement over the read models.
+pub async fn wards_now(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<WardNow>> {
+    Ok(sqlx::query_as(
+        "WITH wards AS ( \
+             SELECT department_id, code FROM statistics.departments \
+             WHERE facility_id = $1 AND active AND kind IN ('ward', 'intensive_care')), \
+         beds AS ( \
+             SELECT b.department_id, \
+                 count(*) FILTER (WHERE b.state = 'free') AS free, \
+                 count(*) FILTER (WHERE b.state = 'occupied') AS occupied, \
+                 count(*) FILTER (WHERE b.state = 'reserved') AS reserved, \
+                 count(*) FILTER (WHERE b.state = 'cleaning') AS cleaning, \
+                 count(*) FILTER (WHERE b.state = 'out_of_service') AS blocked \
+             FROM statistics.beds b JOIN wards w ON w.department_id = b.department_id \
+             WHERE b.active GROUP BY b.department_id), \
+         present AS ( \
+             SELECT s.department_id, \
+                 count(*) FILTER (WHERE p.sex = 'male') AS male, \
+                 count(*) FILTER (WHERE p.sex = 'female') AS female, \
+                 count(*) FILTER (WHERE p.sex IS DISTINCT FROM 'male' \
+                                    AND p.sex IS DISTINCT FROM 'female') AS other \
+             FROM statistics.stays s \
+             JOIN statistics.admissions a \
+               ON a.tenant_id = s.tenant_id AND a.admission_id = s.admission_id \
+             LEFT JOIN statistics.patients p \
+               ON p.tenant_id = a.tenant_id AND p.patient_id = a.patient_id \
+             WHERE s.facility_id = $1 AND s.end_time IS NULL AND s.status = 'admitted' \
+             GROUP BY s.department_id) \
+         SELECT w.department_id, coalesce(b.free, 0) AS free, \
+             coalesce(b.occupied, 0) AS occupied, coalesce(b.reserved, 0) AS reserved, \
+             coalesce(b.cleaning, 0) AS cleaning, coalesce(b.blocked, 0) AS blocked, \
+             coalesce(p.male, 0) AS male, coalesce(p.female, 0) AS female, \
+             coalesce(p.other, 0) AS other \
+         FROM wards w LEFT JOIN beds b ON b.department_id = w.department_id \
+         LEFT JOIN present p ON p.department_id = w.department_id \
+         ORDER BY w.code",
+    )
+    .bind(facility_id)
     .fetch_all(&mut **tx)
     .await?)
 }

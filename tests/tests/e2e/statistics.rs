@@ -1294,3 +1294,134 @@ async fn without_an_endpoint_submissions_are_refused_with_a_reason() {
     assert!(refused.message().contains("statistics.reporting.endpoint"));
     week.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_whole_hospital_is_answered_in_one_call_as_each_ward_would_be() {
+    let week = Week::open().await;
+    // Yesterday at noon: a man and a woman into ward A; a bed of ward B out of service.
+    week.admit_person(
+        "Lupu",
+        patients_pb::Sex::Male,
+        "1950-01-01",
+        &week.ward_a,
+        &week.beds_a[0],
+        9,
+        12,
+    )
+    .await;
+    week.admit_person(
+        "Rusu",
+        patients_pb::Sex::Female,
+        "1960-01-01",
+        &week.ward_a,
+        &week.beds_a[1],
+        9,
+        12,
+    )
+    .await;
+    let mut facilities = week.app.facilities();
+    let bed = facilities
+        .get_bed(signed_in(
+            &week.admin,
+            core_pb::GetBedRequest {
+                id: week.beds_b[0].clone(),
+            },
+        ))
+        .await
+        .expect("bed")
+        .into_inner()
+        .bed
+        .expect("bed");
+    facilities
+        .set_bed_state(signed_in(
+            &week.admin,
+            core_pb::SetBedStateRequest {
+                request_id: request_id(),
+                bed_id: bed.id.clone(),
+                state: core_pb::BedState::OutOfService.into(),
+                etag: bed.etag,
+                reason: "broken rail".to_owned(),
+            },
+        ))
+        .await
+        .expect("out of service");
+
+    let day = (week.first_day + chrono::Duration::days(9)).to_string();
+    let ask = || {
+        let mut client = statistics(&week.app);
+        let (statistician, facility_id, day) = (
+            week.statistician.clone(),
+            week.facility_id.clone(),
+            day.clone(),
+        );
+        async move {
+            client
+                .get_hospital_occupancy(signed_in(
+                    &statistician,
+                    pb::GetHospitalOccupancyRequest {
+                        facility_id,
+                        date: day,
+                    },
+                ))
+                .await
+                .expect("occupancy")
+                .into_inner()
+                .wards
+        }
+    };
+    // The read models follow the register's and admissions' events.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    let wards = loop {
+        poll.tick().await;
+        let wards = ask().await;
+        let settled = wards.len() == 3
+            && wards[0].beds_occupied == 2
+            && wards[0].present_male == 1
+            && wards[0].present_female == 1
+            && wards[1].beds_blocked == 1;
+        if settled {
+            break wards;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never settled: {wards:?}"
+        );
+    };
+    let (a, b, total) = (&wards[0], &wards[1], &wards[2]);
+    assert_eq!(a.department_id, week.ward_a);
+    assert_eq!(b.department_id, week.ward_b);
+    assert_eq!(
+        (b.beds_free, b.beds_occupied),
+        (i32::try_from(week.beds_b.len()).expect("beds") - 1, 0)
+    );
+    assert_eq!(total.department_id, "");
+    assert_eq!(
+        total.beds_free
+            + total.beds_occupied
+            + total.beds_blocked
+            + total.beds_cleaning
+            + total.beds_reserved,
+        i32::try_from(week.beds_a.len() + week.beds_b.len()).expect("beds")
+    );
+    // Each ward's census is the one the ward would get asked alone.
+    for ward in [a, b] {
+        let census = ward.census.as_ref().expect("census");
+        let alone = week.census(&ward.department_id, 9).await;
+        assert_eq!(
+            [
+                census.present_at_start,
+                census.admitted,
+                census.transferred_in,
+                census.transferred_out,
+                census.discharged,
+                census.deceased,
+                census.present_at_end,
+                census.bed_days,
+            ],
+            alone
+        );
+    }
+    assert_eq!(a.census.as_ref().map(|census| census.admitted), Some(2));
+    assert_eq!(total.census.as_ref().map(|census| census.admitted), Some(2));
+}
