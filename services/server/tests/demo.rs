@@ -59,6 +59,19 @@ async fn stocked(owner: &mut PgConnection) -> (i64, i64, i64) {
     .expect("count the demo's stock")
 }
 
+/// The demo's operating block: (theatres, procedure grades, pack lines, privileges).
+async fn operating_block(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM surgery.theatres), \
+                (SELECT count(*) FROM surgery.procedure_grades), \
+                (SELECT count(*) FROM surgery.procedure_packs), \
+                (SELECT count(*) FROM surgery.privileges)",
+    )
+    .fetch_one(owner)
+    .await
+    .expect("count the demo's operating block")
+}
+
 /// The demo's encounters: (encounters, principal diagnoses, notes, prescriptions).
 async fn coded(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
     sqlx::query_as(
@@ -114,14 +127,18 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
     // Every patient in a ward has an encounter with a principal diagnosis, an examination
     // and a prescription; loading again adds none.
     assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
-    // A pharmacy and four ward stocks; 26 items received once; two transfers per ward.
-    assert_eq!(stocked(&mut owner).await, (5, 26, 34));
+    // A pharmacy, four ward stocks and the operating block's; 26 medicines and 3 theatre
+    // supplies received once; two transfers per ward.
+    assert_eq!(stocked(&mut owner).await, (6, 29, 37));
+    // Three theatres, the starter grades, the packs of three operations.
+    assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
     application
         .load_demo(tenant_id)
         .await
         .expect("load the demo again");
     assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
-    assert_eq!(stocked(&mut owner).await, (5, 26, 34));
+    assert_eq!(stocked(&mut owner).await, (6, 29, 37));
+    assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
     let ledger = hmis_inventory::verify(&db.database).await.expect("verify");
     assert!(ledger.discrepancies.is_empty());
 }
