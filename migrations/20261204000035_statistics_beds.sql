@@ -22,6 +22,14 @@ CREATE TABLE statistics.beds (
     PRIMARY KEY (tenant_id, bed_id)
 );
 CREATE INDEX beds_of_department ON statistics.beds (tenant_id, department_id);
+-- The stays of a facility that overlap a period (a day's census of every ward at once): the
+-- movement statement states the overlap as this range too, so the index finds them. A stay
+-- never ends before it starts (admissions checks it; so does the read model, which the
+-- range relies on).
+ALTER TABLE statistics.stays
+    ADD CONSTRAINT stays_end_after_start CHECK (end_time IS NULL OR end_time >= start_time);
+CREATE INDEX stays_during ON statistics.stays
+    USING gist (tenant_id, facility_id, tstzrange(start_time, end_time, '(]'));
 -- Who is in a ward now: the open stays.
 CREATE INDEX stays_open ON statistics.stays (tenant_id, facility_id) WHERE end_time IS NULL;
 

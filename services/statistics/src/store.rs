@@ -195,6 +195,7 @@ pub async fn ward_movement(
          WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
            AND ($5::uuid IS NULL OR s.department_id = $5) \
            AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3) \
+           AND tstzrange(s.start_time, s.end_time, '(]') && tstzrange($3, $4, '[)') \
          GROUP BY s.department_id ORDER BY s.department_id",
     )
     .bind(tx.tenant_id().as_uuid())
