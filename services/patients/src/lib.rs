@@ -45,6 +45,7 @@ impl PatientsModule {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 core: hmis_core_api::CoreClient::new(core),
+                mrns: app::MrnBlocks::default(),
             }),
         }
     }

@@ -183,7 +183,12 @@ async fn sixteen_desks_registering_one_national_id_create_one_patient() {
     .await
     .expect("counts");
     assert_eq!((patients, identifiers), (1, 1));
-    assert_eq!(next_mrn, 2, "losing registrations gave their MRN back");
+    // MRNs are unique, not gap-free: the server reserved one block of 64 at once, and the
+    // losing registrations' numbers are simply not used.
+    assert_eq!(
+        next_mrn, 65,
+        "one block of MRNs reserved, in a moment of its own"
+    );
     app.stop().await;
 }
 

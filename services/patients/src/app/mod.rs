@@ -50,6 +50,42 @@ pub(crate) struct Registry {
     pub(crate) outbox: Outbox,
     /// The facility register (a death's date is cut in its facility's zone).
     pub(crate) core: hmis_core_api::CoreClient,
+    /// The MRNs this process has reserved and not yet given, per tenant.
+    pub(crate) mrns: MrnBlocks,
+}
+
+/// How many MRNs a process reserves at once.
+const MRN_BLOCK: i64 = 64;
+
+/// The next MRN of a block and the end of the block.
+type MrnBlock = std::sync::Arc<tokio::sync::Mutex<(i64, i64)>>;
+
+/// Per tenant, this process's block of MRNs. Taking one is a moment under the tenant's lock;
+/// only refilling a block touches the database.
+#[derive(Debug, Default)]
+pub(crate) struct MrnBlocks(
+    std::sync::Mutex<std::collections::HashMap<hmis_platform::TenantId, MrnBlock>>,
+);
+
+impl Registry {
+    /// The next MRN for a registration in `tenant_id`, from this process's block.
+    pub(crate) async fn next_mrn(
+        &self,
+        tenant_id: hmis_platform::TenantId,
+    ) -> Result<String, Error> {
+        let block = {
+            let mut blocks = (self.mrns.0.lock()).unwrap_or_else(|poisoned| poisoned.into_inner());
+            blocks.entry(tenant_id).or_default().clone()
+        };
+        let mut block = block.lock().await;
+        if block.0 >= block.1 {
+            let first = store::reserve_mrns(self.calls.database(), tenant_id, MRN_BLOCK).await?;
+            *block = (first, first + MRN_BLOCK);
+        }
+        let number = block.0;
+        block.0 += 1;
+        Ok(format!("{number:08}"))
+    }
 }
 
 /// May the caller reach a patient with `permission`? A placed patient belongs to its ward

@@ -90,6 +90,7 @@ impl Registry {
             record,
             confirmed_new,
         } = registration;
+        let mrn = self.next_mrn(context.tenant_id()?).await?;
         let result = self
             .write(context, "RegisterPatient", &key, message, async |tx| {
                 store::lock_name_and_birth_date(tx, &record).await?;
@@ -113,7 +114,7 @@ impl Registry {
                         return Err(Error::ProbableDuplicates(shown));
                     }
                 }
-                let (row, identifiers) = store::insert_patient(tx, &record, now).await?;
+                let (row, identifiers) = store::insert_patient(tx, &record, &mrn, now).await?;
                 let registered = patient_to_pb(&row, &identifiers, now.date_naive())?;
                 let changed = changed_fields(&pb::Patient::default(), &registered);
                 let change = (pb::ChangeKind::Registered, changed);

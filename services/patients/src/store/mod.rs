@@ -188,28 +188,39 @@ fn bind_record<'q>(query: RowQuery<'q>, record: &'q PatientRecord) -> RowQuery<'
         .bind(record.photo_ref.as_str())
 }
 
-/// Takes the tenant's next MRN under the counter's row lock (released at commit; a rollback
-/// returns the number).
-async fn next_mrn(tx: &mut TenantTx) -> Result<String, Error> {
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO patients.mrn_counters (tenant_id, next_mrn) VALUES ($1, 2) \
-         ON CONFLICT (tenant_id) DO UPDATE SET next_mrn = patients.mrn_counters.next_mrn + 1 \
-         RETURNING next_mrn - 1",
+/// Reserves the tenant's next `count` MRNs in a transaction of its own and returns the first:
+/// the counter's row is locked for that moment only, not until a registration commits, so
+/// registrations do not wait for each other. An MRN must be unique, not gap-free: numbers a
+/// process reserved and never used (it stopped) are skipped.
+pub async fn reserve_mrns(
+    database: &hmis_platform::Database,
+    tenant_id: hmis_platform::TenantId,
+    count: i64,
+) -> Result<i64, Error> {
+    let mut tx = database
+        .begin(tenant_id, &hmis_platform::context::RequestId::generate())
+        .await?;
+    let first: i64 = sqlx::query_scalar(
+        "INSERT INTO patients.mrn_counters (tenant_id, next_mrn) VALUES ($1, 1 + $2) \
+         ON CONFLICT (tenant_id) DO UPDATE SET next_mrn = patients.mrn_counters.next_mrn + $2 \
+         RETURNING next_mrn - $2",
     )
-    .bind(tx.tenant_id().as_uuid())
-    .fetch_one(&mut **tx)
+    .bind(tenant_id.as_uuid())
+    .bind(count)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(format!("{number:08}"))
+    tx.commit().await?;
+    Ok(first)
 }
 
 /// Inserts the patient with a new MRN, and its identifiers.
 pub async fn insert_patient(
     tx: &mut TenantTx,
     record: &PatientRecord,
+    mrn: &str,
     now: DateTime<Utc>,
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
     let id = Uuid::now_v7();
-    let mrn = next_mrn(tx).await?;
     let sql = format!(
         "INSERT INTO patients.patients AS p (tenant_id, id, mrn, family_name, given_names, \
          patronymic, sex, birth_date, birth_date_estimated, citizenship, address, phones, \
@@ -222,7 +233,7 @@ pub async fn insert_patient(
     let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
         .bind(id)
-        .bind(&mrn);
+        .bind(mrn);
     let row: PatientRow = bind_record(query, record)
         .bind(now)
         .fetch_one(&mut **tx)
