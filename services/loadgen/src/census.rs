@@ -91,7 +91,9 @@ pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::
     // The register's wards and beds reach statistics by their events.
     let beds = i64::try_from(WARDS * BEDS_PER_WARD)?;
     let started = std::time::Instant::now();
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(100));
     loop {
+        poll.tick().await;
         let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.beds")
             .fetch_one(&owner)
             .await?;
@@ -102,7 +104,6 @@ pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::
             started.elapsed().as_secs() < 120,
             "statistics never learnt the beds"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
     let today = chrono::Utc::now().date_naive();

@@ -9,7 +9,6 @@ use futures::future::BoxFuture;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::types::Version;
-use hmis_platform::wire::timestamp;
 use hmis_platform::{Database, RequestContext};
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
@@ -17,7 +16,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::grpc::Office;
-use crate::reports::{count, local_days};
+use crate::reports::{census, count, local_days};
 use crate::store::{self, WardMovement, WardNow};
 
 const DEPARTMENT_CHANGED: &str = "openhmis.core.v1.DepartmentChanged";
@@ -113,30 +112,6 @@ impl RegisterFollower {
 impl EventHandler for RegisterFollower {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(self.follow(event))
-    }
-}
-
-fn census(
-    department: Option<Uuid>,
-    date: NaiveDate,
-    bounds: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
-    movement: &WardMovement,
-    beds: i64,
-) -> pb::Census {
-    pb::Census {
-        department_id: department.map(|id| id.to_string()).unwrap_or_default(),
-        date: date.to_string(),
-        day_start: timestamp(bounds.0),
-        day_end: timestamp(bounds.1),
-        present_at_start: count(movement.present_at_start),
-        admitted: count(movement.admitted),
-        transferred_in: count(movement.transferred_in),
-        transferred_out: count(movement.transferred_out),
-        discharged: count(movement.discharged),
-        deceased: count(movement.deceased),
-        present_at_end: count(movement.present_at_end),
-        bed_days: count(movement.present_at_end + movement.same_period_cases),
-        beds_available: count(beds),
     }
 }
 

@@ -64,6 +64,32 @@ pub(crate) fn local_days(
     Ok((midnight(first)?, midnight(last + Duration::days(1))?))
 }
 
+/// A ward's (or the facility's, `department` `None`) census of `date` from its movement
+/// over the day's `bounds`; `beds` in use.
+pub(crate) fn census(
+    department: Option<Uuid>,
+    date: NaiveDate,
+    bounds: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    movement: &WardMovement,
+    beds: i64,
+) -> pb::Census {
+    pb::Census {
+        department_id: department.map(|id| id.to_string()).unwrap_or_default(),
+        date: date.to_string(),
+        day_start: timestamp(bounds.0),
+        day_end: timestamp(bounds.1),
+        present_at_start: count(movement.present_at_start),
+        admitted: count(movement.admitted),
+        transferred_in: count(movement.transferred_in),
+        transferred_out: count(movement.transferred_out),
+        discharged: count(movement.discharged),
+        deceased: count(movement.deceased),
+        present_at_end: count(movement.present_at_end),
+        bed_days: count(movement.present_at_end + movement.same_period_cases),
+        beds_available: count(beds),
+    }
+}
+
 pub(crate) fn count(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
@@ -379,21 +405,13 @@ impl Office {
             .next()
             .unwrap_or_default();
         tx.commit().await.map_err(Error::from)?;
-        Ok(pb::Census {
-            department_id: department.to_string(),
-            date: date.to_string(),
-            day_start: timestamp(start),
-            day_end: timestamp(end),
-            present_at_start: count(ward.present_at_start),
-            admitted: count(ward.admitted),
-            transferred_in: count(ward.transferred_in),
-            transferred_out: count(ward.transferred_out),
-            discharged: count(ward.discharged),
-            deceased: count(ward.deceased),
-            present_at_end: count(ward.present_at_end),
-            bed_days: count(ward.present_at_end + ward.same_period_cases),
-            beds_available: beds,
-        })
+        Ok(census(
+            Some(department),
+            date,
+            (start, end),
+            &ward,
+            i64::from(beds),
+        ))
     }
 }
 

@@ -42,7 +42,7 @@ const CLOCK_SLACK_MINUTES: i64 = 2;
 impl Surgery {
     /// The operation `id`, locked, in a department where the caller may `permission` (a
     /// refusal is audited after the rollback), with one of `statuses`.
-    async fn lock_for(
+    pub(super) async fn lock_for(
         tx: &mut TenantTx,
         context: &RequestContext,
         (id, permission): (Uuid, &str),

@@ -324,17 +324,7 @@ impl Surgery {
         id: Uuid,
         etag: Option<Version>,
     ) -> Result<OperationRow> {
-        let row = store::get_operation(tx, id, true).await?;
-        let target = Target::department(row.facility_id, row.department_id);
-        context
-            .authorize(PLAN, &target)
-            .map_err(refused(vec![row.patient_id]))?;
-        if row.status != OperationStatus::Scheduled {
-            return Err(Error::precondition(format!(
-                "the operation is {}",
-                row.status
-            )));
-        }
+        let row = Self::lock_for(tx, context, (id, PLAN), &[OperationStatus::Scheduled]).await?;
         if etag.is_some_and(|etag| etag != Version::from_db(row.version)) {
             return Err(Error::Stale("operation"));
         }

@@ -424,11 +424,7 @@ pub async fn end_operation(
     .bind(bumped_by)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE surgery.operation_team SET holds = false WHERE operation_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    release_team(tx, id).await
 }
 
 /// Moves a scheduled operation (and its team's time) to `slot` in `theatre`.
