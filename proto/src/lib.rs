@@ -64,6 +64,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.encounters.v1.rs"));
         }
     }
+    pub mod billing {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.billing.v1.rs"));
+        }
+    }
 }
 
 /// The event types modules publish through their outboxes (the full names of the payload
@@ -88,6 +93,11 @@ pub mod events {
         pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
+    }
+
+    /// `openhmis.inventory.v1` events.
+    pub mod inventory {
+        pub const PATIENT_STOCK_MOVED: &str = "openhmis.inventory.v1.PatientStockMoved";
     }
 
     /// `openhmis.surgery.v1` events.

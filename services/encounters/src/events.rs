@@ -67,6 +67,9 @@ pub(crate) async fn procedure_recorded(
     let event = pb::ProcedureRecorded {
         procedure: Some(procedure.clone()),
         admission_id: admission_id(encounter),
+        patient_id: encounter.patient_id.to_string(),
+        department_id: encounter.department_id.to_string(),
+        facility_id: encounter.facility_id.to_string(),
     };
     publish(
         tx,

@@ -120,6 +120,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.settings",
             "surgery.read",
             "surgery.manage",
+            "billing.read",
+            "billing.manage",
         ],
     },
     StandardRole {
@@ -132,6 +134,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.read",
             "admissions.admit",
             "admissions.infodesk",
+            // Insurance checked and debt warned at registration and admission.
+            "billing.read",
+            "billing.cover",
         ],
     },
     StandardRole {
@@ -275,6 +280,32 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             "surgery.read",
             "surgery.privileges",
+        ],
+    },
+    StandardRole {
+        code: "cashier",
+        name: "Cashier (cash desk)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            "billing.read",
+            "billing.cash",
+            "billing.cover",
+        ],
+    },
+    StandardRole {
+        code: "billing_officer",
+        name: "Billing officer (tariffs, insurance, adjustments)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            "terminology.read",
+            "billing.read",
+            "billing.manage",
+            "billing.adjust",
+            "billing.cover",
         ],
     },
     StandardRole {

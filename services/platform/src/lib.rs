@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod labels;
 pub mod metrics;
 pub mod module;
+pub mod money;
 pub mod outbox;
 pub mod paging;
 pub mod telemetry;

@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Billing tools.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Runs a statistics report against a running server as a service account (the way a
     /// nightly job does): credentials from HMIS_REPORT_CLIENT_ID and
     /// HMIS_REPORT_CLIENT_SECRET; CSV or JSON on standard output.
@@ -127,6 +132,14 @@ enum ReportCommand {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BillingCommand {
+    /// Checks that every account's totals equal its charges and payments, and every closed
+    /// shift's report its payments and refunds, in every tenant; exits non-zero and names
+    /// each one that does not.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +347,43 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         anyhow::ensure!(
             report.discrepancies.is_empty(),
             "the stock ledger and the balances disagree"
+        );
+        return Ok(());
+    }
+    if let Command::Billing {
+        command: BillingCommand::Verify,
+    } = command
+    {
+        let report = hmis_billing::verify(application.database()).await?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "{} accounts and {} closed shifts checked against their rows: {}",
+                report.accounts_checked,
+                report.shifts_checked,
+                if report.is_consistent() {
+                    "consistent"
+                } else {
+                    "INCONSISTENT"
+                }
+            );
+            for found in &report.accounts {
+                println!(
+                    "  tenant {} account {}: {} kept {} recomputed {}",
+                    found.tenant_id, found.account_id, found.what, found.kept, found.recomputed
+                );
+            }
+            for found in &report.shifts {
+                println!(
+                    "  tenant {} shift {} {}: kept {} recomputed {} (payments/deposits/refunds)",
+                    found.tenant_id, found.shift_id, found.method, found.kept, found.recomputed
+                );
+            }
+        }
+        application.shutdown().await?;
+        anyhow::ensure!(
+            report.is_consistent(),
+            "account or shift totals disagree with their rows"
         );
         return Ok(());
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::Options;
 use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
+use hmis_billing::BillingModule;
 use hmis_core::CoreModule;
 use hmis_encounters::EncountersModule;
 use hmis_iam::IamModule;
@@ -37,6 +38,7 @@ pub const MODULES: &[&str] = &[
     "inventory",
     "statistics",
     "surgery",
+    "billing",
 ];
 
 /// Every module of this build, built once.
@@ -52,6 +54,7 @@ pub struct Modules {
     pub inventory: InventoryModule,
     pub statistics: StatisticsModule,
     pub surgery: SurgeryModule,
+    pub billing: BillingModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -125,6 +128,14 @@ impl Modules {
                 terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
             },
         );
+        let billing = BillingModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_billing::Channels {
+                core: core_channel(),
+                patients: patients_channel(),
+            },
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -137,6 +148,7 @@ impl Modules {
             inventory,
             statistics,
             surgery,
+            billing,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -150,7 +162,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 10] {
+    pub fn all(&self) -> [&dyn Module; 11] {
         [
             &self.core,
             &self.iam,
@@ -162,6 +174,7 @@ impl Modules {
             &self.inventory,
             &self.statistics,
             &self.surgery,
+            &self.billing,
         ]
     }
 }

@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use hmis_platform::amount::Amount;
 use hmis_platform::auth::Target;
 use hmis_platform::call::Calls;
+use hmis_platform::outbox::Outbox;
 use hmis_platform::{RequestContext, TenantTx};
 use uuid::Uuid;
 
@@ -156,7 +157,7 @@ impl Line<'_> {
         department_id: Option<Uuid>,
         reverses_id: Option<Uuid>,
     ) -> Result<MovementRow> {
-        store::record_movement(
+        let row = store::record_movement(
             tx,
             &MovementRow {
                 id: Uuid::now_v7(),
@@ -177,8 +178,40 @@ impl Line<'_> {
                 occurred_at: now,
             },
         )
-        .await
+        .await?;
+        if patient_id.is_some()
+            && matches!(self.kind, MovementKind::IssuePatient | MovementKind::Return)
+        {
+            publish_patient_movement(tx, &row, now).await?;
+        }
+        Ok(row)
     }
+}
+
+/// Tells billing (and whoever follows) that stock went to a patient or came back from one.
+async fn publish_patient_movement(
+    tx: &mut TenantTx,
+    movement: &MovementRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let item = store::get_item(tx, movement.item_id).await?;
+    let event = hmis_proto::openhmis::inventory::v1::PatientStockMoved {
+        movement: Some(crate::convert::movement_to_pb(movement)),
+        item_code: item.code,
+        item_name: item.name,
+        base_unit: item.base_unit,
+        item_kind: item.item_class,
+    };
+    Outbox::new(crate::SCHEMA)
+        .publish(
+            tx,
+            hmis_proto::events::inventory::PATIENT_STOCK_MOVED,
+            &movement.id.to_string(),
+            &event,
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 /// Takes `quantity` of `item_id` out of a warehouse, first-expiry-first-out over its

@@ -1,0 +1,219 @@
+//! Patient accounts: the bill (charges, shares, payments, balance), the list of a patient's
+//! accounts, and adjustments by hand with their reason and approver.
+
+use hmis_platform::call::Shown;
+use hmis_platform::idempotency::RequestKey;
+use hmis_platform::money::Money;
+use hmis_platform::types::Text;
+use hmis_proto::openhmis::billing::v1 as pb;
+
+use super::*;
+use crate::convert::{account_to_pb, charge_to_pb};
+use crate::domain::{ChargeSource, Split};
+use crate::error::Error;
+use crate::store::{self, AccountRow, ChargeRow};
+
+/// What an AdjustAccount call asks for, parsed.
+#[derive(Debug)]
+pub(crate) struct Adjustment {
+    pub(crate) key: RequestKey,
+    pub(crate) account_id: Uuid,
+    pub(crate) amount: Money,
+    pub(crate) reason: Text,
+    pub(crate) contract_id: Option<Uuid>,
+}
+
+/// Which account a GetAccount call names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AccountRef {
+    Id(Uuid),
+    Admission(Uuid),
+}
+
+impl Billing {
+    pub(crate) async fn get_account(
+        &self,
+        context: &RequestContext,
+        which: AccountRef,
+    ) -> Result<pb::GetAccountResponse> {
+        self.calls
+            .read(context, async |tx| {
+                let account = match which {
+                    AccountRef::Id(id) => store::get_account(tx, id).await?,
+                    AccountRef::Admission(id) => store::account_of_admission(tx, id).await?,
+                };
+                let whole = whole_account(tx, &account).await?;
+                Ok((
+                    pb::GetAccountResponse {
+                        account: Some(whole),
+                    },
+                    Shown::patients(vec![account.patient_id]),
+                ))
+            })
+            .await
+    }
+
+    pub(crate) async fn list_accounts(
+        &self,
+        context: &RequestContext,
+        patient_id: Uuid,
+    ) -> Result<pb::ListAccountsResponse> {
+        self.calls
+            .read(context, async |tx| {
+                let currency = store::currency(tx).await?.unwrap_or_default();
+                let accounts = store::accounts_of(tx, patient_id).await?;
+                Ok((
+                    pb::ListAccountsResponse {
+                        accounts: (accounts.iter())
+                            .map(|account| account_to_pb(account, &currency))
+                            .collect(),
+                    },
+                    Shown::patients(vec![patient_id]),
+                ))
+            })
+            .await
+    }
+
+    pub(crate) async fn adjust_account(
+        &self,
+        context: &RequestContext,
+        message: &pb::AdjustAccountRequest,
+        adjustment: Adjustment,
+    ) -> Result<pb::AdjustAccountResponse> {
+        let now = self.calls.now();
+        let method = method("AdjustAccount");
+        self.calls
+            .write(context, &method, &adjustment.key, message, async |tx| {
+                let account = match store::lock_account(tx, adjustment.account_id).await {
+                    Err(Error::NotFound(_)) => {
+                        return Err(Error::invalid("account_id", "was not found"));
+                    }
+                    found => found?,
+                };
+                let split = match adjustment.contract_id {
+                    None => Split::patient_only(adjustment.amount),
+                    Some(contract_id) => {
+                        let contract = match store::get_contract(tx, contract_id).await {
+                            Err(Error::NotFound(_)) => {
+                                return Err(Error::invalid("contract_id", "was not found"));
+                            }
+                            found => found?,
+                        };
+                        let share = Some((contract.id, adjustment.amount));
+                        if super::tariffs::is_national(contract.kind) {
+                            Split {
+                                national: share,
+                                supplementary: None,
+                                patient: Money::ZERO,
+                                franchise: Money::ZERO,
+                            }
+                        } else {
+                            Split {
+                                national: None,
+                                supplementary: share,
+                                patient: Money::ZERO,
+                                franchise: Money::ZERO,
+                            }
+                        }
+                    }
+                };
+                let row = ChargeRow {
+                    id: Uuid::now_v7(),
+                    account_id: account.id,
+                    source: ChargeSource::Adjustment,
+                    source_key: format!("adjustment:{}", adjustment.key.as_str()),
+                    code_system: String::new(),
+                    code: String::new(),
+                    description: "Adjustment".to_owned(),
+                    quantity: "1".to_owned(),
+                    unit_price: adjustment.amount,
+                    amount: adjustment.amount,
+                    national_contract_id: split.national.map(|(id, _)| id),
+                    national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
+                    supplementary_contract_id: split.supplementary.map(|(id, _)| id),
+                    supplementary_amount: (split.supplementary)
+                        .map_or(Money::ZERO, |(_, share)| share),
+                    patient_amount: split.patient,
+                    franchise_applied: Money::ZERO,
+                    service_group: String::new(),
+                    service_time: now,
+                    department_id: None,
+                    physician_id: None,
+                    reverses_id: None,
+                    unpriced: false,
+                    reason: adjustment.reason.as_str().to_owned(),
+                    approved_by: Some(context.user_id()),
+                };
+                store::insert_charge(tx, &row, now).await?;
+                record(tx, context, &[account.patient_id], now).await?;
+                let payers = payer_codes(tx).await?;
+                Ok(pb::AdjustAccountResponse {
+                    charge: Some(charge_to_pb(&row, &payers)),
+                })
+            })
+            .await
+    }
+}
+
+/// Contract ids to payer codes, for the shares of a bill.
+pub(crate) async fn payer_codes(
+    tx: &mut TenantTx,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    Ok((store::contracts(tx).await?.into_iter())
+        .map(|contract| (contract.id, contract.payer_code))
+        .collect())
+}
+
+/// The account with its charges, payments and refunds, its totals and its warnings.
+async fn whole_account(tx: &mut TenantTx, account: &AccountRow) -> Result<pb::Account> {
+    let currency = store::currency(tx).await?.unwrap_or_default();
+    let payers = payer_codes(tx).await?;
+    let charges = store::charges_of(tx, account.id).await?;
+    let payments = store::payments_of(tx, account.id).await?;
+    let refunds = store::refunds_of(tx, account.id).await?;
+    let mut whole = account_to_pb(account, &currency);
+    let mut insurers: Vec<(Uuid, Money)> = Vec::new();
+    for charge in &charges {
+        for (contract, share) in [
+            (charge.national_contract_id, charge.national_amount),
+            (
+                charge.supplementary_contract_id,
+                charge.supplementary_amount,
+            ),
+        ] {
+            let Some(contract) = contract else { continue };
+            match insurers.iter_mut().find(|(id, _)| *id == contract) {
+                Some((_, total)) => *total = *total + share,
+                None => insurers.push((contract, share)),
+            }
+        }
+    }
+    whole.insurer_shares = (insurers.into_iter())
+        .map(|(contract, amount)| pb::Share {
+            contract_id: contract.to_string(),
+            payer_code: payers.get(&contract).cloned().unwrap_or_default(),
+            amount: amount.to_string(),
+        })
+        .collect();
+    let unpriced = charges
+        .iter()
+        .filter(|charge| charge.unpriced && charge.reverses_id.is_none())
+        .count();
+    if unpriced > 0 {
+        let (charges_have, are) = if unpriced == 1 {
+            ("charge has", "is")
+        } else {
+            ("charges have", "are")
+        };
+        whole.warnings.push(format!(
+            "{unpriced} {charges_have} no tariff and {are} charged at 0"
+        ));
+    }
+    whole.charges = charges
+        .iter()
+        .map(|charge| charge_to_pb(charge, &payers))
+        .collect();
+    whole.payments = payments.iter().map(crate::convert::payment_to_pb).collect();
+    whole.refunds = refunds.iter().map(crate::convert::refund_to_pb).collect();
+    Ok(whole)
+}

@@ -1,0 +1,594 @@
+//! Charges captured from what other modules publish, never keyed in: bed-days at discharge
+//! (by the care level of each ward of the stay), procedures, operations, stock issued to a
+//! patient (and credited when it comes back), emergency visits. Each charge names the fact
+//! it charges (`source_key`), so a redelivered event charges nothing twice; an undone source
+//! (a discharge undone, an admission cancelled) reverses its charges once.
+
+use chrono::{DateTime, Utc};
+use hmis_platform::amount::Amount;
+use hmis_platform::money::Money;
+
+use super::*;
+use crate::domain::{
+    ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM, PayerKind, Percent,
+    Period, Split, TariffKind, TariffUnit, accommodation_units, split, supply_price,
+};
+use crate::error::Error;
+use crate::store::{self, AccountRow, AdmissionFacts, ChargeRow};
+
+/// How long stock issued on a ward waits for its admission to be known to billing before it
+/// is charged to the patient's outpatient account: the admissions outbox and the inventory
+/// outbox are not ordered with each other.
+const ADMISSION_WAIT: chrono::Duration = chrono::Duration::minutes(2);
+
+/// One ward (and bed) period of an admission.
+#[derive(Debug, Clone)]
+pub(crate) struct StayPeriod {
+    pub(crate) id: Uuid,
+    pub(crate) department_id: Uuid,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: Option<DateTime<Utc>>,
+}
+
+/// An admission as its events carry it.
+#[derive(Debug, Clone)]
+pub(crate) struct Admission {
+    pub(crate) facts: AdmissionFacts,
+    pub(crate) stays: Vec<StayPeriod>,
+}
+
+/// What an event tells billing.
+#[derive(Debug, Clone)]
+pub(crate) enum Captured {
+    /// Admitted, transferred, converted: the account follows the admission.
+    AdmissionChanged(Admission),
+    /// The stay's bed-days are charged.
+    Discharged(Admission),
+    /// The bed-days charged at the discharge are reversed.
+    DischargeUndone(Admission),
+    /// Every charge of the admission is reversed.
+    AdmissionCancelled(Admission),
+    Procedure {
+        procedure_id: Uuid,
+        patient_id: Uuid,
+        admission_id: Option<Uuid>,
+        code: String,
+        display: String,
+        at: DateTime<Utc>,
+        performer_id: Option<Uuid>,
+        department_id: Option<Uuid>,
+    },
+    Operation {
+        operation_id: Uuid,
+        patient_id: Uuid,
+        admission_id: Option<Uuid>,
+        /// (code, display) of each procedure.
+        procedures: Vec<(String, String)>,
+        at: DateTime<Utc>,
+        surgeon_id: Option<Uuid>,
+        department_id: Uuid,
+    },
+    Stock {
+        movement_id: Uuid,
+        patient_id: Uuid,
+        /// For a return: the issue it returns.
+        returns: Option<Uuid>,
+        item_code: String,
+        item_name: String,
+        base_unit: String,
+        quantity: Amount,
+        /// The unit cost in ten-thousandths.
+        unit_cost: i64,
+        at: DateTime<Utc>,
+        department_id: Option<Uuid>,
+    },
+    EmergencyVisit {
+        visit_id: Uuid,
+        patient_id: Uuid,
+        admission_id: Option<Uuid>,
+        at: DateTime<Utc>,
+        department_id: Uuid,
+    },
+}
+
+/// Why an event was not charged now: it will be offered again.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NotYet {
+    #[error("the patient's admission is not known to billing yet")]
+    AdmissionUnknown,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+/// A charge about to be written, before its split.
+struct Pricing {
+    source: ChargeSource,
+    source_key: String,
+    code_system: String,
+    code: String,
+    description: String,
+    quantity: Amount,
+    unit_price: Option<Money>,
+    service_group: String,
+    service_time: DateTime<Utc>,
+    department_id: Option<Uuid>,
+    physician_id: Option<Uuid>,
+}
+
+impl Billing {
+    /// Takes one captured fact, in its own transaction of the event's tenant.
+    pub(crate) async fn capture(
+        &self,
+        context: &RequestContext,
+        captured: Captured,
+    ) -> std::result::Result<(), NotYet> {
+        // The register is read before the transaction: a discharge's facility time zone.
+        let zone = match &captured {
+            Captured::Discharged(admission) => Some(
+                self.directory
+                    .time_zone(context, admission.facts.facility_id)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let now = self.calls.now();
+        let mut tx = self.calls.begin_read(context).await?;
+        match captured {
+            Captured::AdmissionChanged(admission) => {
+                keep(&mut tx, &admission, now).await?;
+            }
+            Captured::Discharged(admission) => {
+                let account = keep(&mut tx, &admission, now).await?;
+                let zone = zone.unwrap_or(chrono_tz::UTC);
+                charge_stay(&mut tx, &account, &admission, &zone, now).await?;
+            }
+            Captured::DischargeUndone(admission) => {
+                let account = keep(&mut tx, &admission, now).await?;
+                reverse_all(&mut tx, &account, Some(ChargeSource::Accommodation), now).await?;
+            }
+            Captured::AdmissionCancelled(admission) => {
+                let account = keep(&mut tx, &admission, now).await?;
+                reverse_all(&mut tx, &account, None, now).await?;
+            }
+            Captured::Procedure {
+                procedure_id,
+                patient_id,
+                admission_id,
+                code,
+                display,
+                at,
+                performer_id,
+                department_id,
+            } => {
+                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
+                let pricing = service(&mut tx, &code, display, at).await?;
+                let pricing = Pricing {
+                    source: ChargeSource::Procedure,
+                    source_key: format!("procedure:{procedure_id}"),
+                    department_id,
+                    physician_id: performer_id,
+                    ..pricing
+                };
+                charge(&mut tx, &account, pricing, now).await?;
+            }
+            Captured::Operation {
+                operation_id,
+                patient_id,
+                admission_id,
+                procedures,
+                at,
+                surgeon_id,
+                department_id,
+            } => {
+                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
+                for (code, display) in procedures {
+                    let pricing = service(&mut tx, &code, display, at).await?;
+                    let pricing = Pricing {
+                        source: ChargeSource::Operation,
+                        source_key: format!("operation:{operation_id}:{code}"),
+                        department_id: Some(department_id),
+                        physician_id: surgeon_id,
+                        ..pricing
+                    };
+                    charge(&mut tx, &account, pricing, now).await?;
+                }
+            }
+            Captured::Stock {
+                movement_id,
+                patient_id,
+                returns,
+                item_code,
+                item_name,
+                base_unit,
+                quantity,
+                unit_cost,
+                at,
+                department_id,
+            } => {
+                if let Some(issue_id) = returns {
+                    credit_return(&mut tx, movement_id, issue_id, quantity, &base_unit, now)
+                        .await?;
+                } else {
+                    let account = match store::inpatient_account_at(&mut tx, patient_id, at).await?
+                    {
+                        Some(account) => account,
+                        None if department_id.is_some() && now - at < ADMISSION_WAIT => {
+                            return Err(NotYet::AdmissionUnknown);
+                        }
+                        None => store::outpatient_account(&mut tx, patient_id, now).await?,
+                    };
+                    let tariff = store::tariff_on(
+                        &mut tx,
+                        TariffKind::Supply,
+                        "",
+                        &item_code,
+                        at.date_naive(),
+                    )
+                    .await?;
+                    let unit_price = tariff.as_ref().and_then(|tariff| {
+                        let margin =
+                            Percent::from_basis_points(i64::from(tariff.margin_bp.unwrap_or(0)));
+                        supply_price(unit_cost, margin)
+                    });
+                    let pricing = Pricing {
+                        source: ChargeSource::Supply,
+                        source_key: format!("movement:{movement_id}"),
+                        code_system: String::new(),
+                        code: item_code,
+                        description: format!("{item_name} ({base_unit})"),
+                        quantity,
+                        unit_price,
+                        service_group: tariff
+                            .map(|tariff| tariff.service_group)
+                            .unwrap_or_default(),
+                        service_time: at,
+                        department_id,
+                        physician_id: None,
+                    };
+                    charge(&mut tx, &account, pricing, now).await?;
+                }
+            }
+            Captured::EmergencyVisit {
+                visit_id,
+                patient_id,
+                admission_id,
+                at,
+                department_id,
+            } => {
+                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
+                let tariff = store::tariff_on(
+                    &mut tx,
+                    TariffKind::Service,
+                    OWN_CODE_SYSTEM,
+                    EMERGENCY_VISIT_CODE,
+                    at.date_naive(),
+                )
+                .await?;
+                let pricing = Pricing {
+                    source: ChargeSource::EmergencyVisit,
+                    source_key: format!("emergency_visit:{visit_id}"),
+                    code_system: OWN_CODE_SYSTEM.to_owned(),
+                    code: EMERGENCY_VISIT_CODE.to_owned(),
+                    description: (tariff.as_ref())
+                        .map_or_else(|| "Emergency visit".to_owned(), |t| t.name.clone()),
+                    quantity: one(),
+                    unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
+                    service_group: tariff.map(|t| t.service_group).unwrap_or_default(),
+                    service_time: at,
+                    department_id: Some(department_id),
+                    physician_id: None,
+                };
+                charge(&mut tx, &account, pricing, now).await?;
+            }
+        }
+        tx.commit().await.map_err(Error::from)?;
+        Ok(())
+    }
+}
+
+fn one() -> Amount {
+    Amount::from_scaled_positive(10_000).unwrap_or_else(|| unreachable!("one is positive"))
+}
+
+/// The account of an admission, with the admission's latest facts kept on it.
+async fn keep(tx: &mut TenantTx, admission: &Admission, now: DateTime<Utc>) -> Result<AccountRow> {
+    let facts = &admission.facts;
+    store::admission_account(tx, facts.admission_id, facts.patient_id, now).await?;
+    store::keep_admission(tx, facts).await?;
+    store::account_of_admission(tx, facts.admission_id).await
+}
+
+/// The account a charge goes to: its admission's, else the patient's outpatient account.
+async fn account_for(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    admission_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<AccountRow> {
+    match admission_id {
+        Some(admission_id) => store::admission_account(tx, admission_id, patient_id, now).await,
+        None => store::outpatient_account(tx, patient_id, now).await,
+    }
+}
+
+/// A service priced by the procedure classification (`achi`).
+async fn service(
+    tx: &mut TenantTx,
+    code: &str,
+    display: String,
+    at: DateTime<Utc>,
+) -> Result<Pricing> {
+    const PROCEDURES: &str = "achi";
+    let tariff =
+        store::tariff_on(tx, TariffKind::Service, PROCEDURES, code, at.date_naive()).await?;
+    Ok(Pricing {
+        source: ChargeSource::Procedure,
+        source_key: String::new(),
+        code_system: PROCEDURES.to_owned(),
+        code: code.to_owned(),
+        description: match &tariff {
+            Some(tariff) => tariff.name.clone(),
+            None if display.is_empty() => code.to_owned(),
+            None => display,
+        },
+        quantity: one(),
+        unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
+        service_group: tariff
+            .map(|tariff| tariff.service_group)
+            .unwrap_or_default(),
+        service_time: at,
+        department_id: None,
+        physician_id: None,
+    })
+}
+
+/// Splits and writes a charge on a locked account; nothing when its source was charged.
+async fn charge(
+    tx: &mut TenantTx,
+    account: &AccountRow,
+    pricing: Pricing,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if store::charge_by_source(tx, &pricing.source_key)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let unpriced = pricing.unit_price.is_none();
+    let unit_price = pricing.unit_price.unwrap_or(Money::ZERO);
+    let amount = unit_price
+        .times(pricing.quantity)
+        .ok_or_else(|| Error::precondition("a charge is too large"))?;
+    let split = split_for(
+        tx,
+        account,
+        amount,
+        &pricing.service_group,
+        pricing.service_time,
+    )
+    .await?;
+    let row = charge_row(account.id, pricing, unit_price, amount, &split, unpriced);
+    store::insert_charge(tx, &row, now).await?;
+    Ok(())
+}
+
+/// The split of `amount` by the patient's policies valid on the service's day.
+pub(crate) async fn split_for(
+    tx: &mut TenantTx,
+    account: &AccountRow,
+    amount: Money,
+    service_group: &str,
+    at: DateTime<Utc>,
+) -> Result<Split> {
+    let coverages = store::coverages_on(tx, account.patient_id, at.date_naive()).await?;
+    let mut national = None;
+    let mut supplementary = None;
+    for (_, contract) in &coverages {
+        let so_far = store::so_far(tx, account.id, contract.id).await?;
+        match contract.kind {
+            PayerKind::National => national = Some((contract.terms(), so_far)),
+            PayerKind::Supplementary => supplementary = Some((contract.terms(), so_far)),
+        }
+    }
+    Ok(split(
+        amount,
+        service_group,
+        national.as_ref().map(|(terms, so_far)| (terms, *so_far)),
+        supplementary
+            .as_ref()
+            .map(|(terms, so_far)| (terms, *so_far)),
+    ))
+}
+
+fn charge_row(
+    account_id: Uuid,
+    pricing: Pricing,
+    unit_price: Money,
+    amount: Money,
+    split: &Split,
+    unpriced: bool,
+) -> ChargeRow {
+    ChargeRow {
+        id: Uuid::now_v7(),
+        account_id,
+        source: pricing.source,
+        source_key: pricing.source_key,
+        code_system: pricing.code_system,
+        code: pricing.code,
+        description: pricing.description,
+        quantity: pricing.quantity.to_string(),
+        unit_price,
+        amount,
+        national_contract_id: split.national.map(|(id, _)| id),
+        national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
+        supplementary_contract_id: split.supplementary.map(|(id, _)| id),
+        supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
+        patient_amount: split.patient,
+        franchise_applied: split.franchise,
+        service_group: pricing.service_group,
+        service_time: pricing.service_time,
+        department_id: pricing.department_id,
+        physician_id: pricing.physician_id,
+        reverses_id: None,
+        unpriced,
+        reason: String::new(),
+        approved_by: None,
+    }
+}
+
+/// The split a charge was written with.
+pub(crate) fn split_of(charge: &ChargeRow) -> Split {
+    Split {
+        national: (charge.national_contract_id).map(|id| (id, charge.national_amount)),
+        supplementary: (charge.supplementary_contract_id)
+            .map(|id| (id, charge.supplementary_amount)),
+        patient: charge.patient_amount,
+        franchise: charge.franchise_applied,
+    }
+}
+
+/// Bed-days (or started hours) of every stay of a discharged admission, by the care level of
+/// each ward and the tariff valid on the day each stay began.
+async fn charge_stay(
+    tx: &mut TenantTx,
+    account: &AccountRow,
+    admission: &Admission,
+    zone: &chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(discharged) = admission.facts.discharge_time else {
+        return Ok(());
+    };
+    let departments: Vec<Uuid> = admission.stays.iter().map(|s| s.department_id).collect();
+    let levels = store::care_levels(tx, &departments).await?;
+    let mut priced = Vec::with_capacity(admission.stays.len());
+    for stay in &admission.stays {
+        let level = (levels.get(&stay.department_id).cloned())
+            .unwrap_or_else(|| DEFAULT_CARE_LEVEL.to_owned());
+        let tariff = store::tariff_on(
+            tx,
+            TariffKind::Accommodation,
+            "",
+            &level,
+            stay.start.with_timezone(zone).date_naive(),
+        )
+        .await?;
+        let period = Period {
+            start: stay.start,
+            end: stay.end.unwrap_or(discharged).max(stay.start),
+            unit: tariff
+                .as_ref()
+                .map_or(TariffUnit::Day, |tariff| tariff.unit),
+        };
+        priced.push((stay, level, tariff, period));
+    }
+    let periods: Vec<Period> = priced.iter().map(|(_, _, _, period)| *period).collect();
+    let units = accommodation_units(zone, &periods);
+    for ((stay, level, tariff, period), units) in priced.into_iter().zip(units) {
+        if units == 0 {
+            continue;
+        }
+        let Some(quantity) = u32::try_from(units)
+            .ok()
+            .and_then(|units| one().times_count(units))
+        else {
+            continue;
+        };
+        let unit_name = if period.unit == TariffUnit::Hour {
+            "hours"
+        } else {
+            "days"
+        };
+        let pricing = Pricing {
+            source: ChargeSource::Accommodation,
+            source_key: format!("stay:{}:{}", stay.id, discharged.timestamp_micros()),
+            code_system: String::new(),
+            code: level.clone(),
+            description: match &tariff {
+                Some(tariff) => format!("{} ({unit_name})", tariff.name),
+                None => format!("Accommodation, {level} ({unit_name})"),
+            },
+            quantity,
+            unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
+            service_group: tariff
+                .map(|tariff| tariff.service_group)
+                .unwrap_or_default(),
+            service_time: period.start,
+            department_id: Some(stay.department_id),
+            physician_id: admission.facts.physician_id,
+        };
+        charge(tx, account, pricing, now).await?;
+    }
+    Ok(())
+}
+
+/// Reverses, once, every standing charge of the account (of `source`, or all).
+async fn reverse_all(
+    tx: &mut TenantTx,
+    account: &AccountRow,
+    source: Option<ChargeSource>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for original in store::standing_charges(tx, account.id, source).await? {
+        let split = split_of(&original).reversed();
+        let row = ChargeRow {
+            id: Uuid::now_v7(),
+            source_key: format!("reversal:{}", original.id),
+            unit_price: -original.unit_price,
+            amount: -original.amount,
+            national_contract_id: split.national.map(|(id, _)| id),
+            national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
+            supplementary_contract_id: split.supplementary.map(|(id, _)| id),
+            supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
+            patient_amount: split.patient,
+            franchise_applied: split.franchise,
+            reverses_id: Some(original.id),
+            reason: "reversed: its source was undone".to_owned(),
+            ..original
+        };
+        store::insert_charge(tx, &row, now).await?;
+    }
+    Ok(())
+}
+
+/// Credits stock that came back from a patient, at the price it was charged, in proportion
+/// of the charge's split.
+async fn credit_return(
+    tx: &mut TenantTx,
+    movement_id: Uuid,
+    issue_id: Uuid,
+    quantity: Amount,
+    base_unit: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(issued) = store::charge_by_source(tx, &format!("movement:{issue_id}")).await? else {
+        // The issue was never charged (a ward's stock, not a patient's): nothing to credit.
+        return Ok(());
+    };
+    let account = store::lock_account(tx, issued.account_id).await?;
+    let credit = -issued
+        .unit_price
+        .times(quantity)
+        .ok_or_else(|| Error::precondition("a credit is too large"))?;
+    let split = split_of(&issued).part(credit, issued.amount);
+    let row = ChargeRow {
+        id: Uuid::now_v7(),
+        account_id: account.id,
+        source_key: format!("movement:{movement_id}"),
+        quantity: quantity.to_string(),
+        unit_price: -issued.unit_price,
+        amount: credit,
+        national_contract_id: split.national.map(|(id, _)| id),
+        national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
+        supplementary_contract_id: split.supplementary.map(|(id, _)| id),
+        supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
+        patient_amount: split.patient,
+        franchise_applied: split.franchise,
+        reverses_id: None,
+        reason: format!("returned {quantity} {base_unit}"),
+        ..issued
+    };
+    store::insert_charge(tx, &row, now).await?;
+    Ok(())
+}

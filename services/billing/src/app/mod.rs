@@ -1,0 +1,53 @@
+//! The use cases of billing, one function per RPC (`tariffs`, `accounts`, `cash`), and the
+//! capture of charges from other modules' events (`capture`). What a use case is asked comes
+//! parsed (`grpc/parse.rs`); it answers in the contract's messages (`convert.rs`), so a retry
+//! is answered with the stored response.
+
+mod accounts;
+mod capture;
+mod cash;
+mod tariffs;
+
+pub(crate) use accounts::{AccountRef, Adjustment};
+pub(crate) use capture::{Admission, Captured, StayPeriod};
+pub(crate) use cash::{Closing, NewPayment, NewRefund, NewShift};
+pub(crate) use tariffs::{NewContract, NewCoverage, NewPriceList};
+
+use chrono::{DateTime, Utc};
+use hmis_platform::RequestContext;
+use hmis_platform::TenantTx;
+use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::call::Calls;
+use uuid::Uuid;
+
+use crate::directory::Directory;
+use crate::error::Result;
+
+pub(crate) const READ: &str = "billing.read";
+pub(crate) const MANAGE: &str = "billing.manage";
+pub(crate) const CASH: &str = "billing.cash";
+pub(crate) const ADJUST: &str = "billing.adjust";
+pub(crate) const COVER: &str = "billing.cover";
+
+const SERVICE: &str = "/openhmis.billing.v1.BillingService/";
+
+fn method(name: &str) -> String {
+    format!("{SERVICE}{name}")
+}
+
+#[derive(Debug)]
+pub(crate) struct Billing {
+    pub(crate) calls: Calls<crate::error::Error>,
+    pub(crate) directory: Directory,
+}
+
+/// Records the call's access to `patients` (none for reference data) in its transaction.
+async fn record(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    patients: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit::record(tx, context, &AuditEntry::ok(patients), now).await?;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The events billing charges from, read into [`Captured`] facts and handed to the capture
+//! use case (`app/capture.rs`): admissions (the account follows its admission; bed-days at
+//! discharge, reversed when undone; everything reversed when cancelled; emergency visits),
+//! encounters (procedures), surgery (completed operations) and inventory (stock issued to a
+//! patient or back from one). Idempotent: each charge names the fact it charges.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use hmis_platform::RequestContext;
+use hmis_platform::amount::Amount;
+use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
+use hmis_platform::types::Version;
+use hmis_platform::wire::parse_timestamp;
+use hmis_proto::events::admissions::{
+    ADMISSION_CANCELLED, DISCHARGE_UNDONE, EMERGENCY_VISIT_CLOSED, PATIENT_DISCHARGED, admission_of,
+};
+use hmis_proto::events::encounters::PROCEDURE_RECORDED;
+use hmis_proto::events::inventory::PATIENT_STOCK_MOVED;
+use hmis_proto::events::surgery::OPERATION_COMPLETED;
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+use hmis_proto::openhmis::surgery::v1 as surgery_pb;
+use uuid::Uuid;
+
+use crate::app::{Admission, Billing, Captured, StayPeriod};
+use crate::store::AdmissionFacts;
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Admissions,
+    Encounters,
+    Surgery,
+    Inventory,
+}
+
+#[derive(Debug)]
+struct Follower {
+    billing: Arc<Billing>,
+    source: Source,
+}
+
+/// The subscriptions that capture charges, one per publishing module.
+pub(crate) fn subscriptions(billing: &Arc<Billing>) -> Vec<Subscription> {
+    [
+        ("admissions", Source::Admissions),
+        ("encounters", Source::Encounters),
+        ("surgery", Source::Surgery),
+        ("inventory", Source::Inventory),
+    ]
+    .into_iter()
+    .map(|(module, source)| Subscription {
+        source: module,
+        subscriber: format!("billing.charges_from_{module}"),
+        handler: Arc::new(Follower {
+            billing: billing.clone(),
+            source,
+        }),
+    })
+    .collect()
+}
+
+fn invalid(what: &str) -> HandlerError {
+    HandlerError::new(format!("an event's {what} is not valid"))
+}
+
+fn id(value: &str, what: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(value).map_err(|_| invalid(what))
+}
+
+fn optional_id(value: &str, what: &str) -> Result<Option<Uuid>, HandlerError> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        id(value, what).map(Some)
+    }
+}
+
+fn time(
+    value: Option<&prost_types::Timestamp>,
+    what: &str,
+) -> Result<Option<DateTime<Utc>>, HandlerError> {
+    parse_timestamp(value).map_err(|_| invalid(what))
+}
+
+fn admission(admission: &admissions_pb::Admission) -> Result<Admission, HandlerError> {
+    let version = Version::parse_etag(&admission.etag)
+        .map_err(|_| invalid("etag"))?
+        .get();
+    let discharge_time = match &admission.discharge {
+        Some(discharge) => time(discharge.discharge_time.as_ref(), "discharge time")?,
+        None => None,
+    };
+    let stays = (admission.stays.iter())
+        .map(|stay| {
+            Ok(StayPeriod {
+                id: id(&stay.id, "stay id")?,
+                department_id: id(&stay.department_id, "stay department")?,
+                start: time(stay.start_time.as_ref(), "stay start")?
+                    .ok_or_else(|| invalid("stay start"))?,
+                end: time(stay.end_time.as_ref(), "stay end")?,
+            })
+        })
+        .collect::<Result<Vec<_>, HandlerError>>()?;
+    Ok(Admission {
+        facts: AdmissionFacts {
+            admission_id: id(&admission.id, "admission id")?,
+            patient_id: id(&admission.patient_id, "patient id")?,
+            version,
+            facility_id: id(&admission.facility_id, "facility id")?,
+            physician_id: optional_id(&admission.admitting_physician_id, "physician id")?,
+            admit_time: time(admission.admit_time.as_ref(), "admit time")?
+                .ok_or_else(|| invalid("admit time"))?,
+            discharge_time,
+            cancelled: admission.status == admissions_pb::AdmissionStatus::Cancelled as i32,
+        },
+        stays,
+    })
+}
+
+fn from_admissions(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type == EMERGENCY_VISIT_CLOSED {
+        let closed: admissions_pb::EmergencyVisitClosed =
+            event.decode().map_err(HandlerError::new)?;
+        let visit = closed.visit.ok_or_else(|| invalid("visit"))?;
+        return Ok(Some(Captured::EmergencyVisit {
+            visit_id: id(&visit.id, "visit id")?,
+            patient_id: id(&visit.patient_id, "patient id")?,
+            admission_id: optional_id(&visit.admission_id, "admission id")?,
+            at: time(visit.arrival_time.as_ref(), "arrival time")?.unwrap_or(event.occurred_at),
+            department_id: id(&visit.department_id, "department id")?,
+        }));
+    }
+    let Some(carried) =
+        admission_of(&event.event_type, &event.payload).map_err(HandlerError::new)?
+    else {
+        return Ok(None);
+    };
+    let admission = admission(&carried)?;
+    Ok(Some(match event.event_type.as_str() {
+        PATIENT_DISCHARGED => Captured::Discharged(admission),
+        DISCHARGE_UNDONE => Captured::DischargeUndone(admission),
+        ADMISSION_CANCELLED => Captured::AdmissionCancelled(admission),
+        _ => Captured::AdmissionChanged(admission),
+    }))
+}
+
+fn from_encounters(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type != PROCEDURE_RECORDED {
+        return Ok(None);
+    }
+    let recorded: encounters_pb::ProcedureRecorded = event.decode().map_err(HandlerError::new)?;
+    let procedure = recorded.procedure.ok_or_else(|| invalid("procedure"))?;
+    if recorded.patient_id.is_empty() {
+        // Published before procedures named their patient: nothing to charge it to.
+        return Ok(None);
+    }
+    Ok(Some(Captured::Procedure {
+        procedure_id: id(&procedure.id, "procedure id")?,
+        patient_id: id(&recorded.patient_id, "patient id")?,
+        admission_id: optional_id(&recorded.admission_id, "admission id")?,
+        code: procedure.code,
+        display: procedure.display,
+        at: time(procedure.performed_time.as_ref(), "performed time")?.unwrap_or(event.occurred_at),
+        performer_id: optional_id(&procedure.performer_id, "performer id")?,
+        department_id: optional_id(&recorded.department_id, "department id")?,
+    }))
+}
+
+fn from_surgery(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type != OPERATION_COMPLETED {
+        return Ok(None);
+    }
+    let completed: surgery_pb::OperationCompleted = event.decode().map_err(HandlerError::new)?;
+    let operation = completed.operation.ok_or_else(|| invalid("operation"))?;
+    let surgeon = (operation.team.iter())
+        .find(|member| member.role == surgery_pb::TeamRole::PrimarySurgeon as i32)
+        .map(|member| id(&member.user_id, "surgeon id"))
+        .transpose()?;
+    Ok(Some(Captured::Operation {
+        operation_id: id(&operation.id, "operation id")?,
+        patient_id: id(&operation.patient_id, "patient id")?,
+        admission_id: optional_id(&operation.admission_id, "admission id")?,
+        procedures: (operation.procedures.into_iter())
+            .map(|procedure| (procedure.code, procedure.display))
+            .collect(),
+        at: event.occurred_at,
+        surgeon_id: surgeon,
+        department_id: id(&operation.department_id, "department id")?,
+    }))
+}
+
+fn from_inventory(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type != PATIENT_STOCK_MOVED {
+        return Ok(None);
+    }
+    let moved: inventory_pb::PatientStockMoved = event.decode().map_err(HandlerError::new)?;
+    let movement = moved.movement.ok_or_else(|| invalid("movement"))?;
+    let returns = if movement.kind == inventory_pb::MovementKind::Return as i32 {
+        Some(id(&movement.document_id, "returned movement")?)
+    } else {
+        None
+    };
+    let cost = |text: &str| -> Result<i64, HandlerError> {
+        match Amount::from_db(text) {
+            Ok(cost) => Ok(cost.scaled()),
+            Err(_) if text.trim_start_matches(['0', '.']).is_empty() => Ok(0),
+            Err(_) => Err(invalid("unit cost")),
+        }
+    };
+    Ok(Some(Captured::Stock {
+        movement_id: id(&movement.id, "movement id")?,
+        patient_id: id(&movement.patient_id, "patient id")?,
+        returns,
+        item_code: moved.item_code,
+        item_name: moved.item_name,
+        base_unit: moved.base_unit,
+        quantity: Amount::from_db(&movement.quantity).map_err(|_| invalid("quantity"))?,
+        unit_cost: cost(&movement.unit_cost)?,
+        at: time(movement.occur_time.as_ref(), "movement time")?.unwrap_or(event.occurred_at),
+        department_id: optional_id(&movement.department_id, "department id")?,
+    }))
+}
+
+impl Follower {
+    async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
+        let captured = match self.source {
+            Source::Admissions => from_admissions(event)?,
+            Source::Encounters => from_encounters(event)?,
+            Source::Surgery => from_surgery(event)?,
+            Source::Inventory => from_inventory(event)?,
+        };
+        let Some(captured) = captured else {
+            return Ok(());
+        };
+        let context = RequestContext::system(event.tenant_id).acting_on(&event.event_type);
+        self.billing
+            .capture(&context, captured)
+            .await
+            .map_err(HandlerError::new)
+    }
+}
+
+impl EventHandler for Follower {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(self.follow(event))
+    }
+}

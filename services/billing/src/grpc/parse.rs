@@ -1,0 +1,447 @@
+//! Requests of the billing service, parsed into what the use cases are asked: every wrong
+//! field is named at once (`INVALID_ARGUMENT` with field violations), nothing is echoed back.
+
+use std::collections::HashMap;
+
+use hmis_platform::Violations;
+use hmis_platform::money::Money;
+use hmis_platform::types::{Code, Line, Name, Text, parse_date};
+use hmis_proto::openhmis::billing::v1 as pb;
+use uuid::Uuid;
+
+use crate::app::{
+    AccountRef, Adjustment, Closing, NewContract, NewCoverage, NewPayment, NewPriceList, NewRefund,
+    NewShift,
+};
+use crate::convert::{
+    parse_method, parse_payer_kind, parse_payment_kind, parse_tariff_kind, parse_tariff_unit,
+};
+use crate::domain::{ANY_ITEM, PaymentMethod, Percent, TariffKind, TariffUnit};
+use crate::error::Result;
+use crate::store::{ContractRow, CoverageRow, TariffRow};
+
+/// Tariffs one SetTariffs call may write.
+const MAX_TARIFFS: usize = 5000;
+/// Service groups one contract lists.
+const MAX_GROUPS: usize = 100;
+/// The highest margin a supply rule may add.
+const MAX_MARGIN_PERCENT: i64 = 1000;
+/// The longest provider reference of a payment.
+const MAX_CONFIRMATION: usize = 100;
+
+/// One id, the whole request of a read by id.
+pub(crate) fn id(field: &str, value: &str) -> Result<Uuid> {
+    let mut violations = Violations::default();
+    let id = violations.id(field, value);
+    Ok(violations.finish(|| id)?)
+}
+
+fn money(field: &str, value: &str, violations: &mut Violations) -> Option<Money> {
+    violations.check(field, Money::parse(value))
+}
+
+fn positive(field: &str, value: &str, violations: &mut Violations) -> Option<Money> {
+    let amount = money(field, value, violations)?;
+    if !amount.is_positive() {
+        violations.add(field, "must be more than zero");
+        return None;
+    }
+    Some(amount)
+}
+
+fn not_negative(field: &str, value: &str, violations: &mut Violations) -> Option<Money> {
+    let amount = money(field, value, violations)?;
+    if amount.is_negative() {
+        violations.add(field, "must not be negative");
+        return None;
+    }
+    Some(amount)
+}
+
+pub(crate) fn create_price_list(message: &pb::CreatePriceListRequest) -> Result<NewPriceList> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let name = violations.check("name", Name::parse(&message.name));
+    let currency = if message.currency.len() == 3
+        && message.currency.chars().all(|c| c.is_ascii_uppercase())
+    {
+        Some(message.currency.clone())
+    } else {
+        violations.add("currency", "must be an ISO 4217 code such as MDL");
+        None
+    };
+    let valid_from = violations.check("valid_from", parse_date(&message.valid_from));
+    let valid_until = violations.optional_date("valid_until", &message.valid_until);
+    if let (Some(from), Some(Some(until))) = (valid_from, valid_until)
+        && until < from
+    {
+        violations.add("valid_until", "must not be before valid_from");
+    }
+    Ok(violations.finish(|| {
+        Some(NewPriceList {
+            key: key?,
+            name: name?.as_str().to_owned(),
+            currency: currency?,
+            valid_from: valid_from?,
+            valid_until: valid_until?,
+        })
+    })?)
+}
+
+fn tariff(field: &str, tariff: &pb::Tariff, violations: &mut Violations) -> Option<TariffRow> {
+    let before = violations.len();
+    let kind = parse_tariff_kind(tariff.kind);
+    if kind.is_none() {
+        violations.add(format!("{field}.kind"), "must be set");
+    }
+    let code = if tariff.code == ANY_ITEM && kind == Some(TariffKind::Supply) {
+        Some(ANY_ITEM.to_owned())
+    } else {
+        violations
+            .check(&format!("{field}.code"), Code::parse(&tariff.code))
+            .map(|code| code.as_str().to_owned())
+    };
+    let name = violations.check(&format!("{field}.name"), Name::parse(&tariff.name));
+    let group = violations.check(
+        &format!("{field}.service_group"),
+        Code::parse(&tariff.service_group),
+    );
+    let unit = parse_tariff_unit(tariff.unit);
+    let (mut code_system, mut price, mut margin) = (String::new(), None, None);
+    match kind {
+        Some(TariffKind::Service) => {
+            match Code::parse(&tariff.code_system) {
+                Ok(system) => code_system = system.as_str().to_owned(),
+                Err(error) => violations.add(format!("{field}.code_system"), error.0),
+            }
+            price = not_negative(&format!("{field}.price"), &tariff.price, violations);
+            if !matches!(unit, Some(TariffUnit::Each) | None) {
+                violations.add(format!("{field}.unit"), "a service is priced EACH");
+            }
+        }
+        Some(TariffKind::Accommodation) => {
+            price = not_negative(&format!("{field}.price"), &tariff.price, violations);
+            if !matches!(unit, Some(TariffUnit::Day | TariffUnit::Hour)) {
+                violations.add(format!("{field}.unit"), "must be DAY or HOUR");
+            }
+        }
+        Some(TariffKind::Supply) => {
+            margin = violations
+                .check(
+                    &format!("{field}.margin_percent"),
+                    Percent::parse(&tariff.margin_percent, MAX_MARGIN_PERCENT),
+                )
+                .and_then(|margin| i32::try_from(margin.basis_points()).ok());
+        }
+        None => {}
+    }
+    if violations.len() > before {
+        return None;
+    }
+    let kind = kind?;
+    Some(TariffRow {
+        kind,
+        code_system,
+        code: code?,
+        name: name?.as_str().to_owned(),
+        price,
+        unit: match kind {
+            TariffKind::Accommodation => unit?,
+            _ => TariffUnit::Each,
+        },
+        margin_bp: margin,
+        service_group: group?.as_str().to_owned(),
+    })
+}
+
+pub(crate) fn set_tariffs(
+    message: &pb::SetTariffsRequest,
+) -> Result<(hmis_platform::idempotency::RequestKey, Uuid, Vec<TariffRow>)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let price_list_id = violations.id("price_list_id", &message.price_list_id);
+    if message.tariffs.is_empty() || message.tariffs.len() > MAX_TARIFFS {
+        violations.add("tariffs", format!("must list 1 to {MAX_TARIFFS}"));
+    }
+    let mut tariffs = Vec::with_capacity(message.tariffs.len().min(MAX_TARIFFS));
+    let mut seen = std::collections::HashSet::new();
+    for (index, given) in message.tariffs.iter().take(MAX_TARIFFS).enumerate() {
+        let field = format!("tariffs[{index}]");
+        if let Some(row) = tariff(&field, given, &mut violations) {
+            if !seen.insert((row.kind, row.code_system.clone(), row.code.clone())) {
+                violations.add(field, "is listed twice");
+            }
+            tariffs.push(row);
+        }
+    }
+    Ok(violations.finish(|| Some((key?, price_list_id?, tariffs)))?)
+}
+
+pub(crate) fn set_ward_care_level(
+    message: &pb::SetWardCareLevelRequest,
+) -> Result<(hmis_platform::idempotency::RequestKey, Uuid, String)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let department_id = violations.id("department_id", &message.department_id);
+    let level = violations.check("care_level", Code::parse(&message.care_level));
+    Ok(violations.finish(|| Some((key?, department_id?, level?.as_str().to_owned())))?)
+}
+
+pub(crate) fn create_contract(message: &pb::CreateInsuranceContractRequest) -> Result<NewContract> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let default_contract = pb::InsuranceContract::default();
+    let contract = message.contract.as_ref().unwrap_or(&default_contract);
+    if message.contract.is_none() {
+        violations.add("contract", "is required");
+    }
+    let payer_code = violations.check("contract.payer_code", Code::parse(&contract.payer_code));
+    let name = violations.check("contract.name", Name::parse(&contract.name));
+    let kind = parse_payer_kind(contract.kind);
+    if kind.is_none() {
+        violations.add("contract.kind", "must be NATIONAL or SUPPLEMENTARY");
+    }
+    let default_percent = violations.check(
+        "contract.default_percent",
+        Percent::parse(&contract.default_percent, 100),
+    );
+    if contract.coverage.len() > MAX_GROUPS {
+        violations.add(
+            "contract.coverage",
+            format!("must list at most {MAX_GROUPS}"),
+        );
+    }
+    let mut coverage = HashMap::new();
+    for (index, group) in contract.coverage.iter().take(MAX_GROUPS).enumerate() {
+        let field = format!("contract.coverage[{index}]");
+        let code = violations.check(
+            &format!("{field}.service_group"),
+            Code::parse(&group.service_group),
+        );
+        let percent = violations.check(
+            &format!("{field}.percent"),
+            Percent::parse(&group.percent, 100),
+        );
+        if let (Some(code), Some(percent)) = (code, percent)
+            && coverage
+                .insert(code.as_str().to_owned(), percent.basis_points())
+                .is_some()
+        {
+            violations.add(field, "names its service group twice");
+        }
+    }
+    let franchise = if contract.franchise.is_empty() {
+        Some(Money::ZERO)
+    } else {
+        not_negative("contract.franchise", &contract.franchise, &mut violations)
+    };
+    let ceiling = if contract.ceiling.is_empty() {
+        Some(None)
+    } else {
+        not_negative("contract.ceiling", &contract.ceiling, &mut violations).map(Some)
+    };
+    Ok(violations.finish(|| {
+        Some(NewContract {
+            key: key?,
+            row: ContractRow {
+                id: Uuid::now_v7(),
+                payer_code: payer_code?.as_str().to_owned(),
+                name: name?.as_str().to_owned(),
+                kind: kind?,
+                default_bp: i32::try_from(default_percent?.basis_points()).ok()?,
+                coverage_bp: sqlx::types::Json(coverage),
+                franchise: franchise?,
+                ceiling: ceiling?,
+            },
+        })
+    })?)
+}
+
+pub(crate) fn add_coverage(message: &pb::AddCoverageRequest) -> Result<NewCoverage> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let default_coverage = pb::Coverage::default();
+    let coverage = message.coverage.as_ref().unwrap_or(&default_coverage);
+    if message.coverage.is_none() {
+        violations.add("coverage", "is required");
+    }
+    let patient_id = violations.id("coverage.patient_id", &coverage.patient_id);
+    let contract_id = violations.id("coverage.contract_id", &coverage.contract_id);
+    let policy = violations.check(
+        "coverage.policy_number",
+        Line::parse(&coverage.policy_number),
+    );
+    if policy.as_ref().is_some_and(Line::is_empty) {
+        violations.add("coverage.policy_number", "is required");
+    }
+    let valid_from = violations.check("coverage.valid_from", parse_date(&coverage.valid_from));
+    let valid_until = violations.optional_date("coverage.valid_until", &coverage.valid_until);
+    if let (Some(from), Some(Some(until))) = (valid_from, valid_until)
+        && until < from
+    {
+        violations.add("coverage.valid_until", "must not be before valid_from");
+    }
+    Ok(violations.finish(|| {
+        Some(NewCoverage {
+            key: key?,
+            row: CoverageRow {
+                id: Uuid::now_v7(),
+                patient_id: patient_id?,
+                contract_id: contract_id?,
+                policy_number: policy?.as_str().to_owned(),
+                valid_from: valid_from?,
+                valid_until: valid_until?,
+            },
+        })
+    })?)
+}
+
+pub(crate) fn get_account(message: &pb::GetAccountRequest) -> Result<AccountRef> {
+    let mut violations = Violations::default();
+    let account_id = violations.optional_id("account_id", &message.account_id);
+    let admission_id = violations.optional_id("admission_id", &message.admission_id);
+    let which = match (account_id, admission_id) {
+        (Some(Some(id)), Some(None)) => Some(AccountRef::Id(id)),
+        (Some(None), Some(Some(id))) => Some(AccountRef::Admission(id)),
+        (Some(Some(_)), Some(Some(_))) => {
+            violations.add(
+                "admission_id",
+                "name the account or the admission, not both",
+            );
+            None
+        }
+        (Some(None), Some(None)) => {
+            violations.add("account_id", "name the account or the admission");
+            None
+        }
+        _ => None,
+    };
+    Ok(violations.finish(|| which)?)
+}
+
+pub(crate) fn adjust_account(message: &pb::AdjustAccountRequest) -> Result<Adjustment> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let account_id = violations.id("account_id", &message.account_id);
+    let amount = money("amount", &message.amount, &mut violations);
+    if amount.is_some_and(Money::is_zero) {
+        violations.add("amount", "must not be zero");
+    }
+    let reason = violations.check("reason", Text::parse_required(&message.reason));
+    let contract_id = violations.optional_id("contract_id", &message.contract_id);
+    Ok(violations.finish(|| {
+        Some(Adjustment {
+            key: key?,
+            account_id: account_id?,
+            amount: amount?,
+            reason: reason?,
+            contract_id: contract_id?,
+        })
+    })?)
+}
+
+pub(crate) fn open_shift(message: &pb::OpenShiftRequest) -> Result<NewShift> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let desk = violations.check("desk", Name::parse(&message.desk));
+    let opening_float = if message.opening_float.is_empty() {
+        Some(Money::ZERO)
+    } else {
+        not_negative("opening_float", &message.opening_float, &mut violations)
+    };
+    Ok(violations.finish(|| {
+        Some(NewShift {
+            key: key?,
+            desk: desk?.as_str().to_owned(),
+            opening_float: opening_float?,
+        })
+    })?)
+}
+
+pub(crate) fn record_payment(message: &pb::RecordPaymentRequest) -> Result<NewPayment> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let shift_id = violations.id("shift_id", &message.shift_id);
+    let account_id = violations.id("account_id", &message.account_id);
+    let kind = parse_payment_kind(message.kind);
+    if kind.is_none() {
+        violations.add("kind", "must be PAYMENT or DEPOSIT");
+    }
+    let method = parse_method(message.method);
+    if method.is_none() {
+        violations.add("method", "must be set");
+    }
+    let amount = positive("amount", &message.amount, &mut violations);
+    let confirmation = message.confirmation_id.trim();
+    let confirmation_id = if confirmation.is_empty() {
+        if method.is_some_and(|method| method != PaymentMethod::Cash) {
+            violations.add(
+                "confirmation_id",
+                "is required for card, mobile and bank payments",
+            );
+        }
+        None
+    } else if confirmation.len() > MAX_CONFIRMATION || confirmation.chars().any(char::is_control) {
+        violations.add(
+            "confirmation_id",
+            format!("must be at most {MAX_CONFIRMATION} printable characters"),
+        );
+        None
+    } else {
+        Some(confirmation.to_owned())
+    };
+    Ok(violations.finish(|| {
+        Some(NewPayment {
+            key: key?,
+            shift_id: shift_id?,
+            account_id: account_id?,
+            kind: kind?,
+            method: method?,
+            amount: amount?,
+            confirmation_id,
+        })
+    })?)
+}
+
+pub(crate) fn refund_payment(message: &pb::RefundPaymentRequest) -> Result<NewRefund> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let shift_id = violations.id("shift_id", &message.shift_id);
+    let payment_id = violations.id("payment_id", &message.payment_id);
+    let amount = positive("amount", &message.amount, &mut violations);
+    let method = match message.method {
+        0 => Some(None),
+        value => match parse_method(value) {
+            Some(method) => Some(Some(method)),
+            None => {
+                violations.add("method", "is not a payment method");
+                None
+            }
+        },
+    };
+    let reason = violations.check("reason", Text::parse_required(&message.reason));
+    Ok(violations.finish(|| {
+        Some(NewRefund {
+            key: key?,
+            shift_id: shift_id?,
+            payment_id: payment_id?,
+            amount: amount?,
+            method: method?,
+            reason: reason?,
+        })
+    })?)
+}
+
+pub(crate) fn close_shift(message: &pb::CloseShiftRequest) -> Result<Closing> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let shift_id = violations.id("shift_id", &message.shift_id);
+    let counted_cash = not_negative("counted_cash", &message.counted_cash, &mut violations);
+    Ok(violations.finish(|| {
+        Some(Closing {
+            key: key?,
+            shift_id: shift_id?,
+            counted_cash: counted_cash?,
+        })
+    })?)
+}
