@@ -6,6 +6,7 @@ mod support;
 
 mod admissions;
 mod audit;
+mod billing;
 mod encounters;
 mod foundation;
 mod gateway;

@@ -23,7 +23,7 @@ use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fie
 use tonic::Code;
 use tonic::transport::Channel;
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -40,21 +40,21 @@ const DAY: &str = "2026-12-07";
 /// A hospital with a surgical ward, an operating block of two theatres, the starter code
 /// systems with graded procedures, and its staff: a desk, surgeons (the first holds grades up
 /// to 3), an anaesthetist, a theatre nurse, a coordinator and the medical office.
-struct Block {
-    app: TestApp,
-    admin: Session,
-    desk: Session,
-    coordinator: Session,
-    office: Session,
+pub(crate) struct Block {
+    pub(crate) app: TestApp,
+    pub(crate) admin: Session,
+    pub(crate) desk: Session,
+    pub(crate) coordinator: Session,
+    pub(crate) office: Session,
     /// Surgeons' sessions and user ids.
-    surgeons: Vec<(Session, String)>,
-    anaesthetist: String,
-    nurse: String,
-    facility_id: String,
-    ward_id: String,
-    block_id: String,
-    beds: Vec<String>,
-    theatres: Vec<String>,
+    pub(crate) surgeons: Vec<(Session, String)>,
+    pub(crate) anaesthetist: String,
+    pub(crate) nurse: String,
+    pub(crate) facility_id: String,
+    pub(crate) ward_id: String,
+    pub(crate) block_id: String,
+    pub(crate) beds: Vec<String>,
+    pub(crate) theatres: Vec<String>,
 }
 
 async fn user_id(app: &TestApp, session: &Session) -> String {
@@ -71,7 +71,7 @@ fn surgery(app: &TestApp) -> SurgeryServiceClient<Channel> {
 }
 
 impl Block {
-    async fn open(surgeons: usize) -> Self {
+    pub(crate) async fn open(surgeons: usize) -> Self {
         let app = TestApp::spawn().await;
         let admin = app.create_tenant("SRG").await;
         TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
@@ -205,11 +205,11 @@ impl Block {
         block
     }
 
-    fn surgery(&self) -> SurgeryServiceClient<Channel> {
+    pub(crate) fn surgery(&self) -> SurgeryServiceClient<Channel> {
         surgery(&self.app)
     }
 
-    fn surgeon(&self, index: usize) -> &str {
+    pub(crate) fn surgeon(&self, index: usize) -> &str {
         &self.surgeons[index].1
     }
 
@@ -232,7 +232,7 @@ impl Block {
             .expect("privilege")
     }
 
-    async fn register(&self, family: &str) -> String {
+    pub(crate) async fn register(&self, family: &str) -> String {
         patients_pb::patient_service_client::PatientServiceClient::new(self.app.channel.clone())
             .register_patient(signed_in(
                 &self.desk,
@@ -256,7 +256,7 @@ impl Block {
             .id
     }
 
-    async fn admitted(&self, family: &str, bed: usize) -> admissions_pb::Admission {
+    pub(crate) async fn admitted(&self, family: &str, bed: usize) -> admissions_pb::Admission {
         let patient_id = self.register(family).await;
         admissions_pb::admission_service_client::AdmissionServiceClient::new(
             self.app.channel.clone(),
@@ -285,7 +285,7 @@ impl Block {
 
     /// A booking of `patient_id` in theatre `theatre` by surgeon `surgeon`, for an hour from
     /// `start`, of an appendicectomy (grade 2) unless `codes` says otherwise.
-    fn booking(
+    pub(crate) fn booking(
         &self,
         theatre: usize,
         patient_id: &str,
@@ -306,7 +306,7 @@ impl Block {
         }
     }
 
-    async fn book(
+    pub(crate) async fn book(
         &self,
         request: pb::BookOperationRequest,
     ) -> Result<pb::BookOperationResponse, tonic::Status> {
@@ -333,7 +333,7 @@ impl Block {
     }
 
     /// Waits until surgery has learnt the patient and the admission from their events.
-    async fn known(&self, admission: &admissions_pb::Admission) {
+    pub(crate) async fn known(&self, admission: &admissions_pb::Admission) {
         let mut owner = self.owner().await;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
@@ -358,7 +358,7 @@ impl Block {
         }
     }
 
-    async fn owner(&self) -> PgConnection {
+    pub(crate) async fn owner(&self) -> PgConnection {
         PgConnection::connect_with(&self.app.db.owner_options())
             .await
             .expect("owner connection")
@@ -860,7 +860,7 @@ async fn wrong_bookings_name_their_fields() {
     assert_eq!(violated_fields(&status), ["procedure_codes"]);
 }
 
-fn minutes_ago(minutes: i64) -> prost_types::Timestamp {
+pub(crate) fn minutes_ago(minutes: i64) -> prost_types::Timestamp {
     let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
     prost_types::Timestamp {
         seconds: at.timestamp(),
@@ -868,7 +868,7 @@ fn minutes_ago(minutes: i64) -> prost_types::Timestamp {
     }
 }
 
-fn inventory(
+pub(crate) fn inventory(
     app: &TestApp,
 ) -> inventory_pb::inventory_service_client::InventoryServiceClient<Channel> {
     inventory_pb::inventory_service_client::InventoryServiceClient::new(app.channel.clone())

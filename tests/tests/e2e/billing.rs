@@ -1,0 +1,752 @@
+//! Billing over real gRPC: an inpatient stay charged from the events of admissions, surgery
+//! and inventory, checked line by line against tariffs worked out by hand, split with the
+//! national insurer, and reversed when the discharge is undone; a payment confirmation
+//! delivered 32 times at once applied once, refunds racing past the payment refused by the
+//! database; a cashier's shift that closes balanced; `verify` finding altered totals.
+
+use crate::support;
+use crate::surgery::{Block, inventory, minutes_ago, request_id};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use hmis_platform::auth::Scope;
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::billing::v1 as pb;
+use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+use hmis_proto::openhmis::surgery::v1 as surgery_pb;
+use pb::billing_service_client::BillingServiceClient;
+use sqlx::Connection;
+use support::{Session, TestApp, WardSpec, signed_in, violated_fields};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const ZONE: chrono_tz::Tz = chrono_tz::Europe::Chisinau;
+
+fn billing(app: &TestApp) -> BillingServiceClient<Channel> {
+    BillingServiceClient::new(app.channel.clone())
+}
+
+fn admissions(
+    app: &TestApp,
+) -> admissions_pb::admission_service_client::AdmissionServiceClient<Channel> {
+    admissions_pb::admission_service_client::AdmissionServiceClient::new(app.channel.clone())
+}
+
+fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Local midnight in Chisinau `days` before today, in UTC.
+fn local_midnight(days_ago: i64) -> DateTime<Utc> {
+    let day = Utc::now().with_timezone(&ZONE).date_naive() - Duration::days(days_ago);
+    ZONE.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .expect("a midnight")
+        .with_timezone(&Utc)
+}
+
+fn local_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&ZONE).date_naive()
+}
+
+/// The tariffs of these tests: general beds 450 a day, intensive care 120 an hour, an
+/// appendicectomy 3200, supplies at cost plus 10 %; the national insurer pays 80 % (50 % of
+/// medicines), with no franchise; the patient is insured from the start of the year.
+async fn tariffs(block: &Block, officer: &Session, icu_id: &str) -> String {
+    let api = billing(&block.app);
+    let price_list = api
+        .clone()
+        .create_price_list(signed_in(
+            officer,
+            pb::CreatePriceListRequest {
+                request_id: request_id(),
+                name: "Tariffs 2026".to_owned(),
+                currency: "MDL".to_owned(),
+                valid_from: "2026-01-01".to_owned(),
+                valid_until: String::new(),
+            },
+        ))
+        .await
+        .expect("price list")
+        .into_inner()
+        .price_list
+        .expect("price list");
+    let tariff =
+        |kind: pb::TariffKind, system: &str, code: &str, price: &str, unit, group: &str| {
+            pb::Tariff {
+                kind: kind.into(),
+                code_system: system.to_owned(),
+                code: code.to_owned(),
+                name: format!("Tariff {code}"),
+                price: price.to_owned(),
+                unit: unit as i32,
+                margin_percent: String::new(),
+                service_group: group.to_owned(),
+            }
+        };
+    let mut supplies = tariff(
+        pb::TariffKind::Supply,
+        "",
+        "*",
+        "",
+        pb::TariffUnit::Unspecified,
+        "medicines",
+    );
+    supplies.margin_percent = "10".to_owned();
+    let written = api
+        .clone()
+        .set_tariffs(signed_in(
+            officer,
+            pb::SetTariffsRequest {
+                request_id: request_id(),
+                price_list_id: price_list.id.clone(),
+                tariffs: vec![
+                    tariff(
+                        pb::TariffKind::Accommodation,
+                        "",
+                        "general",
+                        "450",
+                        pb::TariffUnit::Day,
+                        "accommodation",
+                    ),
+                    tariff(
+                        pb::TariffKind::Accommodation,
+                        "",
+                        "intensive",
+                        "120",
+                        pb::TariffUnit::Hour,
+                        "intensive-care",
+                    ),
+                    tariff(
+                        pb::TariffKind::Service,
+                        "achi",
+                        "30571-00",
+                        "3200",
+                        pb::TariffUnit::Each,
+                        "surgery",
+                    ),
+                    supplies,
+                ],
+            },
+        ))
+        .await
+        .expect("tariffs")
+        .into_inner()
+        .written;
+    assert_eq!(written, 4);
+    api.clone()
+        .set_ward_care_level(signed_in(
+            officer,
+            pb::SetWardCareLevelRequest {
+                request_id: request_id(),
+                department_id: icu_id.to_owned(),
+                care_level: "intensive".to_owned(),
+            },
+        ))
+        .await
+        .expect("care level");
+    api.clone()
+        .create_insurance_contract(signed_in(
+            officer,
+            pb::CreateInsuranceContractRequest {
+                request_id: request_id(),
+                contract: Some(pb::InsuranceContract {
+                    payer_code: "CNAM".to_owned(),
+                    name: "National health insurance".to_owned(),
+                    kind: pb::PayerKind::National.into(),
+                    default_percent: "80".to_owned(),
+                    coverage: vec![pb::GroupCoverage {
+                        service_group: "medicines".to_owned(),
+                        percent: "50".to_owned(),
+                    }],
+                    franchise: "0".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("contract")
+        .into_inner()
+        .contract
+        .expect("contract")
+        .id
+}
+
+async fn insure(block: &Block, desk: &Session, patient_id: &str, contract_id: &str) {
+    billing(&block.app)
+        .add_coverage(signed_in(
+            desk,
+            pb::AddCoverageRequest {
+                request_id: request_id(),
+                coverage: Some(pb::Coverage {
+                    patient_id: patient_id.to_owned(),
+                    contract_id: contract_id.to_owned(),
+                    policy_number: "A-1234567".to_owned(),
+                    valid_from: "2026-01-01".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("coverage");
+}
+
+/// The admission's account once `ready` says billing has captured what the test did.
+async fn account_when(
+    app: &TestApp,
+    session: &Session,
+    admission_id: &str,
+    ready: impl Fn(&pb::Account) -> bool,
+) -> pb::Account {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
+    loop {
+        poll.tick().await;
+        let found = billing(app)
+            .get_account(signed_in(
+                session,
+                pb::GetAccountRequest {
+                    admission_id: admission_id.to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        match found {
+            Ok(found) => {
+                let account = found.into_inner().account.expect("account");
+                if ready(&account) {
+                    return account;
+                }
+            }
+            Err(status) => assert_eq!(status.code(), Code::NotFound, "{status}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "billing never captured what the test expects"
+        );
+    }
+}
+
+/// (description prefix, quantity, unit price, amount, CNAM's share, patient's share) of a
+/// charge, as the bill shows it.
+fn line(charge: &pb::Charge) -> (String, String, String, String, String, String) {
+    let cnam = (charge.shares.iter())
+        .find(|share| share.payer_code == "CNAM")
+        .map(|share| share.amount.clone())
+        .unwrap_or_default();
+    let patient = (charge.shares.iter())
+        .find(|share| share.contract_id.is_empty())
+        .map(|share| share.amount.clone())
+        .unwrap_or_default();
+    (
+        charge.code.clone(),
+        charge.quantity.clone(),
+        charge.unit_price.clone(),
+        charge.amount.clone(),
+        cnam,
+        patient,
+    )
+}
+
+fn expected(
+    code: &str,
+    quantity: &str,
+    unit_price: &str,
+    amount: &str,
+    cnam: &str,
+    patient: &str,
+) -> (String, String, String, String, String, String) {
+    (
+        code.to_owned(),
+        quantity.to_owned(),
+        unit_price.to_owned(),
+        amount.to_owned(),
+        cnam.to_owned(),
+        patient.to_owned(),
+    )
+}
+
+/// Runs an operation through its checklist and times to OUT_OF_ROOM (completed).
+async fn operate(block: &Block, nurse: &Session, operation_id: &str) {
+    let mut api = block.surgery();
+    let phase = |phase: surgery_pb::ChecklistPhase, items: &[&str]| {
+        surgery_pb::ConfirmChecklistPhaseRequest {
+            request_id: request_id(),
+            operation_id: operation_id.to_owned(),
+            phase: phase.into(),
+            confirmed_items: items.iter().map(|item| (*item).to_owned()).collect(),
+        }
+    };
+    let milestone =
+        |milestone: surgery_pb::Milestone, ago: i64| surgery_pb::RecordMilestoneRequest {
+            request_id: request_id(),
+            operation_id: operation_id.to_owned(),
+            milestone: milestone.into(),
+            time: Some(minutes_ago(ago)),
+        };
+    use surgery_pb::{ChecklistPhase, Milestone};
+    api.record_milestone(signed_in(nurse, milestone(Milestone::IntoRoom, 30)))
+        .await
+        .expect("into the room");
+    api.confirm_checklist_phase(signed_in(
+        nurse,
+        phase(
+            ChecklistPhase::SignIn,
+            &[
+                "identity",
+                "site-marked",
+                "consent",
+                "anaesthesia-check",
+                "pulse-oximeter",
+                "allergy",
+                "airway",
+                "blood-loss-risk",
+            ],
+        ),
+    ))
+    .await
+    .expect("sign in");
+    api.record_milestone(signed_in(nurse, milestone(Milestone::AnaesthesiaStart, 28)))
+        .await
+        .expect("anaesthesia");
+    api.confirm_checklist_phase(signed_in(
+        nurse,
+        phase(
+            ChecklistPhase::TimeOut,
+            &[
+                "team-introduced",
+                "patient-site-procedure",
+                "antibiotic-prophylaxis",
+                "critical-events",
+                "imaging-displayed",
+            ],
+        ),
+    ))
+    .await
+    .expect("time out");
+    api.record_milestone(signed_in(nurse, milestone(Milestone::Incision, 25)))
+        .await
+        .expect("incision");
+    api.record_milestone(signed_in(nurse, milestone(Milestone::Closure, 8)))
+        .await
+        .expect("closure");
+    api.confirm_checklist_phase(signed_in(
+        nurse,
+        phase(
+            ChecklistPhase::SignOut,
+            &[
+                "procedure-recorded",
+                "counts-correct",
+                "specimens-labelled",
+                "equipment-problems",
+                "recovery-concerns",
+            ],
+        ),
+    ))
+    .await
+    .expect("sign out");
+    api.record_milestone(signed_in(nurse, milestone(Milestone::OutOfRoom, 2)))
+        .await
+        .expect("out of the room");
+}
+
+#[tokio::test]
+async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_reversed_when_the_discharge_is_undone()
+ {
+    let block = Block::open(1).await;
+    let app = &block.app;
+    let facility: uuid::Uuid = block.facility_id.parse().expect("facility id");
+    let operating_block: uuid::Uuid = block.block_id.parse().expect("block id");
+    let icu = app
+        .open_ward(
+            &block.admin,
+            &block.facility_id,
+            WardSpec::ward("ICU", "Intensive care").beds("I1", "ICU room", 2),
+        )
+        .await;
+    let officer = app
+        .staff(
+            &block.admin,
+            "SRG",
+            "officer",
+            "billing_officer",
+            Scope::Tenant,
+        )
+        .await;
+    let records = app
+        .staff(
+            &block.admin,
+            "SRG",
+            "records",
+            "records",
+            Scope::Facility(facility),
+        )
+        .await;
+    let pharmacist = app
+        .staff(
+            &block.admin,
+            "SRG",
+            "pharmacist",
+            "pharmacist",
+            Scope::Facility(facility),
+        )
+        .await;
+    let nurse = app
+        .staff(
+            &block.admin,
+            "SRG",
+            "theatre_nurse",
+            "theatre_nurse",
+            Scope::Department(operating_block),
+        )
+        .await;
+    let cnam = tariffs(&block, &officer, &icu.id).await;
+
+    // Four days ago at 10:00 into surgery; the next day at 08:00 to intensive care; the day
+    // after at 14:30 back to surgery (30.5 hours: 31 started hours).
+    let base = local_midnight(4);
+    let patient_id = block.register("Munteanu").await;
+    insure(&block, &block.desk, &patient_id, &cnam).await;
+    let mut admission = admissions(app)
+        .admit_patient(signed_in(
+            &block.desk,
+            admissions_pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(admissions_pb::Admission {
+                    patient_id: patient_id.clone(),
+                    department_id: block.ward_id.clone(),
+                    bed_id: block.beds[0].clone(),
+                    r#type: admissions_pb::AdmissionType::Emergency.into(),
+                    admit_time: Some(timestamp(base + Duration::hours(10))),
+                    admitting_diagnosis_code: "K35.8".to_owned(),
+                    admitting_diagnosis_text: "Acute appendicitis".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("admitted")
+        .into_inner()
+        .admission
+        .expect("admission");
+    for (department, bed, at) in [
+        (&icu.id, &icu.beds[0], base + Duration::hours(24 + 8)),
+        (
+            &block.ward_id,
+            &block.beds[1],
+            base + Duration::hours(48 + 14) + Duration::minutes(30),
+        ),
+    ] {
+        admission = admissions(app)
+            .transfer_patient(signed_in(
+                &block.desk,
+                admissions_pb::TransferPatientRequest {
+                    request_id: request_id(),
+                    admission_id: admission.id.clone(),
+                    department_id: department.clone(),
+                    bed_id: bed.clone(),
+                    transfer_time: Some(timestamp(at)),
+                    reason: "care level".to_owned(),
+                    etag: admission.etag.clone(),
+                },
+            ))
+            .await
+            .expect("transferred")
+            .into_inner()
+            .admission
+            .expect("admission");
+    }
+
+    // The appendicectomy, today.
+    block.known(&admission).await;
+    let mut booking = block.booking(0, &patient_id, 0, minutes_ago(40));
+    booking.admission_id = admission.id.clone();
+    let operation = block
+        .book(booking)
+        .await
+        .expect("booked")
+        .operation
+        .expect("operation");
+    operate(&block, &nurse, &operation.id).await;
+
+    // Twenty tablets at 0.85 from the pharmacy; five come back.
+    let mut stock = inventory(app);
+    let warehouse = stock
+        .create_warehouse(signed_in(
+            &pharmacist,
+            inventory_pb::CreateWarehouseRequest {
+                request_id: request_id(),
+                warehouse: Some(inventory_pb::Warehouse {
+                    code: "PHARMACY".to_owned(),
+                    name: "Central pharmacy".to_owned(),
+                    kind: inventory_pb::WarehouseKind::CentralPharmacy.into(),
+                    facility_id: block.facility_id.clone(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("warehouse")
+        .into_inner()
+        .warehouse
+        .expect("warehouse")
+        .id;
+    let item = stock
+        .create_item(signed_in(
+            &pharmacist,
+            inventory_pb::CreateItemRequest {
+                request_id: request_id(),
+                item: Some(inventory_pb::Item {
+                    code: "PARA-500".to_owned(),
+                    name: "Paracetamol 500 mg".to_owned(),
+                    item_class: inventory_pb::ItemClass::Medicine.into(),
+                    base_unit: "tablet".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("item")
+        .into_inner()
+        .item
+        .expect("item")
+        .id;
+    stock
+        .receive_stock(signed_in(
+            &pharmacist,
+            inventory_pb::ReceiveStockRequest {
+                request_id: request_id(),
+                warehouse_id: warehouse.clone(),
+                supplier: "Medsupply".to_owned(),
+                invoice_number: "INV-1".to_owned(),
+                lines: vec![inventory_pb::ReceiptLine {
+                    item_id: item.clone(),
+                    lot_number: "P1".to_owned(),
+                    expiry_date: "2029-01-01".to_owned(),
+                    quantity: "100".to_owned(),
+                    unit: String::new(),
+                    unit_cost: "0.85".to_owned(),
+                    provenance: inventory_pb::Provenance::Purchase.into(),
+                }],
+            },
+        ))
+        .await
+        .expect("received");
+    let issued = stock
+        .issue_stock(signed_in(
+            &pharmacist,
+            inventory_pb::IssueStockRequest {
+                request_id: request_id(),
+                warehouse_id: warehouse.clone(),
+                patient_id: patient_id.clone(),
+                department_id: String::new(),
+                document_type: "slip".to_owned(),
+                document_id: "S-1".to_owned(),
+                lines: vec![inventory_pb::ItemQuantity {
+                    item_id: item.clone(),
+                    quantity: "20".to_owned(),
+                    ..Default::default()
+                }],
+            },
+        ))
+        .await
+        .expect("issued")
+        .into_inner()
+        .movements;
+    // The return is a credit of the issue: the issue is charged first.
+    account_when(app, &officer, &admission.id, |account| {
+        account
+            .charges
+            .iter()
+            .any(|charge| charge.code == "PARA-500")
+    })
+    .await;
+    stock
+        .return_stock(signed_in(
+            &pharmacist,
+            inventory_pb::ReturnStockRequest {
+                request_id: request_id(),
+                warehouse_id: warehouse.clone(),
+                movement_id: issued[0].id.clone(),
+                quantity: "5".to_owned(),
+                reason: "not needed".to_owned(),
+            },
+        ))
+        .await
+        .expect("returned");
+
+    let discharged = admissions(app)
+        .discharge_patient(signed_in(
+            &block.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                discharge_time: None,
+                destination: "home".to_owned(),
+                etag: admission.etag.clone(),
+            },
+        ))
+        .await
+        .expect("discharged")
+        .into_inner()
+        .admission
+        .expect("admission");
+    let discharge_time = discharged
+        .discharge
+        .as_ref()
+        .and_then(|discharge| discharge.discharge_time)
+        .expect("discharge time");
+    let discharge_time = Utc
+        .timestamp_opt(discharge_time.seconds, 0)
+        .single()
+        .expect("time");
+
+    // By hand: 1 day in surgery (the day of admission counts, the day of leaving does not),
+    // 31 started hours of intensive care, then surgery from the day before yesterday to the
+    // day of discharge.
+    let last_days = (local_day(discharge_time) - local_day(base + Duration::hours(48))).num_days();
+    let last_amount = 450 * last_days;
+    let bill = account_when(app, &officer, &admission.id, |account| {
+        account.charges.len() == 6
+    })
+    .await;
+    let mut lines: Vec<_> = bill.charges.iter().map(line).collect();
+    lines.sort();
+    let mut hand = vec![
+        expected("general", "1", "450.00", "450.00", "360.00", "90.00"),
+        expected("intensive", "31", "120.00", "3720.00", "2976.00", "744.00"),
+        expected(
+            "general",
+            &last_days.to_string(),
+            "450.00",
+            &format!("{last_amount}.00"),
+            &format!("{}.00", last_amount * 4 / 5),
+            &format!("{}.00", last_amount / 5),
+        ),
+        expected("30571-00", "1", "3200.00", "3200.00", "2560.00", "640.00"),
+        // 0.85 + 10 % = 0.935, 0.94 a tablet; medicines are half covered.
+        expected("PARA-500", "20", "0.94", "18.80", "9.40", "9.40"),
+        expected("PARA-500", "5", "-0.94", "-4.70", "-2.35", "-2.35"),
+    ];
+    hand.sort();
+    assert_eq!(lines, hand);
+    let total = 450 + 3720 + last_amount + 3200;
+    assert_eq!(bill.total, format!("{}.10", total + 14));
+    assert_eq!(bill.currency, "MDL");
+    assert_eq!(
+        (
+            bill.insurer_shares.len(),
+            bill.insurer_shares[0].payer_code.as_str()
+        ),
+        (1, "CNAM")
+    );
+    let patient_total = 90 + 744 + last_amount / 5 + 640;
+    assert_eq!(bill.patient_total, format!("{}.05", patient_total + 7));
+    assert_eq!(bill.balance, bill.patient_total, "nothing paid yet");
+    assert!(bill.warnings.is_empty(), "{:?}", bill.warnings);
+    let operation_line = (bill.charges.iter())
+        .find(|charge| charge.code == "30571-00")
+        .expect("operation charged");
+    assert_eq!(
+        (
+            operation_line.source,
+            operation_line.physician_id.as_str(),
+            operation_line.department_id.as_str()
+        ),
+        (
+            pb::ChargeSource::Operation as i32,
+            block.surgeon(0),
+            block.block_id.as_str()
+        )
+    );
+
+    // The discharge undone: the bed-days are reversed, once, the rest stands.
+    let undone = admissions(app)
+        .undo_discharge(signed_in(
+            &records,
+            admissions_pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "discharged in error".to_owned(),
+                etag: discharged.etag.clone(),
+            },
+        ))
+        .await
+        .expect("undone")
+        .into_inner()
+        .admission
+        .expect("admission");
+    let reversed = account_when(app, &officer, &admission.id, |account| {
+        account.charges.len() == 9
+    })
+    .await;
+    let reversals: Vec<_> = (reversed.charges.iter())
+        .filter(|charge| !charge.reverses_charge_id.is_empty())
+        .collect();
+    assert_eq!(reversals.len(), 3);
+    for reversal in &reversals {
+        let original = (reversed.charges.iter())
+            .find(|charge| charge.id == reversal.reverses_charge_id)
+            .expect("the reversed charge");
+        assert_eq!(original.source, pb::ChargeSource::Accommodation as i32);
+        assert_eq!(reversal.amount, format!("-{}", original.amount));
+    }
+    assert_eq!(reversed.total, format!("{}.10", 3200 + 14));
+    assert!(reversed.discharge_time.is_none(), "the stay goes on");
+    assert_eq!(
+        undone.status,
+        admissions_pb::AdmissionStatus::Admitted as i32
+    );
+
+    // Redelivered events charge nothing twice: replaying billing's subscriptions from the
+    // start leaves the bill as it is.
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner");
+    for schema in ["admissions", "surgery", "inventory"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {schema}.outbox_offsets SET last_txid = '0', last_id = 0 \
+             WHERE subscriber LIKE 'billing.%'"
+        )))
+        .execute(&mut owner)
+        .await
+        .expect("rewind");
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
+    for schema in ["admissions", "surgery", "inventory"] {
+        loop {
+            poll.tick().await;
+            let (caught_up,): (bool,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT coalesce((SELECT (o.last_txid, o.last_id) >= (e.txid, e.id) \
+                     FROM {schema}.outbox_offsets o, \
+                          (SELECT txid, id FROM {schema}.outbox \
+                           ORDER BY txid DESC, id DESC LIMIT 1) e \
+                     WHERE o.subscriber LIKE 'billing.%'), false)"
+            )))
+            .fetch_one(&mut owner)
+            .await
+            .expect("offsets");
+            if caught_up {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "billing never caught up with {schema}"
+            );
+        }
+    }
+    let replayed = account_when(app, &officer, &admission.id, |_| true).await;
+    assert_eq!(
+        (replayed.charges.len(), replayed.total.as_str()),
+        (9, reversed.total.as_str())
+    );
+    let report = hmis_billing::verify(&app.db.database)
+        .await
+        .expect("verify");
+    assert!(report.is_consistent(), "{report:?}");
+    assert!(report.accounts_checked >= 1);
+}
