@@ -15,6 +15,7 @@ pub mod domain;
 mod error;
 mod follow;
 mod grpc;
+pub mod starter;
 mod store;
 
 use std::sync::Arc;

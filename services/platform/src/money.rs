@@ -10,7 +10,7 @@ use crate::amount::Amount;
 use crate::types::ParseError;
 
 /// The largest amount `numeric(14,2)` holds, in cents.
-const MAX_CENTS: i64 = 999_999_999_999_99;
+const MAX_CENTS: i64 = 99_999_999_999_999;
 
 /// An amount of money in cents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -330,7 +330,10 @@ impl Application {
             &wards,
         )
         .await
-        .map_err(ServerError::Demo)
+        .map_err(ServerError::Demo)?;
+        demo::load_billing(&self.modules.billing.api(), tenant_id, &wards, &patients)
+            .await
+            .map_err(ServerError::Demo)
     }
 
     /// Releases the database (and stops the embedded cluster) without serving.

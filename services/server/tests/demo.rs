@@ -72,6 +72,19 @@ async fn operating_block(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
     .expect("count the demo's operating block")
 }
 
+/// The demo's billing: (price lists, tariffs, insurance contracts, policies).
+async fn priced(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM billing.price_lists), \
+                (SELECT count(*) FROM billing.tariffs), \
+                (SELECT count(*) FROM billing.contracts), \
+                (SELECT count(*) FROM billing.coverages)",
+    )
+    .fetch_one(owner)
+    .await
+    .expect("count the demo's billing")
+}
+
 /// The demo's encounters: (encounters, principal diagnoses, notes, prescriptions).
 async fn coded(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
     sqlx::query_as(
@@ -132,6 +145,10 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
     assert_eq!(stocked(&mut owner).await, (6, 29, 37));
     // Three theatres, the starter grades, the packs of three operations.
     assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
+    // The starter tariffs, CNAM and a supplementary insurer; every patient insured with
+    // CNAM, three also supplementary.
+    let billing = priced(&mut owner).await;
+    assert_eq!(billing, (1, 21, 2, 123));
     application
         .load_demo(tenant_id)
         .await
@@ -139,6 +156,7 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
     assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
     assert_eq!(stocked(&mut owner).await, (6, 29, 37));
     assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
+    assert_eq!(priced(&mut owner).await, billing);
     let ledger = hmis_inventory::verify(&db.database).await.expect("verify");
     assert!(ledger.discrepancies.is_empty());
 }

@@ -750,3 +750,391 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_rev
     assert!(report.is_consistent(), "{report:?}");
     assert!(report.accounts_checked >= 1);
 }
+
+/// A hospital with a patient admitted now (an account to pay into) and a cashier.
+struct Desk {
+    block: Block,
+    cashier: Session,
+    account_id: String,
+}
+
+impl Desk {
+    async fn open() -> Self {
+        let block = Block::open(0).await;
+        let facility: uuid::Uuid = block.facility_id.parse().expect("facility id");
+        let cashier = block
+            .app
+            .staff(
+                &block.admin,
+                "SRG",
+                "cashier",
+                "cashier",
+                Scope::Facility(facility),
+            )
+            .await;
+        let admission = block.admitted("Rusu", 0).await;
+        let account = account_when(&block.app, &cashier, &admission.id, |_| true).await;
+        Self {
+            cashier,
+            account_id: account.id,
+            block,
+        }
+    }
+
+    fn api(&self) -> BillingServiceClient<Channel> {
+        billing(&self.block.app)
+    }
+
+    async fn shift(&self, cashier: &Session, float: &str) -> pb::Shift {
+        self.api()
+            .open_shift(signed_in(
+                cashier,
+                pb::OpenShiftRequest {
+                    request_id: request_id(),
+                    desk: "Main entrance 1".to_owned(),
+                    opening_float: float.to_owned(),
+                },
+            ))
+            .await
+            .expect("shift")
+            .into_inner()
+            .shift
+            .expect("shift")
+    }
+
+    fn payment(
+        &self,
+        shift: &pb::Shift,
+        kind: pb::PaymentKind,
+        method: pb::PaymentMethod,
+        amount: &str,
+        confirmation: &str,
+    ) -> pb::RecordPaymentRequest {
+        pb::RecordPaymentRequest {
+            request_id: request_id(),
+            shift_id: shift.id.clone(),
+            account_id: self.account_id.clone(),
+            kind: kind.into(),
+            method: method.into(),
+            amount: amount.to_owned(),
+            confirmation_id: confirmation.to_owned(),
+        }
+    }
+
+    async fn pay(&self, request: pb::RecordPaymentRequest) -> pb::Payment {
+        self.api()
+            .record_payment(signed_in(&self.cashier, request))
+            .await
+            .expect("paid")
+            .into_inner()
+            .payment
+            .expect("payment")
+    }
+
+    fn refund(
+        &self,
+        shift: &pb::Shift,
+        payment: &pb::Payment,
+        amount: &str,
+    ) -> pb::RefundPaymentRequest {
+        pb::RefundPaymentRequest {
+            request_id: request_id(),
+            shift_id: shift.id.clone(),
+            payment_id: payment.id.clone(),
+            amount: amount.to_owned(),
+            method: pb::PaymentMethod::Unspecified.into(),
+            reason: "overpaid".to_owned(),
+        }
+    }
+
+    async fn account(&self) -> pb::Account {
+        self.api()
+            .get_account(signed_in(
+                &self.cashier,
+                pb::GetAccountRequest {
+                    account_id: self.account_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("account")
+            .into_inner()
+            .account
+            .expect("account")
+    }
+}
+
+#[tokio::test]
+async fn a_confirmation_delivered_32_times_is_applied_once_and_racing_refunds_stop_at_what_was_paid()
+ {
+    let desk = Desk::open().await;
+    let shift = desk.shift(&desk.cashier, "0").await;
+    // A mobile-money callback retried 32 times at once, each with a request id of its own.
+    let deliveries = (0..32).map(|_| {
+        let mut api = desk.api();
+        let request = desk.payment(
+            &shift,
+            pb::PaymentKind::Payment,
+            pb::PaymentMethod::Mobile,
+            "500",
+            "MPESA-8841",
+        );
+        let cashier = desk.cashier.clone();
+        async move { api.record_payment(signed_in(&cashier, request)).await }
+    });
+    let answers = futures::future::join_all(deliveries).await;
+    let answers: Vec<pb::RecordPaymentResponse> = (answers.into_iter())
+        .map(|answer| answer.expect("answered").into_inner())
+        .collect();
+    let applied = answers
+        .iter()
+        .filter(|answer| !answer.already_applied)
+        .count();
+    assert_eq!(applied, 1, "one delivery applies the payment");
+    let payment = answers[0].payment.clone().expect("payment");
+    assert!(
+        answers
+            .iter()
+            .all(|answer| answer.payment.as_ref().map(|p| p.id.as_str())
+                == Some(payment.id.as_str())),
+        "every delivery answers the one payment"
+    );
+    let account = desk.account().await;
+    assert_eq!(
+        (account.paid.as_str(), account.payments.len()),
+        ("500.00", 1)
+    );
+    assert_eq!(
+        payment.receipt_number,
+        format!("R{}-000001", Utc::now().format("%Y"))
+    );
+
+    // Eight cashiers refund 100 each at once: only five fit in the 500 paid.
+    let refunds = (0..8).map(|_| {
+        let mut api = desk.api();
+        let request = desk.refund(&shift, &payment, "100");
+        let cashier = desk.cashier.clone();
+        async move { api.refund_payment(signed_in(&cashier, request)).await }
+    });
+    let results = futures::future::join_all(refunds).await;
+    let refused: Vec<_> = results
+        .iter()
+        .filter_map(|result| result.as_ref().err())
+        .collect();
+    assert_eq!(results.len() - refused.len(), 5);
+    for status in &refused {
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status}");
+        assert!(status.message().contains("more than was paid"), "{status}");
+    }
+    let account = desk.account().await;
+    assert_eq!(
+        (
+            account.paid.as_str(),
+            account.refunds.len(),
+            account.payments[0].refunded.as_str()
+        ),
+        ("0.00", 5, "500.00")
+    );
+    // Receipt numbers stay gap-free: the payment's and the five refunds'.
+    let mut receipts: Vec<_> = account
+        .refunds
+        .iter()
+        .map(|r| r.receipt_number.clone())
+        .collect();
+    receipts.push(payment.receipt_number.clone());
+    receipts.sort();
+    let year = Utc::now().format("%Y");
+    let expected: Vec<_> = (1..=6).map(|n| format!("R{year}-{n:06}")).collect();
+    assert_eq!(receipts, expected);
+}
+
+#[tokio::test]
+async fn a_cashier_shift_closes_balanced_by_method_and_verify_finds_altered_totals() {
+    let desk = Desk::open().await;
+    let shift = desk.shift(&desk.cashier, "200").await;
+    let second = desk
+        .api()
+        .open_shift(signed_in(
+            &desk.cashier,
+            pb::OpenShiftRequest {
+                request_id: request_id(),
+                desk: "Main entrance 2".to_owned(),
+                opening_float: "0".to_owned(),
+            },
+        ))
+        .await
+        .expect_err("one open shift a cashier");
+    assert_eq!(second.code(), Code::FailedPrecondition);
+
+    let wrong = desk
+        .api()
+        .record_payment(signed_in(
+            &desk.cashier,
+            pb::RecordPaymentRequest {
+                request_id: request_id(),
+                shift_id: shift.id.clone(),
+                account_id: desk.account_id.clone(),
+                kind: pb::PaymentKind::Payment.into(),
+                method: pb::PaymentMethod::Card.into(),
+                amount: "-5.001".to_owned(),
+                confirmation_id: String::new(),
+            },
+        ))
+        .await
+        .expect_err("a wrong payment");
+    assert_eq!(violated_fields(&wrong), ["amount", "confirmation_id"]);
+
+    use pb::{PaymentKind, PaymentMethod};
+    let cash = desk
+        .pay(desk.payment(&shift, PaymentKind::Payment, PaymentMethod::Cash, "300", ""))
+        .await;
+    let card = desk
+        .pay(desk.payment(
+            &shift,
+            PaymentKind::Payment,
+            PaymentMethod::Card,
+            "150.25",
+            "POS-1",
+        ))
+        .await;
+    desk.pay(desk.payment(
+        &shift,
+        PaymentKind::Deposit,
+        PaymentMethod::Cash,
+        "1000",
+        "",
+    ))
+    .await;
+    let mut api = desk.api();
+    api.refund_payment(signed_in(&desk.cashier, desk.refund(&shift, &cash, "50")))
+        .await
+        .expect("cash refund");
+    api.refund_payment(signed_in(
+        &desk.cashier,
+        desk.refund(&shift, &card, "20.25"),
+    ))
+    .await
+    .expect("card refund to the card");
+    // Another cashier cannot take money in this shift.
+    let facility: uuid::Uuid = desk.block.facility_id.parse().expect("facility");
+    let other = desk
+        .block
+        .app
+        .staff(
+            &desk.block.admin,
+            "SRG",
+            "cashier2",
+            "cashier",
+            Scope::Facility(facility),
+        )
+        .await;
+    let foreign = api
+        .record_payment(signed_in(
+            &other,
+            desk.payment(&shift, PaymentKind::Payment, PaymentMethod::Cash, "1", ""),
+        ))
+        .await
+        .expect_err("someone else's shift");
+    assert_eq!(violated_fields(&foreign), ["shift_id"]);
+
+    // 200 float + 300 + 1000 − 50 in the drawer.
+    let report = api
+        .close_shift(signed_in(
+            &desk.cashier,
+            pb::CloseShiftRequest {
+                request_id: request_id(),
+                shift_id: shift.id.clone(),
+                counted_cash: "1450".to_owned(),
+            },
+        ))
+        .await
+        .expect("closed")
+        .into_inner()
+        .report
+        .expect("report");
+    let totals: Vec<_> = (report.totals.iter())
+        .map(|t| {
+            (
+                t.method,
+                t.payments.as_str(),
+                t.deposits.as_str(),
+                t.refunds.as_str(),
+                t.net.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        [
+            (
+                PaymentMethod::Card as i32,
+                "150.25",
+                "0.00",
+                "20.25",
+                "130.00"
+            ),
+            (
+                PaymentMethod::Cash as i32,
+                "300.00",
+                "1000.00",
+                "50.00",
+                "1250.00"
+            ),
+        ]
+    );
+    assert_eq!(
+        (
+            report.expected_cash.as_str(),
+            report.difference.as_str(),
+            report.payment_count,
+            report.refund_count
+        ),
+        ("1450.00", "0.00", 3, 2)
+    );
+    let late = api
+        .record_payment(signed_in(
+            &desk.cashier,
+            desk.payment(&shift, PaymentKind::Payment, PaymentMethod::Cash, "1", ""),
+        ))
+        .await
+        .expect_err("closed shift");
+    assert_eq!(late.code(), Code::FailedPrecondition);
+    let account = desk.account().await;
+    assert_eq!(account.paid, "1380.00");
+
+    // The ledger of money checks out, until a total is altered behind the application.
+    let database = &desk.block.app.db.database;
+    let report = hmis_billing::verify(database).await.expect("verify");
+    assert!(report.is_consistent(), "{report:?}");
+    assert_eq!(report.shifts_checked, 1);
+    let mut owner = sqlx::PgConnection::connect_with(&desk.block.app.db.owner_options())
+        .await
+        .expect("owner");
+    sqlx::query("UPDATE billing.accounts SET paid = paid + 0.01 WHERE id = $1::uuid")
+        .bind(&desk.account_id)
+        .execute(&mut owner)
+        .await
+        .expect("tamper");
+    sqlx::query(
+        "UPDATE billing.shift_totals SET refunds = 0 WHERE shift_id = $1::uuid AND method = 'cash'",
+    )
+    .bind(&shift.id)
+    .execute(&mut owner)
+    .await
+    .expect("tamper");
+    let report = hmis_billing::verify(database).await.expect("verify");
+    let accounts: Vec<_> = (report.accounts.iter())
+        .map(|found| {
+            (
+                found.account_id.to_string(),
+                found.what.as_str(),
+                found.kept.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(accounts, [(desk.account_id.clone(), "paid", "1380.01")]);
+    let shifts: Vec<_> = (report.shifts.iter())
+        .map(|found| (found.shift_id.to_string(), found.method.as_str()))
+        .collect();
+    assert_eq!(shifts, [(shift.id.clone(), "cash")]);
+}

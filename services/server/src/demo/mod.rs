@@ -6,12 +6,14 @@
 //! `organisation` holds the tenant, its wards and staff; `registry` the patients and their
 //! stays; `formulary` the medicines; `clinical` what the physicians recorded and the stock.
 
+mod billing;
 mod clinical;
 mod formulary;
 mod organisation;
 mod registry;
 mod surgery;
 
+pub use billing::load_billing;
 pub use clinical::{load_encounters, load_inventory};
 pub use formulary::load_formulary;
 pub use organisation::{DEMO_PASSWORD, DEMO_TENANT_CODE, DemoWards, apply_defaults, load};

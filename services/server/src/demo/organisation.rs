@@ -363,6 +363,18 @@ pub async fn load(
             "medical_office",
             Scope::Tenant,
         ),
+        (
+            "cashier",
+            "Carolina Cashier (cash desk)",
+            "cashier",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "billing",
+            "Boris Billing (tariffs, insurance, adjustments)",
+            "billing_officer",
+            Scope::Tenant,
+        ),
     ];
     for (username, display_name, role_code, scope) in staff {
         iam.ensure_user(
