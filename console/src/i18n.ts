@@ -443,6 +443,46 @@ const en = {
   surgicalActivity: "Surgical activity",
   grade: "by grade",
   surgeon: "by surgeon",
+  cashDesk: "Cash desk",
+  openShift: "Open the shift",
+  desk: "Desk",
+  openingFloat: "Opening float",
+  shiftOpen: "Shift open",
+  accounts: "account(s)",
+  inpatientAccount: "Stay",
+  outpatientAccount: "Outpatient",
+  bill: "The bill",
+  service: "Service",
+  unitPrice: "Unit price",
+  amount: "Amount",
+  insurers: "Insurers",
+  patientShare: "Patient",
+  paid: "Paid",
+  balance: "Balance",
+  paymentKind: "Kind",
+  paymentMethod: "Method",
+  payment: "Payment",
+  deposit: "Deposit",
+  cash: "Cash",
+  card: "Card",
+  bankTransfer: "Bank transfer",
+  mobileMoney: "Mobile",
+  confirmation: "Provider reference",
+  confirmationHint: "Required for card, mobile and bank payments",
+  takePayment: "Take the payment",
+  refunded: "Refunded",
+  closeShift: "Close the shift",
+  countedCash: "Cash counted in the drawer",
+  shiftReport: "Shift report",
+  payments: "Payments",
+  deposits: "Deposits",
+  refunds: "Refunds",
+  net: "Net",
+  expectedCash: "Cash expected",
+  difference: "Difference",
+  noInsurance: "No valid insurance policy: the patient pays",
+  insured: "Insured",
+  owes: "Owes from earlier stays",
 } as const;
 
 export type Key = keyof typeof en;
@@ -887,6 +927,46 @@ const ro: Record<Key, string> = {
   surgicalActivity: "Activitatea chirurgicală",
   grade: "după gradul de complexitate",
   surgeon: "după chirurg",
+  cashDesk: "Casierie",
+  openShift: "Deschide tura",
+  desk: "Ghișeu",
+  openingFloat: "Sold inițial de numerar",
+  shiftOpen: "Tură deschisă",
+  accounts: "cont(uri)",
+  inpatientAccount: "Spitalizare",
+  outpatientAccount: "Ambulatoriu",
+  bill: "Nota de plată",
+  service: "Serviciu",
+  unitPrice: "Preț unitar",
+  amount: "Suma",
+  insurers: "Asigurători",
+  patientShare: "Pacient",
+  paid: "Achitat",
+  balance: "Sold",
+  paymentKind: "Tip",
+  paymentMethod: "Modalitate",
+  payment: "Plată",
+  deposit: "Avans",
+  cash: "Numerar",
+  card: "Card",
+  bankTransfer: "Transfer bancar",
+  mobileMoney: "Plată mobilă",
+  confirmation: "Referința procesatorului",
+  confirmationHint: "Obligatorie pentru card, plată mobilă și transfer",
+  takePayment: "Încasează",
+  refunded: "Restituit",
+  closeShift: "Închide tura",
+  countedCash: "Numerar numărat în casă",
+  shiftReport: "Raportul turei",
+  payments: "Plăți",
+  deposits: "Avansuri",
+  refunds: "Restituiri",
+  net: "Net",
+  expectedCash: "Numerar așteptat",
+  difference: "Diferență",
+  noInsurance: "Nicio poliță de asigurare valabilă: plătește pacientul",
+  insured: "Asigurat",
+  owes: "Datorează din internările anterioare",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };
@@ -945,6 +1025,16 @@ export function today(timeZone: string, offsetDays = 0): string {
 
 /** A decimal the server sent as text (a quantity, an amount, a percent), in the user's
  * language's number format; text that is not a number is shown as it came. */
+/** An amount of money as people read it: always two decimals, grouped. */
+export function formatMoney(decimal: string): string {
+  const value = Number(decimal);
+  if (decimal === "" || !Number.isFinite(value)) return decimal;
+  return new Intl.NumberFormat(current === "ro" ? "ro-MD" : "en-GB", {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  }).format(value);
+}
+
 export function formatNumber(decimal: string | number): string {
   const value = typeof decimal === "number" ? decimal : Number(decimal);
   if (decimal === "" || !Number.isFinite(value)) return String(decimal);

@@ -7,6 +7,7 @@ import { holds, signOut, type Session } from "./api";
 import { language, rememberLanguage, setLanguage, t, type Key, type Language } from "./i18n";
 import { Admissions } from "./screens/Admissions";
 import { Administration } from "./screens/Administration";
+import { CashDesk } from "./screens/CashDesk";
 import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
@@ -50,6 +51,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy tab={props.hash.slice("#/pharmacy/".length)} />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
   if (props.hash.startsWith("#/theatre")) return <Theatre session={props.session} />;
+  if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
@@ -71,6 +73,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/ward-order", title: "wardOrder", permission: "nursing.administer" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
   { path: "#/theatre", title: "operatingBlock", permission: "surgery.read" },
+  { path: "#/cashdesk", title: "cashDesk", permission: "billing.cash" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
   { path: "#/admin", title: "administration", permission: "iam.users.read" },
 ];

@@ -223,6 +223,8 @@ try {
     await page.getByRole("button", { name: "Admit", exact: true }).click();
     await page.getByTestId("admission-number").waitFor();
     admissionNumber = (await page.getByTestId("admission-number").textContent()).trim();
+    // A new patient holds no policy yet: the desk is told she pays.
+    await page.getByTestId("standing").filter({ hasText: "No valid insurance policy" }).waitFor();
     // The board's stream shows the bed taken, by her, without reloading.
     await page.locator(`[data-bed="${place}"].bed-occupied`).filter({ hasText: unique }).waitFor();
     await accessible("admissions");
@@ -622,6 +624,40 @@ try {
     await page.getByRole("row", { name: /Dr\. Petru Physician.*active review closed/ }).waitFor();
     await accessible("privileges");
     await shot("privileges");
+  });
+
+  await check("the cashier finds her bill, takes a deposit with its receipt and closes the shift balanced", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("cashier");
+    await page.getByRole("link", { name: "Cash desk" }).click();
+    // A shift left open by an earlier run is found again; else one is opened.
+    await page.getByRole("heading", { name: /^(Open the shift|Close the shift)$/ }).first().waitFor();
+    if ((await page.getByRole("button", { name: "Open the shift" }).count()) > 0) {
+      await page.getByLabel("Desk").fill("Main entrance 1");
+      await page.getByLabel("Opening float").fill("100");
+      await page.getByRole("button", { name: "Open the shift" }).click();
+    }
+    await page.getByRole("status").filter({ hasText: "Shift open" }).waitFor();
+    // Her operation is charged as billing follows the operating block's events.
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      await page.getByLabel("MRN").fill(mrn);
+      await page.getByRole("button", { name: "Search" }).click();
+      await page.getByRole("heading", { name: "The bill" }).waitFor();
+      if ((await page.getByRole("row", { name: /Appendicectomy/ }).count()) > 0) break;
+      await page.waitForTimeout(250);
+    }
+    await page.getByRole("row", { name: /Appendicectomy 1 3,?200\.00/ }).waitFor({ timeout: 1000 });
+    await page.getByLabel("Kind").selectOption({ label: "Deposit" });
+    await page.getByLabel("Amount").fill("50");
+    await page.getByRole("button", { name: "Take the payment" }).click();
+    await page.getByRole("status").filter({ hasText: /^Receipt R\d{4}-\d{6}$/ }).waitFor();
+    await accessible("cash desk");
+    await shot("cash-desk");
+    const float = Number((await page.getByRole("status").filter({ hasText: "Shift open" }).textContent()).replace(/.*Opening float\s*/, "").replace(/,/g, ""));
+    await page.getByLabel("Cash counted in the drawer").fill(String(float + 50));
+    await page.getByRole("button", { name: "Close the shift" }).click();
+    await page.getByTestId("difference").filter({ hasText: /^0\.00$/ }).waitFor();
+    await shot("shift-report");
   });
 
   await check("the console speaks Romanian when chosen", async () => {

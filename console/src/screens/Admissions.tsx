@@ -18,7 +18,8 @@ import {
 import { BedState, FacilityService } from "../gen/openhmis/core/v1/core_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { patientName, usePatients } from "../patients";
-import { formatTime, t, type Key } from "../i18n";
+import { BillingService, type GetPatientStandingResponse } from "../gen/openhmis/billing/v1/billing_pb";
+import { formatMoney, formatTime, t, type Key } from "../i18n";
 import { useWards } from "../places";
 import { Choice, ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 
@@ -162,6 +163,7 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: stri
   const [diagnosis, setDiagnosis] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [admitted, setAdmitted] = useState<Admission | null>(null);
+  const [standing, setStanding] = useState<GetPatientStandingResponse | null>(null);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: Event) {
@@ -170,6 +172,7 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: stri
     setBusy(true);
     setError(null);
     setAdmitted(null);
+    setStanding(null);
     try {
       const found = await client(PatientService).searchPatients({ mrn: mrn.trim(), pageSize: 1 });
       const patient = found.matches[0]?.patient;
@@ -186,6 +189,12 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: stri
         },
       });
       setAdmitted(answer.admission ?? null);
+      // The patient's insurance and what is owed, checked at admission (for those who read
+      // billing; others are not told).
+      client(BillingService)
+        .getPatientStanding({ patientId: patient.id })
+        .then(setStanding)
+        .catch(() => setStanding(null));
       // The emergency visit is closed by this admission: the next one on this screen has none.
       if (props.visitId) window.location.hash = `#/admissions/${props.chosen.wardId}`;
     } catch (failure) {
@@ -220,6 +229,14 @@ function Admit(props: { chosen: Chosen | null; initialMrn: string; visitId: stri
       {admitted && (
         <p role="status">
           {t("admitted")} <strong data-testid="admission-number">{admitted.admissionNumber}</strong>
+        </p>
+      )}
+      {standing && (
+        <p data-testid="standing" class={standing.coverages.length === 0 || Number(standing.debt) > 0 ? "error" : ""}>
+          {standing.coverages.length === 0
+            ? t("noInsurance")
+            : `${t("insured")}: ${standing.coverages.map((coverage) => coverage.policyNumber).join(", ")}`}
+          {Number(standing.debt) > 0 && ` · ${t("owes")} ${formatMoney(standing.debt)}`}
         </p>
       )}
     </form>

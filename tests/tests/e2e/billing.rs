@@ -951,7 +951,21 @@ async fn a_confirmation_delivered_32_times_is_applied_once_and_racing_refunds_st
 #[tokio::test]
 async fn a_cashier_shift_closes_balanced_by_method_and_verify_finds_altered_totals() {
     let desk = Desk::open().await;
+    let none = desk
+        .api()
+        .get_open_shift(signed_in(&desk.cashier, pb::GetOpenShiftRequest {}))
+        .await
+        .expect("no shift yet")
+        .into_inner();
+    assert_eq!(none.shift, None);
     let shift = desk.shift(&desk.cashier, "200").await;
+    let found = desk
+        .api()
+        .get_open_shift(signed_in(&desk.cashier, pb::GetOpenShiftRequest {}))
+        .await
+        .expect("the open shift")
+        .into_inner();
+    assert_eq!(found.shift.map(|found| found.id), Some(shift.id.clone()));
     let second = desk
         .api()
         .open_shift(signed_in(

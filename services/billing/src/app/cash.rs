@@ -101,6 +101,20 @@ impl Billing {
             .await
     }
 
+    pub(crate) async fn open_shift_of_caller(
+        &self,
+        context: &RequestContext,
+    ) -> Result<pb::GetOpenShiftResponse> {
+        self.calls
+            .transaction(context, async |tx| {
+                let shift = store::open_shift_of(tx, context.user_id()).await?;
+                Ok(pb::GetOpenShiftResponse {
+                    shift: shift.as_ref().map(crate::convert::shift_to_pb),
+                })
+            })
+            .await
+    }
+
     pub(crate) async fn record_payment(
         &self,
         context: &RequestContext,

@@ -208,6 +208,18 @@ impl BillingService for BillingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn get_open_shift(
+        &self,
+        request: Request<pb::GetOpenShiftRequest>,
+    ) -> Result<Response<pb::GetOpenShiftResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(CASH)?;
+        Ok(Response::new(
+            self.billing.open_shift_of_caller(&context).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn record_payment(
         &self,
         request: Request<pb::RecordPaymentRequest>,

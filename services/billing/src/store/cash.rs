@@ -49,6 +49,16 @@ pub async fn get_shift(tx: &mut TenantTx, id: Uuid) -> Result<ShiftRow> {
     .ok_or(Error::NotFound("shift"))
 }
 
+/// The cashier's open shift, if any.
+pub async fn open_shift_of(tx: &mut TenantTx, cashier_id: Uuid) -> Result<Option<ShiftRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SHIFT_COLUMNS} FROM billing.shifts WHERE cashier_id = $1 AND closed_at IS NULL"
+    )))
+    .bind(cashier_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 /// The shift, held against closing while the caller's transaction takes money in it
 /// (`FOR SHARE`), or locked to close it (`exclusive`).
 pub async fn hold_shift(tx: &mut TenantTx, id: Uuid, exclusive: bool) -> Result<ShiftRow> {
