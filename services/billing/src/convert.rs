@@ -117,6 +117,9 @@ pub(crate) fn contract_to_pb(row: &ContractRow) -> pb::InsuranceContract {
         coverage,
         franchise: row.franchise.to_string(),
         ceiling: row.ceiling.map(|c| c.to_string()).unwrap_or_default(),
+        drg_base_rate: (row.drg_base_rate)
+            .map(|rate| rate.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -309,5 +312,62 @@ pub(crate) fn shift_report(
             .unwrap_or_default(),
         payment_count: i32::try_from(payments).unwrap_or(i32::MAX),
         refund_count: i32::try_from(refunds).unwrap_or(i32::MAX),
+    }
+}
+
+/// The stored claim status as the contract names it.
+fn claim_status_to_pb(status: &str) -> pb::ClaimStatus {
+    match status {
+        "prepared" => pb::ClaimStatus::Prepared,
+        "sent" => pb::ClaimStatus::Sent,
+        "accepted" => pb::ClaimStatus::Accepted,
+        "rejected" => pb::ClaimStatus::Rejected,
+        "paid" => pb::ClaimStatus::Paid,
+        "void" => pb::ClaimStatus::Void,
+        "not_insured" => pb::ClaimStatus::NotInsured,
+        _ => pb::ClaimStatus::Unspecified,
+    }
+}
+
+/// The status a claim may be moved to by UpdateClaim, as stored.
+pub(crate) fn parse_claim_status(value: i32) -> Option<&'static str> {
+    match pb::ClaimStatus::try_from(value).ok()? {
+        pb::ClaimStatus::Prepared => Some("prepared"),
+        pb::ClaimStatus::Sent => Some("sent"),
+        pb::ClaimStatus::Accepted => Some("accepted"),
+        pb::ClaimStatus::Rejected => Some("rejected"),
+        pb::ClaimStatus::Paid => Some("paid"),
+        _ => None,
+    }
+}
+
+pub(crate) fn case_to_pb(row: &crate::store::CaseRow) -> pb::DrgCase {
+    pb::DrgCase {
+        admission_id: row.admission_id.to_string(),
+        account_id: row.account_id.to_string(),
+        patient_id: row.patient_id.to_string(),
+        department_id: row.department_id.to_string(),
+        discharge_time: timestamp(row.discharge_time),
+        principal_diagnosis: row.principal.clone(),
+        secondary_diagnoses: row.secondaries.clone(),
+        procedures: row.procedures.clone(),
+        age: row.age.unwrap_or_default(),
+        sex: row.sex.clone(),
+        expired: row.expired,
+        length_of_stay: row.length_of_stay,
+        drg: row.drg.clone(),
+        mdc: row.mdc.clone(),
+        title: row.title.clone(),
+        relative_weight: row.relative_weight.clone(),
+        geometric_mean_los: row.gmlos.clone(),
+        case_weight: row.case_weight.clone(),
+        severity: row.severity.clone(),
+        surgical: row.surgical,
+        claim_status: claim_status_to_pb(&row.claim_status).into(),
+        claim_contract_id: optional_id(row.claim_contract_id),
+        claim_amount: row.claim_amount.map(|a| a.to_string()).unwrap_or_default(),
+        rejection_reasons: row.rejection_reasons.clone(),
+        grouper_version: row.grouper_version.clone(),
+        etag: hmis_platform::types::Version::from_db(row.version).etag(),
     }
 }

@@ -23,6 +23,8 @@ pub enum Error {
     /// payments_refund_within_amount refused.
     #[error("that would refund more than was paid")]
     RefundTooLarge,
+    #[error("the {0} changed since it was read (stale etag); read it again")]
+    Stale(&'static str),
     #[error("{0}")]
     Precondition(String),
     /// A payment confirmation applied before: the use case answers with that payment.
@@ -78,6 +80,7 @@ impl From<Error> for Status {
             | Error::ShiftAlreadyOpen
             | Error::RefundTooLarge
             | Error::Precondition(_) => Status::failed_precondition(error.to_string()),
+            Error::Stale(_) => Status::aborted(error.to_string()),
             Error::Failure(failure) => failure.into(),
         }
     }

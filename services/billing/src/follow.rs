@@ -1,5 +1,6 @@
 //! The events billing charges from, read into [`Captured`] facts and handed to the capture
-//! use case (`app/capture.rs`): admissions (the account follows its admission; bed-days at
+//! use case (`app/capture.rs`): the registry (a patient's sex and birth date, for DRG
+//! grouping), admissions (the account follows its admission; bed-days at
 //! discharge, reversed when undone; everything reversed when cancelled; emergency visits),
 //! encounters (procedures), surgery (completed operations) and inventory (stock issued to a
 //! patient or back from one). Idempotent: each charge names the fact it charges.
@@ -16,12 +17,14 @@ use hmis_platform::wire::parse_timestamp;
 use hmis_proto::events::admissions::{
     ADMISSION_CANCELLED, DISCHARGE_UNDONE, EMERGENCY_VISIT_CLOSED, PATIENT_DISCHARGED, admission_of,
 };
-use hmis_proto::events::encounters::PROCEDURE_RECORDED;
+use hmis_proto::events::encounters::{DIAGNOSIS_RECORDED, PROCEDURE_RECORDED};
 use hmis_proto::events::inventory::PATIENT_STOCK_MOVED;
+use hmis_proto::events::patients::PATIENT_CHANGED;
 use hmis_proto::events::surgery::OPERATION_COMPLETED;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::surgery::v1 as surgery_pb;
 use uuid::Uuid;
 
@@ -30,6 +33,7 @@ use crate::store::AdmissionFacts;
 
 #[derive(Debug, Clone, Copy)]
 enum Source {
+    Patients,
     Admissions,
     Encounters,
     Surgery,
@@ -45,6 +49,7 @@ struct Follower {
 /// The subscriptions that capture charges, one per publishing module.
 pub(crate) fn subscriptions(billing: &Arc<Billing>) -> Vec<Subscription> {
     [
+        ("patients", Source::Patients),
         ("admissions", Source::Admissions),
         ("encounters", Source::Encounters),
         ("surgery", Source::Surgery),
@@ -104,7 +109,13 @@ fn admission(admission: &admissions_pb::Admission) -> Result<Admission, HandlerE
             })
         })
         .collect::<Result<Vec<_>, HandlerError>>()?;
+    let discharge_type = admission
+        .discharge
+        .as_ref()
+        .map(|discharge| discharge.r#type);
     Ok(Admission {
+        expired: discharge_type == Some(admissions_pb::DischargeType::Deceased as i32),
+        transferred: discharge_type == Some(admissions_pb::DischargeType::Transferred as i32),
         facts: AdmissionFacts {
             admission_id: id(&admission.id, "admission id")?,
             patient_id: id(&admission.patient_id, "patient id")?,
@@ -147,7 +158,57 @@ fn from_admissions(event: &Event) -> Result<Option<Captured>, HandlerError> {
     }))
 }
 
+fn from_patients(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type != PATIENT_CHANGED {
+        return Ok(None);
+    }
+    let changed: patients_pb::PatientChanged = event.decode().map_err(HandlerError::new)?;
+    let patient = changed.patient.ok_or_else(|| invalid("patient"))?;
+    let birth_date = match patient.birth_date.as_str() {
+        "" => None,
+        date => Some(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| invalid("birth date"))?,
+        ),
+    };
+    Ok(Some(Captured::Patient {
+        patient_id: id(&patient.id, "patient id")?,
+        version: Version::parse_etag(&patient.etag)
+            .map_err(|_| invalid("etag"))?
+            .get(),
+        sex: match patients_pb::Sex::try_from(patient.sex) {
+            Ok(patients_pb::Sex::Male) => "M",
+            Ok(patients_pb::Sex::Female) => "F",
+            _ => "",
+        },
+        birth_date,
+    }))
+}
+
 fn from_encounters(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    if event.event_type == DIAGNOSIS_RECORDED {
+        let recorded: encounters_pb::DiagnosisRecorded =
+            event.decode().map_err(HandlerError::new)?;
+        let Some(admission_id) = optional_id(&recorded.admission_id, "admission id")? else {
+            // An outpatient diagnosis is no inpatient case's.
+            return Ok(None);
+        };
+        let diagnosis = recorded.diagnosis.ok_or_else(|| invalid("diagnosis"))?;
+        let role = match encounters_pb::DiagnosisRole::try_from(diagnosis.role) {
+            Ok(encounters_pb::DiagnosisRole::Admitting) => "admitting",
+            Ok(encounters_pb::DiagnosisRole::Principal) => "principal",
+            Ok(encounters_pb::DiagnosisRole::Secondary) => "secondary",
+            Ok(encounters_pb::DiagnosisRole::Complication) => "complication",
+            _ => return Err(invalid("diagnosis role")),
+        };
+        return Ok(Some(Captured::Diagnosis {
+            diagnosis_id: id(&diagnosis.id, "diagnosis id")?,
+            admission_id,
+            code: diagnosis.code,
+            role,
+            at: time(diagnosis.record_time.as_ref(), "record time")?.unwrap_or(event.occurred_at),
+        }));
+    }
     if event.event_type != PROCEDURE_RECORDED {
         return Ok(None);
     }
@@ -227,6 +288,7 @@ fn from_inventory(event: &Event) -> Result<Option<Captured>, HandlerError> {
 impl Follower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
         let captured = match self.source {
+            Source::Patients => from_patients(event)?,
             Source::Admissions => from_admissions(event)?,
             Source::Encounters => from_encounters(event)?,
             Source::Surgery => from_surgery(event)?,

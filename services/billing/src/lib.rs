@@ -111,6 +111,16 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         true,
     ),
     hmis_platform::auth::permission("billing.cover", "record a patient's insurance policy", true),
+    hmis_platform::auth::permission(
+        "billing.reports",
+        "read revenue, receivables and the case mix (no patient's data)",
+        false,
+    ),
+    hmis_platform::auth::permission(
+        "billing.claims",
+        "move DRG claims along the national insurer's answers",
+        true,
+    ),
 ];
 
 impl hmis_platform::module::Module for BillingModule {

@@ -19,6 +19,29 @@ pub struct TariffLine {
     pub service_group: String,
 }
 
+/// The starter DRG grouper tables: (version, diagnoses, procedures, severity, drgs). They
+/// follow CMS's MS-DRG v43 (FY 2026) for the codes of the terminology's starter set: the
+/// MDC and DRG family of each principal diagnosis, the O.R. procedures, the MCC/CC levels of
+/// the CMS lists where the WHO code is the CM code (or all its CM codes share a level), and
+/// the DRGs' FY 2026 relative weights and geometric mean stays (CMS Table 5, as bundled by
+/// the Apache-2.0 `drg` package). ACHI procedures are placed in the DRG families of the
+/// ICD-10-PCS procedures they correspond to.
+pub fn grouper_files() -> (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+) {
+    (
+        "MS-DRG v43 (FY 2026) starter",
+        include_str!("../starter/drg/diagnoses.csv"),
+        include_str!("../starter/drg/procedures.csv"),
+        include_str!("../starter/drg/severity.csv"),
+        include_str!("../starter/drg/drgs.csv"),
+    )
+}
+
 /// The starter tariffs.
 pub fn tariffs() -> Vec<TariffLine> {
     parse_tariffs(TARIFFS).unwrap_or_default()

@@ -239,6 +239,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             // Theatre names in the operating block's reports.
             "surgery.read",
+            // Revenue, receivables and the case mix.
+            "billing.reports",
         ],
     },
     StandardRole {
@@ -306,6 +308,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "billing.manage",
             "billing.adjust",
             "billing.cover",
+            "billing.claims",
+            "billing.reports",
         ],
     },
     StandardRole {

@@ -211,6 +211,10 @@ impl Application {
         self.modules.surgery.clone()
     }
 
+    pub fn billing(&self) -> hmis_billing::BillingModule {
+        self.modules.billing.clone()
+    }
+
     pub fn terminology(&self) -> TerminologyModule {
         self.modules.terminology.clone()
     }

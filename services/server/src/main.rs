@@ -140,6 +140,18 @@ enum BillingCommand {
     /// shift's report its payments and refunds, in every tenant; exits non-zero and names
     /// each one that does not.
     Verify,
+    /// Replaces the tenant's DRG grouper tables with the four CSV files of a folder:
+    /// diagnoses.csv, procedures.csv, severity.csv and drgs.csv (headers as in
+    /// services/billing/starter/drg/); a wrong line is named and nothing is changed.
+    ImportGrouper {
+        /// The tenant's sign-in code; defaults to the standalone hospital's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// A label for the tables, e.g. "MS-DRG v43 2027".
+        #[arg(long)]
+        version: String,
+        folder: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,6 +404,19 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         application.shutdown().await?;
         return outcome;
     }
+    if let Command::Billing {
+        command:
+            BillingCommand::ImportGrouper {
+                tenant,
+                version,
+                folder,
+            },
+    } = command
+    {
+        let imported = import_grouper(&application, tenant.as_deref(), version, &folder).await;
+        application.shutdown().await?;
+        return imported;
+    }
     if let Command::Surgery { command } = command {
         let outcome = surgery(&application, command).await;
         application.shutdown().await?;
@@ -580,6 +605,65 @@ async fn surgery(application: &Application, command: SurgeryCommand) -> anyhow::
     #[allow(clippy::print_stdout)]
     {
         println!("imported {written} procedure grades into tenant {tenant_id}");
+    }
+    Ok(())
+}
+
+async fn import_grouper(
+    application: &Application,
+    tenant: Option<&str>,
+    version: String,
+    folder: &std::path::Path,
+) -> anyhow::Result<()> {
+    use billing_pb::billing_service_server::BillingService;
+    use hmis_proto::openhmis::billing::v1 as billing_pb;
+    let tenant_id = command_tenant(application, tenant).await?;
+    let read = |name: &str| {
+        let path = folder.join(name);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let message = billing_pb::ImportGrouperTablesRequest {
+        request_id: String::new(),
+        version,
+        diagnoses_csv: read("diagnoses.csv")?,
+        procedures_csv: read("procedures.csv")?,
+        severity_csv: read("severity.csv")?,
+        drgs_csv: read("drgs.csv")?,
+    };
+    // The files' content names the call: importing the same files again changes nothing.
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    for text in [
+        &message.version,
+        &message.diagnoses_csv,
+        &message.procedures_csv,
+        &message.severity_csv,
+        &message.drgs_csv,
+    ] {
+        sha2::Digest::update(&mut hasher, text.as_bytes());
+        sha2::Digest::update(&mut hasher, [0]);
+    }
+    let digest = hex::encode(sha2::Digest::finalize(hasher));
+    let mut request = tonic::Request::new(billing_pb::ImportGrouperTablesRequest {
+        request_id: format!("import-grouper-{}", &digest[..32]),
+        ..message
+    });
+    request
+        .extensions_mut()
+        .insert(hmis_platform::RequestContext::system(tenant_id));
+    let imported = application
+        .billing()
+        .api()
+        .import_grouper_tables(request)
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+        .into_inner();
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "imported {} diagnosis groups, {} O.R. procedures, {} complication levels and {} DRGs \
+             into tenant {tenant_id}",
+            imported.diagnoses, imported.procedures, imported.severity_levels, imported.drgs
+        );
     }
     Ok(())
 }

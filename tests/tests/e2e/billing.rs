@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use hmis_platform::auth::Scope;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::billing::v1 as pb;
+use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::surgery::v1 as surgery_pb;
 use pb::billing_service_client::BillingServiceClient;
@@ -136,6 +137,24 @@ async fn tariffs(block: &Block, officer: &Session, icu_id: &str) -> String {
         .into_inner()
         .written;
     assert_eq!(written, 4);
+    let (version, diagnoses, procedures, severity, drgs) = hmis_billing::starter::grouper_files();
+    let imported = api
+        .clone()
+        .import_grouper_tables(signed_in(
+            officer,
+            pb::ImportGrouperTablesRequest {
+                request_id: request_id(),
+                version: version.to_owned(),
+                diagnoses_csv: diagnoses.to_owned(),
+                procedures_csv: procedures.to_owned(),
+                severity_csv: severity.to_owned(),
+                drgs_csv: drgs.to_owned(),
+            },
+        ))
+        .await
+        .expect("grouper tables")
+        .into_inner();
+    assert_eq!(imported.drgs, 79);
     api.clone()
         .set_ward_care_level(signed_in(
             officer,
@@ -162,6 +181,7 @@ async fn tariffs(block: &Block, officer: &Session, icu_id: &str) -> String {
                         percent: "50".to_owned(),
                     }],
                     franchise: "0".to_owned(),
+                    drg_base_rate: "10000".to_owned(),
                     ..Default::default()
                 }),
             },
@@ -225,6 +245,41 @@ async fn account_when(
         assert!(
             tokio::time::Instant::now() < deadline,
             "billing never captured what the test expects"
+        );
+    }
+}
+
+/// The admission's DRG case once `ready` says billing has grouped what the test did.
+async fn drg_case_when(
+    app: &TestApp,
+    session: &Session,
+    admission_id: &str,
+    ready: impl Fn(&pb::DrgCase) -> bool,
+) -> pb::DrgCase {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
+    loop {
+        poll.tick().await;
+        let found = billing(app)
+            .get_drg_case(signed_in(
+                session,
+                pb::GetDrgCaseRequest {
+                    admission_id: admission_id.to_owned(),
+                },
+            ))
+            .await;
+        match found {
+            Ok(found) => {
+                let case = found.into_inner().drg_case.expect("case");
+                if ready(&case) {
+                    return case;
+                }
+            }
+            Err(status) => assert_eq!(status.code(), Code::NotFound, "{status}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "billing never grouped the case as the test expects"
         );
     }
 }
@@ -353,7 +408,7 @@ async fn operate(block: &Block, nurse: &Session, operation_id: &str) {
 }
 
 #[tokio::test]
-async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_reversed_when_the_discharge_is_undone()
+async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_grouped_to_its_drg_and_reversed_when_the_discharge_is_undone()
  {
     let block = Block::open(1).await;
     let app = &block.app;
@@ -457,6 +512,48 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_rev
             .into_inner()
             .admission
             .expect("admission");
+    }
+
+    // The surgeon's diagnoses: acute appendicitis, and a urinary infection (a CC).
+    let mut encounters =
+        hmis_proto::openhmis::encounters::v1::encounter_service_client::EncounterServiceClient::new(
+            app.channel.clone(),
+        );
+    let surgeon = block.surgeons[0].0.clone();
+    let encounter = encounters
+        .open_encounter(signed_in(
+            &surgeon,
+            encounters_pb::OpenEncounterRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("encounter")
+        .into_inner()
+        .encounter
+        .expect("encounter");
+    for (code, role) in [
+        ("K35.8", encounters_pb::DiagnosisRole::Principal),
+        ("N39.0", encounters_pb::DiagnosisRole::Secondary),
+    ] {
+        encounters
+            .record_diagnosis(signed_in(
+                &surgeon,
+                encounters_pb::RecordDiagnosisRequest {
+                    request_id: request_id(),
+                    diagnosis: Some(encounters_pb::Diagnosis {
+                        encounter_id: encounter.id.clone(),
+                        code: code.to_owned(),
+                        role: role.into(),
+                        certainty: encounters_pb::DiagnosisCertainty::Confirmed.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("diagnosis");
     }
 
     // The appendicectomy, today.
@@ -663,6 +760,200 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_rev
         )
     );
 
+    // The case: surgical in MDC 06 with a CC, DRG 398 (MS-DRG v43 weight 1.5136); the claim
+    // is the weight times CNAM's base rate of 10,000.
+    let case = drg_case_when(app, &officer, &admission.id, |case| case.drg == "398").await;
+    let length_of_stay =
+        (local_day(discharge_time) - local_day(base + Duration::hours(10))).num_days();
+    assert_eq!(
+        (
+            case.principal_diagnosis.as_str(),
+            case.secondary_diagnoses.clone(),
+            case.procedures.clone(),
+            case.mdc.as_str(),
+            case.severity.as_str(),
+            case.surgical,
+            case.relative_weight.as_str(),
+            case.case_weight.as_str(),
+            case.claim_amount.as_str(),
+            case.claim_status,
+            i64::from(case.length_of_stay),
+            case.department_id.as_str(),
+        ),
+        (
+            "K35.8",
+            vec!["N39.0".to_owned()],
+            vec!["30571-00".to_owned()],
+            "06",
+            "cc",
+            true,
+            "1.5136",
+            "1.5136",
+            "15136.00",
+            pb::ClaimStatus::Prepared as i32,
+            length_of_stay,
+            block.ward_id.as_str(),
+        )
+    );
+    assert_eq!(
+        (case.age, case.sex.as_str()),
+        (
+            i32::try_from(
+                local_day(discharge_time)
+                    .years_since(NaiveDate::from_ymd_opt(1970, 3, 2).expect("birth"))
+                    .expect("age")
+            )
+            .expect("age"),
+            "M",
+        )
+    );
+    let today = local_day(discharge_time).format("%Y-%m-%d").to_string();
+    let mix = billing(app)
+        .get_case_mix(signed_in(
+            &officer,
+            pb::GetCaseMixRequest {
+                facility_id: block.facility_id.clone(),
+                from_date: today.clone(),
+                to_date: today,
+            },
+        ))
+        .await
+        .expect("case mix")
+        .into_inner();
+    let total = mix.total.expect("total");
+    assert_eq!((total.cases, total.case_mix_index.as_str()), (1, "1.5136"));
+    assert_eq!(mix.wards[0].department_id, block.ward_id);
+    // Revenue of the stay's days by service group and by payer, and what is owed.
+    let revenue = |group_by: pb::RevenueGrouping| {
+        let mut api = billing(app);
+        let request = signed_in(
+            &officer,
+            pb::GetRevenueRequest {
+                facility_id: block.facility_id.clone(),
+                from_date: local_day(base).format("%Y-%m-%d").to_string(),
+                to_date: local_day(discharge_time).format("%Y-%m-%d").to_string(),
+                group_by: group_by.into(),
+            },
+        );
+        async move {
+            api.get_revenue(request)
+                .await
+                .expect("revenue")
+                .into_inner()
+        }
+    };
+    let by_group = revenue(pb::RevenueGrouping::ServiceGroup).await;
+    let groups: Vec<(String, String)> = (by_group.rows.iter())
+        .map(|row| (row.key.clone(), row.amount.clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("intensive-care".to_owned(), "3720.00".to_owned()),
+            ("surgery".to_owned(), "3200.00".to_owned()),
+            (
+                "accommodation".to_owned(),
+                format!("{}.00", 450 + last_amount)
+            ),
+            ("medicines".to_owned(), "14.10".to_owned()),
+        ]
+    );
+    let by_payer = revenue(pb::RevenueGrouping::Payer).await;
+    let payers: Vec<(String, String)> = (by_payer.rows.iter())
+        .map(|row| (row.key.clone(), row.amount.clone()))
+        .collect();
+    let cnam_total = format!("{}.05", 360 + 2976 + last_amount * 4 / 5 + 2560 + 7);
+    assert_eq!(
+        payers,
+        [
+            ("CNAM".to_owned(), cnam_total.clone()),
+            ("patient".to_owned(), bill.patient_total.clone()),
+        ]
+    );
+    let total = by_payer.total.expect("total");
+    assert_eq!(
+        (total.charges, total.amount.as_str()),
+        (6, bill.total.as_str())
+    );
+    let owed = billing(app)
+        .get_receivables(signed_in(&officer, pb::GetReceivablesRequest {}))
+        .await
+        .expect("receivables")
+        .into_inner();
+    assert_eq!(
+        (owed.patients_owe.as_str(), owed.owing_accounts),
+        (bill.balance.as_str(), 1)
+    );
+    assert_eq!(
+        (
+            owed.insurers[0].payer_code.as_str(),
+            owed.insurers[0].shares.as_str(),
+            owed.insurers[0].claims_open.as_str(),
+            owed.insurers[0].open_claims
+        ),
+        ("CNAM", cnam_total.as_str(), "15136.00", 1)
+    );
+
+    // The claim goes out, is rejected with reasons, and is prepared again; it cannot skip.
+    let claims = |status: pb::ClaimStatus, reasons: &[&str], etag: &str| pb::UpdateClaimRequest {
+        request_id: request_id(),
+        admission_id: admission.id.clone(),
+        status: status.into(),
+        rejection_reasons: reasons.iter().map(|reason| (*reason).to_owned()).collect(),
+        etag: etag.to_owned(),
+    };
+    let skipped = billing(app)
+        .update_claim(signed_in(&officer, claims(pb::ClaimStatus::Paid, &[], "")))
+        .await
+        .expect_err("not sent yet");
+    assert_eq!(skipped.code(), Code::FailedPrecondition);
+    let sent = billing(app)
+        .update_claim(signed_in(
+            &officer,
+            claims(pb::ClaimStatus::Sent, &[], &case.etag),
+        ))
+        .await
+        .expect("sent")
+        .into_inner()
+        .drg_case
+        .expect("case");
+    let stale = billing(app)
+        .update_claim(signed_in(
+            &officer,
+            claims(pb::ClaimStatus::Accepted, &[], &case.etag),
+        ))
+        .await
+        .expect_err("stale");
+    assert_eq!(stale.code(), Code::Aborted);
+    let rejected = billing(app)
+        .update_claim(signed_in(
+            &officer,
+            claims(
+                pb::ClaimStatus::Rejected,
+                &["secondary diagnosis not documented"],
+                &sent.etag,
+            ),
+        ))
+        .await
+        .expect("rejected")
+        .into_inner()
+        .drg_case
+        .expect("case");
+    assert_eq!(
+        (rejected.claim_status, rejected.rejection_reasons.clone()),
+        (
+            pb::ClaimStatus::Rejected as i32,
+            vec!["secondary diagnosis not documented".to_owned()]
+        )
+    );
+    billing(app)
+        .update_claim(signed_in(
+            &officer,
+            claims(pb::ClaimStatus::Prepared, &[], &rejected.etag),
+        ))
+        .await
+        .expect("prepared again");
+
     // The discharge undone: the bed-days are reversed, once, the rest stands.
     let undone = admissions(app)
         .undo_discharge(signed_in(
@@ -696,6 +987,11 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_and_rev
     }
     assert_eq!(reversed.total, format!("{}.10", 3200 + 14));
     assert!(reversed.discharge_time.is_none(), "the stay goes on");
+    let voided = drg_case_when(app, &officer, &admission.id, |case| {
+        case.claim_status == pb::ClaimStatus::Void as i32
+    })
+    .await;
+    assert_eq!(voided.drg, "398", "a void case keeps what it was");
     assert_eq!(
         undone.status,
         admissions_pb::AdmissionStatus::Admitted as i32

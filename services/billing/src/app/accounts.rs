@@ -172,6 +172,16 @@ async fn whole_account(tx: &mut TenantTx, account: &AccountRow) -> Result<pb::Ac
     let payments = store::payments_of(tx, account.id).await?;
     let refunds = store::refunds_of(tx, account.id).await?;
     let mut whole = account_to_pb(account, &currency);
+    // The totals shown are the rows shown added up: the account's kept totals may be a commit
+    // behind (or ahead of) the rows a later statement of this read sees.
+    let total: Money = charges.iter().map(|charge| charge.amount).sum();
+    let patient_total: Money = charges.iter().map(|charge| charge.patient_amount).sum();
+    let paid: Money = payments.iter().map(|payment| payment.amount).sum::<Money>()
+        - refunds.iter().map(|refund| refund.amount).sum::<Money>();
+    whole.total = total.to_string();
+    whole.patient_total = patient_total.to_string();
+    whole.paid = paid.to_string();
+    whole.balance = (patient_total - paid).to_string();
     let mut insurers: Vec<(Uuid, Money)> = Vec::new();
     for charge in &charges {
         for (contract, share) in [

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use hmis_platform::amount::Amount;
 use hmis_platform::money::Money;
 
+use super::cases::{Discharge, open_case, regroup, regroup_patient};
 use super::*;
 use crate::domain::{
     ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM, PayerKind, Percent,
@@ -35,6 +36,9 @@ pub(crate) struct StayPeriod {
 pub(crate) struct Admission {
     pub(crate) facts: AdmissionFacts,
     pub(crate) stays: Vec<StayPeriod>,
+    /// How the discharge ended, for the DRG: the patient died; went to another facility.
+    pub(crate) expired: bool,
+    pub(crate) transferred: bool,
 }
 
 /// What an event tells billing.
@@ -82,6 +86,23 @@ pub(crate) enum Captured {
         at: DateTime<Utc>,
         department_id: Option<Uuid>,
     },
+    /// The registry's sex and birth date of a patient: kept for DRG cases.
+    Patient {
+        patient_id: Uuid,
+        version: i64,
+        /// "M", "F" or "".
+        sex: &'static str,
+        birth_date: Option<chrono::NaiveDate>,
+    },
+    /// A diagnosis of an admission: kept for its DRG case.
+    Diagnosis {
+        diagnosis_id: Uuid,
+        admission_id: Uuid,
+        code: String,
+        /// admitting, principal, secondary or complication.
+        role: &'static str,
+        at: DateTime<Utc>,
+    },
     EmergencyVisit {
         visit_id: Uuid,
         patient_id: Uuid,
@@ -122,7 +143,8 @@ impl Billing {
         context: &RequestContext,
         captured: Captured,
     ) -> std::result::Result<(), NotYet> {
-        // The register is read before the transaction: a discharge's facility time zone.
+        // The register is read before the transaction: a discharge's facility time zone
+        // (bed-days, the length of stay).
         let zone = match &captured {
             Captured::Discharged(admission) => Some(
                 self.directory
@@ -141,14 +163,50 @@ impl Billing {
                 let account = keep(&mut tx, &admission, now).await?;
                 let zone = zone.unwrap_or(chrono_tz::UTC);
                 charge_stay(&mut tx, &account, &admission, &zone, now).await?;
+                if let (Some(discharge_time), Some(last)) =
+                    (admission.facts.discharge_time, admission.stays.last())
+                {
+                    let discharge = Discharge {
+                        facility_id: admission.facts.facility_id,
+                        department_id: last.department_id,
+                        admit_time: admission.facts.admit_time,
+                        discharge_time,
+                        expired: admission.expired,
+                        transferred: admission.transferred,
+                    };
+                    let id = admission.facts.admission_id;
+                    open_case(&mut tx, &account, id, &discharge, &zone, now).await?;
+                }
             }
             Captured::DischargeUndone(admission) => {
                 let account = keep(&mut tx, &admission, now).await?;
                 reverse_all(&mut tx, &account, Some(ChargeSource::Accommodation), now).await?;
+                store::void_case(&mut tx, admission.facts.admission_id).await?;
             }
             Captured::AdmissionCancelled(admission) => {
                 let account = keep(&mut tx, &admission, now).await?;
                 reverse_all(&mut tx, &account, None, now).await?;
+                store::void_case(&mut tx, admission.facts.admission_id).await?;
+            }
+            Captured::Patient {
+                patient_id,
+                version,
+                sex,
+                birth_date,
+            } => {
+                store::keep_patient(&mut tx, patient_id, version, (sex, birth_date)).await?;
+                regroup_patient(&mut tx, patient_id, now).await?;
+            }
+            Captured::Diagnosis {
+                diagnosis_id,
+                admission_id,
+                code,
+                role,
+                at,
+            } => {
+                store::keep_diagnosis(&mut tx, (diagnosis_id, admission_id), &code, role, at)
+                    .await?;
+                regroup(&mut tx, admission_id, now).await?;
             }
             Captured::Procedure {
                 procedure_id,
@@ -170,6 +228,9 @@ impl Billing {
                     ..pricing
                 };
                 charge(&mut tx, &account, pricing, now).await?;
+                if let Some(admission_id) = admission_id {
+                    regroup(&mut tx, admission_id, now).await?;
+                }
             }
             Captured::Operation {
                 operation_id,
@@ -191,6 +252,9 @@ impl Billing {
                         ..pricing
                     };
                     charge(&mut tx, &account, pricing, now).await?;
+                }
+                if let Some(admission_id) = admission_id {
+                    regroup(&mut tx, admission_id, now).await?;
                 }
             }
             Captured::Stock {

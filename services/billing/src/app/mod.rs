@@ -5,11 +5,14 @@
 
 mod accounts;
 mod capture;
+mod cases;
 mod cash;
+mod reports;
 mod tariffs;
 
 pub(crate) use accounts::{AccountRef, Adjustment};
 pub(crate) use capture::{Admission, Captured, StayPeriod};
+pub(crate) use cases::ClaimChange;
 pub(crate) use cash::{Closing, NewPayment, NewRefund, NewShift};
 pub(crate) use tariffs::{NewContract, NewCoverage, NewPriceList};
 
@@ -28,6 +31,8 @@ pub(crate) const MANAGE: &str = "billing.manage";
 pub(crate) const CASH: &str = "billing.cash";
 pub(crate) const ADJUST: &str = "billing.adjust";
 pub(crate) const COVER: &str = "billing.cover";
+pub(crate) const CLAIMS: &str = "billing.claims";
+pub(crate) const REPORTS: &str = "billing.reports";
 
 const SERVICE: &str = "/openhmis.billing.v1.BillingService/";
 

@@ -2,6 +2,8 @@
 //! percentages, how a charge is split between the insurers and the patient, and how a stay
 //! is counted in bed-days or started hours.
 
+pub mod drg;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

@@ -10,7 +10,7 @@ use hmis_proto::openhmis::billing::v1 as pb;
 use pb::billing_service_server::BillingService;
 use tonic::{Request, Response, Status};
 
-use crate::app::{ADJUST, Billing, CASH, COVER, MANAGE, READ};
+use crate::app::{ADJUST, Billing, CASH, CLAIMS, COVER, MANAGE, READ, REPORTS};
 
 #[derive(Debug, Clone)]
 pub struct BillingApi {
@@ -279,5 +279,85 @@ impl BillingService for BillingApi {
         Ok(Response::new(
             self.billing.shift_report(&context, parsed).await?,
         ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn import_grouper_tables(
+        &self,
+        request: Request<pb::ImportGrouperTablesRequest>,
+    ) -> Result<Response<pb::ImportGrouperTablesResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(MANAGE)?;
+        let message = request.into_inner();
+        let command = parse::import_grouper_tables(&message)?;
+        Ok(Response::new(
+            self.billing
+                .import_grouper_tables(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_drg_case(
+        &self,
+        request: Request<pb::GetDrgCaseRequest>,
+    ) -> Result<Response<pb::GetDrgCaseResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let message = request.into_inner();
+        let admission_id = parse::id("admission_id", &message.admission_id)?;
+        Ok(Response::new(
+            self.billing.get_drg_case(&context, admission_id).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_claim(
+        &self,
+        request: Request<pb::UpdateClaimRequest>,
+    ) -> Result<Response<pb::UpdateClaimResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(CLAIMS)?;
+        let message = request.into_inner();
+        let command = parse::update_claim(&message)?;
+        Ok(Response::new(
+            self.billing
+                .update_claim(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_case_mix(
+        &self,
+        request: Request<pb::GetCaseMixRequest>,
+    ) -> Result<Response<pb::GetCaseMixResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(REPORTS)?;
+        let message = request.into_inner();
+        let period = parse::case_mix(&message)?;
+        Ok(Response::new(
+            self.billing.case_mix(&context, period).await?,
+        ))
+    }
+    #[tracing::instrument(skip_all)]
+    async fn get_revenue(
+        &self,
+        request: Request<pb::GetRevenueRequest>,
+    ) -> Result<Response<pb::GetRevenueResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(REPORTS)?;
+        let message = request.into_inner();
+        let query = parse::revenue(&message)?;
+        Ok(Response::new(self.billing.revenue(&context, query).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_receivables(
+        &self,
+        request: Request<pb::GetReceivablesRequest>,
+    ) -> Result<Response<pb::GetReceivablesResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(REPORTS)?;
+        Ok(Response::new(self.billing.receivables(&context).await?))
     }
 }

@@ -240,6 +240,24 @@ pub(crate) fn create_contract(message: &pb::CreateInsuranceContractRequest) -> R
     } else {
         not_negative("contract.ceiling", &contract.ceiling, &mut violations).map(Some)
     };
+    let drg_base_rate = if contract.drg_base_rate.is_empty() {
+        Some(None)
+    } else {
+        positive(
+            "contract.drg_base_rate",
+            &contract.drg_base_rate,
+            &mut violations,
+        )
+        .map(Some)
+    };
+    if kind == Some(crate::domain::PayerKind::Supplementary)
+        && drg_base_rate.is_some_and(|rate| rate.is_some())
+    {
+        violations.add(
+            "contract.drg_base_rate",
+            "only the national insurer pays by DRG",
+        );
+    }
     Ok(violations.finish(|| {
         Some(NewContract {
             key: key?,
@@ -252,6 +270,7 @@ pub(crate) fn create_contract(message: &pb::CreateInsuranceContractRequest) -> R
                 coverage_bp: sqlx::types::Json(coverage),
                 franchise: franchise?,
                 ceiling: ceiling?,
+                drg_base_rate: drg_base_rate?,
             },
         })
     })?)
@@ -444,4 +463,182 @@ pub(crate) fn close_shift(message: &pb::CloseShiftRequest) -> Result<Closing> {
             counted_cash: counted_cash?,
         })
     })?)
+}
+
+/// Grouper tables one import may carry, per file.
+const MAX_GROUPER_FILE: usize = 4 * 1024 * 1024;
+
+/// An import of grouper tables, parsed: its key, the files, and what each holds.
+pub(crate) type GrouperImport = (
+    hmis_platform::idempotency::RequestKey,
+    crate::store::GrouperFiles,
+    (usize, usize, usize, usize),
+);
+
+pub(crate) fn import_grouper_tables(
+    message: &pb::ImportGrouperTablesRequest,
+) -> Result<GrouperImport> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let version = violations.check("version", Line::parse(&message.version));
+    if version.as_ref().is_some_and(Line::is_empty) {
+        violations.add("version", "is required");
+    }
+    let files = [
+        ("diagnoses_csv", &message.diagnoses_csv),
+        ("procedures_csv", &message.procedures_csv),
+        ("severity_csv", &message.severity_csv),
+        ("drgs_csv", &message.drgs_csv),
+    ];
+    for (field, text) in files {
+        if text.trim().is_empty() || text.len() > MAX_GROUPER_FILE {
+            violations.add(
+                field,
+                "must be a CSV file of at most 4 MiB with its header line",
+            );
+        }
+    }
+    let mut counts = None;
+    if violations.is_empty() {
+        match crate::domain::drg::Tables::from_csv(
+            &message.diagnoses_csv,
+            &message.procedures_csv,
+            &message.severity_csv,
+            &message.drgs_csv,
+        ) {
+            Ok(tables) => counts = Some(tables.counts()),
+            Err(reason) => {
+                // The reason starts with the file it found wrong.
+                let field = match reason.split(':').next() {
+                    Some("diagnoses") => "diagnoses_csv",
+                    Some("procedures") => "procedures_csv",
+                    Some("severity") => "severity_csv",
+                    _ => "drgs_csv",
+                };
+                violations.add(field, reason);
+            }
+        }
+    }
+    Ok(violations.finish(|| {
+        Some((
+            key?,
+            (
+                version?.as_str().to_owned(),
+                message.diagnoses_csv.clone(),
+                message.procedures_csv.clone(),
+                message.severity_csv.clone(),
+                message.drgs_csv.clone(),
+            ),
+            counts?,
+        ))
+    })?)
+}
+
+/// Reasons a rejection may give.
+const MAX_REASONS: usize = 20;
+
+pub(crate) fn update_claim(message: &pb::UpdateClaimRequest) -> Result<crate::app::ClaimChange> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let admission_id = violations.id("admission_id", &message.admission_id);
+    let status = crate::convert::parse_claim_status(message.status);
+    if status.is_none() {
+        violations.add(
+            "status",
+            "must be PREPARED, SENT, ACCEPTED, REJECTED or PAID",
+        );
+    }
+    let rejected = status == Some("rejected");
+    if rejected
+        && (message.rejection_reasons.is_empty() || message.rejection_reasons.len() > MAX_REASONS)
+    {
+        violations.add(
+            "rejection_reasons",
+            format!("a rejection gives 1 to {MAX_REASONS} reasons"),
+        );
+    }
+    if !rejected && !message.rejection_reasons.is_empty() {
+        violations.add("rejection_reasons", "only a rejection gives reasons");
+    }
+    let mut reasons = Vec::new();
+    for (index, reason) in message
+        .rejection_reasons
+        .iter()
+        .take(MAX_REASONS)
+        .enumerate()
+    {
+        if let Some(reason) = violations.check(
+            &format!("rejection_reasons[{index}]"),
+            Text::parse_required(reason),
+        ) {
+            reasons.push(reason.as_str().to_owned());
+        }
+    }
+    let etag = violations.optional_etag("etag", &message.etag);
+    Ok(violations.finish(|| {
+        Some(crate::app::ClaimChange {
+            key: key?,
+            admission_id: admission_id?,
+            status: status?,
+            reasons,
+            etag,
+        })
+    })?)
+}
+
+/// The longest period a case-mix report covers.
+const MAX_CASE_MIX_DAYS: i64 = 366;
+
+pub(crate) fn case_mix(
+    message: &pb::GetCaseMixRequest,
+) -> Result<(Uuid, chrono::NaiveDate, chrono::NaiveDate)> {
+    let mut violations = Violations::default();
+    let facility_id = violations.id("facility_id", &message.facility_id);
+    let period = violations.period(
+        ("from_date", &message.from_date),
+        ("to_date", &message.to_date),
+    );
+    if let Some((from, to)) = period
+        && (to - from).num_days() >= MAX_CASE_MIX_DAYS
+    {
+        violations.add(
+            "to_date",
+            format!("a period covers at most {MAX_CASE_MIX_DAYS} days"),
+        );
+    }
+    Ok(violations.finish(|| {
+        let (from, to) = period?;
+        Some((facility_id?, from, to))
+    })?)
+}
+
+pub(crate) fn revenue(
+    message: &pb::GetRevenueRequest,
+) -> Result<(
+    Uuid,
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    crate::store::RevenueBy,
+)> {
+    use crate::store::RevenueBy;
+    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
+        facility_id: message.facility_id.clone(),
+        from_date: message.from_date.clone(),
+        to_date: message.to_date.clone(),
+    })?;
+    let by = match pb::RevenueGrouping::try_from(message.group_by) {
+        Ok(pb::RevenueGrouping::Ward) => RevenueBy::Ward,
+        Ok(pb::RevenueGrouping::Physician) => RevenueBy::Physician,
+        Ok(pb::RevenueGrouping::ServiceGroup) => RevenueBy::ServiceGroup,
+        Ok(pb::RevenueGrouping::Payer) => RevenueBy::Payer,
+        _ => {
+            let mut violations = Violations::default();
+            violations.add(
+                "group_by",
+                "must be WARD, PHYSICIAN, SERVICE_GROUP or PAYER",
+            );
+            return Err(crate::error::Error::from(violations));
+        }
+    };
+    Ok((facility_id, from, to, by))
 }

@@ -3,10 +3,14 @@
 //! as text (`$n::numeric` in, `::text` out) into [`Money`]; periods of validity are
 //! `daterange` `[from, until]` so the exclusion constraints can compare them.
 
+mod cases;
 mod cash;
+mod reports;
 mod verify;
 
+pub use cases::*;
 pub use cash::*;
+pub use reports::*;
 pub use verify::*;
 
 use std::collections::HashMap;
@@ -200,6 +204,7 @@ pub struct ContractRow {
     pub coverage_bp: sqlx::types::Json<HashMap<String, i64>>,
     pub franchise: Money,
     pub ceiling: Option<Money>,
+    pub drg_base_rate: Option<Money>,
 }
 
 impl ContractRow {
@@ -217,7 +222,7 @@ impl ContractRow {
 }
 
 const CONTRACT_COLUMNS: &str = "id, payer_code, name, kind, default_bp, coverage_bp, \
-     franchise::text AS franchise, ceiling::text AS ceiling";
+     franchise::text AS franchise, ceiling::text AS ceiling, drg_base_rate::text AS drg_base_rate";
 
 pub async fn insert_contract(
     tx: &mut TenantTx,
@@ -226,8 +231,8 @@ pub async fn insert_contract(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO billing.contracts (tenant_id, id, payer_code, name, kind, default_bp, \
-             coverage_bp, franchise, ceiling, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9::numeric, $10)",
+             coverage_bp, franchise, ceiling, drg_base_rate, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9::numeric, $10::numeric, $11)",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(row.id)
@@ -238,6 +243,7 @@ pub async fn insert_contract(
     .bind(&row.coverage_bp)
     .bind(row.franchise)
     .bind(row.ceiling)
+    .bind(row.drg_base_rate)
     .bind(now)
     .execute(&mut **tx)
     .await?;

@@ -116,6 +116,7 @@ pub async fn load_billing(
                 },
             ],
             franchise: "100".to_owned(),
+            drg_base_rate: "9800".to_owned(),
             ..Default::default()
         },
     )
@@ -132,6 +133,20 @@ pub async fn load_billing(
         },
     )
     .await?;
+    let (version, diagnoses, procedures, severity, drgs) = hmis_billing::starter::grouper_files();
+    billing
+        .import_grouper_tables(request(
+            tenant_id,
+            pb::ImportGrouperTablesRequest {
+                request_id: "demo-grouper-tables".to_owned(),
+                version: version.to_owned(),
+                diagnoses_csv: diagnoses.to_owned(),
+                procedures_csv: procedures.to_owned(),
+                severity_csv: severity.to_owned(),
+                drgs_csv: drgs.to_owned(),
+            },
+        ))
+        .await?;
     for (index, patient_id) in patients.iter().enumerate() {
         let mut contracts = vec![(&national, "CNAM")];
         if index < 3 {
