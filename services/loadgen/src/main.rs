@@ -8,7 +8,8 @@
 //! (stock issues to patients from concurrent pharmacists), `census` (a 1,000-bed hospital's
 //! year in the statistics read models: a day's census, a year's movement analysis),
 //! `prescribe` (prescriptions with the safety check, then dispensing against them),
-//! `theatre` (a 20-theatre block's day list and a month's utilisation).
+//! `theatre` (a 20-theatre block's day list and a month's utilisation), `billing` (charge
+//! capture following the ADT cycle, a month's revenue over a year of 1,000 beds).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -18,6 +19,7 @@
 mod adt;
 mod auth_audit;
 mod bench;
+mod billing;
 mod census;
 mod dispense;
 mod patients;
@@ -44,6 +46,9 @@ enum Scenario {
     Prescribe,
     /// Operating block: a 20-theatre day's theatre list and a month's theatre utilisation.
     Theatre,
+    /// Billing: charge capture following the ADT cycle (its backlog), and a month's revenue
+    /// report over a year of a 1,000-bed hospital.
+    Billing,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -100,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Census => census::run(cli.admissions, cli.clients, cli.iterations).await,
             Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
             Scenario::Theatre => theatre::run(cli.clients, cli.iterations).await,
+            Scenario::Billing => billing::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

@@ -240,6 +240,24 @@ impl Database {
             .await
     }
 
+    /// A tenant transaction for an event handler, whose commit does not wait for its WAL to
+    /// reach the disk (`synchronous_commit` off for this transaction only). That is safe for
+    /// the relay's handlers: the relay saves the subscriber's offset afterwards with a
+    /// synchronous commit, and flushing the WAL up to that commit flushes this one too before
+    /// the event counts as delivered; a crash in between offers the event again, and
+    /// handlers are idempotent. A follower then costs no disk flush per event.
+    pub async fn begin_following(
+        &self,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+    ) -> Result<TenantTx, sqlx::Error> {
+        let mut tx = self.begin(tenant_id, request_id).await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx.transaction)
+            .await?;
+        Ok(tx)
+    }
+
     async fn begin_unguarded(
         &self,
         tenant_id: TenantId,

@@ -285,17 +285,27 @@ impl Dispatcher {
     ) -> Result<usize, sqlx::Error> {
         let mut offset = cursor.load(&self.pool).await?;
         let mut delivered = 0;
+        // The offset is saved once a batch, not once an event: delivery is at-least-once and
+        // handlers are idempotent, so after a crash up to a batch is offered again, and a
+        // backlog is not taken at the pace of one commit per event.
+        let mut unsaved = false;
         loop {
             let rows = cursor
                 .fetch(&self.pool, &offset, self.options.batch_size)
                 .await?;
             if rows.is_empty() {
+                if unsaved {
+                    cursor.save(&self.pool, &offset).await?;
+                }
                 return Ok(delivered);
             }
             for row in rows {
                 // A backlog is not drained to its end once told to stop: the offset saved so
                 // far is where the next dispatcher resumes.
                 if *stop.borrow() {
+                    if unsaved {
+                        cursor.save(&self.pool, &offset).await?;
+                    }
                     return Ok(delivered);
                 }
                 let next = Offset {
@@ -311,28 +321,48 @@ impl Dispatcher {
                     occurred_at: row.occurred_at,
                     request_id: row.request_id,
                 };
-                if !Self::handle_with_retry(subscription, &event, stop).await {
+                if !Self::handle_with_retry(subscription, &event, stop, || async {
+                    // A handler that keeps failing holds its subscriber here: what came
+                    // before it is saved first.
+                    if unsaved {
+                        cursor.save(&self.pool, &offset).await?;
+                    }
+                    Ok::<_, sqlx::Error>(())
+                })
+                .await?
+                {
                     return Ok(delivered);
                 }
-                cursor.save(&self.pool, &next).await?;
                 offset = next;
+                unsaved = true;
                 delivered += 1;
             }
+            cursor.save(&self.pool, &offset).await?;
+            unsaved = false;
         }
     }
 
     /// Retries a failing handler with backoff (ordering matters more than throughput: a
     /// subscriber never sees event N+1 before N). Returns false when told to stop first.
-    async fn handle_with_retry(
+    async fn handle_with_retry<F, Fut>(
         subscription: &Subscription,
         event: &Event,
         stop: &watch::Receiver<bool>,
-    ) -> bool {
+        before_waiting: F,
+    ) -> Result<bool, sqlx::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(), sqlx::Error>>,
+    {
         let mut backoff = Duration::from_millis(100);
+        let mut before_waiting = Some(before_waiting);
         loop {
             match subscription.handler.handle(event).await {
-                Ok(()) => return true,
+                Ok(()) => return Ok(true),
                 Err(error) => {
+                    if let Some(save) = before_waiting.take() {
+                        save().await?;
+                    }
                     tracing::warn!(
                         subscriber = %subscription.subscriber,
                         event_id = %event.event_id,
@@ -346,7 +376,7 @@ impl Dispatcher {
             let mut stop = stop.clone();
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = stopped(&mut stop) => return false,
+                _ = stopped(&mut stop) => return Ok(false),
             }
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }

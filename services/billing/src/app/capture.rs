@@ -154,7 +154,13 @@ impl Billing {
             _ => None,
         };
         let now = self.calls.now();
-        let mut tx = self.calls.begin_read(context).await?;
+        let mut tx = (self.calls.database())
+            .begin_following(
+                context.tenant_id().map_err(Error::from)?,
+                &context.request_id,
+            )
+            .await
+            .map_err(Error::from)?;
         match captured {
             Captured::AdmissionChanged(admission) => {
                 keep(&mut tx, &admission, now).await?;
