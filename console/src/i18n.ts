@@ -483,6 +483,21 @@ const en = {
   noInsurance: "No valid insurance policy: the patient pays",
   insured: "Insured",
   owes: "Owes from earlier stays",
+  revenue: "Revenue and receivables",
+  physician: "Physician",
+  groupBy: "By",
+  key: "Of",
+  charges: "Charges",
+  serviceGroup: "Service group",
+  payer: "Payer",
+  noWard: "No ward",
+  caseMix: "Case mix (DRG)",
+  caseMixIndex: "Case-mix index",
+  receivables: "Owed now",
+  patientsOwe: "Patients owe",
+  insurerShares: "Insurer's shares",
+  openClaims: "DRG claims not yet paid",
+  revenueOfPeriod: "Revenue of the period",
 } as const;
 
 export type Key = keyof typeof en;
@@ -967,6 +982,21 @@ const ro: Record<Key, string> = {
   noInsurance: "Nicio poliță de asigurare valabilă: plătește pacientul",
   insured: "Asigurat",
   owes: "Datorează din internările anterioare",
+  revenue: "Venituri și creanțe",
+  physician: "Medic",
+  groupBy: "După",
+  key: "Al",
+  charges: "Servicii",
+  serviceGroup: "Grupă de servicii",
+  payer: "Plătitor",
+  noWard: "Fără secție",
+  caseMix: "Indicele de complexitate a cazurilor (DRG)",
+  caseMixIndex: "Indicele de complexitate",
+  receivables: "Creanțe curente",
+  patientsOwe: "Pacienții datorează",
+  insurerShares: "Cota asigurătorului",
+  openClaims: "Cereri DRG neachitate",
+  revenueOfPeriod: "Veniturile perioadei",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -660,6 +660,19 @@ try {
     await shot("shift-report");
   });
 
+  await check("the billing officer reads the month's revenue, the case mix and what is owed", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("billing");
+    await page.getByRole("link", { name: "Revenue and receivables" }).click();
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByTestId("revenue-total").waitFor();
+    await page.getByRole("heading", { name: "Case mix (DRG)" }).waitFor();
+    await page.locator("#receivables-title").locator("..").getByRole("rowheader", { name: "CNAM" }).waitFor();
+    await page.getByTestId("patients-owe").waitFor();
+    await accessible("revenue");
+    await shot("revenue");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");
