@@ -371,3 +371,48 @@ pub(crate) fn case_to_pb(row: &crate::store::CaseRow) -> pb::DrgCase {
         etag: hmis_platform::types::Version::from_db(row.version).etag(),
     }
 }
+
+/// The starter tariffs as a SetTariffs request of `price_list_id`.
+pub(crate) fn starter_tariffs(request_id: String, price_list_id: String) -> pb::SetTariffsRequest {
+    let kind = |text: &str| match text {
+        "service" => pb::TariffKind::Service,
+        "accommodation" => pb::TariffKind::Accommodation,
+        "supply" => pb::TariffKind::Supply,
+        _ => pb::TariffKind::Unspecified,
+    };
+    let unit = |text: &str| match text {
+        "each" => pb::TariffUnit::Each,
+        "day" => pb::TariffUnit::Day,
+        "hour" => pb::TariffUnit::Hour,
+        _ => pb::TariffUnit::Unspecified,
+    };
+    pb::SetTariffsRequest {
+        request_id,
+        price_list_id,
+        tariffs: (crate::starter::tariffs().into_iter())
+            .map(|line| pb::Tariff {
+                kind: kind(&line.kind).into(),
+                code_system: line.code_system,
+                code: line.code,
+                name: line.name,
+                price: line.price,
+                unit: unit(&line.unit).into(),
+                margin_percent: line.margin_percent,
+                service_group: line.service_group,
+            })
+            .collect(),
+    }
+}
+
+/// The starter grouper tables as an ImportGrouperTables request.
+pub(crate) fn starter_grouper(request_id: String) -> pb::ImportGrouperTablesRequest {
+    let (version, diagnoses, procedures, severity, drgs) = crate::starter::grouper_files();
+    pb::ImportGrouperTablesRequest {
+        request_id,
+        version: version.to_owned(),
+        diagnoses_csv: diagnoses.to_owned(),
+        procedures_csv: procedures.to_owned(),
+        severity_csv: severity.to_owned(),
+        drgs_csv: drgs.to_owned(),
+    }
+}

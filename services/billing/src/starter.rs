@@ -42,6 +42,22 @@ pub fn grouper_files() -> (
     )
 }
 
+/// The starter tariffs as a `SetTariffs` request of `price_list_id` (the demo, a new
+/// hospital, the load generator).
+pub fn tariffs_request(
+    request_id: String,
+    price_list_id: String,
+) -> hmis_proto::openhmis::billing::v1::SetTariffsRequest {
+    crate::convert::starter_tariffs(request_id, price_list_id)
+}
+
+/// The starter grouper tables as an `ImportGrouperTables` request.
+pub fn grouper_request(
+    request_id: String,
+) -> hmis_proto::openhmis::billing::v1::ImportGrouperTablesRequest {
+    crate::convert::starter_grouper(request_id)
+}
+
 /// The starter tariffs.
 pub fn tariffs() -> Vec<TariffLine> {
     parse_tariffs(TARIFFS).unwrap_or_default()

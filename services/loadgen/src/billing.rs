@@ -347,48 +347,14 @@ async fn set_up_billing(bench: &Bench, officer: &Bearer) -> anyhow::Result<Uuid>
         .into_inner()
         .price_list
         .context("no price list")?;
-    let kind = |text: &str| match text {
-        "service" => pb::TariffKind::Service,
-        "accommodation" => pb::TariffKind::Accommodation,
-        _ => pb::TariffKind::Supply,
-    };
-    let unit = |text: &str| match text {
-        "day" => pb::TariffUnit::Day,
-        "hour" => pb::TariffUnit::Hour,
-        "each" => pb::TariffUnit::Each,
-        _ => pb::TariffUnit::Unspecified,
-    };
     api.set_tariffs(signed(
         officer,
-        pb::SetTariffsRequest {
-            request_id: Uuid::new_v4().to_string(),
-            price_list_id: price_list.id,
-            tariffs: (hmis_billing::starter::tariffs().into_iter())
-                .map(|line| pb::Tariff {
-                    kind: kind(&line.kind).into(),
-                    code_system: line.code_system,
-                    code: line.code,
-                    name: line.name,
-                    price: line.price,
-                    unit: unit(&line.unit).into(),
-                    margin_percent: line.margin_percent,
-                    service_group: line.service_group,
-                })
-                .collect(),
-        },
+        hmis_billing::starter::tariffs_request(Uuid::new_v4().to_string(), price_list.id),
     ))
     .await?;
-    let (version, diagnoses, procedures, severity, drgs) = hmis_billing::starter::grouper_files();
     api.import_grouper_tables(signed(
         officer,
-        pb::ImportGrouperTablesRequest {
-            request_id: Uuid::new_v4().to_string(),
-            version: version.to_owned(),
-            diagnoses_csv: diagnoses.to_owned(),
-            procedures_csv: procedures.to_owned(),
-            severity_csv: severity.to_owned(),
-            drgs_csv: drgs.to_owned(),
-        },
+        hmis_billing::starter::grouper_request(Uuid::new_v4().to_string()),
     ))
     .await?;
     let contract = api

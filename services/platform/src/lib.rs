@@ -19,6 +19,7 @@ pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod days;
 pub mod db;
 pub mod embedded;
 pub mod error;

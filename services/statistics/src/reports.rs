@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use hmis_platform::types::{parse_date, parse_uuid};
 use hmis_platform::wire::timestamp;
 use hmis_platform::{RequestContext, Violations};
@@ -55,13 +55,7 @@ pub(crate) fn local_days(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
-    let midnight = |day: NaiveDate| {
-        zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-            .ok_or(Error::corrupt("local midnight"))
-    };
-    Ok((midnight(first)?, midnight(last + Duration::days(1))?))
+    Ok(hmis_platform::days::days(&zone, first, last))
 }
 
 /// A ward's (or the facility's, `department` `None`) census of `date` from its movement

@@ -137,19 +137,11 @@ async fn tariffs(block: &Block, officer: &Session, icu_id: &str) -> String {
         .into_inner()
         .written;
     assert_eq!(written, 4);
-    let (version, diagnoses, procedures, severity, drgs) = hmis_billing::starter::grouper_files();
     let imported = api
         .clone()
         .import_grouper_tables(signed_in(
             officer,
-            pb::ImportGrouperTablesRequest {
-                request_id: request_id(),
-                version: version.to_owned(),
-                diagnoses_csv: diagnoses.to_owned(),
-                procedures_csv: procedures.to_owned(),
-                severity_csv: severity.to_owned(),
-                drgs_csv: drgs.to_owned(),
-            },
+            hmis_billing::starter::grouper_request(request_id()),
         ))
         .await
         .expect("grouper tables")

@@ -507,6 +507,19 @@ fn charge_row(
     }
 }
 
+/// `row` carrying `split`'s shares.
+fn with_split(row: ChargeRow, split: &Split) -> ChargeRow {
+    ChargeRow {
+        national_contract_id: split.national.map(|(id, _)| id),
+        national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
+        supplementary_contract_id: split.supplementary.map(|(id, _)| id),
+        supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
+        patient_amount: split.patient,
+        franchise_applied: split.franchise,
+        ..row
+    }
+}
+
 /// The split a charge was written with.
 pub(crate) fn split_of(charge: &ChargeRow) -> Split {
     Split {
@@ -602,21 +615,18 @@ async fn reverse_all(
 ) -> Result<()> {
     for original in store::standing_charges(tx, account.id, source).await? {
         let split = split_of(&original).reversed();
-        let row = ChargeRow {
-            id: Uuid::now_v7(),
-            source_key: format!("reversal:{}", original.id),
-            unit_price: -original.unit_price,
-            amount: -original.amount,
-            national_contract_id: split.national.map(|(id, _)| id),
-            national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
-            supplementary_contract_id: split.supplementary.map(|(id, _)| id),
-            supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
-            patient_amount: split.patient,
-            franchise_applied: split.franchise,
-            reverses_id: Some(original.id),
-            reason: "reversed: its source was undone".to_owned(),
-            ..original
-        };
+        let row = with_split(
+            ChargeRow {
+                id: Uuid::now_v7(),
+                source_key: format!("reversal:{}", original.id),
+                unit_price: -original.unit_price,
+                amount: -original.amount,
+                reverses_id: Some(original.id),
+                reason: "reversed: its source was undone".to_owned(),
+                ..original
+            },
+            &split,
+        );
         store::insert_charge(tx, &row, now).await?;
     }
     Ok(())
@@ -642,23 +652,20 @@ async fn credit_return(
         .times(quantity)
         .ok_or_else(|| Error::precondition("a credit is too large"))?;
     let split = split_of(&issued).part(credit, issued.amount);
-    let row = ChargeRow {
-        id: Uuid::now_v7(),
-        account_id: account.id,
-        source_key: format!("movement:{movement_id}"),
-        quantity: quantity.to_string(),
-        unit_price: -issued.unit_price,
-        amount: credit,
-        national_contract_id: split.national.map(|(id, _)| id),
-        national_amount: split.national.map_or(Money::ZERO, |(_, share)| share),
-        supplementary_contract_id: split.supplementary.map(|(id, _)| id),
-        supplementary_amount: split.supplementary.map_or(Money::ZERO, |(_, share)| share),
-        patient_amount: split.patient,
-        franchise_applied: split.franchise,
-        reverses_id: None,
-        reason: format!("returned {quantity} {base_unit}"),
-        ..issued
-    };
+    let row = with_split(
+        ChargeRow {
+            id: Uuid::now_v7(),
+            account_id: account.id,
+            source_key: format!("movement:{movement_id}"),
+            quantity: quantity.to_string(),
+            unit_price: -issued.unit_price,
+            amount: credit,
+            reverses_id: None,
+            reason: format!("returned {quantity} {base_unit}"),
+            ..issued
+        },
+        &split,
+    );
     store::insert_charge(tx, &row, now).await?;
     Ok(())
 }

@@ -290,15 +290,7 @@ impl Billing {
         (facility_id, from, to): (Uuid, NaiveDate, NaiveDate),
     ) -> Result<pb::GetCaseMixResponse> {
         let zone = self.directory.time_zone(context, facility_id).await?;
-        let start = |day: NaiveDate| {
-            use chrono::TimeZone;
-            let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-            zone.from_local_datetime(&midnight)
-                .earliest()
-                .map(|at| at.with_timezone(&Utc))
-                .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-        };
-        let bounds = (start(from), start(to.succ_opt().unwrap_or(to)));
+        let bounds = hmis_platform::days::days(&zone, from, to);
         self.calls
             .transaction(context, async |tx| {
                 let rows = store::case_mix(tx, facility_id, bounds).await?;

@@ -1,7 +1,7 @@
 //! Billing's reports: revenue of a period by ward, physician, service group or payer, and
 //! what patients and insurers owe now.
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use hmis_proto::openhmis::billing::v1 as pb;
 
 use super::*;
@@ -31,14 +31,7 @@ impl Billing {
         (facility_id, from, to, by): (Uuid, NaiveDate, NaiveDate, RevenueBy),
     ) -> Result<pb::GetRevenueResponse> {
         let zone = self.directory.time_zone(context, facility_id).await?;
-        let start = |day: NaiveDate| {
-            let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-            zone.from_local_datetime(&midnight)
-                .earliest()
-                .map(|at| at.with_timezone(&chrono::Utc))
-                .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&midnight))
-        };
-        let bounds = (start(from), start(to.succ_opt().unwrap_or(to)));
+        let bounds = hmis_platform::days::days(&zone, from, to);
         let by_payer = by == RevenueBy::Payer;
         self.calls
             .transaction(context, async |tx| {

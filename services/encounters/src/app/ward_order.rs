@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use hmis_platform::RequestContext;
 use hmis_platform::amount::Amount;
@@ -52,14 +52,11 @@ impl Ward {
         let now = self.calls.now();
         let first_day =
             start_date.unwrap_or_else(|| now.with_timezone(&zone).date_naive() + Duration::days(1));
-        let midnight = |day: NaiveDate| {
-            zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-                .earliest()
-                .map(|at| at.with_timezone(&chrono::Utc))
-                .ok_or(Error::corrupt("facility midnight"))
-        };
-        let period_start = midnight(first_day)?;
-        let period_end = midnight(first_day + Duration::days(i64::from(days)))?;
+        let (period_start, period_end) = hmis_platform::days::days(
+            &zone,
+            first_day,
+            first_day + Duration::days(i64::from(days) - 1),
+        );
 
         let mut tx = self.read_tx(context).await?;
         let rows =

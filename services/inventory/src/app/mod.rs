@@ -19,7 +19,7 @@ pub(crate) use requisitions::{Fulfilment, NewRequisition, WardOrder};
 pub(crate) use slips::{PatientSlip, WardPeriod};
 pub(crate) use stocktaking::{Closing, Counts};
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::amount::Amount;
 use hmis_platform::auth::Target;
 use hmis_platform::call::Calls;
@@ -66,13 +66,8 @@ fn local_period(
     first: NaiveDate,
     after_last: NaiveDate,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let midnight = |day: NaiveDate| {
-        zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-            .ok_or(Error::corrupt("local midnight"))
-    };
-    Ok((midnight(first)?, midnight(after_last)?))
+    use hmis_platform::days::midnight;
+    Ok((midnight(&zone, first), midnight(&zone, after_last)))
 }
 
 impl Stores {

@@ -11,24 +11,6 @@ use tonic::Status;
 use super::organisation::DemoWards;
 use super::{missing, request};
 
-fn kind(text: &str) -> pb::TariffKind {
-    match text {
-        "service" => pb::TariffKind::Service,
-        "accommodation" => pb::TariffKind::Accommodation,
-        "supply" => pb::TariffKind::Supply,
-        _ => pb::TariffKind::Unspecified,
-    }
-}
-
-fn unit(text: &str) -> pb::TariffUnit {
-    match text {
-        "each" => pb::TariffUnit::Each,
-        "day" => pb::TariffUnit::Day,
-        "hour" => pb::TariffUnit::Hour,
-        _ => pb::TariffUnit::Unspecified,
-    }
-}
-
 pub async fn load_billing(
     billing: &BillingApi,
     tenant_id: TenantId,
@@ -53,22 +35,7 @@ pub async fn load_billing(
     billing
         .set_tariffs(request(
             tenant_id,
-            pb::SetTariffsRequest {
-                request_id: "demo-tariffs-2026".to_owned(),
-                price_list_id: price_list.id,
-                tariffs: (hmis_billing::starter::tariffs().into_iter())
-                    .map(|line| pb::Tariff {
-                        kind: kind(&line.kind).into(),
-                        code_system: line.code_system,
-                        code: line.code,
-                        name: line.name,
-                        price: line.price,
-                        unit: unit(&line.unit).into(),
-                        margin_percent: line.margin_percent,
-                        service_group: line.service_group,
-                    })
-                    .collect(),
-            },
+            hmis_billing::starter::tariffs_request("demo-tariffs-2026".to_owned(), price_list.id),
         ))
         .await?;
     let icu = wards
@@ -133,18 +100,10 @@ pub async fn load_billing(
         },
     )
     .await?;
-    let (version, diagnoses, procedures, severity, drgs) = hmis_billing::starter::grouper_files();
     billing
         .import_grouper_tables(request(
             tenant_id,
-            pb::ImportGrouperTablesRequest {
-                request_id: "demo-grouper-tables".to_owned(),
-                version: version.to_owned(),
-                diagnoses_csv: diagnoses.to_owned(),
-                procedures_csv: procedures.to_owned(),
-                severity_csv: severity.to_owned(),
-                drgs_csv: drgs.to_owned(),
-            },
+            hmis_billing::starter::grouper_request("demo-grouper-tables".to_owned()),
         ))
         .await?;
     for (index, patient_id) in patients.iter().enumerate() {

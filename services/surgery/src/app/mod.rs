@@ -15,7 +15,7 @@ pub(crate) use operations::{Booking, Cancelling, Rescheduling, TheatreListQuery}
 pub(crate) use privileges::{Granting, StatusChange};
 pub(crate) use theatres::{NewSession, NewTheatre};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::RequestContext;
 use hmis_platform::TenantTx;
 use hmis_platform::audit::{self, AuditEntry};
@@ -78,14 +78,7 @@ async fn theatre_named(tx: &mut TenantTx, id: Uuid, field: &'static str) -> Resu
 
 /// The instants a day of `zone` begins and ends at.
 fn day_bounds(zone: &chrono_tz::Tz, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start_of = |day: NaiveDate| {
-        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-        zone.from_local_datetime(&midnight)
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-    };
-    (start_of(day), start_of(day.succ_opt().unwrap_or(day)))
+    hmis_platform::days::days(zone, day, day)
 }
 
 /// The day of `zone` an instant falls on.
