@@ -498,6 +498,10 @@ const en = {
   insurerShares: "Insurer's shares",
   openClaims: "DRG claims not yet paid",
   revenueOfPeriod: "Revenue of the period",
+  insurance: "Insurance",
+  insurer: "Insurer",
+  policyNumber: "Policy number",
+  addPolicy: "Add the policy",
 } as const;
 
 export type Key = keyof typeof en;
@@ -997,6 +1001,10 @@ const ro: Record<Key, string> = {
   insurerShares: "Cota asigurătorului",
   openClaims: "Cereri DRG neachitate",
   revenueOfPeriod: "Veniturile perioadei",
+  insurance: "Asigurare",
+  insurer: "Asigurător",
+  policyNumber: "Numărul poliței",
+  addPolicy: "Adaugă polița",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

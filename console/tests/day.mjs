@@ -188,6 +188,14 @@ try {
     await shot("record");
   });
 
+  await check("the registrar records her national insurance policy on the record", async () => {
+    await page.getByTestId("policies").filter({ hasText: "No valid insurance policy" }).waitFor();
+    await page.getByLabel("Insurer").selectOption({ label: "National health insurance (CNAM)" });
+    await page.getByLabel("Policy number").fill(`A-${unique}`);
+    await page.getByRole("button", { name: "Add the policy" }).click();
+    await page.getByTestId("policies").filter({ hasText: `CNAM A-${unique}` }).waitFor();
+  });
+
   if (deskOnly) throw new Error("desk only");
 
   await check("the emergency unit closes a waiting visit with its outcome and registers her arrival", async () => {
@@ -223,8 +231,8 @@ try {
     await page.getByRole("button", { name: "Admit", exact: true }).click();
     await page.getByTestId("admission-number").waitFor();
     admissionNumber = (await page.getByTestId("admission-number").textContent()).trim();
-    // A new patient holds no policy yet: the desk is told she pays.
-    await page.getByTestId("standing").filter({ hasText: "No valid insurance policy" }).waitFor();
+    // The desk is told she is insured (the policy recorded at registration).
+    await page.getByTestId("standing").filter({ hasText: `Insured: A-${unique}` }).waitFor();
     // The board's stream shows the bed taken, by her, without reloading.
     await page.locator(`[data-bed="${place}"].bed-occupied`).filter({ hasText: unique }).waitFor();
     await accessible("admissions");

@@ -16,6 +16,7 @@ import {
 import { AdmissionService } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { formatDate, formatTime, t } from "../i18n";
 import { ErrorMessage, Field, Section, Table, sexName } from "../ui";
+import { Insurance } from "./Insurance";
 
 interface Loaded {
   patient: Patient;
@@ -231,6 +232,7 @@ export function PatientRecord(props: { id: string; session: Session }) {
           )}
         </form>
       )}
+      {holds(props.session, "billing.cover") && !patient.mergedIntoId && <Insurance patientId={patient.id} />}
       <Section title={t("identifiers")} id="identifiers">
         <ul>
           {patient.identifiers.map((identifier) => (
