@@ -651,8 +651,12 @@ try {
       await page.getByLabel("MRN").fill(mrn);
       await page.getByRole("button", { name: "Search" }).click();
       await page.getByRole("heading", { name: "The bill" }).waitFor();
-      if ((await page.getByRole("row", { name: /Appendicectomy/ }).count()) > 0) break;
-      await page.waitForTimeout(250);
+      try {
+        await page.getByRole("row", { name: /Appendicectomy/ }).waitFor({ timeout: 250 });
+        break;
+      } catch {
+        // Not charged yet: the bill is asked for again.
+      }
     }
     await page.getByRole("row", { name: /Appendicectomy 1 3,?200\.00/ }).waitFor({ timeout: 1000 });
     await page.getByLabel("Kind").selectOption({ label: "Deposit" });

@@ -120,7 +120,9 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     running.store(false, Ordering::Relaxed);
     let samples = sampler.await??;
     let stopped = Instant::now();
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
     loop {
+        poll.tick().await;
         if backlog(&owner).await? == 0 {
             break;
         }
@@ -128,7 +130,6 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
             stopped.elapsed() < Duration::from_secs(300),
             "billing did not catch up in five minutes"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drained = stopped.elapsed();
     let (charged, cases): (i64, i64) = sqlx::query_as(

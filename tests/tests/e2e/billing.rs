@@ -5,7 +5,7 @@
 //! database; a cashier's shift that closes balanced; `verify` finding altered totals.
 
 use crate::support;
-use crate::surgery::{Block, inventory, minutes_ago, request_id};
+use crate::surgery::{Block, SIGN_IN, SIGN_OUT, TIME_OUT, inventory, minutes_ago, request_id};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use hmis_platform::auth::Scope;
@@ -337,63 +337,24 @@ async fn operate(block: &Block, nurse: &Session, operation_id: &str) {
     api.record_milestone(signed_in(nurse, milestone(Milestone::IntoRoom, 30)))
         .await
         .expect("into the room");
-    api.confirm_checklist_phase(signed_in(
-        nurse,
-        phase(
-            ChecklistPhase::SignIn,
-            &[
-                "identity",
-                "site-marked",
-                "consent",
-                "anaesthesia-check",
-                "pulse-oximeter",
-                "allergy",
-                "airway",
-                "blood-loss-risk",
-            ],
-        ),
-    ))
-    .await
-    .expect("sign in");
+    api.confirm_checklist_phase(signed_in(nurse, phase(ChecklistPhase::SignIn, SIGN_IN)))
+        .await
+        .expect("sign in");
     api.record_milestone(signed_in(nurse, milestone(Milestone::AnaesthesiaStart, 28)))
         .await
         .expect("anaesthesia");
-    api.confirm_checklist_phase(signed_in(
-        nurse,
-        phase(
-            ChecklistPhase::TimeOut,
-            &[
-                "team-introduced",
-                "patient-site-procedure",
-                "antibiotic-prophylaxis",
-                "critical-events",
-                "imaging-displayed",
-            ],
-        ),
-    ))
-    .await
-    .expect("time out");
+    api.confirm_checklist_phase(signed_in(nurse, phase(ChecklistPhase::TimeOut, TIME_OUT)))
+        .await
+        .expect("time out");
     api.record_milestone(signed_in(nurse, milestone(Milestone::Incision, 25)))
         .await
         .expect("incision");
     api.record_milestone(signed_in(nurse, milestone(Milestone::Closure, 8)))
         .await
         .expect("closure");
-    api.confirm_checklist_phase(signed_in(
-        nurse,
-        phase(
-            ChecklistPhase::SignOut,
-            &[
-                "procedure-recorded",
-                "counts-correct",
-                "specimens-labelled",
-                "equipment-problems",
-                "recovery-concerns",
-            ],
-        ),
-    ))
-    .await
-    .expect("sign out");
+    api.confirm_checklist_phase(signed_in(nurse, phase(ChecklistPhase::SignOut, SIGN_OUT)))
+        .await
+        .expect("sign out");
     api.record_milestone(signed_in(nurse, milestone(Milestone::OutOfRoom, 2)))
         .await
         .expect("out of the room");

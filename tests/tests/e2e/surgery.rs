@@ -860,6 +860,32 @@ async fn wrong_bookings_name_their_fields() {
     assert_eq!(violated_fields(&status), ["procedure_codes"]);
 }
 
+/// The WHO checklist's items of each pause, all confirmed.
+pub(crate) const SIGN_IN: &[&str] = &[
+    "identity",
+    "site-marked",
+    "consent",
+    "anaesthesia-check",
+    "pulse-oximeter",
+    "allergy",
+    "airway",
+    "blood-loss-risk",
+];
+pub(crate) const TIME_OUT: &[&str] = &[
+    "team-introduced",
+    "patient-site-procedure",
+    "antibiotic-prophylaxis",
+    "critical-events",
+    "imaging-displayed",
+];
+pub(crate) const SIGN_OUT: &[&str] = &[
+    "procedure-recorded",
+    "counts-correct",
+    "specimens-labelled",
+    "equipment-problems",
+    "recovery-concerns",
+];
+
 pub(crate) fn minutes_ago(minutes: i64) -> prost_types::Timestamp {
     let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
     prost_types::Timestamp {
@@ -1015,30 +1041,6 @@ async fn the_day_of_surgery_runs_checklist_times_records_and_consumption_through
         phase: phase.into(),
         confirmed_items: items.iter().map(|item| (*item).to_owned()).collect(),
     };
-    const SIGN_IN: &[&str] = &[
-        "identity",
-        "site-marked",
-        "consent",
-        "anaesthesia-check",
-        "pulse-oximeter",
-        "allergy",
-        "airway",
-        "blood-loss-risk",
-    ];
-    const TIME_OUT: &[&str] = &[
-        "team-introduced",
-        "patient-site-procedure",
-        "antibiotic-prophylaxis",
-        "critical-events",
-        "imaging-displayed",
-    ];
-    const SIGN_OUT: &[&str] = &[
-        "procedure-recorded",
-        "counts-correct",
-        "specimens-labelled",
-        "equipment-problems",
-        "recovery-concerns",
-    ];
     let started = api
         .record_milestone(signed_in(&nurse, milestone(pb::Milestone::IntoRoom, 30)))
         .await

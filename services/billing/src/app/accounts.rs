@@ -100,7 +100,7 @@ impl Billing {
                             found => found?,
                         };
                         let share = Some((contract.id, adjustment.amount));
-                        if super::tariffs::is_national(contract.kind) {
+                        if contract.kind == crate::domain::PayerKind::National {
                             Split {
                                 national: share,
                                 supplementary: None,

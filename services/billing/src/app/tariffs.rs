@@ -8,7 +8,6 @@ use hmis_proto::openhmis::billing::v1 as pb;
 
 use super::*;
 use crate::convert::{contract_to_pb, coverage_to_pb, price_list_to_pb, tariff_to_pb};
-use crate::domain::PayerKind;
 use crate::store::{self, ContractRow, CoverageRow, PriceListRow, TariffRow};
 
 /// What a CreatePriceList call asks for, parsed.
@@ -233,9 +232,4 @@ impl Billing {
             })
             .await
     }
-}
-
-/// The payer kind's name in the split of a charge (national first).
-pub(crate) fn is_national(kind: PayerKind) -> bool {
-    kind == PayerKind::National
 }
