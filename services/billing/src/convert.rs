@@ -9,12 +9,12 @@ use hmis_proto::openhmis::billing::v1 as pb;
 use uuid::Uuid;
 
 use crate::domain::{
-    AccountStatus, ChargeSource, PayerKind, PaymentKind, PaymentMethod, Percent, TariffKind,
-    TariffUnit,
+    AccountStatus, ChargeSource, InvoiceKind, PayerKind, PaymentKind, PaymentMethod, Percent,
+    TariffKind, TariffUnit,
 };
 use crate::store::{
-    AccountRow, ChargeRow, ContractRow, CoverageRow, MethodTotalRow, PaymentRow, PriceListRow,
-    RefundRow, ShiftRow, TariffRow,
+    AccountRow, ChargeRow, ContractRow, CoverageRow, InvoiceRow, MethodTotalRow, PaymentRow,
+    PriceListRow, RefundRow, ShiftRow, TariffRow,
 };
 
 fn date(day: NaiveDate) -> String {
@@ -182,6 +182,7 @@ pub(crate) fn charge_to_pb(row: &ChargeRow, payers: &HashMap<Uuid, String>) -> p
         service_group: row.service_group.clone(),
         reason: row.reason.clone(),
         approved_by: optional_id(row.approved_by),
+        invoice_id: String::new(),
     }
 }
 
@@ -193,6 +194,7 @@ pub(crate) fn account_to_pb(row: &AccountRow, currency: &str) -> pb::Account {
         status: match row.status {
             AccountStatus::Open => pb::AccountStatus::Open,
             AccountStatus::Cancelled => pb::AccountStatus::Cancelled,
+            AccountStatus::Settled => pb::AccountStatus::Settled,
         }
         .into(),
         currency: currency.to_owned(),
@@ -206,6 +208,66 @@ pub(crate) fn account_to_pb(row: &AccountRow, currency: &str) -> pb::Account {
         admit_time: row.admit_time.and_then(timestamp),
         admitting_physician_id: optional_id(row.physician_id),
         ..Default::default()
+    }
+}
+
+/// What the insurers owe of `charges`, by payer in the order they first appear.
+pub(crate) fn insurer_shares<'a>(
+    charges: impl IntoIterator<Item = &'a ChargeRow>,
+    payers: &HashMap<Uuid, String>,
+) -> Vec<pb::Share> {
+    let mut insurers: Vec<(Uuid, Money)> = Vec::new();
+    for charge in charges {
+        for (contract, share) in [
+            (charge.national_contract_id, charge.national_amount),
+            (
+                charge.supplementary_contract_id,
+                charge.supplementary_amount,
+            ),
+        ] {
+            let Some(contract) = contract else { continue };
+            match insurers.iter_mut().find(|(id, _)| *id == contract) {
+                Some((_, total)) => *total = *total + share,
+                None => insurers.push((contract, share)),
+            }
+        }
+    }
+    (insurers.into_iter())
+        .map(|(contract, amount)| pb::Share {
+            contract_id: contract.to_string(),
+            payer_code: payers.get(&contract).cloned().unwrap_or_default(),
+            amount: amount.to_string(),
+        })
+        .collect()
+}
+
+/// An invoice with the charges it bills.
+pub(crate) fn invoice_to_pb<'a>(
+    row: &InvoiceRow,
+    charges: impl IntoIterator<Item = &'a ChargeRow> + Clone,
+    payers: &HashMap<Uuid, String>,
+) -> pb::Invoice {
+    pb::Invoice {
+        id: row.id.to_string(),
+        account_id: row.account_id.to_string(),
+        number: row.number.clone(),
+        kind: match row.kind {
+            InvoiceKind::Interim => pb::InvoiceKind::Interim,
+            InvoiceKind::Final => pb::InvoiceKind::Final,
+            InvoiceKind::Supplementary => pb::InvoiceKind::Supplementary,
+        }
+        .into(),
+        charge_ids: (charges.clone().into_iter())
+            .map(|charge| charge.id.to_string())
+            .collect(),
+        total: row.total.to_string(),
+        insurer_shares: insurer_shares(charges, payers),
+        patient_total: row.patient_total.to_string(),
+        paid: row.paid.to_string(),
+        patient_due: row.patient_due.to_string(),
+        warnings: row.warnings.clone(),
+        issued_by: row.issued_by.to_string(),
+        issue_time: timestamp(row.issued_at),
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Error {
     /// payments_refund_within_amount refused.
     #[error("that would refund more than was paid")]
     RefundTooLarge,
+    /// remittances_reference_once refused.
+    #[error("a remittance with that reference was already recorded for that insurer")]
+    RemittanceRecorded,
     #[error("the {0} changed since it was read (stale etag); read it again")]
     Stale(&'static str),
     #[error("{0}")]
@@ -56,6 +59,7 @@ impl From<sqlx::Error> for Error {
             DbErrorKind::UniqueViolation { constraint } => match constraint.as_deref() {
                 Some("contracts_payer_code_unique") => Self::ContractExists,
                 Some("shifts_one_open_per_cashier") => Self::ShiftAlreadyOpen,
+                Some("remittances_reference_once") => Self::RemittanceRecorded,
                 _ => Failure::Database(error).into(),
             },
             DbErrorKind::CheckViolation { constraint }
@@ -78,6 +82,7 @@ impl From<Error> for Status {
             Error::PriceListsOverlap
             | Error::CoverageOverlaps
             | Error::ShiftAlreadyOpen
+            | Error::RemittanceRecorded
             | Error::RefundTooLarge
             | Error::Precondition(_) => Status::failed_precondition(error.to_string()),
             Error::Stale(_) => Status::aborted(error.to_string()),

@@ -286,20 +286,49 @@ fn from_inventory(event: &Event) -> Result<Option<Captured>, HandlerError> {
 }
 
 impl Follower {
-    async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
-        let captured = match self.source {
-            Source::Patients => from_patients(event)?,
-            Source::Admissions => from_admissions(event)?,
-            Source::Encounters => from_encounters(event)?,
-            Source::Surgery => from_surgery(event)?,
-            Source::Inventory => from_inventory(event)?,
-        };
-        let Some(captured) = captured else {
+    fn read(&self, event: &Event) -> Result<Option<Captured>, HandlerError> {
+        match self.source {
+            Source::Patients => from_patients(event),
+            Source::Admissions => from_admissions(event),
+            Source::Encounters => from_encounters(event),
+            Source::Surgery => from_surgery(event),
+            Source::Inventory => from_inventory(event),
+        }
+    }
+
+    /// Captures what `events` tell, a transaction for each run of one tenant's events.
+    async fn follow(&self, events: &[Event]) -> Result<(), HandlerError> {
+        let mut run: Vec<Captured> = Vec::new();
+        let mut tenant = None;
+        let mut first_type = "";
+        for event in events {
+            if tenant.is_some_and(|tenant| tenant != event.tenant_id) {
+                self.capture(tenant, first_type, std::mem::take(&mut run))
+                    .await?;
+            }
+            if run.is_empty() {
+                first_type = &event.event_type;
+            }
+            tenant = Some(event.tenant_id);
+            if let Some(captured) = self.read(event)? {
+                run.push(captured);
+            }
+        }
+        self.capture(tenant, first_type, run).await
+    }
+
+    async fn capture(
+        &self,
+        tenant: Option<hmis_platform::TenantId>,
+        event_type: &str,
+        run: Vec<Captured>,
+    ) -> Result<(), HandlerError> {
+        let Some(tenant) = tenant.filter(|_| !run.is_empty()) else {
             return Ok(());
         };
-        let context = RequestContext::system(event.tenant_id).acting_on(&event.event_type);
+        let context = RequestContext::system(tenant).acting_on(event_type);
         self.billing
-            .capture(&context, captured)
+            .capture(&context, run)
             .await
             .map_err(HandlerError::new)
     }
@@ -307,6 +336,10 @@ impl Follower {
 
 impl EventHandler for Follower {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(self.follow(event))
+        Box::pin(self.follow(std::slice::from_ref(event)))
+    }
+
+    fn handle_batch<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(self.follow(events))
     }
 }

@@ -29,7 +29,7 @@ use hmis_proto::openhmis::billing::v1::billing_service_server::BillingServiceSer
 pub use directory::Channels;
 pub use error::Error;
 pub use grpc::BillingApi;
-pub use store::{AccountDiscrepancy, ShiftDiscrepancy};
+pub use store::{AccountDiscrepancy, InvoiceDiscrepancy, ShiftDiscrepancy};
 
 /// The schema billing owns; its outbox is published under this name.
 pub const SCHEMA: &str = "billing";
@@ -45,6 +45,7 @@ impl BillingModule {
             billing: Arc::new(app::Billing {
                 calls: Calls::new(database, clock, SCHEMA),
                 directory: directory::Directory::new(channels),
+                grouper: app::Grouper::default(),
             }),
         }
     }
@@ -60,31 +61,38 @@ impl BillingModule {
     }
 }
 
-/// What `openhmis billing verify` found: the accounts and closed shifts checked, and those
-/// whose kept totals are not what their rows add up to.
+/// What `openhmis billing verify` found: the accounts, closed shifts and invoices checked, and
+/// those whose kept totals are not what their rows add up to.
 #[derive(Debug, Clone)]
 pub struct MoneyReport {
     pub accounts_checked: i64,
     pub shifts_checked: i64,
+    pub invoices_checked: i64,
     pub accounts: Vec<AccountDiscrepancy>,
     pub shifts: Vec<ShiftDiscrepancy>,
+    pub invoices: Vec<InvoiceDiscrepancy>,
 }
 
 impl MoneyReport {
     pub fn is_consistent(&self) -> bool {
-        self.accounts.is_empty() && self.shifts.is_empty()
+        self.accounts.is_empty() && self.shifts.is_empty() && self.invoices.is_empty()
     }
 }
 
-/// Recomputes every tenant's account totals and closed shifts' reports from their rows.
+/// Recomputes every tenant's account totals, closed shifts' reports and invoices from their
+/// rows.
 pub async fn verify(database: &Database) -> Result<MoneyReport, Error> {
-    let (accounts_checked, accounts) = store::account_discrepancies(database.worker_pool()).await?;
-    let (shifts_checked, shifts) = store::shift_discrepancies(database.worker_pool()).await?;
+    let worker = database.worker_pool();
+    let (accounts_checked, accounts) = store::account_discrepancies(worker).await?;
+    let (shifts_checked, shifts) = store::shift_discrepancies(worker).await?;
+    let (invoices_checked, invoices) = store::invoice_discrepancies(worker).await?;
     Ok(MoneyReport {
         accounts_checked,
         shifts_checked,
+        invoices_checked,
         accounts,
         shifts,
+        invoices,
     })
 }
 

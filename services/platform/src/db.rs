@@ -236,7 +236,7 @@ impl Database {
         request_id: &RequestId,
     ) -> Result<TenantTx, sqlx::Error> {
         self.availability
-            .guard(self.begin_unguarded(tenant_id, request_id))
+            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Flushed))
             .await
     }
 
@@ -251,18 +251,21 @@ impl Database {
         tenant_id: TenantId,
         request_id: &RequestId,
     ) -> Result<TenantTx, sqlx::Error> {
-        let mut tx = self.begin(tenant_id, request_id).await?;
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx.transaction)
-            .await?;
-        Ok(tx)
+        self.availability
+            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Unflushed))
+            .await
     }
 
     async fn begin_unguarded(
         &self,
         tenant_id: TenantId,
         request_id: &RequestId,
+        commit: Commit,
     ) -> Result<TenantTx, sqlx::Error> {
+        let synchronous_commit = match commit {
+            Commit::Flushed => "",
+            Commit::Unflushed => ", set_config('synchronous_commit', 'off', true)",
+        };
         // One round trip instead of two: BEGIN and the settings as one simple query. Its values
         // are inlined, so only a UUID and a request id of plain characters take this way; any
         // other id is bound as a parameter in a second statement.
@@ -274,15 +277,15 @@ impl Database {
             self.app
                 .begin_with(AssertSqlSafe(format!(
                     "BEGIN; SELECT set_config('app.tenant_id', '{tenant_id}', true), \
-                     set_config('app.request_id', '{request_id}', true)"
+                     set_config('app.request_id', '{request_id}', true){synchronous_commit}"
                 )))
                 .await?
         } else {
             let mut transaction = self.app.begin().await?;
-            sqlx::query(
+            sqlx::query(AssertSqlSafe(format!(
                 "SELECT set_config('app.tenant_id', $1, true), \
-                 set_config('app.request_id', $2, true)",
-            )
+                 set_config('app.request_id', $2, true){synchronous_commit}",
+            )))
             .bind(tenant_id.to_string())
             .bind(request_id.as_str())
             .execute(&mut *transaction)
@@ -310,6 +313,14 @@ impl Database {
         self.app.close().await;
         self.worker.close().await;
     }
+}
+
+/// Whether a transaction's commit waits for its WAL to reach the disk.
+#[derive(Debug, Clone, Copy)]
+enum Commit {
+    Flushed,
+    /// `synchronous_commit` off for the transaction only ([`Database::begin_following`]).
+    Unflushed,
 }
 
 /// A pool whose every connection switches role (`set_role`) before it is handed out.

@@ -112,6 +112,19 @@ impl HandlerError {
 /// A subscriber's reaction to events. Must be idempotent.
 pub trait EventHandler: Send + Sync + 'static {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// Several consecutive events, in their order, at once: a handler that can take them in
+    /// one transaction overrides this to spare a transaction per event. An error means none
+    /// of them counts as taken: the relay then offers them again one at a time (so a handler
+    /// that took some of them sees those again, which idempotency allows).
+    fn handle_batch<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            for event in events {
+                self.handle(event).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// One subscriber of one module's outbox.
@@ -299,43 +312,70 @@ impl Dispatcher {
                 }
                 return Ok(delivered);
             }
-            for row in rows {
-                // A backlog is not drained to its end once told to stop: the offset saved so
-                // far is where the next dispatcher resumes.
-                if *stop.borrow() {
-                    if unsaved {
-                        cursor.save(&self.pool, &offset).await?;
-                    }
-                    return Ok(delivered);
+            // A backlog is not drained to its end once told to stop: the offset saved so far
+            // is where the next dispatcher resumes.
+            if *stop.borrow() {
+                if unsaved {
+                    cursor.save(&self.pool, &offset).await?;
                 }
-                let next = Offset {
-                    txid: row.txid.clone(),
-                    id: row.id,
-                };
-                let event = Event {
-                    event_id: row.event_id,
-                    tenant_id: TenantId::new(row.tenant_id),
-                    event_type: row.event_type,
-                    aggregate_id: row.aggregate_id,
-                    payload: row.payload,
-                    occurred_at: row.occurred_at,
-                    request_id: row.request_id,
-                };
-                if !Self::handle_with_retry(subscription, &event, stop, || async {
-                    // A handler that keeps failing holds its subscriber here: what came
-                    // before it is saved first.
-                    if unsaved {
-                        cursor.save(&self.pool, &offset).await?;
+                return Ok(delivered);
+            }
+            let Some(last) = rows.last() else {
+                continue;
+            };
+            let end = Offset {
+                txid: last.txid.clone(),
+                id: last.id,
+            };
+            let mut offsets = Vec::with_capacity(rows.len());
+            let events: Vec<Event> = (rows.into_iter())
+                .map(|row| {
+                    offsets.push(Offset {
+                        txid: row.txid,
+                        id: row.id,
+                    });
+                    Event {
+                        event_id: row.event_id,
+                        tenant_id: TenantId::new(row.tenant_id),
+                        event_type: row.event_type,
+                        aggregate_id: row.aggregate_id,
+                        payload: row.payload,
+                        occurred_at: row.occurred_at,
+                        request_id: row.request_id,
                     }
-                    Ok::<_, sqlx::Error>(())
                 })
-                .await?
-                {
-                    return Ok(delivered);
+                .collect();
+            // The whole batch at once first; when that fails, one event at a time, so the
+            // event that fails holds its subscriber and what came before it is taken.
+            let batched =
+                events.len() > 1 && subscription.handler.handle_batch(&events).await.is_ok();
+            if batched {
+                offset = end;
+                delivered += events.len();
+            } else {
+                for (event, next) in events.iter().zip(offsets) {
+                    if *stop.borrow() {
+                        if unsaved {
+                            cursor.save(&self.pool, &offset).await?;
+                        }
+                        return Ok(delivered);
+                    }
+                    if !Self::handle_with_retry(subscription, event, stop, || async {
+                        // A handler that keeps failing holds its subscriber here: what came
+                        // before it is saved first.
+                        if unsaved {
+                            cursor.save(&self.pool, &offset).await?;
+                        }
+                        Ok::<_, sqlx::Error>(())
+                    })
+                    .await?
+                    {
+                        return Ok(delivered);
+                    }
+                    offset = next;
+                    unsaved = true;
+                    delivered += 1;
                 }
-                offset = next;
-                unsaved = true;
-                delivered += 1;
             }
             cursor.save(&self.pool, &offset).await?;
             unsaved = false;

@@ -370,9 +370,10 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         #[allow(clippy::print_stdout)]
         {
             println!(
-                "{} accounts and {} closed shifts checked against their rows: {}",
+                "{} accounts, {} closed shifts and {} invoices checked against their rows: {}",
                 report.accounts_checked,
                 report.shifts_checked,
+                report.invoices_checked,
                 if report.is_consistent() {
                     "consistent"
                 } else {
@@ -391,11 +392,22 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
                     found.tenant_id, found.shift_id, found.method, found.kept, found.recomputed
                 );
             }
+            for found in &report.invoices {
+                println!(
+                    "  tenant {} invoice {} ({}): {} kept {} recomputed {}",
+                    found.tenant_id,
+                    found.number,
+                    found.invoice_id,
+                    found.what,
+                    found.kept,
+                    found.recomputed
+                );
+            }
         }
         application.shutdown().await?;
         anyhow::ensure!(
             report.is_consistent(),
-            "account or shift totals disagree with their rows"
+            "account, shift or invoice totals disagree with their rows"
         );
         return Ok(());
     }

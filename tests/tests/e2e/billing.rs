@@ -899,13 +899,35 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_grouped
             vec!["secondary diagnosis not documented".to_owned()]
         )
     );
-    billing(app)
+    let prepared = billing(app)
         .update_claim(signed_in(
             &officer,
             claims(pb::ClaimStatus::Prepared, &[], &rejected.etag),
         ))
         .await
-        .expect("prepared again");
+        .expect("prepared again")
+        .into_inner()
+        .drg_case
+        .expect("case");
+    let mut etag = prepared.etag;
+    for status in [pb::ClaimStatus::Sent, pb::ClaimStatus::Accepted] {
+        etag = billing(app)
+            .update_claim(signed_in(&officer, claims(status, &[], &etag)))
+            .await
+            .expect("moved")
+            .into_inner()
+            .drg_case
+            .expect("case")
+            .etag;
+    }
+    the_insurer_pays(
+        &block,
+        &officer,
+        (&cnam, &admission.id),
+        local_day(discharge_time),
+        (&cnam_total, &bill.total),
+    )
+    .await;
 
     // The discharge undone: the bed-days are reversed, once, the rest stands.
     let undone = admissions(app)
@@ -1000,10 +1022,193 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_grouped
     assert!(report.accounts_checked >= 1);
 }
 
+/// CNAM pays the accepted claim of `admission_id` (15,136.00) short, 15,000.00, in a
+/// remittance of 20,000.00 received on the day of discharge (the rest on account); its
+/// reconciliation by day and by month, and the journal for accounting, say so.
+async fn the_insurer_pays(
+    block: &Block,
+    officer: &Session,
+    (contract_id, admission_id): (&str, &str),
+    discharge_day: NaiveDate,
+    (cnam_total, bill_total): (&str, &str),
+) {
+    let api = || billing(&block.app);
+    let day = discharge_day.format("%Y-%m-%d").to_string();
+    let remittance = |reference: &str, amount: &str, lines: Vec<(&str, &str)>| {
+        pb::RecordRemittanceRequest {
+            request_id: request_id(),
+            contract_id: contract_id.to_owned(),
+            reference: reference.to_owned(),
+            received_date: day.clone(),
+            amount: amount.to_owned(),
+            lines: (lines.into_iter())
+                .map(|(admission_id, amount)| pb::RemittanceLine {
+                    admission_id: admission_id.to_owned(),
+                    amount: amount.to_owned(),
+                })
+                .collect(),
+        }
+    };
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let wrong = api()
+        .record_remittance(signed_in(
+            officer,
+            remittance("OP-1", "100", vec![(&unknown, "10")]),
+        ))
+        .await
+        .expect_err("no such case");
+    assert_eq!(violated_fields(&wrong), ["lines[0].admission_id"]);
+    let wrong = api()
+        .record_remittance(signed_in(
+            officer,
+            remittance("OP-1", "100", vec![(admission_id, "15000")]),
+        ))
+        .await
+        .expect_err("more than the amount");
+    assert_eq!(violated_fields(&wrong), ["lines"]);
+    let paid = api()
+        .record_remittance(signed_in(
+            officer,
+            remittance("OP-1", "20000", vec![(admission_id, "15000")]),
+        ))
+        .await
+        .expect("recorded")
+        .into_inner()
+        .remittance
+        .expect("remittance");
+    assert_eq!(paid.unallocated, "5000.00");
+    let twice = api()
+        .record_remittance(signed_in(
+            officer,
+            remittance("OP-1", "20000", vec![]),
+        ))
+        .await
+        .expect_err("recorded once");
+    assert_eq!(twice.code(), Code::FailedPrecondition, "{twice}");
+    let case = drg_case_when(&block.app, officer, admission_id, |_| true).await;
+    assert_eq!(case.claim_status(), pb::ClaimStatus::Paid);
+    let again = api()
+        .record_remittance(signed_in(
+            officer,
+            remittance("OP-2", "15000", vec![(admission_id, "15000")]),
+        ))
+        .await
+        .expect_err("paid already");
+    assert_eq!(violated_fields(&again), ["lines[0].admission_id"]);
+
+    let reconcile = |period: pb::ReconciliationPeriod| {
+        let request = pb::GetInsurerReconciliationRequest {
+            contract_id: contract_id.to_owned(),
+            facility_id: block.facility_id.clone(),
+            from_date: (discharge_day - Duration::days(6))
+                .format("%Y-%m-%d")
+                .to_string(),
+            to_date: day.clone(),
+            period: period.into(),
+        };
+        async move {
+            api()
+                .get_insurer_reconciliation(signed_in(officer, request))
+                .await
+                .expect("reconciliation")
+                .into_inner()
+        }
+    };
+    let daily = reconcile(pb::ReconciliationPeriod::Day).await;
+    let last = daily.rows.last().expect("the day of discharge");
+    assert_eq!(last.period, day);
+    assert_eq!(
+        (
+            last.claims,
+            last.claimed.as_str(),
+            last.claims_paid,
+            last.paid_claims_claimed.as_str(),
+            last.paid_claims_paid.as_str(),
+            last.received.as_str(),
+            last.received_on_account.as_str()
+        ),
+        (1, "15136.00", 1, "15136.00", "15000.00", "20000.00", "5000.00")
+    );
+    let total = daily.total.clone().expect("total");
+    assert_eq!(total.charged, cnam_total);
+    assert_eq!(total.charges, 6);
+    assert_eq!(daily.claims_outstanding, "0.00");
+    let monthly = reconcile(pb::ReconciliationPeriod::Month).await;
+    assert!(
+        monthly.rows.iter().all(|row| row.period.len() == "2026-12".len()),
+        "{:?}",
+        monthly.rows
+    );
+    assert_eq!(
+        monthly.total.map(|total| (total.charged, total.claimed, total.received)),
+        Some((total.charged, total.claimed, total.received))
+    );
+
+    // The journal for accounting, on the tenant's chart: every day balances.
+    let chart = api()
+        .set_ledger_accounts(signed_in(
+            officer,
+            pb::SetLedgerAccountsRequest {
+                request_id: request_id(),
+                accounts: vec![pb::LedgerAccount {
+                    role: "revenue".to_owned(),
+                    code: "706".to_owned(),
+                }],
+            },
+        ))
+        .await
+        .expect("chart")
+        .into_inner();
+    assert_eq!(chart.accounts.len(), 7);
+    let journal = api()
+        .export_journal(signed_in(
+            officer,
+            pb::ExportJournalRequest {
+                facility_id: block.facility_id.clone(),
+                from_date: (discharge_day - Duration::days(6))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+                to_date: day.clone(),
+            },
+        ))
+        .await
+        .expect("journal")
+        .into_inner();
+    assert_eq!(journal.total_debit, journal.total_credit);
+    let cents = |text: &str| -> i64 {
+        let (whole, part) = text.split_once('.').expect("two decimals");
+        whole.parse::<i64>().expect("number") * 100 + part.parse::<i64>().expect("cents")
+    };
+    let mut by_day: std::collections::BTreeMap<&str, i64> = Default::default();
+    let mut revenue = 0;
+    for line in &journal.lines {
+        *by_day.entry(line.date.as_str()).or_default() += cents(&line.debit) - cents(&line.credit);
+        if line.account.starts_with("706.") {
+            revenue += cents(&line.credit) - cents(&line.debit);
+        }
+    }
+    assert!(by_day.values().all(|net| *net == 0), "{by_day:?}");
+    assert_eq!(revenue, cents(bill_total));
+    let lines: Vec<_> = (journal.lines.iter())
+        .filter(|line| line.journal == "remittances")
+        .map(|line| (line.account.as_str(), line.debit.as_str(), line.credit.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("2212.CNAM", "0.00", "20000.00"),
+            ("242", "20000.00", "0.00")
+        ]
+    );
+    assert!(journal.csv.starts_with("date,account,debit,credit,journal\n"));
+    assert_eq!(journal.csv.lines().count(), journal.lines.len() + 1);
+}
+
 /// A hospital with a patient admitted now (an account to pay into) and a cashier.
 struct Desk {
     block: Block,
     cashier: Session,
+    admission: admissions_pb::Admission,
     account_id: String,
 }
 
@@ -1025,6 +1230,7 @@ impl Desk {
         let account = account_when(&block.app, &cashier, &admission.id, |_| true).await;
         Self {
             cashier,
+            admission,
             account_id: account.id,
             block,
         }
@@ -1094,6 +1300,40 @@ impl Desk {
             method: pb::PaymentMethod::Unspecified.into(),
             reason: "overpaid".to_owned(),
         }
+    }
+
+    async fn settle(&self, kind: pb::InvoiceKind) -> Result<pb::Invoice, tonic::Status> {
+        let answer = self
+            .api()
+            .settle_account(signed_in(
+                &self.cashier,
+                pb::SettleAccountRequest {
+                    request_id: request_id(),
+                    account_id: self.account_id.clone(),
+                    kind: kind.into(),
+                },
+            ))
+            .await?;
+        Ok(answer.into_inner().invoice.expect("invoice"))
+    }
+
+    async fn adjust(&self, officer: &Session, amount: &str) -> pb::Charge {
+        self.api()
+            .adjust_account(signed_in(
+                officer,
+                pb::AdjustAccountRequest {
+                    request_id: request_id(),
+                    account_id: self.account_id.clone(),
+                    amount: amount.to_owned(),
+                    reason: "agreed with the patient".to_owned(),
+                    contract_id: String::new(),
+                },
+            ))
+            .await
+            .expect("adjusted")
+            .into_inner()
+            .charge
+            .expect("charge")
     }
 
     async fn account(&self) -> pb::Account {
@@ -1400,4 +1640,245 @@ async fn a_cashier_shift_closes_balanced_by_method_and_verify_finds_altered_tota
         .map(|found| (found.shift_id.to_string(), found.method.as_str()))
         .collect();
     assert_eq!(shifts, [(shift.id.clone(), "cash")]);
+}
+
+#[tokio::test]
+async fn an_account_is_invoiced_during_the_stay_settled_at_discharge_and_late_charges_go_on_a_supplementary_invoice()
+ {
+    let desk = Desk::open().await;
+    let officer = (desk.block.app)
+        .staff(
+            &desk.block.admin,
+            "SRG",
+            "officer",
+            "billing_officer",
+            Scope::Tenant,
+        )
+        .await;
+    let year = Utc::now().format("%Y").to_string();
+    let refused = |result: Result<pb::Invoice, tonic::Status>, code: Code, words: &str| {
+        let status = result.expect_err("refused");
+        assert_eq!(status.code(), code, "{status}");
+        assert!(status.message().contains(words), "{status}");
+    };
+    let kind = desk.settle(pb::InvoiceKind::Supplementary).await;
+    assert_eq!(
+        violated_fields(&kind.expect_err("asked, not issued")),
+        ["kind"]
+    );
+    refused(
+        desk.settle(pb::InvoiceKind::Final).await,
+        Code::FailedPrecondition,
+        "not discharged",
+    );
+    refused(
+        desk.settle(pb::InvoiceKind::Interim).await,
+        Code::FailedPrecondition,
+        "on an invoice already",
+    );
+
+    // An interim invoice of what was charged so far.
+    let first = desk.adjust(&officer, "120.50").await;
+    let second = desk.adjust(&officer, "300").await;
+    let interim = desk
+        .settle(pb::InvoiceKind::Interim)
+        .await
+        .expect("interim");
+    assert_eq!(interim.number, format!("F{year}-000001"));
+    assert_eq!(interim.kind(), pb::InvoiceKind::Interim);
+    assert_eq!(interim.charge_ids, [first.id.clone(), second.id.clone()]);
+    assert_eq!(
+        (
+            interim.total.as_str(),
+            interim.patient_total.as_str(),
+            interim.paid.as_str(),
+            interim.patient_due.as_str()
+        ),
+        ("420.50", "420.50", "0.00", "420.50")
+    );
+
+    // The patient pays part; a charge lands; the patient is discharged (a bed-day without a
+    // tariff: this hospital has no price list).
+    let shift = desk.shift(&desk.cashier, "0").await;
+    desk.pay(desk.payment(
+        &shift,
+        pb::PaymentKind::Payment,
+        pb::PaymentMethod::Cash,
+        "100",
+        "",
+    ))
+    .await;
+    let third = desk.adjust(&officer, "50").await;
+    admissions(&desk.block.app)
+        .discharge_patient(signed_in(
+            &desk.block.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: desk.admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                discharge_time: None,
+                destination: "home".to_owned(),
+                etag: desk.admission.etag.clone(),
+            },
+        ))
+        .await
+        .expect("discharged");
+    let discharged = account_when(
+        &desk.block.app,
+        &desk.cashier,
+        &desk.admission.id,
+        |account| account.discharge_time.is_some(),
+    )
+    .await;
+    let bed_days: Vec<String> = (discharged.charges.iter())
+        .filter(|charge| charge.source() == pb::ChargeSource::Accommodation)
+        .map(|charge| charge.id.clone())
+        .collect();
+    assert_eq!(bed_days.len(), 1, "{:?}", discharged.charges);
+
+    // The final invoice bills what the interim one did not, and settles the account.
+    let last = desk.settle(pb::InvoiceKind::Final).await.expect("final");
+    assert_eq!(last.number, format!("F{year}-000002"));
+    assert_eq!(last.kind(), pb::InvoiceKind::Final);
+    let mut billed = vec![third.id.clone()];
+    billed.extend(bed_days.iter().cloned());
+    let mut charge_ids = last.charge_ids.clone();
+    charge_ids.sort();
+    billed.sort();
+    assert_eq!(charge_ids, billed);
+    assert_eq!(
+        (
+            last.total.as_str(),
+            last.paid.as_str(),
+            last.patient_due.as_str()
+        ),
+        ("50.00", "100.00", "370.50")
+    );
+    assert_eq!(
+        last.warnings,
+        ["1 charge has no tariff and is charged at 0"]
+    );
+    let settled = desk.account().await;
+    assert_eq!(settled.status(), pb::AccountStatus::Settled);
+    assert!(
+        settled
+            .charges
+            .iter()
+            .all(|charge| !charge.invoice_id.is_empty())
+    );
+    assert_eq!(
+        (settled.invoices.iter())
+            .map(|invoice| invoice.number.clone())
+            .collect::<Vec<_>>(),
+        [interim.number.clone(), last.number.clone()]
+    );
+    assert!(
+        settled
+            .warnings
+            .iter()
+            .all(|warning| !warning.contains("after the final"))
+    );
+    refused(
+        desk.settle(pb::InvoiceKind::Interim).await,
+        Code::FailedPrecondition,
+        "settled",
+    );
+    refused(
+        desk.settle(pb::InvoiceKind::Final).await,
+        Code::FailedPrecondition,
+        "on an invoice already",
+    );
+
+    // A credit after the final invoice: the bill warns, a supplementary invoice bills it.
+    let late = desk.adjust(&officer, "-20").await;
+    let warned = desk.account().await;
+    assert!(
+        warned.warnings.contains(
+            &"1 charge landed after the final invoice: a supplementary invoice bills it".to_owned()
+        ),
+        "{:?}",
+        warned.warnings
+    );
+    let request = pb::SettleAccountRequest {
+        request_id: request_id(),
+        account_id: desk.account_id.clone(),
+        kind: pb::InvoiceKind::Final.into(),
+    };
+    let supplementary = desk
+        .api()
+        .settle_account(signed_in(&desk.cashier, request.clone()))
+        .await
+        .expect("supplementary")
+        .into_inner()
+        .invoice
+        .expect("invoice");
+    assert_eq!(supplementary.kind(), pb::InvoiceKind::Supplementary);
+    assert_eq!(supplementary.number, format!("F{year}-000003"));
+    assert_eq!(supplementary.charge_ids, [late.id.clone()]);
+    assert_eq!(
+        (
+            supplementary.total.as_str(),
+            supplementary.patient_due.as_str()
+        ),
+        ("-20.00", "350.50")
+    );
+    // The cash desk's retry is answered with the same invoice; no number is taken.
+    let again = desk
+        .api()
+        .settle_account(signed_in(&desk.cashier, request))
+        .await
+        .expect("retried")
+        .into_inner()
+        .invoice
+        .expect("invoice");
+    assert_eq!(again.id, supplementary.id);
+    assert_eq!(desk.account().await.invoices.len(), 3);
+    // A registrar reads bills but does not issue them.
+    let registrar = desk
+        .api()
+        .settle_account(signed_in(
+            &desk.block.desk,
+            pb::SettleAccountRequest {
+                request_id: request_id(),
+                account_id: desk.account_id.clone(),
+                kind: pb::InvoiceKind::Interim.into(),
+            },
+        ))
+        .await
+        .expect_err("not a cashier");
+    assert_eq!(registrar.code(), Code::PermissionDenied);
+
+    // Every invoice adds up, until one is altered behind the application.
+    let database = &desk.block.app.db.database;
+    let report = hmis_billing::verify(database).await.expect("verify");
+    assert!(report.is_consistent(), "{report:?}");
+    assert_eq!(report.invoices_checked, 3);
+    let mut owner = sqlx::PgConnection::connect_with(&desk.block.app.db.owner_options())
+        .await
+        .expect("owner");
+    sqlx::query(
+        "UPDATE billing.invoices SET total = total + 1, patient_total = patient_total + 1 \
+         WHERE id = $1::uuid",
+    )
+    .bind(&interim.id)
+    .execute(&mut owner)
+    .await
+    .expect("tamper");
+    let report = hmis_billing::verify(database).await.expect("verify");
+    let found: Vec<_> = (report.invoices.iter())
+        .map(|found| {
+            (
+                found.number.as_str(),
+                found.what.as_str(),
+                found.kept.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (interim.number.as_str(), "patient_total", "421.50"),
+            (interim.number.as_str(), "total", "421.50")
+        ]
+    );
 }

@@ -1,6 +1,8 @@
 //! Patient accounts: the bill (charges, shares, payments, balance), the list of a patient's
 //! accounts, and adjustments by hand with their reason and approver.
 
+use std::collections::HashMap;
+
 use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::money::Money;
@@ -8,10 +10,10 @@ use hmis_platform::types::Text;
 use hmis_proto::openhmis::billing::v1 as pb;
 
 use super::*;
-use crate::convert::{account_to_pb, charge_to_pb};
-use crate::domain::{ChargeSource, Split};
+use crate::convert::{account_to_pb, charge_to_pb, insurer_shares, invoice_to_pb};
+use crate::domain::{AccountStatus, ChargeSource, InvoiceKind, Split};
 use crate::error::Error;
-use crate::store::{self, AccountRow, ChargeRow};
+use crate::store::{self, AccountRow, ChargeRow, InvoiceRow};
 
 /// What an AdjustAccount call asks for, parsed.
 #[derive(Debug)]
@@ -21,6 +23,14 @@ pub(crate) struct Adjustment {
     pub(crate) amount: Money,
     pub(crate) reason: Text,
     pub(crate) contract_id: Option<Uuid>,
+}
+
+/// What a SettleAccount call asks for, parsed: an interim invoice, or the final one.
+#[derive(Debug)]
+pub(crate) struct Settlement {
+    pub(crate) key: RequestKey,
+    pub(crate) account_id: Uuid,
+    pub(crate) last: bool,
 }
 
 /// Which account a GetAccount call names.
@@ -155,6 +165,121 @@ impl Billing {
     }
 }
 
+impl Billing {
+    pub(crate) async fn settle_account(
+        &self,
+        context: &RequestContext,
+        message: &pb::SettleAccountRequest,
+        settlement: Settlement,
+    ) -> Result<pb::SettleAccountResponse> {
+        let now = self.calls.now();
+        let method = method("SettleAccount");
+        self.calls
+            .write(context, &method, &settlement.key, message, async |tx| {
+                let account = match store::lock_account(tx, settlement.account_id).await {
+                    Err(Error::NotFound(_)) => {
+                        return Err(Error::invalid("account_id", "was not found"));
+                    }
+                    found => found?,
+                };
+                let invoices = store::invoices_of(tx, account.id).await?;
+                let kind = settled_as(&account, &invoices, settlement.last)?;
+                let charges = store::uninvoiced_charges(tx, account.id).await?;
+                if charges.is_empty() && kind != InvoiceKind::Final {
+                    return Err(Error::Precondition(
+                        "every charge of the account is on an invoice already".to_owned(),
+                    ));
+                }
+                let payments = store::payments_of(tx, account.id).await?;
+                let refunds = store::refunds_of(tx, account.id).await?;
+                let paid = payments.iter().map(|payment| payment.amount).sum::<Money>()
+                    - refunds.iter().map(|refund| refund.amount).sum::<Money>();
+                let total: Money = charges.iter().map(|charge| charge.amount).sum();
+                let patient_total: Money = charges.iter().map(|charge| charge.patient_amount).sum();
+                let billed_before: Money =
+                    invoices.iter().map(|invoice| invoice.patient_total).sum();
+                let year = chrono::Datelike::year(&now);
+                let invoice = InvoiceRow {
+                    id: Uuid::now_v7(),
+                    account_id: account.id,
+                    number: store::next_invoice_number(tx, year).await?,
+                    kind,
+                    charge_count: i32::try_from(charges.len()).unwrap_or(i32::MAX),
+                    total,
+                    insurers_total: total - patient_total,
+                    patient_total,
+                    paid,
+                    patient_due: billed_before + patient_total - paid,
+                    warnings: unpriced_warning(&charges).into_iter().collect(),
+                    issued_by: context.user_id(),
+                    issued_at: now,
+                };
+                let ids: Vec<Uuid> = charges.iter().map(|charge| charge.id).collect();
+                store::insert_invoice(tx, &invoice, &ids).await?;
+                if kind != InvoiceKind::Interim {
+                    store::settle(tx, account.id).await?;
+                }
+                record(tx, context, &[account.patient_id], now).await?;
+                let payers = payer_codes(tx).await?;
+                Ok(pb::SettleAccountResponse {
+                    invoice: Some(invoice_to_pb(&invoice, &charges, &payers)),
+                })
+            })
+            .await
+    }
+}
+
+/// The kind of invoice a settlement issues, or why none may be.
+fn settled_as(account: &AccountRow, invoices: &[InvoiceRow], last: bool) -> Result<InvoiceKind> {
+    if account.status == AccountStatus::Cancelled {
+        return Err(Error::Precondition(
+            "the account is cancelled: its charges are reversed".to_owned(),
+        ));
+    }
+    let has_final = invoices
+        .iter()
+        .any(|invoice| invoice.kind == InvoiceKind::Final);
+    if !last {
+        if account.status == AccountStatus::Settled {
+            return Err(Error::Precondition(
+                "the account is settled: what landed since goes on a supplementary invoice \
+                 (kind FINAL)"
+                    .to_owned(),
+            ));
+        }
+        return Ok(InvoiceKind::Interim);
+    }
+    if account.admission_id.is_some() && account.discharge_time.is_none() {
+        return Err(Error::Precondition(
+            "the admission is not discharged: an interim invoice bills it so far".to_owned(),
+        ));
+    }
+    Ok(if has_final {
+        InvoiceKind::Supplementary
+    } else {
+        InvoiceKind::Final
+    })
+}
+
+/// "N charges have no tariff ...", when some do.
+fn unpriced_warning(charges: &[ChargeRow]) -> Option<String> {
+    let unpriced = charges
+        .iter()
+        .filter(|charge| charge.unpriced && charge.reverses_id.is_none())
+        .count();
+    if unpriced == 0 {
+        return None;
+    }
+    let (charges_have, are) = if unpriced == 1 {
+        ("charge has", "is")
+    } else {
+        ("charges have", "are")
+    };
+    Some(format!(
+        "{unpriced} {charges_have} no tariff and {are} charged at 0"
+    ))
+}
+
 /// Contract ids to payer codes, for the shares of a bill.
 pub(crate) async fn payer_codes(
     tx: &mut TenantTx,
@@ -182,46 +307,43 @@ async fn whole_account(tx: &mut TenantTx, account: &AccountRow) -> Result<pb::Ac
     whole.patient_total = patient_total.to_string();
     whole.paid = paid.to_string();
     whole.balance = (patient_total - paid).to_string();
-    let mut insurers: Vec<(Uuid, Money)> = Vec::new();
-    for charge in &charges {
-        for (contract, share) in [
-            (charge.national_contract_id, charge.national_amount),
-            (
-                charge.supplementary_contract_id,
-                charge.supplementary_amount,
-            ),
-        ] {
-            let Some(contract) = contract else { continue };
-            match insurers.iter_mut().find(|(id, _)| *id == contract) {
-                Some((_, total)) => *total = *total + share,
-                None => insurers.push((contract, share)),
-            }
-        }
-    }
-    whole.insurer_shares = (insurers.into_iter())
-        .map(|(contract, amount)| pb::Share {
-            contract_id: contract.to_string(),
-            payer_code: payers.get(&contract).cloned().unwrap_or_default(),
-            amount: amount.to_string(),
-        })
+    whole.insurer_shares = insurer_shares(&charges, &payers);
+    whole.warnings.extend(unpriced_warning(&charges));
+    let invoices = store::invoices_of(tx, account.id).await?;
+    let invoiced: HashMap<Uuid, Uuid> = (store::invoiced_charges_of(tx, account.id).await?)
+        .into_iter()
         .collect();
-    let unpriced = charges
+    let late = charges
         .iter()
-        .filter(|charge| charge.unpriced && charge.reverses_id.is_none())
+        .filter(|charge| !invoiced.contains_key(&charge.id))
         .count();
-    if unpriced > 0 {
-        let (charges_have, are) = if unpriced == 1 {
-            ("charge has", "is")
-        } else {
-            ("charges have", "are")
-        };
+    if account.status == AccountStatus::Settled && late > 0 {
         whole.warnings.push(format!(
-            "{unpriced} {charges_have} no tariff and {are} charged at 0"
+            "{late} {} after the final invoice: a supplementary invoice bills {}",
+            if late == 1 {
+                "charge landed"
+            } else {
+                "charges landed"
+            },
+            if late == 1 { "it" } else { "them" },
         ));
     }
+    whole.invoices = (invoices.iter())
+        .map(|invoice| {
+            let billed =
+                (charges.iter()).filter(|charge| invoiced.get(&charge.id) == Some(&invoice.id));
+            invoice_to_pb(invoice, billed, &payers)
+        })
+        .collect();
     whole.charges = charges
         .iter()
-        .map(|charge| charge_to_pb(charge, &payers))
+        .map(|charge| {
+            let mut shown = charge_to_pb(charge, &payers);
+            if let Some(invoice) = invoiced.get(&charge.id) {
+                shown.invoice_id = invoice.to_string();
+            }
+            shown
+        })
         .collect();
     whole.payments = payments.iter().map(crate::convert::payment_to_pb).collect();
     whole.refunds = refunds.iter().map(crate::convert::refund_to_pb).collect();

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hmis_platform::amount::Amount;
 use hmis_platform::money::Money;
 
-use super::cases::{Discharge, open_case, regroup, regroup_patient};
+use super::cases::{Discharge, Grouper, open_case, regroup, regroup_patient};
 use super::*;
 use crate::domain::{
     ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM, PayerKind, Percent,
@@ -137,22 +137,26 @@ struct Pricing {
 }
 
 impl Billing {
-    /// Takes one captured fact, in its own transaction of the event's tenant.
+    /// Takes captured facts of one tenant in order, in one transaction of that tenant: all
+    /// or nothing.
     pub(crate) async fn capture(
         &self,
         context: &RequestContext,
-        captured: Captured,
+        captured: Vec<Captured>,
     ) -> std::result::Result<(), NotYet> {
         // The register is read before the transaction: a discharge's facility time zone
         // (bed-days, the length of stay).
-        let zone = match &captured {
-            Captured::Discharged(admission) => Some(
-                self.directory
-                    .time_zone(context, admission.facts.facility_id)
-                    .await?,
-            ),
-            _ => None,
-        };
+        let mut zones = Vec::with_capacity(captured.len());
+        for fact in &captured {
+            zones.push(match fact {
+                Captured::Discharged(admission) => Some(
+                    self.directory
+                        .time_zone(context, admission.facts.facility_id)
+                        .await?,
+                ),
+                _ => None,
+            });
+        }
         let now = self.calls.now();
         let mut tx = (self.calls.database())
             .begin_following(
@@ -161,199 +165,205 @@ impl Billing {
             )
             .await
             .map_err(Error::from)?;
-        match captured {
-            Captured::AdmissionChanged(admission) => {
-                keep(&mut tx, &admission, now).await?;
-            }
-            Captured::Discharged(admission) => {
-                let account = keep(&mut tx, &admission, now).await?;
-                let zone = zone.unwrap_or(chrono_tz::UTC);
-                charge_stay(&mut tx, &account, &admission, &zone, now).await?;
-                if let (Some(discharge_time), Some(last)) =
-                    (admission.facts.discharge_time, admission.stays.last())
-                {
-                    let discharge = Discharge {
-                        facility_id: admission.facts.facility_id,
-                        department_id: last.department_id,
-                        admit_time: admission.facts.admit_time,
-                        discharge_time,
-                        expired: admission.expired,
-                        transferred: admission.transferred,
-                    };
-                    let id = admission.facts.admission_id;
-                    open_case(&mut tx, &account, id, &discharge, &zone, now).await?;
-                }
-            }
-            Captured::DischargeUndone(admission) => {
-                let account = keep(&mut tx, &admission, now).await?;
-                reverse_all(&mut tx, &account, Some(ChargeSource::Accommodation), now).await?;
-                store::void_case(&mut tx, admission.facts.admission_id).await?;
-            }
-            Captured::AdmissionCancelled(admission) => {
-                let account = keep(&mut tx, &admission, now).await?;
-                reverse_all(&mut tx, &account, None, now).await?;
-                store::void_case(&mut tx, admission.facts.admission_id).await?;
-            }
-            Captured::Patient {
-                patient_id,
-                version,
-                sex,
-                birth_date,
-            } => {
-                store::keep_patient(&mut tx, patient_id, version, (sex, birth_date)).await?;
-                regroup_patient(&mut tx, patient_id, now).await?;
-            }
-            Captured::Diagnosis {
-                diagnosis_id,
-                admission_id,
-                code,
-                role,
-                at,
-            } => {
-                store::keep_diagnosis(&mut tx, (diagnosis_id, admission_id), &code, role, at)
-                    .await?;
-                regroup(&mut tx, admission_id, now).await?;
-            }
-            Captured::Procedure {
-                procedure_id,
-                patient_id,
-                admission_id,
-                code,
-                display,
-                at,
-                performer_id,
-                department_id,
-            } => {
-                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
-                let pricing = service(&mut tx, &code, display, at).await?;
-                let pricing = Pricing {
-                    source: ChargeSource::Procedure,
-                    source_key: format!("procedure:{procedure_id}"),
-                    department_id,
-                    physician_id: performer_id,
-                    ..pricing
-                };
-                charge(&mut tx, &account, pricing, now).await?;
-                if let Some(admission_id) = admission_id {
-                    regroup(&mut tx, admission_id, now).await?;
-                }
-            }
-            Captured::Operation {
-                operation_id,
-                patient_id,
-                admission_id,
-                procedures,
-                at,
-                surgeon_id,
-                department_id,
-            } => {
-                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
-                for (code, display) in procedures {
-                    let pricing = service(&mut tx, &code, display, at).await?;
-                    let pricing = Pricing {
-                        source: ChargeSource::Operation,
-                        source_key: format!("operation:{operation_id}:{code}"),
-                        department_id: Some(department_id),
-                        physician_id: surgeon_id,
-                        ..pricing
-                    };
-                    charge(&mut tx, &account, pricing, now).await?;
-                }
-                if let Some(admission_id) = admission_id {
-                    regroup(&mut tx, admission_id, now).await?;
-                }
-            }
-            Captured::Stock {
-                movement_id,
-                patient_id,
-                returns,
-                item_code,
-                item_name,
-                base_unit,
-                quantity,
-                unit_cost,
-                at,
-                department_id,
-            } => {
-                if let Some(issue_id) = returns {
-                    credit_return(&mut tx, movement_id, issue_id, quantity, &base_unit, now)
-                        .await?;
-                } else {
-                    let account = match store::inpatient_account_at(&mut tx, patient_id, at).await?
-                    {
-                        Some(account) => account,
-                        None if department_id.is_some() && now - at < ADMISSION_WAIT => {
-                            return Err(NotYet::AdmissionUnknown);
-                        }
-                        None => store::outpatient_account(&mut tx, patient_id, now).await?,
-                    };
-                    let tariff = store::tariff_on(
-                        &mut tx,
-                        TariffKind::Supply,
-                        "",
-                        &item_code,
-                        at.date_naive(),
-                    )
-                    .await?;
-                    let unit_price = tariff.as_ref().and_then(|tariff| {
-                        let margin =
-                            Percent::from_basis_points(i64::from(tariff.margin_bp.unwrap_or(0)));
-                        supply_price(unit_cost, margin)
-                    });
-                    let pricing = Pricing {
-                        source: ChargeSource::Supply,
-                        source_key: format!("movement:{movement_id}"),
-                        code_system: String::new(),
-                        code: item_code,
-                        description: format!("{item_name} ({base_unit})"),
-                        quantity,
-                        unit_price,
-                        service_group: tariff
-                            .map(|tariff| tariff.service_group)
-                            .unwrap_or_default(),
-                        service_time: at,
-                        department_id,
-                        physician_id: None,
-                    };
-                    charge(&mut tx, &account, pricing, now).await?;
-                }
-            }
-            Captured::EmergencyVisit {
-                visit_id,
-                patient_id,
-                admission_id,
-                at,
-                department_id,
-            } => {
-                let account = account_for(&mut tx, patient_id, admission_id, now).await?;
-                let tariff = store::tariff_on(
-                    &mut tx,
-                    TariffKind::Service,
-                    OWN_CODE_SYSTEM,
-                    EMERGENCY_VISIT_CODE,
-                    at.date_naive(),
-                )
-                .await?;
-                let pricing = Pricing {
-                    source: ChargeSource::EmergencyVisit,
-                    source_key: format!("emergency_visit:{visit_id}"),
-                    code_system: OWN_CODE_SYSTEM.to_owned(),
-                    code: EMERGENCY_VISIT_CODE.to_owned(),
-                    description: (tariff.as_ref())
-                        .map_or_else(|| "Emergency visit".to_owned(), |t| t.name.clone()),
-                    quantity: one(),
-                    unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
-                    service_group: tariff.map(|t| t.service_group).unwrap_or_default(),
-                    service_time: at,
-                    department_id: Some(department_id),
-                    physician_id: None,
-                };
-                charge(&mut tx, &account, pricing, now).await?;
-            }
+        for (fact, zone) in captured.into_iter().zip(zones) {
+            take(&mut tx, &self.grouper, fact, zone, now).await?;
         }
         tx.commit().await.map_err(Error::from)?;
         Ok(())
     }
+}
+
+/// Takes one captured fact in the transaction.
+async fn take(
+    tx: &mut TenantTx,
+    grouper: &Grouper,
+    captured: Captured,
+    zone: Option<chrono_tz::Tz>,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), NotYet> {
+    match captured {
+        Captured::AdmissionChanged(admission) => {
+            store::follow_admission(tx, &admission.facts, now).await?;
+        }
+        Captured::Discharged(admission) => {
+            let account = keep(tx, &admission, now).await?;
+            let zone = zone.unwrap_or(chrono_tz::UTC);
+            charge_stay(tx, &account, &admission, &zone, now).await?;
+            if let (Some(discharge_time), Some(last)) =
+                (admission.facts.discharge_time, admission.stays.last())
+            {
+                let discharge = Discharge {
+                    facility_id: admission.facts.facility_id,
+                    department_id: last.department_id,
+                    admit_time: admission.facts.admit_time,
+                    discharge_time,
+                    expired: admission.expired,
+                    transferred: admission.transferred,
+                };
+                let id = admission.facts.admission_id;
+                open_case(tx, grouper, &account, id, &discharge, &zone, now).await?;
+            }
+        }
+        Captured::DischargeUndone(admission) => {
+            let account = keep(tx, &admission, now).await?;
+            reverse_all(tx, &account, Some(ChargeSource::Accommodation), now).await?;
+            store::void_case(tx, admission.facts.admission_id).await?;
+        }
+        Captured::AdmissionCancelled(admission) => {
+            let account = keep(tx, &admission, now).await?;
+            reverse_all(tx, &account, None, now).await?;
+            store::void_case(tx, admission.facts.admission_id).await?;
+        }
+        Captured::Patient {
+            patient_id,
+            version,
+            sex,
+            birth_date,
+        } => {
+            store::keep_patient(tx, patient_id, version, (sex, birth_date)).await?;
+            regroup_patient(tx, grouper, patient_id, now).await?;
+        }
+        Captured::Diagnosis {
+            diagnosis_id,
+            admission_id,
+            code,
+            role,
+            at,
+        } => {
+            store::keep_diagnosis(tx, (diagnosis_id, admission_id), &code, role, at).await?;
+            regroup(tx, grouper, admission_id, now).await?;
+        }
+        Captured::Procedure {
+            procedure_id,
+            patient_id,
+            admission_id,
+            code,
+            display,
+            at,
+            performer_id,
+            department_id,
+        } => {
+            let account = account_for(tx, patient_id, admission_id, now).await?;
+            let pricing = service(tx, &code, display, at).await?;
+            let pricing = Pricing {
+                source: ChargeSource::Procedure,
+                source_key: format!("procedure:{procedure_id}"),
+                department_id,
+                physician_id: performer_id,
+                ..pricing
+            };
+            charge(tx, &account, pricing, now).await?;
+            if let Some(admission_id) = admission_id {
+                regroup(tx, grouper, admission_id, now).await?;
+            }
+        }
+        Captured::Operation {
+            operation_id,
+            patient_id,
+            admission_id,
+            procedures,
+            at,
+            surgeon_id,
+            department_id,
+        } => {
+            let account = account_for(tx, patient_id, admission_id, now).await?;
+            for (code, display) in procedures {
+                let pricing = service(tx, &code, display, at).await?;
+                let pricing = Pricing {
+                    source: ChargeSource::Operation,
+                    source_key: format!("operation:{operation_id}:{code}"),
+                    department_id: Some(department_id),
+                    physician_id: surgeon_id,
+                    ..pricing
+                };
+                charge(tx, &account, pricing, now).await?;
+            }
+            if let Some(admission_id) = admission_id {
+                regroup(tx, grouper, admission_id, now).await?;
+            }
+        }
+        Captured::Stock {
+            movement_id,
+            patient_id,
+            returns,
+            item_code,
+            item_name,
+            base_unit,
+            quantity,
+            unit_cost,
+            at,
+            department_id,
+        } => {
+            if let Some(issue_id) = returns {
+                credit_return(tx, movement_id, issue_id, quantity, &base_unit, now).await?;
+            } else {
+                let account = match store::inpatient_account_at(tx, patient_id, at).await? {
+                    Some(account) => account,
+                    None if department_id.is_some() && now - at < ADMISSION_WAIT => {
+                        return Err(NotYet::AdmissionUnknown);
+                    }
+                    None => store::outpatient_account(tx, patient_id, now).await?,
+                };
+                let tariff =
+                    store::tariff_on(tx, TariffKind::Supply, "", &item_code, at.date_naive())
+                        .await?;
+                let unit_price = tariff.as_ref().and_then(|tariff| {
+                    let margin =
+                        Percent::from_basis_points(i64::from(tariff.margin_bp.unwrap_or(0)));
+                    supply_price(unit_cost, margin)
+                });
+                let pricing = Pricing {
+                    source: ChargeSource::Supply,
+                    source_key: format!("movement:{movement_id}"),
+                    code_system: String::new(),
+                    code: item_code,
+                    description: format!("{item_name} ({base_unit})"),
+                    quantity,
+                    unit_price,
+                    service_group: tariff
+                        .map(|tariff| tariff.service_group)
+                        .unwrap_or_default(),
+                    service_time: at,
+                    department_id,
+                    physician_id: None,
+                };
+                charge(tx, &account, pricing, now).await?;
+            }
+        }
+        Captured::EmergencyVisit {
+            visit_id,
+            patient_id,
+            admission_id,
+            at,
+            department_id,
+        } => {
+            let account = account_for(tx, patient_id, admission_id, now).await?;
+            let tariff = store::tariff_on(
+                tx,
+                TariffKind::Service,
+                OWN_CODE_SYSTEM,
+                EMERGENCY_VISIT_CODE,
+                at.date_naive(),
+            )
+            .await?;
+            let pricing = Pricing {
+                source: ChargeSource::EmergencyVisit,
+                source_key: format!("emergency_visit:{visit_id}"),
+                code_system: OWN_CODE_SYSTEM.to_owned(),
+                code: EMERGENCY_VISIT_CODE.to_owned(),
+                description: (tariff.as_ref())
+                    .map_or_else(|| "Emergency visit".to_owned(), |t| t.name.clone()),
+                quantity: one(),
+                unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
+                service_group: tariff.map(|t| t.service_group).unwrap_or_default(),
+                service_time: at,
+                department_id: Some(department_id),
+                physician_id: None,
+            };
+            charge(tx, &account, pricing, now).await?;
+        }
+    }
+    Ok(())
 }
 
 fn one() -> Amount {

@@ -2,6 +2,9 @@
 //! discharge, and again while its claim is only prepared, as late diagnoses and procedures
 //! land), the claim's status along the national insurer's answers, and the case-mix index.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
@@ -59,9 +62,55 @@ fn age_at(birth: NaiveDate, day: NaiveDate) -> i32 {
     age.max(0)
 }
 
+/// The tenants' grouper tables as last parsed, by the row version they were parsed from: a
+/// grouping asks the database only whether they changed, instead of reading and parsing
+/// every table again.
+#[derive(Debug, Default)]
+pub(crate) struct Grouper {
+    parsed: std::sync::Mutex<HashMap<Uuid, Parsed>>,
+}
+
+/// One tenant's parsed tables: (row version, grouper version, tables).
+type Parsed = (String, String, Arc<Tables>);
+
+impl Grouper {
+    /// The tenant's grouper version and tables (none imported: no version, empty tables).
+    async fn tables(&self, tx: &mut TenantTx) -> Result<(String, Arc<Tables>)> {
+        let tenant = tx.tenant_id().as_uuid();
+        let Some(stamp) = store::grouper_stamp(tx).await? else {
+            return Ok((String::new(), Arc::new(Tables::default())));
+        };
+        if let Some((parsed_stamp, version, tables)) = self.parsed().get(&tenant)
+            && *parsed_stamp == stamp
+        {
+            return Ok((version.clone(), tables.clone()));
+        }
+        let Some((stamp, (version, diagnoses, procedures, severity, drgs))) =
+            store::grouper_tables(tx).await?
+        else {
+            return Ok((String::new(), Arc::new(Tables::default())));
+        };
+        let tables = Arc::new(
+            Tables::from_csv(&diagnoses, &procedures, &severity, &drgs)
+                .map_err(|_| Error::corrupt("grouper tables"))?,
+        );
+        self.parsed()
+            .insert(tenant, (stamp, version.clone(), tables.clone()));
+        Ok((version, tables))
+    }
+
+    fn parsed(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Parsed>> {
+        // A panic while holding the lock leaves the map whole: nothing is half-inserted.
+        self.parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Opens (or reopens) the case of a discharge and groups it.
 pub(crate) async fn open_case(
     tx: &mut TenantTx,
+    grouper: &Grouper,
     account: &AccountRow,
     admission_id: Uuid,
     discharge: &Discharge,
@@ -101,18 +150,19 @@ pub(crate) async fn open_case(
         grouper_version: String::new(),
         version: 0,
     };
-    group(tx, row, now).await
+    group(tx, grouper, row, now).await
 }
 
 /// Groups the case of `admission_id` again, if it exists and nothing was claimed yet.
 pub(crate) async fn regroup(
     tx: &mut TenantTx,
+    grouper: &Grouper,
     admission_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<()> {
     match store::get_case(tx, admission_id, true).await? {
         Some(case) if REGROUPABLE.contains(&case.claim_status.as_str()) => {
-            group(tx, case, now).await
+            group(tx, grouper, case, now).await
         }
         _ => Ok(()),
     }
@@ -121,30 +171,29 @@ pub(crate) async fn regroup(
 /// Groups again the cases of a patient the registry told billing more about.
 pub(crate) async fn regroup_patient(
     tx: &mut TenantTx,
+    grouper: &Grouper,
     patient_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<()> {
     for admission_id in store::regroupable_cases_of(tx, patient_id).await? {
-        regroup(tx, admission_id, now).await?;
+        regroup(tx, grouper, admission_id, now).await?;
     }
     Ok(())
 }
 
 /// Groups `row` with the admission's diagnoses and procedures and the patient's age and sex
 /// as billing knows them now, and prices its claim.
-async fn group(tx: &mut TenantTx, mut row: CaseRow, now: DateTime<Utc>) -> Result<()> {
+async fn group(
+    tx: &mut TenantTx,
+    grouper: &Grouper,
+    mut row: CaseRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if let Some((sex, birth_date)) = store::known_patient(tx, row.patient_id).await? {
         row.age = birth_date.map(|birth| age_at(birth, row.discharge_day));
         row.sex = sex;
     }
-    let (version, tables) = match store::grouper_tables(tx).await? {
-        Some((version, diagnoses, procedures, severity, drgs)) => (
-            version,
-            Tables::from_csv(&diagnoses, &procedures, &severity, &drgs)
-                .map_err(|_| Error::corrupt("grouper tables"))?,
-        ),
-        None => (String::new(), Tables::default()),
-    };
+    let (version, tables) = grouper.tables(tx).await?;
     let diagnoses = store::diagnoses_of(tx, row.admission_id).await?;
     let principal = (diagnoses.iter().rev())
         .find(|(_, role)| role == "principal")

@@ -7,13 +7,15 @@ mod accounts;
 mod capture;
 mod cases;
 mod cash;
+mod ledger;
 mod reports;
 mod tariffs;
 
-pub(crate) use accounts::{AccountRef, Adjustment};
+pub(crate) use accounts::{AccountRef, Adjustment, Settlement};
 pub(crate) use capture::{Admission, Captured, StayPeriod};
-pub(crate) use cases::ClaimChange;
+pub(crate) use cases::{ClaimChange, Grouper};
 pub(crate) use cash::{Closing, NewPayment, NewRefund, NewShift};
+pub(crate) use ledger::{LEDGER_ROLES, NewRemittance, Reconciliation};
 pub(crate) use tariffs::{NewContract, NewCoverage, NewPriceList};
 
 use chrono::{DateTime, Utc};
@@ -44,6 +46,7 @@ fn method(name: &str) -> String {
 pub(crate) struct Billing {
     pub(crate) calls: Calls<crate::error::Error>,
     pub(crate) directory: Directory,
+    pub(crate) grouper: Grouper,
 }
 
 /// Records the call's access to `patients` (none for reference data) in its transaction.

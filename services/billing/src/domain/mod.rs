@@ -27,7 +27,16 @@ labels!(ChargeSource {
     Adjustment => "adjustment",
 });
 labels!(PayerKind { National => "national", Supplementary => "supplementary" });
-labels!(AccountStatus { Open => "open", Cancelled => "cancelled" });
+labels!(AccountStatus {
+    Open => "open",
+    Cancelled => "cancelled",
+    Settled => "settled",
+});
+labels!(InvoiceKind {
+    Interim => "interim",
+    Final => "final",
+    Supplementary => "supplementary",
+});
 labels!(PaymentMethod {
     Cash => "cash",
     Card => "card",

@@ -194,6 +194,22 @@ impl BillingService for BillingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn settle_account(
+        &self,
+        request: Request<pb::SettleAccountRequest>,
+    ) -> Result<Response<pb::SettleAccountResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(CASH)?;
+        let message = request.into_inner();
+        let command = parse::settle_account(&message)?;
+        Ok(Response::new(
+            self.billing
+                .settle_account(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn open_shift(
         &self,
         request: Request<pb::OpenShiftRequest>,
@@ -359,5 +375,63 @@ impl BillingService for BillingApi {
         let context = RequestContext::of(&request);
         context.authorize_any(REPORTS)?;
         Ok(Response::new(self.billing.receivables(&context).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_remittance(
+        &self,
+        request: Request<pb::RecordRemittanceRequest>,
+    ) -> Result<Response<pb::RecordRemittanceResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(CLAIMS)?;
+        let message = request.into_inner();
+        let command = parse::record_remittance(&message)?;
+        Ok(Response::new(
+            self.billing
+                .record_remittance(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_insurer_reconciliation(
+        &self,
+        request: Request<pb::GetInsurerReconciliationRequest>,
+    ) -> Result<Response<pb::GetInsurerReconciliationResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(REPORTS)?;
+        let asked = parse::reconciliation(request.get_ref())?;
+        Ok(Response::new(
+            self.billing.reconciliation(&context, asked).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_ledger_accounts(
+        &self,
+        request: Request<pb::SetLedgerAccountsRequest>,
+    ) -> Result<Response<pb::SetLedgerAccountsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(MANAGE)?;
+        let message = request.into_inner();
+        let command = parse::set_ledger_accounts(&message)?;
+        Ok(Response::new(
+            self.billing
+                .set_ledger_accounts(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_journal(
+        &self,
+        request: Request<pb::ExportJournalRequest>,
+    ) -> Result<Response<pb::ExportJournalResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(REPORTS)?;
+        let asked = parse::export_journal(request.get_ref())?;
+        Ok(Response::new(
+            self.billing.export_journal(&context, asked).await?,
+        ))
     }
 }

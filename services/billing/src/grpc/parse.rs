@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 
 use hmis_platform::Violations;
+use hmis_platform::idempotency::RequestKey;
 use hmis_platform::money::Money;
 use hmis_platform::types::{Code, Line, Name, Text, parse_date};
 use hmis_proto::openhmis::billing::v1 as pb;
 use uuid::Uuid;
 
 use crate::app::{
-    AccountRef, Adjustment, Closing, NewContract, NewCoverage, NewPayment, NewPriceList, NewRefund,
-    NewShift,
+    AccountRef, Adjustment, Closing, LEDGER_ROLES, NewContract, NewCoverage, NewPayment,
+    NewPriceList, NewRefund, NewRemittance, NewShift, Reconciliation, Settlement,
 };
 use crate::convert::{
     parse_method, parse_payer_kind, parse_payment_kind, parse_tariff_kind, parse_tariff_unit,
@@ -359,6 +360,27 @@ pub(crate) fn adjust_account(message: &pb::AdjustAccountRequest) -> Result<Adjus
     })?)
 }
 
+pub(crate) fn settle_account(message: &pb::SettleAccountRequest) -> Result<Settlement> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let account_id = violations.id("account_id", &message.account_id);
+    let last = match pb::InvoiceKind::try_from(message.kind) {
+        Ok(pb::InvoiceKind::Interim) => Some(false),
+        Ok(pb::InvoiceKind::Final) => Some(true),
+        _ => {
+            violations.add("kind", "must be INTERIM or FINAL");
+            None
+        }
+    };
+    Ok(violations.finish(|| {
+        Some(Settlement {
+            key: key?,
+            account_id: account_id?,
+            last: last?,
+        })
+    })?)
+}
+
 pub(crate) fn open_shift(message: &pb::OpenShiftRequest) -> Result<NewShift> {
     let mut violations = Violations::default();
     let key = violations.request_key(&message.request_id);
@@ -641,4 +663,149 @@ pub(crate) fn revenue(
         }
     };
     Ok((facility_id, from, to, by))
+}
+
+/// Lines a remittance may pay.
+const MAX_REMITTANCE_LINES: usize = 1_000;
+
+pub(crate) fn record_remittance(message: &pb::RecordRemittanceRequest) -> Result<NewRemittance> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let contract_id = violations.id("contract_id", &message.contract_id);
+    let reference = violations.check("reference", Name::parse(&message.reference));
+    let received_on = match violations.optional_date("received_date", &message.received_date) {
+        Some(None) => {
+            violations.add("received_date", "is required");
+            None
+        }
+        found => found.flatten(),
+    };
+    let amount = positive("amount", &message.amount, &mut violations);
+    let mut lines = Vec::with_capacity(message.lines.len().min(MAX_REMITTANCE_LINES));
+    if message.lines.len() > MAX_REMITTANCE_LINES {
+        violations.add(
+            "lines",
+            format!("a remittance pays at most {MAX_REMITTANCE_LINES} claims"),
+        );
+    } else {
+        for (index, line) in message.lines.iter().enumerate() {
+            let admission_id =
+                violations.id(&format!("lines[{index}].admission_id"), &line.admission_id);
+            let paid = not_negative(
+                &format!("lines[{index}].amount"),
+                &line.amount,
+                &mut violations,
+            );
+            if let Some(admission_id) = admission_id {
+                if lines.iter().any(|(id, _)| *id == admission_id) {
+                    violations.add(
+                        format!("lines[{index}].admission_id"),
+                        "names a claim an earlier line pays",
+                    );
+                } else if let Some(paid) = paid {
+                    lines.push((admission_id, paid));
+                }
+            }
+        }
+    }
+    Ok(violations.finish(|| {
+        Some(NewRemittance {
+            key: key?,
+            contract_id: contract_id?,
+            reference: reference?.as_str().to_owned(),
+            received_on: received_on?,
+            amount: amount?,
+            lines,
+        })
+    })?)
+}
+
+pub(crate) fn reconciliation(
+    message: &pb::GetInsurerReconciliationRequest,
+) -> Result<Reconciliation> {
+    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
+        facility_id: message.facility_id.clone(),
+        from_date: message.from_date.clone(),
+        to_date: message.to_date.clone(),
+    })?;
+    let mut violations = Violations::default();
+    let contract_id = violations.id("contract_id", &message.contract_id);
+    let monthly = match pb::ReconciliationPeriod::try_from(message.period) {
+        Ok(pb::ReconciliationPeriod::Day) => Some(false),
+        Ok(pb::ReconciliationPeriod::Month) => Some(true),
+        _ => {
+            violations.add("period", "must be DAY or MONTH");
+            None
+        }
+    };
+    Ok(violations.finish(|| {
+        Some(Reconciliation {
+            contract_id: contract_id?,
+            facility_id,
+            from,
+            to,
+            monthly: monthly?,
+        })
+    })?)
+}
+
+pub(crate) fn set_ledger_accounts(
+    message: &pb::SetLedgerAccountsRequest,
+) -> Result<(RequestKey, Vec<(&'static str, String)>)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let mut accounts: Vec<(&'static str, String)> = Vec::new();
+    if message.accounts.is_empty() {
+        violations.add("accounts", "name at least one role");
+    }
+    for (index, account) in message
+        .accounts
+        .iter()
+        .enumerate()
+        .take(LEDGER_ROLES.len() + 1)
+    {
+        let role = LEDGER_ROLES
+            .iter()
+            .map(|(role, _)| *role)
+            .find(|role| *role == account.role);
+        let Some(role) = role else {
+            violations.add(
+                format!("accounts[{index}].role"),
+                "must be revenue, patients, insurers, cash, card, bank_transfer or mobile",
+            );
+            continue;
+        };
+        let code = account.code.as_str();
+        if code.is_empty()
+            || code.len() > 20
+            || !code
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-'))
+        {
+            violations.add(
+                format!("accounts[{index}].code"),
+                "must be 1 to 20 letters, digits, '.' or '-'",
+            );
+            continue;
+        }
+        if accounts.iter().any(|(set, _)| *set == role) {
+            violations.add(format!("accounts[{index}].role"), "is named twice");
+            continue;
+        }
+        accounts.push((role, code.to_owned()));
+    }
+    if message.accounts.len() > LEDGER_ROLES.len() {
+        violations.add("accounts", "names a role twice");
+    }
+    Ok(violations.finish(|| Some((key?, accounts)))?)
+}
+
+pub(crate) fn export_journal(
+    message: &pb::ExportJournalRequest,
+) -> Result<(Uuid, chrono::NaiveDate, chrono::NaiveDate)> {
+    case_mix(&pb::GetCaseMixRequest {
+        facility_id: message.facility_id.clone(),
+        from_date: message.from_date.clone(),
+        to_date: message.to_date.clone(),
+    })
 }

@@ -36,12 +36,28 @@ pub async fn set_grouper_tables(
     Ok(())
 }
 
-pub async fn grouper_tables(tx: &mut TenantTx) -> Result<Option<GrouperFiles>> {
-    Ok(sqlx::query_as(
-        "SELECT version, diagnoses, procedures, severity, drgs FROM billing.grouper_tables",
+/// The row version (`xmin`) of the tenant's grouper tables: it changes with every import.
+pub async fn grouper_stamp(tx: &mut TenantTx) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT xmin::text FROM billing.grouper_tables")
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// The tenant's grouper tables with their row version.
+pub async fn grouper_tables(tx: &mut TenantTx) -> Result<Option<(String, GrouperFiles)>> {
+    let row: Option<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT xmin::text, version, diagnoses, procedures, severity, drgs \
+         FROM billing.grouper_tables",
     )
     .fetch_optional(&mut **tx)
-    .await?)
+    .await?;
+    Ok(
+        row.map(|(stamp, version, diagnoses, procedures, severity, drgs)| {
+            (stamp, (version, diagnoses, procedures, severity, drgs))
+        }),
+    )
 }
 
 /// Keeps one of an admission's diagnoses as encounters published it.

@@ -5,11 +5,15 @@
 
 mod cases;
 mod cash;
+mod invoices;
+mod ledger;
 mod reports;
 mod verify;
 
 pub use cases::*;
 pub use cash::*;
+pub use invoices::*;
+pub use ledger::*;
 pub use reports::*;
 pub use verify::*;
 
@@ -383,6 +387,48 @@ pub async fn admission_account(
     .ok_or(Error::NotFound("account"))
 }
 
+/// Opens an admission's account or keeps the admission's facts on it (unless a newer version
+/// is already there), in one statement: what an admission's change needs when nothing is
+/// charged.
+pub async fn follow_admission(
+    tx: &mut TenantTx,
+    facts: &AdmissionFacts,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let status = if facts.cancelled {
+        AccountStatus::Cancelled
+    } else {
+        AccountStatus::Open
+    };
+    sqlx::query(
+        "INSERT INTO billing.accounts (tenant_id, id, patient_id, admission_id, status, \
+             opened_at, source_version, facility_id, physician_id, admit_time, discharge_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id, admission_id) DO UPDATE SET \
+             source_version = EXCLUDED.source_version, facility_id = EXCLUDED.facility_id, \
+             physician_id = EXCLUDED.physician_id, admit_time = EXCLUDED.admit_time, \
+             discharge_time = EXCLUDED.discharge_time, \
+             status = CASE WHEN accounts.status = 'settled' AND EXCLUDED.status = 'open' \
+                                AND EXCLUDED.discharge_time IS NOT NULL \
+                           THEN 'settled' ELSE EXCLUDED.status END \
+         WHERE accounts.source_version < EXCLUDED.source_version",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(Uuid::now_v7())
+    .bind(facts.patient_id)
+    .bind(facts.admission_id)
+    .bind(status)
+    .bind(now)
+    .bind(facts.version)
+    .bind(facts.facility_id)
+    .bind(facts.physician_id)
+    .bind(facts.admit_time)
+    .bind(facts.discharge_time)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Keeps an admission's facts on its account unless a newer version is already there.
 pub async fn keep_admission(tx: &mut TenantTx, facts: &AdmissionFacts) -> Result<bool> {
     let status = if facts.cancelled {
@@ -392,7 +438,9 @@ pub async fn keep_admission(tx: &mut TenantTx, facts: &AdmissionFacts) -> Result
     };
     Ok(sqlx::query(
         "UPDATE billing.accounts SET source_version = $2, facility_id = $3, physician_id = $4, \
-             admit_time = $5, discharge_time = $6, status = $7 \
+             admit_time = $5, discharge_time = $6, \
+             status = CASE WHEN status = 'settled' AND $7 = 'open' AND $6 IS NOT NULL \
+                           THEN 'settled' ELSE $7 END \
          WHERE admission_id = $1 AND source_version < $2",
     )
     .bind(facts.admission_id)
@@ -444,7 +492,7 @@ pub async fn inpatient_account_at(
 ) -> Result<Option<AccountRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ACCOUNT_COLUMNS} FROM billing.accounts \
-         WHERE patient_id = $1 AND admission_id IS NOT NULL AND status = 'open' \
+         WHERE patient_id = $1 AND admission_id IS NOT NULL AND status IN ('open', 'settled') \
            AND admit_time <= $2 AND (discharge_time IS NULL OR discharge_time >= $2) \
          ORDER BY admit_time DESC LIMIT 1 FOR UPDATE"
     )))
@@ -522,7 +570,7 @@ pub struct ChargeRow {
     pub approved_by: Option<Uuid>,
 }
 
-const CHARGE_COLUMNS: &str = "id, account_id, source, source_key, code_system, code, \
+pub(crate) const CHARGE_COLUMNS: &str = "id, account_id, source, source_key, code_system, code, \
      description, trim_scale(quantity)::text AS quantity, unit_price::text AS unit_price, \
      amount::text AS amount, national_contract_id, national_amount::text AS national_amount, \
      supplementary_contract_id, supplementary_amount::text AS supplementary_amount, \

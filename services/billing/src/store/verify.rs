@@ -1,5 +1,5 @@
 //! What `openhmis billing verify` asks of every tenant's money, as the worker role: the
-//! totals kept on accounts and closed shifts, recomputed from the rows they add up.
+//! totals kept on accounts, closed shifts and invoices, recomputed from the rows they add up.
 
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
@@ -25,6 +25,49 @@ pub struct ShiftDiscrepancy {
     pub method: String,
     pub kept: String,
     pub recomputed: String,
+}
+
+/// An invoice whose kept totals are not what the charges it bills add up to.
+#[derive(Debug, Clone, FromRow)]
+pub struct InvoiceDiscrepancy {
+    pub tenant_id: Uuid,
+    pub invoice_id: Uuid,
+    pub number: String,
+    /// "charges", "total" or "patient_total".
+    pub what: String,
+    pub kept: String,
+    pub recomputed: String,
+}
+
+pub async fn invoice_discrepancies(worker: &PgPool) -> Result<(i64, Vec<InvoiceDiscrepancy>)> {
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM billing.invoices")
+        .fetch_one(worker)
+        .await?;
+    let found = sqlx::query_as(
+        "WITH billed AS ( \
+             SELECT i.tenant_id, i.invoice_id, count(*) AS charges, sum(c.amount) AS total, \
+                    sum(c.patient_amount) AS patient_total \
+             FROM billing.invoice_charges i \
+             JOIN billing.charges c ON c.tenant_id = i.tenant_id AND c.id = i.charge_id \
+             GROUP BY i.tenant_id, i.invoice_id), \
+         recomputed AS ( \
+             SELECT v.tenant_id, v.id, v.number, v.charge_count::numeric AS charges, v.total, \
+                    v.patient_total, coalesce(b.charges, 0)::numeric AS b_charges, \
+                    coalesce(b.total, 0) AS b_total, \
+                    coalesce(b.patient_total, 0) AS b_patient_total \
+             FROM billing.invoices v \
+             LEFT JOIN billed b ON b.tenant_id = v.tenant_id AND b.invoice_id = v.id) \
+         SELECT tenant_id, id AS invoice_id, number, what, kept::text, recomputed::text FROM ( \
+             SELECT tenant_id, id, number, 'charges' AS what, charges AS kept, \
+                    b_charges AS recomputed FROM recomputed \
+             UNION ALL SELECT tenant_id, id, number, 'total', total, b_total FROM recomputed \
+             UNION ALL SELECT tenant_id, id, number, 'patient_total', patient_total, \
+                    b_patient_total FROM recomputed) d \
+         WHERE kept <> recomputed ORDER BY 1, 3, 4",
+    )
+    .fetch_all(worker)
+    .await?;
+    Ok((checked, found))
 }
 
 pub async fn account_discrepancies(worker: &PgPool) -> Result<(i64, Vec<AccountDiscrepancy>)> {
