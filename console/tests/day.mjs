@@ -634,7 +634,7 @@ try {
     await shot("privileges");
   });
 
-  await check("the cashier finds her bill, takes a deposit with its receipt and closes the shift balanced", async () => {
+  await check("the cashier finds her bill, takes a deposit with its receipt, settles her account with the final invoice and closes the shift balanced", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("cashier");
     await page.getByRole("link", { name: "Cash desk" }).click();
@@ -663,6 +663,19 @@ try {
     await page.getByLabel("Amount").fill("50");
     await page.getByRole("button", { name: "Take the payment" }).click();
     await page.getByRole("status").filter({ hasText: /^Receipt R\d{4}-\d{6}$/ }).waitFor();
+    // She was discharged: the final invoice settles her account (once billing has followed
+    // the discharge; until then the desk is told she is not discharged, and asks again).
+    const final = page.getByRole("row", { name: /F\d{4}-\d{6} Final invoice/ });
+    for (let attempt = 0; attempt < 40 && (await final.count()) === 0; attempt += 1) {
+      await page.getByRole("button", { name: "Final invoice" }).click();
+      try {
+        await final.waitFor({ timeout: 250 });
+      } catch {
+        // Not settled yet: asked again.
+      }
+    }
+    await final.waitFor({ timeout: 1000 });
+    await page.getByRole("status").filter({ hasText: /^Settled$/ }).waitFor();
     await accessible("cash desk");
     await shot("cash-desk");
     const float = Number((await page.getByRole("status").filter({ hasText: "Shift open" }).textContent()).replace(/.*Opening float\s*/, "").replace(/,/g, ""));
@@ -672,7 +685,7 @@ try {
     await shot("shift-report");
   });
 
-  await check("the billing officer reads the month's revenue, the case mix and what is owed", async () => {
+  await check("the billing officer reads the month's revenue, the case mix, what is owed, the insurer's reconciliation and the journal", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("billing");
     await page.getByRole("link", { name: "Revenue and receivables" }).click();
@@ -681,6 +694,10 @@ try {
     await page.getByRole("heading", { name: "Case mix (DRG)" }).waitFor();
     await page.locator("#receivables-title").locator("..").getByRole("rowheader", { name: "CNAM" }).waitFor();
     await page.getByTestId("patients-owe").waitFor();
+    await page.getByRole("button", { name: "Reconcile: CNAM" }).click();
+    await page.getByTestId("claims-outstanding").waitFor();
+    await page.getByRole("button", { name: "Journal for accounting" }).click();
+    await page.getByRole("link", { name: "Download the journal (CSV)" }).waitFor();
     await accessible("revenue");
     await shot("revenue");
   });

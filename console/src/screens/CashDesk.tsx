@@ -1,11 +1,15 @@
 // The cash desk: the cashier's shift (opened with its float, found again after a reload),
 // a patient's accounts found by MRN with the bill line by line (the insurers' and the
 // patient's shares), payments and deposits taken with their receipt number, and the shift
-// closed with the cash counted against the report by method.
+// closed with the cash counted against the report by method; the account invoiced (interim
+// while the patient is in, final after the discharge, supplementary for what lands after it)
+// and a payment refunded, in part or whole, with a reason.
 import { useEffect, useState } from "preact/hooks";
 import { client, requestId } from "../api";
 import {
+  AccountStatus,
   BillingService,
+  InvoiceKind,
   PaymentKind,
   PaymentMethod,
   type Account,
@@ -26,6 +30,12 @@ const METHODS: readonly (readonly [PaymentMethod, Key])[] = [
 const KINDS: readonly (readonly [PaymentKind, Key])[] = [
   [PaymentKind.PAYMENT, "payment"],
   [PaymentKind.DEPOSIT, "deposit"],
+];
+
+const INVOICE_KINDS: readonly (readonly [InvoiceKind, Key])[] = [
+  [InvoiceKind.INTERIM, "interimInvoice"],
+  [InvoiceKind.FINAL, "finalInvoice"],
+  [InvoiceKind.SUPPLEMENTARY, "supplementaryInvoice"],
 ];
 
 function methodName(method: PaymentMethod): string {
@@ -51,6 +61,9 @@ export function CashDesk() {
   const [confirmation, setConfirmation] = useState("");
   const [receipt, setReceipt] = useState("");
   const [counted, setCounted] = useState("");
+  const [refunding, setRefunding] = useState("");
+  const [refundAmount, setRefundAmount] = useState("");
+  const [refundReason, setRefundReason] = useState("");
   const [report, setReport] = useState<ShiftReport | null>(null);
 
   useEffect(() => {
@@ -205,10 +218,78 @@ export function CashDesk() {
                     <td>{payment.receiptNumber}</td>
                     <td>{methodName(payment.method)}</td>
                     <td>{money(payment.amount)}</td>
-                    <td>{money(payment.refunded)}</td>
+                    <td>
+                      {money(payment.refunded)}{" "}
+                      <button type="button" class="secondary" onClick={() => setRefunding(payment.id)}>
+                        {t("refund")}
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </Table>
+              {refunding && (
+                <form
+                  aria-label={t("refundPayment")}
+                  onSubmit={async (event) => {
+                    event.preventDefault();
+                    const done = await attempt(() =>
+                      client(BillingService).refundPayment({
+                        requestId: requestId(),
+                        shiftId: shift.id,
+                        paymentId: refunding,
+                        amount: refundAmount,
+                        method: PaymentMethod.UNSPECIFIED,
+                        reason: refundReason,
+                      }),
+                    );
+                    if (!done) return;
+                    setReceipt(done.value.refund?.receiptNumber ?? "");
+                    setRefunding("");
+                    setRefundAmount("");
+                    setRefundReason("");
+                    await open(account.id);
+                  }}
+                >
+                  <div class="grid">
+                    <Field label={t("amount")} name="refund-amount" value={refundAmount} onInput={setRefundAmount} inputMode="numeric" required />
+                    <Field label={t("refundReason")} name="refund-reason" value={refundReason} onInput={setRefundReason} required />
+                  </div>
+                  <button type="submit">{t("refundPayment")}</button>
+                </form>
+              )}
+            </Section>
+          )}
+          {account && (
+            <Section title={t("invoices")} id="invoices">
+              {account.status === AccountStatus.SETTLED && <p role="status">{t("settled")}</p>}
+              <Table columns={["invoiceNumber", "invoiceKind", "total", "patientShare", "paid", "patientDue"]}>
+                {account.invoices.map((invoice) => (
+                  <tr key={invoice.id}>
+                    <td>{invoice.number}</td>
+                    <td>{t(INVOICE_KINDS.find(([value]) => value === invoice.kind)?.[1] ?? "unknown")}</td>
+                    <td>{money(invoice.total)}</td>
+                    <td>{money(invoice.patientTotal)}</td>
+                    <td>{money(invoice.paid)}</td>
+                    <td>{money(invoice.patientDue)}</td>
+                  </tr>
+                ))}
+              </Table>
+              <p>{t("issueInvoiceHint")}</p>
+              {[InvoiceKind.INTERIM, InvoiceKind.FINAL].map((asked) => (
+                <button
+                  type="button"
+                  class={asked === InvoiceKind.INTERIM ? "secondary" : undefined}
+                  key={asked}
+                  onClick={async () => {
+                    const done = await attempt(() =>
+                      client(BillingService).settleAccount({ requestId: requestId(), accountId: account.id, kind: asked }),
+                    );
+                    if (done) await open(account.id);
+                  }}
+                >
+                  {t(asked === InvoiceKind.INTERIM ? "interimInvoice" : "finalInvoice")}
+                </button>
+              ))}
             </Section>
           )}
           <Section title={t("closeShift")} id="close-shift">

@@ -1,12 +1,15 @@
 // Revenue and receivables: a period's revenue by ward, physician, service group or payer (the
 // facility's days), the case-mix index of the stays discharged in it, and what patients and
-// insurers owe now.
+// insurers owe now; an insurer's reconciliation by month (its shares and DRG claims beside
+// what it paid), and the period's journal for accounting as a CSV file.
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../api";
 import {
   BillingService,
+  ReconciliationPeriod,
   RevenueGrouping,
   type GetCaseMixResponse,
+  type GetInsurerReconciliationResponse,
   type GetReceivablesResponse,
   type GetRevenueResponse,
 } from "../gen/openhmis/billing/v1/billing_pb";
@@ -43,6 +46,8 @@ export function Revenue() {
   const [revenue, setRevenue] = useState<GetRevenueResponse | null>(null);
   const [mix, setMix] = useState<GetCaseMixResponse | null>(null);
   const [owed, setOwed] = useState<GetReceivablesResponse | null>(null);
+  const [reconciled, setReconciled] = useState<{ payer: string; answer: GetInsurerReconciliationResponse } | null>(null);
+  const [journal, setJournal] = useState("");
   const [error, attempt] = useAttempt();
 
   useEffect(() => {
@@ -71,6 +76,27 @@ export function Revenue() {
     setRevenue(done.value[0]);
     setMix(done.value[1]);
     setOwed(done.value[2]);
+    setReconciled(null);
+  }
+
+  async function reconcile(contractId: string, payer: string) {
+    const done = await attempt(() =>
+      client(BillingService).getInsurerReconciliation({
+        contractId,
+        facilityId,
+        fromDate: from,
+        toDate: to,
+        period: ReconciliationPeriod.MONTH,
+      }),
+    );
+    if (done) setReconciled({ payer, answer: done.value });
+  }
+
+  async function exportJournal() {
+    const done = await attempt(() => client(BillingService).exportJournal({ facilityId, fromDate: from, toDate: to }));
+    if (!done) return;
+    if (journal) URL.revokeObjectURL(journal);
+    setJournal(URL.createObjectURL(new Blob([done.value.csv], { type: "text/csv" })));
   }
 
   return (
@@ -144,11 +170,48 @@ export function Revenue() {
                 <th scope="row">{insurer.payerCode}</th>
                 <td>{formatMoney(insurer.shares)}</td>
                 <td>
-                  {formatMoney(insurer.claimsOpen)} ({insurer.openClaims})
+                  {formatMoney(insurer.claimsOpen)} ({insurer.openClaims}){" "}
+                  <button
+                    type="button"
+                    class="secondary"
+                    aria-label={`${t("reconcile")}: ${insurer.payerCode}`}
+                    onClick={() => reconcile(insurer.contractId, insurer.payerCode)}
+                  >
+                    {t("reconcile")}
+                  </button>
                 </td>
               </tr>
             ))}
           </Table>
+          <button type="button" class="secondary" onClick={exportJournal}>
+            {t("exportJournal")}
+          </button>{" "}
+          {journal && (
+            <a href={journal} download={`journal-${from}-${to}.csv`}>
+              {t("downloadJournal")}
+            </a>
+          )}
+        </Section>
+      )}
+      {reconciled && (
+        <Section title={`${t("reconciliation")}: ${reconciled.payer}`} id="reconciliation">
+          <Table columns={["month", "charged", "claimsClaimed", "claimsPaidPaid", "receivedMoney", "onAccount"]}>
+            {[...reconciled.answer.rows, ...(reconciled.answer.total ? [reconciled.answer.total] : [])].map((row, index) => (
+              <tr key={row.period}>
+                <th scope="row">{index === reconciled.answer.rows.length ? t("total") : row.period}</th>
+                <td>{formatMoney(row.charged)}</td>
+                <td>
+                  {formatMoney(row.claimed)} ({row.claims})
+                </td>
+                <td>{formatMoney(row.paidClaimsPaid)}</td>
+                <td>{formatMoney(row.received)}</td>
+                <td>{formatMoney(row.receivedOnAccount)}</td>
+              </tr>
+            ))}
+          </Table>
+          <p>
+            {t("claimsOutstanding")}: <strong data-testid="claims-outstanding">{formatMoney(reconciled.answer.claimsOutstanding)}</strong>
+          </p>
         </Section>
       )}
     </>

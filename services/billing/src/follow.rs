@@ -327,11 +327,50 @@ impl Follower {
             return Ok(());
         };
         let context = RequestContext::system(tenant).acting_on(event_type);
-        self.billing
-            .capture(&context, run)
-            .await
-            .map_err(HandlerError::new)
+        // Admissions' events of different admissions touch different accounts: a run of
+        // them is taken in a few transactions side by side, each admission's events in one
+        // of them in their order, so capture is not one connection's share of the database
+        // while the desks take the rest.
+        let parts = match self.source {
+            Source::Admissions if run.len() > 1 => partitions(run),
+            _ => vec![run],
+        };
+        futures::future::try_join_all(
+            parts
+                .into_iter()
+                .map(|part| self.billing.capture(&context, part)),
+        )
+        .await
+        .map_err(HandlerError::new)?;
+        Ok(())
     }
+}
+
+/// How many transactions a run of admissions' events is taken in at once.
+const PARTITIONS: usize = 4;
+
+/// `run` split by admission (an emergency visit's by its admission, else its patient), each
+/// part in the run's order.
+fn partitions(run: Vec<Captured>) -> Vec<Vec<Captured>> {
+    let mut parts: Vec<Vec<Captured>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    for captured in run {
+        let key = match &captured {
+            Captured::AdmissionChanged(admission)
+            | Captured::Discharged(admission)
+            | Captured::DischargeUndone(admission)
+            | Captured::AdmissionCancelled(admission) => admission.facts.admission_id,
+            Captured::EmergencyVisit {
+                admission_id,
+                patient_id,
+                ..
+            } => admission_id.unwrap_or(*patient_id),
+            _ => Uuid::nil(),
+        };
+        let part = (key.as_u128() % PARTITIONS as u128) as usize;
+        parts[part].push(captured);
+    }
+    parts.retain(|part| !part.is_empty());
+    parts
 }
 
 impl EventHandler for Follower {

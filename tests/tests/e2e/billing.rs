@@ -1034,8 +1034,8 @@ async fn the_insurer_pays(
 ) {
     let api = || billing(&block.app);
     let day = discharge_day.format("%Y-%m-%d").to_string();
-    let remittance = |reference: &str, amount: &str, lines: Vec<(&str, &str)>| {
-        pb::RecordRemittanceRequest {
+    let remittance =
+        |reference: &str, amount: &str, lines: Vec<(&str, &str)>| pb::RecordRemittanceRequest {
             request_id: request_id(),
             contract_id: contract_id.to_owned(),
             reference: reference.to_owned(),
@@ -1047,8 +1047,7 @@ async fn the_insurer_pays(
                     amount: amount.to_owned(),
                 })
                 .collect(),
-        }
-    };
+        };
     let unknown = uuid::Uuid::now_v7().to_string();
     let wrong = api()
         .record_remittance(signed_in(
@@ -1078,10 +1077,7 @@ async fn the_insurer_pays(
         .expect("remittance");
     assert_eq!(paid.unallocated, "5000.00");
     let twice = api()
-        .record_remittance(signed_in(
-            officer,
-            remittance("OP-1", "20000", vec![]),
-        ))
+        .record_remittance(signed_in(officer, remittance("OP-1", "20000", vec![])))
         .await
         .expect_err("recorded once");
     assert_eq!(twice.code(), Code::FailedPrecondition, "{twice}");
@@ -1127,7 +1123,9 @@ async fn the_insurer_pays(
             last.received.as_str(),
             last.received_on_account.as_str()
         ),
-        (1, "15136.00", 1, "15136.00", "15000.00", "20000.00", "5000.00")
+        (
+            1, "15136.00", 1, "15136.00", "15000.00", "20000.00", "5000.00"
+        )
     );
     let total = daily.total.clone().expect("total");
     assert_eq!(total.charged, cnam_total);
@@ -1135,12 +1133,17 @@ async fn the_insurer_pays(
     assert_eq!(daily.claims_outstanding, "0.00");
     let monthly = reconcile(pb::ReconciliationPeriod::Month).await;
     assert!(
-        monthly.rows.iter().all(|row| row.period.len() == "2026-12".len()),
+        monthly
+            .rows
+            .iter()
+            .all(|row| row.period.len() == "2026-12".len()),
         "{:?}",
         monthly.rows
     );
     assert_eq!(
-        monthly.total.map(|total| (total.charged, total.claimed, total.received)),
+        monthly
+            .total
+            .map(|total| (total.charged, total.claimed, total.received)),
         Some((total.charged, total.claimed, total.received))
     );
 
@@ -1191,7 +1194,13 @@ async fn the_insurer_pays(
     assert_eq!(revenue, cents(bill_total));
     let lines: Vec<_> = (journal.lines.iter())
         .filter(|line| line.journal == "remittances")
-        .map(|line| (line.account.as_str(), line.debit.as_str(), line.credit.as_str()))
+        .map(|line| {
+            (
+                line.account.as_str(),
+                line.debit.as_str(),
+                line.credit.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         lines,
@@ -1200,7 +1209,11 @@ async fn the_insurer_pays(
             ("242", "20000.00", "0.00")
         ]
     );
-    assert!(journal.csv.starts_with("date,account,debit,credit,journal\n"));
+    assert!(
+        journal
+            .csv
+            .starts_with("date,account,debit,credit,journal\n")
+    );
     assert_eq!(journal.csv.lines().count(), journal.lines.len() + 1);
 }
 
