@@ -107,3 +107,26 @@ GRANT SELECT, INSERT, UPDATE ON billing.ledger_accounts TO openhmis_app;
 SELECT platform.enable_tenant_rls(t)
 FROM unnest(ARRAY['billing.remittances', 'billing.remittance_lines',
                   'billing.ledger_accounts']::regclass[]) AS t;
+
+-- Packages: a tariff of kind 'package' prices a bundle of care at one price; `includes` names
+-- what it covers ("service:<system>:<code>", "accommodation:<care level>", "supply:<item>").
+-- A package applied to an account (one at most: account_packages' key) charges its price once
+-- and reverses the included charges already there; included charges captured after it are
+-- priced at 0.
+ALTER TABLE billing.tariffs ADD COLUMN includes text[] NOT NULL DEFAULT '{}';
+ALTER TABLE billing.tariffs ADD CONSTRAINT tariffs_includes_of_packages
+    CHECK (kind = 'package' OR cardinality(includes) = 0);
+
+CREATE TABLE billing.account_packages (
+    tenant_id  uuid        NOT NULL,
+    account_id uuid        NOT NULL,
+    code       text        NOT NULL,
+    name       text        NOT NULL,
+    includes   text[]      NOT NULL,
+    applied_by uuid        NOT NULL,
+    applied_at timestamptz NOT NULL,
+    CONSTRAINT account_packages_one PRIMARY KEY (tenant_id, account_id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES billing.accounts (tenant_id, id)
+);
+GRANT SELECT, INSERT ON billing.account_packages TO openhmis_app;
+SELECT platform.enable_tenant_rls('billing.account_packages'::regclass);

@@ -44,6 +44,7 @@ pub(crate) fn tariff_kind_to_pb(kind: TariffKind) -> pb::TariffKind {
         TariffKind::Service => pb::TariffKind::Service,
         TariffKind::Accommodation => pb::TariffKind::Accommodation,
         TariffKind::Supply => pb::TariffKind::Supply,
+        TariffKind::Package => pb::TariffKind::Package,
     }
 }
 
@@ -52,6 +53,7 @@ pub(crate) fn parse_tariff_kind(value: i32) -> Option<TariffKind> {
         pb::TariffKind::Service => Some(TariffKind::Service),
         pb::TariffKind::Accommodation => Some(TariffKind::Accommodation),
         pb::TariffKind::Supply => Some(TariffKind::Supply),
+        pb::TariffKind::Package => Some(TariffKind::Package),
         pb::TariffKind::Unspecified => None,
     }
 }
@@ -85,6 +87,7 @@ pub(crate) fn tariff_to_pb(row: &TariffRow) -> pb::Tariff {
             .map(|bp| Percent::from_basis_points(i64::from(bp)).to_string())
             .unwrap_or_default(),
         service_group: row.service_group.clone(),
+        includes: row.includes.clone(),
     }
 }
 
@@ -142,6 +145,7 @@ fn source_to_pb(source: ChargeSource) -> pb::ChargeSource {
         ChargeSource::Supply => pb::ChargeSource::Supply,
         ChargeSource::EmergencyVisit => pb::ChargeSource::EmergencyVisit,
         ChargeSource::Adjustment => pb::ChargeSource::Adjustment,
+        ChargeSource::Package => pb::ChargeSource::Package,
     }
 }
 
@@ -461,6 +465,7 @@ pub(crate) fn starter_tariffs(request_id: String, price_list_id: String) -> pb::
                 unit: unit(&line.unit).into(),
                 margin_percent: line.margin_percent,
                 service_group: line.service_group,
+                includes: Vec::new(),
             })
             .collect(),
     }

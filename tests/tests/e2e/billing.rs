@@ -85,6 +85,7 @@ async fn tariffs(block: &Block, officer: &Session, icu_id: &str) -> String {
                 unit: unit as i32,
                 margin_percent: String::new(),
                 service_group: group.to_owned(),
+                includes: Vec::new(),
             }
         };
     let mut supplies = tariff(
@@ -1894,4 +1895,216 @@ async fn an_account_is_invoiced_during_the_stay_settled_at_discharge_and_late_ch
             (interim.number.as_str(), "total", "421.50")
         ]
     );
+}
+
+#[tokio::test]
+async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_included_charges_at_zero()
+ {
+    let desk = Desk::open().await;
+    let app = &desk.block.app;
+    let facility: uuid::Uuid = desk.block.facility_id.parse().expect("facility id");
+    let officer = app
+        .staff(
+            &desk.block.admin,
+            "SRG",
+            "officer",
+            "billing_officer",
+            Scope::Tenant,
+        )
+        .await;
+    let records = app
+        .staff(
+            &desk.block.admin,
+            "SRG",
+            "records",
+            "records",
+            Scope::Facility(facility),
+        )
+        .await;
+    let api = || billing(app);
+    let price_list = api()
+        .create_price_list(signed_in(
+            &officer,
+            pb::CreatePriceListRequest {
+                request_id: request_id(),
+                name: "Tariffs".to_owned(),
+                currency: "MDL".to_owned(),
+                valid_from: "2026-01-01".to_owned(),
+                valid_until: String::new(),
+            },
+        ))
+        .await
+        .expect("price list")
+        .into_inner()
+        .price_list
+        .expect("price list");
+    let package = |includes: &[&str]| pb::Tariff {
+        kind: pb::TariffKind::Package.into(),
+        code: "APPENDIX".to_owned(),
+        name: "Appendicectomy, all included".to_owned(),
+        price: "5000".to_owned(),
+        unit: pb::TariffUnit::Each.into(),
+        service_group: "surgery".to_owned(),
+        includes: includes.iter().map(|item| (*item).to_owned()).collect(),
+        ..Default::default()
+    };
+    let bed_day = pb::Tariff {
+        kind: pb::TariffKind::Accommodation.into(),
+        code: "general".to_owned(),
+        name: "Bed-day, general ward".to_owned(),
+        price: "450".to_owned(),
+        unit: pb::TariffUnit::Day.into(),
+        service_group: "accommodation".to_owned(),
+        ..Default::default()
+    };
+    let set = |tariffs: Vec<pb::Tariff>| pb::SetTariffsRequest {
+        request_id: request_id(),
+        price_list_id: price_list.id.clone(),
+        tariffs,
+    };
+    let mut including = bed_day.clone();
+    including.includes = vec!["supply:AMOX500".to_owned()];
+    let wrong = api()
+        .set_tariffs(signed_in(
+            &officer,
+            set(vec![
+                package(&[]),
+                including,
+                package(&["accommodation:general", "bed:general"]),
+            ]),
+        ))
+        .await
+        .expect_err("wrong packages");
+    assert_eq!(
+        violated_fields(&wrong),
+        [
+            "tariffs[0].includes",
+            "tariffs[1].includes",
+            "tariffs[2].includes[1]"
+        ]
+    );
+    api()
+        .set_tariffs(signed_in(
+            &officer,
+            set(vec![
+                bed_day,
+                package(&["accommodation:general", "service:achi:30571-00"]),
+            ]),
+        ))
+        .await
+        .expect("tariffs");
+
+    // Discharged: one bed-day at 450; then the package is applied.
+    let discharged = admissions(app)
+        .discharge_patient(signed_in(
+            &desk.block.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: desk.admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                discharge_time: None,
+                destination: "home".to_owned(),
+                etag: desk.admission.etag.clone(),
+            },
+        ))
+        .await
+        .expect("discharged")
+        .into_inner()
+        .admission
+        .expect("admission");
+    let charged = account_when(app, &desk.cashier, &desk.admission.id, |account| {
+        !account.charges.is_empty()
+    })
+    .await;
+    assert_eq!(charged.total, "450.00");
+    let apply = |code: &str| pb::ApplyPackageRequest {
+        request_id: request_id(),
+        account_id: desk.account_id.clone(),
+        code: code.to_owned(),
+    };
+    let unknown = api()
+        .apply_package(signed_in(&officer, apply("CATARACT")))
+        .await
+        .expect_err("no such package");
+    assert_eq!(violated_fields(&unknown), ["code"]);
+    let applied = api()
+        .apply_package(signed_in(&officer, apply("APPENDIX")))
+        .await
+        .expect("applied")
+        .into_inner();
+    let charge = applied.charge.expect("the package's charge");
+    assert_eq!(
+        (
+            charge.source(),
+            charge.amount.as_str(),
+            charge.code.as_str()
+        ),
+        (pb::ChargeSource::Package, "5000.00", "APPENDIX")
+    );
+    let reversed: Vec<_> = (applied.reversals.iter())
+        .map(|reversal| (reversal.amount.as_str(), reversal.reason.as_str()))
+        .collect();
+    assert_eq!(reversed, [("-450.00", "included in package APPENDIX")]);
+    let again = api()
+        .apply_package(signed_in(&officer, apply("APPENDIX")))
+        .await
+        .expect_err("one package an account");
+    assert_eq!(again.code(), Code::FailedPrecondition, "{again}");
+    let account = desk.account().await;
+    assert_eq!(
+        (account.total.as_str(), account.package_code.as_str()),
+        ("5000.00", "APPENDIX")
+    );
+
+    // The discharge undone and done again: the bed-day, in the package, is charged at 0.
+    let undone = admissions(app)
+        .undo_discharge(signed_in(
+            &records,
+            admissions_pb::UndoDischargeRequest {
+                request_id: request_id(),
+                admission_id: desk.admission.id.clone(),
+                reason: "discharged in error".to_owned(),
+                etag: discharged.etag.clone(),
+            },
+        ))
+        .await
+        .expect("undone")
+        .into_inner()
+        .admission
+        .expect("admission");
+    account_when(app, &desk.cashier, &desk.admission.id, |account| {
+        account.discharge_time.is_none()
+    })
+    .await;
+    admissions(app)
+        .discharge_patient(signed_in(
+            &desk.block.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: desk.admission.id.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                discharge_time: None,
+                destination: "home".to_owned(),
+                etag: undone.etag.clone(),
+            },
+        ))
+        .await
+        .expect("discharged again");
+    let last = account_when(app, &desk.cashier, &desk.admission.id, |account| {
+        account.discharge_time.is_some()
+    })
+    .await;
+    let lines: Vec<_> = (last.charges.iter())
+        .map(|charge| (charge.amount.as_str(), charge.description.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("450.00", "Bed-day, general ward (days)"),
+            ("-450.00", "Bed-day, general ward (days)"),
+            ("0.00", "Bed-day, general ward (days) (package APPENDIX)"),
+            ("5000.00", "Appendicectomy, all included"),
+        ]
+    );
+    assert_eq!(last.total, "5000.00");
 }

@@ -11,7 +11,7 @@ use hmis_proto::openhmis::billing::v1 as pb;
 
 use super::*;
 use crate::convert::{account_to_pb, charge_to_pb, insurer_shares, invoice_to_pb};
-use crate::domain::{AccountStatus, ChargeSource, InvoiceKind, Split};
+use crate::domain::{AccountStatus, ChargeSource, InvoiceKind, Split, TariffKind};
 use crate::error::Error;
 use crate::store::{self, AccountRow, ChargeRow, InvoiceRow};
 
@@ -229,6 +229,60 @@ impl Billing {
     }
 }
 
+impl Billing {
+    pub(crate) async fn apply_package(
+        &self,
+        context: &RequestContext,
+        message: &pb::ApplyPackageRequest,
+        (key, account_id, code): (RequestKey, Uuid, String),
+    ) -> Result<pb::ApplyPackageResponse> {
+        let now = self.calls.now();
+        let method = method("ApplyPackage");
+        self.calls
+            .write(context, &method, &key, message, async |tx| {
+                let account = match store::lock_account(tx, account_id).await {
+                    Err(Error::NotFound(_)) => {
+                        return Err(Error::invalid("account_id", "was not found"));
+                    }
+                    found => found?,
+                };
+                if matches!(
+                    account.status,
+                    AccountStatus::Cancelled | AccountStatus::Settled
+                ) {
+                    return Err(Error::Precondition(format!(
+                        "the account is {}",
+                        account.status.as_db()
+                    )));
+                }
+                let package =
+                    store::tariff_on(tx, TariffKind::Package, "", &code, now.date_naive())
+                        .await?
+                        .ok_or_else(|| {
+                            Error::invalid("code", "is no package of the price list valid today")
+                        })?;
+                let applied = (package.code.as_str(), package.name.as_str());
+                let applied = (applied.0, applied.1, package.includes.as_slice());
+                if !store::apply_package(tx, account.id, applied, context.user_id(), now).await? {
+                    return Err(Error::Precondition(
+                        "the account has a package already".to_owned(),
+                    ));
+                }
+                let (charge, reversals) =
+                    super::capture::charge_package(tx, &account, &package, now).await?;
+                record(tx, context, &[account.patient_id], now).await?;
+                let payers = payer_codes(tx).await?;
+                Ok(pb::ApplyPackageResponse {
+                    charge: Some(charge_to_pb(&charge, &payers)),
+                    reversals: (reversals.iter())
+                        .map(|reversal| charge_to_pb(reversal, &payers))
+                        .collect(),
+                })
+            })
+            .await
+    }
+}
+
 /// The kind of invoice a settlement issues, or why none may be.
 fn settled_as(account: &AccountRow, invoices: &[InvoiceRow], last: bool) -> Result<InvoiceKind> {
     if account.status == AccountStatus::Cancelled {
@@ -309,6 +363,9 @@ async fn whole_account(tx: &mut TenantTx, account: &AccountRow) -> Result<pb::Ac
     whole.balance = (patient_total - paid).to_string();
     whole.insurer_shares = insurer_shares(&charges, &payers);
     whole.warnings.extend(unpriced_warning(&charges));
+    if let Some((code, _, _)) = store::package_of(tx, account.id).await? {
+        whole.package_code = code;
+    }
     let invoices = store::invoices_of(tx, account.id).await?;
     let invoiced: HashMap<Uuid, Uuid> = (store::invoiced_charges_of(tx, account.id).await?)
         .into_iter()

@@ -12,7 +12,7 @@ use super::cases::{Discharge, Grouper, open_case, regroup, regroup_patient};
 use super::*;
 use crate::domain::{
     ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM, PayerKind, Percent,
-    Period, Split, TariffKind, TariffUnit, accommodation_units, split, supply_price,
+    Period, Split, TariffKind, TariffUnit, accommodation_units, package_key, split, supply_price,
 };
 use crate::error::Error;
 use crate::store::{self, AccountRow, AdmissionFacts, ChargeRow};
@@ -424,6 +424,43 @@ async fn service(
     })
 }
 
+/// Charges a package's price on a locked account and reverses the standing charges it
+/// includes: (the package's charge, the reversals).
+pub(crate) async fn charge_package(
+    tx: &mut TenantTx,
+    account: &AccountRow,
+    package: &store::TariffRow,
+    now: DateTime<Utc>,
+) -> Result<(ChargeRow, Vec<ChargeRow>)> {
+    let price = package.price.unwrap_or(Money::ZERO);
+    let split = split_for(tx, account, price, &package.service_group, now).await?;
+    let pricing = Pricing {
+        source: ChargeSource::Package,
+        source_key: format!("package:{}", account.id),
+        code_system: String::new(),
+        code: package.code.clone(),
+        description: package.name.clone(),
+        quantity: one(),
+        unit_price: Some(price),
+        service_group: package.service_group.clone(),
+        service_time: now,
+        department_id: None,
+        physician_id: None,
+    };
+    let row = charge_row(account.id, pricing, price, price, &split, false);
+    store::insert_charge(tx, &row, now).await?;
+    let mut reversals = Vec::new();
+    for original in store::standing_charges(tx, account.id, None).await? {
+        let included = package_key(original.source, &original.code_system, &original.code)
+            .is_some_and(|key| package.includes.contains(&key));
+        if included {
+            let reason = format!("included in package {}", package.code);
+            reversals.push(reverse(tx, original, reason, now).await?);
+        }
+    }
+    Ok((row, reversals))
+}
+
 /// Splits and writes a charge on a locked account; nothing when its source was charged.
 async fn charge(
     tx: &mut TenantTx,
@@ -437,6 +474,20 @@ async fn charge(
     {
         return Ok(());
     }
+    // A service the account's package includes is in its price.
+    let pricing = match store::package_of(tx, account.id).await? {
+        Some((code, _, includes))
+            if package_key(pricing.source, &pricing.code_system, &pricing.code)
+                .is_some_and(|key| includes.contains(&key)) =>
+        {
+            Pricing {
+                unit_price: Some(Money::ZERO),
+                description: format!("{} (package {code})", pricing.description),
+                ..pricing
+            }
+        }
+        _ => pricing,
+    };
     let unpriced = pricing.unit_price.is_none();
     let unit_price = pricing.unit_price.unwrap_or(Money::ZERO);
     let amount = unit_price
@@ -626,22 +677,34 @@ async fn reverse_all(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for original in store::standing_charges(tx, account.id, source).await? {
-        let split = split_of(&original).reversed();
-        let row = with_split(
-            ChargeRow {
-                id: Uuid::now_v7(),
-                source_key: format!("reversal:{}", original.id),
-                unit_price: -original.unit_price,
-                amount: -original.amount,
-                reverses_id: Some(original.id),
-                reason: "reversed: its source was undone".to_owned(),
-                ..original
-            },
-            &split,
-        );
-        store::insert_charge(tx, &row, now).await?;
+        let reason = "reversed: its source was undone".to_owned();
+        reverse(tx, original, reason, now).await?;
     }
     Ok(())
+}
+
+/// Writes the reversal of a standing charge, split as it was.
+async fn reverse(
+    tx: &mut TenantTx,
+    original: ChargeRow,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<ChargeRow> {
+    let split = split_of(&original).reversed();
+    let row = with_split(
+        ChargeRow {
+            id: Uuid::now_v7(),
+            source_key: format!("reversal:{}", original.id),
+            unit_price: -original.unit_price,
+            amount: -original.amount,
+            reverses_id: Some(original.id),
+            reason,
+            ..original
+        },
+        &split,
+    );
+    store::insert_charge(tx, &row, now).await?;
+    Ok(row)
 }
 
 /// Credits stock that came back from a patient, at the price it was charged, in proportion

@@ -16,6 +16,7 @@ labels!(TariffKind {
     Service => "service",
     Accommodation => "accommodation",
     Supply => "supply",
+    Package => "package",
 });
 labels!(TariffUnit { Each => "each", Day => "day", Hour => "hour" });
 labels!(ChargeSource {
@@ -25,6 +26,7 @@ labels!(ChargeSource {
     Supply => "supply",
     EmergencyVisit => "emergency_visit",
     Adjustment => "adjustment",
+    Package => "package",
 });
 labels!(PayerKind { National => "national", Supplementary => "supplementary" });
 labels!(AccountStatus {
@@ -44,6 +46,20 @@ labels!(PaymentMethod {
     Mobile => "mobile",
 });
 labels!(PaymentKind { Payment => "payment", Deposit => "deposit" });
+
+/// What a package's `includes` names a charge by: "service:<system>:<code>",
+/// "accommodation:<care level>", "supply:<item>"; `None` for what no package includes
+/// (adjustments, packages).
+pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Option<String> {
+    match source {
+        ChargeSource::Procedure | ChargeSource::Operation | ChargeSource::EmergencyVisit => {
+            Some(format!("service:{code_system}:{code}"))
+        }
+        ChargeSource::Accommodation => Some(format!("accommodation:{code}")),
+        ChargeSource::Supply => Some(format!("supply:{code}")),
+        ChargeSource::Adjustment | ChargeSource::Package => None,
+    }
+}
 
 /// The care level of a ward without one of its own.
 pub const DEFAULT_CARE_LEVEL: &str = "general";

@@ -194,6 +194,22 @@ impl BillingService for BillingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn apply_package(
+        &self,
+        request: Request<pb::ApplyPackageRequest>,
+    ) -> Result<Response<pb::ApplyPackageResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(ADJUST)?;
+        let message = request.into_inner();
+        let command = parse::apply_package(&message)?;
+        Ok(Response::new(
+            self.billing
+                .apply_package(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn settle_account(
         &self,
         request: Request<pb::SettleAccountRequest>,

@@ -89,6 +89,20 @@ pub(crate) fn create_price_list(message: &pb::CreatePriceListRequest) -> Result<
     })?)
 }
 
+/// What a package may include at most.
+const MAX_INCLUDED: usize = 200;
+
+/// "service:<system>:<code>", "accommodation:<care level>" or "supply:<item code>", each
+/// part a code.
+fn included_item(item: &str) -> bool {
+    let code = |part: &str| Code::parse(part).is_ok();
+    match item.split(':').collect::<Vec<_>>().as_slice() {
+        ["service", system, service] => code(system) && code(service),
+        ["accommodation" | "supply", what] => code(what),
+        _ => false,
+    }
+}
+
 fn tariff(field: &str, tariff: &pb::Tariff, violations: &mut Violations) -> Option<TariffRow> {
     let before = violations.len();
     let kind = parse_tariff_kind(tariff.kind);
@@ -126,6 +140,27 @@ fn tariff(field: &str, tariff: &pb::Tariff, violations: &mut Violations) -> Opti
                 violations.add(format!("{field}.unit"), "must be DAY or HOUR");
             }
         }
+        Some(TariffKind::Package) => {
+            price = not_negative(&format!("{field}.price"), &tariff.price, violations);
+            if !matches!(unit, Some(TariffUnit::Each) | None) {
+                violations.add(format!("{field}.unit"), "a package is priced EACH");
+            }
+            if tariff.includes.is_empty() || tariff.includes.len() > MAX_INCLUDED {
+                violations.add(
+                    format!("{field}.includes"),
+                    format!("must list 1 to {MAX_INCLUDED}"),
+                );
+            }
+            for (index, item) in tariff.includes.iter().take(MAX_INCLUDED).enumerate() {
+                if !included_item(item) {
+                    violations.add(
+                        format!("{field}.includes[{index}]"),
+                        "must be service:<system>:<code>, accommodation:<care level> or \
+                         supply:<item code>",
+                    );
+                }
+            }
+        }
         Some(TariffKind::Supply) => {
             margin = violations
                 .check(
@@ -135,6 +170,9 @@ fn tariff(field: &str, tariff: &pb::Tariff, violations: &mut Violations) -> Opti
                 .and_then(|margin| i32::try_from(margin.basis_points()).ok());
         }
         None => {}
+    }
+    if kind != Some(TariffKind::Package) && !tariff.includes.is_empty() {
+        violations.add(format!("{field}.includes"), "only a PACKAGE includes");
     }
     if violations.len() > before {
         return None;
@@ -152,6 +190,7 @@ fn tariff(field: &str, tariff: &pb::Tariff, violations: &mut Violations) -> Opti
         },
         margin_bp: margin,
         service_group: group?.as_str().to_owned(),
+        includes: tariff.includes.clone(),
     })
 }
 
@@ -358,6 +397,16 @@ pub(crate) fn adjust_account(message: &pb::AdjustAccountRequest) -> Result<Adjus
             contract_id: contract_id?,
         })
     })?)
+}
+
+pub(crate) fn apply_package(
+    message: &pb::ApplyPackageRequest,
+) -> Result<(RequestKey, Uuid, String)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let account_id = violations.id("account_id", &message.account_id);
+    let code = violations.check("code", Code::parse(&message.code));
+    Ok(violations.finish(|| Some((key?, account_id?, code?.as_str().to_owned())))?)
 }
 
 pub(crate) fn settle_account(message: &pb::SettleAccountRequest) -> Result<Settlement> {

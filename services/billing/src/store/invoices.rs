@@ -132,3 +132,42 @@ pub async fn settle(tx: &mut TenantTx, account_id: Uuid) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// The package applied to an account: (code, name, includes).
+pub async fn package_of(
+    tx: &mut TenantTx,
+    account_id: Uuid,
+) -> Result<Option<(String, String, Vec<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT code, name, includes FROM billing.account_packages WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Applies a package to an account; `false` when it has one already.
+pub async fn apply_package(
+    tx: &mut TenantTx,
+    account_id: Uuid,
+    (code, name, includes): (&str, &str, &[String]),
+    applied_by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO billing.account_packages (tenant_id, account_id, code, name, includes, \
+             applied_by, applied_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (tenant_id, account_id) DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(account_id)
+    .bind(code)
+    .bind(name)
+    .bind(includes)
+    .bind(applied_by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0)
+}

@@ -100,10 +100,12 @@ pub struct TariffRow {
     pub unit: TariffUnit,
     pub margin_bp: Option<i32>,
     pub service_group: String,
+    /// A package's contents.
+    pub includes: Vec<String>,
 }
 
 const TARIFF_COLUMNS: &str = "t.kind, t.code_system, t.code, t.name, t.price::text AS price, \
-     t.unit, t.margin_bp, t.service_group";
+     t.unit, t.margin_bp, t.service_group, t.includes";
 
 /// Adds or replaces tariffs of a price list; how many were written.
 pub async fn upsert_tariffs(
@@ -115,11 +117,12 @@ pub async fn upsert_tariffs(
     for tariff in tariffs {
         written += sqlx::query(
             "INSERT INTO billing.tariffs (tenant_id, price_list_id, kind, code_system, code, name, \
-                 price, unit, margin_bp, service_group) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8, $9, $10) \
+                 price, unit, margin_bp, service_group, includes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8, $9, $10, $11) \
              ON CONFLICT (tenant_id, price_list_id, kind, code_system, code) DO UPDATE SET \
                  name = EXCLUDED.name, price = EXCLUDED.price, unit = EXCLUDED.unit, \
-                 margin_bp = EXCLUDED.margin_bp, service_group = EXCLUDED.service_group",
+                 margin_bp = EXCLUDED.margin_bp, service_group = EXCLUDED.service_group, \
+                 includes = EXCLUDED.includes",
         )
         .bind(tx.tenant_id().as_uuid())
         .bind(price_list_id)
@@ -131,6 +134,7 @@ pub async fn upsert_tariffs(
         .bind(tariff.unit)
         .bind(tariff.margin_bp)
         .bind(&tariff.service_group)
+        .bind(&tariff.includes)
         .execute(&mut **tx)
         .await?
         .rows_affected();
