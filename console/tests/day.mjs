@@ -685,7 +685,7 @@ try {
     await shot("shift-report");
   });
 
-  await check("the billing officer reads the month's revenue, the case mix, what is owed, the insurer's reconciliation and the journal", async () => {
+  await check("the billing officer reads the month's revenue, the case mix, what is owed, the insurer's reconciliation and the journal, and sends a DRG claim", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("billing");
     await page.getByRole("link", { name: "Revenue and receivables" }).click();
@@ -698,6 +698,12 @@ try {
     await page.getByTestId("claims-outstanding").waitFor();
     await page.getByRole("button", { name: "Journal for accounting" }).click();
     await page.getByRole("link", { name: "Download the journal (CSV)" }).waitFor();
+    // Her case, grouped at discharge, waits on the claims worklist; the officer sends it.
+    await page.getByLabel("Claim", { exact: true }).selectOption({ label: "Every status" });
+    await page.getByRole("button", { name: "List the claims" }).click();
+    await page.locator("#claims-title").locator("..").getByRole("table").waitFor();
+    await page.getByRole("button", { name: /^Send: DRG / }).first().click();
+    await page.getByRole("cell", { name: "Sent", exact: true }).first().waitFor();
     await accessible("revenue");
     await shot("revenue");
   });

@@ -1,7 +1,7 @@
 // Revenue and receivables: a period's revenue by ward, physician, service group or payer (the
 // facility's days), the case-mix index of the stays discharged in it, and what patients and
 // insurers owe now; an insurer's reconciliation by month (its shares and DRG claims beside
-// what it paid), and the period's journal for accounting as a CSV file.
+// what it paid), the period's journal for accounting as a CSV file, and the claims worklist.
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../api";
 import {
@@ -17,6 +17,7 @@ import { formatMoney, t, today, type Key } from "../i18n";
 import { DepartmentKind } from "../gen/openhmis/core/v1/core_pb";
 import { useDepartments } from "../places";
 import { Choice, ErrorMessage, Field, Section, Table, useAttempt } from "../ui";
+import { Claims } from "./Claims";
 
 const GROUPINGS: readonly (readonly [RevenueGrouping, Key])[] = [
   [RevenueGrouping.WARD, "ward"],
@@ -193,6 +194,7 @@ export function Revenue() {
           )}
         </Section>
       )}
+      {owed && <Claims facilityId={facilityId} from={from} to={to} />}
       {reconciled && (
         <Section title={`${t("reconciliation")}: ${reconciled.payer}`} id="reconciliation">
           <Table columns={["month", "charged", "claimsClaimed", "claimsPaidPaid", "receivedMoney", "onAccount"]}>

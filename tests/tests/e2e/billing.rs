@@ -962,7 +962,18 @@ async fn an_inpatient_stay_is_billed_line_by_line_split_with_the_insurer_grouped
         assert_eq!(reversal.amount, format!("-{}", original.amount));
     }
     assert_eq!(reversed.total, format!("{}.10", 3200 + 14));
-    assert!(reversed.discharge_time.is_none(), "the stay goes on");
+    assert!(
+        reversed.discharge_time.is_none(),
+        "the stay goes on: {:?} {:?}",
+        reversed.discharge_time,
+        (reversed.charges.iter())
+            .map(|charge| (
+                &charge.description,
+                &charge.amount,
+                &charge.reverses_charge_id
+            ))
+            .collect::<Vec<_>>()
+    );
     let voided = drg_case_when(app, &officer, &admission.id, |case| {
         case.claim_status == pb::ClaimStatus::Void as i32
     })
@@ -1049,6 +1060,28 @@ async fn the_insurer_pays(
                 })
                 .collect(),
         };
+    let worklist = |status: pb::ClaimStatus| {
+        let request = pb::ListDrgCasesRequest {
+            facility_id: block.facility_id.clone(),
+            from_date: (discharge_day - Duration::days(6))
+                .format("%Y-%m-%d")
+                .to_string(),
+            to_date: day.clone(),
+            claim_status: status.into(),
+        };
+        async move {
+            let listed = api()
+                .list_drg_cases(signed_in(officer, request))
+                .await
+                .expect("worklist")
+                .into_inner();
+            (listed.drg_cases.into_iter())
+                .map(|case| case.admission_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(worklist(pb::ClaimStatus::Accepted).await, [admission_id]);
+    assert!(worklist(pb::ClaimStatus::Paid).await.is_empty());
     let unknown = uuid::Uuid::now_v7().to_string();
     let wrong = api()
         .record_remittance(signed_in(
@@ -1084,6 +1117,8 @@ async fn the_insurer_pays(
     assert_eq!(twice.code(), Code::FailedPrecondition, "{twice}");
     let case = drg_case_when(&block.app, officer, admission_id, |_| true).await;
     assert_eq!(case.claim_status(), pb::ClaimStatus::Paid);
+    assert_eq!(worklist(pb::ClaimStatus::Paid).await, [admission_id]);
+    assert_eq!(worklist(pb::ClaimStatus::Unspecified).await, [admission_id]);
     let again = api()
         .record_remittance(signed_in(
             officer,

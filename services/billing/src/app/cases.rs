@@ -298,6 +298,32 @@ impl Billing {
             .await
     }
 
+    pub(crate) async fn list_drg_cases(
+        &self,
+        context: &RequestContext,
+        (facility_id, from, to, status): (Uuid, NaiveDate, NaiveDate, Option<&'static str>),
+    ) -> Result<pb::ListDrgCasesResponse> {
+        const LISTED: usize = 500;
+        let zone = self.directory.time_zone(context, facility_id).await?;
+        let bounds = hmis_platform::days::days(&zone, from, to);
+        self.calls
+            .read(context, async |tx| {
+                let mut cases =
+                    store::list_cases(tx, facility_id, bounds, status, LISTED as i64 + 1).await?;
+                let truncated = cases.len() > LISTED;
+                cases.truncate(LISTED);
+                let patients = cases.iter().map(|case| case.patient_id).collect();
+                Ok((
+                    pb::ListDrgCasesResponse {
+                        drg_cases: cases.iter().map(case_to_pb).collect(),
+                        truncated,
+                    },
+                    Shown::patients(patients),
+                ))
+            })
+            .await
+    }
+
     pub(crate) async fn update_claim(
         &self,
         context: &RequestContext,

@@ -343,6 +343,19 @@ impl BillingService for BillingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_drg_cases(
+        &self,
+        request: Request<pb::ListDrgCasesRequest>,
+    ) -> Result<Response<pb::ListDrgCasesResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let asked = parse::list_drg_cases(request.get_ref())?;
+        Ok(Response::new(
+            self.billing.list_drg_cases(&context, asked).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn update_claim(
         &self,
         request: Request<pb::UpdateClaimRequest>,

@@ -858,3 +858,32 @@ pub(crate) fn export_journal(
         to_date: message.to_date.clone(),
     })
 }
+
+pub(crate) fn list_drg_cases(
+    message: &pb::ListDrgCasesRequest,
+) -> Result<(
+    Uuid,
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    Option<&'static str>,
+)> {
+    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
+        facility_id: message.facility_id.clone(),
+        from_date: message.from_date.clone(),
+        to_date: message.to_date.clone(),
+    })?;
+    let status = match pb::ClaimStatus::try_from(message.claim_status) {
+        Ok(pb::ClaimStatus::Unspecified) => None,
+        Ok(pb::ClaimStatus::Void) => Some("void"),
+        Ok(pb::ClaimStatus::NotInsured) => Some("not_insured"),
+        _ => match crate::convert::parse_claim_status(message.claim_status) {
+            Some(status) => Some(status),
+            None => {
+                let mut violations = Violations::default();
+                violations.add("claim_status", "is not a claim status");
+                return Err(crate::error::Error::from(violations));
+            }
+        },
+    };
+    Ok((facility_id, from, to, status))
+}

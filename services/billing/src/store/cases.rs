@@ -262,6 +262,29 @@ pub async fn set_claim_status(
     Ok(())
 }
 
+/// Up to `limit` of the facility's cases discharged in [from, to), with `status` or any.
+pub async fn list_cases(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CaseRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLUMNS} FROM billing.cases \
+         WHERE facility_id = $1 AND discharge_time >= $2 AND discharge_time < $3 \
+           AND ($4::text IS NULL OR claim_status = $4) \
+         ORDER BY discharge_time, admission_id LIMIT $5"
+    )))
+    .bind(facility_id)
+    .bind(from)
+    .bind(to)
+    .bind(status)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// (ward, cases, total weight) of the facility's grouped cases discharged in [from, to).
 pub async fn case_mix(
     tx: &mut TenantTx,
