@@ -1854,7 +1854,7 @@ async fn an_account_is_invoiced_during_the_stay_settled_at_discharge_and_late_ch
         .expect("invoice");
     assert_eq!(supplementary.kind(), pb::InvoiceKind::Supplementary);
     assert_eq!(supplementary.number, format!("F{year}-000003"));
-    assert_eq!(supplementary.charge_ids, [late.id.clone()]);
+    assert_eq!(supplementary.charge_ids, std::slice::from_ref(&late.id));
     assert_eq!(
         (
             supplementary.total.as_str(),
