@@ -699,7 +699,7 @@ try {
     await page.getByRole("button", { name: "Journal for accounting" }).click();
     await page.getByRole("link", { name: "Download the journal (CSV)" }).waitFor();
     // Her case, grouped at discharge, waits on the claims worklist; the officer sends it.
-    await page.getByLabel("Claim", { exact: true }).selectOption({ label: "Every status" });
+    await page.locator("select[name=claim-status]").selectOption({ label: "Every status" });
     await page.getByRole("button", { name: "List the claims" }).click();
     await page.locator("#claims-title").locator("..").getByRole("table").waitFor();
     await page.getByRole("button", { name: /^Send: DRG / }).first().click();

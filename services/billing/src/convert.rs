@@ -146,6 +146,7 @@ fn source_to_pb(source: ChargeSource) -> pb::ChargeSource {
         ChargeSource::EmergencyVisit => pb::ChargeSource::EmergencyVisit,
         ChargeSource::Adjustment => pb::ChargeSource::Adjustment,
         ChargeSource::Package => pb::ChargeSource::Package,
+        ChargeSource::Investigation => pb::ChargeSource::Investigation,
     }
 }
 

@@ -17,7 +17,7 @@ use hmis_platform::wire::parse_timestamp;
 use hmis_proto::events::admissions::{
     ADMISSION_CANCELLED, DISCHARGE_UNDONE, EMERGENCY_VISIT_CLOSED, PATIENT_DISCHARGED, admission_of,
 };
-use hmis_proto::events::encounters::{DIAGNOSIS_RECORDED, PROCEDURE_RECORDED};
+use hmis_proto::events::encounters::{DIAGNOSIS_RECORDED, PROCEDURE_RECORDED, REFERRAL_CREATED};
 use hmis_proto::events::inventory::PATIENT_STOCK_MOVED;
 use hmis_proto::events::patients::PATIENT_CHANGED;
 use hmis_proto::events::surgery::OPERATION_COMPLETED;
@@ -207,6 +207,30 @@ fn from_encounters(event: &Event) -> Result<Option<Captured>, HandlerError> {
             code: diagnosis.code,
             role,
             at: time(diagnosis.record_time.as_ref(), "record time")?.unwrap_or(event.occurred_at),
+        }));
+    }
+    if event.event_type == REFERRAL_CREATED {
+        let created: encounters_pb::ReferralCreated = event.decode().map_err(HandlerError::new)?;
+        let referral = created.referral.ok_or_else(|| invalid("referral"))?;
+        let code_system = match encounters_pb::ReferralKind::try_from(referral.kind) {
+            Ok(encounters_pb::ReferralKind::Laboratory) => "loinc",
+            Ok(encounters_pb::ReferralKind::Imaging) => "achi",
+            // A consultation is charged when it is given, as a procedure or a visit.
+            _ => return Ok(None),
+        };
+        if created.department_id.is_empty() {
+            // Published before referrals named their ward: nothing to charge it to.
+            return Ok(None);
+        }
+        return Ok(Some(Captured::Investigations {
+            referral_id: id(&referral.id, "referral id")?,
+            patient_id: id(&referral.patient_id, "patient id")?,
+            admission_id: optional_id(&created.admission_id, "admission id")?,
+            code_system,
+            codes: referral.investigation_codes,
+            at: time(referral.create_time.as_ref(), "create time")?.unwrap_or(event.occurred_at),
+            physician_id: optional_id(&referral.referred_by, "referred by")?,
+            department_id: optional_id(&created.department_id, "department id")?,
         }));
     }
     if event.event_type != PROCEDURE_RECORDED {

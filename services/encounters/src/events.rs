@@ -128,6 +128,9 @@ pub(crate) async fn referral_created(
 ) -> Result<()> {
     let event = pb::ReferralCreated {
         referral: Some(referral.clone()),
+        admission_id: admission_id(encounter),
+        department_id: encounter.department_id.to_string(),
+        facility_id: encounter.facility_id.to_string(),
     };
     publish(tx, REFERRAL_CREATED, &encounter.id.to_string(), &event, at).await
 }

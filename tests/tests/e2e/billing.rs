@@ -1983,6 +1983,16 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
         service_group: "accommodation".to_owned(),
         ..Default::default()
     };
+    let test = |code: &str, name: &str, price: &str| pb::Tariff {
+        kind: pb::TariffKind::Service.into(),
+        code_system: "loinc".to_owned(),
+        code: code.to_owned(),
+        name: name.to_owned(),
+        price: price.to_owned(),
+        unit: pb::TariffUnit::Each.into(),
+        service_group: "laboratory".to_owned(),
+        ..Default::default()
+    };
     let set = |tariffs: Vec<pb::Tariff>| pb::SetTariffsRequest {
         request_id: request_id(),
         price_list_id: price_list.id.clone(),
@@ -2014,11 +2024,84 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
             &officer,
             set(vec![
                 bed_day,
-                package(&["accommodation:general", "service:achi:30571-00"]),
+                test("718-7", "Haemoglobin", "85"),
+                test("1988-5", "C-reactive protein", "60"),
+                package(&[
+                    "accommodation:general",
+                    "service:achi:30571-00",
+                    "service:loinc:718-7",
+                ]),
             ]),
         ))
         .await
         .expect("tariffs");
+
+    // The physician orders two laboratory tests: each is charged as the order lands.
+    let doctor = app
+        .staff(
+            &desk.block.admin,
+            "SRG",
+            "doctor",
+            "physician",
+            Scope::Facility(facility),
+        )
+        .await;
+    let mut encounters =
+        hmis_proto::openhmis::encounters::v1::encounter_service_client::EncounterServiceClient::new(
+            app.channel.clone(),
+        );
+    let encounter = encounters
+        .open_encounter(signed_in(
+            &doctor,
+            encounters_pb::OpenEncounterRequest {
+                request_id: request_id(),
+                admission_id: desk.admission.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("encounter")
+        .into_inner()
+        .encounter
+        .expect("encounter");
+    encounters
+        .create_referral(signed_in(
+            &doctor,
+            encounters_pb::CreateReferralRequest {
+                request_id: request_id(),
+                referral: Some(encounters_pb::Referral {
+                    encounter_id: encounter.id.clone(),
+                    kind: encounters_pb::ReferralKind::Laboratory.into(),
+                    investigation_codes: vec!["718-7".to_owned(), "1988-5".to_owned()],
+                    reason: "follow the inflammation".to_owned(),
+                    urgency: encounters_pb::Urgency::Routine.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("referral");
+    let ordered = account_when(app, &desk.cashier, &desk.admission.id, |account| {
+        account.charges.len() == 2
+    })
+    .await;
+    let tests: Vec<_> = (ordered.charges.iter())
+        .map(|charge| {
+            (
+                charge.source(),
+                charge.code.as_str(),
+                charge.amount.as_str(),
+                !charge.physician_id.is_empty(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            (pb::ChargeSource::Investigation, "718-7", "85.00", true),
+            (pb::ChargeSource::Investigation, "1988-5", "60.00", true),
+        ]
+    );
 
     // Discharged: one bed-day at 450; then the package is applied.
     let discharged = admissions(app)
@@ -2039,10 +2122,10 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
         .admission
         .expect("admission");
     let charged = account_when(app, &desk.cashier, &desk.admission.id, |account| {
-        !account.charges.is_empty()
+        account.charges.len() == 3
     })
     .await;
-    assert_eq!(charged.total, "450.00");
+    assert_eq!(charged.total, "595.00");
     let apply = |code: &str| pb::ApplyPackageRequest {
         request_id: request_id(),
         account_id: desk.account_id.clone(),
@@ -2070,7 +2153,13 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
     let reversed: Vec<_> = (applied.reversals.iter())
         .map(|reversal| (reversal.amount.as_str(), reversal.reason.as_str()))
         .collect();
-    assert_eq!(reversed, [("-450.00", "included in package APPENDIX")]);
+    assert_eq!(
+        reversed,
+        [
+            ("-450.00", "included in package APPENDIX"),
+            ("-85.00", "included in package APPENDIX")
+        ]
+    );
     let again = api()
         .apply_package(signed_in(&officer, apply("APPENDIX")))
         .await
@@ -2079,7 +2168,7 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
     let account = desk.account().await;
     assert_eq!(
         (account.total.as_str(), account.package_code.as_str()),
-        ("5000.00", "APPENDIX")
+        ("5060.00", "APPENDIX")
     );
 
     // The discharge undone and done again: the bed-day, in the package, is charged at 0.
@@ -2129,8 +2218,11 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
             ("450.00", "Bed-day, general ward (days)"),
             ("-450.00", "Bed-day, general ward (days)"),
             ("0.00", "Bed-day, general ward (days) (package APPENDIX)"),
+            ("85.00", "Haemoglobin"),
+            ("60.00", "C-reactive protein"),
+            ("-85.00", "Haemoglobin"),
             ("5000.00", "Appendicectomy, all included"),
         ]
     );
-    assert_eq!(last.total, "5000.00");
+    assert_eq!(last.total, "5060.00");
 }

@@ -62,6 +62,18 @@ pub(crate) enum Captured {
         performer_id: Option<Uuid>,
         department_id: Option<Uuid>,
     },
+    /// Laboratory or imaging investigations ordered: each charged as the order lands.
+    Investigations {
+        referral_id: Uuid,
+        patient_id: Uuid,
+        admission_id: Option<Uuid>,
+        /// "loinc" (laboratory) or "achi" (imaging).
+        code_system: &'static str,
+        codes: Vec<String>,
+        at: DateTime<Utc>,
+        physician_id: Option<Uuid>,
+        department_id: Option<Uuid>,
+    },
     Operation {
         operation_id: Uuid,
         patient_id: Uuid,
@@ -257,6 +269,29 @@ async fn take(
                 regroup(tx, grouper, admission_id, now).await?;
             }
         }
+        Captured::Investigations {
+            referral_id,
+            patient_id,
+            admission_id,
+            code_system,
+            codes,
+            at,
+            physician_id,
+            department_id,
+        } => {
+            let account = account_for(tx, patient_id, admission_id, now).await?;
+            for code in codes {
+                let pricing = service_of(tx, code_system, &code, String::new(), at).await?;
+                let pricing = Pricing {
+                    source: ChargeSource::Investigation,
+                    source_key: format!("referral:{referral_id}:{code}"),
+                    department_id,
+                    physician_id,
+                    ..pricing
+                };
+                charge(tx, &account, pricing, now).await?;
+            }
+        }
         Captured::Operation {
             operation_id,
             patient_id,
@@ -400,13 +435,23 @@ async fn service(
     display: String,
     at: DateTime<Utc>,
 ) -> Result<Pricing> {
-    const PROCEDURES: &str = "achi";
+    service_of(tx, "achi", code, display, at).await
+}
+
+/// A service priced by its code system and code.
+async fn service_of(
+    tx: &mut TenantTx,
+    code_system: &str,
+    code: &str,
+    display: String,
+    at: DateTime<Utc>,
+) -> Result<Pricing> {
     let tariff =
-        store::tariff_on(tx, TariffKind::Service, PROCEDURES, code, at.date_naive()).await?;
+        store::tariff_on(tx, TariffKind::Service, code_system, code, at.date_naive()).await?;
     Ok(Pricing {
         source: ChargeSource::Procedure,
         source_key: String::new(),
-        code_system: PROCEDURES.to_owned(),
+        code_system: code_system.to_owned(),
         code: code.to_owned(),
         description: match &tariff {
             Some(tariff) => tariff.name.clone(),

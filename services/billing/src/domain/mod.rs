@@ -27,6 +27,7 @@ labels!(ChargeSource {
     EmergencyVisit => "emergency_visit",
     Adjustment => "adjustment",
     Package => "package",
+    Investigation => "investigation",
 });
 labels!(PayerKind { National => "national", Supplementary => "supplementary" });
 labels!(AccountStatus {
@@ -52,9 +53,10 @@ labels!(PaymentKind { Payment => "payment", Deposit => "deposit" });
 /// (adjustments, packages).
 pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Option<String> {
     match source {
-        ChargeSource::Procedure | ChargeSource::Operation | ChargeSource::EmergencyVisit => {
-            Some(format!("service:{code_system}:{code}"))
-        }
+        ChargeSource::Procedure
+        | ChargeSource::Operation
+        | ChargeSource::EmergencyVisit
+        | ChargeSource::Investigation => Some(format!("service:{code_system}:{code}")),
         ChargeSource::Accommodation => Some(format!("accommodation:{code}")),
         ChargeSource::Supply => Some(format!("supply:{code}")),
         ChargeSource::Adjustment | ChargeSource::Package => None,
