@@ -14,6 +14,7 @@ import { Encounter } from "./screens/Encounter";
 import { Pharmacy } from "./screens/Pharmacy";
 import { Reports } from "./screens/Reports";
 import { Revenue } from "./screens/Revenue";
+import { Tariffs } from "./screens/Tariffs";
 import { Round } from "./screens/Round";
 import { WardOrder } from "./screens/WardOrder";
 import { PatientRecord } from "./screens/PatientRecord";
@@ -54,6 +55,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/theatre")) return <Theatre session={props.session} />;
   if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   if (props.hash.startsWith("#/revenue")) return <Revenue />;
+  if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
@@ -77,6 +79,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/theatre", title: "operatingBlock", permission: "surgery.read" },
   { path: "#/cashdesk", title: "cashDesk", permission: "billing.cash" },
   { path: "#/revenue", title: "revenue", permission: "billing.reports" },
+  { path: "#/tariffs", title: "tariffsAndInsurers", permission: "billing.manage" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
   { path: "#/admin", title: "administration", permission: "iam.users.read" },
 ];

@@ -708,6 +708,22 @@ try {
     await shot("revenue");
   });
 
+  await check("the billing officer prices a laboratory test on the price list and reads the insurers' contracts", async () => {
+    await page.getByRole("link", { name: "Tariffs and insurers" }).click();
+    await page.getByRole("button", { name: /^Show its tariffs: / }).first().click();
+    await page.locator("select[name=tariff-kind]").selectOption({ label: "Service" });
+    await page.locator("input[name=code-system]").fill("loinc");
+    await page.locator("input[name=tariff-code]").fill("718-7");
+    await page.locator("input[name=tariff-name]").fill("Haemoglobin");
+    await page.locator("input[name=tariff-price]").fill("85");
+    await page.locator("input[name=service-group]").fill("laboratory");
+    await page.getByRole("button", { name: "Add or replace the tariff" }).click();
+    await page.getByRole("row", { name: /loinc 718-7 Haemoglobin 85\.00/ }).waitFor();
+    await page.locator("#contracts-title").locator("..").getByRole("rowheader", { name: "CNAM" }).waitFor();
+    await accessible("tariffs");
+    await shot("tariffs");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");

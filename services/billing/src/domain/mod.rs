@@ -48,8 +48,8 @@ labels!(PaymentMethod {
 });
 labels!(PaymentKind { Payment => "payment", Deposit => "deposit" });
 
-/// What a package's `includes` names a charge by: "service:<system>:<code>",
-/// "accommodation:<care level>", "supply:<item>"; `None` for what no package includes
+/// What a package's `includes` names a charge by: `service:<system>:<code>`,
+/// `accommodation:<care level>`, `supply:<item>`; `None` for what no package includes
 /// (adjustments, packages).
 pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Option<String> {
     match source {

@@ -92,7 +92,7 @@ pub(crate) fn create_price_list(message: &pb::CreatePriceListRequest) -> Result<
 /// What a package may include at most.
 const MAX_INCLUDED: usize = 200;
 
-/// "service:<system>:<code>", "accommodation:<care level>" or "supply:<item code>", each
+/// `service:<system>:<code>`, `accommodation:<care level>` or `supply:<item code>`, each
 /// part a code.
 fn included_item(item: &str) -> bool {
     let code = |part: &str| Code::parse(part).is_ok();
