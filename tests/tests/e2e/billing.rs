@@ -1342,6 +1342,27 @@ impl Desk {
         }
     }
 
+    /// Discharges the desk's patient home from the admission as of `etag`.
+    async fn discharge(&self, etag: &str) -> admissions_pb::Admission {
+        admissions(&self.block.app)
+            .discharge_patient(signed_in(
+                &self.block.desk,
+                admissions_pb::DischargePatientRequest {
+                    request_id: request_id(),
+                    admission_id: self.admission.id.clone(),
+                    r#type: admissions_pb::DischargeType::Recovered.into(),
+                    discharge_time: None,
+                    destination: "home".to_owned(),
+                    etag: etag.to_owned(),
+                },
+            ))
+            .await
+            .expect("discharged")
+            .into_inner()
+            .admission
+            .expect("admission")
+    }
+
     async fn settle(&self, kind: pb::InvoiceKind) -> Result<pb::Invoice, tonic::Status> {
         let answer = self
             .api()
@@ -1749,20 +1770,7 @@ async fn an_account_is_invoiced_during_the_stay_settled_at_discharge_and_late_ch
     ))
     .await;
     let third = desk.adjust(&officer, "50").await;
-    admissions(&desk.block.app)
-        .discharge_patient(signed_in(
-            &desk.block.desk,
-            admissions_pb::DischargePatientRequest {
-                request_id: request_id(),
-                admission_id: desk.admission.id.clone(),
-                r#type: admissions_pb::DischargeType::Recovered.into(),
-                discharge_time: None,
-                destination: "home".to_owned(),
-                etag: desk.admission.etag.clone(),
-            },
-        ))
-        .await
-        .expect("discharged");
+    desk.discharge(&desk.admission.etag).await;
     let discharged = account_when(
         &desk.block.app,
         &desk.cashier,
@@ -2104,23 +2112,7 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
     );
 
     // Discharged: one bed-day at 450; then the package is applied.
-    let discharged = admissions(app)
-        .discharge_patient(signed_in(
-            &desk.block.desk,
-            admissions_pb::DischargePatientRequest {
-                request_id: request_id(),
-                admission_id: desk.admission.id.clone(),
-                r#type: admissions_pb::DischargeType::Recovered.into(),
-                discharge_time: None,
-                destination: "home".to_owned(),
-                etag: desk.admission.etag.clone(),
-            },
-        ))
-        .await
-        .expect("discharged")
-        .into_inner()
-        .admission
-        .expect("admission");
+    let discharged = desk.discharge(&desk.admission.etag).await;
     let charged = account_when(app, &desk.cashier, &desk.admission.id, |account| {
         account.charges.len() == 3
     })
@@ -2191,20 +2183,7 @@ async fn a_package_is_charged_once_reverses_what_it_includes_and_prices_later_in
         account.discharge_time.is_none()
     })
     .await;
-    admissions(app)
-        .discharge_patient(signed_in(
-            &desk.block.desk,
-            admissions_pb::DischargePatientRequest {
-                request_id: request_id(),
-                admission_id: desk.admission.id.clone(),
-                r#type: admissions_pb::DischargeType::Recovered.into(),
-                discharge_time: None,
-                destination: "home".to_owned(),
-                etag: undone.etag.clone(),
-            },
-        ))
-        .await
-        .expect("discharged again");
+    desk.discharge(&undone.etag).await;
     let last = account_when(app, &desk.cashier, &desk.admission.id, |account| {
         account.discharge_time.is_some()
     })

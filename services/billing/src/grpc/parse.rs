@@ -657,30 +657,34 @@ pub(crate) fn update_claim(message: &pb::UpdateClaimRequest) -> Result<crate::ap
     })?)
 }
 
-/// The longest period a case-mix report covers.
-const MAX_CASE_MIX_DAYS: i64 = 366;
+/// The longest period a report covers.
+const MAX_REPORT_DAYS: i64 = 366;
 
-pub(crate) fn case_mix(
-    message: &pb::GetCaseMixRequest,
+/// A report's facility and its period of days (`facility_id`, `from_date`, `to_date`).
+fn facility_period(
+    (facility_id, from_date, to_date): (&str, &str, &str),
 ) -> Result<(Uuid, chrono::NaiveDate, chrono::NaiveDate)> {
     let mut violations = Violations::default();
-    let facility_id = violations.id("facility_id", &message.facility_id);
-    let period = violations.period(
-        ("from_date", &message.from_date),
-        ("to_date", &message.to_date),
-    );
+    let facility_id = violations.id("facility_id", facility_id);
+    let period = violations.period(("from_date", from_date), ("to_date", to_date));
     if let Some((from, to)) = period
-        && (to - from).num_days() >= MAX_CASE_MIX_DAYS
+        && (to - from).num_days() >= MAX_REPORT_DAYS
     {
         violations.add(
             "to_date",
-            format!("a period covers at most {MAX_CASE_MIX_DAYS} days"),
+            format!("a period covers at most {MAX_REPORT_DAYS} days"),
         );
     }
     Ok(violations.finish(|| {
         let (from, to) = period?;
         Some((facility_id?, from, to))
     })?)
+}
+
+pub(crate) fn case_mix(
+    message: &pb::GetCaseMixRequest,
+) -> Result<(Uuid, chrono::NaiveDate, chrono::NaiveDate)> {
+    facility_period((&message.facility_id, &message.from_date, &message.to_date))
 }
 
 pub(crate) fn revenue(
@@ -692,11 +696,8 @@ pub(crate) fn revenue(
     crate::store::RevenueBy,
 )> {
     use crate::store::RevenueBy;
-    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
-        facility_id: message.facility_id.clone(),
-        from_date: message.from_date.clone(),
-        to_date: message.to_date.clone(),
-    })?;
+    let (facility_id, from, to) =
+        facility_period((&message.facility_id, &message.from_date, &message.to_date))?;
     let by = match pb::RevenueGrouping::try_from(message.group_by) {
         Ok(pb::RevenueGrouping::Ward) => RevenueBy::Ward,
         Ok(pb::RevenueGrouping::Physician) => RevenueBy::Physician,
@@ -772,11 +773,8 @@ pub(crate) fn record_remittance(message: &pb::RecordRemittanceRequest) -> Result
 pub(crate) fn reconciliation(
     message: &pb::GetInsurerReconciliationRequest,
 ) -> Result<Reconciliation> {
-    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
-        facility_id: message.facility_id.clone(),
-        from_date: message.from_date.clone(),
-        to_date: message.to_date.clone(),
-    })?;
+    let (facility_id, from, to) =
+        facility_period((&message.facility_id, &message.from_date, &message.to_date))?;
     let mut violations = Violations::default();
     let contract_id = violations.id("contract_id", &message.contract_id);
     let monthly = match pb::ReconciliationPeriod::try_from(message.period) {
@@ -852,11 +850,7 @@ pub(crate) fn set_ledger_accounts(
 pub(crate) fn export_journal(
     message: &pb::ExportJournalRequest,
 ) -> Result<(Uuid, chrono::NaiveDate, chrono::NaiveDate)> {
-    case_mix(&pb::GetCaseMixRequest {
-        facility_id: message.facility_id.clone(),
-        from_date: message.from_date.clone(),
-        to_date: message.to_date.clone(),
-    })
+    facility_period((&message.facility_id, &message.from_date, &message.to_date))
 }
 
 pub(crate) fn list_drg_cases(
@@ -867,11 +861,8 @@ pub(crate) fn list_drg_cases(
     chrono::NaiveDate,
     Option<&'static str>,
 )> {
-    let (facility_id, from, to) = case_mix(&pb::GetCaseMixRequest {
-        facility_id: message.facility_id.clone(),
-        from_date: message.from_date.clone(),
-        to_date: message.to_date.clone(),
-    })?;
+    let (facility_id, from, to) =
+        facility_period((&message.facility_id, &message.from_date, &message.to_date))?;
     let status = match pb::ClaimStatus::try_from(message.claim_status) {
         Ok(pb::ClaimStatus::Unspecified) => None,
         Ok(pb::ClaimStatus::Void) => Some("void"),
