@@ -406,3 +406,67 @@ impl EventHandler for Follower {
         Box::pin(self.follow(events))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changed(admission_id: Uuid, version: i64) -> Captured {
+        Captured::AdmissionChanged(Admission {
+            facts: AdmissionFacts {
+                admission_id,
+                patient_id: Uuid::nil(),
+                version,
+                facility_id: Uuid::nil(),
+                physician_id: None,
+                admit_time: DateTime::<Utc>::UNIX_EPOCH,
+                discharge_time: None,
+                cancelled: false,
+            },
+            stays: Vec::new(),
+            expired: false,
+            transferred: false,
+        })
+    }
+
+    fn facts(captured: &Captured) -> (Uuid, i64) {
+        match captured {
+            Captured::AdmissionChanged(admission) => {
+                (admission.facts.admission_id, admission.facts.version)
+            }
+            _ => unreachable!("only admissions here"),
+        }
+    }
+
+    #[test]
+    fn an_admissions_events_stay_in_one_part_in_their_order() {
+        let admissions: Vec<Uuid> = (0..12).map(|_| Uuid::now_v7()).collect();
+        let run: Vec<Captured> = (1..=3)
+            .flat_map(|version| {
+                admissions
+                    .iter()
+                    .map(move |admission| changed(*admission, version))
+            })
+            .collect();
+        let parts = partitions(run);
+        assert!(
+            parts.len() <= PARTITIONS && parts.len() > 1,
+            "{}",
+            parts.len()
+        );
+        assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), 36);
+        for admission in &admissions {
+            let holding: Vec<Vec<i64>> = (parts.iter())
+                .map(|part| {
+                    (part.iter())
+                        .map(facts)
+                        .filter(|(id, _)| id == admission)
+                        .map(|(_, version)| version)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|versions| !versions.is_empty())
+                .collect();
+            assert_eq!(holding, [vec![1, 2, 3]], "admission {admission}");
+        }
+    }
+}
