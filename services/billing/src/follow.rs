@@ -402,8 +402,11 @@ impl EventHandler for Follower {
         Box::pin(self.follow(std::slice::from_ref(event)))
     }
 
-    fn handle_batch<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(self.follow(events))
+    fn handle_batch<'a>(
+        &'a self,
+        events: &'a [Event],
+    ) -> Option<BoxFuture<'a, Result<(), HandlerError>>> {
+        Some(Box::pin(self.follow(events)))
     }
 }
 

@@ -114,16 +114,15 @@ pub trait EventHandler: Send + Sync + 'static {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
 
     /// Several consecutive events, in their order, at once: a handler that can take them in
-    /// one transaction overrides this to spare a transaction per event. An error means none
-    /// of them counts as taken: the relay then offers them again one at a time (so a handler
-    /// that took some of them sees those again, which idempotency allows).
-    fn handle_batch<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), HandlerError>> {
-        Box::pin(async move {
-            for event in events {
-                self.handle(event).await?;
-            }
-            Ok(())
-        })
+    /// one transaction answers a future for them, to spare a transaction per event; `None`
+    /// (the default) has the relay hand them over one at a time. An error means none of them
+    /// counts as taken: the relay then offers them again one at a time (so a handler that
+    /// took some of them sees those again, which idempotency allows).
+    fn handle_batch<'a>(
+        &'a self,
+        _events: &'a [Event],
+    ) -> Option<BoxFuture<'a, Result<(), HandlerError>>> {
+        None
     }
 }
 
@@ -345,10 +344,17 @@ impl Dispatcher {
                     }
                 })
                 .collect();
-            // The whole batch at once first; when that fails, one event at a time, so the
-            // event that fails holds its subscriber and what came before it is taken.
-            let batched =
-                events.len() > 1 && subscription.handler.handle_batch(&events).await.is_ok();
+            // The whole batch at once first, for a handler that takes batches; else, or when
+            // that fails, one event at a time, so the event that fails holds its subscriber
+            // and what came before it is taken.
+            let batch = match events.len() {
+                1 => None,
+                _ => subscription.handler.handle_batch(&events),
+            };
+            let batched = match batch {
+                Some(batch) => batch.await.is_ok(),
+                None => false,
+            };
             if batched {
                 offset = end;
                 delivered += events.len();

@@ -94,12 +94,7 @@ impl Billing {
         let method = method("AdjustAccount");
         self.calls
             .write(context, &method, &adjustment.key, message, async |tx| {
-                let account = match store::lock_account(tx, adjustment.account_id).await {
-                    Err(Error::NotFound(_)) => {
-                        return Err(Error::invalid("account_id", "was not found"));
-                    }
-                    found => found?,
-                };
+                let account = named_account(tx, adjustment.account_id).await?;
                 let split = match adjustment.contract_id {
                     None => Split::patient_only(adjustment.amount),
                     Some(contract_id) => {
@@ -176,12 +171,7 @@ impl Billing {
         let method = method("SettleAccount");
         self.calls
             .write(context, &method, &settlement.key, message, async |tx| {
-                let account = match store::lock_account(tx, settlement.account_id).await {
-                    Err(Error::NotFound(_)) => {
-                        return Err(Error::invalid("account_id", "was not found"));
-                    }
-                    found => found?,
-                };
+                let account = named_account(tx, settlement.account_id).await?;
                 let invoices = store::invoices_of(tx, account.id).await?;
                 let kind = settled_as(&account, &invoices, settlement.last)?;
                 let charges = store::uninvoiced_charges(tx, account.id).await?;
@@ -190,10 +180,8 @@ impl Billing {
                         "every charge of the account is on an invoice already".to_owned(),
                     ));
                 }
-                let payments = store::payments_of(tx, account.id).await?;
-                let refunds = store::refunds_of(tx, account.id).await?;
-                let paid = payments.iter().map(|payment| payment.amount).sum::<Money>()
-                    - refunds.iter().map(|refund| refund.amount).sum::<Money>();
+                // The account is locked: its kept `paid` is every payment less refunds.
+                let paid = account.paid;
                 let total: Money = charges.iter().map(|charge| charge.amount).sum();
                 let patient_total: Money = charges.iter().map(|charge| charge.patient_amount).sum();
                 let billed_before: Money =
@@ -202,7 +190,7 @@ impl Billing {
                 let invoice = InvoiceRow {
                     id: Uuid::now_v7(),
                     account_id: account.id,
-                    number: store::next_invoice_number(tx, year).await?,
+                    number: store::next_number(tx, store::Series::Invoices, year).await?,
                     kind,
                     charge_count: i32::try_from(charges.len()).unwrap_or(i32::MAX),
                     total,
@@ -240,12 +228,7 @@ impl Billing {
         let method = method("ApplyPackage");
         self.calls
             .write(context, &method, &key, message, async |tx| {
-                let account = match store::lock_account(tx, account_id).await {
-                    Err(Error::NotFound(_)) => {
-                        return Err(Error::invalid("account_id", "was not found"));
-                    }
-                    found => found?,
-                };
+                let account = named_account(tx, account_id).await?;
                 if matches!(
                     account.status,
                     AccountStatus::Cancelled | AccountStatus::Settled
@@ -261,8 +244,7 @@ impl Billing {
                         .ok_or_else(|| {
                             Error::invalid("code", "is no package of the price list valid today")
                         })?;
-                let applied = (package.code.as_str(), package.name.as_str());
-                let applied = (applied.0, applied.1, package.includes.as_slice());
+                let applied = (&*package.code, &*package.name, &*package.includes);
                 if !store::apply_package(tx, account.id, applied, context.user_id(), now).await? {
                     return Err(Error::Precondition(
                         "the account has a package already".to_owned(),

@@ -405,14 +405,12 @@ fn one() -> Amount {
     Amount::from_scaled_positive(10_000).unwrap_or_else(|| unreachable!("one is positive"))
 }
 
-/// The account of an admission (locked), with the admission's latest facts kept on it. The
-/// row is as it was before the facts: what callers use of it (its id, its patient) they
-/// do not change.
+/// The account of an admission (locked), with the admission's latest facts kept on it (the
+/// one upsert an admission's change makes).
 async fn keep(tx: &mut TenantTx, admission: &Admission, now: DateTime<Utc>) -> Result<AccountRow> {
     let facts = &admission.facts;
-    let account = store::admission_account(tx, facts.admission_id, facts.patient_id, now).await?;
-    store::keep_admission(tx, facts).await?;
-    Ok(account)
+    store::follow_admission(tx, facts, now).await?;
+    store::admission_account(tx, facts.admission_id, facts.patient_id, now).await
 }
 
 /// The account a charge goes to: its admission's, else the patient's outpatient account.

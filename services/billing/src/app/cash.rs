@@ -126,16 +126,12 @@ impl Billing {
         self.calls
             .write(context, &method, &new.key, message, async |tx| {
                 own_open_shift(tx, context, new.shift_id, false).await?;
-                let account = match store::lock_account(tx, new.account_id).await {
-                    Err(Error::NotFound(_)) => {
-                        return Err(Error::invalid("account_id", "was not found"));
-                    }
-                    found => found?,
-                };
+                let account = named_account(tx, new.account_id).await?;
                 // The receipt series' row lock orders the payments of the tenant, so a
                 // confirmation already applied is seen here; the unique constraint stands
                 // behind it.
-                let receipt_number = store::next_receipt(tx, now.year()).await?;
+                let receipt_number =
+                    store::next_number(tx, store::Series::Receipts, now.year()).await?;
                 if let Some(confirmation) = &new.confirmation_id
                     && let Some(applied) = store::payment_by_confirmation(tx, confirmation).await?
                 {
@@ -196,7 +192,8 @@ impl Billing {
                     found => found?,
                 };
                 let account = store::lock_account(tx, payment.account_id).await?;
-                let receipt_number = store::next_receipt(tx, now.year()).await?;
+                let receipt_number =
+                    store::next_number(tx, store::Series::Receipts, now.year()).await?;
                 let row = RefundRow {
                     id: Uuid::now_v7(),
                     payment_id: payment.id,

@@ -127,10 +127,10 @@ impl Billing {
                     let field = format!("lines[{index}].admission_id");
                     let problem = match claims.iter().find(|(id, ..)| id == admission_id) {
                         None => Some("has no DRG case".to_owned()),
-                        Some((_, claimed_from, _)) if *claimed_from != Some(contract.id) => {
+                        Some((_, claimed_from, ..)) if *claimed_from != Some(contract.id) => {
                             Some("is not claimed from that insurer".to_owned())
                         }
-                        Some((.., status)) if status != "accepted" => {
+                        Some((_, _, status, _)) if status != "accepted" => {
                             Some(format!("is a {status} claim, not an accepted one"))
                         }
                         Some(_) => None,
@@ -158,7 +158,9 @@ impl Billing {
                 };
                 store::insert_remittance(tx, &row, &new.lines).await?;
                 store::pay_claims(tx, &admissions).await?;
-                let patients = store::patients_of_cases(tx, &admissions).await?;
+                let mut patients: Vec<Uuid> = claims.iter().map(|claim| claim.3).collect();
+                patients.sort_unstable();
+                patients.dedup();
                 record(tx, context, &patients, now).await?;
                 Ok(pb::RecordRemittanceResponse {
                     remittance: Some(pb::Remittance {

@@ -49,6 +49,16 @@ pub(crate) struct Billing {
     pub(crate) grouper: Grouper,
 }
 
+/// The account a call names in `account_id`, locked; a wrong id is the caller's.
+async fn named_account(tx: &mut TenantTx, account_id: Uuid) -> Result<crate::store::AccountRow> {
+    match crate::store::lock_account(tx, account_id).await {
+        Err(crate::error::Error::NotFound(_)) => {
+            Err(crate::error::Error::invalid("account_id", "was not found"))
+        }
+        found => found,
+    }
+}
+
 /// Records the call's access to `patients` (none for reference data) in its transaction.
 async fn record(
     tx: &mut TenantTx,

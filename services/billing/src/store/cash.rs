@@ -72,19 +72,32 @@ pub async fn hold_shift(tx: &mut TenantTx, id: Uuid, exclusive: bool) -> Result<
     .ok_or(Error::NotFound("shift"))
 }
 
-/// The next receipt number of the tenant's series for `year`, taken under the series' row
-/// lock so numbers are gap-free: a rolled-back payment gives its number back.
-pub async fn next_receipt(tx: &mut TenantTx, year: i32) -> Result<String> {
-    let number: i32 = sqlx::query_scalar(
-        "INSERT INTO billing.receipt_series (tenant_id, year, last) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id, year) DO UPDATE SET last = receipt_series.last + 1 \
-         RETURNING last",
-    )
+/// A gap-free numbering of the tenant's per year.
+#[derive(Debug, Clone, Copy)]
+pub enum Series {
+    /// Payments' and refunds' receipts, "R2026-000001".
+    Receipts,
+    /// Invoices, "F2026-000001".
+    Invoices,
+}
+
+/// The next number of the tenant's `series` for `year`, taken under the series' row lock so
+/// numbers are gap-free: a rolled-back payment or invoice gives its number back.
+pub async fn next_number(tx: &mut TenantTx, series: Series, year: i32) -> Result<String> {
+    let (table, prefix) = match series {
+        Series::Receipts => ("billing.receipt_series", 'R'),
+        Series::Invoices => ("billing.invoice_series", 'F'),
+    };
+    let number: i32 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} AS s (tenant_id, year, last) VALUES ($1, $2, 1) \
+         ON CONFLICT (tenant_id, year) DO UPDATE SET last = s.last + 1 \
+         RETURNING last"
+    )))
     .bind(tx.tenant_id().as_uuid())
     .bind(year)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(format!("R{year}-{number:06}"))
+    Ok(format!("{prefix}{year}-{number:06}"))
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -32,21 +32,6 @@ const INVOICE_COLUMNS: &str = "id, account_id, number, kind, charge_count, total
      insurers_total::text AS insurers_total, patient_total::text AS patient_total, \
      paid::text AS paid, patient_due::text AS patient_due, warnings, issued_by, issued_at";
 
-/// The next invoice number of the tenant's series for `year`, under the series' row lock:
-/// a rolled-back invoice gives its number back.
-pub async fn next_invoice_number(tx: &mut TenantTx, year: i32) -> Result<String> {
-    let number: i32 = sqlx::query_scalar(
-        "INSERT INTO billing.invoice_series (tenant_id, year, last) VALUES ($1, $2, 1) \
-         ON CONFLICT (tenant_id, year) DO UPDATE SET last = invoice_series.last + 1 \
-         RETURNING last",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(year)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(format!("F{year}-{number:06}"))
-}
-
 /// The account's charges on no invoice yet, in service order.
 pub async fn uninvoiced_charges(tx: &mut TenantTx, account_id: Uuid) -> Result<Vec<ChargeRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -59,13 +59,13 @@ pub async fn insert_remittance(
     Ok(())
 }
 
-/// (admission, claim contract, claim status) of the cases named, locked.
+/// (admission, claim contract, claim status, patient) of the cases named, locked.
 pub async fn claims_to_pay(
     tx: &mut TenantTx,
     admissions: &[Uuid],
-) -> Result<Vec<(Uuid, Option<Uuid>, String)>> {
+) -> Result<Vec<(Uuid, Option<Uuid>, String, Uuid)>> {
     Ok(sqlx::query_as(
-        "SELECT admission_id, claim_contract_id, claim_status FROM billing.cases \
+        "SELECT admission_id, claim_contract_id, claim_status, patient_id FROM billing.cases \
          WHERE admission_id = ANY($1) ORDER BY admission_id FOR UPDATE",
     )
     .bind(admissions)
@@ -288,16 +288,6 @@ pub async fn movements(
     .bind(zone)
     .bind(from)
     .bind(to)
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
-/// The patients of the DRG cases named.
-pub async fn patients_of_cases(tx: &mut TenantTx, admissions: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT patient_id FROM billing.cases WHERE admission_id = ANY($1)",
-    )
-    .bind(admissions)
     .fetch_all(&mut **tx)
     .await?)
 }

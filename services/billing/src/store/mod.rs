@@ -392,8 +392,8 @@ pub async fn admission_account(
 }
 
 /// Opens an admission's account or keeps the admission's facts on it (unless a newer version
-/// is already there), in one statement: what an admission's change needs when nothing is
-/// charged.
+/// is already there), in one statement. A settled account stays settled while the admission
+/// is discharged.
 pub async fn follow_admission(
     tx: &mut TenantTx,
     facts: &AdmissionFacts,
@@ -431,33 +431,6 @@ pub async fn follow_admission(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Keeps an admission's facts on its account unless a newer version is already there.
-pub async fn keep_admission(tx: &mut TenantTx, facts: &AdmissionFacts) -> Result<bool> {
-    let status = if facts.cancelled {
-        AccountStatus::Cancelled
-    } else {
-        AccountStatus::Open
-    };
-    Ok(sqlx::query(
-        "UPDATE billing.accounts SET source_version = $2, facility_id = $3, physician_id = $4, \
-             admit_time = $5, discharge_time = $6, \
-             status = CASE WHEN status = 'settled' AND $7 = 'open' AND $6 IS NOT NULL \
-                           THEN 'settled' ELSE $7 END \
-         WHERE admission_id = $1 AND source_version < $2",
-    )
-    .bind(facts.admission_id)
-    .bind(facts.version)
-    .bind(facts.facility_id)
-    .bind(facts.physician_id)
-    .bind(facts.admit_time)
-    .bind(facts.discharge_time)
-    .bind(status)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        > 0)
 }
 
 /// The patient's open outpatient account, opened if there is none, locked.
