@@ -69,6 +69,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.billing.v1.rs"));
         }
     }
+    pub mod laboratory {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.laboratory.v1.rs"));
+        }
+    }
 }
 
 /// The event types modules publish through their outboxes (the full names of the payload
@@ -93,6 +98,15 @@ pub mod events {
         pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
+    }
+
+    /// `openhmis.laboratory.v1` events.
+    pub mod laboratory {
+        pub const SPECIMEN_REJECTED: &str = "openhmis.laboratory.v1.SpecimenRejected";
+        pub const RESULTS_RELEASED: &str = "openhmis.laboratory.v1.ResultsReleased";
+        pub const CRITICAL_VALUE_RAISED: &str = "openhmis.laboratory.v1.CriticalValueRaised";
+        pub const CRITICAL_VALUE_ACKNOWLEDGED: &str =
+            "openhmis.laboratory.v1.CriticalValueAcknowledged";
     }
 
     /// `openhmis.inventory.v1` events.

@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::store::{
-    AdmissionState, AllergyRow, DiagnosisRow, EncounterRow, MedicineRow, NoteRow, PrescriptionRow,
-    ProcedureRow, ReferralRow, RuleRow,
+    AdmissionState, AllergyRow, DiagnosisRow, EncounterRow, InvestigationResultRow, MedicineRow,
+    NoteRow, PrescriptionRow, ProcedureRow, ReferralRow, RuleRow,
 };
 
 fn required() -> ParseError {
@@ -250,6 +250,21 @@ pub fn allergy_to_pb(row: &AllergyRow) -> pb::Allergy {
         reaction: row.reaction.clone(),
         recorded_by: row.recorded_by.to_string(),
         record_time: timestamp(row.record_time),
+    }
+}
+
+pub fn investigation_result_to_pb(row: &InvestigationResultRow) -> pb::InvestigationResult {
+    pb::InvestigationResult {
+        order_id: row.order_id.to_string(),
+        test_code: row.test_code.clone(),
+        test_name: row.test_name.clone(),
+        value: row.value.clone(),
+        unit: row.unit.clone(),
+        flag: row.flag.clone(),
+        reference_range: row.reference_range.clone(),
+        observe_time: timestamp(row.observed_at),
+        release_time: timestamp(row.released_at),
+        corrected: row.corrected,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod domain;
 mod error;
 pub mod events;
 mod follow;
+mod follow_results;
 mod grpc;
 mod store;
 
@@ -150,7 +151,10 @@ impl hmis_platform::module::Module for EncountersModule {
     }
 
     fn subscriptions(&self) -> Vec<hmis_platform::outbox::Subscription> {
-        vec![self.admission_subscription()]
+        vec![
+            self.admission_subscription(),
+            follow_results::subscription(self.ward.calls.database().clone()),
+        ]
     }
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {

@@ -122,6 +122,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "surgery.manage",
             "billing.read",
             "billing.manage",
+            "laboratory.read",
+            "laboratory.manage",
         ],
     },
     StandardRole {
@@ -172,6 +174,10 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "pharmacy.read",
             "terminology.read",
             "surgery.read",
+            // The ward collects its patients' specimens and is told their critical values.
+            "laboratory.read",
+            "laboratory.collect",
+            "laboratory.acknowledge",
         ],
     },
     StandardRole {
@@ -203,6 +209,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "surgery.read",
             "surgery.plan",
             "surgery.record",
+            "laboratory.read",
+            "laboratory.acknowledge",
         ],
     },
     StandardRole {
@@ -310,6 +318,30 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "billing.cover",
             "billing.claims",
             "billing.reports",
+        ],
+    },
+    StandardRole {
+        code: "lab_technician",
+        name: "Laboratory technician",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "terminology.read",
+            "laboratory.read",
+            "laboratory.collect",
+            "laboratory.process",
+        ],
+    },
+    StandardRole {
+        code: "lab_physician",
+        name: "Laboratory physician (medical validation)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "terminology.read",
+            "laboratory.read",
+            "laboratory.process",
+            "laboratory.validate",
         ],
     },
     StandardRole {

@@ -215,6 +215,10 @@ impl Application {
         self.modules.billing.clone()
     }
 
+    pub fn laboratory(&self) -> hmis_laboratory::LaboratoryModule {
+        self.modules.laboratory.clone()
+    }
+
     pub fn terminology(&self) -> TerminologyModule {
         self.modules.terminology.clone()
     }
@@ -336,6 +340,9 @@ impl Application {
         .await
         .map_err(ServerError::Demo)?;
         demo::load_billing(&self.modules.billing.api(), tenant_id, &wards, &patients)
+            .await
+            .map_err(ServerError::Demo)?;
+        demo::load_laboratory(&core, &self.modules.laboratory, tenant_id, &wards)
             .await
             .map_err(ServerError::Demo)
     }

@@ -15,6 +15,7 @@ use hmis_core::CoreModule;
 use hmis_encounters::EncountersModule;
 use hmis_iam::IamModule;
 use hmis_inventory::InventoryModule;
+use hmis_laboratory::LaboratoryModule;
 use hmis_patients::PatientsModule;
 use hmis_platform::Database;
 use hmis_platform::channel::{ServiceChannel, in_process, remote};
@@ -39,6 +40,7 @@ pub const MODULES: &[&str] = &[
     "statistics",
     "surgery",
     "billing",
+    "laboratory",
 ];
 
 /// Every module of this build, built once.
@@ -55,6 +57,7 @@ pub struct Modules {
     pub statistics: StatisticsModule,
     pub surgery: SurgeryModule,
     pub billing: BillingModule,
+    pub laboratory: LaboratoryModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -136,6 +139,8 @@ impl Modules {
                 patients: patients_channel(),
             },
         );
+        let laboratory =
+            LaboratoryModule::new(database.clone(), clock.clone(), options.laboratory.clone());
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -149,6 +154,7 @@ impl Modules {
             statistics,
             surgery,
             billing,
+            laboratory,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -162,7 +168,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 11] {
+    pub fn all(&self) -> [&dyn Module; 12] {
         [
             &self.core,
             &self.iam,
@@ -175,6 +181,7 @@ impl Modules {
             &self.statistics,
             &self.surgery,
             &self.billing,
+            &self.laboratory,
         ]
     }
 }

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::Ward;
 use crate::convert::{
-    allergy_to_pb, diagnosis_to_pb, encounter_to_pb, note_to_pb, prescription_to_pb,
-    procedure_to_pb, referral_to_pb, trim_decimal,
+    allergy_to_pb, diagnosis_to_pb, encounter_to_pb, investigation_result_to_pb, note_to_pb,
+    prescription_to_pb, procedure_to_pb, referral_to_pb, trim_decimal,
 };
 use crate::domain::NoteKind;
 use crate::error::Result;
@@ -222,6 +222,29 @@ fn render(extract: &pb::MedicalExtract, prescriptions: &[PrescriptionRow]) -> St
             );
         }
     }
+    if !extract.results.is_empty() {
+        let _ = writeln!(text, "\nLABORATORY RESULTS");
+        for result in &extract.results {
+            let range = if result.reference_range.is_empty() {
+                String::new()
+            } else {
+                format!(" (reference {})", result.reference_range)
+            };
+            let flag = match result.flag.as_str() {
+                "" | "normal" => String::new(),
+                flag => format!(" {}", label(flag).to_uppercase()),
+            };
+            let corrected = if result.corrected { " [corrected]" } else { "" };
+            let _ = writeln!(
+                text,
+                "- {} {}: {} {}{range}{flag}{corrected}",
+                timestamp_text(result.observe_time.as_ref()),
+                result.test_name,
+                result.value,
+                result.unit,
+            );
+        }
+    }
     if !extract.referrals.is_empty() {
         let _ = writeln!(text, "\nREFERRALS");
         for referral in &extract.referrals {
@@ -256,6 +279,7 @@ impl Ward {
         let referrals = store::referrals_of(&mut tx, encounter_id).await?;
         let notes = store::notes_of(&mut tx, encounter_id).await?;
         let allergies = store::allergies_of(&mut tx, encounter.patient_id).await?;
+        let results = store::investigation_results_of(&mut tx, encounter_id).await?;
         self.commit_read(tx, context, Shown::patient(encounter.patient_id, &access))
             .await?;
         let (recommendations, notes): (Vec<_>, Vec<_>) = notes
@@ -271,6 +295,7 @@ impl Ward {
             recommendations: recommendations.into_iter().map(note_to_pb).collect(),
             allergies: allergies.iter().map(allergy_to_pb).collect(),
             text: String::new(),
+            results: results.iter().map(investigation_result_to_pb).collect(),
         };
         extract.text = render(&extract, &prescriptions);
         // The extract is what leaves the hospital with the patient; its size is bounded by

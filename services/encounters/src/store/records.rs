@@ -197,3 +197,69 @@ pub async fn referrals_of(tx: &mut TenantTx, encounter_id: Uuid) -> Result<Vec<R
     .fetch_all(&mut **tx)
     .await?)
 }
+
+/// A laboratory result released for one of the encounter's orders.
+#[derive(Debug, Clone, FromRow)]
+pub struct InvestigationResultRow {
+    pub order_id: Uuid,
+    pub test_code: String,
+    pub encounter_id: Uuid,
+    pub result_id: Uuid,
+    pub test_name: String,
+    pub value: String,
+    pub unit: String,
+    pub flag: String,
+    pub reference_range: String,
+    pub observed_at: DateTime<Utc>,
+    pub released_at: DateTime<Utc>,
+    pub corrected: bool,
+}
+
+/// Keeps the latest released value of an order's test (a later release replaces it).
+pub async fn keep_investigation_result(
+    tx: &mut TenantTx,
+    row: &InvestigationResultRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO encounters.investigation_results (tenant_id, order_id, test_code, \
+         encounter_id, result_id, test_name, value, unit, flag, reference_range, observed_at, \
+         released_at, corrected) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (tenant_id, order_id, test_code) DO UPDATE SET result_id = EXCLUDED.result_id, \
+         test_name = EXCLUDED.test_name, value = EXCLUDED.value, unit = EXCLUDED.unit, \
+         flag = EXCLUDED.flag, reference_range = EXCLUDED.reference_range, \
+         observed_at = EXCLUDED.observed_at, released_at = EXCLUDED.released_at, \
+         corrected = EXCLUDED.corrected \
+         WHERE encounters.investigation_results.released_at <= EXCLUDED.released_at",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.order_id)
+    .bind(&row.test_code)
+    .bind(row.encounter_id)
+    .bind(row.result_id)
+    .bind(&row.test_name)
+    .bind(&row.value)
+    .bind(&row.unit)
+    .bind(&row.flag)
+    .bind(&row.reference_range)
+    .bind(row.observed_at)
+    .bind(row.released_at)
+    .bind(row.corrected)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn investigation_results_of(
+    tx: &mut TenantTx,
+    encounter_id: Uuid,
+) -> Result<Vec<InvestigationResultRow>> {
+    Ok(sqlx::query_as(
+        "SELECT order_id, test_code, encounter_id, result_id, test_name, value, unit, flag, \
+                reference_range, observed_at, released_at, corrected \
+         FROM encounters.investigation_results WHERE encounter_id = $1 \
+         ORDER BY observed_at, test_name",
+    )
+    .bind(encounter_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}

@@ -9,6 +9,7 @@
 mod billing;
 mod clinical;
 mod formulary;
+mod laboratory;
 mod organisation;
 mod registry;
 mod surgery;
@@ -16,6 +17,7 @@ mod surgery;
 pub use billing::load_billing;
 pub use clinical::{load_encounters, load_inventory};
 pub use formulary::load_formulary;
+pub use laboratory::load_laboratory;
 pub use organisation::{DEMO_PASSWORD, DEMO_TENANT_CODE, DemoWards, apply_defaults, load};
 pub use registry::{DEMO_PATIENTS, load_admissions, load_patients};
 pub use surgery::load_surgery;

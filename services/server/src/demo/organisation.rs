@@ -375,6 +375,18 @@ pub async fn load(
             "billing_officer",
             Scope::Tenant,
         ),
+        (
+            "lab",
+            "Laura Lab (laboratory technician)",
+            "lab_technician",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "labdoc",
+            "Dr. Lucia Laboratory (laboratory physician)",
+            "lab_physician",
+            Scope::Facility(facility_id),
+        ),
     ];
     for (username, display_name, role_code, scope) in staff {
         iam.ensure_user(

@@ -1,0 +1,177 @@
+//! The laboratory's use cases, one function per RPC (`catalogue`, `orders`, `results`), and
+//! the analysers' messages (`analysers`): authorize against the order's ward, then do the
+//! whole change in one transaction under the request's idempotency key, with its events and
+//! its audit record. What a use case is asked comes parsed (`grpc/parse.rs`); it answers in
+//! the contract's messages (`convert.rs`), so a retry is answered with the stored response.
+
+mod analysers;
+mod catalogue;
+pub(crate) mod orders;
+mod results;
+
+pub(crate) use catalogue::{NewAnalyser, NewTest};
+pub(crate) use orders::{Rejection, WorklistQuery};
+pub(crate) use results::{Correction, Entry, Validation};
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use hmis_platform::RequestContext;
+use hmis_platform::TenantTx;
+use hmis_platform::audit::{self, AuditEntry};
+use hmis_platform::auth::Target;
+use hmis_platform::call::Calls;
+use hmis_platform::outbox::Outbox;
+use hmis_proto::openhmis::laboratory::v1 as pb;
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::convert;
+use crate::domain::{OrderStatus, TestProgress, order_status};
+use crate::error::{Error, Result};
+use crate::store::{self, OrderRow};
+
+pub(crate) const READ: &str = "laboratory.read";
+pub(crate) const COLLECT: &str = "laboratory.collect";
+pub(crate) const PROCESS: &str = "laboratory.process";
+pub(crate) const VALIDATE: &str = "laboratory.validate";
+pub(crate) const ACKNOWLEDGE: &str = "laboratory.acknowledge";
+pub(crate) const MANAGE: &str = "laboratory.manage";
+
+const SERVICE: &str = "/openhmis.laboratory.v1.LaboratoryService/";
+
+fn method(name: &str) -> String {
+    format!("{SERVICE}{name}")
+}
+
+#[derive(Debug)]
+pub(crate) struct Laboratory {
+    pub(crate) calls: Calls<Error>,
+    pub(crate) outbox: Outbox,
+}
+
+/// Whom an order's data is about: its ward when it has one, else its facility.
+fn order_target(order: &OrderRow) -> Target {
+    match order.department_id {
+        Some(department) => Target::department(order.facility_id, department),
+        None => Target::facility(order.facility_id),
+    }
+}
+
+/// The caller may do `permission` with this order's patient, or the refusal is audited.
+fn authorize(context: &RequestContext, permission: &str, order: &OrderRow) -> Result<()> {
+    context
+        .authorize(permission, &order_target(order))
+        .map(|_| ())
+        .map_err(refused(vec![order.patient_id]))
+}
+
+/// A refusal to act on `patients`, audited once the transaction rolled back.
+fn refused(patients: Vec<Uuid>) -> impl FnOnce(Status) -> Error {
+    move |status| Error::refused(status, patients)
+}
+
+/// Records the call's access to `patients` (none for reference data) in its transaction.
+async fn record(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    patients: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit::record(tx, context, &AuditEntry::ok(patients), now).await?;
+    Ok(())
+}
+
+/// The orders as the contract shows them, with their tests, specimens and current results.
+async fn orders_view(tx: &mut TenantTx, orders: Vec<OrderRow>) -> Result<Vec<pb::Order>> {
+    let ids: Vec<Uuid> = orders.iter().map(|order| order.id).collect();
+    let tests = store::order_tests(tx, &ids).await?;
+    let specimens = store::specimens_of(tx, &ids).await?;
+    let results = store::current_results(tx, &ids).await?;
+    let mut by_order: HashMap<Uuid, pb::Order> = HashMap::with_capacity(orders.len());
+    let mut names: HashMap<(Uuid, &str), &str> = HashMap::new();
+    for test in &tests {
+        names.insert((test.order_id, &test.test_code), &test.test_name);
+    }
+    for order in &orders {
+        by_order.insert(order.id, convert::order_to_pb(order));
+    }
+    for test in &tests {
+        let specimen = test
+            .specimen_id
+            .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
+            .map(|specimen| specimen.status);
+        let result = results
+            .iter()
+            .find(|result| result.order_id == test.order_id && result.test_code == test.test_code)
+            .map(|result| result.status);
+        if let Some(order) = by_order.get_mut(&test.order_id) {
+            let progress = TestProgress { specimen, result };
+            order
+                .tests
+                .push(convert::ordered_test_to_pb(test, progress.status()));
+        }
+    }
+    for specimen in &specimens {
+        if let Some(order) = by_order.get_mut(&specimen.order_id) {
+            order.specimens.push(convert::specimen_to_pb(specimen));
+        }
+    }
+    for result in &results {
+        let name = names
+            .get(&(result.order_id, result.test_code.as_str()))
+            .copied()
+            .unwrap_or_default();
+        if let Some(order) = by_order.get_mut(&result.order_id) {
+            order.results.push(convert::result_to_pb(result, name));
+        }
+    }
+    Ok(orders
+        .iter()
+        .filter_map(|order| by_order.remove(&order.id))
+        .collect())
+}
+
+async fn order_view(tx: &mut TenantTx, order: OrderRow) -> Result<pb::Order> {
+    orders_view(tx, vec![order])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("order"))
+}
+
+/// The order as it is now in this transaction, as the contract shows it.
+async fn current_view(tx: &mut TenantTx, order_id: Uuid) -> Result<pb::Order> {
+    let order = store::get_order(tx, order_id).await?;
+    order_view(tx, order).await
+}
+
+/// Derives where the order stands from its tests after a change and keeps it on the order
+/// (with the time it became final); answers the status.
+async fn refresh_status(
+    tx: &mut TenantTx,
+    order: &OrderRow,
+    now: DateTime<Utc>,
+) -> Result<OrderStatus> {
+    let tests = store::order_tests(tx, &[order.id]).await?;
+    let specimens = store::specimens_of(tx, &[order.id]).await?;
+    let results = store::current_results(tx, &[order.id]).await?;
+    let progress: Vec<TestProgress> = tests
+        .iter()
+        .map(|test| TestProgress {
+            specimen: test
+                .specimen_id
+                .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
+                .map(|specimen| specimen.status),
+            result: results
+                .iter()
+                .find(|result| result.test_code == test.test_code)
+                .map(|result| result.status),
+        })
+        .collect();
+    let status = order_status(order.status == OrderStatus::Cancelled, &progress);
+    if status != order.status {
+        let final_at = (status == OrderStatus::Final).then_some(now);
+        store::set_order_status(tx, order.id, status, final_at).await?;
+    }
+    Ok(status)
+}
