@@ -14,6 +14,7 @@ mod iam;
 mod inputs;
 mod inventory;
 mod kit;
+mod laboratory;
 mod patient_records;
 mod patients;
 mod statistics;
