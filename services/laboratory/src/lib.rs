@@ -6,7 +6,7 @@
 //! the ordering physician and the ward until acknowledged.
 //!
 //! Referrals and patients belong to other modules; the laboratory keeps what it needs of
-//! them from their events ([`follow`]), never reading their tables.
+//! them from their events (`follow.rs`), never reading their tables.
 
 mod app;
 mod convert;

@@ -74,7 +74,7 @@ pub fn parse(file: impl Read, classes: &[String]) -> Result<Vec<NewTest>, LoincE
         };
         let (specimen_type, container) = tube(field(system));
         let unit = unit
-            .map(|at| field(at))
+            .map(&field)
             .and_then(|units| units.split(';').next())
             .map(str::trim)
             .unwrap_or_default();

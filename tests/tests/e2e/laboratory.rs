@@ -114,7 +114,11 @@ fn acknowledgment(answer: &str) -> (String, String) {
     (field("MSA", 1), field("ERR", 2))
 }
 
-fn oru(control_id: &str, specimens: &[(&str, &[(&str, &str, &str, &str)])]) -> String {
+/// One OBX: value type, test code, value, unit.
+type Observation<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// An ORU^R01 from the test's analyser: per specimen (accession number), its results.
+fn oru(control_id: &str, specimens: &[(&str, &[Observation<'_>])]) -> String {
     let mut message = format!(
         "MSH|^~\\&|COBAS|LAB1|OPENHMIS|HOSP|20261206101500||ORU^R01|{control_id}|P|2.5\rPID|1\r"
     );

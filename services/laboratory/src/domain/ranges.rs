@@ -136,11 +136,10 @@ impl ReferenceRange {
     /// Whether the range is for a patient of this sex and age (unknown age: only ranges
     /// open from birth with no upper bound; unknown sex: only ranges for either sex).
     fn holds_for(&self, sex: Sex, age_days: Option<i64>) -> bool {
-        let sex_ok = match (self.sex, sex) {
-            (RangeSex::Any, _) => true,
-            (RangeSex::Female, Sex::Female) | (RangeSex::Male, Sex::Male) => true,
-            _ => false,
-        };
+        let sex_ok = matches!(
+            (self.sex, sex),
+            (RangeSex::Any, _) | (RangeSex::Female, Sex::Female) | (RangeSex::Male, Sex::Male)
+        );
         let age_ok = match age_days {
             Some(age) => {
                 age >= i64::from(self.age_from_days)
@@ -306,6 +305,16 @@ mod tests {
         }
     }
 
+    /// (ranges, value, sex, age in days, flag expected, range text expected)
+    type Case<'a> = (
+        &'a [ReferenceRange],
+        &'a str,
+        Sex,
+        Option<i64>,
+        Flag,
+        &'a str,
+    );
+
     /// Cases written from the starter catalogue's ranges, which follow commonly published
     /// adult and neonatal intervals (e.g. the MSD Manual's normal laboratory values, WHO's
     /// haemoglobin thresholds, common critical-value lists).
@@ -321,7 +330,7 @@ mod tests {
         let adult = Some(40 * 365);
         let newborn = Some(3);
         #[rustfmt::skip]
-        let cases: &[(&[ReferenceRange], &str, Sex, Option<i64>, Flag, &str)] = &[
+        let cases: &[Case<'_>] = &[
             (&potassium, "4.0", Sex::Female, adult, Flag::Normal, "3.5-5.1"),
             (&potassium, "3.5", Sex::Male, adult, Flag::Normal, "3.5-5.1"),
             (&potassium, "5.1", Sex::Male, adult, Flag::Normal, "3.5-5.1"),

@@ -68,10 +68,7 @@ impl LaboratoryService for LaboratoryApi {
         let context = RequestContext::of(&request);
         context.authorize_any(READ)?;
         let message = request.into_inner();
-        let section = match message.section_code.trim() {
-            "" => None,
-            code => Some(code.to_owned()),
-        };
+        let section = parse::section_filter(&message.section_code)?;
         Ok(Response::new(
             self.laboratory.list_tests(&context, section).await?,
         ))

@@ -74,6 +74,17 @@ fn accession(field: &str, value: &str, violations: &mut Violations) -> Option<St
     }
 }
 
+/// An optional section code (a listing's filter).
+pub(crate) fn section_filter(value: &str) -> Result<Option<String>> {
+    let mut violations = Violations::default();
+    let section = if value.trim().is_empty() {
+        Some(None)
+    } else {
+        code("section_code", value, &mut violations).map(Some)
+    };
+    Ok(violations.finish(|| section)?)
+}
+
 pub(crate) fn section(message: &pb::SetSectionRequest) -> Result<SectionRow> {
     let mut violations = Violations::default();
     let Some(section) = message.section.as_ref() else {
