@@ -11,6 +11,7 @@ import { CashDesk } from "./screens/CashDesk";
 import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
+import { Laboratory, WardLaboratory } from "./screens/Laboratory";
 import { Pharmacy } from "./screens/Pharmacy";
 import { Reports } from "./screens/Reports";
 import { Revenue } from "./screens/Revenue";
@@ -56,6 +57,8 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   if (props.hash.startsWith("#/revenue")) return <Revenue />;
   if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
+  if (props.hash.startsWith("#/laboratory")) return <Laboratory session={props.session} />;
+  if (props.hash.startsWith("#/ward-lab")) return <WardLaboratory />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
@@ -76,6 +79,8 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
   { path: "#/ward-order", title: "wardOrder", permission: "nursing.administer" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
+  { path: "#/ward-lab", title: "wardLaboratory", permission: "laboratory.acknowledge" },
+  { path: "#/laboratory", title: "labBench", permission: "laboratory.process" },
   { path: "#/theatre", title: "operatingBlock", permission: "surgery.read" },
   { path: "#/cashdesk", title: "cashDesk", permission: "billing.cash" },
   { path: "#/revenue", title: "revenue", permission: "billing.reports" },

@@ -445,6 +445,60 @@ try {
     await shot("dose-given");
   });
 
+  let accession = "";
+  await check("the ward nurse collects her troponin and the tube's label is shown to print", async () => {
+    await page.getByRole("link", { name: "Ward laboratory" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const collect = page.getByRole("button", { name: new RegExp(`Collect: ${unique}`) });
+    await collect.waitFor();
+    await accessible("ward-laboratory");
+    await collect.click();
+    const label = page.getByRole("img", { name: /Specimen label \d+/ }).first();
+    await label.waitFor();
+    accession = (await label.getAttribute("alt")).replace("Specimen label ", "");
+    await shot("specimen-label");
+  });
+
+  await check("the laboratory receives the tube by its number and enters a critical troponin", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("lab");
+    await page.getByRole("link", { name: "Laboratory" }).click();
+    await page.getByLabel("Accession number").fill(accession);
+    await page.getByRole("button", { name: "Receive" }).click();
+    await page.getByRole("status").filter({ hasText: `Specimen received: ${accession}` }).waitFor();
+    await accessible("laboratory");
+    await page.getByRole("button", { name: new RegExp(`Open: ${unique}`) }).click();
+    await page.locator("input[name='value-10839-9']").fill("2.5");
+    await page.getByRole("button", { name: "Record results" }).click();
+    await page.locator("#lab-order-title").locator("..").getByRole("cell", { name: "CRITICAL HIGH" }).waitFor();
+    await page.getByRole("button", { name: "Validate technically" }).click();
+    await page.locator("#lab-order-title").locator("..").getByRole("cell", { name: "preliminary" }).first().waitFor();
+    await shot("laboratory-results");
+  });
+
+  await check("the laboratory physician releases the result", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("labdoc");
+    await page.getByRole("link", { name: "Laboratory" }).click();
+    await page.getByRole("button", { name: new RegExp(`Open: ${unique}`) }).click();
+    await page.getByRole("button", { name: "Validate medically (release)" }).click();
+    await page.locator("#lab-order-title").locator("..").getByRole("cell", { name: "final" }).first().waitFor();
+    await shot("laboratory-released");
+  });
+
+  await check("the ward nurse acknowledges the critical value told to the ward", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("nurse");
+    await page.getByRole("link", { name: "Ward laboratory" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const acknowledge = page.getByRole("button", { name: new RegExp(`Acknowledge: Troponin.*${unique}`) });
+    await acknowledge.waitFor();
+    await page.getByLabel("Note (who was told)").fill("Dr. Physician informed");
+    await shot("critical-value");
+    await acknowledge.click();
+    await acknowledge.waitFor({ state: "detached" });
+  });
+
   await check("the nurse makes the beds left for cleaning free again", async () => {
     await page.getByRole("link", { name: "Admissions" }).click();
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });

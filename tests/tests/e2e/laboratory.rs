@@ -491,6 +491,33 @@ async fn an_order_goes_from_the_referral_to_the_medical_extract_with_its_critica
         .collect();
     assert_eq!(sections, ["BIO", "BIO", "HEM"]);
 
+    // The ward sees its own orders (its staff's scope is the ward, not the facility).
+    let ward_orders = self::lab(&lab.app)
+        .list_worklist(signed_in(
+            &lab.nurse,
+            pb::ListWorklistRequest {
+                facility_id: lab.facility_id.clone(),
+                department_id: lab.ward_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the ward's orders")
+        .into_inner()
+        .orders;
+    assert_eq!(ward_orders.len(), 1);
+    let facility_wide = self::lab(&lab.app)
+        .list_worklist(signed_in(
+            &lab.nurse,
+            pb::ListWorklistRequest {
+                facility_id: lab.facility_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("a ward nurse does not read the whole laboratory's worklist");
+    assert_eq!(facility_wide.code(), Code::PermissionDenied);
+
     // The ward collects: potassium and sodium share a serum tube, haemoglobin has its own.
     let specimens = lab.collect(&order.id).await;
     assert_eq!(specimens.len(), 2);

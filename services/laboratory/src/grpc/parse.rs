@@ -332,6 +332,7 @@ pub(crate) fn page_size(field: &str, value: i32, default: i64, max: i64) -> Resu
 pub(crate) fn worklist(message: &pb::ListWorklistRequest) -> Result<WorklistQuery> {
     let mut violations = Violations::default();
     let facility = violations.id("facility_id", &message.facility_id);
+    let department = violations.optional_id("department_id", &message.department_id);
     let section = if message.section_code.trim().is_empty() {
         Some(None)
     } else {
@@ -355,6 +356,7 @@ pub(crate) fn worklist(message: &pb::ListWorklistRequest) -> Result<WorklistQuer
     Ok(violations.finish(|| {
         Some(WorklistQuery {
             facility_id: facility?,
+            department_id: department?,
             section: section?,
             statuses,
             limit: limit?,

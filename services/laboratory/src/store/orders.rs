@@ -189,7 +189,7 @@ pub async fn cancel_order(tx: &mut TenantTx, id: Uuid, reason: &str) -> Result<(
 /// Open orders of a facility for the laboratory's worklist: most urgent, then oldest first.
 pub async fn worklist(
     tx: &mut TenantTx,
-    facility_id: Uuid,
+    (facility_id, department_id): (Uuid, Option<Uuid>),
     section: Option<&str>,
     statuses: &[OrderStatus],
     limit: i64,
@@ -198,6 +198,7 @@ pub async fn worklist(
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM laboratory.orders o \
          WHERE facility_id = $1 AND status NOT IN ('final', 'cancelled') \
+           AND ($5::uuid IS NULL OR department_id = $5) \
            AND (cardinality($3::text[]) = 0 OR status = ANY ($3)) \
            AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM laboratory.order_tests t \
                 WHERE t.order_id = o.id AND t.section_code = $2)) \
@@ -208,6 +209,7 @@ pub async fn worklist(
     .bind(section)
     .bind(&statuses)
     .bind(limit)
+    .bind(department_id)
     .fetch_all(&mut **tx)
     .await?)
 }
