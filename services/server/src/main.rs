@@ -74,6 +74,30 @@ enum Command {
         #[command(subcommand)]
         command: SurgeryCommand,
     },
+    /// Laboratory tools: the starter catalogue, LOINC imports.
+    Laboratory {
+        #[command(subcommand)]
+        command: LaboratoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LaboratoryCommand {
+    /// Stores the starter catalogue (sections, common tests with reference ranges) in a
+    /// tenant; tests stored already are replaced by the starter's.
+    Starter {
+        /// The tenant's sign-in code; defaults to the standalone hospital's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Imports the active tests of the official LOINC table file (Loinc.csv) whose LOINC
+    /// class a section of the tenant takes (set the sections first: the starter has five).
+    ImportLoinc {
+        /// The tenant's sign-in code; defaults to the standalone hospital's tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -434,6 +458,11 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         application.shutdown().await?;
         return outcome;
     }
+    if let Command::Laboratory { command } = command {
+        let outcome = laboratory(&application, command).await;
+        application.shutdown().await?;
+        return outcome;
+    }
     let bootstrapped = application.bootstrap().await?;
     if let Some(password) = &bootstrapped.generated_admin_password {
         // Shown once, on the terminal only (never in the log stream): nobody chose it.
@@ -617,6 +646,31 @@ async fn surgery(application: &Application, command: SurgeryCommand) -> anyhow::
     #[allow(clippy::print_stdout)]
     {
         println!("imported {written} procedure grades into tenant {tenant_id}");
+    }
+    Ok(())
+}
+
+async fn laboratory(application: &Application, command: LaboratoryCommand) -> anyhow::Result<()> {
+    let (tenant, file) = match &command {
+        LaboratoryCommand::Starter { tenant } => (tenant.as_deref(), None),
+        LaboratoryCommand::ImportLoinc { tenant, file } => (tenant.as_deref(), Some(file)),
+    };
+    let tenant_id = command_tenant(application, tenant).await?;
+    let context = hmis_platform::RequestContext::system(tenant_id);
+    let laboratory = application.laboratory();
+    let stored = match file {
+        None => laboratory.load_starter(&context).await?,
+        Some(file) => {
+            let opened = std::fs::File::open(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            laboratory
+                .import_loinc(&context, std::io::BufReader::new(opened))
+                .await?
+        }
+    };
+    #[allow(clippy::print_stdout)]
+    {
+        println!("stored {stored} laboratory tests in tenant {tenant_id}");
     }
     Ok(())
 }
