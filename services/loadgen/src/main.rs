@@ -9,7 +9,8 @@
 //! year in the statistics read models: a day's census, a year's movement analysis),
 //! `prescribe` (prescriptions with the safety check, then dispensing against them),
 //! `theatre` (a 20-theatre block's day list and a month's utilisation), `billing` (charge
-//! capture following the ADT cycle, a month's revenue over a year of 1,000 beds).
+//! capture following the ADT cycle, a month's revenue over a year of 1,000 beds), `laboratory`
+//! (analysers' results over MLLP).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -22,6 +23,7 @@ mod bench;
 mod billing;
 mod census;
 mod dispense;
+mod laboratory;
 mod patients;
 mod prescribe;
 mod report;
@@ -49,6 +51,9 @@ enum Scenario {
     /// Billing: charge capture following the ADT cycle (its backlog), and a month's revenue
     /// report over a year of a 1,000-bed hospital.
     Billing,
+    /// Laboratory: analysers' ORU^R01 results over MLLP (closed loop and paced at 200 a
+    /// second), beside raw PostgreSQL doing the same writes.
+    Laboratory,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -106,6 +111,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Prescribe => prescribe::run(cli.clients, cli.iterations).await,
             Scenario::Theatre => theatre::run(cli.clients, cli.iterations).await,
             Scenario::Billing => billing::run(cli.clients, cli.iterations).await,
+            Scenario::Laboratory => laboratory::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

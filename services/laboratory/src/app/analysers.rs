@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Laboratory;
 use super::refresh_status;
-use super::results::{EntryFault, Source};
+use super::results::{Entering, EntryFault, Source};
 use crate::app::Entry;
 use crate::domain::{ResultStatus, SpecimenStatus};
 use crate::error::{Error, Result};
@@ -207,6 +207,7 @@ impl Laboratory {
             }
             (SpecimenStatus::Received, _) => {}
         }
+        let mut entering = Entering::load(tx, order).await?;
         let mut count = 0;
         for observation in &specimen.observations {
             let obx = |field: usize, code: ErrorCode, message: String| {
@@ -243,7 +244,7 @@ impl Laboratory {
                 value: observation.value.clone(),
                 unit: Some(observation.unit.clone()),
             };
-            match self.enter(tx, &order, &entry, &source).await? {
+            match self.enter(tx, &mut entering, &entry, &source).await? {
                 Ok(_) => count += 1,
                 Err(EntryFault::UnknownTest) => {
                     return Ok((
@@ -276,7 +277,7 @@ impl Laboratory {
                 }
             }
         }
-        Ok((Some((order, count)), None))
+        Ok((Some((entering.order, count)), None))
     }
 
     /// Logs a refused message in a transaction of its own (the refused one rolled back).

@@ -25,7 +25,7 @@ use crate::domain::{
     assess, assess_coded,
 };
 use crate::error::{Error, Result};
-use crate::store::{self, OrderRow, ResultRow};
+use crate::store::{self, OrderRow, OrderTestRow, ResultRow, TestRow};
 
 /// One value for one test, as a person or an analyser gives it.
 #[derive(Debug, Clone)]
@@ -99,33 +99,63 @@ async fn patient_sex_and_birth(
     })
 }
 
+/// What entering results into one order reads once, however many values arrive: the order's
+/// tests, their catalogue entries, the patient's sex and birth date, the current results
+/// (kept up to date as values are entered).
+pub(crate) struct Entering {
+    pub order: OrderRow,
+    tests: Vec<OrderTestRow>,
+    catalogue: Vec<TestRow>,
+    sex: Sex,
+    birth: Option<chrono::NaiveDate>,
+    current: Vec<ResultRow>,
+}
+
+impl Entering {
+    pub(crate) async fn load(tx: &mut TenantTx, order: OrderRow) -> Result<Self> {
+        let tests = store::order_tests(tx, &[order.id]).await?;
+        let codes: Vec<String> = tests.iter().map(|test| test.test_code.clone()).collect();
+        let catalogue = store::get_tests(tx, &codes).await?;
+        let (sex, birth) = patient_sex_and_birth(tx, order.patient_id).await?;
+        let current = store::current_results(tx, &[order.id]).await?;
+        Ok(Self {
+            order,
+            tests,
+            catalogue,
+            sex,
+            birth,
+            current,
+        })
+    }
+}
+
 impl Laboratory {
-    /// Stores one value for one test of `order`: checked against the test (a number in its
+    /// Stores one value for one test of the order: checked against the test (a number in its
     /// unit, one of its answers), flagged against the patient's range, the earlier current
     /// result superseded (kept), a critical value raised to the ward. Answers the result, or
     /// why it cannot be stored.
     pub(crate) async fn enter(
         &self,
         tx: &mut TenantTx,
-        order: &OrderRow,
+        entering: &mut Entering,
         entry: &Entry,
         source: &Source,
     ) -> Result<std::result::Result<ResultRow, EntryFault>> {
-        let tests = store::order_tests(tx, &[order.id]).await?;
-        if !tests.iter().any(|test| test.test_code == entry.test_code) {
+        let order = &entering.order;
+        if !entering.tests.iter().any(|test| test.test_code == entry.test_code) {
             return Ok(Err(EntryFault::UnknownTest));
         }
-        let test = store::get_tests(tx, std::slice::from_ref(&entry.test_code))
-            .await?
-            .pop();
-        let (sex, birth) = patient_sex_and_birth(tx, order.patient_id).await?;
+        let test = entering
+            .catalogue
+            .iter()
+            .find(|test| test.code == entry.test_code);
+        let (sex, birth) = (entering.sex, entering.birth);
         let age = age_in_days(birth, source.observed_at.date_naive());
         let kind = test
-            .as_ref()
             .map(|test| test.result_kind)
             .unwrap_or(ResultKind::Text);
         let value = entry.value.trim().to_owned();
-        let (flag, range, numeric, unit) = match (kind, &test) {
+        let (flag, range, numeric, unit) = match (kind, test) {
             (ResultKind::Numeric, Some(test)) => {
                 let Ok(measure) = Measure::parse(&value) else {
                     return Ok(Err(EntryFault::Value("is not a number".into())));
@@ -181,10 +211,11 @@ impl Laboratory {
                 )
             }
         };
-        let current = store::current_results(tx, &[order.id])
-            .await?
-            .into_iter()
-            .find(|result| result.test_code == entry.test_code);
+        let current = entering
+            .current
+            .iter()
+            .position(|result| result.test_code == entry.test_code)
+            .map(|at| entering.current.swap_remove(at));
         let mut corrected = false;
         if let Some(current) = &current {
             if current.status == ResultStatus::Final {
@@ -217,6 +248,7 @@ impl Laboratory {
             corrected,
         };
         store::insert_result(tx, &result, numeric.as_deref(), source.message_id).await?;
+        entering.current.push(result.clone());
         if flag.is_critical() {
             let alert_id = Uuid::now_v7();
             let now = self.calls.now();
@@ -253,8 +285,8 @@ impl Laboratory {
                 if order.status == crate::domain::OrderStatus::Cancelled {
                     return Err(Error::precondition("the order is cancelled"));
                 }
-                let tests = store::order_tests(tx, &[order.id]).await?;
                 let specimens = store::specimens_of(tx, &[order.id]).await?;
+                let mut entering = Entering::load(tx, order).await?;
                 let source = Source {
                     label: "manual".to_owned(),
                     by: context.user_id(),
@@ -265,14 +297,15 @@ impl Laboratory {
                     sender_flags: String::new(),
                 };
                 for (index, entry) in entries.iter().enumerate() {
-                    let received = tests
+                    let received = entering
+                        .tests
                         .iter()
                         .find(|test| test.test_code == entry.test_code)
                         .and_then(|test| test.specimen_id)
                         .and_then(|id| specimens.iter().find(|s| s.id == id))
                         .is_some_and(|s| s.status == SpecimenStatus::Received);
                     let field = |name: &str| format!("results[{index}].{name}");
-                    match self.enter(tx, &order, entry, &source).await? {
+                    match self.enter(tx, &mut entering, entry, &source).await? {
                         Ok(_) if !received => {
                             return Err(Error::precondition(format!(
                                 "results[{index}]: the test's specimen has not been received"
@@ -291,6 +324,7 @@ impl Laboratory {
                         }
                     }
                 }
+                let order = entering.order;
                 refresh_status(tx, &order, now).await?;
                 record(tx, context, &[order.patient_id], now).await?;
                 let order = current_view(tx, order.id).await?;
@@ -398,7 +432,8 @@ impl Laboratory {
                         status: ResultStatus::Preliminary,
                         sender_flags: String::new(),
                     };
-                    match self.enter(tx, &order, &entry, &source).await? {
+                    let mut entering = Entering::load(tx, order).await?;
+                    match self.enter(tx, &mut entering, &entry, &source).await? {
                         Ok(_) => {}
                         Err(EntryFault::Value(why)) => return Err(Error::invalid("value", why)),
                         Err(fault) => {
@@ -407,6 +442,7 @@ impl Laboratory {
                             )));
                         }
                     }
+                    let order = entering.order;
                     refresh_status(tx, &order, now).await?;
                     record(tx, context, &[order.patient_id], now).await?;
                     let order = current_view(tx, order.id).await?;
