@@ -72,6 +72,20 @@ impl Follower {
         if event.event_type != wanted {
             return Ok(());
         }
+        if let Source::Referrals = self.source {
+            // Before the order's transaction: the registry may be asked (its own call).
+            let created: encounters_pb::ReferralCreated =
+                event.decode().map_err(HandlerError::new)?;
+            if let Some(referral) = &created.referral
+                && referral.kind == encounters_pb::ReferralKind::Laboratory as i32
+            {
+                let patient_id = id(&referral.patient_id, "patient id")?;
+                self.laboratory
+                    .know_patient(event.tenant_id, patient_id)
+                    .await
+                    .map_err(HandlerError::new)?;
+            }
+        }
         let mut tx = self
             .laboratory
             .calls

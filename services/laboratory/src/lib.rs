@@ -23,9 +23,11 @@ mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hmis_patients_api::PatientsClient;
 use hmis_platform::Database;
 use hmis_platform::RequestContext;
 use hmis_platform::call::Calls;
+use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
@@ -57,11 +59,19 @@ pub struct LaboratoryModule {
 }
 
 impl LaboratoryModule {
-    pub fn new(database: Database, clock: SharedClock, options: LaboratoryOptions) -> Self {
+    /// `patients` serves `openhmis.patients.v1.PatientService` (a patient the laboratory has
+    /// not heard of yet is asked for when an order arrives).
+    pub fn new(
+        database: Database,
+        clock: SharedClock,
+        options: LaboratoryOptions,
+        patients: ServiceChannel,
+    ) -> Self {
         Self {
             laboratory: Arc::new(app::Laboratory {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
+                patients: PatientsClient::new(patients),
             }),
             options,
         }

@@ -75,6 +75,9 @@ pub(crate) struct Bench {
     pub channel: Channel,
     /// The tenant administrator, signed in.
     pub admin: Bearer,
+    /// The laboratory module of the running server (its MLLP listener is bound by its
+    /// scenario).
+    pub laboratory: hmis_laboratory::LaboratoryModule,
     stop: oneshot::Sender<()>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -105,6 +108,7 @@ impl Bench {
                 )
                 .await?;
         }
+        let laboratory = application.laboratory();
         let listener = application.bind().await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -125,6 +129,7 @@ impl Bench {
             endpoint,
             channel,
             admin,
+            laboratory,
             stop,
             server,
         })

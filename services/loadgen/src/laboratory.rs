@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hmis_laboratory::{LaboratoryModule, LaboratoryOptions};
 use hmis_platform::RequestContext;
-use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::laboratory::v1 as pb;
 use pb::laboratory_service_client::LaboratoryServiceClient;
 use sqlx::postgres::PgPoolOptions;
@@ -71,11 +69,7 @@ impl Link {
 pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     let bench = Bench::start(&[]).await?;
     let tenant = bench.tenant_id;
-    let module = LaboratoryModule::new(
-        bench.db.database.clone(),
-        Arc::new(SystemClock),
-        LaboratoryOptions::default(),
-    );
+    let module = bench.laboratory.clone();
     module
         .load_starter(&RequestContext::system(tenant))
         .await

@@ -139,8 +139,12 @@ impl Modules {
                 patients: patients_channel(),
             },
         );
-        let laboratory =
-            LaboratoryModule::new(database.clone(), clock.clone(), options.laboratory.clone());
+        let laboratory = LaboratoryModule::new(
+            database.clone(),
+            clock.clone(),
+            options.laboratory.clone(),
+            patients_channel(),
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmis_laboratory::{LaboratoryModule, LaboratoryOptions};
+use hmis_laboratory::LaboratoryOptions;
 use hmis_platform::RequestContext;
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
@@ -152,15 +152,19 @@ struct Lab {
 }
 
 impl Lab {
-    async fn open(options: LaboratoryOptions) -> Self {
-        let app = TestApp::spawn().await;
+    async fn open(laboratory: LaboratoryOptions) -> Self {
+        let app = TestApp::spawn_with(openhmis_server::Options {
+            laboratory,
+            ..Default::default()
+        })
+        .await;
         let admin = app.create_tenant("LAB").await;
         let tenant = admin.tenant_id;
         TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
             .load_starter_set(tenant)
             .await
             .expect("starter code systems");
-        let module = LaboratoryModule::new(app.db.database.clone(), Arc::new(SystemClock), options);
+        let module = app.laboratory.clone();
         module
             .load_starter(&RequestContext::system(tenant))
             .await

@@ -9,10 +9,9 @@ use hmis_platform::context::RequestId;
 use uuid::Uuid;
 
 use super::Laboratory;
-use super::refresh_status;
 use super::results::{Entering, EntryFault, Source};
 use crate::app::Entry;
-use crate::domain::{ResultStatus, SpecimenStatus};
+use crate::domain::{OrderStatus, ResultStatus, SpecimenStatus};
 use crate::error::{Error, Result};
 use crate::hl7::{self, ErrorCode, Header, Hl7Error, Oru};
 use crate::store::{self, OrderRow};
@@ -130,7 +129,6 @@ impl Laboratory {
                 if !patients.contains(&order.patient_id) {
                     patients.push(order.patient_id);
                 }
-                refresh_status(&mut tx, &order, now).await?;
             }
         }
         if !store::log_message(
@@ -276,6 +274,14 @@ impl Laboratory {
                     ));
                 }
             }
+        }
+        self.store_entered(tx, &mut entering).await?;
+        // Where the order stands now, from what was entered and its specimens.
+        let specimens = store::specimens_of(tx, &[entering.order.id]).await?;
+        let status = entering.status(&specimens);
+        if status != entering.order.status {
+            let final_at = (status == OrderStatus::Final).then(|| self.calls.now());
+            store::set_order_status(tx, entering.order.id, status, final_at).await?;
         }
         Ok((Some((entering.order, count)), None))
     }

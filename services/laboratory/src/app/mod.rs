@@ -48,6 +48,8 @@ fn method(name: &str) -> String {
 pub(crate) struct Laboratory {
     pub(crate) calls: Calls<Error>,
     pub(crate) outbox: Outbox,
+    /// The registry, asked for a patient the laboratory has not heard of yet.
+    pub(crate) patients: hmis_patients_api::PatientsClient,
 }
 
 /// Whom an order's data is about: its ward when it has one, else its facility.

@@ -5,11 +5,11 @@
 use barcoders::generators::svg::SVG;
 use barcoders::sym::code128::Code128;
 use chrono::{DateTime, Datelike, Utc};
-use hmis_platform::RequestContext;
-use hmis_platform::TenantTx;
 use hmis_platform::auth::Target;
 use hmis_platform::call::Shown;
+use hmis_platform::context::RequestId;
 use hmis_platform::idempotency::RequestKey;
+use hmis_platform::{RequestContext, TenantId, TenantTx};
 use hmis_proto::events::laboratory::SPECIMEN_REJECTED;
 use hmis_proto::openhmis::laboratory::v1 as pb;
 use uuid::Uuid;
@@ -60,6 +60,37 @@ pub(crate) struct Rejection {
 }
 
 impl Laboratory {
+    /// Makes sure the laboratory knows the patient's sex and birth date before their order
+    /// arrives (the registry's events may come later than encounters'): an unknown patient is
+    /// asked for, as the system acting for the laboratory, and kept below any version the
+    /// registry's events bring. When the registry cannot be asked, the order still goes on
+    /// (ranges for either sex and any age apply until the registry's event arrives).
+    pub(crate) async fn know_patient(&self, tenant_id: TenantId, patient_id: Uuid) -> Result<()> {
+        let database = self.calls.database();
+        let mut tx = database.begin(tenant_id, &RequestId::generate()).await?;
+        if store::patient_facts(&mut tx, patient_id).await?.is_some() {
+            return Ok(());
+        }
+        drop(tx);
+        let context = RequestContext::system(tenant_id).acting_on("laboratory order received");
+        let facts = match self.patients.facts(&context, patient_id).await {
+            Ok(facts) => facts,
+            Err(error) => {
+                tracing::warn!(%error, %patient_id, "the registry could not tell the patient's sex and age");
+                return Ok(());
+            }
+        };
+        let sex = match facts.sex {
+            hmis_patients_api::Sex::Female => "female",
+            hmis_patients_api::Sex::Male => "male",
+            hmis_patients_api::Sex::Unknown => "unknown",
+        };
+        let mut tx = database.begin(tenant_id, &RequestId::generate()).await?;
+        store::keep_patient(&mut tx, patient_id, 0, (sex, facts.birth_date)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores the order of a laboratory referral (once: a repeated event finds it stored).
     /// A panel ordered is its members; a code the catalogue does not hold is kept as ordered,
     /// without a section, for the laboratory to see and settle.

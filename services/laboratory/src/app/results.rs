@@ -21,11 +21,11 @@ use super::{
 };
 use crate::convert;
 use crate::domain::{
-    Flag, Measure, ResultKind, ResultStatus, Sex, SpecimenStatus, ValidationStage, age_in_days,
-    assess, assess_coded,
+    Flag, Measure, OrderStatus, ResultKind, ResultStatus, Sex, SpecimenStatus, TestProgress,
+    ValidationStage, age_in_days, assess, assess_coded, order_status,
 };
 use crate::error::{Error, Result};
-use crate::store::{self, OrderRow, OrderTestRow, ResultRow, TestRow};
+use crate::store::{self, NewResult, OrderRow, OrderTestRow, ResultRow, SpecimenRow, TestRow};
 
 /// One value for one test, as a person or an analyser gives it.
 #[derive(Debug, Clone)]
@@ -109,6 +109,8 @@ pub(crate) struct Entering {
     sex: Sex,
     birth: Option<chrono::NaiveDate>,
     current: Vec<ResultRow>,
+    /// Entered, stored together by [`Laboratory::store_entered`].
+    pending: Vec<NewResult>,
 }
 
 impl Entering {
@@ -125,7 +127,28 @@ impl Entering {
             sex,
             birth,
             current,
+            pending: Vec::new(),
         })
+    }
+
+    /// Where the order stands with what was entered, given its specimens.
+    pub(crate) fn status(&self, specimens: &[SpecimenRow]) -> OrderStatus {
+        let progress: Vec<TestProgress> = self
+            .tests
+            .iter()
+            .map(|test| TestProgress {
+                specimen: test
+                    .specimen_id
+                    .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
+                    .map(|specimen| specimen.status),
+                result: self
+                    .current
+                    .iter()
+                    .find(|result| result.test_code == test.test_code)
+                    .map(|result| result.status),
+            })
+            .collect();
+        order_status(self.order.status == OrderStatus::Cancelled, &progress)
     }
 }
 
@@ -142,7 +165,11 @@ impl Laboratory {
         source: &Source,
     ) -> Result<std::result::Result<ResultRow, EntryFault>> {
         let order = &entering.order;
-        if !entering.tests.iter().any(|test| test.test_code == entry.test_code) {
+        if !entering
+            .tests
+            .iter()
+            .any(|test| test.test_code == entry.test_code)
+        {
             return Ok(Err(EntryFault::UnknownTest));
         }
         let test = entering
@@ -224,8 +251,13 @@ impl Laboratory {
                 }
                 corrected = true;
             }
-            store::supersede(tx, current.id).await?;
+            // One entered in this call is not stored yet: it is stored superseded.
+            match entering.pending.iter_mut().find(|p| p.row.id == current.id) {
+                Some(pending) => pending.row.status = ResultStatus::Superseded,
+                None => store::supersede(tx, current.id).await?,
+            }
         }
+        let now = self.calls.now();
         let result = ResultRow {
             id: Uuid::now_v7(),
             order_id: order.id,
@@ -240,35 +272,49 @@ impl Laboratory {
             entered_by: source.by,
             observed_at: source.observed_at,
             technical_by: (source.status == ResultStatus::Preliminary).then_some(source.by),
-            technical_at: (source.status == ResultStatus::Preliminary).then_some(self.calls.now()),
+            technical_at: (source.status == ResultStatus::Preliminary).then_some(now),
             medical_by: None,
             medical_at: None,
             supersedes_id: current.as_ref().map(|current| current.id),
             correction_reason: source.correction.clone().unwrap_or_default(),
             corrected,
         };
-        store::insert_result(tx, &result, numeric.as_deref(), source.message_id).await?;
         entering.current.push(result.clone());
-        if flag.is_critical() {
+        entering.pending.push(NewResult {
+            row: result.clone(),
+            numeric,
+            message_id: source.message_id,
+        });
+        Ok(Ok(result))
+    }
+
+    /// Stores what was entered (one statement), then raises the alert of each critical value
+    /// once: the ward and the ordering physician are told (`CriticalValueRaised`).
+    pub(crate) async fn store_entered(
+        &self,
+        tx: &mut TenantTx,
+        entering: &mut Entering,
+    ) -> Result<()> {
+        let pending = std::mem::take(&mut entering.pending);
+        store::insert_results(tx, &pending).await?;
+        let now = self.calls.now();
+        for entered in &pending {
+            if entered.row.status == ResultStatus::Superseded || !entered.row.flag.is_critical() {
+                continue;
+            }
             let alert_id = Uuid::now_v7();
-            let now = self.calls.now();
-            if store::insert_alert(tx, alert_id, &result, order, now).await? {
+            if store::insert_alert(tx, alert_id, &entered.row, &entering.order, now).await? {
                 let alert = store::get_alert(tx, alert_id).await?;
                 let event = pb::CriticalValueRaised {
                     alert: Some(convert::alert_to_pb(&alert)),
                 };
+                let order_id = entering.order.id.to_string();
                 self.outbox
-                    .publish(
-                        tx,
-                        CRITICAL_VALUE_RAISED,
-                        &order.id.to_string(),
-                        &event,
-                        now,
-                    )
+                    .publish(tx, CRITICAL_VALUE_RAISED, &order_id, &event, now)
                     .await?;
             }
         }
-        Ok(Ok(result))
+        Ok(())
     }
 
     pub(crate) async fn record_results(
@@ -324,6 +370,7 @@ impl Laboratory {
                         }
                     }
                 }
+                self.store_entered(tx, &mut entering).await?;
                 let order = entering.order;
                 refresh_status(tx, &order, now).await?;
                 record(tx, context, &[order.patient_id], now).await?;
@@ -442,6 +489,7 @@ impl Laboratory {
                             )));
                         }
                     }
+                    self.store_entered(tx, &mut entering).await?;
                     let order = entering.order;
                     refresh_status(tx, &order, now).await?;
                     record(tx, context, &[order.patient_id], now).await?;

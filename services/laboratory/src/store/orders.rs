@@ -419,38 +419,70 @@ pub async fn get_result(tx: &mut TenantTx, id: Uuid) -> Result<ResultRow> {
     .ok_or(Error::NotFound("result"))
 }
 
-/// Stores a result; `value_numeric` is its number when it has one (for the cumulative view).
-pub async fn insert_result(
-    tx: &mut TenantTx,
-    result: &ResultRow,
-    value_numeric: Option<&str>,
-    message_id: Option<Uuid>,
-) -> Result<()> {
+/// A result to store, with its number when it has one (for the cumulative view) and the
+/// message it came in.
+#[derive(Debug, Clone)]
+pub struct NewResult {
+    pub row: ResultRow,
+    pub numeric: Option<String>,
+    pub message_id: Option<Uuid>,
+}
+
+/// Stores results in one statement.
+pub async fn insert_results(tx: &mut TenantTx, results: &[NewResult]) -> Result<()> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let column = |pick: fn(&NewResult) -> Option<String>| -> Vec<Option<String>> {
+        results.iter().map(pick).collect()
+    };
+    let ids: Vec<Uuid> = results.iter().map(|r| r.row.id).collect();
+    let orders: Vec<Uuid> = results.iter().map(|r| r.row.order_id).collect();
+    let patients: Vec<Uuid> = results.iter().map(|r| r.row.patient_id).collect();
+    let entered_by: Vec<Uuid> = results.iter().map(|r| r.row.entered_by).collect();
+    let observed: Vec<DateTime<Utc>> = results.iter().map(|r| r.row.observed_at).collect();
+    let messages: Vec<Option<Uuid>> = results.iter().map(|r| r.message_id).collect();
+    let technical_by: Vec<Option<Uuid>> = results.iter().map(|r| r.row.technical_by).collect();
+    let technical_at: Vec<Option<DateTime<Utc>>> =
+        results.iter().map(|r| r.row.technical_at).collect();
+    let supersedes: Vec<Option<Uuid>> = results.iter().map(|r| r.row.supersedes_id).collect();
+    let corrected: Vec<bool> = results.iter().map(|r| r.row.corrected).collect();
     sqlx::query(
         "INSERT INTO laboratory.results (tenant_id, id, order_id, patient_id, test_code, value, \
          value_numeric, unit, flag, reference_range, status, source, message_id, entered_by, \
-         observed_at, supersedes_id, correction_reason, corrected) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18)",
+         observed_at, technical_by, technical_at, supersedes_id, correction_reason, corrected) \
+         SELECT $1, r.id, r.order_id, r.patient_id, r.test_code, r.value, r.value_numeric::numeric, \
+                r.unit, r.flag, r.reference_range, r.status, r.source, r.message_id, r.entered_by, \
+                r.observed_at, r.technical_by, r.technical_at, r.supersedes_id, \
+                r.correction_reason, r.corrected \
+         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], \
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], \
+                     $14::uuid[], $15::timestamptz[], $16::uuid[], $17::timestamptz[], \
+                     $18::uuid[], $19::text[], $20::bool[]) \
+              AS r(id, order_id, patient_id, test_code, value, value_numeric, unit, flag, \
+                   reference_range, status, source, message_id, entered_by, observed_at, \
+                   technical_by, technical_at, supersedes_id, correction_reason, corrected)",
     )
     .bind(tx.tenant_id().as_uuid())
-    .bind(result.id)
-    .bind(result.order_id)
-    .bind(result.patient_id)
-    .bind(&result.test_code)
-    .bind(&result.value)
-    .bind(value_numeric)
-    .bind(&result.unit)
-    .bind(result.flag)
-    .bind(&result.reference_range)
-    .bind(result.status)
-    .bind(&result.source)
-    .bind(message_id)
-    .bind(result.entered_by)
-    .bind(result.observed_at)
-    .bind(result.supersedes_id)
-    .bind(&result.correction_reason)
-    .bind(result.corrected)
+    .bind(&ids)
+    .bind(&orders)
+    .bind(&patients)
+    .bind(column(|r| Some(r.row.test_code.clone())))
+    .bind(column(|r| Some(r.row.value.clone())))
+    .bind(column(|r| r.numeric.clone()))
+    .bind(column(|r| Some(r.row.unit.clone())))
+    .bind(column(|r| Some(r.row.flag.as_db().to_owned())))
+    .bind(column(|r| Some(r.row.reference_range.clone())))
+    .bind(column(|r| Some(r.row.status.as_db().to_owned())))
+    .bind(column(|r| Some(r.row.source.clone())))
+    .bind(&messages)
+    .bind(&entered_by)
+    .bind(&observed)
+    .bind(&technical_by)
+    .bind(&technical_at)
+    .bind(&supersedes)
+    .bind(column(|r| Some(r.row.correction_reason.clone())))
+    .bind(&corrected)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -58,6 +58,8 @@ pub struct TestApp {
     pub admissions: AdmissionsModule,
     /// The statistics module of the running server, for its submitter and rebuilds.
     pub statistics: StatisticsModule,
+    /// The laboratory module of the running server (its MLLP listener is bound by tests).
+    pub laboratory: hmis_laboratory::LaboratoryModule,
     /// The bootstrap tenant's administrator, who also operates the deployment.
     pub operator: Session,
     stop: Option<oneshot::Sender<()>>,
@@ -83,6 +85,7 @@ impl TestApp {
         let core = application.core();
         let admissions = application.admissions();
         let statistics = application.statistics();
+        let laboratory = application.laboratory();
         let listener = application.bind().await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -110,6 +113,7 @@ impl TestApp {
             core,
             admissions,
             statistics,
+            laboratory,
             operator,
             stop: Some(stop),
             server: Some(server),
