@@ -72,6 +72,7 @@ impl LaboratoryModule {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 patients: PatientsClient::new(patients),
+                routes: Default::default(),
             }),
             options,
         }

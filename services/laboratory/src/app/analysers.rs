@@ -33,12 +33,9 @@ impl Laboratory {
             Ok(oru) => oru.header.clone(),
             Err(_) => hl7::read_header(raw).unwrap_or_default(),
         };
-        let route = match store::analyser_route(
-            self.calls.database().app_pool(),
-            &header.sending_application,
-            &header.sending_facility,
-        )
-        .await
+        let route = match self
+            .route(&header.sending_application, &header.sending_facility)
+            .await
         {
             Ok(route) => route,
             Err(error) => {
@@ -97,8 +94,10 @@ impl Laboratory {
             .database()
             .begin(tenant_id, &RequestId::generate())
             .await?;
-        let analyser = store::get_analyser(&mut tx, analyser_id).await?;
-        if !analyser.active {
+        let control_id = oru.header.control_id.as_str();
+        let (code, active, repeated) =
+            store::analyser_for_message(&mut tx, analyser_id, control_id).await?;
+        if !active {
             return Ok(Outcome::Refused(Hl7Error::at(
                 "MSH",
                 1,
@@ -107,11 +106,7 @@ impl Laboratory {
                 "the analyser is not active",
             )));
         }
-        let control_id = oru.header.control_id.as_str();
-        if store::accepted_message(&mut tx, analyser_id, control_id)
-            .await?
-            .is_some()
-        {
+        if repeated {
             return Ok(Outcome::Repeated);
         }
         let message_id = Uuid::now_v7();
@@ -119,7 +114,7 @@ impl Laboratory {
         let mut patients: Vec<Uuid> = Vec::new();
         for specimen in &oru.specimens {
             let (order, fault) = self
-                .apply_specimen(&mut tx, (&analyser.code, analyser_id, message_id), specimen)
+                .apply_specimen(&mut tx, (&code, analyser_id, message_id), specimen)
                 .await?;
             if let Some(fault) = fault {
                 return Ok(Outcome::Refused(fault));
@@ -146,10 +141,8 @@ impl Laboratory {
             // Another connection applied the same message first: this copy changes nothing.
             return Ok(Outcome::Repeated);
         }
-        let context = RequestContext::system(tenant_id).acting_on(&format!(
-            "hl7 {} from {}",
-            oru.header.message_type, analyser.code
-        ));
+        let context = RequestContext::system(tenant_id)
+            .acting_on(&format!("hl7 {} from {code}", oru.header.message_type));
         super::record(&mut tx, &context, &patients, now).await?;
         tx.commit().await?;
         Ok(Outcome::Applied(stored))
@@ -284,6 +277,27 @@ impl Laboratory {
             store::set_order_status(tx, entering.order.id, status, final_at).await?;
         }
         Ok((Some((entering.order, count)), None))
+    }
+
+    /// The tenant and analyser sending as `application` at `facility`. Routes are only ever
+    /// added (never changed or removed: an analyser is deactivated instead), so a route found
+    /// is kept for the process's life and read once.
+    async fn route(&self, application: &str, facility: &str) -> Result<Option<(TenantId, Uuid)>> {
+        let key = (application.to_owned(), facility.to_owned());
+        if let Some(found) = self
+            .routes
+            .read()
+            .ok()
+            .and_then(|routes| routes.get(&key).copied())
+        {
+            return Ok(Some(found));
+        }
+        let found =
+            store::analyser_route(self.calls.database().app_pool(), application, facility).await?;
+        if let (Some(found), Ok(mut routes)) = (found, self.routes.write()) {
+            routes.insert(key, found);
+        }
+        Ok(found)
     }
 
     /// Logs a refused message in a transaction of its own (the refused one rolled back).

@@ -50,6 +50,9 @@ pub(crate) struct Laboratory {
     pub(crate) outbox: Outbox,
     /// The registry, asked for a patient the laboratory has not heard of yet.
     pub(crate) patients: hmis_patients_api::PatientsClient,
+    /// Analysers' routes found so far: (MSH-3, MSH-4) to tenant and analyser.
+    pub(crate) routes:
+        std::sync::RwLock<HashMap<(String, String), (hmis_platform::TenantId, Uuid)>>,
 }
 
 /// Whom an order's data is about: its ward when it has one, else its facility.

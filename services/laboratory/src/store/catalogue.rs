@@ -197,16 +197,6 @@ pub async fn list_analysers(tx: &mut TenantTx) -> Result<Vec<AnalyserRow>> {
     .await?)
 }
 
-pub async fn get_analyser(tx: &mut TenantTx, id: Uuid) -> Result<AnalyserRow> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ANALYSER_COLUMNS} FROM laboratory.analysers WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(Error::NotFound("analyser"))
-}
-
 /// Whose analyser sends as `application` at `facility`: read before any tenant is known
 /// (the routes are readable by every connection, like IAM's tenant codes).
 pub async fn analyser_route(
@@ -237,20 +227,23 @@ pub struct MessageRow {
     pub results: i32,
 }
 
-/// How many results an accepted message with this control id stored, if one was accepted.
-pub async fn accepted_message(
+/// The analyser a message comes from: its code, whether it is active, and whether a message
+/// with this control id was accepted from it already (one round trip for both).
+pub async fn analyser_for_message(
     tx: &mut TenantTx,
     analyser_id: Uuid,
     control_id: &str,
-) -> Result<Option<i32>> {
-    Ok(sqlx::query_scalar(
-        "SELECT results FROM laboratory.hl7_messages \
-         WHERE analyser_id = $1 AND control_id = $2 AND acknowledgment = 'AA'",
+) -> Result<(String, bool, bool)> {
+    sqlx::query_as(
+        "SELECT a.code, a.active, EXISTS (SELECT 1 FROM laboratory.hl7_messages m \
+                WHERE m.analyser_id = a.id AND m.control_id = $2 AND m.acknowledgment = 'AA') \
+         FROM laboratory.analysers a WHERE a.id = $1",
     )
     .bind(analyser_id)
     .bind(control_id)
     .fetch_optional(&mut **tx)
-    .await?)
+    .await?
+    .ok_or(Error::NotFound("analyser"))
 }
 
 /// Logs a message as answered. An accepted message holds its control id
