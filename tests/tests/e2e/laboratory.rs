@@ -747,6 +747,40 @@ async fn an_order_goes_from_the_referral_to_the_medical_extract_with_its_critica
             .contains("Haemoglobin: 12.5 g/dL (reference 12-15.5)")
     );
 
+    // The laboratory's turnaround by section: two chemistry tests and one haematology test
+    // ordered, all released, in minutes from the order.
+    let now = chrono::Utc::now();
+    let stamp = |at: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    };
+    let turnaround = self::lab(&lab.app)
+        .get_turnaround(signed_in(
+            &lab.tech,
+            pb::GetTurnaroundRequest {
+                facility_id: lab.facility_id.clone(),
+                from_time: Some(stamp(now - chrono::Duration::hours(1))),
+                to_time: Some(stamp(now + chrono::Duration::minutes(1))),
+                group_by: pb::TurnaroundGrouping::Section.into(),
+            },
+        ))
+        .await
+        .expect("turnaround")
+        .into_inner()
+        .lines;
+    let by_section: Vec<(&str, i32, i32)> = turnaround
+        .iter()
+        .map(|line| (line.key.as_str(), line.ordered, line.released))
+        .collect();
+    assert_eq!(by_section, [("BIO", 2, 2), ("HEM", 1, 1)]);
+    assert!(
+        turnaround.iter().all(|line| line
+            .median_minutes
+            .parse::<f64>()
+            .is_ok_and(|m| (0.0..60.0).contains(&m))),
+        "{turnaround:?}"
+    );
+
     // A correction keeps the earlier value and is released again once validated.
     let sodium = result(&last, "2951-2").id.clone();
     let corrected = self::lab(&lab.app)

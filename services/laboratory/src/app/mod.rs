@@ -7,10 +7,12 @@
 mod analysers;
 mod catalogue;
 pub(crate) mod orders;
+mod reports;
 mod results;
 
 pub(crate) use catalogue::{NewAnalyser, NewTest};
 pub(crate) use orders::{Rejection, WorklistQuery};
+pub(crate) use reports::TurnaroundQuery;
 pub(crate) use results::{Correction, Entry, Validation};
 
 use std::collections::HashMap;
@@ -142,6 +144,19 @@ async fn order_view(tx: &mut TenantTx, order: OrderRow) -> Result<pb::Order> {
         .await?
         .pop()
         .ok_or(Error::NotFound("order"))
+}
+
+/// The end of every change to an order: where it stands now kept on it, the call's access to
+/// the patient on record, and the order as it is now, as the contract shows it.
+async fn settled(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    order: &OrderRow,
+    now: DateTime<Utc>,
+) -> Result<pb::Order> {
+    refresh_status(tx, order, now).await?;
+    record(tx, context, &[order.patient_id], now).await?;
+    current_view(tx, order.id).await
 }
 
 /// The order as it is now in this transaction, as the contract shows it.

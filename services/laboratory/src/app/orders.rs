@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     COLLECT, Laboratory, PROCESS, READ, authorize, current_view, method, order_target, order_view,
-    orders_view, record, refresh_status, refused,
+    orders_view, record, refused, settled,
 };
 use crate::convert;
 use crate::domain::{
@@ -311,9 +311,7 @@ impl Laboratory {
                         store::insert_specimen(tx, &specimen).await?;
                         collected.push(convert::specimen_to_pb(&specimen));
                     }
-                    refresh_status(tx, &order, now).await?;
-                    record(tx, context, &[order.patient_id], now).await?;
-                    let order = current_view(tx, order.id).await?;
+                    let order = settled(tx, context, &order, now).await?;
                     Ok(pb::CollectSpecimensResponse {
                         order: Some(order),
                         collected,
@@ -380,9 +378,7 @@ impl Laboratory {
                         }
                     }
                     store::receive_specimen(tx, specimen.id, context.user_id(), now).await?;
-                    refresh_status(tx, &order, now).await?;
-                    record(tx, context, &[order.patient_id], now).await?;
-                    let order = current_view(tx, order.id).await?;
+                    let order = settled(tx, context, &order, now).await?;
                     Ok(pb::ReceiveSpecimenResponse { order: Some(order) })
                 },
             )
@@ -427,9 +423,7 @@ impl Laboratory {
                         now,
                     )
                     .await?;
-                    refresh_status(tx, &order, now).await?;
-                    record(tx, context, &[order.patient_id], now).await?;
-                    let order = current_view(tx, order.id).await?;
+                    let order = settled(tx, context, &order, now).await?;
                     let rejected = order
                         .specimens
                         .iter()

@@ -16,8 +16,8 @@ use hmis_proto::openhmis::laboratory::v1 as pb;
 use uuid::Uuid;
 
 use super::{
-    ACKNOWLEDGE, Laboratory, PROCESS, READ, VALIDATE, authorize, current_view, method,
-    order_target, record, refresh_status, refused,
+    ACKNOWLEDGE, Laboratory, PROCESS, READ, VALIDATE, authorize, method, order_target, record,
+    refused, settled,
 };
 use crate::convert;
 use crate::domain::{
@@ -372,9 +372,7 @@ impl Laboratory {
                 }
                 self.store_entered(tx, &mut entering).await?;
                 let order = entering.order;
-                refresh_status(tx, &order, now).await?;
-                record(tx, context, &[order.patient_id], now).await?;
-                let order = current_view(tx, order.id).await?;
+                let order = settled(tx, context, &order, now).await?;
                 Ok(pb::RecordResultsResponse { order: Some(order) })
             })
             .await
@@ -417,9 +415,7 @@ impl Laboratory {
                             validation.stage
                         )));
                     }
-                    refresh_status(tx, &order, now).await?;
-                    record(tx, context, &[order.patient_id], now).await?;
-                    let view = current_view(tx, order.id).await?;
+                    let view = settled(tx, context, &order, now).await?;
                     if validation.stage == ValidationStage::Medical {
                         let released: Vec<pb::Result> = view
                             .results
@@ -491,9 +487,7 @@ impl Laboratory {
                     }
                     self.store_entered(tx, &mut entering).await?;
                     let order = entering.order;
-                    refresh_status(tx, &order, now).await?;
-                    record(tx, context, &[order.patient_id], now).await?;
-                    let order = current_view(tx, order.id).await?;
+                    let order = settled(tx, context, &order, now).await?;
                     Ok(pb::CorrectResultResponse { order: Some(order) })
                 },
             )

@@ -307,4 +307,17 @@ impl LaboratoryService for LaboratoryApi {
                 .await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_turnaround(
+        &self,
+        request: Request<pb::GetTurnaroundRequest>,
+    ) -> Result<Response<pb::GetTurnaroundResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.into_inner();
+        let query = parse::turnaround(&message)?;
+        Ok(Response::new(
+            self.laboratory.turnaround(&context, query).await?,
+        ))
+    }
 }

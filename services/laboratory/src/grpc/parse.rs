@@ -8,7 +8,9 @@ use hmis_platform::wire::parse_timestamp;
 use hmis_proto::openhmis::laboratory::v1 as pb;
 use uuid::Uuid;
 
-use crate::app::{Correction, Entry, NewAnalyser, NewTest, Rejection, Validation, WorklistQuery};
+use crate::app::{
+    Correction, Entry, NewAnalyser, NewTest, Rejection, TurnaroundQuery, Validation, WorklistQuery,
+};
 use crate::convert::{parse_rejection, parse_result_kind, parse_status};
 use crate::domain::{Measure, RangeSex, ReferenceRange, ValidationStage, is_accession};
 use crate::error::Result;
@@ -547,4 +549,43 @@ pub(crate) fn acknowledge(
     let alert = violations.id("alert_id", &message.alert_id);
     let note = violations.check("note", Text::parse(&message.note));
     Ok(violations.finish(|| Some((key?, alert?, note?.as_str().to_owned())))?)
+}
+
+pub(crate) fn turnaround(message: &pb::GetTurnaroundRequest) -> Result<TurnaroundQuery> {
+    let mut violations = Violations::default();
+    let facility = violations.id("facility_id", &message.facility_id);
+    let mut time = |field: &str, value: Option<&prost_types::Timestamp>| match violations
+        .check(field, parse_timestamp(value))
+    {
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            violations.add(field, "is required");
+            None
+        }
+        None => None,
+    };
+    let from = time("from_time", message.from_time.as_ref());
+    let to = time("to_time", message.to_time.as_ref());
+    if let (Some(from), Some(to)) = (from, to)
+        && (to <= from || to - from > chrono::Duration::days(366))
+    {
+        violations.add("to_time", "must be after from_time, at most a year later");
+    }
+    let group = match pb::TurnaroundGrouping::try_from(message.group_by) {
+        Ok(pb::TurnaroundGrouping::Test) => Some("test"),
+        Ok(pb::TurnaroundGrouping::Section) => Some("section"),
+        Ok(pb::TurnaroundGrouping::Priority) => Some("priority"),
+        _ => {
+            violations.add("group_by", "must be TEST, SECTION or PRIORITY");
+            None
+        }
+    };
+    Ok(violations.finish(|| {
+        Some(TurnaroundQuery {
+            facility_id: facility?,
+            from: from?,
+            to: to?,
+            group: group?,
+        })
+    })?)
 }

@@ -646,3 +646,51 @@ pub async fn acknowledge_alert(
     .rows_affected();
     Ok(updated == 1)
 }
+
+/// One line of the turnaround report.
+#[derive(Debug, Clone, FromRow)]
+pub struct TurnaroundRow {
+    pub key: String,
+    pub name: String,
+    pub ordered: i64,
+    pub released: i64,
+    pub median_minutes: Option<f64>,
+    pub p90_minutes: Option<f64>,
+}
+
+/// The turnaround of the tests ordered in a facility in [from, to), grouped by `group`
+/// ("test", "section" or "priority"): each test's time from its order to its current result's
+/// medical validation.
+pub async fn turnaround(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    group: &str,
+) -> Result<Vec<TurnaroundRow>> {
+    let (key, name) = match group {
+        "section" => ("t.section_code", "coalesce(s.name, t.section_code)"),
+        "priority" => ("o.priority", "o.priority"),
+        _ => ("t.test_code", "t.test_name"),
+    };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {key} AS key, min({name}) AS name, count(*) AS ordered, \
+                count(r.medical_at) AS released, \
+                (percentile_cont(0.5) WITHIN GROUP (ORDER BY \
+                    extract(epoch FROM r.medical_at - o.ordered_at) / 60))::float8 AS median_minutes, \
+                (percentile_cont(0.9) WITHIN GROUP (ORDER BY \
+                    extract(epoch FROM r.medical_at - o.ordered_at) / 60))::float8 AS p90_minutes \
+         FROM laboratory.orders o \
+         JOIN laboratory.order_tests t ON t.tenant_id = o.tenant_id AND t.order_id = o.id \
+         LEFT JOIN laboratory.sections s ON s.tenant_id = t.tenant_id AND s.code = t.section_code \
+         LEFT JOIN laboratory.results r ON r.tenant_id = t.tenant_id AND r.order_id = t.order_id \
+              AND r.test_code = t.test_code AND r.status = 'final' \
+         WHERE o.facility_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 \
+           AND o.status <> 'cancelled' \
+         GROUP BY {key} ORDER BY {key}"
+    )))
+    .bind(facility_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await?)
+}
