@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use hmis_platform::TenantTx;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::types::Version;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 
 use crate::app::Laboratory;
 use crate::app::orders::Referral;
-use crate::domain::Priority;
+use crate::domain::{Priority, Sex};
 use crate::store;
 
 #[derive(Debug, Clone, Copy)]
@@ -65,92 +66,88 @@ fn optional_id(value: &str, what: &str) -> Result<Option<Uuid>, HandlerError> {
 
 impl Follower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
-        let wanted = match self.source {
-            Source::Patients => PATIENT_CHANGED,
-            Source::Referrals => REFERRAL_CREATED,
-        };
-        if event.event_type != wanted {
-            return Ok(());
-        }
-        if let Source::Referrals = self.source {
-            // Before the order's transaction: the registry may be asked (its own call).
-            let created: encounters_pb::ReferralCreated =
-                event.decode().map_err(HandlerError::new)?;
-            if let Some(referral) = &created.referral
-                && referral.kind == encounters_pb::ReferralKind::Laboratory as i32
-            {
-                let patient_id = id(&referral.patient_id, "patient id")?;
-                self.laboratory
-                    .know_patient(event.tenant_id, patient_id)
-                    .await
-                    .map_err(HandlerError::new)?;
+        match self.source {
+            Source::Patients if event.event_type == PATIENT_CHANGED => {
+                self.keep_patient(event).await
             }
+            Source::Referrals if event.event_type == REFERRAL_CREATED => {
+                self.receive_referral(event).await
+            }
+            _ => Ok(()),
         }
-        let mut tx = self
-            .laboratory
+    }
+
+    async fn begin(&self, event: &Event) -> Result<TenantTx, HandlerError> {
+        self.laboratory
             .calls
             .database()
             .begin(event.tenant_id, &RequestId::generate())
             .await
-            .map_err(HandlerError::new)?;
-        match self.source {
-            Source::Patients => {
-                let changed: patients_pb::PatientChanged =
-                    event.decode().map_err(HandlerError::new)?;
-                let patient = changed.patient.ok_or_else(|| invalid("patient"))?;
-                let sex = match patients_pb::Sex::try_from(patient.sex) {
-                    Ok(patients_pb::Sex::Female) => "female",
-                    Ok(patients_pb::Sex::Male) => "male",
-                    _ => "unknown",
-                };
-                let birth = hmis_platform::types::parse_date(&patient.birth_date).ok();
-                let version = Version::parse_etag(&patient.etag)
-                    .map_err(|_| invalid("etag"))?
-                    .get();
-                store::keep_patient(
-                    &mut tx,
-                    id(&patient.id, "patient id")?,
-                    version,
-                    (sex, birth),
-                )
-                .await
-                .map_err(HandlerError::new)?;
-            }
-            Source::Referrals => {
-                let created: encounters_pb::ReferralCreated =
-                    event.decode().map_err(HandlerError::new)?;
-                let referral = created.referral.ok_or_else(|| invalid("referral"))?;
-                if referral.kind != encounters_pb::ReferralKind::Laboratory as i32 {
-                    return Ok(());
-                }
-                let priority = match encounters_pb::Urgency::try_from(referral.urgency) {
-                    Ok(encounters_pb::Urgency::Emergency) => Priority::Emergency,
-                    Ok(encounters_pb::Urgency::Urgent) => Priority::Urgent,
-                    _ => Priority::Routine,
-                };
-                let at = hmis_platform::wire::parse_timestamp(referral.create_time.as_ref())
-                    .ok()
-                    .flatten()
-                    .unwrap_or(event.occurred_at);
-                let order = Referral {
-                    referral_id: id(&referral.id, "referral id")?,
-                    encounter_id: id(&referral.encounter_id, "encounter id")?,
-                    patient_id: id(&referral.patient_id, "patient id")?,
-                    admission_id: optional_id(&created.admission_id, "admission id")?,
-                    department_id: optional_id(&created.department_id, "department id")?,
-                    facility_id: id(&created.facility_id, "facility id")?,
-                    requested_by: id(&referral.referred_by, "referred_by")?,
-                    priority,
-                    reason: hmis_platform::error::bounded(referral.reason, 2000),
-                    codes: referral.investigation_codes,
-                    at,
-                };
-                self.laboratory
-                    .receive_referral(&mut tx, order)
-                    .await
-                    .map_err(HandlerError::new)?;
-            }
+            .map_err(HandlerError::new)
+    }
+
+    async fn keep_patient(&self, event: &Event) -> Result<(), HandlerError> {
+        let changed: patients_pb::PatientChanged = event.decode().map_err(HandlerError::new)?;
+        let patient = changed.patient.ok_or_else(|| invalid("patient"))?;
+        let sex = match patients_pb::Sex::try_from(patient.sex) {
+            Ok(patients_pb::Sex::Female) => Sex::Female,
+            Ok(patients_pb::Sex::Male) => Sex::Male,
+            _ => Sex::Unknown,
+        };
+        let birth = hmis_platform::types::parse_date(&patient.birth_date).ok();
+        let version = Version::parse_etag(&patient.etag)
+            .map_err(|_| invalid("etag"))?
+            .get();
+        let mut tx = self.begin(event).await?;
+        store::keep_patient(
+            &mut tx,
+            id(&patient.id, "patient id")?,
+            version,
+            (sex, birth),
+        )
+        .await
+        .map_err(HandlerError::new)?;
+        tx.commit().await.map_err(HandlerError::new)
+    }
+
+    async fn receive_referral(&self, event: &Event) -> Result<(), HandlerError> {
+        let created: encounters_pb::ReferralCreated = event.decode().map_err(HandlerError::new)?;
+        let referral = created.referral.ok_or_else(|| invalid("referral"))?;
+        if referral.kind != encounters_pb::ReferralKind::Laboratory as i32 {
+            return Ok(());
         }
+        let priority = match encounters_pb::Urgency::try_from(referral.urgency) {
+            Ok(encounters_pb::Urgency::Emergency) => Priority::Emergency,
+            Ok(encounters_pb::Urgency::Urgent) => Priority::Urgent,
+            _ => Priority::Routine,
+        };
+        let at = hmis_platform::wire::parse_timestamp(referral.create_time.as_ref())
+            .ok()
+            .flatten()
+            .unwrap_or(event.occurred_at);
+        let order = Referral {
+            referral_id: id(&referral.id, "referral id")?,
+            encounter_id: id(&referral.encounter_id, "encounter id")?,
+            patient_id: id(&referral.patient_id, "patient id")?,
+            admission_id: optional_id(&created.admission_id, "admission id")?,
+            department_id: optional_id(&created.department_id, "department id")?,
+            facility_id: id(&created.facility_id, "facility id")?,
+            requested_by: id(&referral.referred_by, "referred_by")?,
+            priority,
+            reason: hmis_platform::error::bounded(referral.reason, 2000),
+            codes: referral.investigation_codes,
+            at,
+        };
+        // Before the order's transaction: the registry may be asked (a call of its own).
+        self.laboratory
+            .know_patient(event.tenant_id, order.patient_id)
+            .await
+            .map_err(HandlerError::new)?;
+        let mut tx = self.begin(event).await?;
+        self.laboratory
+            .receive_referral(&mut tx, order)
+            .await
+            .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)
     }
 }

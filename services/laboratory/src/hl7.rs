@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use hl7_parser::Message;
 use hl7_parser::builder::prelude::*;
+use hl7_parser::message::Segment;
 
 /// HL7 table 0357 codes the laboratory answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,23 +167,37 @@ fn text(message: &Message<'_>, value: &str) -> String {
     message.separators.decode(value).to_string()
 }
 
+/// A segment's field `number`, escapes decoded (empty when absent).
+fn field_text(message: &Message<'_>, segment: &Segment<'_>, number: usize) -> String {
+    segment
+        .field(number)
+        .map(|field| text(message, field.raw_value()))
+        .unwrap_or_default()
+}
+
+/// Component `component` of a segment's field `number`, escapes decoded (empty when absent).
+fn component_text(
+    message: &Message<'_>,
+    segment: &Segment<'_>,
+    number: usize,
+    component: usize,
+) -> String {
+    segment
+        .field(number)
+        .and_then(|field| field.component(component))
+        .map(|component| text(message, component.raw_value()))
+        .unwrap_or_default()
+}
+
 fn header(message: &Message<'_>) -> Result<Header, Hl7Error> {
     let Some(msh) = message.segment("MSH") else {
         return Err(
             Hl7Error::at("MSH", 1, 0, ErrorCode::SegmentSequence, "no MSH segment").rejected(),
         );
     };
-    let field = |number: usize| {
-        msh.field(number)
-            .map(|field| text(message, field.raw_value()))
-            .unwrap_or_default()
-    };
-    let component = |number: usize, component: usize| {
-        msh.field(number)
-            .and_then(|field| field.component(component))
-            .map(|component| text(message, component.raw_value()))
-            .unwrap_or_default()
-    };
+    let field = |number: usize| field_text(message, msh, number);
+    let component =
+        |number: usize, component: usize| component_text(message, msh, number, component);
     let message_type = match (component(9, 1), component(9, 2)) {
         (code, event) if event.is_empty() => code,
         (code, event) => format!("{code}^{event}"),
@@ -309,13 +324,7 @@ pub fn parse_oru(raw: &str) -> Result<Oru, Hl7Error> {
         match segment.name {
             "OBR" => {
                 obr_seen += 1;
-                let component = |number: usize| {
-                    segment
-                        .field(number)
-                        .and_then(|field| field.component(1))
-                        .map(|component| text(&message, component.raw_value()))
-                        .unwrap_or_default()
-                };
+                let component = |number: usize| component_text(&message, segment, number, 1);
                 let accession = match component(3) {
                     filler if !filler.trim().is_empty() => filler,
                     _ => component(2),
@@ -387,25 +396,15 @@ pub fn parse_oru(raw: &str) -> Result<Oru, Hl7Error> {
 
 fn observation(
     message: &Message<'_>,
-    segment: &hl7_parser::message::Segment<'_>,
+    segment: &Segment<'_>,
     occurrence: usize,
 ) -> Result<Observation, Hl7Error> {
     let err = |field: usize, code: ErrorCode, what: String| {
         Hl7Error::at("OBX", occurrence, field, code, what)
     };
-    let field_text = |number: usize| {
-        segment
-            .field(number)
-            .map(|field| text(message, field.raw_value()))
-            .unwrap_or_default()
-    };
-    let component = |number: usize, component: usize| {
-        segment
-            .field(number)
-            .and_then(|field| field.component(component))
-            .map(|component| text(message, component.raw_value()))
-            .unwrap_or_default()
-    };
+    let field_text = |number: usize| field_text(message, segment, number);
+    let component =
+        |number: usize, component: usize| component_text(message, segment, number, component);
     let value_type = field_text(2).trim().to_owned();
     let code = component(3, 1).trim().to_owned();
     if code.is_empty() {

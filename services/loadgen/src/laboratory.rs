@@ -136,7 +136,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     sqlx::query("ANALYZE").execute(&owner).await?;
 
     let links: Arc<Vec<Mutex<Link>>> = Arc::new(
-        futures_links(addr, clients.max(1))
+        connect_links(addr, clients.max(1))
             .await?
             .into_iter()
             .map(Mutex::new)
@@ -264,7 +264,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
     bench.stop().await
 }
 
-async fn futures_links(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Link>> {
+async fn connect_links(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<Link>> {
     let mut links = Vec::with_capacity(count);
     for _ in 0..count {
         let stream = TcpStream::connect(addr).await?;

@@ -176,7 +176,7 @@ impl Laboratory {
         };
         let order = store::lock_order(tx, found.order_id).await?;
         match (found.status, order.status) {
-            (_, crate::domain::OrderStatus::Cancelled) => {
+            (_, OrderStatus::Cancelled) => {
                 return Ok((
                     None,
                     obr(
@@ -272,10 +272,7 @@ impl Laboratory {
         // Where the order stands now, from what was entered and its specimens.
         let specimens = store::specimens_of(tx, &[entering.order.id]).await?;
         let status = entering.status(&specimens);
-        if status != entering.order.status {
-            let final_at = (status == OrderStatus::Final).then(|| self.calls.now());
-            store::set_order_status(tx, entering.order.id, status, final_at).await?;
-        }
+        super::keep_status(tx, &entering.order, status, self.calls.now()).await?;
         Ok((Some((entering.order, count)), None))
     }
 

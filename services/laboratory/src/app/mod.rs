@@ -22,7 +22,7 @@ use hmis_platform::RequestContext;
 use hmis_platform::TenantTx;
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::call::Calls;
+use hmis_platform::call::{Calls, Shown};
 use hmis_platform::outbox::Outbox;
 use hmis_proto::openhmis::laboratory::v1 as pb;
 use tonic::Status;
@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::convert;
 use crate::domain::{OrderStatus, TestProgress, order_status};
 use crate::error::{Error, Result};
-use crate::store::{self, OrderRow};
+use crate::store::{self, OrderRow, OrderTestRow, ResultRow, SpecimenRow};
 
 pub(crate) const READ: &str = "laboratory.read";
 pub(crate) const COLLECT: &str = "laboratory.collect";
@@ -78,6 +78,24 @@ fn refused(patients: Vec<Uuid>) -> impl FnOnce(Status) -> Error {
     move |status| Error::refused(status, patients)
 }
 
+/// What a read of one patient's orders shows, for its audit record: every order's ward must
+/// be in the caller's scope, or reached by break-glass (whose reason goes on record).
+fn patient_shown(context: &RequestContext, patient_id: Uuid, orders: &[OrderRow]) -> Result<Shown> {
+    let mut access = None;
+    for order in orders {
+        let reached = context
+            .authorize_patient(READ, &order_target(order))
+            .map_err(refused(vec![patient_id]))?;
+        if reached.reason().is_some() {
+            access = Some(reached);
+        }
+    }
+    Ok(match access {
+        Some(access) => Shown::patient(patient_id, &access),
+        None => Shown::patients(vec![patient_id]),
+    })
+}
+
 /// Records the call's access to `patients` (none for reference data) in its transaction.
 async fn record(
     tx: &mut TenantTx,
@@ -104,19 +122,9 @@ async fn orders_view(tx: &mut TenantTx, orders: Vec<OrderRow>) -> Result<Vec<pb:
         by_order.insert(order.id, convert::order_to_pb(order));
     }
     for test in &tests {
-        let specimen = test
-            .specimen_id
-            .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
-            .map(|specimen| specimen.status);
-        let result = results
-            .iter()
-            .find(|result| result.order_id == test.order_id && result.test_code == test.test_code)
-            .map(|result| result.status);
         if let Some(order) = by_order.get_mut(&test.order_id) {
-            let progress = TestProgress { specimen, result };
-            order
-                .tests
-                .push(convert::ordered_test_to_pb(test, progress.status()));
+            let status = test_progress(test, &specimens, &results).status();
+            order.tests.push(convert::ordered_test_to_pb(test, status));
         }
     }
     for specimen in &specimens {
@@ -165,33 +173,58 @@ async fn current_view(tx: &mut TenantTx, order_id: Uuid) -> Result<pb::Order> {
     order_view(tx, order).await
 }
 
-/// Derives where the order stands from its tests after a change and keeps it on the order
-/// (with the time it became final); answers the status.
-async fn refresh_status(
-    tx: &mut TenantTx,
+/// What one test of an order has reached: the state of the specimen carrying it and the
+/// status of its current result, among the order's (or orders') specimens and results.
+fn test_progress(
+    test: &OrderTestRow,
+    specimens: &[SpecimenRow],
+    results: &[ResultRow],
+) -> TestProgress {
+    TestProgress {
+        specimen: test
+            .specimen_id
+            .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
+            .map(|specimen| specimen.status),
+        result: results
+            .iter()
+            .find(|result| result.order_id == test.order_id && result.test_code == test.test_code)
+            .map(|result| result.status),
+    }
+}
+
+/// Where an order stands given its tests, specimens and current results.
+fn status_of(
     order: &OrderRow,
-    now: DateTime<Utc>,
-) -> Result<OrderStatus> {
-    let tests = store::order_tests(tx, &[order.id]).await?;
-    let specimens = store::specimens_of(tx, &[order.id]).await?;
-    let results = store::current_results(tx, &[order.id]).await?;
+    tests: &[OrderTestRow],
+    specimens: &[SpecimenRow],
+    results: &[ResultRow],
+) -> OrderStatus {
     let progress: Vec<TestProgress> = tests
         .iter()
-        .map(|test| TestProgress {
-            specimen: test
-                .specimen_id
-                .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
-                .map(|specimen| specimen.status),
-            result: results
-                .iter()
-                .find(|result| result.test_code == test.test_code)
-                .map(|result| result.status),
-        })
+        .map(|test| test_progress(test, specimens, results))
         .collect();
-    let status = order_status(order.status == OrderStatus::Cancelled, &progress);
+    order_status(order.status == OrderStatus::Cancelled, &progress)
+}
+
+/// Keeps `status` on the order when it moved (with the time it became final).
+async fn keep_status(
+    tx: &mut TenantTx,
+    order: &OrderRow,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if status != order.status {
         let final_at = (status == OrderStatus::Final).then_some(now);
         store::set_order_status(tx, order.id, status, final_at).await?;
     }
-    Ok(status)
+    Ok(())
+}
+
+/// Derives where the order stands from its tests after a change and keeps it on the order.
+async fn refresh_status(tx: &mut TenantTx, order: &OrderRow, now: DateTime<Utc>) -> Result<()> {
+    let tests = store::order_tests(tx, &[order.id]).await?;
+    let specimens = store::specimens_of(tx, &[order.id]).await?;
+    let results = store::current_results(tx, &[order.id]).await?;
+    let status = status_of(order, &tests, &specimens, &results);
+    keep_status(tx, order, status, now).await
 }

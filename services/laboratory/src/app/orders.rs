@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use super::{
     COLLECT, Laboratory, PROCESS, READ, authorize, current_view, method, order_target, order_view,
-    orders_view, record, refused, settled,
+    orders_view, patient_shown, record, refused, settled,
 };
 use crate::convert;
 use crate::domain::{
-    OrderStatus, Priority, RejectionReason, SpecimenStatus, Tube, accession, tubes,
+    OrderStatus, Priority, RejectionReason, Sex, SpecimenStatus, Tube, accession, tubes,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, OrderRow, OrderTestRow, SpecimenRow};
@@ -81,9 +81,9 @@ impl Laboratory {
             }
         };
         let sex = match facts.sex {
-            hmis_patients_api::Sex::Female => "female",
-            hmis_patients_api::Sex::Male => "male",
-            hmis_patients_api::Sex::Unknown => "unknown",
+            hmis_patients_api::Sex::Female => Sex::Female,
+            hmis_patients_api::Sex::Male => Sex::Male,
+            hmis_patients_api::Sex::Unknown => Sex::Unknown,
         };
         let mut tx = database.begin(tenant_id, &RequestId::generate()).await?;
         store::keep_patient(&mut tx, patient_id, 0, (sex, facts.birth_date)).await?;
@@ -209,19 +209,7 @@ impl Laboratory {
         self.calls
             .read(context, async |tx| {
                 let orders = store::patient_orders(tx, patient_id).await?;
-                let mut access = None;
-                for order in &orders {
-                    let reached = context
-                        .authorize_patient(READ, &order_target(order))
-                        .map_err(refused(vec![patient_id]))?;
-                    if reached.reason().is_some() {
-                        access = Some(reached);
-                    }
-                }
-                let shown = match access {
-                    Some(access) => Shown::patient(patient_id, &access),
-                    None => Shown::patients(vec![patient_id]),
-                };
+                let shown = patient_shown(context, patient_id, &orders)?;
                 let orders = orders_view(tx, orders).await?;
                 Ok((pb::ListPatientOrdersResponse { orders }, shown))
             })
@@ -253,15 +241,15 @@ impl Laboratory {
                     if order.status == OrderStatus::Cancelled {
                         return Err(Error::precondition("the order is cancelled"));
                     }
+                    // Tests no live specimen carries and no result answers yet.
+                    let results = store::current_results(tx, &[order.id]).await?;
                     let waiting: Vec<OrderTestRow> = store::order_tests(tx, &[order.id])
                         .await?
                         .into_iter()
-                        .filter(|test| test.specimen_id.is_none())
-                        .collect();
-                    let results = store::current_results(tx, &[order.id]).await?;
-                    let waiting: Vec<OrderTestRow> = waiting
-                        .into_iter()
-                        .filter(|test| !results.iter().any(|r| r.test_code == test.test_code))
+                        .filter(|test| {
+                            test.specimen_id.is_none()
+                                && !results.iter().any(|r| r.test_code == test.test_code)
+                        })
                         .collect();
                     if waiting.is_empty() {
                         return Err(Error::precondition(

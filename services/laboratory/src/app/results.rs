@@ -15,14 +15,11 @@ use hmis_proto::events::laboratory::{
 use hmis_proto::openhmis::laboratory::v1 as pb;
 use uuid::Uuid;
 
-use super::{
-    ACKNOWLEDGE, Laboratory, PROCESS, READ, VALIDATE, authorize, method, order_target, record,
-    refused, settled,
-};
+use super::{ACKNOWLEDGE, Laboratory, PROCESS, READ, VALIDATE, authorize, method, record, settled};
 use crate::convert;
 use crate::domain::{
-    Flag, Measure, OrderStatus, ResultKind, ResultStatus, Sex, SpecimenStatus, TestProgress,
-    ValidationStage, age_in_days, assess, assess_coded, order_status,
+    Flag, Measure, OrderStatus, ResultKind, ResultStatus, Sex, SpecimenStatus, ValidationStage,
+    age_in_days, assess, assess_coded,
 };
 use crate::error::{Error, Result};
 use crate::store::{self, NewResult, OrderRow, OrderTestRow, ResultRow, SpecimenRow, TestRow};
@@ -81,24 +78,6 @@ pub(crate) struct Source {
     pub sender_flags: String,
 }
 
-/// The patient's sex and birth date as the registry told the laboratory.
-async fn patient_sex_and_birth(
-    tx: &mut TenantTx,
-    patient_id: Uuid,
-) -> Result<(Sex, Option<chrono::NaiveDate>)> {
-    Ok(match store::patient_facts(tx, patient_id).await? {
-        Some((sex, birth)) => (
-            match sex.as_str() {
-                "female" => Sex::Female,
-                "male" => Sex::Male,
-                _ => Sex::Unknown,
-            },
-            birth,
-        ),
-        None => (Sex::Unknown, None),
-    })
-}
-
 /// What entering results into one order reads once, however many values arrive: the order's
 /// tests, their catalogue entries, the patient's sex and birth date, the current results
 /// (kept up to date as values are entered).
@@ -118,7 +97,11 @@ impl Entering {
         let tests = store::order_tests(tx, &[order.id]).await?;
         let codes: Vec<String> = tests.iter().map(|test| test.test_code.clone()).collect();
         let catalogue = store::get_tests(tx, &codes).await?;
-        let (sex, birth) = patient_sex_and_birth(tx, order.patient_id).await?;
+        // Unknown to the registry's events (and the registry): ranges for either sex and any
+        // age apply.
+        let (sex, birth) = store::patient_facts(tx, order.patient_id)
+            .await?
+            .unwrap_or((Sex::Unknown, None));
         let current = store::current_results(tx, &[order.id]).await?;
         Ok(Self {
             order,
@@ -133,22 +116,7 @@ impl Entering {
 
     /// Where the order stands with what was entered, given its specimens.
     pub(crate) fn status(&self, specimens: &[SpecimenRow]) -> OrderStatus {
-        let progress: Vec<TestProgress> = self
-            .tests
-            .iter()
-            .map(|test| TestProgress {
-                specimen: test
-                    .specimen_id
-                    .and_then(|id| specimens.iter().find(|specimen| specimen.id == id))
-                    .map(|specimen| specimen.status),
-                result: self
-                    .current
-                    .iter()
-                    .find(|result| result.test_code == test.test_code)
-                    .map(|result| result.status),
-            })
-            .collect();
-        order_status(self.order.status == OrderStatus::Cancelled, &progress)
+        super::status_of(&self.order, &self.tests, specimens, &self.current)
     }
 }
 
@@ -163,7 +131,7 @@ impl Laboratory {
         entering: &mut Entering,
         entry: &Entry,
         source: &Source,
-    ) -> Result<std::result::Result<ResultRow, EntryFault>> {
+    ) -> Result<std::result::Result<(), EntryFault>> {
         let order = &entering.order;
         if !entering
             .tests
@@ -281,11 +249,11 @@ impl Laboratory {
         };
         entering.current.push(result.clone());
         entering.pending.push(NewResult {
-            row: result.clone(),
+            row: result,
             numeric,
             message_id: source.message_id,
         });
-        Ok(Ok(result))
+        Ok(Ok(()))
     }
 
     /// Stores what was entered (one statement), then raises the alert of each critical value
@@ -505,24 +473,12 @@ impl Laboratory {
                 let results = store::cumulative(tx, patient_id, &test_code).await?;
                 let order_ids: Vec<Uuid> = results.iter().map(|r| r.order_id).collect();
                 let orders = store::get_orders(tx, &order_ids).await?;
-                let mut access = None;
-                for order in &orders {
-                    let reached = context
-                        .authorize_patient(READ, &order_target(order))
-                        .map_err(refused(vec![patient_id]))?;
-                    if reached.reason().is_some() {
-                        access = Some(reached);
-                    }
-                }
+                let shown = super::patient_shown(context, patient_id, &orders)?;
                 let name = store::get_tests(tx, std::slice::from_ref(&test_code))
                     .await?
                     .pop()
                     .map(|test| test.name)
                     .unwrap_or_else(|| test_code.clone());
-                let shown = match access {
-                    Some(access) => Shown::patient(patient_id, &access),
-                    None => Shown::patients(vec![patient_id]),
-                };
                 Ok((
                     pb::GetCumulativeResultsResponse {
                         results: results

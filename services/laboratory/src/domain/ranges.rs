@@ -91,13 +91,14 @@ pub enum RangeSex {
     Male,
 }
 
-/// A patient's sex as the registry records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sex {
-    Female,
-    Male,
-    Unknown,
-}
+hmis_platform::labels!(
+    /// A patient's sex as the registry records it (kept in `laboratory.known_patients`).
+    Sex {
+        Female => "female",
+        Male => "male",
+        Unknown => "unknown",
+    }
+);
 
 /// One reference range, stored as the test's `ranges` (JSON) and compared as [`Measure`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -110,7 +110,7 @@ impl LaboratoryService for LaboratoryApi {
         let context = RequestContext::of(&request);
         context.authorize_any(MANAGE)?;
         let message = request.into_inner();
-        let limit = parse::page_size("page_size", message.page_size, 50, 500)?;
+        let limit = parse::messages(&message)?;
         Ok(Response::new(
             self.laboratory.list_messages(&context, limit).await?,
         ))

@@ -318,16 +318,22 @@ pub(crate) fn analyser(message: &pb::RegisterAnalyserRequest) -> Result<NewAnaly
     })?)
 }
 
-pub(crate) fn page_size(field: &str, value: i32, default: i64, max: i64) -> Result<i64> {
-    let mut violations = Violations::default();
-    let size = match value {
+/// A listing's `page_size`: 0 is `default`; beyond 1..=500 is refused.
+fn page_size(value: i32, default: i64, violations: &mut Violations) -> Option<i64> {
+    match value {
         0 => Some(default),
-        value if value < 0 || i64::from(value) > max => {
-            violations.add(field, format!("must be between 1 and {max}"));
+        size if (1..=500).contains(&size) => Some(i64::from(size)),
+        _ => {
+            violations.add("page_size", "must be between 1 and 500");
             None
         }
-        value => Some(i64::from(value)),
-    };
+    }
+}
+
+/// How many entries of the HL7 message log to list (default 50).
+pub(crate) fn messages(message: &pb::ListHl7MessagesRequest) -> Result<i64> {
+    let mut violations = Violations::default();
+    let size = page_size(message.page_size, 50, &mut violations);
     Ok(violations.finish(|| size)?)
 }
 
@@ -347,14 +353,7 @@ pub(crate) fn worklist(message: &pb::ListWorklistRequest) -> Result<WorklistQuer
             None => violations.add(format!("statuses[{index}]"), "is not a known status"),
         }
     }
-    let limit = match message.page_size {
-        0 => Some(100),
-        size if (1..=500).contains(&size) => Some(i64::from(size)),
-        _ => {
-            violations.add("page_size", "must be between 1 and 500");
-            None
-        }
-    };
+    let limit = page_size(message.page_size, 100, &mut violations);
     Ok(violations.finish(|| {
         Some(WorklistQuery {
             facility_id: facility?,

@@ -6,7 +6,9 @@ use hmis_platform::TenantTx;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::domain::{Flag, OrderStatus, Priority, RejectionReason, ResultStatus, SpecimenStatus};
+use crate::domain::{
+    Flag, OrderStatus, Priority, RejectionReason, ResultStatus, Sex, SpecimenStatus,
+};
 use crate::error::{Error, Result};
 
 /// Keeps what the registry said of a patient, unless a newer version is kept already.
@@ -14,7 +16,7 @@ pub async fn keep_patient(
     tx: &mut TenantTx,
     patient_id: Uuid,
     version: i64,
-    (sex, birth_date): (&str, Option<NaiveDate>),
+    (sex, birth_date): (Sex, Option<NaiveDate>),
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO laboratory.known_patients (tenant_id, patient_id, version, sex, birth_date) \
@@ -36,7 +38,7 @@ pub async fn keep_patient(
 pub async fn patient_facts(
     tx: &mut TenantTx,
     patient_id: Uuid,
-) -> Result<Option<(String, Option<NaiveDate>)>> {
+) -> Result<Option<(Sex, Option<NaiveDate>)>> {
     Ok(sqlx::query_as(
         "SELECT sex, birth_date FROM laboratory.known_patients WHERE patient_id = $1",
     )
