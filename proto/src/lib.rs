@@ -74,6 +74,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.laboratory.v1.rs"));
         }
     }
+    pub mod imaging {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.imaging.v1.rs"));
+        }
+    }
 }
 
 /// The event types modules publish through their outboxes (the full names of the payload
@@ -107,6 +112,11 @@ pub mod events {
         pub const CRITICAL_VALUE_RAISED: &str = "openhmis.laboratory.v1.CriticalValueRaised";
         pub const CRITICAL_VALUE_ACKNOWLEDGED: &str =
             "openhmis.laboratory.v1.CriticalValueAcknowledged";
+    }
+
+    /// `openhmis.imaging.v1` events.
+    pub mod imaging {
+        pub const REPORT_SIGNED: &str = "openhmis.imaging.v1.ReportSigned";
     }
 
     /// `openhmis.inventory.v1` events.

@@ -16,8 +16,9 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::store::{
-    AdmissionState, AllergyRow, DiagnosisRow, EncounterRow, InvestigationResultRow, MedicineRow,
-    NoteRow, PrescriptionRow, ProcedureRow, ReferralRow, RuleRow,
+    AdmissionState, AllergyRow, DiagnosisRow, EncounterRow, ImagingReportRow,
+    InvestigationResultRow, MedicineRow, NoteRow, PrescriptionRow, ProcedureRow, ReferralRow,
+    RuleRow,
 };
 
 fn required() -> ParseError {
@@ -265,6 +266,22 @@ pub fn investigation_result_to_pb(row: &InvestigationResultRow) -> pb::Investiga
         observe_time: timestamp(row.observed_at),
         release_time: timestamp(row.released_at),
         corrected: row.corrected,
+    }
+}
+
+pub fn imaging_report_to_pb(row: &ImagingReportRow) -> pb::ImagingReport {
+    pb::ImagingReport {
+        exam_id: row.exam_id.to_string(),
+        order_id: row.order_id.to_string(),
+        service_code: row.service_code.clone(),
+        service_name: row.service_name.clone(),
+        modality: row.modality.clone(),
+        findings: row.findings.clone(),
+        conclusion: row.conclusion.clone(),
+        signed_by: row.signed_by.to_string(),
+        sign_time: timestamp(row.signed_at),
+        study_instance_uid: row.study_uid.clone(),
+        amended: row.amended,
     }
 }
 

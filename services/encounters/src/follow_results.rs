@@ -1,6 +1,7 @@
-//! Laboratory results enter the patient's record when the laboratory releases them
-//! (`ResultsReleased`): encounters keeps the latest released value of each ordered test for
-//! the medical extract. Idempotent: a release seen twice writes the same row; an older
+//! Investigations enter the patient's record when their department releases them: laboratory
+//! results (`ResultsReleased`, the latest released value of each ordered test) and imaging
+//! reports (`ReportSigned`, the latest signed version of each examination's report), kept for
+//! the medical extract. Idempotent: an event seen twice writes the same row; an older
 //! release never replaces a newer one.
 
 use std::sync::Arc;
@@ -10,11 +11,13 @@ use hmis_platform::Database;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::wire::parse_timestamp;
+use hmis_proto::events::imaging::REPORT_SIGNED;
 use hmis_proto::events::laboratory::RESULTS_RELEASED;
+use hmis_proto::openhmis::imaging::v1 as imaging_pb;
 use hmis_proto::openhmis::laboratory::v1 as laboratory_pb;
 use uuid::Uuid;
 
-use crate::store::{self, InvestigationResultRow};
+use crate::store::{self, ImagingReportRow, InvestigationResultRow};
 
 #[derive(Debug)]
 struct ResultsFollower {
@@ -26,6 +29,19 @@ pub(crate) fn subscription(database: Database) -> Subscription {
         source: "laboratory",
         subscriber: "encounters.investigation_results".to_owned(),
         handler: Arc::new(ResultsFollower { database }),
+    }
+}
+
+#[derive(Debug)]
+struct ImagingFollower {
+    database: Database,
+}
+
+pub(crate) fn imaging_subscription(database: Database) -> Subscription {
+    Subscription {
+        source: "imaging",
+        subscriber: "encounters.imaging_reports".to_owned(),
+        handler: Arc::new(ImagingFollower { database }),
     }
 }
 
@@ -86,6 +102,63 @@ impl ResultsFollower {
                 .map_err(HandlerError::new)?;
         }
         tx.commit().await.map_err(HandlerError::new)
+    }
+}
+
+fn modality(value: i32) -> &'static str {
+    match imaging_pb::Modality::try_from(value) {
+        Ok(imaging_pb::Modality::Xray) => "xray",
+        Ok(imaging_pb::Modality::Ultrasound) => "ultrasound",
+        Ok(imaging_pb::Modality::Ct) => "ct",
+        Ok(imaging_pb::Modality::Mri) => "mri",
+        Ok(imaging_pb::Modality::Mammography) => "mammography",
+        Ok(imaging_pb::Modality::Fluoroscopy) => "fluoroscopy",
+        _ => "",
+    }
+}
+
+impl ImagingFollower {
+    async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
+        if event.event_type != REPORT_SIGNED {
+            return Ok(());
+        }
+        let signed: imaging_pb::ReportSigned = event.decode().map_err(HandlerError::new)?;
+        let order = signed.order.ok_or_else(|| invalid("order"))?;
+        let exam = signed.exam.ok_or_else(|| invalid("exam"))?;
+        let report = exam.report.as_ref().ok_or_else(|| invalid("report"))?;
+        let id = |value: &str, what: &str| Uuid::parse_str(value).map_err(|_| invalid(what));
+        let row = ImagingReportRow {
+            exam_id: id(&exam.id, "exam id")?,
+            order_id: id(&order.id, "order id")?,
+            encounter_id: id(&order.encounter_id, "encounter id")?,
+            service_code: exam.service_code.clone(),
+            service_name: exam.service_name.clone(),
+            modality: modality(exam.modality).to_owned(),
+            findings: report.findings.clone(),
+            conclusion: report.conclusion.clone(),
+            signed_by: id(&report.signed_by, "signed_by")?,
+            signed_at: parse_timestamp(report.sign_time.as_ref())
+                .ok()
+                .flatten()
+                .unwrap_or(event.occurred_at),
+            study_uid: exam.study_instance_uid.clone(),
+            amended: report.version > 1,
+        };
+        let mut tx = self
+            .database
+            .begin(event.tenant_id, &RequestId::generate())
+            .await
+            .map_err(HandlerError::new)?;
+        store::keep_imaging_report(&mut tx, &row)
+            .await
+            .map_err(HandlerError::new)?;
+        tx.commit().await.map_err(HandlerError::new)
+    }
+}
+
+impl EventHandler for ImagingFollower {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(self.follow(event))
     }
 }
 

@@ -154,6 +154,7 @@ impl hmis_platform::module::Module for EncountersModule {
         vec![
             self.admission_subscription(),
             follow_results::subscription(self.ward.calls.database().clone()),
+            follow_results::imaging_subscription(self.ward.calls.database().clone()),
         ]
     }
 

@@ -124,6 +124,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "billing.manage",
             "laboratory.read",
             "laboratory.manage",
+            "imaging.read",
+            "imaging.manage",
         ],
     },
     StandardRole {
@@ -178,6 +180,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "laboratory.read",
             "laboratory.collect",
             "laboratory.acknowledge",
+            // Where the ward's imaging examinations stand, and their reports.
+            "imaging.read",
         ],
     },
     StandardRole {
@@ -211,6 +215,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "surgery.record",
             "laboratory.read",
             "laboratory.acknowledge",
+            "imaging.read",
         ],
     },
     StandardRole {
@@ -342,6 +347,29 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "laboratory.read",
             "laboratory.process",
             "laboratory.validate",
+        ],
+    },
+    StandardRole {
+        code: "radiographer",
+        name: "Radiographer (imaging technologist)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "terminology.read",
+            "imaging.read",
+            "imaging.perform",
+        ],
+    },
+    StandardRole {
+        code: "radiologist",
+        name: "Radiologist (imaging reports)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "terminology.read",
+            "imaging.read",
+            "imaging.perform",
+            "imaging.report",
         ],
     },
     StandardRole {

@@ -219,6 +219,10 @@ impl Application {
         self.modules.laboratory.clone()
     }
 
+    pub fn imaging(&self) -> hmis_imaging::ImagingModule {
+        self.modules.imaging.clone()
+    }
+
     pub fn terminology(&self) -> TerminologyModule {
         self.modules.terminology.clone()
     }
@@ -343,6 +347,9 @@ impl Application {
             .await
             .map_err(ServerError::Demo)?;
         demo::load_laboratory(&core, &self.modules.laboratory, tenant_id, &wards)
+            .await
+            .map_err(ServerError::Demo)?;
+        demo::load_imaging(&core, &self.modules.imaging, tenant_id, &wards)
             .await
             .map_err(ServerError::Demo)
     }

@@ -14,6 +14,7 @@ use hmis_billing::BillingModule;
 use hmis_core::CoreModule;
 use hmis_encounters::EncountersModule;
 use hmis_iam::IamModule;
+use hmis_imaging::ImagingModule;
 use hmis_inventory::InventoryModule;
 use hmis_laboratory::LaboratoryModule;
 use hmis_patients::PatientsModule;
@@ -41,6 +42,7 @@ pub const MODULES: &[&str] = &[
     "surgery",
     "billing",
     "laboratory",
+    "imaging",
 ];
 
 /// Every module of this build, built once.
@@ -58,6 +60,7 @@ pub struct Modules {
     pub surgery: SurgeryModule,
     pub billing: BillingModule,
     pub laboratory: LaboratoryModule,
+    pub imaging: ImagingModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -145,6 +148,7 @@ impl Modules {
             options.laboratory.clone(),
             patients_channel(),
         );
+        let imaging = ImagingModule::new(database.clone(), clock.clone(), options.imaging.clone());
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -159,6 +163,7 @@ impl Modules {
             surgery,
             billing,
             laboratory,
+            imaging,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -172,7 +177,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 12] {
+    pub fn all(&self) -> [&dyn Module; 13] {
         [
             &self.core,
             &self.iam,
@@ -186,6 +191,7 @@ impl Modules {
             &self.surgery,
             &self.billing,
             &self.laboratory,
+            &self.imaging,
         ]
     }
 }

@@ -1,5 +1,5 @@
 //! Everything the process can be told: the platform's sections (server, database, telemetry,
-//! outbox) and each module's own (`[iam]`, `[admissions]`, `[statistics]`, `[laboratory]`), declared by the
+//! outbox) and each module's own (`[iam]`, `[admissions]`, `[statistics]`, `[laboratory]`, `[imaging]`), declared by the
 //! module and named here, in the composition root. Built-in defaults, then an optional TOML
 //! file, then `HMIS_*` environment variables (nested keys with `__`, e.g.
 //! `HMIS_DATABASE__URL`); an unknown key anywhere is refused.
@@ -8,6 +8,7 @@ use std::path::Path;
 
 use hmis_admissions::AdmissionsOptions;
 use hmis_iam::IamOptions;
+use hmis_imaging::ImagingOptions;
 use hmis_laboratory::LaboratoryOptions;
 use hmis_platform::config::{
     ConfigError, DatabaseOptions, OutboxOptions, ServerOptions, TelemetryOptions,
@@ -26,6 +27,7 @@ pub struct Options {
     pub admissions: AdmissionsOptions,
     pub statistics: StatisticsOptions,
     pub laboratory: LaboratoryOptions,
+    pub imaging: ImagingOptions,
 }
 
 impl Options {

@@ -16,13 +16,11 @@ use hmis_laboratory::LaboratoryOptions;
 use hmis_platform::RequestContext;
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
-use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::laboratory::v1 as pb;
-use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_terminology::TerminologyModule;
 use pb::laboratory_service_client::LaboratoryServiceClient;
-use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, eventually, signed_in, violated_fields};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tonic::Code;
@@ -40,22 +38,6 @@ fn encounters(
     app: &TestApp,
 ) -> encounters_pb::encounter_service_client::EncounterServiceClient<Channel> {
     encounters_pb::encounter_service_client::EncounterServiceClient::new(app.channel.clone())
-}
-
-async fn eventually<T, F, Fut>(what: &str, found: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut poll = tokio::time::interval(Duration::from_millis(25));
-    while tokio::time::Instant::now() < deadline {
-        poll.tick().await;
-        if let Some(value) = found().await {
-            return value;
-        }
-    }
-    panic!("never happened: {what}");
 }
 
 /// One MLLP connection to the laboratory's listener.
@@ -244,66 +226,13 @@ impl Lab {
 
     /// A woman born in 1961, admitted into bed `bed`, with her encounter open.
     async fn admitted(&self, family: &str, bed: usize) -> encounters_pb::Encounter {
-        let patient_id = patients_pb::patient_service_client::PatientServiceClient::new(
-            self.app.channel.clone(),
-        )
-        .register_patient(signed_in(
-            &self.desk,
-            patients_pb::RegisterPatientRequest {
-                request_id: request_id(),
-                patient: Some(patients_pb::Patient {
-                    family_name: family.to_owned(),
-                    given_names: "Ana".to_owned(),
-                    sex: patients_pb::Sex::Female.into(),
-                    birth_date: "1961-05-17".to_owned(),
-                    ..Default::default()
-                }),
-                confirm_new_patient: true,
-            },
-        ))
-        .await
-        .expect("register")
-        .into_inner()
-        .patient
-        .expect("patient")
-        .id;
-        let admission = admissions_pb::admission_service_client::AdmissionServiceClient::new(
-            self.app.channel.clone(),
-        )
-        .admit_patient(signed_in(
-            &self.desk,
-            admissions_pb::AdmitPatientRequest {
-                request_id: request_id(),
-                admission: Some(admissions_pb::Admission {
-                    patient_id,
-                    department_id: self.ward_id.clone(),
-                    bed_id: self.beds[bed].clone(),
-                    r#type: admissions_pb::AdmissionType::Emergency.into(),
-                    admitting_diagnosis_code: "J18.9".to_owned(),
-                    admitting_diagnosis_text: "Pneumonia".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("admit")
-        .into_inner()
-        .admission
-        .expect("admission");
-        encounters(&self.app)
-            .open_encounter(signed_in(
-                &self.doctor,
-                encounters_pb::OpenEncounterRequest {
-                    request_id: request_id(),
-                    admission_id: admission.id,
-                    ..Default::default()
-                },
-            ))
+        self.app
+            .admitted(
+                (&self.desk, &self.doctor),
+                (&self.ward_id, &self.beds[bed]),
+                family,
+            )
             .await
-            .expect("encounter")
-            .into_inner()
-            .encounter
-            .expect("encounter")
     }
 
     /// The physician refers the encounter for `codes`; answers the laboratory's order once

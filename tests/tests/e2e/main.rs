@@ -11,6 +11,7 @@ mod encounters;
 mod foundation;
 mod gateway;
 mod iam;
+mod imaging;
 mod inputs;
 mod inventory;
 mod kit;

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::Ward;
 use crate::convert::{
-    allergy_to_pb, diagnosis_to_pb, encounter_to_pb, investigation_result_to_pb, note_to_pb,
-    prescription_to_pb, procedure_to_pb, referral_to_pb, trim_decimal,
+    allergy_to_pb, diagnosis_to_pb, encounter_to_pb, imaging_report_to_pb,
+    investigation_result_to_pb, note_to_pb, prescription_to_pb, procedure_to_pb, referral_to_pb,
+    trim_decimal,
 };
 use crate::domain::NoteKind;
 use crate::error::Result;
@@ -245,6 +246,20 @@ fn render(extract: &pb::MedicalExtract, prescriptions: &[PrescriptionRow]) -> St
             );
         }
     }
+    if !extract.imaging_reports.is_empty() {
+        let _ = writeln!(text, "\nIMAGING REPORTS");
+        for report in &extract.imaging_reports {
+            let amended = if report.amended { " [amended]" } else { "" };
+            let _ = writeln!(
+                text,
+                "- {} {}: {}{amended}\n  Findings: {}",
+                timestamp_text(report.sign_time.as_ref()),
+                report.service_name,
+                report.conclusion,
+                report.findings,
+            );
+        }
+    }
     if !extract.referrals.is_empty() {
         let _ = writeln!(text, "\nREFERRALS");
         for referral in &extract.referrals {
@@ -280,6 +295,7 @@ impl Ward {
         let notes = store::notes_of(&mut tx, encounter_id).await?;
         let allergies = store::allergies_of(&mut tx, encounter.patient_id).await?;
         let results = store::investigation_results_of(&mut tx, encounter_id).await?;
+        let imaging = store::imaging_reports_of(&mut tx, encounter_id).await?;
         self.commit_read(tx, context, Shown::patient(encounter.patient_id, &access))
             .await?;
         let (recommendations, notes): (Vec<_>, Vec<_>) = notes
@@ -296,6 +312,7 @@ impl Ward {
             allergies: allergies.iter().map(allergy_to_pb).collect(),
             text: String::new(),
             results: results.iter().map(investigation_result_to_pb).collect(),
+            imaging_reports: imaging.iter().map(imaging_report_to_pb).collect(),
         };
         extract.text = render(&extract, &prescriptions);
         // The extract is what leaves the hospital with the patient; its size is bounded by

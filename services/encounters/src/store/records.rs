@@ -263,3 +263,65 @@ pub async fn investigation_results_of(
     .fetch_all(&mut **tx)
     .await?)
 }
+
+/// An imaging report signed for one of the encounter's orders.
+#[derive(Debug, Clone, FromRow)]
+pub struct ImagingReportRow {
+    pub exam_id: Uuid,
+    pub order_id: Uuid,
+    pub encounter_id: Uuid,
+    pub service_code: String,
+    pub service_name: String,
+    pub modality: String,
+    pub findings: String,
+    pub conclusion: String,
+    pub signed_by: Uuid,
+    pub signed_at: DateTime<Utc>,
+    pub study_uid: String,
+    pub amended: bool,
+}
+
+/// Keeps the latest signed version of an examination's report (a later one replaces it).
+pub async fn keep_imaging_report(tx: &mut TenantTx, row: &ImagingReportRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO encounters.imaging_reports (tenant_id, exam_id, order_id, encounter_id, \
+         service_code, service_name, modality, findings, conclusion, signed_by, signed_at, \
+         study_uid, amended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (tenant_id, exam_id) DO UPDATE SET findings = EXCLUDED.findings, \
+         conclusion = EXCLUDED.conclusion, signed_by = EXCLUDED.signed_by, \
+         signed_at = EXCLUDED.signed_at, study_uid = EXCLUDED.study_uid, \
+         amended = EXCLUDED.amended \
+         WHERE encounters.imaging_reports.signed_at <= EXCLUDED.signed_at",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.exam_id)
+    .bind(row.order_id)
+    .bind(row.encounter_id)
+    .bind(&row.service_code)
+    .bind(&row.service_name)
+    .bind(&row.modality)
+    .bind(&row.findings)
+    .bind(&row.conclusion)
+    .bind(row.signed_by)
+    .bind(row.signed_at)
+    .bind(&row.study_uid)
+    .bind(row.amended)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn imaging_reports_of(
+    tx: &mut TenantTx,
+    encounter_id: Uuid,
+) -> Result<Vec<ImagingReportRow>> {
+    Ok(sqlx::query_as(
+        "SELECT exam_id, order_id, encounter_id, service_code, service_name, modality, \
+                findings, conclusion, signed_by, signed_at, study_uid, amended \
+         FROM encounters.imaging_reports WHERE encounter_id = $1 \
+         ORDER BY signed_at, service_name",
+    )
+    .bind(encounter_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}

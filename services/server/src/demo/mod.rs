@@ -9,6 +9,7 @@
 mod billing;
 mod clinical;
 mod formulary;
+mod imaging;
 mod laboratory;
 mod organisation;
 mod registry;
@@ -17,6 +18,7 @@ mod surgery;
 pub use billing::load_billing;
 pub use clinical::{load_encounters, load_inventory};
 pub use formulary::load_formulary;
+pub use imaging::load_imaging;
 pub use laboratory::load_laboratory;
 pub use organisation::{DEMO_PASSWORD, DEMO_TENANT_CODE, DemoWards, apply_defaults, load};
 pub use registry::{DEMO_PATIENTS, load_admissions, load_patients};

@@ -387,6 +387,18 @@ pub async fn load(
             "lab_physician",
             Scope::Facility(facility_id),
         ),
+        (
+            "radiographer",
+            "Radu Radiographer (imaging)",
+            "radiographer",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "radiologist",
+            "Dr. Irina Imaging (radiologist)",
+            "radiologist",
+            Scope::Facility(facility_id),
+        ),
     ];
     for (username, display_name, role_code, scope) in staff {
         iam.ensure_user(

@@ -1,9 +1,13 @@
 //! The hospital a test needs, built through the public contracts as an administrator would:
 //! departments with their rooms and beds ([`WardSpec`], [`TestApp::open_ward`]) and staff who
-//! sign in ([`TestApp::staff`]).
+//! sign in ([`TestApp::staff`]), and patients admitted with their encounter open
+//! ([`TestApp::admitted`]).
 
 use hmis_platform::auth::Scope;
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as pb;
+use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+use hmis_proto::openhmis::patients::v1 as patients_pb;
 
 use super::{Session, TestApp, USER_PASSWORD, signed_in};
 
@@ -148,4 +152,91 @@ impl TestApp {
             .await
             .unwrap_or_else(|status| panic!("{username} signs in: {status}"))
     }
+
+    /// A woman born in 1961 registered at `desk`, admitted into the ward's bed with an
+    /// emergency admission for pneumonia, and her encounter opened by `doctor`.
+    pub async fn admitted(
+        &self,
+        (desk, doctor): (&Session, &Session),
+        (ward_id, bed_id): (&str, &str),
+        family: &str,
+    ) -> encounters_pb::Encounter {
+        let patient_id =
+            patients_pb::patient_service_client::PatientServiceClient::new(self.channel.clone())
+                .register_patient(signed_in(
+                    desk,
+                    patients_pb::RegisterPatientRequest {
+                        request_id: request_id(),
+                        patient: Some(patients_pb::Patient {
+                            family_name: family.to_owned(),
+                            given_names: "Ana".to_owned(),
+                            sex: patients_pb::Sex::Female.into(),
+                            birth_date: "1961-05-17".to_owned(),
+                            ..Default::default()
+                        }),
+                        confirm_new_patient: true,
+                    },
+                ))
+                .await
+                .expect("register")
+                .into_inner()
+                .patient
+                .expect("patient")
+                .id;
+        let admission = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+            self.channel.clone(),
+        )
+        .admit_patient(signed_in(
+            desk,
+            admissions_pb::AdmitPatientRequest {
+                request_id: request_id(),
+                admission: Some(admissions_pb::Admission {
+                    patient_id,
+                    department_id: ward_id.to_owned(),
+                    bed_id: bed_id.to_owned(),
+                    r#type: admissions_pb::AdmissionType::Emergency.into(),
+                    admitting_diagnosis_code: "J18.9".to_owned(),
+                    admitting_diagnosis_text: "Pneumonia".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("admit")
+        .into_inner()
+        .admission
+        .expect("admission");
+        encounters_pb::encounter_service_client::EncounterServiceClient::new(self.channel.clone())
+            .open_encounter(signed_in(
+                doctor,
+                encounters_pb::OpenEncounterRequest {
+                    request_id: request_id(),
+                    admission_id: admission.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("encounter")
+            .into_inner()
+            .encounter
+            .expect("encounter")
+    }
+}
+
+/// Polls `found` until it answers (at most 30 seconds): what another module does after an
+/// event, awaited without sleeping for a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, found: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(25));
+    while tokio::time::Instant::now() < deadline {
+        poll.tick().await;
+        if let Some(value) = found().await {
+            return value;
+        }
+    }
+    panic!("never happened: {what}");
 }

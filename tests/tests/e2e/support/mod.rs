@@ -5,7 +5,7 @@
 
 mod hospital;
 
-pub use hospital::WardSpec;
+pub use hospital::{WardSpec, eventually};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
