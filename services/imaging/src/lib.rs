@@ -39,7 +39,7 @@ pub const SCHEMA: &str = "imaging";
 #[serde(default, deny_unknown_fields)]
 pub struct ImagingOptions {
     /// The viewer's address of a study, `{study_uid}` standing for its study instance UID,
-    /// e.g. "https://pacs.example/viewer?StudyInstanceUIDs={study_uid}" (none: no link).
+    /// e.g. `https://pacs.example/viewer?StudyInstanceUIDs={study_uid}` (none: no link).
     pub viewer_url: Option<String>,
 }
 
