@@ -11,6 +11,7 @@ import { CashDesk } from "./screens/CashDesk";
 import { Census } from "./screens/Census";
 import { Emergency } from "./screens/Emergency";
 import { Encounter } from "./screens/Encounter";
+import { Imaging } from "./screens/Imaging";
 import { Laboratory, WardLaboratory } from "./screens/Laboratory";
 import { Pharmacy } from "./screens/Pharmacy";
 import { Reports } from "./screens/Reports";
@@ -59,6 +60,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
   if (props.hash.startsWith("#/laboratory")) return <Laboratory session={props.session} />;
   if (props.hash.startsWith("#/ward-lab")) return <WardLaboratory />;
+  if (props.hash.startsWith("#/imaging")) return <Imaging session={props.session} />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
@@ -81,6 +83,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
   { path: "#/ward-lab", title: "wardLaboratory", permission: "laboratory.acknowledge" },
   { path: "#/laboratory", title: "labBench", permission: "laboratory.process" },
+  { path: "#/imaging", title: "imagingScreen", permission: "imaging.perform" },
   { path: "#/theatre", title: "operatingBlock", permission: "surgery.read" },
   { path: "#/cashdesk", title: "cashDesk", permission: "billing.cash" },
   { path: "#/revenue", title: "revenue", permission: "billing.reports" },

@@ -16,17 +16,20 @@ export function ConceptSearch(props: {
   several?: boolean;
 }) {
   const [query, setQuery] = useState("");
-  const [concepts, setConcepts] = useState<Concept[]>([]);
+  // What was found, and in which code system: a list found in another system (the form's
+  // system just changed) is never offered.
+  const [found, setFound] = useState<{ system: string; concepts: Concept[] }>({ system: "", concepts: [] });
+  const concepts = found.system === props.system ? found.concepts : [];
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     if (query.trim().length < 2) {
-      setConcepts([]);
+      setFound({ system: "", concepts: [] });
       return;
     }
     const timer = setTimeout(() => {
       client(TerminologyService)
         .searchConcepts({ system: props.system, query: query.trim(), selectableOnly: true, pageSize: 10 })
-        .then((answer) => setConcepts(answer.concepts))
+        .then((answer) => setFound({ system: props.system, concepts: answer.concepts }))
         .catch(setError);
     }, 250);
     return () => clearTimeout(timer);
