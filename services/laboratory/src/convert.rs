@@ -179,6 +179,7 @@ pub(crate) fn analyser_to_pb(row: &AnalyserRow) -> pb::Analyser {
         facility_id: row.facility_id.to_string(),
         section_code: row.section_code.clone(),
         active: row.active,
+        order_endpoint: row.order_endpoint.clone(),
     }
 }
 
@@ -192,6 +193,21 @@ pub(crate) fn message_to_pb(row: &MessageRow) -> pb::Hl7Message {
         acknowledgment_code: row.acknowledgment.clone(),
         error: row.error.clone(),
         results: row.results,
+        direction: if row.outbound {
+            pb::Hl7Direction::Outbound
+        } else {
+            pb::Hl7Direction::Inbound
+        } as i32,
+        delivery: match row.delivery.as_str() {
+            "pending" => pb::DeliveryStatus::Pending,
+            "delivered" => pb::DeliveryStatus::Delivered,
+            "refused" => pb::DeliveryStatus::Refused,
+            "failed" => pb::DeliveryStatus::Failed,
+            _ => pb::DeliveryStatus::Unspecified,
+        } as i32,
+        attempts: row.attempts,
+        next_attempt_time: row.next_attempt_at.and_then(timestamp),
+        accession: row.accession.clone(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! HL7 v2 as analysers speak it: an ORU^R01 (observation results) read into plain values,
-//! and the ACK that answers it. Parsing is `hl7-parser`'s (a kept crate: it decodes escape
+//! the ACK that answers it, and the ORM^O01 that orders a specimen's tests from an analyser
+//! (with the reading of the analyser's ACK). Parsing is `hl7-parser`'s (a kept crate: it decodes escape
 //! sequences and tells where the text stopped making sense); what an ORU must hold for the
 //! laboratory is checked here, and a refusal names the segment and field (ERR-2, ERR-8).
 
@@ -571,8 +572,176 @@ pub fn acknowledgment(
     ack.to_string()
 }
 
+/// A specimen's tests ordered from one analyser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderMessage {
+    /// MSH-5 and MSH-6: the analyser as its own messages name it.
+    pub analyser_application: String,
+    pub analyser_facility: String,
+    pub control_id: String,
+    /// PID-3 (the patient's id), PID-7 (birth date) and PID-8 (F, M or U).
+    pub patient_id: String,
+    pub birth_date: Option<NaiveDate>,
+    pub sex: &'static str,
+    /// ORC-2 and OBR-2 (placer order number): the tube's accession number, which the
+    /// analyser sends back in its results.
+    pub accession: String,
+    /// OBR-15: the specimen type ("serum").
+    pub specimen_type: String,
+    /// ORC-7.6: S (stat), A (as soon as possible) or R (routine).
+    pub priority: &'static str,
+    pub collected_at: DateTime<Utc>,
+    /// (LOINC code, name) of each test: one ORC and OBR each.
+    pub tests: Vec<(String, String)>,
+}
+
+fn hl7_time(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%d%H%M%S+0000").to_string()
+}
+
+/// The ORM^O01 (new order) of a specimen's tests, escapes encoded by the builder.
+pub fn order_message(order: &OrderMessage, now: DateTime<Utc>) -> String {
+    let msh = SegmentBuilder::new("MSH")
+        .with_field_value(3, "OPENHMIS")
+        .with_field_value(4, "OPENHMIS")
+        .with_field_value(5, order.analyser_application.clone())
+        .with_field_value(6, order.analyser_facility.clone())
+        .with_field_value(7, hl7_time(now))
+        .with_field(
+            9,
+            FieldBuilder::default()
+                .with_component(1, "ORM")
+                .with_component(2, "O01")
+                .with_component(3, "ORM_O01"),
+        )
+        .with_field_value(10, order.control_id.clone())
+        .with_field_value(11, "P")
+        .with_field_value(12, "2.5");
+    let pid = SegmentBuilder::new("PID")
+        .with_field_value(1, "1")
+        .with_field(
+            3,
+            FieldBuilder::default()
+                .with_component(1, order.patient_id.clone())
+                .with_component(4, "OPENHMIS")
+                .with_component(5, "PI"),
+        )
+        .with_field_value(
+            7,
+            order
+                .birth_date
+                .map(|date| date.format("%Y%m%d").to_string())
+                .unwrap_or_default(),
+        )
+        .with_field_value(8, order.sex);
+    let mut message = MessageBuilder::new(Separators::default())
+        .with_segment(msh)
+        .with_segment(pid);
+    for (index, (code, name)) in order.tests.iter().enumerate() {
+        message = message
+            .with_segment(
+                SegmentBuilder::new("ORC")
+                    .with_field_value(1, "NW")
+                    .with_field_value(2, order.accession.clone())
+                    .with_field(7, FieldBuilder::default().with_component(6, order.priority))
+                    .with_field_value(9, hl7_time(now)),
+            )
+            .with_segment(
+                SegmentBuilder::new("OBR")
+                    .with_field_value(1, (index + 1).to_string())
+                    .with_field_value(2, order.accession.clone())
+                    .with_field(
+                        4,
+                        FieldBuilder::default()
+                            .with_component(1, code.clone())
+                            .with_component(2, name.clone())
+                            .with_component(3, "LN"),
+                    )
+                    .with_field_value(7, hl7_time(order.collected_at))
+                    .with_field_value(15, order.specimen_type.clone()),
+            );
+    }
+    message.to_string()
+}
+
+/// What an answer acknowledges: MSA-1 (AA, AE, AR; CA, CE, CR in enhanced mode) and the
+/// error's words (ERR-8, else MSA-3), or none when the answer is not an acknowledgment.
+pub fn read_acknowledgment(raw: &str) -> Option<(String, String)> {
+    let message = Message::parse_with_lenient_newlines(raw, true).ok()?;
+    let msa = message.segment("MSA")?;
+    let code = field_text(&message, msa, 1).trim().to_owned();
+    if code.is_empty() {
+        return None;
+    }
+    let words = message
+        .segment("ERR")
+        .map(|err| field_text(&message, err, 8))
+        .filter(|words| !words.trim().is_empty())
+        .unwrap_or_else(|| field_text(&message, msa, 3));
+    Some((code, words.chars().take(500).collect()))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_order_message_reads_back_with_its_tests_and_escapes() {
+        let order = OrderMessage {
+            analyser_application: "COBAS".into(),
+            analyser_facility: "LAB1".into(),
+            control_id: "260000042-1".into(),
+            patient_id: "0190a1b2".into(),
+            birth_date: NaiveDate::from_ymd_opt(1961, 5, 17),
+            sex: "F",
+            accession: "260000042".into(),
+            specimen_type: "serum".into(),
+            priority: "S",
+            collected_at: Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap(),
+            tests: vec![
+                ("2823-3".into(), "Potassium".into()),
+                ("2951-2".into(), "Sodium | Na^+".into()),
+            ],
+        };
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap();
+        let raw = order_message(&order, now);
+        let message = Message::parse_with_lenient_newlines(&raw, true).expect("parses");
+        let msh = message.segment("MSH").expect("MSH");
+        assert_eq!(component_text(&message, msh, 9, 1), "ORM");
+        assert_eq!(field_text(&message, msh, 10), "260000042-1");
+        let pid = message.segment("PID").expect("PID");
+        assert_eq!(field_text(&message, pid, 7), "19610517");
+        let obrs: Vec<_> = message.segments().filter(|s| s.name == "OBR").collect();
+        assert_eq!(obrs.len(), 2);
+        assert_eq!(field_text(&message, obrs[0], 2), "260000042");
+        assert_eq!(component_text(&message, obrs[1], 4, 2), "Sodium | Na^+");
+        let orc = message.segment("ORC").expect("ORC");
+        assert_eq!(component_text(&message, orc, 7, 6), "S");
+    }
+
+    #[test]
+    fn acknowledgments_read_their_code_and_words() {
+        let header = Header {
+            sending_application: "OPENHMIS".into(),
+            control_id: "C1".into(),
+            ..Default::default()
+        };
+        let now = Utc::now();
+        let ok = acknowledgment(&header, "A1", now, None);
+        assert_eq!(read_acknowledgment(&ok), Some(("AA".into(), String::new())));
+        let error = Hl7Error::at(
+            "OBR",
+            1,
+            4,
+            ErrorCode::UnknownKey,
+            "test 9999-9 not on this analyser",
+        );
+        let refused = acknowledgment(&header, "A2", now, Some(&error));
+        let (code, words) = read_acknowledgment(&refused).expect("an acknowledgment");
+        assert_eq!(code, "AE");
+        assert!(words.contains("9999-9"), "{words}");
+        assert_eq!(read_acknowledgment("not hl7"), None);
+    }
+
     use super::*;
 
     const ORU: &str = "MSH|^~\\&|COBAS|LAB1|OPENHMIS|HOSP|20261206101500||ORU^R01|MSG0001|P|2.5\r\

@@ -50,6 +50,13 @@ pub struct LaboratoryOptions {
     pub mllp_listen_addr: Option<SocketAddr>,
     /// The largest message taken, in bytes (default 1 MiB).
     pub mllp_max_message_bytes: Option<usize>,
+    /// Milliseconds between the sender's looks for orders due to analysers (default 1000).
+    pub order_poll_ms: Option<u64>,
+    /// Milliseconds before an undelivered order is tried again, doubled after each attempt up
+    /// to ten minutes (default 5000).
+    pub order_retry_ms: Option<u64>,
+    /// Attempts before an order is given up as failed (default 12).
+    pub order_max_attempts: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,11 +190,31 @@ impl hmis_platform::module::Module for LaboratoryModule {
     }
 
     fn workers(&self) -> Vec<hmis_platform::module::Worker> {
+        let laboratory = self.laboratory.clone();
+        let poll = std::time::Duration::from_millis(self.options.order_poll_ms.unwrap_or(1000));
+        let retries = app::Retries {
+            first_delay: std::time::Duration::from_millis(
+                self.options.order_retry_ms.unwrap_or(5000),
+            ),
+            max_attempts: i32::try_from(self.options.order_max_attempts.unwrap_or(12))
+                .unwrap_or(i32::MAX)
+                .max(1),
+        };
+        let mut workers: Vec<hmis_platform::module::Worker> = vec![Box::pin(async move {
+            let mut tick = tokio::time::interval(poll.max(std::time::Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(error) = laboratory.send_due(retries).await {
+                    tracing::warn!(%error, "orders to analysers could not be sent this round");
+                }
+            }
+        })];
         let Some(addr) = self.options.mllp_listen_addr else {
-            return Vec::new();
+            return workers;
         };
         let module = self.clone();
-        vec![Box::pin(async move {
+        workers.push(Box::pin(async move {
             match module.bind_mllp(addr).await {
                 Ok(listener) => {
                     tracing::info!(%addr, "the MLLP listener for analysers is ready");
@@ -197,7 +224,8 @@ impl hmis_platform::module::Module for LaboratoryModule {
                     tracing::error!(%error, %addr, "the MLLP listener could not bind");
                 }
             }
-        })]
+        }));
+        workers
     }
 
     fn idempotency_keys(&self) -> Option<IdempotencyKeys> {

@@ -1,4 +1,5 @@
-//! The MLLP listener analysers send their results to: each message framed as
+//! MLLP, the framing analysers speak: the listener they send their results to, and the
+//! client (`send`) that sends them orders. Each message is framed as
 //! `<VT> message <FS><CR>`, answered in the same framing before the next is read. What is
 //! between frames is skipped; a frame longer than the limit is answered with a NACK and
 //! skipped to its end; a connection that drops mid-frame, or keeps a frame open past the idle
@@ -173,6 +174,50 @@ async fn connection(
         framed.extend_from_slice(&[END, CARRIAGE_RETURN]);
         reader.get_mut().write_all(&framed).await?;
     }
+}
+
+/// How long an analyser may take to accept a connection, and then to answer a message.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest acknowledgment read.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Sends one message to `endpoint` ("host:port") framed for MLLP and answers the framed
+/// reply's content (the analyser's acknowledgment), on a connection of its own.
+pub(crate) async fn send(endpoint: &str, message: &str) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint))
+        .await
+        .map_err(|_| Error::new(ErrorKind::TimedOut, "the analyser did not accept in time"))??;
+    let mut framed = Vec::with_capacity(message.len() + 3);
+    framed.push(START);
+    framed.extend_from_slice(message.as_bytes());
+    framed.extend_from_slice(&[END, CARRIAGE_RETURN]);
+    stream.write_all(&framed).await?;
+    let read = async {
+        let mut reader = BufReader::new(&mut stream);
+        let mut answer = Vec::new();
+        let mut started = false;
+        loop {
+            let byte = reader.read_u8().await?;
+            if !started {
+                started = byte == START;
+                continue;
+            }
+            answer.push(byte);
+            if answer.ends_with(&[END, CARRIAGE_RETURN]) {
+                answer.truncate(answer.len() - 2);
+                return Ok(answer);
+            }
+            if answer.len() > MAX_ANSWER {
+                return Err(Error::new(ErrorKind::InvalidData, "the answer is too long"));
+            }
+        }
+    };
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, read)
+        .await
+        .map_err(|_| Error::new(ErrorKind::TimedOut, "the analyser did not answer in time"))??;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
 #[cfg(test)]

@@ -118,7 +118,12 @@ impl Radiology {
         let desk = staff("desk", "registrar", Scope::Facility(facility_uuid)).await;
         let doctor = staff("doctor", "physician", Scope::Department(ward_uuid)).await;
         let nurse = staff("nurse", "nurse", Scope::Department(ward_uuid)).await;
-        let radiographer = staff("radiographer", "radiographer", Scope::Facility(facility_uuid)).await;
+        let radiographer = staff(
+            "radiographer",
+            "radiographer",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
         let radiologist = staff("radiologist", "radiologist", Scope::Facility(facility_uuid)).await;
         for (code, name, modality) in [
             (CHEST, "Radiography of chest", pb::Modality::Xray),

@@ -762,8 +762,8 @@ async fn an_order_goes_from_the_referral_to_the_medical_extract_with_its_critica
 #[tokio::test]
 async fn bad_hl7_gets_a_nack_or_a_clean_close_and_nothing_partial_is_stored() {
     let lab = Lab::open(LaboratoryOptions {
-        mllp_listen_addr: None,
         mllp_max_message_bytes: Some(4096),
+        ..Default::default()
     })
     .await;
     let encounter = lab.admitted("Ciobanu", 1).await;
@@ -1018,4 +1018,233 @@ async fn bad_requests_name_their_fields_and_only_the_laboratory_enters_results()
         .await
         .expect_err("stale");
     assert_eq!(stale.code(), Code::Aborted);
+}
+
+/// An analyser that takes orders over MLLP: it hands each message it reads to the test, and
+/// answers it as `answers` says in turn (`None`: the connection drops without an answer).
+async fn order_taking_analyser(
+    answers: Vec<Option<&'static str>>,
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind the analyser");
+    let addr = listener.local_addr().expect("bound");
+    let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for answer in answers {
+            let (mut stream, _) = listener.accept().await.expect("a connection");
+            let mut frame = Vec::new();
+            loop {
+                let byte = stream.read_u8().await.expect("the order's bytes");
+                frame.push(byte);
+                if frame.ends_with(&[0x1c, 0x0d]) {
+                    break;
+                }
+            }
+            let message = String::from_utf8(frame[1..frame.len() - 2].to_vec()).expect("UTF-8");
+            let control_id = message
+                .split('\r')
+                .next()
+                .and_then(|msh| msh.split('|').nth(9))
+                .unwrap_or_default()
+                .to_owned();
+            let _ = sent.send(message);
+            if let Some(code) = answer {
+                let ack = format!(
+                    "MSH|^~\\&|ORD|LAB1|OPENHMIS|OPENHMIS|20261206101500||ACK^O01|A{control_id}|P|2.5\rMSA|{code}|{control_id}|{}\r",
+                    if code == "AA" {
+                        ""
+                    } else {
+                        "test not on this analyser"
+                    }
+                );
+                let mut framed = vec![0x0b];
+                framed.extend_from_slice(ack.as_bytes());
+                framed.extend_from_slice(&[0x1c, 0x0d]);
+                stream.write_all(&framed).await.expect("answer");
+            }
+        }
+    });
+    (addr, received)
+}
+
+#[tokio::test]
+async fn a_received_specimen_is_ordered_from_its_analysers_until_acknowledged() {
+    let lab = Lab::open(LaboratoryOptions {
+        order_poll_ms: Some(20),
+        order_retry_ms: Some(50),
+        order_max_attempts: Some(3),
+        ..Default::default()
+    })
+    .await;
+    // One chemistry analyser drops the first connection, then acknowledges; another is
+    // switched off (nothing listens at its endpoint); a haematology analyser refuses.
+    let (chemistry, mut chemistry_reads) = order_taking_analyser(vec![None, Some("AA")]).await;
+    let (haematology, mut haematology_reads) = order_taking_analyser(vec![Some("AE")]).await;
+    let off = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("bound")
+    };
+    for (code, application, section, endpoint) in [
+        ("CHEM-2", "ORDCHEM", "BIO", chemistry.to_string()),
+        ("CHEM-OFF", "ORDOFF", "BIO", off.to_string()),
+        ("HEM-1", "ORDHEM", "HEM", haematology.to_string()),
+    ] {
+        self::lab(&lab.app)
+            .register_analyser(signed_in(
+                &lab.admin,
+                pb::RegisterAnalyserRequest {
+                    request_id: request_id(),
+                    analyser: Some(pb::Analyser {
+                        code: code.to_owned(),
+                        name: code.to_owned(),
+                        sending_application: application.to_owned(),
+                        sending_facility: "LAB1".to_owned(),
+                        facility_id: lab.facility_id.clone(),
+                        section_code: section.to_owned(),
+                        order_endpoint: endpoint,
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("an analyser that takes orders");
+    }
+    let refused = self::lab(&lab.app)
+        .register_analyser(signed_in(
+            &lab.admin,
+            pb::RegisterAnalyserRequest {
+                request_id: request_id(),
+                analyser: Some(pb::Analyser {
+                    code: "BAD".to_owned(),
+                    name: "Bad".to_owned(),
+                    sending_application: "BAD".to_owned(),
+                    facility_id: lab.facility_id.clone(),
+                    section_code: "BIO".to_owned(),
+                    order_endpoint: "no port here".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("an endpoint without a port");
+    assert_eq!(violated_fields(&refused), ["analyser.order_endpoint"]);
+
+    let encounter = lab.admitted("Sirbu", 3).await;
+    let order = lab
+        .ordered(&encounter, &["2823-3", "2951-2", "718-7"])
+        .await;
+    let specimens = lab.collect(&order.id).await;
+    let serum = specimens
+        .iter()
+        .find(|specimen| specimen.specimen_type == "serum")
+        .expect("the serum tube");
+    let blood = specimens
+        .iter()
+        .find(|specimen| specimen.specimen_type == "whole blood")
+        .expect("the EDTA tube");
+    // Nothing is ordered before the tubes reach the laboratory.
+    assert!(chemistry_reads.try_recv().is_err());
+    lab.receive(&serum.accession).await;
+    lab.receive(&blood.accession).await;
+
+    let first = tokio::time::timeout(Duration::from_secs(30), chemistry_reads.recv())
+        .await
+        .expect("the order reaches the chemistry analyser")
+        .expect("a message");
+    let again = tokio::time::timeout(Duration::from_secs(30), chemistry_reads.recv())
+        .await
+        .expect("sent again after the dropped connection")
+        .expect("a message");
+    assert_eq!(first, again, "the same message, the same control id");
+    let segments: Vec<&str> = first.split('\r').collect();
+    assert!(segments[0].contains("|ORM^O01^ORM_O01|"), "{first}");
+    assert!(
+        segments[0].contains("|ORDCHEM|LAB1|"),
+        "addressed to the analyser: {first}"
+    );
+    let pid = segments.iter().find(|s| s.starts_with("PID")).expect("PID");
+    assert!(
+        pid.contains(&encounter.patient_id) && pid.ends_with("|19610517|F"),
+        "{pid}"
+    );
+    let obrs: Vec<&&str> = segments.iter().filter(|s| s.starts_with("OBR")).collect();
+    assert_eq!(
+        obrs.len(),
+        2,
+        "potassium and sodium, not the haemoglobin: {first}"
+    );
+    assert!(
+        obrs.iter()
+            .all(|obr| obr.contains(&format!("|{}|", serum.accession)))
+    );
+    assert!(first.contains("2823-3^Potassium^LN") && first.contains("2951-2"));
+    let orc = segments.iter().find(|s| s.starts_with("ORC")).expect("ORC");
+    assert!(orc.contains("^^^^^A"), "urgent: {orc}");
+    let haemoglobin = tokio::time::timeout(Duration::from_secs(30), haematology_reads.recv())
+        .await
+        .expect("the EDTA tube's order reaches haematology")
+        .expect("a message");
+    assert!(haemoglobin.contains(&blood.accession) && haemoglobin.contains("718-7"));
+
+    // The message log: delivered after two attempts, refused with the analyser's words,
+    // failed after three attempts at an analyser switched off.
+    let outbound = eventually("every order settles", || async {
+        let messages = self::lab(&lab.app)
+            .list_hl7_messages(signed_in(
+                &lab.admin,
+                pb::ListHl7MessagesRequest { page_size: 50 },
+            ))
+            .await
+            .expect("the message log")
+            .into_inner()
+            .messages;
+        let outbound: Vec<pb::Hl7Message> = messages
+            .into_iter()
+            .filter(|message| message.direction == pb::Hl7Direction::Outbound as i32)
+            .collect();
+        let settled = outbound.len() == 3
+            && outbound
+                .iter()
+                .all(|message| message.delivery != pb::DeliveryStatus::Pending as i32);
+        settled.then_some(outbound)
+    })
+    .await;
+    let by_analyser = |code: &str| {
+        outbound
+            .iter()
+            .find(|message| message.analyser_code == code)
+            .unwrap_or_else(|| panic!("a message to {code}"))
+    };
+    let delivered = by_analyser("CHEM-2");
+    assert_eq!(
+        (
+            delivered.delivery,
+            delivered.attempts,
+            delivered.acknowledgment_code.as_str()
+        ),
+        (pb::DeliveryStatus::Delivered as i32, 2, "AA")
+    );
+    assert_eq!(delivered.accession, serum.accession);
+    assert_eq!(delivered.message_type, "ORM^O01");
+    let refused = by_analyser("HEM-1");
+    assert_eq!(
+        (
+            refused.delivery,
+            refused.attempts,
+            refused.acknowledgment_code.as_str()
+        ),
+        (pb::DeliveryStatus::Refused as i32, 1, "AE")
+    );
+    assert!(
+        refused.error.contains("not on this analyser"),
+        "{}",
+        refused.error
+    );
+    let failed = by_analyser("CHEM-OFF");
+    assert_eq!(
+        (failed.delivery, failed.attempts),
+        (pb::DeliveryStatus::Failed as i32, 3)
+    );
+    assert!(!failed.error.is_empty());
 }

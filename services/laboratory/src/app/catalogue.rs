@@ -42,6 +42,8 @@ pub(crate) struct NewAnalyser {
     pub sending_facility: String,
     pub facility_id: Uuid,
     pub section_code: String,
+    /// "host:port", or empty.
+    pub order_endpoint: String,
 }
 
 impl Laboratory {
@@ -209,6 +211,7 @@ impl Laboratory {
                         facility_id: analyser.facility_id,
                         section_code: analyser.section_code.clone(),
                         active: true,
+                        order_endpoint: analyser.order_endpoint.clone(),
                     };
                     store::insert_analyser(tx, &row, now).await?;
                     record(tx, context, &[], now).await?;

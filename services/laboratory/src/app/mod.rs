@@ -6,11 +6,13 @@
 
 mod analysers;
 mod catalogue;
+mod dispatch;
 pub(crate) mod orders;
 mod reports;
 mod results;
 
 pub(crate) use catalogue::{NewAnalyser, NewTest};
+pub(crate) use dispatch::Retries;
 pub(crate) use orders::{Rejection, WorklistQuery};
 pub(crate) use reports::TurnaroundQuery;
 pub(crate) use results::{Correction, Entry, Validation};

@@ -366,6 +366,7 @@ impl Laboratory {
                         }
                     }
                     store::receive_specimen(tx, specimen.id, context.user_id(), now).await?;
+                    self.queue_orders(tx, &order, &specimen, now).await?;
                     let order = settled(tx, context, &order, now).await?;
                     Ok(pb::ReceiveSpecimenResponse { order: Some(order) })
                 },

@@ -305,6 +305,17 @@ pub(crate) fn analyser(message: &pb::RegisterAnalyserRequest) -> Result<NewAnaly
         &analyser.section_code,
         &mut violations,
     );
+    let endpoint = match analyser.order_endpoint.trim() {
+        "" => Some(String::new()),
+        endpoint if is_endpoint(endpoint) => Some(endpoint.to_owned()),
+        _ => {
+            violations.add(
+                "analyser.order_endpoint",
+                "must be host:port (a name or an address, and a port from 1 to 65535)",
+            );
+            None
+        }
+    };
     Ok(violations.finish(|| {
         Some(NewAnalyser {
             key: key?,
@@ -314,8 +325,29 @@ pub(crate) fn analyser(message: &pb::RegisterAnalyserRequest) -> Result<NewAnaly
             sending_facility: facility_text?,
             facility_id: facility?,
             section_code: section?,
+            order_endpoint: endpoint?,
         })
     })?)
+}
+
+/// "host:port": a host name of letters, digits, '-' and '.', an IPv4 address, or an IPv6
+/// address in brackets; a port from 1 to 65535.
+fn is_endpoint(value: &str) -> bool {
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return false;
+    };
+    let port_ok = port.parse::<u16>().is_ok_and(|port| port > 0);
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    port_ok && host_ok
 }
 
 /// A listing's `page_size`: 0 is `default`; beyond 1..=500 is refused.

@@ -148,10 +148,12 @@ pub struct AnalyserRow {
     pub facility_id: Uuid,
     pub section_code: String,
     pub active: bool,
+    /// "host:port" where it takes orders; empty: none.
+    pub order_endpoint: String,
 }
 
-const ANALYSER_COLUMNS: &str =
-    "id, code, name, sending_application, sending_facility, facility_id, section_code, active";
+const ANALYSER_COLUMNS: &str = "id, code, name, sending_application, sending_facility, \
+     facility_id, section_code, active, order_endpoint";
 
 /// Registers an analyser and its route (what its messages' MSH-3 and MSH-4 say).
 pub async fn insert_analyser(
@@ -161,8 +163,8 @@ pub async fn insert_analyser(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO laboratory.analysers (tenant_id, id, code, name, sending_application, \
-         sending_facility, facility_id, section_code, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         sending_facility, facility_id, section_code, active, created_at, order_endpoint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(analyser.id)
@@ -174,6 +176,7 @@ pub async fn insert_analyser(
     .bind(&analyser.section_code)
     .bind(analyser.active)
     .bind(now)
+    .bind(&analyser.order_endpoint)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -215,16 +218,24 @@ pub async fn analyser_route(
     Ok(found.map(|(tenant, analyser)| (TenantId::new(tenant), analyser)))
 }
 
+/// A message of the log: a result message received, or an order sent (`outbound`, with
+/// its delivery: pending, delivered, refused or failed).
 #[derive(Debug, Clone, FromRow)]
 pub struct MessageRow {
     pub id: Uuid,
     pub analyser_code: String,
     pub control_id: String,
     pub message_type: String,
+    /// When it was received, or queued to be sent.
     pub received_at: DateTime<Utc>,
     pub acknowledgment: String,
     pub error: String,
     pub results: i32,
+    pub outbound: bool,
+    pub delivery: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub accession: String,
 }
 
 /// The analyser a message comes from: its code, whether it is active, and whether a message
@@ -281,12 +292,140 @@ pub async fn log_message(
 
 pub async fn list_messages(tx: &mut TenantTx, limit: i64) -> Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(
-        "SELECT m.id, a.code AS analyser_code, m.control_id, m.message_type, m.received_at, \
-         m.acknowledgment, m.error, m.results FROM laboratory.hl7_messages m \
-         JOIN laboratory.analysers a ON a.id = m.analyser_id \
-         ORDER BY m.received_at DESC, m.id DESC LIMIT $1",
+        "(SELECT m.id, a.code AS analyser_code, m.control_id, m.message_type, m.received_at, \
+          m.acknowledgment, m.error, m.results, false AS outbound, '' AS delivery, \
+          0 AS attempts, NULL::timestamptz AS next_attempt_at, '' AS accession \
+          FROM laboratory.hl7_messages m JOIN laboratory.analysers a ON a.id = m.analyser_id \
+          ORDER BY m.received_at DESC, m.id DESC LIMIT $1) \
+         UNION ALL \
+         (SELECT o.id, a.code, o.control_id, o.message_type, o.queued_at, o.acknowledgment, \
+          o.error, 0, true, o.status, o.attempts, \
+          CASE WHEN o.status = 'pending' THEN o.next_attempt_at END, o.accession \
+          FROM laboratory.outbound_messages o JOIN laboratory.analysers a ON a.id = o.analyser_id \
+          ORDER BY o.queued_at DESC, o.id DESC LIMIT $1) \
+         ORDER BY received_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(&mut **tx)
     .await?)
+}
+
+/// The analysers of a facility that take orders (active, with an endpoint).
+pub async fn order_analysers(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<AnalyserRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ANALYSER_COLUMNS} FROM laboratory.analysers \
+         WHERE facility_id = $1 AND active AND order_endpoint <> '' ORDER BY code"
+    )))
+    .bind(facility_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// An order message queued for an analyser.
+#[derive(Debug, Clone)]
+pub struct OutboundRow {
+    pub id: Uuid,
+    pub analyser_id: Uuid,
+    pub specimen_id: Uuid,
+    pub accession: String,
+    pub control_id: String,
+    pub message_type: String,
+    pub message: String,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Queues a message, due at once.
+pub async fn queue_outbound(tx: &mut TenantTx, row: &OutboundRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO laboratory.outbound_messages (tenant_id, id, analyser_id, specimen_id, \
+         accession, control_id, message_type, message, status, queued_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.analyser_id)
+    .bind(row.specimen_id)
+    .bind(&row.accession)
+    .bind(&row.control_id)
+    .bind(&row.message_type)
+    .bind(&row.message)
+    .bind(row.queued_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Messages due to be sent, across tenants (the worker's policy shows it only pending ones).
+pub async fn due_outbound(
+    worker_pool: &PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(TenantId, Uuid)>> {
+    let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT tenant_id, id FROM laboratory.outbound_messages \
+         WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(worker_pool)
+    .await?;
+    Ok(due
+        .into_iter()
+        .map(|(tenant, id)| (TenantId::new(tenant), id))
+        .collect())
+}
+
+/// A message being sent: locked for this sender (another sender skips it) while still due.
+#[derive(Debug, Clone, FromRow)]
+pub struct Sending {
+    pub id: Uuid,
+    pub message: String,
+    pub attempts: i32,
+    pub endpoint: String,
+}
+
+pub async fn lock_outbound(
+    tx: &mut TenantTx,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Sending>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, o.message, o.attempts, a.order_endpoint AS endpoint \
+         FROM laboratory.outbound_messages o JOIN laboratory.analysers a ON a.id = o.analyser_id \
+         WHERE o.id = $1 AND o.status = 'pending' AND o.next_attempt_at <= $2 \
+         FOR UPDATE OF o SKIP LOCKED",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// pending (to be tried again), delivered, refused or failed.
+    pub status: &'static str,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub acknowledgment: String,
+    pub error: String,
+}
+
+pub async fn record_attempt(tx: &mut TenantTx, id: Uuid, attempt: &Attempt) -> Result<()> {
+    sqlx::query(
+        "UPDATE laboratory.outbound_messages SET status = $2, attempts = $3, \
+         next_attempt_at = $4, answered_at = $5, acknowledgment = $6, error = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(attempt.status)
+    .bind(attempt.attempts)
+    .bind(attempt.next_attempt_at)
+    .bind(attempt.answered_at)
+    .bind(&attempt.acknowledgment)
+    .bind(&attempt.error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
