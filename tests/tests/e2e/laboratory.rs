@@ -702,6 +702,25 @@ async fn an_order_goes_from_the_referral_to_the_medical_extract_with_its_critica
         .map(|line| (line.key.as_str(), line.ordered, line.released))
         .collect();
     assert_eq!(by_section, [("BIO", 2, 2), ("HEM", 1, 1)]);
+    // The workload by source: every released result came from the analyser.
+    let by_source: Vec<(String, i32, i32)> = self::lab(&lab.app)
+        .get_turnaround(signed_in(
+            &lab.tech,
+            pb::GetTurnaroundRequest {
+                facility_id: lab.facility_id.clone(),
+                from_time: Some(stamp(now - chrono::Duration::hours(1))),
+                to_time: Some(stamp(now + chrono::Duration::minutes(1))),
+                group_by: pb::TurnaroundGrouping::Source.into(),
+            },
+        ))
+        .await
+        .expect("workload by source")
+        .into_inner()
+        .lines
+        .into_iter()
+        .map(|line| (line.key, line.ordered, line.released))
+        .collect();
+    assert_eq!(by_source, [("analyser:COBAS-1".to_owned(), 3, 3)]);
     assert!(
         turnaround.iter().all(|line| line
             .median_minutes

@@ -16,7 +16,7 @@ pub(crate) struct TurnaroundQuery {
     pub facility_id: Uuid,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// "test", "section" or "priority".
+    /// "test", "section", "priority" or "source" (the workload by analyser or bench).
     pub group: &'static str,
 }
 

@@ -606,8 +606,9 @@ pub(crate) fn turnaround(message: &pb::GetTurnaroundRequest) -> Result<Turnaroun
         Ok(pb::TurnaroundGrouping::Test) => Some("test"),
         Ok(pb::TurnaroundGrouping::Section) => Some("section"),
         Ok(pb::TurnaroundGrouping::Priority) => Some("priority"),
+        Ok(pb::TurnaroundGrouping::Source) => Some("source"),
         _ => {
-            violations.add("group_by", "must be TEST, SECTION or PRIORITY");
+            violations.add("group_by", "must be TEST, SECTION, PRIORITY or SOURCE");
             None
         }
     };

@@ -672,6 +672,7 @@ pub async fn turnaround(
     let (key, name) = match group {
         "section" => ("t.section_code", "coalesce(s.name, t.section_code)"),
         "priority" => ("o.priority", "o.priority"),
+        "source" => ("coalesce(r.source, '')", "coalesce(r.source, '')"),
         _ => ("t.test_code", "t.test_name"),
     };
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
