@@ -50,6 +50,10 @@ pub struct LaboratoryOptions {
     pub mllp_listen_addr: Option<SocketAddr>,
     /// The largest message taken, in bytes (default 1 MiB).
     pub mllp_max_message_bytes: Option<usize>,
+    /// The networks analysers may connect from (e.g. ["10.20.0.0/16"]); a connection from
+    /// elsewhere is closed unanswered. Empty: any (keep the listener on the laboratory's
+    /// network then: MLLP has no authentication).
+    pub mllp_allowed_sources: Vec<ipnet::IpNet>,
     /// Milliseconds between the sender's looks for orders due to analysers (default 1000).
     pub order_poll_ms: Option<u64>,
     /// Milliseconds before an undelivered order is tried again, doubled after each attempt up
@@ -100,9 +104,12 @@ impl LaboratoryModule {
         MllpListener::bind(
             addr,
             self.laboratory.clone(),
-            self.options
-                .mllp_max_message_bytes
-                .unwrap_or(mllp::DEFAULT_MAX_MESSAGE),
+            (
+                self.options
+                    .mllp_max_message_bytes
+                    .unwrap_or(mllp::DEFAULT_MAX_MESSAGE),
+                self.options.mllp_allowed_sources.clone(),
+            ),
         )
         .await
     }

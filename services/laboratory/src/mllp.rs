@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use ipnet::IpNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -31,18 +32,21 @@ pub struct MllpListener {
     listener: TcpListener,
     laboratory: Arc<Laboratory>,
     max_message: usize,
+    /// The networks analysers connect from; empty: any.
+    allowed: Vec<IpNet>,
 }
 
 impl MllpListener {
     pub(crate) async fn bind(
         addr: SocketAddr,
         laboratory: Arc<Laboratory>,
-        max_message: usize,
+        (max_message, allowed): (usize, Vec<IpNet>),
     ) -> std::io::Result<Self> {
         Ok(Self {
             listener: TcpListener::bind(addr).await?,
             laboratory,
             max_message,
+            allowed,
         })
     }
 
@@ -55,6 +59,15 @@ impl MllpListener {
         loop {
             match self.listener.accept().await {
                 Ok((stream, peer)) => {
+                    // MLLP has no authentication: only the laboratory's networks are heard.
+                    let peer_ip = peer.ip().to_canonical();
+                    if !self.allowed.is_empty()
+                        && !self.allowed.iter().any(|net| net.contains(&peer_ip))
+                    {
+                        tracing::warn!(%peer, "an MLLP connection from outside the analysers' networks was closed");
+                        drop(stream);
+                        continue;
+                    }
                     let laboratory = self.laboratory.clone();
                     let max = self.max_message;
                     tokio::spawn(async move {

@@ -1267,3 +1267,40 @@ async fn a_received_specimen_is_ordered_from_its_analysers_until_acknowledged() 
     );
     assert!(!failed.error.is_empty());
 }
+
+#[tokio::test]
+async fn the_mllp_listener_hears_only_the_analysers_networks() {
+    let lab = Lab::open(LaboratoryOptions {
+        mllp_allowed_sources: vec!["10.20.0.0/16".parse().expect("a network")],
+        ..Default::default()
+    })
+    .await;
+    let mut stranger = Mllp::connect(lab.mllp).await;
+    let message = oru(
+        "FROM-OUTSIDE",
+        &[("260000001", &[("NM", "2823-3", "4.2", "mmol/L")])],
+    );
+    let mut framed = vec![0x0b];
+    framed.extend_from_slice(message.as_bytes());
+    framed.extend_from_slice(&[0x1c, 0x0d]);
+    // The connection is closed unanswered: writing may or may not fail, reading ends.
+    let _ = stranger.0.write_all(&framed).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stranger.0.read_to_end(&mut answer))
+        .await
+        .expect("closed in time");
+    assert!(
+        read.is_err() || answer.is_empty(),
+        "no answer to a stranger: {answer:?}"
+    );
+    let messages = self::lab(&lab.app)
+        .list_hl7_messages(signed_in(
+            &lab.admin,
+            pb::ListHl7MessagesRequest { page_size: 10 },
+        ))
+        .await
+        .expect("the message log")
+        .into_inner()
+        .messages;
+    assert!(messages.is_empty(), "nothing logged from a stranger");
+}
