@@ -74,6 +74,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.laboratory.v1.rs"));
         }
     }
+    pub mod documents {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.documents.v1.rs"));
+        }
+    }
     pub mod imaging {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.imaging.v1.rs"));
@@ -112,6 +117,12 @@ pub mod events {
         pub const CRITICAL_VALUE_RAISED: &str = "openhmis.laboratory.v1.CriticalValueRaised";
         pub const CRITICAL_VALUE_ACKNOWLEDGED: &str =
             "openhmis.laboratory.v1.CriticalValueAcknowledged";
+    }
+
+    /// `openhmis.documents.v1` events.
+    pub mod documents {
+        pub const DOCUMENT_STORED: &str = "openhmis.documents.v1.DocumentStored";
+        pub const DOCUMENT_DELETED: &str = "openhmis.documents.v1.DocumentDeleted";
     }
 
     /// `openhmis.imaging.v1` events.

@@ -126,6 +126,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "laboratory.manage",
             "imaging.read",
             "imaging.manage",
+            "documents.manage",
         ],
     },
     StandardRole {
@@ -141,6 +142,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             // Insurance checked and debt warned at registration and admission.
             "billing.read",
             "billing.cover",
+            // Scanned consents and referral letters, at the desk.
+            "documents.read",
+            "documents.write",
         ],
     },
     StandardRole {
@@ -160,6 +164,11 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.undo",
             "encounters.read",
             "terminology.read",
+            // The archive's keeper: holds and deletion at the end of retention.
+            "documents.read",
+            "documents.write",
+            "documents.manage",
+            "documents.delete",
         ],
     },
     StandardRole {
@@ -182,6 +191,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "laboratory.acknowledge",
             // Where the ward's imaging examinations stand, and their reports.
             "imaging.read",
+            "documents.read",
+            "documents.write",
         ],
     },
     StandardRole {
@@ -216,6 +227,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "laboratory.read",
             "laboratory.acknowledge",
             "imaging.read",
+            "documents.read",
+            "documents.write",
         ],
     },
     StandardRole {

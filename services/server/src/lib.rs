@@ -219,6 +219,10 @@ impl Application {
         self.modules.laboratory.clone()
     }
 
+    pub fn documents(&self) -> hmis_documents::DocumentsModule {
+        self.modules.documents.clone()
+    }
+
     pub fn imaging(&self) -> hmis_imaging::ImagingModule {
         self.modules.imaging.clone()
     }
@@ -351,7 +355,13 @@ impl Application {
             .map_err(ServerError::Demo)?;
         demo::load_imaging(&core, &self.modules.imaging, tenant_id, &wards)
             .await
-            .map_err(ServerError::Demo)
+            .map_err(ServerError::Demo)?;
+        self.modules
+            .documents
+            .load_starter(&hmis_platform::RequestContext::system(tenant_id))
+            .await
+            .map_err(|error| ServerError::Demo(error.into()))?;
+        Ok(())
     }
 
     /// Releases the database (and stops the embedded cluster) without serving.

@@ -79,6 +79,18 @@ enum Command {
         #[command(subcommand)]
         command: LaboratoryCommand,
     },
+    /// Document archive tools.
+    Documents {
+        #[command(subcommand)]
+        command: DocumentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DocumentsCommand {
+    /// Reads every stored content back, hashes it again and names each version whose
+    /// content is missing or altered (exits non-zero when one is).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -457,6 +469,34 @@ async fn run(command: Command, mut options: Options) -> anyhow::Result<()> {
         let outcome = surgery(&application, command).await;
         application.shutdown().await?;
         return outcome;
+    }
+    if let Command::Documents {
+        command: DocumentsCommand::Verify,
+    } = command
+    {
+        let report = application.documents().verify().await;
+        application.shutdown().await?;
+        let report = report?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!(
+                "{} versions verified, {} of deleted documents skipped, {} problems",
+                report.verified,
+                report.deleted,
+                report.findings.len()
+            );
+            for finding in &report.findings {
+                println!(
+                    "  tenant {} document {} version {}: {}",
+                    finding.tenant_id, finding.document_id, finding.version, finding.problem
+                );
+            }
+        }
+        anyhow::ensure!(
+            report.findings.is_empty(),
+            "stored content is missing or altered"
+        );
+        return Ok(());
     }
     if let Command::Laboratory { command } = command {
         let outcome = laboratory(&application, command).await;

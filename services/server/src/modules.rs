@@ -12,6 +12,7 @@ use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
 use hmis_billing::BillingModule;
 use hmis_core::CoreModule;
+use hmis_documents::DocumentsModule;
 use hmis_encounters::EncountersModule;
 use hmis_iam::IamModule;
 use hmis_imaging::ImagingModule;
@@ -43,6 +44,7 @@ pub const MODULES: &[&str] = &[
     "billing",
     "laboratory",
     "imaging",
+    "documents",
 ];
 
 /// Every module of this build, built once.
@@ -61,6 +63,7 @@ pub struct Modules {
     pub billing: BillingModule,
     pub laboratory: LaboratoryModule,
     pub imaging: ImagingModule,
+    pub documents: DocumentsModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -149,6 +152,8 @@ impl Modules {
             patients_channel(),
         );
         let imaging = ImagingModule::new(database.clone(), clock.clone(), options.imaging.clone());
+        let documents =
+            DocumentsModule::new(database.clone(), clock.clone(), options.documents.clone());
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -164,6 +169,7 @@ impl Modules {
             billing,
             laboratory,
             imaging,
+            documents,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -177,7 +183,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 13] {
+    pub fn all(&self) -> [&dyn Module; 14] {
         [
             &self.core,
             &self.iam,
@@ -192,6 +198,7 @@ impl Modules {
             &self.billing,
             &self.laboratory,
             &self.imaging,
+            &self.documents,
         ]
     }
 }

@@ -1,5 +1,5 @@
 //! Everything the process can be told: the platform's sections (server, database, telemetry,
-//! outbox) and each module's own (`[iam]`, `[admissions]`, `[statistics]`, `[laboratory]`, `[imaging]`), declared by the
+//! outbox) and each module's own (`[iam]`, `[admissions]`, `[statistics]`, `[laboratory]`, `[imaging]`, `[documents]`), declared by the
 //! module and named here, in the composition root. Built-in defaults, then an optional TOML
 //! file, then `HMIS_*` environment variables (nested keys with `__`, e.g.
 //! `HMIS_DATABASE__URL`); an unknown key anywhere is refused.
@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use hmis_admissions::AdmissionsOptions;
+use hmis_documents::DocumentsOptions;
 use hmis_iam::IamOptions;
 use hmis_imaging::ImagingOptions;
 use hmis_laboratory::LaboratoryOptions;
@@ -28,6 +29,7 @@ pub struct Options {
     pub statistics: StatisticsOptions,
     pub laboratory: LaboratoryOptions,
     pub imaging: ImagingOptions,
+    pub documents: DocumentsOptions,
 }
 
 impl Options {

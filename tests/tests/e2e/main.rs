@@ -7,6 +7,7 @@ mod support;
 mod admissions;
 mod audit;
 mod billing;
+mod documents;
 mod encounters;
 mod foundation;
 mod gateway;

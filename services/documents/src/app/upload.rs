@@ -1,0 +1,158 @@
+//! Storing content: a new document, or a new version of one. The chunks are written as they
+//! arrive, inside the call's transaction, while the content's size, hash and type are worked
+//! out; only a content that ended whole and passed its checks commits (the chunks are checked
+//! against their version at commit), so an interrupted upload leaves nothing behind.
+
+use futures::{Stream, StreamExt};
+use hmis_platform::RequestContext;
+use hmis_platform::idempotency::RequestKey;
+use hmis_proto::events::documents::DOCUMENT_STORED;
+use hmis_proto::openhmis::documents::v1 as pb;
+use uuid::Uuid;
+
+use super::{Archive, WRITE, authorize, current_view, method, record, refused, target};
+use crate::domain::{ContentError, Incoming, retain_until};
+use crate::error::{Error, Result};
+use crate::store::{self, DocumentRow, VersionRow};
+
+/// An upload's header, parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Upload {
+    pub key: RequestKey,
+    pub kind_code: String,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub department_id: Option<Uuid>,
+    pub admission_id: Option<Uuid>,
+    pub encounter_id: Option<Uuid>,
+    pub title: String,
+    pub file_name: String,
+    pub content_type: Option<String>,
+    pub replaces: Option<Uuid>,
+    pub sha256: Option<String>,
+}
+
+fn refusal(error: ContentError) -> Error {
+    let field = match error {
+        ContentError::TypeDisagrees { .. } => "header.content_type",
+        ContentError::HashDisagrees => "header.sha256",
+        _ => "chunk",
+    };
+    Error::invalid(field, error.to_string())
+}
+
+impl Archive {
+    /// Stores the content that `chunks` brings under `header` (answered from the first call
+    /// when the request id was seen).
+    pub(crate) async fn upload(
+        &self,
+        context: &RequestContext,
+        header: &pb::UploadHeader,
+        upload: Upload,
+        chunks: impl Stream<Item = Result<Vec<u8>>> + Send + Unpin,
+    ) -> Result<pb::UploadDocumentResponse> {
+        if upload.replaces.is_none() {
+            context
+                .authorize(WRITE, &target(upload.facility_id, upload.department_id))
+                .map_err(refused(vec![upload.patient_id]))?;
+        }
+        let now = self.calls.now();
+        let mut chunks = chunks;
+        (self.calls)
+            .write(
+                context,
+                &method("UploadDocument"),
+                &upload.key,
+                header,
+                async |tx| {
+                    let (document, number) = match upload.replaces {
+                        Some(id) => {
+                            let document = store::get_document(tx, id, true).await?;
+                            authorize(context, WRITE, &document)?;
+                            if document.deleted_at.is_some() {
+                                return Err(Error::precondition("the document was deleted"));
+                            }
+                            let number = document.current_version + 1;
+                            (document, number)
+                        }
+                        None => {
+                            let kind = store::get_kind(tx, &upload.kind_code).await?;
+                            let document = DocumentRow {
+                                id: Uuid::now_v7(),
+                                kind_code: kind.code.clone(),
+                                patient_id: upload.patient_id,
+                                facility_id: upload.facility_id,
+                                department_id: upload.department_id,
+                                admission_id: upload.admission_id,
+                                encounter_id: upload.encounter_id,
+                                title: upload.title.clone(),
+                                current_version: 1,
+                                created_by: context.user_id(),
+                                created_at: now,
+                                retain_until: retain_until(now, kind.retention_years),
+                                legal_hold: false,
+                                legal_hold_reason: String::new(),
+                                deleted_at: None,
+                                deleted_by: None,
+                                delete_reason: String::new(),
+                            };
+                            store::insert_document(tx, &document).await?;
+                            (document, 1)
+                        }
+                    };
+                    let kind = store::get_kind(tx, &document.kind_code).await?;
+                    let limit = self
+                        .max_upload
+                        .min(u64::try_from(kind.max_size_bytes).unwrap_or(u64::MAX));
+                    let mut incoming = Incoming::new(limit);
+                    let mut seq = 0;
+                    while let Some(chunk) = chunks.next().await {
+                        let chunk = chunk?;
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        incoming.take(&chunk).map_err(refusal)?;
+                        store::insert_chunk(tx, (document.id, number, seq), &chunk).await?;
+                        seq += 1;
+                    }
+                    let received = incoming
+                        .finish(
+                            &kind.content_types,
+                            upload.content_type.as_deref(),
+                            upload.sha256.as_deref(),
+                        )
+                        .map_err(refusal)?;
+                    store::insert_version(
+                        tx,
+                        &VersionRow {
+                            document_id: document.id,
+                            number,
+                            content_type: received.content_type.to_owned(),
+                            size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
+                            sha256: received.sha256,
+                            chunks: received.chunks,
+                            file_name: upload.file_name.clone(),
+                            added_by: context.user_id(),
+                            added_at: now,
+                        },
+                    )
+                    .await?;
+                    if number > 1 {
+                        store::set_current_version(tx, document.id, number).await?;
+                    }
+                    record(tx, context, &[document.patient_id], now).await?;
+                    let view = current_view(tx, document.id).await?;
+                    let event = pb::DocumentStored {
+                        document: Some(view.clone()),
+                    };
+                    self.outbox
+                        .publish(tx, DOCUMENT_STORED, &view.id, &event, now)
+                        .await?;
+                    Ok(pb::UploadDocumentResponse {
+                        document: Some(view),
+                    })
+                },
+            )
+            .await
+    }
+}

@@ -1,0 +1,523 @@
+//! The document archive over real gRPC: content streamed in by client streaming (a header,
+//! then chunks) and back by server streaming, its type recognised from its bytes and its
+//! SHA-256 kept, a retry answered once, a replacement that keeps the earlier version, the
+//! ward's scope on reads, an upload cut off mid-way that leaves nothing, legal holds and
+//! deletion only at the end of retention (enforced by the database), and the verify command
+//! finding an altered byte and a missing chunk.
+
+use crate::support;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use hmis_documents::{DocumentsModule, DocumentsOptions};
+use hmis_platform::auth::Scope;
+use hmis_platform::clock::SystemClock;
+use hmis_proto::openhmis::documents::v1 as pb;
+use pb::document_service_client::DocumentServiceClient;
+use pb::download_document_response::Part as DownloadPart;
+use pb::upload_document_request::Part as UploadPart;
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection};
+use support::{Session, TestApp, WardSpec, eventually, signed_in, violated_fields};
+use tonic::Code;
+use tonic::transport::Channel;
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn documents(app: &TestApp) -> DocumentServiceClient<Channel> {
+    DocumentServiceClient::new(app.channel.clone())
+}
+
+/// A PDF-looking content of `size` bytes (its head is a PDF's; the rest varies).
+fn pdf(size: usize) -> Vec<u8> {
+    let mut content = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut state = 0x2545_f491_u32;
+    while content.len() < size {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        content.push(state as u8);
+    }
+    content.truncate(size);
+    content
+}
+
+fn png() -> Vec<u8> {
+    let mut content = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    content.extend_from_slice(&[7u8; 1000]);
+    content
+}
+
+fn sha256(content: &[u8]) -> String {
+    hex::encode(Sha256::digest(content))
+}
+
+fn header_part(header: pb::UploadHeader) -> pb::UploadDocumentRequest {
+    pb::UploadDocumentRequest {
+        part: Some(UploadPart::Header(header)),
+    }
+}
+
+fn chunk_parts(content: &[u8], size: usize) -> Vec<pb::UploadDocumentRequest> {
+    content
+        .chunks(size)
+        .map(|chunk| pb::UploadDocumentRequest {
+            part: Some(UploadPart::Chunk(chunk.to_vec())),
+        })
+        .collect()
+}
+
+async fn upload(
+    app: &TestApp,
+    session: &Session,
+    header: pb::UploadHeader,
+    content: &[u8],
+) -> Result<pb::Document, tonic::Status> {
+    let mut parts = vec![header_part(header)];
+    parts.extend(chunk_parts(content, 64 * 1024));
+    documents(app)
+        .upload_document(signed_in(session, futures::stream::iter(parts)))
+        .await
+        .map(|answer| answer.into_inner().document.expect("the document"))
+}
+
+async fn download(
+    app: &TestApp,
+    session: &Session,
+    document_id: &str,
+    version: i32,
+) -> Result<(pb::DownloadHeader, Vec<u8>), tonic::Status> {
+    let mut stream = documents(app)
+        .download_document(signed_in(
+            session,
+            pb::DownloadDocumentRequest {
+                document_id: document_id.to_owned(),
+                version,
+            },
+        ))
+        .await?
+        .into_inner();
+    let mut header = None;
+    let mut content = Vec::new();
+    while let Some(message) = stream.next().await {
+        match message?.part {
+            Some(DownloadPart::Header(first)) => header = Some(first),
+            Some(DownloadPart::Chunk(bytes)) => content.extend_from_slice(&bytes),
+            None => {}
+        }
+    }
+    Ok((header.expect("a header first"), content))
+}
+
+struct Archive {
+    app: TestApp,
+    admin: Session,
+    nurse: Session,
+    other_nurse: Session,
+    records: Session,
+    facility_id: String,
+    ward_id: String,
+}
+
+impl Archive {
+    async fn open() -> Self {
+        let app = TestApp::spawn().await;
+        let admin = app.create_tenant("DOC").await;
+        let facility = app.create_facility(&admin, "MAIN").await;
+        let ward = app
+            .open_ward(
+                &admin,
+                &facility.id,
+                WardSpec::ward("INT", "Internal medicine").beds("R1", "Room 1", 1),
+            )
+            .await;
+        let other = app
+            .open_ward(
+                &admin,
+                &facility.id,
+                WardSpec::ward("SUR", "Surgery").beds("R1", "Room 1", 1),
+            )
+            .await;
+        let in_ward = |id: &str| Scope::Department(id.parse().expect("ward id"));
+        let nurse = app
+            .staff(&admin, "DOC", "nurse", "nurse", in_ward(&ward.id))
+            .await;
+        let other_nurse = app
+            .staff(&admin, "DOC", "surgical_nurse", "nurse", in_ward(&other.id))
+            .await;
+        let records = app
+            .staff(&admin, "DOC", "records", "records", Scope::Tenant)
+            .await;
+        documents(&app)
+            .set_kind(signed_in(
+                &admin,
+                pb::SetKindRequest {
+                    kind: Some(pb::Kind {
+                        code: "CONSENT".to_owned(),
+                        name: "Consent form".to_owned(),
+                        retention_years: 1,
+                        content_types: vec!["application/pdf".to_owned(), "image/png".to_owned()],
+                        max_size_bytes: 8 * 1024 * 1024,
+                    }),
+                },
+            ))
+            .await
+            .expect("a kind");
+        Self {
+            app,
+            admin,
+            nurse,
+            other_nurse,
+            records,
+            facility_id: facility.id,
+            ward_id: ward.id,
+        }
+    }
+
+    fn header(&self, patient_id: &str) -> pb::UploadHeader {
+        pb::UploadHeader {
+            request_id: request_id(),
+            kind_code: "CONSENT".to_owned(),
+            patient_id: patient_id.to_owned(),
+            facility_id: self.facility_id.clone(),
+            department_id: self.ward_id.clone(),
+            title: "Consent to surgery".to_owned(),
+            file_name: "consent.pdf".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    async fn owner(&self) -> PgConnection {
+        PgConnection::connect_with(&self.app.db.owner_options())
+            .await
+            .expect("owner connection")
+    }
+}
+
+#[tokio::test]
+async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
+    let archive = Archive::open().await;
+    let app = &archive.app;
+    let patient = uuid::Uuid::new_v4().to_string();
+    let content = pdf(3 * 1024 * 1024 + 17);
+
+    // Stored whole, with the hash the client computed; a retry answers as the first call.
+    let header = pb::UploadHeader {
+        content_type: "application/pdf".to_owned(),
+        sha256: sha256(&content),
+        ..archive.header(&patient)
+    };
+    let stored = upload(app, &archive.nurse, header.clone(), &content)
+        .await
+        .expect("stored");
+    let first = &stored.versions[0];
+    assert_eq!(
+        (first.number, first.content_type.as_str(), first.size_bytes),
+        (1, "application/pdf", content.len() as i64)
+    );
+    assert_eq!(first.sha256, sha256(&content));
+    let again = upload(app, &archive.nurse, header, &content)
+        .await
+        .expect("a retry");
+    assert_eq!(again.id, stored.id, "one document for one request id");
+
+    // Streamed back whole, by the ward's nurse; not by another ward's.
+    let (sent, bytes) = download(app, &archive.nurse, &stored.id, 0)
+        .await
+        .expect("downloaded");
+    assert_eq!(sent.version.expect("version").number, 1);
+    assert!(bytes == content, "the content comes back byte for byte");
+    let denied = download(app, &archive.other_nurse, &stored.id, 0)
+        .await
+        .expect_err("another ward's patient");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    // A replacement is a new version; the earlier one stays readable.
+    let picture = png();
+    let replaced = upload(
+        app,
+        &archive.nurse,
+        pb::UploadHeader {
+            request_id: request_id(),
+            replaces_document_id: stored.id.clone(),
+            file_name: "consent-signed.png".to_owned(),
+            ..Default::default()
+        },
+        &picture,
+    )
+    .await
+    .expect("replaced");
+    assert_eq!(replaced.versions.len(), 2);
+    assert_eq!(replaced.versions[1].content_type, "image/png");
+    let (_, earlier) = download(app, &archive.nurse, &stored.id, 1)
+        .await
+        .expect("version 1");
+    assert!(earlier == content);
+    let (_, current) = download(app, &archive.nurse, &stored.id, 0)
+        .await
+        .expect("current");
+    assert_eq!(current, picture);
+
+    // Refused content: its type from the bytes, the declared type, the size, the order.
+    let executable = b"MZ\x90\0\x03\0\0\0 not a document".repeat(10);
+    let refused = upload(app, &archive.nurse, archive.header(&patient), &executable)
+        .await
+        .expect_err("an executable");
+    assert_eq!(violated_fields(&refused), ["chunk"]);
+    let disagreeing = upload(
+        app,
+        &archive.nurse,
+        pb::UploadHeader {
+            content_type: "image/png".to_owned(),
+            ..archive.header(&patient)
+        },
+        &content,
+    )
+    .await
+    .expect_err("a PDF said to be a PNG");
+    assert_eq!(violated_fields(&disagreeing), ["header.content_type"]);
+    let too_large = upload(
+        app,
+        &archive.nurse,
+        archive.header(&patient),
+        &pdf(9 * 1024 * 1024),
+    )
+    .await
+    .expect_err("over the kind's limit");
+    assert_eq!(violated_fields(&too_large), ["chunk"]);
+    let headless = documents(app)
+        .upload_document(signed_in(
+            &archive.nurse,
+            futures::stream::iter(chunk_parts(&content[..1000], 500)),
+        ))
+        .await
+        .expect_err("chunks without a header");
+    assert_eq!(violated_fields(&headless), ["header"]);
+    let listed = documents(app)
+        .list_patient_documents(signed_in(
+            &archive.nurse,
+            pb::ListPatientDocumentsRequest {
+                patient_id: patient.clone(),
+            },
+        ))
+        .await
+        .expect("listed")
+        .into_inner()
+        .documents;
+    assert_eq!(listed.len(), 1, "no refused upload left a document");
+
+    // An upload cut off mid-way leaves nothing behind.
+    let (cut, cut_off) = tokio::sync::oneshot::channel::<()>();
+    let parts = futures::stream::iter(
+        std::iter::once(header_part(archive.header(&patient)))
+            .chain(chunk_parts(&pdf(256 * 1024), 64 * 1024)),
+    )
+    .chain(futures::stream::once(async move {
+        let _ = cut_off.await;
+        header_part(pb::UploadHeader::default())
+    }))
+    .boxed();
+    let mut client = documents(app);
+    let request = signed_in(&archive.nurse, parts);
+    let mut owner = archive.owner().await;
+    let database = app.db.name().to_owned();
+    {
+        // The call is driven until the server is writing its chunks, then dropped: the
+        // client goes away mid-upload.
+        let call = client.upload_document(request);
+        tokio::pin!(call);
+        let under_way = eventually("the upload is under way", || {
+            let database = database.clone();
+            let options = app.db.owner_options();
+            async move {
+                let mut watcher = PgConnection::connect_with(&options).await.ok()?;
+                let writing: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                     AND state = 'idle in transaction' \
+                     AND query LIKE 'INSERT INTO documents.chunks%'",
+                )
+                .bind(&database)
+                .fetch_one(&mut watcher)
+                .await
+                .ok()?;
+                (writing > 0).then_some(())
+            }
+        });
+        tokio::select! {
+            answer = &mut call => panic!("the upload cannot end, its stream waits: {answer:?}"),
+            () = under_way => {}
+        }
+    }
+    drop(cut);
+    eventually("the cut-off upload's transaction ends", || {
+        let database = database.clone();
+        let options = app.db.owner_options();
+        async move {
+            let mut watcher = PgConnection::connect_with(&options).await.ok()?;
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND state LIKE 'idle in transaction%'",
+            )
+            .bind(&database)
+            .fetch_one(&mut watcher)
+            .await
+            .ok()?;
+            (open == 0).then_some(())
+        }
+    })
+    .await;
+    let (documents_kept, chunks_kept): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM documents.documents), \
+                (SELECT count(*) FROM documents.chunks)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("counted");
+    let expected_chunks = (content.len().div_ceil(64 * 1024) + 1) as i64;
+    assert_eq!((documents_kept, chunks_kept), (1, expected_chunks));
+
+    // The verify command: intact, then an altered byte and a missing chunk are named.
+    let module = DocumentsModule::new(
+        app.db.database.clone(),
+        Arc::new(SystemClock),
+        DocumentsOptions::default(),
+    );
+    let report = module.verify().await.expect("verified");
+    assert_eq!((report.verified, report.findings.len()), (2, 0));
+    let refused = sqlx::query("UPDATE documents.chunks SET bytes = 'x' WHERE seq = 3")
+        .execute(&mut owner)
+        .await
+        .expect_err("content is never changed");
+    assert!(refused.to_string().contains("never changed"), "{refused}");
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut owner)
+        .await
+        .expect("bypass the triggers");
+    sqlx::query(
+        "UPDATE documents.chunks SET bytes = set_byte(bytes, 10, get_byte(bytes, 10) # 1) \
+         WHERE version = 1 AND seq = 3",
+    )
+    .execute(&mut owner)
+    .await
+    .expect("a byte altered");
+    sqlx::query("DELETE FROM documents.chunks WHERE version = 2")
+        .execute(&mut owner)
+        .await
+        .expect("a chunk removed");
+    let report = module.verify().await.expect("verified");
+    let problems: Vec<(i32, &str)> = report
+        .findings
+        .iter()
+        .map(|finding| (finding.version, finding.problem))
+        .collect();
+    assert_eq!(problems, [(1, "altered"), (2, "missing")]);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.document_id.to_string() == stored.id)
+    );
+}
+
+#[tokio::test]
+async fn a_document_is_deleted_only_at_the_end_of_its_retention_and_never_under_hold() {
+    let archive = Archive::open().await;
+    let app = &archive.app;
+    let patient = uuid::Uuid::new_v4().to_string();
+    let stored = upload(app, &archive.nurse, archive.header(&patient), &pdf(10_000))
+        .await
+        .expect("stored");
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        stored.retain_until,
+        (today + chrono::Months::new(12)).to_string(),
+        "the kind's one year"
+    );
+    let delete = |session: &Session| {
+        let mut client = documents(app);
+        let request = signed_in(
+            session,
+            pb::DeleteDocumentRequest {
+                request_id: request_id(),
+                document_id: stored.id.clone(),
+                reason: "retention ended".to_owned(),
+            },
+        );
+        async move { client.delete_document(request).await }
+    };
+    let early = delete(&archive.records).await.expect_err("kept a year");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    let nurse = delete(&archive.nurse)
+        .await
+        .expect_err("a nurse does not delete");
+    assert_eq!(nurse.code(), Code::PermissionDenied);
+
+    // Not even the database's owner marks it deleted before its time.
+    let mut owner = archive.owner().await;
+    let refused = sqlx::query("UPDATE documents.documents SET deleted_at = now()")
+        .execute(&mut owner)
+        .await
+        .expect_err("before the end of retention");
+    assert!(
+        refused.to_string().contains("documents_deleted_when_due"),
+        "{refused}"
+    );
+    // A year on (the retention moved back, as the clock would).
+    sqlx::query("UPDATE documents.documents SET retain_until = current_date - 1")
+        .execute(&mut owner)
+        .await
+        .expect("retention ended");
+
+    let held = documents(app)
+        .set_legal_hold(signed_in(
+            &archive.records,
+            pb::SetLegalHoldRequest {
+                request_id: request_id(),
+                document_id: stored.id.clone(),
+                hold: true,
+                reason: "court order 12/2026".to_owned(),
+            },
+        ))
+        .await
+        .expect("held")
+        .into_inner()
+        .document
+        .expect("document");
+    assert!(held.legal_hold);
+    let under_hold = delete(&archive.records).await.expect_err("on hold");
+    assert_eq!(under_hold.code(), Code::FailedPrecondition);
+    documents(app)
+        .set_legal_hold(signed_in(
+            &archive.records,
+            pb::SetLegalHoldRequest {
+                request_id: request_id(),
+                document_id: stored.id.clone(),
+                hold: false,
+                reason: "case closed".to_owned(),
+            },
+        ))
+        .await
+        .expect("released");
+    let deleted = delete(&archive.records)
+        .await
+        .expect("deleted")
+        .into_inner()
+        .document
+        .expect("document");
+    assert!(deleted.deleted && !deleted.deleted_by.is_empty());
+    assert_eq!(deleted.delete_reason, "retention ended");
+    assert_eq!(deleted.versions.len(), 1, "the record of what it was stays");
+    let gone = download(app, &archive.nurse, &stored.id, 0)
+        .await
+        .expect_err("its content is gone");
+    assert_eq!(gone.code(), Code::FailedPrecondition);
+    let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM documents.chunks")
+        .fetch_one(&mut owner)
+        .await
+        .expect("counted");
+    assert_eq!(chunks, 0);
+    let _ = &archive.admin;
+}
