@@ -10,7 +10,8 @@
 //! `prescribe` (prescriptions with the safety check, then dispensing against them),
 //! `theatre` (a 20-theatre block's day list and a month's utilisation), `billing` (charge
 //! capture following the ADT cycle, a month's revenue over a year of 1,000 beds), `laboratory`
-//! (analysers' results over MLLP).
+//! (analysers' results over MLLP), `documents` (the archive's streamed uploads and downloads,
+//! with the resident memory they take).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -23,6 +24,7 @@ mod bench;
 mod billing;
 mod census;
 mod dispense;
+mod documents;
 mod laboratory;
 mod patients;
 mod prescribe;
@@ -54,6 +56,9 @@ enum Scenario {
     /// Laboratory: analysers' ORU^R01 results over MLLP (closed loop and paced at 200 a
     /// second), beside raw PostgreSQL doing the same writes.
     Laboratory,
+    /// Documents: streamed uploads and downloads of `--megabytes` each, `--iterations` times,
+    /// with the process's peak resident memory, beside raw PostgreSQL writing the same chunks.
+    Documents,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -80,6 +85,9 @@ struct Cli {
     /// `seed`: days of admissions, up to now.
     #[arg(long, default_value_t = 365)]
     days: u32,
+    /// `documents`: the size of each document, in MiB.
+    #[arg(long, default_value_t = 200)]
+    megabytes: usize,
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
@@ -112,6 +120,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Theatre => theatre::run(cli.clients, cli.iterations).await,
             Scenario::Billing => billing::run(cli.clients, cli.iterations).await,
             Scenario::Laboratory => laboratory::run(cli.clients, cli.iterations).await,
+            Scenario::Documents => documents::run(cli.megabytes, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,
