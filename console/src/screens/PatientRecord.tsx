@@ -16,6 +16,7 @@ import {
 import { AdmissionService } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { formatDate, formatTime, t } from "../i18n";
 import { ErrorMessage, Field, Section, Table, sexName } from "../ui";
+import { PatientDocuments } from "./Documents";
 import { Insurance } from "./Insurance";
 
 interface Loaded {
@@ -233,6 +234,9 @@ export function PatientRecord(props: { id: string; session: Session }) {
         </form>
       )}
       {holds(props.session, "billing.cover") && !patient.mergedIntoId && <Insurance patientId={patient.id} />}
+      {holds(props.session, "documents.read") && !patient.mergedIntoId && (
+        <PatientDocuments patientId={patient.id} session={props.session} />
+      )}
       <Section title={t("identifiers")} id="identifiers">
         <ul>
           {patient.identifiers.map((identifier) => (

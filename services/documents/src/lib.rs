@@ -63,7 +63,8 @@ impl DocumentsModule {
     }
 
     pub fn service(&self) -> DocumentServiceServer<DocumentsApi> {
-        DocumentServiceServer::new(self.api()).max_decoding_message_size(2 * 1024 * 1024)
+        DocumentServiceServer::new(self.api())
+            .max_decoding_message_size(grpc::MAX_STORE + 64 * 1024)
     }
 
     /// Stores the starter kinds of documents for the tenant of `context`.

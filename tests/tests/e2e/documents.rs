@@ -261,6 +261,40 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         .expect("current");
     assert_eq!(current, picture);
 
+    // In one message, as a browser sends it; a retry is the same document.
+    let store = |header: pb::UploadHeader, content: Vec<u8>| {
+        let mut client = documents(app);
+        let request = signed_in(
+            &archive.nurse,
+            pb::StoreDocumentRequest {
+                header: Some(header),
+                content,
+            },
+        );
+        async move { client.store_document(request).await }
+    };
+    let photo_header = pb::UploadHeader {
+        title: "Signed consent (photographed)".to_owned(),
+        ..archive.header(&patient)
+    };
+    let photo = store(photo_header.clone(), picture.clone())
+        .await
+        .expect("stored in one message")
+        .into_inner()
+        .document
+        .expect("document");
+    let photo_again = store(photo_header, picture.clone())
+        .await
+        .expect("a retry")
+        .into_inner()
+        .document
+        .expect("document");
+    assert_eq!(photo.id, photo_again.id);
+    let oversized = store(archive.header(&patient), pdf(8 * 1024 * 1024 + 1))
+        .await
+        .expect_err("over 8 MiB in one message");
+    assert_eq!(violated_fields(&oversized), ["content"]);
+
     // Refused content: its type from the bytes, the declared type, the size, the order.
     let executable = b"MZ\x90\0\x03\0\0\0 not a document".repeat(10);
     let refused = upload(app, &archive.nurse, archive.header(&patient), &executable)
@@ -307,7 +341,7 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         .expect("listed")
         .into_inner()
         .documents;
-    assert_eq!(listed.len(), 1, "no refused upload left a document");
+    assert_eq!(listed.len(), 2, "no refused upload left a document");
 
     // An upload cut off mid-way leaves nothing behind.
     let (cut, cut_off) = tokio::sync::oneshot::channel::<()>();
@@ -377,7 +411,7 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
     .await
     .expect("counted");
     let expected_chunks = (content.len().div_ceil(64 * 1024) + 1) as i64;
-    assert_eq!((documents_kept, chunks_kept), (1, expected_chunks));
+    assert_eq!((documents_kept, chunks_kept), (2, expected_chunks + 1));
 
     // The verify command: intact, then an altered byte and a missing chunk are named.
     let module = DocumentsModule::new(
@@ -386,7 +420,7 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         DocumentsOptions::default(),
     );
     let report = module.verify().await.expect("verified");
-    assert_eq!((report.verified, report.findings.len()), (2, 0));
+    assert_eq!((report.verified, report.findings.len()), (3, 0));
     let refused = sqlx::query("UPDATE documents.chunks SET bytes = 'x' WHERE seq = 3")
         .execute(&mut owner)
         .await
@@ -398,12 +432,14 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         .expect("bypass the triggers");
     sqlx::query(
         "UPDATE documents.chunks SET bytes = set_byte(bytes, 10, get_byte(bytes, 10) # 1) \
-         WHERE version = 1 AND seq = 3",
+         WHERE version = 1 AND seq = 3 AND document_id = $1",
     )
+    .bind(uuid::Uuid::parse_str(&stored.id).expect("id"))
     .execute(&mut owner)
     .await
     .expect("a byte altered");
-    sqlx::query("DELETE FROM documents.chunks WHERE version = 2")
+    sqlx::query("DELETE FROM documents.chunks WHERE version = 2 AND document_id = $1")
+        .bind(uuid::Uuid::parse_str(&stored.id).expect("id"))
         .execute(&mut owner)
         .await
         .expect("a chunk removed");

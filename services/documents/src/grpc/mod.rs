@@ -20,6 +20,8 @@ use crate::error::Error;
 
 /// The largest chunk an upload may send.
 const MAX_CHUNK: usize = 1024 * 1024;
+/// The largest content stored in one message.
+pub(crate) const MAX_STORE: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct DocumentsApi {
@@ -84,6 +86,38 @@ impl DocumentService for DocumentsApi {
                 .upload(&context, &header, upload, chunks)
                 .await?,
         ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn store_document(
+        &self,
+        request: Request<pb::StoreDocumentRequest>,
+    ) -> Result<Response<pb::StoreDocumentResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.into_inner();
+        let Some(header) = message.header else {
+            return Err(Error::invalid("header", "is required").into());
+        };
+        if message.content.len() > MAX_STORE {
+            return Err(Error::invalid(
+                "content",
+                "must be at most 8 MiB; larger documents go by UploadDocument",
+            )
+            .into());
+        }
+        let upload = parse::upload(&header)?;
+        let chunks: Vec<Result<Vec<u8>, Error>> = message
+            .content
+            .chunks(MAX_CHUNK)
+            .map(|chunk| Ok(chunk.to_vec()))
+            .collect();
+        let stored = self
+            .archive
+            .upload(&context, &header, upload, futures::stream::iter(chunks))
+            .await?;
+        Ok(Response::new(pb::StoreDocumentResponse {
+            document: stored.document,
+        }))
     }
 
     type DownloadDocumentStream = Download;

@@ -1,0 +1,186 @@
+// A patient's documents in the archive: listed with their versions, downloaded (streamed from
+// the server, saved as a file), and added at the desk or on the ward (a scanned consent, a
+// referral letter, a photo: the server recognises the type from the bytes).
+import { useEffect, useState } from "preact/hooks";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { client, holds, requestId, type Session } from "../api";
+import { FacilityService, type Facility } from "../gen/openhmis/core/v1/core_pb";
+import { DocumentService, type Document, type Kind } from "../gen/openhmis/documents/v1/documents_pb";
+import { formatTime, t } from "../i18n";
+import { useWards } from "../places";
+import { ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
+
+/** The largest file sent from a browser (the server's one-message limit). */
+const MAX_BYTES = 8 * 1024 * 1024;
+
+function size(bytes: bigint): string {
+  const value = Number(bytes);
+  return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(value / 1024)} KiB`;
+}
+
+/** Saves `parts` as a file the browser downloads. */
+function save(parts: BlobPart[], type: string, name: string) {
+  const url = URL.createObjectURL(new Blob(parts, { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function PatientDocuments(props: { patientId: string; session: Session }) {
+  const [error, attempt] = useAttempt();
+  const [documents, setDocuments] = useState<Document[]>([]);
+  const [kinds, setKinds] = useState<Kind[]>([]);
+  const [facilities, setFacilities] = useState<Facility[]>([]);
+  const [wards] = useWards();
+  const [kind, setKind] = useState("");
+  const [title, setTitle] = useState("");
+  const [wardId, setWardId] = useState("");
+  const [file, setFile] = useState<File | null>(null);
+  const [done, setDone] = useState("");
+  // A new file input after each document stored (a file input cannot be emptied otherwise).
+  const [picker, setPicker] = useState(0);
+  const canWrite = holds(props.session, "documents.write");
+
+  async function list() {
+    const answer = await attempt(() => client(DocumentService).listPatientDocuments({ patientId: props.patientId }));
+    if (answer) setDocuments(answer.value.documents);
+  }
+
+  useEffect(() => {
+    void list();
+    if (canWrite) {
+      void attempt(async () => {
+        const [listed, found] = await Promise.all([
+          client(DocumentService).listKinds({}),
+          client(FacilityService).listFacilities({ pageSize: 100 }),
+        ]);
+        setKinds(listed.kinds);
+        setFacilities(found.facilities);
+      });
+    }
+  }, [props.patientId]);
+
+  async function download(doc: Document) {
+    await attempt(async () => {
+      const parts: BlobPart[] = [];
+      let type = "application/octet-stream";
+      let name = doc.title;
+      for await (const message of client(DocumentService).downloadDocument({ documentId: doc.id, version: 0 })) {
+        if (message.part.case === "header") {
+          const version = message.part.value.version;
+          type = version?.contentType ?? type;
+          name = version?.fileName || doc.title;
+        } else if (message.part.case === "chunk") {
+          // The transport's bytes live in plain ArrayBuffers.
+          parts.push(message.part.value as Uint8Array<ArrayBuffer>);
+        }
+      }
+      save(parts, type, name);
+      setDone(`${t("documentDownloaded")}: ${doc.title}`);
+    });
+  }
+
+  async function upload(event: Event) {
+    event.preventDefault();
+    if (!file) return;
+    const ward = wards.find((candidate) => candidate.id === wardId);
+    const facilityId = ward?.facilityId ?? facilities[0]?.id ?? "";
+    const answer = await attempt(async () => {
+      if (file.size > MAX_BYTES) throw new Error(t("documentTooLarge"));
+      const content = new Uint8Array(await file.arrayBuffer());
+      return client(DocumentService).storeDocument({
+        header: {
+          requestId: requestId(),
+          kindCode: kind || kinds[0]?.code || "",
+          patientId: props.patientId,
+          facilityId,
+          departmentId: ward?.id ?? "",
+          title: title.trim() || file.name,
+          fileName: file.name,
+        },
+        content,
+      });
+    });
+    if (answer) {
+      setDone(`${t("documentStored")}: ${answer.value.document?.title ?? ""}`);
+      setTitle("");
+      setFile(null);
+      setPicker((count) => count + 1);
+      await list();
+    }
+  }
+
+  return (
+    <Section title={t("documents")} id="documents">
+      {done && <p role="status">{done}</p>}
+      <ErrorMessage error={error} />
+      <Table columns={["documentTitle", "documentKind", "documentVersion", "added", "retainUntil", "actions"]}>
+        {documents.map((doc) => {
+          const current = doc.versions[doc.versions.length - 1];
+          return (
+            <tr key={doc.id}>
+              <th scope="row">{doc.title}</th>
+              <td>{kinds.find((candidate) => candidate.code === doc.kindCode)?.name ?? doc.kindCode}</td>
+              <td>
+                {current ? `v${current.number} · ${current.contentType} · ${size(current.sizeBytes)}` : ""}
+              </td>
+              <td>{doc.createTime ? formatTime(timestampMs(doc.createTime)) : ""}</td>
+              <td>
+                {doc.retainUntil}
+                {doc.legalHold && ` · ${t("legalHold")}`}
+              </td>
+              <td>
+                {doc.deleted ? (
+                  t("documentDeleted")
+                ) : (
+                  <button type="button" class="secondary" aria-label={`${t("download")}: ${doc.title}`} onClick={() => download(doc)}>
+                    {t("download")}
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
+      {documents.length === 0 && <p>{t("noDocuments")}</p>}
+      {canWrite && (
+        <form onSubmit={upload} aria-label={t("addDocument")}>
+          <div class="grid">
+            <Pick
+              label={t("documentKind")}
+              name="document-kind"
+              value={kind || kinds[0]?.code || ""}
+              options={kinds.map((candidate) => ({ id: candidate.code, name: candidate.name }))}
+              onChange={setKind}
+            />
+            <Pick
+              label={t("ward")}
+              name="document-ward"
+              value={wardId}
+              options={[{ id: "", name: t("wholeFacility") }, ...wards.map((w) => ({ id: w.id, name: w.name }))]}
+              onChange={setWardId}
+            />
+          </div>
+          <Field label={t("documentTitle")} name="document-title" value={title} onInput={setTitle} />
+          <label>
+            {t("documentFile")}
+            <input
+              key={picker}
+              type="file"
+              name="document-file"
+              accept="application/pdf,image/jpeg,image/png,image/tiff,image/webp"
+              onChange={(event) => setFile((event.target as HTMLInputElement).files?.[0] ?? null)}
+            />
+          </label>
+          <button type="submit" disabled={!file}>
+            {t("addDocument")}
+          </button>
+        </form>
+      )}
+    </Section>
+  );
+}
