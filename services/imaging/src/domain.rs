@@ -26,6 +26,17 @@ hmis_platform::labels!(
     }
 );
 
+impl Priority {
+    /// The priority of the physician's urgency.
+    pub fn of(urgency: hmis_encounters_api::Urgency) -> Self {
+        match urgency {
+            hmis_encounters_api::Urgency::Routine => Priority::Routine,
+            hmis_encounters_api::Urgency::Urgent => Priority::Urgent,
+            hmis_encounters_api::Urgency::Emergency => Priority::Emergency,
+        }
+    }
+}
+
 hmis_platform::labels!(
     /// Where an examination stands, in the order it gets there (cancelled aside).
     ExamStatus {

@@ -1,23 +1,22 @@
-//! What the laboratory follows: encounters' laboratory referrals (each becomes an order, once)
+//! What the laboratory follows: encounters' laboratory referrals (read by
+//! `hmis-encounters-api`; each becomes an order, once)
 //! and the registry's patients (sex and birth date choose the reference range). Idempotent:
 //! an order is one per referral, a patient's row only moves to a newer version.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use hmis_encounters_api::{Investigation, investigation_referral};
 use hmis_platform::TenantTx;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::types::Version;
-use hmis_proto::events::encounters::REFERRAL_CREATED;
 use hmis_proto::events::patients::PATIENT_CHANGED;
-use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use uuid::Uuid;
 
 use crate::app::Laboratory;
-use crate::app::orders::Referral;
-use crate::domain::{Priority, Sex};
+use crate::domain::Sex;
 use crate::store;
 
 #[derive(Debug, Clone, Copy)]
@@ -57,22 +56,13 @@ fn id(value: &str, what: &str) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(value).map_err(|_| invalid(what))
 }
 
-fn optional_id(value: &str, what: &str) -> Result<Option<Uuid>, HandlerError> {
-    match value {
-        "" => Ok(None),
-        value => id(value, what).map(Some),
-    }
-}
-
 impl Follower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
         match self.source {
             Source::Patients if event.event_type == PATIENT_CHANGED => {
                 self.keep_patient(event).await
             }
-            Source::Referrals if event.event_type == REFERRAL_CREATED => {
-                self.receive_referral(event).await
-            }
+            Source::Referrals => self.receive_referral(event).await,
             _ => Ok(()),
         }
     }
@@ -111,41 +101,17 @@ impl Follower {
     }
 
     async fn receive_referral(&self, event: &Event) -> Result<(), HandlerError> {
-        let created: encounters_pb::ReferralCreated = event.decode().map_err(HandlerError::new)?;
-        let referral = created.referral.ok_or_else(|| invalid("referral"))?;
-        if referral.kind != encounters_pb::ReferralKind::Laboratory as i32 {
+        let Some(referral) = investigation_referral(event, Investigation::Laboratory)? else {
             return Ok(());
-        }
-        let priority = match encounters_pb::Urgency::try_from(referral.urgency) {
-            Ok(encounters_pb::Urgency::Emergency) => Priority::Emergency,
-            Ok(encounters_pb::Urgency::Urgent) => Priority::Urgent,
-            _ => Priority::Routine,
-        };
-        let at = hmis_platform::wire::parse_timestamp(referral.create_time.as_ref())
-            .ok()
-            .flatten()
-            .unwrap_or(event.occurred_at);
-        let order = Referral {
-            referral_id: id(&referral.id, "referral id")?,
-            encounter_id: id(&referral.encounter_id, "encounter id")?,
-            patient_id: id(&referral.patient_id, "patient id")?,
-            admission_id: optional_id(&created.admission_id, "admission id")?,
-            department_id: optional_id(&created.department_id, "department id")?,
-            facility_id: id(&created.facility_id, "facility id")?,
-            requested_by: id(&referral.referred_by, "referred_by")?,
-            priority,
-            reason: hmis_platform::error::bounded(referral.reason, 2000),
-            codes: referral.investigation_codes,
-            at,
         };
         // Before the order's transaction: the registry may be asked (a call of its own).
         self.laboratory
-            .know_patient(event.tenant_id, order.patient_id)
+            .know_patient(event.tenant_id, referral.patient_id)
             .await
             .map_err(HandlerError::new)?;
         let mut tx = self.begin(event).await?;
         self.laboratory
-            .receive_referral(&mut tx, order)
+            .receive_referral(&mut tx, referral)
             .await
             .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)

@@ -2,6 +2,7 @@
 //! scheduled into a room, started, performed (with its study instance UID) or cancelled.
 
 use chrono::{DateTime, Datelike, Utc};
+use hmis_encounters_api::InvestigationReferral;
 use hmis_platform::RequestContext;
 use hmis_platform::TenantTx;
 use hmis_platform::auth::Target;
@@ -14,22 +15,6 @@ use super::{Imaging, PERFORM, READ, authorize, method, order_target, refused};
 use crate::domain::{self, ExamStatus, Priority};
 use crate::error::{Error, Result};
 use crate::store::{self, ExamRow, OrderRow, WorklistFilter};
-
-/// A referral for imaging, as encounters published it.
-#[derive(Debug, Clone)]
-pub(crate) struct Referral {
-    pub referral_id: Uuid,
-    pub encounter_id: Uuid,
-    pub patient_id: Uuid,
-    pub admission_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub facility_id: Uuid,
-    pub requested_by: Uuid,
-    pub priority: Priority,
-    pub reason: String,
-    pub codes: Vec<String>,
-    pub at: DateTime<Utc>,
-}
 
 /// An examination given a room and a time.
 #[derive(Debug, Clone)]
@@ -48,7 +33,7 @@ impl Imaging {
     pub(crate) async fn receive_referral(
         &self,
         tx: &mut TenantTx,
-        referral: Referral,
+        referral: InvestigationReferral,
     ) -> Result<bool> {
         let catalogue = store::get_services(tx, &referral.codes).await?;
         let order_id = Uuid::now_v7();
@@ -69,7 +54,7 @@ impl Imaging {
                 status: ExamStatus::Ordered,
                 facility_id: referral.facility_id,
                 department_id: referral.department_id,
-                priority: referral.priority,
+                priority: Priority::of(referral.urgency),
                 ordered_at: referral.at,
                 room_id: None,
                 scheduled_at: None,
@@ -90,8 +75,8 @@ impl Imaging {
             admission_id: referral.admission_id,
             department_id: referral.department_id,
             facility_id: referral.facility_id,
-            requested_by: referral.requested_by,
-            priority: referral.priority,
+            requested_by: referral.referred_by,
+            priority: Priority::of(referral.urgency),
             status: if exams.is_empty() {
                 ExamStatus::Cancelled
             } else {

@@ -9,7 +9,7 @@ pub(crate) mod exams;
 mod reports;
 
 pub(crate) use catalogue::NewService;
-pub(crate) use exams::{Referral, Scheduling};
+pub(crate) use exams::Scheduling;
 pub(crate) use reports::{Draft, TurnaroundQuery};
 
 use std::collections::HashMap;

@@ -5,6 +5,7 @@
 use barcoders::generators::svg::SVG;
 use barcoders::sym::code128::Code128;
 use chrono::{DateTime, Datelike, Utc};
+use hmis_encounters_api::InvestigationReferral;
 use hmis_platform::auth::Target;
 use hmis_platform::call::Shown;
 use hmis_platform::context::RequestId;
@@ -24,22 +25,6 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::store::{self, OrderRow, OrderTestRow, SpecimenRow};
-
-/// A referral for laboratory tests, as encounters published it.
-#[derive(Debug, Clone)]
-pub(crate) struct Referral {
-    pub referral_id: Uuid,
-    pub encounter_id: Uuid,
-    pub patient_id: Uuid,
-    pub admission_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub facility_id: Uuid,
-    pub requested_by: Uuid,
-    pub priority: Priority,
-    pub reason: String,
-    pub codes: Vec<String>,
-    pub at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct WorklistQuery {
@@ -97,7 +82,7 @@ impl Laboratory {
     pub(crate) async fn receive_referral(
         &self,
         tx: &mut TenantTx,
-        referral: Referral,
+        referral: InvestigationReferral,
     ) -> Result<bool> {
         let catalogue = store::get_tests(tx, &referral.codes).await?;
         let mut members: Vec<String> = Vec::new();
@@ -139,8 +124,8 @@ impl Laboratory {
             admission_id: referral.admission_id,
             department_id: referral.department_id,
             facility_id: referral.facility_id,
-            requested_by: referral.requested_by,
-            priority: referral.priority,
+            requested_by: referral.referred_by,
+            priority: Priority::of(referral.urgency),
             status: OrderStatus::Ordered,
             reason: referral.reason,
             ordered_at: referral.at,

@@ -17,6 +17,17 @@ hmis_platform::labels!(
     }
 );
 
+impl Priority {
+    /// The priority of the physician's urgency.
+    pub fn of(urgency: hmis_encounters_api::Urgency) -> Self {
+        match urgency {
+            hmis_encounters_api::Urgency::Routine => Priority::Routine,
+            hmis_encounters_api::Urgency::Urgent => Priority::Urgent,
+            hmis_encounters_api::Urgency::Emergency => Priority::Emergency,
+        }
+    }
+}
+
 hmis_platform::labels!(
     /// Where an order stands; derived from its tests by [`order_status`] after every change.
     OrderStatus {
