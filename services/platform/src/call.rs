@@ -71,6 +71,28 @@ impl Shown {
         }
     }
 
+    /// One patient's records kept in several wards (`targets`, one per record): each must be
+    /// in the caller's scope for `permission`, or reached by break-glass, whose reason then
+    /// goes on record. The refusal of the first one out of reach otherwise.
+    pub fn patient_across(
+        context: &RequestContext,
+        permission: &str,
+        patient_id: Uuid,
+        targets: impl IntoIterator<Item = crate::auth::Target>,
+    ) -> Result<Self, Status> {
+        let mut reached_by_break_glass = None;
+        for target in targets {
+            let access = context.authorize_patient(permission, &target)?;
+            if access.reason().is_some() {
+                reached_by_break_glass = Some(access);
+            }
+        }
+        Ok(match reached_by_break_glass {
+            Some(access) => Self::patient(patient_id, &access),
+            None => Self::patients(vec![patient_id]),
+        })
+    }
+
     fn entry(&self) -> AuditEntry<'_> {
         AuditEntry {
             patient_ids: &self.patient_ids,

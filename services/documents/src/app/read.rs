@@ -43,19 +43,13 @@ impl Archive {
         self.calls
             .read(context, async |tx| {
                 let documents = store::patient_documents(tx, patient_id).await?;
-                let mut access = None;
-                for document in &documents {
-                    let reached = context
-                        .authorize_patient(READ, &document_target(document))
-                        .map_err(refused(vec![patient_id]))?;
-                    if reached.reason().is_some() {
-                        access = Some(reached);
-                    }
-                }
-                let shown = match access {
-                    Some(access) => Shown::patient(patient_id, &access),
-                    None => Shown::patients(vec![patient_id]),
-                };
+                let shown = Shown::patient_across(
+                    context,
+                    READ,
+                    patient_id,
+                    documents.iter().map(document_target),
+                )
+                .map_err(refused(vec![patient_id]))?;
                 let documents = documents_view(tx, &documents).await?;
                 Ok((pb::ListPatientDocumentsResponse { documents }, shown))
             })

@@ -146,19 +146,13 @@ impl Imaging {
         self.calls
             .read(context, async |tx| {
                 let orders = store::patient_orders(tx, patient_id).await?;
-                let mut access = None;
-                for order in &orders {
-                    let reached = context
-                        .authorize_patient(READ, &order_target(order))
-                        .map_err(refused(vec![patient_id]))?;
-                    if reached.reason().is_some() {
-                        access = Some(reached);
-                    }
-                }
-                let shown = match access {
-                    Some(access) => Shown::patient(patient_id, &access),
-                    None => Shown::patients(vec![patient_id]),
-                };
+                let shown = Shown::patient_across(
+                    context,
+                    READ,
+                    patient_id,
+                    orders.iter().map(order_target),
+                )
+                .map_err(refused(vec![patient_id]))?;
                 let orders = self.orders_view(tx, &orders).await?;
                 Ok((pb::ListPatientOrdersResponse { orders }, shown))
             })

@@ -83,19 +83,8 @@ fn refused(patients: Vec<Uuid>) -> impl FnOnce(Status) -> Error {
 /// What a read of one patient's orders shows, for its audit record: every order's ward must
 /// be in the caller's scope, or reached by break-glass (whose reason goes on record).
 fn patient_shown(context: &RequestContext, patient_id: Uuid, orders: &[OrderRow]) -> Result<Shown> {
-    let mut access = None;
-    for order in orders {
-        let reached = context
-            .authorize_patient(READ, &order_target(order))
-            .map_err(refused(vec![patient_id]))?;
-        if reached.reason().is_some() {
-            access = Some(reached);
-        }
-    }
-    Ok(match access {
-        Some(access) => Shown::patient(patient_id, &access),
-        None => Shown::patients(vec![patient_id]),
-    })
+    Shown::patient_across(context, READ, patient_id, orders.iter().map(order_target))
+        .map_err(refused(vec![patient_id]))
 }
 
 /// Records the call's access to `patients` (none for reference data) in its transaction.
