@@ -234,6 +234,25 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         .await
         .expect_err("another ward's patient");
     assert_eq!(denied.code(), Code::PermissionDenied);
+    let refused = upload(
+        app,
+        &archive.other_nurse,
+        archive.header(&patient),
+        &content[..4096],
+    )
+    .await
+    .expect_err("another ward's nurse adds nothing to this ward's patient");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let mut auditor = archive.owner().await;
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit.records WHERE method LIKE '%/UploadDocument' \
+         AND outcome <> 'OK' AND $1 = ANY(patient_ids)",
+    )
+    .bind(uuid::Uuid::parse_str(&patient).expect("patient id"))
+    .fetch_one(&mut auditor)
+    .await
+    .expect("counted");
+    assert_eq!(refusals, 1, "the refused upload is on record");
 
     // A replacement is a new version; the earlier one stays readable.
     let picture = png();

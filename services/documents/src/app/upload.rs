@@ -51,11 +51,6 @@ impl Archive {
         upload: Upload,
         chunks: impl Stream<Item = Result<Vec<u8>>> + Send + Unpin,
     ) -> Result<pb::UploadDocumentResponse> {
-        if upload.replaces.is_none() {
-            context
-                .authorize(WRITE, &target(upload.facility_id, upload.department_id))
-                .map_err(refused(vec![upload.patient_id]))?;
-        }
         let now = self.calls.now();
         let mut chunks = chunks;
         (self.calls)
@@ -76,6 +71,10 @@ impl Archive {
                             (document, number)
                         }
                         None => {
+                            // Inside the call, so a refusal is on record after the rollback.
+                            context
+                                .authorize(WRITE, &target(upload.facility_id, upload.department_id))
+                                .map_err(refused(vec![upload.patient_id]))?;
                             let kind = store::get_kind(tx, &upload.kind_code).await?;
                             let document = DocumentRow {
                                 id: Uuid::now_v7(),
