@@ -180,6 +180,35 @@ impl Violations {
         Some((from, to))
     }
 
+    /// A period of instants `[from, to)`, both required, `to` after `from` and at most a year
+    /// (366 days) later: what a report over a period of time is asked.
+    pub fn instant_period(
+        &mut self,
+        (from_field, from): (&str, Option<&prost_types::Timestamp>),
+        (to_field, to): (&str, Option<&prost_types::Timestamp>),
+    ) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+        let mut instant =
+            |field: &str, value| match self.check(field, crate::wire::parse_timestamp(value)) {
+                Some(Some(at)) => Some(at),
+                Some(None) => {
+                    self.add(field, "is required");
+                    None
+                }
+                None => None,
+            };
+        let from = instant(from_field, from);
+        let to = instant(to_field, to);
+        let (from, to) = (from?, to?);
+        if to <= from || to - from > chrono::Duration::days(366) {
+            self.add(
+                to_field,
+                format!("must be after {from_field}, at most a year later"),
+            );
+            return None;
+        }
+        Some((from, to))
+    }
+
     /// The whole request's parse: `Err` naming every wrong field when any was wrong, else
     /// what `build` makes of the parsed parts (each an `Option`, taken with `?`).
     ///
@@ -473,6 +502,24 @@ macro_rules! shared_failures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instant_period_is_required_ordered_and_at_most_a_year() {
+        let at = |seconds: i64| prost_types::Timestamp { seconds, nanos: 0 };
+        let day = 86_400;
+        let mut violations = Violations::default();
+        let period = violations.instant_period(("from", Some(&at(0))), ("to", Some(&at(day))));
+        assert!(period.is_some() && violations.is_empty());
+        for (from, to) in [
+            (Some(at(day)), Some(at(0))),
+            (Some(at(0)), Some(at(367 * day))),
+            (None, Some(at(day))),
+        ] {
+            let mut violations = Violations::default();
+            let period = violations.instant_period(("from", from.as_ref()), ("to", to.as_ref()));
+            assert!(period.is_none() && violations.len() == 1, "{from:?} {to:?}");
+        }
+    }
 
     #[test]
     fn invalid_argument_carries_every_field() {

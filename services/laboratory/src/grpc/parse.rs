@@ -585,23 +585,10 @@ pub(crate) fn acknowledge(
 pub(crate) fn turnaround(message: &pb::GetTurnaroundRequest) -> Result<TurnaroundQuery> {
     let mut violations = Violations::default();
     let facility = violations.id("facility_id", &message.facility_id);
-    let mut time = |field: &str, value: Option<&prost_types::Timestamp>| match violations
-        .check(field, parse_timestamp(value))
-    {
-        Some(Some(at)) => Some(at),
-        Some(None) => {
-            violations.add(field, "is required");
-            None
-        }
-        None => None,
-    };
-    let from = time("from_time", message.from_time.as_ref());
-    let to = time("to_time", message.to_time.as_ref());
-    if let (Some(from), Some(to)) = (from, to)
-        && (to <= from || to - from > chrono::Duration::days(366))
-    {
-        violations.add("to_time", "must be after from_time, at most a year later");
-    }
+    let period = violations.instant_period(
+        ("from_time", message.from_time.as_ref()),
+        ("to_time", message.to_time.as_ref()),
+    );
     let group = match pb::TurnaroundGrouping::try_from(message.group_by) {
         Ok(pb::TurnaroundGrouping::Test) => Some("test"),
         Ok(pb::TurnaroundGrouping::Section) => Some("section"),
@@ -615,8 +602,8 @@ pub(crate) fn turnaround(message: &pb::GetTurnaroundRequest) -> Result<Turnaroun
     Ok(violations.finish(|| {
         Some(TurnaroundQuery {
             facility_id: facility?,
-            from: from?,
-            to: to?,
+            from: period?.0,
+            to: period?.1,
             group: group?,
         })
     })?)
