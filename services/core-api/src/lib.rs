@@ -56,6 +56,8 @@ pub struct Facility {
     pub name: String,
     /// The IANA zone the facility's days (admission years, report days) are cut in.
     pub time_zone: String,
+    /// Its postal address, free text (what letterheads print).
+    pub address: String,
 }
 
 impl Facility {
@@ -213,6 +215,7 @@ impl CoreClient {
                 code: facility.code,
                 name: facility.name,
                 time_zone: facility.time_zone,
+                address: facility.address,
             })
         };
         self.facility_cache

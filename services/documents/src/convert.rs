@@ -4,7 +4,8 @@ use hmis_platform::wire::timestamp;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use crate::store::{DocumentRow, KindRow, VersionRow};
+use crate::domain::{Printout, SignerKind};
+use crate::store::{DocumentRow, KindRow, SignatureRow, VersionRow};
 
 fn id_text(id: Option<Uuid>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
@@ -32,12 +33,45 @@ pub(crate) fn version_to_pb(row: &VersionRow) -> pb::Version {
     }
 }
 
-/// The document with its versions (`versions`: of any documents; this one's are picked).
-pub(crate) fn document_to_pb(row: &DocumentRow, versions: &[VersionRow]) -> pb::Document {
+pub(crate) fn printout_to_pb(printout: Option<Printout>) -> pb::Printout {
+    match printout {
+        None => pb::Printout::Unspecified,
+        Some(Printout::MedicalExtract) => pb::Printout::MedicalExtract,
+        Some(Printout::Certificate) => pb::Printout::Certificate,
+        Some(Printout::Prescriptions) => pb::Printout::Prescriptions,
+        Some(Printout::PatientSlip) => pb::Printout::PatientSlip,
+        Some(Printout::WardMedicationOrder) => pb::Printout::WardMedicationOrder,
+        Some(Printout::Form16) => pb::Printout::Form16,
+    }
+}
+
+pub(crate) fn signature_to_pb(row: &SignatureRow) -> pb::Signature {
+    pb::Signature {
+        signer_kind: match row.signer_kind {
+            SignerKind::Clinician => pb::SignerKind::Clinician,
+            SignerKind::Facility => pb::SignerKind::Facility,
+        }
+        .into(),
+        signer_id: row.signer_id.to_string(),
+        signer_name: row.signer_name.clone(),
+        version: row.version,
+        sha256: row.sha256.clone(),
+        sign_time: timestamp(row.signed_at),
+        public_key: row.public_key.clone(),
+        signature: row.signature.clone(),
+    }
+}
+
+/// The document with its versions and signatures (of any documents; this one's are picked).
+pub(crate) fn document_to_pb(
+    row: &DocumentRow,
+    versions: &[VersionRow],
+    signatures: &[SignatureRow],
+) -> pb::Document {
     pb::Document {
         id: row.id.to_string(),
         kind_code: row.kind_code.clone(),
-        patient_id: row.patient_id.to_string(),
+        patient_id: id_text(row.patient_id),
         facility_id: row.facility_id.to_string(),
         department_id: id_text(row.department_id),
         admission_id: id_text(row.admission_id),
@@ -57,5 +91,12 @@ pub(crate) fn document_to_pb(row: &DocumentRow, versions: &[VersionRow]) -> pb::
         deleted_by: id_text(row.deleted_by),
         delete_time: row.deleted_at.and_then(timestamp),
         delete_reason: row.delete_reason.clone(),
+        printout: printout_to_pb(row.printout).into(),
+        source_id: row.source_id.clone(),
+        signatures: signatures
+            .iter()
+            .filter(|signature| signature.document_id == row.id)
+            .map(signature_to_pb)
+            .collect(),
     }
 }

@@ -257,3 +257,30 @@ mod tests {
         );
     }
 }
+
+hmis_platform::labels!(
+    /// What the hospital prints from the record.
+    Printout {
+        MedicalExtract => "medical_extract",
+        Certificate => "certificate",
+        Prescriptions => "prescriptions",
+        PatientSlip => "patient_slip",
+        WardMedicationOrder => "ward_medication_order",
+        Form16 => "form16",
+    }
+);
+
+impl Printout {
+    /// The facility's documents, of no patient.
+    pub fn of_a_patient(self) -> bool {
+        !matches!(self, Printout::WardMedicationOrder | Printout::Form16)
+    }
+}
+
+hmis_platform::labels!(
+    /// Who signs an issued document.
+    SignerKind {
+        Clinician => "clinician",
+        Facility => "facility",
+    }
+);

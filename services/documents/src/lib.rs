@@ -6,21 +6,33 @@
 //! retention; and a verify command that hashes every stored content again.
 //!
 //! Content is kept in PostgreSQL (`documents.chunks`); metadata always is.
+//!
+//! The hospital's own documents (the medical extract, certificates, prescriptions, the
+//! personal slip, a ward's medication order, Form 16) are issued here: the module that owns
+//! the data lays it out (its `-api` crate), this one renders the PDF (`hmis-print`) under the
+//! facility's letterhead, archives it as issued and signs it, as the issuing clinician and as
+//! the facility, with keys derived from a secret the database never sees.
 
 mod app;
 mod convert;
 pub mod domain;
 mod error;
 mod grpc;
+mod signing;
 mod starter;
 mod store;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hmis_platform::call::Calls;
+use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
+use hmis_platform::config::Secret;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
+use hmis_platform::secrets::deployment_key;
 use hmis_platform::{Database, RequestContext};
 use hmis_proto::openhmis::documents::v1::document_service_server::DocumentServiceServer;
 use serde::{Deserialize, Serialize};
@@ -29,15 +41,38 @@ pub use app::{Finding, VerifyReport};
 pub use error::Error;
 pub use grpc::DocumentsApi;
 
+/// How long a facility's or ward's name and address are kept for letterheads.
+const CORE_MEMORY: Duration = Duration::from_secs(60);
+
 /// The schema the archive owns; its outbox is published under this name.
 pub const SCHEMA: &str = "documents";
 
-/// `[documents]`: the archive's own limit.
+/// `[documents]`: the archive's own limit and the key issued documents are signed with.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DocumentsOptions {
     /// The largest content stored, in bytes, whatever a kind allows (default 1 GiB).
     pub max_upload_bytes: Option<u64>,
+    /// The deployment's document-signing secret, 32 bytes in base64, from which every
+    /// tenant's clinicians' and facilities' keys are derived. Kept out of the database.
+    pub signing_secret: Option<Secret>,
+    /// Where that secret is kept when `signing_secret` is not set: read, or created at the
+    /// first start (0600). Default `data/secrets/document-signing.key`.
+    pub signing_secret_file: Option<PathBuf>,
+}
+
+/// The modules whose data the archive prints, each reached on behalf of the caller.
+#[derive(Debug, Clone)]
+pub struct Channels {
+    pub core: ServiceChannel,
+    pub patients: ServiceChannel,
+    /// `openhmis.iam.v1.AuthService` (who the issuer is).
+    pub iam: ServiceChannel,
+    pub encounters: ServiceChannel,
+    /// `openhmis.encounters.v1.CertificateService`.
+    pub certificates: ServiceChannel,
+    pub inventory: ServiceChannel,
+    pub statistics: ServiceChannel,
 }
 
 #[derive(Debug, Clone)]
@@ -46,12 +81,45 @@ pub struct DocumentsModule {
 }
 
 impl DocumentsModule {
-    pub fn new(database: Database, clock: SharedClock, options: DocumentsOptions) -> Self {
+    /// The archive; `channels` reach the modules whose documents it prints (none: it prints
+    /// none, e.g. for the verify command alone). The signing
+    /// secret is read (or created) here: when it cannot be, the archive still keeps documents
+    /// but refuses to issue or verify signed ones, and the log says why.
+    pub fn new(
+        database: Database,
+        clock: SharedClock,
+        options: DocumentsOptions,
+        channels: Option<Channels>,
+    ) -> Self {
+        let file = options
+            .signing_secret_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data/secrets/document-signing.key"));
+        let signer = match deployment_key(options.signing_secret.as_ref(), &file) {
+            Ok(secret) => Some(signing::Signer::new(secret)),
+            Err(error) => {
+                tracing::error!(error = %error, "the document-signing secret is unreadable");
+                None
+            }
+        };
+        let printers = channels.map(|channels| app::Printers {
+            encounters: hmis_encounters_api::EncountersPrinter::new(
+                channels.encounters,
+                channels.certificates,
+            ),
+            inventory: hmis_inventory_api::InventoryPrinter::new(channels.inventory),
+            statistics: hmis_statistics_api::StatisticsPrinter::new(channels.statistics),
+            patients: hmis_patients_api::PatientsClient::new(channels.patients),
+            core: hmis_core_api::CoreClient::remembering(channels.core, CORE_MEMORY),
+            iam: hmis_iam_api::IamClient::new(channels.iam),
+        });
         Self {
             archive: Arc::new(app::Archive {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 max_upload: options.max_upload_bytes.unwrap_or(1 << 30),
+                signer,
+                printers,
             }),
         }
     }

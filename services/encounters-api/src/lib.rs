@@ -1,7 +1,13 @@
 //! What other modules read of encounters' events, in domain words: a physician's referral for
 //! laboratory or imaging investigations (`ReferralCreated`), read once here for the
 //! departments that receive it (the laboratory, imaging), so each does not decode the event
-//! and parse its ids again.
+//! and parse its ids again; and its printable documents ([`EncountersPrinter`]: the medical
+//! extract, certificates, prescriptions, a ward's medication order), read through its
+//! contract on behalf of the caller and laid out for the archive to render and sign.
+
+mod print;
+
+pub use print::{EncounterPlace, EncountersPrinter, WardOrder};
 
 use chrono::{DateTime, Utc};
 use hmis_platform::outbox::{Event, HandlerError};

@@ -69,3 +69,41 @@ pub fn forwarded<T>(context: &RequestContext, message: T) -> tonic::Request<T> {
     }
     request
 }
+
+/// Why a call to another module failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The module answered with this status (NOT_FOUND, PERMISSION_DENIED, ...).
+    #[error(transparent)]
+    Status(#[from] tonic::Status),
+    /// Its answer lacks what its contract promises.
+    #[error("another module answered a malformed {0}")]
+    Malformed(&'static str),
+}
+
+/// As a module's failure: the other module's status passed on as it is, a malformed answer
+/// as a corrupt row (an internal error; the log names what was malformed).
+impl From<CallError> for crate::Failure {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Status(status) => Self::Context(status),
+            CallError::Malformed(what) => Self::CorruptRow(what),
+        }
+    }
+}
+
+/// An id another module sent, parsed (malformed: [`CallError::Malformed`] naming `what`).
+pub fn answered_id(value: &str, what: &'static str) -> Result<uuid::Uuid, CallError> {
+    uuid::Uuid::parse_str(value).map_err(|_| CallError::Malformed(what))
+}
+
+/// An optional id another module sent (empty: none).
+pub fn answered_optional_id(
+    value: &str,
+    what: &'static str,
+) -> Result<Option<uuid::Uuid>, CallError> {
+    match value {
+        "" => Ok(None),
+        value => answered_id(value, what).map(Some),
+    }
+}

@@ -30,6 +30,7 @@ pub mod module;
 pub mod money;
 pub mod outbox;
 pub mod paging;
+pub mod secrets;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

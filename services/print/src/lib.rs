@@ -11,6 +11,8 @@
 
 mod layout;
 
+use uuid::Uuid;
+
 pub use layout::PAGE_SIZE;
 
 /// Who issues: the facility's letterhead at the top of the first page.
@@ -131,6 +133,21 @@ pub struct Issue {
     pub document: String,
 }
 
+/// A document laid out by the module that owns its data, and where the archive files it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Printed {
+    pub printable: Printable,
+    /// The patient it is about; none for a facility's document (a ward's order, a report).
+    pub patient_id: Option<Uuid>,
+    /// The facility and ward whose staff reach it (the facility from the ward when unsaid).
+    pub facility_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    pub admission_id: Option<Uuid>,
+    pub encounter_id: Option<Uuid>,
+    /// What it was printed from (an encounter's, a certificate's id; a ward and period).
+    pub source_id: String,
+}
+
 /// Why a document could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum PrintError {
@@ -162,7 +179,10 @@ mod tests {
             .heading("Tratament")
             .paragraph("Amoxicilină 500 mg de 3 ori pe zi.\nControl peste 7 zile.")
             .table(
-                vec![Column::new("Medicament", 3.0), Column::new("Cantitate", 1.0)],
+                vec![
+                    Column::new("Medicament", 3.0),
+                    Column::new("Cantitate", 1.0),
+                ],
                 (0..rows)
                     .map(|row| vec![format!("Paracetamol comprimate {row}"), format!("{row}")])
                     .collect(),
@@ -208,7 +228,11 @@ mod tests {
         let text = pdf_extract::extract_text_from_mem(&pdf).expect("reads back");
         assert!(text.contains("page 3 of 3"), "{text}");
         assert!(!text.contains("page 4"), "{text}");
-        assert_eq!(text.matches("Medicament").count(), 3, "the header on every page");
+        assert_eq!(
+            text.matches("Medicament").count(),
+            3,
+            "the header on every page"
+        );
         assert!(text.contains("Paracetamol comprimate 119"));
     }
 

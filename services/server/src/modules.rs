@@ -152,8 +152,22 @@ impl Modules {
             patients_channel(),
         );
         let imaging = ImagingModule::new(database.clone(), clock.clone(), options.imaging.clone());
-        let documents =
-            DocumentsModule::new(database.clone(), clock.clone(), options.documents.clone());
+        let documents = DocumentsModule::new(
+            database.clone(),
+            clock.clone(),
+            options.documents.clone(),
+            Some(hmis_documents::Channels {
+                core: core_channel(),
+                patients: patients_channel(),
+                iam: wiring.channel_to("iam", || in_process(iam.auth_service())),
+                encounters: wiring.channel_to("encounters", || in_process(encounters.service())),
+                certificates: wiring.channel_to("encounters", || {
+                    in_process(encounters.certificate_service())
+                }),
+                inventory: wiring.channel_to("inventory", || in_process(inventory.service())),
+                statistics: wiring.channel_to("statistics", || in_process(statistics.service())),
+            }),
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,

@@ -194,6 +194,7 @@ mod tests {
             code: "SCM".into(),
             name: "Spitalul Clinic Municipal".into(),
             time_zone: "Europe/Chisinau".into(),
+            address: String::new(),
         };
         let period = Period {
             facility: Uuid::now_v7(),

@@ -436,7 +436,13 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
     let module = DocumentsModule::new(
         app.db.database.clone(),
         Arc::new(SystemClock),
-        DocumentsOptions::default(),
+        DocumentsOptions {
+            signing_secret: Some(hmis_platform::config::Secret::new(
+                support::SIGNING_KEY_SECRET,
+            )),
+            ..DocumentsOptions::default()
+        },
+        None,
     );
     let report = module.verify().await.expect("verified");
     assert_eq!((report.verified, report.findings.len()), (3, 0));

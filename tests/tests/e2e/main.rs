@@ -19,6 +19,7 @@ mod kit;
 mod laboratory;
 mod patient_records;
 mod patients;
+mod printing;
 mod statistics;
 mod surgery;
 mod tidy;

@@ -7,7 +7,7 @@ use hmis_proto::events::documents::DOCUMENT_DELETED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use super::{Archive, DELETE, MANAGE, authorize, current_view, method, record};
+use super::{Archive, DELETE, MANAGE, authorize, current_view, method, patients, record};
 use crate::error::{Error, Result};
 use crate::store;
 
@@ -32,7 +32,7 @@ impl Archive {
                         return Err(Error::precondition("the document was deleted"));
                     }
                     store::set_hold(tx, id, hold, &reason).await?;
-                    record(tx, context, &[document.patient_id], now).await?;
+                    record(tx, context, &patients(&document), now).await?;
                     Ok(pb::SetLegalHoldResponse {
                         document: Some(current_view(tx, id).await?),
                     })
@@ -70,7 +70,7 @@ impl Archive {
                         )));
                     }
                     store::delete_document(tx, id, (context.user_id(), now, &reason)).await?;
-                    record(tx, context, &[document.patient_id], now).await?;
+                    record(tx, context, &patients(&document), now).await?;
                     let view = current_view(tx, id).await?;
                     let event = pb::DocumentDeleted {
                         document: Some(view.clone()),

@@ -1,21 +1,25 @@
 //! The archive's use cases: kinds (`kinds`), storing content (`upload`), reading it back
-//! (`read`), holds and deletion (`lifecycle`), and the verify command (`verify`). Every call
-//! about a document is authorized against the ward (or facility) it belongs to, audited as an
+//! (`read`), holds and deletion (`lifecycle`), the verify command (`verify`), and documents
+//! the hospital issues, signed (`issue`). Every call about a document is authorized against
+//! the ward (or facility) it belongs to, audited as an
 //! access to its patient, and every change is idempotent by request id.
 
+mod issue;
 mod kinds;
 mod lifecycle;
 mod read;
 mod upload;
 mod verify;
 
+pub(crate) use issue::{Printers, Source};
 pub(crate) use upload::Upload;
 pub use verify::{Finding, VerifyReport};
 
 use chrono::{DateTime, Utc};
 use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::auth::Target;
-use hmis_platform::call::Calls;
+use hmis_platform::call::{Calls, Shown};
+use hmis_platform::context::PatientAccess;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::{RequestContext, TenantTx};
 use hmis_proto::openhmis::documents::v1 as pb;
@@ -43,6 +47,11 @@ pub(crate) struct Archive {
     pub(crate) outbox: Outbox,
     /// The largest content the archive takes, whatever the kind says.
     pub(crate) max_upload: u64,
+    /// Who signs issued documents; none when the deployment's key is unreadable (issuing and
+    /// verifying then refuse, saying so).
+    pub(crate) signer: Option<crate::signing::Signer>,
+    /// Where printed documents' data comes from.
+    pub(crate) printers: Option<Printers>,
 }
 
 /// Whose data a document is: its ward when it has one, else its facility.
@@ -62,12 +71,25 @@ fn refused(patients: Vec<Uuid>) -> impl FnOnce(Status) -> Error {
     move |status| Error::refused(status, patients)
 }
 
+/// The patients a document is about: its patient, none for a facility's document.
+fn patients(document: &DocumentRow) -> Vec<Uuid> {
+    document.patient_id.into_iter().collect()
+}
+
+/// What reading the document shows of patients, reached as `access` says.
+fn shown(document: &DocumentRow, access: &PatientAccess) -> Shown {
+    match document.patient_id {
+        Some(patient) => Shown::patient(patient, access),
+        None => Shown::patients(Vec::new()),
+    }
+}
+
 /// The caller may do `permission` with this document's patient, or the refusal is audited.
 fn authorize(context: &RequestContext, permission: &str, document: &DocumentRow) -> Result<()> {
     context
         .authorize(permission, &document_target(document))
         .map(|_| ())
-        .map_err(refused(vec![document.patient_id]))
+        .map_err(refused(patients(document)))
 }
 
 /// Records the call's access to `patients` (none for reference data) in its transaction.
@@ -81,13 +103,14 @@ async fn record(
     Ok(())
 }
 
-/// Documents as the contract shows them, with their versions.
+/// Documents as the contract shows them, with their versions and signatures.
 async fn documents_view(tx: &mut TenantTx, documents: &[DocumentRow]) -> Result<Vec<pb::Document>> {
     let ids: Vec<Uuid> = documents.iter().map(|document| document.id).collect();
     let versions = store::versions_of(tx, &ids).await?;
+    let signatures = store::signatures_of(tx, &ids).await?;
     Ok(documents
         .iter()
-        .map(|document| convert::document_to_pb(document, &versions))
+        .map(|document| convert::document_to_pb(document, &versions, &signatures))
         .collect())
 }
 

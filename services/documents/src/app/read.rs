@@ -8,7 +8,7 @@ use hmis_platform::call::Shown;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use super::{Archive, READ, document_target, documents_view, refused};
+use super::{Archive, READ, document_target, documents_view, patients, refused, shown};
 use crate::convert;
 use crate::error::{Error, Result};
 use crate::store;
@@ -24,8 +24,8 @@ impl Archive {
                 let document = store::get_document(tx, id, false).await?;
                 let access = context
                     .authorize_patient(READ, &document_target(&document))
-                    .map_err(refused(vec![document.patient_id]))?;
-                let shown = Shown::patient(document.patient_id, &access);
+                    .map_err(refused(patients(&document)))?;
+                let shown = shown(&document, &access);
                 let document = documents_view(tx, &[document]).await?.pop();
                 Ok((pb::GetDocumentResponse { document }, shown))
             })
@@ -72,7 +72,7 @@ impl Archive {
                 let document = store::get_document(tx, id, false).await?;
                 let access = context
                     .authorize_patient(READ, &document_target(&document))
-                    .map_err(refused(vec![document.patient_id]))?;
+                    .map_err(refused(patients(&document)))?;
                 if document.deleted_at.is_some() {
                     return Err(Error::precondition(
                         "the document's content was deleted at the end of its retention",
@@ -85,9 +85,10 @@ impl Archive {
                     .find(|version| version.number == number)
                     .cloned()
                     .ok_or(Error::NotFound("version"))?;
-                let shown = Shown::patient(document.patient_id, &access);
+                let signatures = store::signatures_of(tx, &[document.id]).await?;
+                let shown = shown(&document, &access);
                 let header = pb::DownloadHeader {
-                    document: Some(convert::document_to_pb(&document, &versions)),
+                    document: Some(convert::document_to_pb(&document, &versions, &signatures)),
                     version: Some(convert::version_to_pb(&version)),
                 };
                 Ok(((header, version), shown))

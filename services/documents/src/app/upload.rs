@@ -10,7 +10,7 @@ use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use super::{Archive, WRITE, authorize, current_view, method, record, refused, target};
+use super::{Archive, WRITE, authorize, current_view, method, patients, record, refused, target};
 use crate::domain::{ContentError, Incoming, retain_until};
 use crate::error::{Error, Result};
 use crate::store::{self, DocumentRow, VersionRow};
@@ -79,7 +79,7 @@ impl Archive {
                             let document = DocumentRow {
                                 id: Uuid::now_v7(),
                                 kind_code: kind.code.clone(),
-                                patient_id: upload.patient_id,
+                                patient_id: Some(upload.patient_id),
                                 facility_id: upload.facility_id,
                                 department_id: upload.department_id,
                                 admission_id: upload.admission_id,
@@ -94,6 +94,8 @@ impl Archive {
                                 deleted_at: None,
                                 deleted_by: None,
                                 delete_reason: String::new(),
+                                printout: None,
+                                source_id: String::new(),
                             };
                             store::insert_document(tx, &document).await?;
                             (document, 1)
@@ -139,7 +141,7 @@ impl Archive {
                     if number > 1 {
                         store::set_current_version(tx, document.id, number).await?;
                     }
-                    record(tx, context, &[document.patient_id], now).await?;
+                    record(tx, context, &patients(&document), now).await?;
                     let view = current_view(tx, document.id).await?;
                     let event = pb::DocumentStored {
                         document: Some(view.clone()),

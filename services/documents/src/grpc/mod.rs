@@ -192,4 +192,31 @@ impl DocumentService for DocumentsApi {
             self.archive.delete(&context, &message, command).await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn issue_document(
+        &self,
+        request: Request<pb::IssueDocumentRequest>,
+    ) -> Result<Response<pb::IssueDocumentResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let message = request.into_inner();
+        let command = parse::issue(&message)?;
+        Ok(Response::new(
+            self.archive.issue(&context, &message, command).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_document(
+        &self,
+        request: Request<pb::VerifyDocumentRequest>,
+    ) -> Result<Response<pb::VerifyDocumentResponse>, Status> {
+        let context = RequestContext::of(&request);
+        let (version, copy) = parse::verify(request.into_inner())?;
+        Ok(Response::new(
+            self.archive
+                .verify_document(&context, version, copy)
+                .await?,
+        ))
+    }
 }

@@ -7,7 +7,7 @@ use hmis_platform::types::{Line, Name, Text};
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use crate::app::Upload;
+use crate::app::{Source, Upload};
 use crate::domain::RECOGNISED;
 use crate::error::Result;
 use crate::store::KindRow;
@@ -188,4 +188,81 @@ pub(crate) fn delete(message: &pb::DeleteDocumentRequest) -> Result<(RequestKey,
     let document = violations.id("document_id", &message.document_id);
     let reason = violations.check("reason", Text::parse_required(&message.reason));
     Ok(violations.finish(|| Some((key?, document?, reason?.as_str().to_owned())))?)
+}
+
+/// What to print: the printout and the one source it names (other fields are ignored).
+pub(crate) fn issue(message: &pb::IssueDocumentRequest) -> Result<(RequestKey, Source)> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let source = match pb::Printout::try_from(message.printout) {
+        Ok(pb::Printout::MedicalExtract) => violations
+            .id("encounter_id", &message.encounter_id)
+            .map(Source::MedicalExtract),
+        Ok(pb::Printout::Prescriptions) => violations
+            .id("encounter_id", &message.encounter_id)
+            .map(Source::Prescriptions),
+        Ok(pb::Printout::PatientSlip) => violations
+            .id("encounter_id", &message.encounter_id)
+            .map(Source::PatientSlip),
+        Ok(pb::Printout::Certificate) => violations
+            .id("certificate_id", &message.certificate_id)
+            .map(Source::Certificate),
+        Ok(pb::Printout::WardMedicationOrder) => {
+            let department = violations.id("department_id", &message.department_id);
+            let start = violations.optional_date("start_date", &message.start_date);
+            if !(0..=7).contains(&message.days) {
+                violations.add("days", "must be between 1 and 7 (0 means 1)");
+            }
+            match (department, start) {
+                (Some(department), Some(start)) => Some(Source::WardMedicationOrder {
+                    department,
+                    start_date: start.map(|day| day.to_string()).unwrap_or_default(),
+                    days: message.days.max(1),
+                }),
+                _ => None,
+            }
+        }
+        Ok(pb::Printout::Form16) => {
+            let facility = violations.id("facility_id", &message.facility_id);
+            let period = violations.period(
+                ("from_date", &message.from_date),
+                ("to_date", &message.to_date),
+            );
+            match (facility, period) {
+                (Some(facility), Some((from, to))) => Some(Source::Form16 {
+                    facility,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                }),
+                _ => None,
+            }
+        }
+        _ => {
+            violations.add("printout", "is required");
+            None
+        }
+    };
+    Ok(violations.finish(|| Some((key?, source?)))?)
+}
+
+/// A document's version: the document, and the version's number (none: the current one).
+pub(crate) type VersionOf = (Uuid, Option<i32>);
+
+/// Which version to verify, and the copy presented (empty: the stored content).
+pub(crate) fn verify(message: pb::VerifyDocumentRequest) -> Result<(VersionOf, Option<Vec<u8>>)> {
+    let mut violations = Violations::default();
+    let document = violations.id("document_id", &message.document_id);
+    let version = match message.version {
+        0 => Some(None),
+        number if number > 0 => Some(Some(number)),
+        _ => {
+            violations.add(
+                "version",
+                "must be 0 (the current one) or a version's number",
+            );
+            None
+        }
+    };
+    let copy = (!message.content.is_empty()).then_some(message.content);
+    Ok(violations.finish(|| Some(((document?, version?), copy)))?)
 }

@@ -7,6 +7,7 @@ use hmis_platform::{TenantId, TenantTx};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{Printout, SignerKind};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, FromRow)]
@@ -45,6 +46,23 @@ pub async fn list_kinds(tx: &mut TenantTx) -> Result<Vec<KindRow>> {
     .await?)
 }
 
+/// Makes sure the kind exists, keeping the tenant's settings when it does.
+pub async fn ensure_kind(tx: &mut TenantTx, kind: &KindRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents.kinds (tenant_id, code, name, retention_years, content_types, \
+         max_size_bytes) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(&kind.code)
+    .bind(&kind.name)
+    .bind(kind.retention_years)
+    .bind(&kind.content_types)
+    .bind(kind.max_size_bytes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn get_kind(tx: &mut TenantTx, code: &str) -> Result<KindRow> {
     sqlx::query_as(
         "SELECT code, name, retention_years, content_types, max_size_bytes \
@@ -60,7 +78,8 @@ pub async fn get_kind(tx: &mut TenantTx, code: &str) -> Result<KindRow> {
 pub struct DocumentRow {
     pub id: Uuid,
     pub kind_code: String,
-    pub patient_id: Uuid,
+    /// None for a facility's document (a ward's medication order, Form 16).
+    pub patient_id: Option<Uuid>,
     pub facility_id: Uuid,
     pub department_id: Option<Uuid>,
     pub admission_id: Option<Uuid>,
@@ -75,18 +94,21 @@ pub struct DocumentRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub deleted_by: Option<Uuid>,
     pub delete_reason: String,
+    /// What the hospital printed, for a document it issued.
+    pub printout: Option<Printout>,
+    pub source_id: String,
 }
 
 const DOCUMENT_COLUMNS: &str = "id, kind_code, patient_id, facility_id, department_id, \
      admission_id, encounter_id, title, current_version, created_by, created_at, retain_until, \
-     legal_hold, legal_hold_reason, deleted_at, deleted_by, delete_reason";
+     legal_hold, legal_hold_reason, deleted_at, deleted_by, delete_reason, printout, source_id";
 
 pub async fn insert_document(tx: &mut TenantTx, document: &DocumentRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents.documents (tenant_id, id, kind_code, patient_id, facility_id, \
          department_id, admission_id, encounter_id, title, current_version, created_by, \
-         created_at, retain_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         created_at, retain_until, printout, source_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(document.id)
@@ -101,6 +123,8 @@ pub async fn insert_document(tx: &mut TenantTx, document: &DocumentRow) -> Resul
     .bind(document.created_by)
     .bind(document.created_at)
     .bind(document.retain_until)
+    .bind(document.printout)
+    .bind(&document.source_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -275,4 +299,50 @@ pub async fn all_versions(worker_pool: &PgPool) -> Result<Vec<(TenantId, Version
         .into_iter()
         .map(|listed| (TenantId::new(listed.tenant_id), listed.version))
         .collect())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SignatureRow {
+    pub document_id: Uuid,
+    pub version: i32,
+    pub signer_kind: SignerKind,
+    pub signer_id: Uuid,
+    pub signer_name: String,
+    pub sha256: String,
+    pub signed_at: DateTime<Utc>,
+    pub public_key: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+pub async fn insert_signature(tx: &mut TenantTx, signature: &SignatureRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents.signatures (tenant_id, document_id, version, signer_kind, \
+         signer_id, signer_name, sha256, signed_at, public_key, signature) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(signature.document_id)
+    .bind(signature.version)
+    .bind(signature.signer_kind)
+    .bind(signature.signer_id)
+    .bind(&signature.signer_name)
+    .bind(&signature.sha256)
+    .bind(signature.signed_at)
+    .bind(&signature.public_key)
+    .bind(&signature.signature)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The signatures of the documents, by document, version, then the clinician's first.
+pub async fn signatures_of(tx: &mut TenantTx, document_ids: &[Uuid]) -> Result<Vec<SignatureRow>> {
+    Ok(sqlx::query_as(
+        "SELECT document_id, version, signer_kind, signer_id, signer_name, sha256, signed_at, \
+         public_key, signature FROM documents.signatures WHERE document_id = ANY($1) \
+         ORDER BY document_id, version, signer_kind",
+    )
+    .bind(document_ids)
+    .fetch_all(&mut **tx)
+    .await?)
 }

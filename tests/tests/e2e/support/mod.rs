@@ -77,6 +77,7 @@ impl TestApp {
         options.iam.bootstrap_tenant_code = "OPS".to_owned();
         options.iam.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
         options.iam.signing_key_secret = Some(Secret::new(SIGNING_KEY_SECRET));
+        options.documents.signing_secret = Some(Secret::new(SIGNING_KEY_SECRET));
         let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
             .await
             .expect("valid options");
