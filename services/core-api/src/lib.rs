@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_platform::RequestContext;
-use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_platform::channel::{CallError, ServiceChannel, answered_id, forwarded};
 use hmis_proto::openhmis::core::v1 as pb;
 use pb::facility_service_client::FacilityServiceClient;
-use tonic::{Code, Status};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::recent::Recent;
@@ -117,34 +117,9 @@ pub struct Room {
     pub active: bool,
 }
 
-/// Why a read of the register failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CoreError {
-    /// Core answered with this status (NOT_FOUND, PERMISSION_DENIED, UNAVAILABLE...).
-    #[error(transparent)]
-    Status(#[from] Status),
-    /// Core's answer lacks what its contract promises.
-    #[error("the register answered a malformed {0}")]
-    Malformed(&'static str),
-}
-
-/// As a module's failure: core's status passed on as it is, a malformed answer as a corrupt
-/// row (an internal error; the log names what was malformed).
-impl From<CoreError> for hmis_platform::Failure {
-    fn from(error: CoreError) -> Self {
-        match error {
-            CoreError::Status(status) => Self::Context(status),
-            CoreError::Malformed(what) => Self::CorruptRow(what),
-        }
-    }
-}
-
-impl CoreError {
-    /// Whether core said there is no such thing (the caller says which field named it).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, CoreError::Status(status) if status.code() == Code::NotFound)
-    }
-}
+/// Why a read of the register failed: core's status, or an answer lacking what its contract
+/// promises.
+pub type CoreError = CallError;
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
@@ -211,7 +186,7 @@ impl CoreClient {
                 .facility
                 .ok_or(CoreError::Malformed("facility"))?;
             Ok(Facility {
-                id: parse_uuid(&facility.id, "facility id")?,
+                id: answered_id(&facility.id, "facility id")?,
                 code: facility.code,
                 name: facility.name,
                 time_zone: facility.time_zone,
@@ -288,7 +263,7 @@ impl CoreClient {
                 .await?
                 .into_inner();
             for room in page.rooms {
-                rooms.insert(parse_uuid(&room.id, "room id")?, room.code);
+                rooms.insert(answered_id(&room.id, "room id")?, room.code);
             }
             if page.next_page_token.is_empty() {
                 return Ok(rooms);
@@ -318,17 +293,13 @@ impl CoreClient {
             .room
             .ok_or(CoreError::Malformed("room"))?;
         Ok(Room {
-            id: parse_uuid(&room.id, "room id")?,
-            department_id: parse_uuid(&room.department_id, "room department")?,
+            id: answered_id(&room.id, "room id")?,
+            department_id: answered_id(&room.department_id, "room department")?,
             code: room.code,
             name: room.name,
             active: room.active,
         })
     }
-}
-
-fn parse_uuid(value: &str, what: &'static str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| CoreError::Malformed(what))
 }
 
 fn department_from_pb(department: pb::Department) -> Result<Department> {
@@ -347,8 +318,8 @@ fn department_from_pb(department: pb::Department) -> Result<Department> {
         }
     };
     Ok(Department {
-        id: parse_uuid(&department.id, "department id")?,
-        facility_id: parse_uuid(&department.facility_id, "department facility")?,
+        id: answered_id(&department.id, "department id")?,
+        facility_id: answered_id(&department.facility_id, "department facility")?,
         code: department.code,
         name: department.name,
         kind,
@@ -372,9 +343,9 @@ fn bed_from_pb(bed: pb::Bed) -> Result<Bed> {
         _ => return Err(CoreError::Malformed("bed state")),
     };
     Ok(Bed {
-        id: parse_uuid(&bed.id, "bed id")?,
-        department_id: parse_uuid(&bed.department_id, "bed department")?,
-        room_id: parse_uuid(&bed.room_id, "bed room")?,
+        id: answered_id(&bed.id, "bed id")?,
+        department_id: answered_id(&bed.department_id, "bed department")?,
+        room_id: answered_id(&bed.room_id, "bed room")?,
         code: bed.code,
         sex,
         state,

@@ -270,13 +270,6 @@ hmis_platform::labels!(
     }
 );
 
-impl Printout {
-    /// The facility's documents, of no patient.
-    pub fn of_a_patient(self) -> bool {
-        !matches!(self, Printout::WardMedicationOrder | Printout::Form16)
-    }
-}
-
 hmis_platform::labels!(
     /// Who signs an issued document.
     SignerKind {

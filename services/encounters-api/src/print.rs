@@ -37,20 +37,21 @@ pub struct EncounterPlace {
     pub last_day: String,
 }
 
-fn time(value: Option<&prost_types::Timestamp>) -> String {
+/// A timestamp as printed in `format`; empty when absent.
+fn formatted(value: Option<&prost_types::Timestamp>, format: &str) -> String {
     hmis_platform::wire::parse_timestamp(value)
         .ok()
         .flatten()
-        .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|at| at.format(format).to_string())
         .unwrap_or_default()
 }
 
+fn time(value: Option<&prost_types::Timestamp>) -> String {
+    formatted(value, "%Y-%m-%d %H:%M UTC")
+}
+
 fn day(value: Option<&prost_types::Timestamp>) -> String {
-    hmis_platform::wire::parse_timestamp(value)
-        .ok()
-        .flatten()
-        .map(|at| at.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    formatted(value, "%Y-%m-%d")
 }
 
 /// An enumeration's value as words: `DIAGNOSIS_ROLE_PRINCIPAL` → "principal".
@@ -137,15 +138,19 @@ fn place(encounter: &pb::Encounter) -> Result<EncounterPlace> {
     })
 }
 
-fn filed(place: &EncounterPlace, printable: Printable, source_id: String) -> Printed {
-    Printed {
-        printable,
-        patient_id: Some(place.patient_id),
-        facility_id: Some(place.facility_id),
-        department_id: place.department_id,
-        admission_id: place.admission_id,
-        encounter_id: Some(place.encounter_id),
-        source_id,
+impl EncounterPlace {
+    /// `printable`, filed under this encounter's patient, facility, ward and admission, as
+    /// printed from `source_id`.
+    pub fn printed(&self, printable: Printable, source_id: String) -> Printed {
+        Printed {
+            printable,
+            patient_id: Some(self.patient_id),
+            facility_id: Some(self.facility_id),
+            department_id: self.department_id,
+            admission_id: self.admission_id,
+            encounter_id: Some(self.encounter_id),
+            source_id,
+        }
     }
 }
 
@@ -488,7 +493,7 @@ impl EncountersPrinter {
             .encounter
             .as_ref()
             .ok_or(CallError::Malformed("extract's encounter"))?;
-        Ok(filed(&place(encounter)?, extract(&answer), id.to_string()))
+        Ok(place(encounter)?.printed(extract(&answer), id.to_string()))
     }
 
     /// A sick-leave, medical or death certificate.
@@ -506,7 +511,7 @@ impl EncountersPrinter {
             .ok_or(CallError::Malformed("certificate"))?;
         let encounter_id = answered_id(&answer.encounter_id, "certificate's encounter id")?;
         let place = self.encounter(context, encounter_id).await?;
-        Ok(filed(&place, certificate(&answer), id.to_string()))
+        Ok(place.printed(certificate(&answer), id.to_string()))
     }
 
     /// The encounter's prescriptions, as the patient takes them home or the nurse reads them.
@@ -527,7 +532,7 @@ impl EncountersPrinter {
             .prescriptions;
         let mut printable = Printable::new("Prescriptions");
         printable.table(prescription_columns(), prescription_rows(&prescriptions));
-        Ok(filed(&place, printable, id.to_string()))
+        Ok(place.printed(printable, id.to_string()))
     }
 
     /// The ward's medication order for `days` days from `start_date` ("YYYY-MM-DD"; empty

@@ -8,10 +8,9 @@
 
 use chrono::NaiveDate;
 use hmis_platform::RequestContext;
-use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_platform::channel::{CallError, ServiceChannel, answered_id, forwarded};
 use hmis_proto::openhmis::patients::v1 as pb;
 use pb::patient_service_client::PatientServiceClient;
-use tonic::{Code, Status};
 use uuid::Uuid;
 
 /// A patient's administrative sex, as the registry records it.
@@ -65,35 +64,9 @@ pub struct Newborn {
     pub birth_date: NaiveDate,
 }
 
-/// Why a call to the registry failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PatientsError {
-    /// The registry answered with this status (NOT_FOUND, PERMISSION_DENIED, ...).
-    #[error(transparent)]
-    Status(#[from] Status),
-    /// The registry's answer lacks what its contract promises.
-    #[error("the registry answered a malformed {0}")]
-    Malformed(&'static str),
-}
-
-/// As a module's failure: the registry's status passed on as it is, a malformed answer as
-/// a corrupt row (an internal error; the log names what was malformed).
-impl From<PatientsError> for hmis_platform::Failure {
-    fn from(error: PatientsError) -> Self {
-        match error {
-            PatientsError::Status(status) => Self::Context(status),
-            PatientsError::Malformed(what) => Self::CorruptRow(what),
-        }
-    }
-}
-
-impl PatientsError {
-    /// Whether the registry said there is no such patient (the caller says which field named
-    /// it).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, PatientsError::Status(status) if status.code() == Code::NotFound)
-    }
-}
+/// Why a call to the registry failed: the registry's status (NOT_FOUND, PERMISSION_DENIED,
+/// ...), or an answer lacking what its contract promises.
+pub type PatientsError = CallError;
 
 pub type Result<T, E = PatientsError> = std::result::Result<T, E>;
 
@@ -101,10 +74,6 @@ pub type Result<T, E = PatientsError> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct PatientsClient {
     patients: PatientServiceClient<ServiceChannel>,
-}
-
-fn parse_uuid(value: &str, what: &'static str) -> Result<Uuid> {
-    Uuid::parse_str(value).map_err(|_| PatientsError::Malformed(what))
 }
 
 impl PatientsClient {
@@ -130,7 +99,7 @@ impl PatientsClient {
             .ok_or(PatientsError::Malformed("patient"))?;
         let merged_into = match patient.merged_into_id.as_str() {
             "" => None,
-            merged => Some(parse_uuid(merged, "merged_into_id")?),
+            merged => Some(answered_id(merged, "merged_into_id")?),
         };
         Ok(PatientFacts {
             id,
@@ -173,6 +142,6 @@ impl PatientsClient {
             .into_inner()
             .patient
             .ok_or(PatientsError::Malformed("registered newborn"))?;
-        parse_uuid(&registered.id, "newborn id")
+        answered_id(&registered.id, "newborn id")
     }
 }

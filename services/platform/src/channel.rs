@@ -92,6 +92,13 @@ impl From<CallError> for crate::Failure {
     }
 }
 
+impl CallError {
+    /// Whether the module said there is no such thing (the caller says which field named it).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, CallError::Status(status) if status.code() == tonic::Code::NotFound)
+    }
+}
+
 /// An id another module sent, parsed (malformed: [`CallError::Malformed`] naming `what`).
 pub fn answered_id(value: &str, what: &'static str) -> Result<uuid::Uuid, CallError> {
     uuid::Uuid::parse_str(value).map_err(|_| CallError::Malformed(what))

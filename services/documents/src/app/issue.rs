@@ -16,7 +16,6 @@ use hmis_print::{Field, Issue, Letterhead, Printed};
 use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use hmis_statistics_api::StatisticsPrinter;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
@@ -24,7 +23,7 @@ use super::{
     target,
 };
 use crate::convert;
-use crate::domain::{Printout, SignerKind, retain_until};
+use crate::domain::{Printout, Rehash, SignerKind, digest, retain_until};
 use crate::error::{Error, Result};
 use crate::signing::{Signer, Statement};
 use crate::store::{self, DocumentRow, SignatureRow, VersionRow};
@@ -90,8 +89,9 @@ fn sex(sex: Sex) -> &'static str {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// The name as printed: family name, then given names.
+fn full_name(facts: &hmis_patients_api::PatientFacts) -> String {
+    format!("{} {}", facts.family_name, facts.given_names)
 }
 
 impl Printers {
@@ -128,15 +128,7 @@ impl Printers {
                     )
                     .await
                     .map_err(failed)?;
-                Printed {
-                    printable,
-                    patient_id: Some(place.patient_id),
-                    facility_id: Some(place.facility_id),
-                    department_id: place.department_id,
-                    admission_id: place.admission_id,
-                    encounter_id: Some(place.encounter_id),
-                    source_id: id.to_string(),
-                }
+                place.printed(printable, id.to_string())
             }
             Source::WardMedicationOrder {
                 department,
@@ -155,10 +147,7 @@ impl Printers {
                         .facts(context, patient)
                         .await
                         .map_err(failed)?;
-                    names.insert(
-                        patient,
-                        format!("{} {}", facts.family_name, facts.given_names),
-                    );
+                    names.insert(patient, full_name(&facts));
                 }
                 order.printed(&names)
             }
@@ -232,10 +221,7 @@ impl Archive {
                 .await
                 .map_err(failed)?;
             let mut patient_fields = vec![
-                Field::new(
-                    "Patient",
-                    format!("{} {}", facts.family_name, facts.given_names),
-                ),
+                Field::new("Patient", full_name(&facts)),
                 Field::new("Sex", sex(facts.sex)),
             ];
             if let Some(born) = facts.birth_date {
@@ -344,7 +330,7 @@ impl Archive {
                         store::insert_chunk(tx, (id, 1, seq), chunk).await?;
                         chunks += 1;
                     }
-                    let sha256 = sha256_hex(&rendered.pdf);
+                    let (_, sha256) = digest([rendered.pdf.as_slice()]);
                     store::insert_version(
                         tx,
                         &VersionRow {
@@ -436,14 +422,14 @@ impl Archive {
                     .find(|version| version.number == number)
                     .ok_or(Error::NotFound("version"))?;
                 let sha256 = match &copy {
-                    Some(bytes) => sha256_hex(bytes),
+                    Some(bytes) => digest([bytes.as_slice()]).1,
                     None => {
                         if document.deleted_at.is_some() {
                             return Err(Error::precondition(
                                 "the document's content was deleted at the end of its retention",
                             ));
                         }
-                        let mut hasher = Sha256::new();
+                        let mut rehash = Rehash::default();
                         for seq in 0..version.chunks {
                             let chunk =
                                 store::chunk(tx, (id, number, seq)).await?.ok_or_else(|| {
@@ -452,9 +438,9 @@ impl Archive {
                                          verify command",
                                     )
                                 })?;
-                            hasher.update(&chunk);
+                            rehash.update(&chunk);
                         }
-                        hex::encode(hasher.finalize())
+                        rehash.finish().1
                     }
                 };
                 let tenant = tx.tenant_id().as_uuid();
