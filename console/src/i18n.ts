@@ -691,6 +691,13 @@ const en = {
   documentFile: "File (PDF or image, at most 8 MiB)",
   documentTooLarge: "The file is larger than 8 MiB.",
   documentStored: "Stored in the archive",
+  issuePdf: "PDF, signed",
+  documentIssued: "Issued, signed and archived",
+  verify: "Verify",
+  verified: "The signatures hold; the content is as signed by",
+  notVerified: "The content does not match its signatures",
+  printPrescriptions: "Prescriptions (PDF, signed)",
+  printExtractPdf: "Medical extract (PDF, signed)",
 } as const;
 
 export type Key = keyof typeof en;
@@ -1383,6 +1390,13 @@ const ro: Record<Key, string> = {
   documentFile: "Fișier (PDF sau imagine, cel mult 8 MiB)",
   documentTooLarge: "Fișierul depășește 8 MiB.",
   documentStored: "Păstrat în arhivă",
+  issuePdf: "PDF, semnat",
+  documentIssued: "Emis, semnat și arhivat",
+  verify: "Verifică",
+  verified: "Semnăturile sunt valabile; conținutul este cel semnat de",
+  notVerified: "Conținutul nu corespunde semnăturilor",
+  printPrescriptions: "Prescripții (PDF, semnat)",
+  printExtractPdf: "Extras medical (PDF, semnat)",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -392,6 +392,15 @@ try {
     await page.locator("#certificates-title").locator("..").getByRole("cell", { name: /^SL-\d{4} \d+$/ }).waitFor();
     await accessible("certificates");
     await shot("sick-leave");
+    // Printed by the server as a signed PDF, archived as issued, saved by the browser.
+    const printing = page.waitForEvent("download");
+    await page.getByRole("button", { name: /^PDF, signed: SL-\d{4} \d+$/ }).click();
+    const printed = readFileSync(await (await printing).path());
+    if (printed.subarray(0, 5).toString() !== "%PDF-") throw new Error("the certificate printed is not a PDF");
+    await page
+      .getByRole("status")
+      .filter({ hasText: "Issued, signed and archived: Certificate of temporary work incapacity" })
+      .waitFor();
   });
 
   await check("the physician books her operation in theatre 1 and runs the checklist and times", async () => {

@@ -12,6 +12,8 @@ import {
 import { formatDate, t, type Key } from "../i18n";
 import { Choice, ErrorMessage, Field, Pick, Section, Table } from "../ui";
 import { ConceptSearch } from "./ConceptSearch";
+import { PrintButton } from "./Documents";
+import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
 
 const kinds: [CertificateKind, Key][] = [
   [CertificateKind.SICK_LEAVE, "sickLeave"],
@@ -113,7 +115,7 @@ export function Certificates(props: { patientId: string; encounterId: string; op
 
   return (
     <Section title={t("certificates")} id="certificates">
-      <Table columns={["number", "certificateKind", "when"]}>
+      <Table columns={["number", "certificateKind", "when", "actions"]}>
         {certificates.map((certificate) => (
           <tr key={certificate.id}>
             <td>
@@ -121,6 +123,13 @@ export function Certificates(props: { patientId: string; encounterId: string; op
             </td>
             <td>{t(kindKey[certificate.kind] ?? "unknown")}</td>
             <td>{describe(certificate)}</td>
+            <td>
+              <PrintButton
+                label="issuePdf"
+                name={`${certificate.series} ${String(certificate.number)}`}
+                request={{ printout: Printout.CERTIFICATE, certificateId: certificate.id }}
+              />
+            </td>
           </tr>
         ))}
       </Table>

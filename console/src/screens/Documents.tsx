@@ -1,12 +1,20 @@
 // A patient's documents in the archive: listed with their versions, downloaded (streamed from
 // the server, saved as a file), and added at the desk or on the ward (a scanned consent, a
-// referral letter, a photo: the server recognises the type from the bytes).
+// referral letter, a photo: the server recognises the type from the bytes); an issued
+// document's signatures verified. `PrintButton` issues a document from the record as a signed
+// PDF (the encounter's extract and prescriptions, a certificate, the ward's order) and saves it.
 import { useEffect, useState } from "preact/hooks";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { client, holds, requestId, type Session } from "../api";
 import { FacilityService, type Facility } from "../gen/openhmis/core/v1/core_pb";
-import { DocumentService, type Document, type Kind } from "../gen/openhmis/documents/v1/documents_pb";
-import { formatTime, t } from "../i18n";
+import {
+  DocumentService,
+  Printout,
+  type Document,
+  type IssueDocumentRequest,
+  type Kind,
+} from "../gen/openhmis/documents/v1/documents_pb";
+import { formatTime, t, type Key } from "../i18n";
 import { useWards } from "../places";
 import { ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 
@@ -28,6 +36,53 @@ function save(parts: BlobPart[], type: string, name: string) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Streams a document's current version from the archive and saves it as a file. */
+async function downloadDocument(doc: { id: string; title: string }) {
+  const parts: BlobPart[] = [];
+  let type = "application/octet-stream";
+  let name = doc.title;
+  for await (const message of client(DocumentService).downloadDocument({ documentId: doc.id, version: 0 })) {
+    if (message.part.case === "header") {
+      const version = message.part.value.version;
+      type = version?.contentType ?? type;
+      name = version?.fileName || doc.title;
+    } else if (message.part.case === "chunk") {
+      // The transport's bytes live in plain ArrayBuffers.
+      parts.push(message.part.value as Uint8Array<ArrayBuffer>);
+    }
+  }
+  save(parts, type, name);
+}
+
+/** What a printout's request names: the printout and its source (the request id is added). */
+export type PrintRequest = Partial<Omit<IssueDocumentRequest, "requestId" | "$typeName">> & { printout: Printout };
+
+/** Issues the document the request names (rendered, signed and archived by the server) and
+ * saves the PDF. */
+export function PrintButton(props: { request: PrintRequest; label: Key; name?: string }) {
+  const [error, attempt] = useAttempt();
+  const [done, setDone] = useState("");
+  async function print() {
+    const issued = await attempt(async () => {
+      const answer = await client(DocumentService).issueDocument({ ...props.request, requestId: requestId() });
+      const document = answer.document;
+      if (document) await downloadDocument(document);
+      return document;
+    });
+    if (issued?.value) setDone(`${t("documentIssued")}: ${issued.value.title}`);
+  }
+  const label = props.name ? `${t(props.label)}: ${props.name}` : t(props.label);
+  return (
+    <span>
+      <button type="button" class="secondary" aria-label={label} onClick={print}>
+        {t(props.label)}
+      </button>
+      {done && <small role="status"> {done}</small>}
+      <ErrorMessage error={error} />
+    </span>
+  );
 }
 
 export function PatientDocuments(props: { patientId: string; session: Session }) {
@@ -66,22 +121,20 @@ export function PatientDocuments(props: { patientId: string; session: Session })
 
   async function download(doc: Document) {
     await attempt(async () => {
-      const parts: BlobPart[] = [];
-      let type = "application/octet-stream";
-      let name = doc.title;
-      for await (const message of client(DocumentService).downloadDocument({ documentId: doc.id, version: 0 })) {
-        if (message.part.case === "header") {
-          const version = message.part.value.version;
-          type = version?.contentType ?? type;
-          name = version?.fileName || doc.title;
-        } else if (message.part.case === "chunk") {
-          // The transport's bytes live in plain ArrayBuffers.
-          parts.push(message.part.value as Uint8Array<ArrayBuffer>);
-        }
-      }
-      save(parts, type, name);
+      await downloadDocument(doc);
       setDone(`${t("documentDownloaded")}: ${doc.title}`);
     });
+  }
+
+  async function verify(doc: Document) {
+    const answer = await attempt(() => client(DocumentService).verifyDocument({ documentId: doc.id, version: 0 }));
+    if (!answer) return;
+    const checked = answer.value;
+    setDone(
+      checked.verified
+        ? `${doc.title}: ${t("verified")} ${checked.signatures.map((check) => check.signature?.signerName ?? "").join(", ")}`
+        : `${doc.title}: ${t("notVerified")}`,
+    );
   }
 
   async function upload(event: Event) {
@@ -137,9 +190,16 @@ export function PatientDocuments(props: { patientId: string; session: Session })
                 {doc.deleted ? (
                   t("documentDeleted")
                 ) : (
-                  <button type="button" class="secondary" aria-label={`${t("download")}: ${doc.title}`} onClick={() => download(doc)}>
-                    {t("download")}
-                  </button>
+                  <>
+                    <button type="button" class="secondary" aria-label={`${t("download")}: ${doc.title}`} onClick={() => download(doc)}>
+                      {t("download")}
+                    </button>
+                    {doc.signatures.length > 0 && (
+                      <button type="button" class="outline" aria-label={`${t("verify")}: ${doc.title}`} onClick={() => verify(doc)}>
+                        {t("verify")}
+                      </button>
+                    )}
+                  </>
                 )}
               </td>
             </tr>

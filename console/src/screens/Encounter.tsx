@@ -24,6 +24,8 @@ import { t, type Key } from "../i18n";
 import { Choice, ErrorMessage, Field, Section } from "../ui";
 import { Certificates } from "./Certificates";
 import { ConceptSearch } from "./ConceptSearch";
+import { PrintButton } from "./Documents";
+import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
 
 const roles: [DiagnosisRole, Key][] = [
   [DiagnosisRole.PRINCIPAL, "principal"],
@@ -402,6 +404,10 @@ export function Encounter(props: { patientId: string }) {
                 ))}
               </tbody>
             </table>
+            <PrintButton
+              label="printPrescriptions"
+              request={{ printout: Printout.PRESCRIPTIONS, encounterId: encounter.id }}
+            />
             {encounter.status === EncounterStatus.OPEN && (
               <Prescribe encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
             )}
@@ -429,7 +435,11 @@ export function Encounter(props: { patientId: string }) {
           <Section title={t("extract")} id="extract">
             <button type="button" class="secondary" onClick={() => setPrinting(true)}>
               {t("printExtract")}
-            </button>
+            </button>{" "}
+            <PrintButton
+              label="printExtractPdf"
+              request={{ printout: Printout.MEDICAL_EXTRACT, encounterId: encounter.id }}
+            />
             <pre class="extract">{extract.text}</pre>
           </Section>
         </>

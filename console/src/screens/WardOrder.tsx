@@ -7,7 +7,9 @@ import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis
 import { formatNumber, t, today } from "../i18n";
 import { useWards } from "../places";
 import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { PrintButton } from "./Documents";
 import { Stock } from "./Stock";
+import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
 
 export function WardOrder() {
   const [wards, wardsError] = useWards();
@@ -67,7 +69,17 @@ export function WardOrder() {
               }}
             >
               {t("requisition")}
-            </button>
+            </button>{" "}
+            <PrintButton
+              label="issuePdf"
+              name={t("wardOrder")}
+              request={{
+                printout: Printout.WARD_MEDICATION_ORDER,
+                departmentId: ward?.id ?? "",
+                startDate: ward ? today(ward.timeZone, 1) : "",
+                days: Number(days) || 1,
+              }}
+            />
           </p>
         )}
         {sent && (
