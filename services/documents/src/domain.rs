@@ -80,7 +80,6 @@ pub struct Incoming {
     size: u64,
     hasher: Sha256,
     head: Vec<u8>,
-    chunks: i32,
 }
 
 /// What was received, once the content ended whole and passed its checks.
@@ -89,7 +88,6 @@ pub struct Received {
     pub content_type: &'static str,
     pub size: u64,
     pub sha256: String,
-    pub chunks: i32,
 }
 
 impl Incoming {
@@ -99,7 +97,6 @@ impl Incoming {
             size: 0,
             hasher: Sha256::new(),
             head: Vec::with_capacity(HEAD),
-            chunks: 0,
         }
     }
 
@@ -114,7 +111,6 @@ impl Incoming {
             let wanted = (HEAD - self.head.len()).min(chunk.len());
             self.head.extend_from_slice(&chunk[..wanted]);
         }
-        self.chunks += 1;
         Ok(())
     }
 
@@ -150,7 +146,6 @@ impl Incoming {
             content_type: found,
             size: self.size,
             sha256,
-            chunks: self.chunks,
         })
     }
 }
@@ -211,7 +206,6 @@ mod tests {
     fn content_is_checked_whole_whatever_its_chunks() {
         let one = received(PDF, 1).finish(&[], None, None).expect("a PDF");
         let many = received(PDF, 7).finish(&[], None, None).expect("a PDF");
-        assert_eq!((one.chunks, many.chunks), (35, 5));
         assert_eq!(
             (one.content_type, one.size, &one.sha256),
             (many.content_type, many.size, &many.sha256)

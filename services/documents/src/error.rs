@@ -10,6 +10,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Precondition(String),
+    /// The object store holding content did not answer (the call may be tried again).
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Failure(#[from] Failure),
 }
@@ -52,6 +55,7 @@ impl From<Error> for Status {
         match error {
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::Precondition(_) => Status::failed_precondition(error.to_string()),
+            Error::Unavailable(_) => Status::unavailable(error.to_string()),
             Error::Failure(failure) => failure.into(),
         }
     }

@@ -5,7 +5,9 @@
 //! version kept on replacement; retention per kind, legal holds, deletion only at the end of
 //! retention; and a verify command that hashes every stored content again.
 //!
-//! Content is kept in PostgreSQL (`documents.chunks`); metadata always is.
+//! Content is kept in PostgreSQL (`documents.chunks`) by default, or in an object store (a
+//! directory, or an S3-compatible bucket) when `[documents] content_store` names one;
+//! metadata always stays in PostgreSQL.
 //!
 //! The hospital's own documents (the medical extract, certificates, prescriptions, the
 //! personal slip, a ward's medication order, Form 16) are issued here: the module that owns
@@ -14,6 +16,7 @@
 //! the facility, with keys derived from a secret the database never sees.
 
 mod app;
+mod content;
 mod convert;
 pub mod domain;
 mod error;
@@ -22,6 +25,7 @@ mod signing;
 mod starter;
 mod store;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +42,7 @@ use hmis_proto::openhmis::documents::v1::document_service_server::DocumentServic
 use serde::{Deserialize, Serialize};
 
 pub use app::{Finding, VerifyReport};
+pub use content::{ContentStore, StoreError};
 pub use error::Error;
 pub use grpc::DocumentsApi;
 
@@ -59,6 +64,13 @@ pub struct DocumentsOptions {
     /// Where that secret is kept when `signing_secret` is not set: read, or created at the
     /// first start (0600). Default `data/secrets/document-signing.key`.
     pub signing_secret_file: Option<PathBuf>,
+    /// Where new content is kept: unset, in PostgreSQL; `file:///a/directory` or
+    /// `s3://bucket[/prefix]` for an object store. Content stored earlier stays where it is.
+    pub content_store: Option<String>,
+    /// An S3-compatible store's settings by object_store's names (`endpoint`, `region`,
+    /// `allow_http`, ...); its credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`), never from this file.
+    pub content_store_options: BTreeMap<String, String>,
 }
 
 /// The modules whose data the archive prints, each reached on behalf of the caller.
@@ -81,7 +93,8 @@ pub struct DocumentsModule {
 }
 
 impl DocumentsModule {
-    /// The archive; `channels` reach the modules whose documents it prints (none: it prints
+    /// The archive, keeping content in `content` ([`ContentStore::open`] with these
+    /// options); `channels` reach the modules whose documents it prints (none: it prints
     /// none, e.g. for the verify command alone). The signing
     /// secret is read (or created) here: when it cannot be, the archive still keeps documents
     /// but refuses to issue or verify signed ones, and the log says why.
@@ -89,6 +102,7 @@ impl DocumentsModule {
         database: Database,
         clock: SharedClock,
         options: DocumentsOptions,
+        content: ContentStore,
         channels: Option<Channels>,
     ) -> Self {
         let file = options
@@ -118,6 +132,7 @@ impl DocumentsModule {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
                 max_upload: options.max_upload_bytes.unwrap_or(1 << 30),
+                content,
                 signer,
                 printers,
             }),

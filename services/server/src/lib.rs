@@ -83,6 +83,8 @@ pub enum ServerError {
     Admin(std::io::Error),
     #[error("electronic reporting: {0}")]
     Reporting(#[from] hmis_statistics::ReportingError),
+    #[error(transparent)]
+    DocumentStore(#[from] hmis_documents::StoreError),
 }
 
 /// What the first start set up.
@@ -159,7 +161,7 @@ impl Application {
         }
         let modules = Modules::build(
             &database, &clock, &options, iam, reporting, &mounted, &upstreams,
-        );
+        )?;
         Ok(Self {
             options,
             database,

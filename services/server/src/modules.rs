@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::Options;
+use crate::{Options, ServerError};
 use hmis_admissions::AdmissionsModule;
 use hmis_audit::AuditModule;
 use hmis_billing::BillingModule;
 use hmis_core::CoreModule;
-use hmis_documents::DocumentsModule;
+use hmis_documents::{ContentStore, DocumentsModule};
 use hmis_encounters::EncountersModule;
 use hmis_iam::IamModule;
 use hmis_imaging::ImagingModule;
@@ -94,7 +94,7 @@ impl Modules {
         reporting: Option<Arc<Reporting>>,
         mounted: &[String],
         upstreams: &HashMap<String, Endpoint>,
-    ) -> Self {
+    ) -> Result<Self, ServerError> {
         let wiring = Wiring { mounted, upstreams };
         let core = CoreModule::new(database.clone(), clock.clone());
         let core_channel = || wiring.channel_to("core", || in_process(core.facility_service()));
@@ -156,6 +156,7 @@ impl Modules {
             database.clone(),
             clock.clone(),
             options.documents.clone(),
+            ContentStore::open(&options.documents)?,
             Some(hmis_documents::Channels {
                 core: core_channel(),
                 patients: patients_channel(),
@@ -193,7 +194,7 @@ impl Modules {
         modules
             .iam
             .install_core(wiring.channel_to("core", || in_process(modules.core.tenant_service())));
-        modules
+        Ok(modules)
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.

@@ -10,10 +10,12 @@ use crate::support;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use hmis_documents::{DocumentsModule, DocumentsOptions};
+use hmis_documents::{ContentStore, DocumentsModule, DocumentsOptions};
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::documents::v1 as pb;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use pb::document_service_client::DocumentServiceClient;
 use pb::download_document_response::Part as DownloadPart;
 use pb::upload_document_request::Part as UploadPart;
@@ -124,7 +126,11 @@ struct Archive {
 
 impl Archive {
     async fn open() -> Self {
-        let app = TestApp::spawn().await;
+        Self::open_with(openhmis_server::Options::default()).await
+    }
+
+    async fn open_with(options: openhmis_server::Options) -> Self {
+        let app = TestApp::spawn_with(options).await;
         let admin = app.create_tenant("DOC").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let ward = app
@@ -442,6 +448,7 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
             )),
             ..DocumentsOptions::default()
         },
+        ContentStore::Database,
         None,
     );
     let report = module.verify().await.expect("verified");
@@ -581,4 +588,254 @@ async fn a_document_is_deleted_only_at_the_end_of_its_retention_and_never_under_
         .expect("counted");
     assert_eq!(chunks, 0);
     let _ = &archive.admin;
+}
+
+/// Every object of the store, by key.
+async fn objects_of(store: &dyn ObjectStore) -> Vec<String> {
+    let mut keys: Vec<String> = store
+        .list(None)
+        .map(|meta| meta.expect("listed").location.to_string())
+        .collect()
+        .await;
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn content_kept_in_a_directory_streams_verifies_and_goes_with_its_document() {
+    let directory = std::env::temp_dir().join(format!("openhmis-objects-{}", uuid::Uuid::new_v4()));
+    let mut options = openhmis_server::Options::default();
+    options.documents.content_store = Some(format!("file://{}", directory.display()));
+    content_kept_in_an_object_store(options).await;
+    std::fs::remove_dir_all(&directory).expect("cleaned up");
+}
+
+/// An S3-compatible store: moto's server (`pip install "moto[server]"`), on a port of its own.
+#[tokio::test]
+async fn content_kept_in_an_s3_bucket_streams_verifies_and_goes_with_its_document() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = tokio::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("moto_server (pip install \"moto[server]\") runs");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    eventually("the S3 server makes the bucket", || {
+        let client = client.clone();
+        let request = http::Request::put(format!("{endpoint}/archive"))
+            .body(http_body_util::Empty::new())
+            .expect("a request");
+        async move {
+            let answer = client.request(request).await.ok()?;
+            answer.status().is_success().then_some(())
+        }
+    })
+    .await;
+    let mut options = openhmis_server::Options::default();
+    options.documents.content_store = Some("s3://archive/openhmis".to_owned());
+    options.documents.content_store_options = [
+        ("endpoint", endpoint.as_str()),
+        ("allow_http", "true"),
+        ("region", "us-east-1"),
+        // moto's test credentials; a deployment's come from AWS_* in its environment.
+        ("access_key_id", "testing"),
+        ("secret_access_key", "testing"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .collect();
+    content_kept_in_an_object_store(options).await;
+    server.kill().await.expect("stopped");
+}
+
+async fn content_kept_in_an_object_store(options: openhmis_server::Options) {
+    let ContentStore::Objects(objects) = ContentStore::open(&options.documents).expect("the store")
+    else {
+        panic!("an object store is configured");
+    };
+    let objects = objects.as_ref();
+    let archive = Archive::open_with(options.clone()).await;
+    let app = &archive.app;
+    let patient = uuid::Uuid::new_v4().to_string();
+    let content = pdf(7 * 1024 * 1024 + 17);
+    let read = |key: String| async move {
+        objects
+            .get(&ObjectPath::from(key.as_str()))
+            .await
+            .expect("the object")
+            .bytes()
+            .await
+            .expect("its bytes")
+            .to_vec()
+    };
+
+    // Stored as one object (no chunk in the database), streamed back byte for byte.
+    let stored = upload(app, &archive.nurse, archive.header(&patient), &content)
+        .await
+        .expect("stored");
+    let keys = objects_of(objects).await;
+    assert_eq!(keys.len(), 1, "one object: {keys:?}");
+    assert!(
+        read(keys[0].clone()).await == content,
+        "the object is the content"
+    );
+    let mut owner = archive.owner().await;
+    let (chunks, key): (i64, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM documents.chunks), \
+                (SELECT object_key FROM documents.versions)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .expect("counted");
+    assert_eq!(chunks, 0, "the content is not in the database");
+    let key = key.expect("the version names its object");
+    assert!(
+        key.starts_with(&format!(
+            "{}/{}/1.",
+            archive.admin.tenant_id.as_uuid(),
+            stored.id
+        )),
+        "{key}"
+    );
+    assert_eq!(keys[0], key);
+    let (_, bytes) = download(app, &archive.nurse, &stored.id, 0)
+        .await
+        .expect("downloaded");
+    assert!(bytes == content, "the content comes back byte for byte");
+
+    // A replacement is a second object; the first version stays readable.
+    let picture = png();
+    upload(
+        app,
+        &archive.nurse,
+        pb::UploadHeader {
+            request_id: request_id(),
+            replaces_document_id: stored.id.clone(),
+            file_name: "consent-signed.png".to_owned(),
+            ..Default::default()
+        },
+        &picture,
+    )
+    .await
+    .expect("replaced");
+    assert_eq!(objects_of(objects).await.len(), 2);
+    let (_, earlier) = download(app, &archive.nurse, &stored.id, 1)
+        .await
+        .expect("version 1");
+    assert!(earlier == content);
+
+    // Refused content (over the kind's limit, found once parts were sent) leaves nothing.
+    let too_large = upload(
+        app,
+        &archive.nurse,
+        archive.header(&patient),
+        &pdf(9 * 1024 * 1024),
+    )
+    .await
+    .expect_err("over the kind's limit");
+    assert_eq!(violated_fields(&too_large), ["chunk"]);
+    let executable = b"MZ\x90\0\x03\0\0\0 not a document".repeat(10);
+    upload(app, &archive.nurse, archive.header(&patient), &executable)
+        .await
+        .expect_err("an executable");
+    assert_eq!(objects_of(objects).await.len(), 2, "nothing left behind");
+
+    // The verify command reads the objects: intact; then altered, stray and missing ones.
+    let module = DocumentsModule::new(
+        app.db.database.clone(),
+        Arc::new(SystemClock),
+        options.documents.clone(),
+        ContentStore::open(&options.documents).expect("the store"),
+        None,
+    );
+    let report = module.verify().await.expect("verified");
+    assert_eq!((report.verified, report.findings.len()), (2, 0));
+    let mut altered = read(key.clone()).await;
+    altered[5 * 1024 * 1024] ^= 1;
+    objects
+        .put(&ObjectPath::from(key.as_str()), altered.into())
+        .await
+        .expect("a byte altered");
+    let stray_document = uuid::Uuid::new_v4().to_string();
+    let stray = format!(
+        "{}/{stray_document}/1.{}",
+        archive.admin.tenant_id.as_uuid(),
+        uuid::Uuid::new_v4()
+    );
+    objects
+        .put(
+            &ObjectPath::from(stray.as_str()),
+            b"left by a crash".to_vec().into(),
+        )
+        .await
+        .expect("a stray object");
+    let report = module.verify().await.expect("verified");
+    let mut found: Vec<(String, i32, &str)> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            (
+                finding.document_id.to_string(),
+                finding.version,
+                finding.problem,
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (stored.id.clone(), 1, "altered"),
+        (stray_document, 1, "unreferenced"),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    objects
+        .delete(&ObjectPath::from(key.as_str()))
+        .await
+        .expect("removed");
+    let report = module.verify().await.expect("verified");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.version == 1 && finding.problem == "missing"),
+        "{:?}",
+        report.findings
+    );
+    let missing = download(app, &archive.nurse, &stored.id, 1)
+        .await
+        .expect_err("its object is gone");
+    assert_eq!(missing.code(), Code::FailedPrecondition);
+    objects
+        .put(&ObjectPath::from(key.as_str()), content.clone().into())
+        .await
+        .expect("restored from a backup");
+
+    // Deleted at the end of its retention: its objects go with it.
+    sqlx::query("UPDATE documents.documents SET retain_until = current_date - 1")
+        .execute(&mut owner)
+        .await
+        .expect("retention ended");
+    documents(app)
+        .delete_document(signed_in(
+            &archive.records,
+            pb::DeleteDocumentRequest {
+                request_id: request_id(),
+                document_id: stored.id.clone(),
+                reason: "retention ended".to_owned(),
+            },
+        ))
+        .await
+        .expect("deleted");
+    assert_eq!(
+        objects_of(objects).await,
+        [stray],
+        "only the stray object stays"
+    );
 }

@@ -22,6 +22,7 @@ use super::{
     Archive, READ, WRITE, current_view, document_target, method, patients, record, refused, shown,
     target,
 };
+use crate::content::{PART, Written};
 use crate::convert;
 use crate::domain::{Printout, Rehash, SignerKind, digest, retain_until};
 use crate::error::{Error, Result};
@@ -30,9 +31,6 @@ use crate::store::{self, DocumentRow, SignatureRow, VersionRow};
 
 /// The kind issued documents are filed under (made when a tenant lacks it).
 const ISSUED: &str = "ISSUED";
-/// Chunks an issued PDF is stored in, as uploads are.
-const CHUNK: usize = 1024 * 1024;
-
 /// What to print, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -286,7 +284,8 @@ impl Archive {
         let id = Uuid::now_v7();
         let rendered = self.render(context, &source, (id, now)).await?;
         let printout = source.printout();
-        (self.calls)
+        let written = Written::default();
+        let answer = (self.calls)
             .write(
                 context,
                 &method("IssueDocument"),
@@ -324,12 +323,12 @@ impl Archive {
                         source_id: printed.source_id.clone(),
                     };
                     store::insert_document(tx, &document).await?;
-                    let mut chunks = 0;
-                    for (seq, chunk) in rendered.pdf.chunks(CHUNK).enumerate() {
-                        let seq = i32::try_from(seq).unwrap_or(i32::MAX);
-                        store::insert_chunk(tx, (id, 1, seq), chunk).await?;
-                        chunks += 1;
+                    let mut writer = self.content.writer(tx.tenant_id(), (id, 1)).await?;
+                    for part in rendered.pdf.chunks(PART) {
+                        writer.write(tx, part).await?;
                     }
+                    let stored = writer.finish().await?;
+                    written.note(&stored);
                     let (_, sha256) = digest([rendered.pdf.as_slice()]);
                     store::insert_version(
                         tx,
@@ -339,10 +338,11 @@ impl Archive {
                             content_type: "application/pdf".to_owned(),
                             size_bytes: i64::try_from(rendered.pdf.len()).unwrap_or(i64::MAX),
                             sha256: sha256.clone(),
-                            chunks,
+                            chunks: stored.parts,
                             file_name: format!("{}-{id}.pdf", printout.as_db()),
                             added_by: context.user_id(),
                             added_at: now,
+                            object_key: stored.object_key,
                         },
                     )
                     .await?;
@@ -397,7 +397,8 @@ impl Archive {
                     })
                 },
             )
-            .await
+            .await;
+        written.settle(&self.content, answer).await
     }
 
     /// Checks the signatures of a version (the current one by default) against its stored
@@ -432,7 +433,7 @@ impl Archive {
                         let mut rehash = Rehash::default();
                         for seq in 0..version.chunks {
                             let chunk =
-                                store::chunk(tx, (id, number, seq)).await?.ok_or_else(|| {
+                                self.content.part(tx, version, seq).await?.ok_or_else(|| {
                                     Error::precondition(
                                         "the content is missing a part; run the archive's \
                                          verify command",

@@ -1,6 +1,8 @@
 //! Legal holds and deletion at the end of retention (the database refuses a deletion before
 //! it, or under a hold, whoever asks).
 
+use std::sync::PoisonError;
+
 use hmis_platform::RequestContext;
 use hmis_platform::idempotency::RequestKey;
 use hmis_proto::events::documents::DOCUMENT_DELETED;
@@ -48,7 +50,9 @@ impl Archive {
         (key, id, reason): (RequestKey, Uuid, String),
     ) -> Result<pb::DeleteDocumentResponse> {
         let now = self.calls.now();
-        (self.calls)
+        // Objects go once the deletion committed (a failure is named by the verify command).
+        let objects = std::sync::Mutex::new(Vec::new());
+        let answer = (self.calls)
             .write(
                 context,
                 &method("DeleteDocument"),
@@ -70,6 +74,10 @@ impl Archive {
                         )));
                     }
                     store::delete_document(tx, id, (context.user_id(), now, &reason)).await?;
+                    *objects.lock().unwrap_or_else(PoisonError::into_inner) =
+                        (store::versions_of(tx, &[id]).await?.into_iter())
+                            .filter_map(|version| version.object_key)
+                            .collect();
                     record(tx, context, &patients(&document), now).await?;
                     let view = current_view(tx, id).await?;
                     let event = pb::DocumentDeleted {
@@ -83,6 +91,9 @@ impl Archive {
                     })
                 },
             )
-            .await
+            .await?;
+        let objects = objects.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.content.remove(&objects).await;
+        Ok(answer)
     }
 }

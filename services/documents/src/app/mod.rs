@@ -47,6 +47,8 @@ pub(crate) struct Archive {
     pub(crate) outbox: Outbox,
     /// The largest content the archive takes, whatever the kind says.
     pub(crate) max_upload: u64,
+    /// Where versions' content is kept.
+    pub(crate) content: crate::content::ContentStore,
     /// Who signs issued documents; none when the deployment's key is unreadable (issuing and
     /// verifying then refuse, saying so).
     pub(crate) signer: Option<crate::signing::Signer>,

@@ -56,8 +56,9 @@ impl Archive {
             .await
     }
 
-    /// What a download sends first (the access on record), then its chunks one by one: at
-    /// most one chunk in memory, read in a transaction of its own as the client takes them.
+    /// What a download sends first (the access on record), then its parts one by one: at
+    /// most one part in memory, read (from the database in a transaction of its own, or from
+    /// the object store) as the client takes them.
     pub(crate) async fn download(
         &self,
         context: &RequestContext,
@@ -96,26 +97,27 @@ impl Archive {
             .await?;
         let (header, version) = header;
         let tx = self.calls.begin_read(context).await?;
-        let key = (version.document_id, version.number);
-        let chunks = futures::stream::unfold(
-            (Some(tx), 0, version.chunks),
-            move |(tx, seq, total)| async move {
+        let content = self.content.clone();
+        let chunks = futures::stream::unfold((Some(tx), 0), move |(tx, seq)| {
+            let content = content.clone();
+            let version = version.clone();
+            async move {
                 let mut tx = tx?;
-                if seq >= total {
+                if seq >= version.chunks {
                     return None;
                 }
-                match store::chunk(&mut tx, (key.0, key.1, seq)).await {
-                    Ok(Some(bytes)) => Some((Ok(bytes), (Some(tx), seq + 1, total))),
+                match content.part(&mut tx, &version, seq).await {
+                    Ok(Some(bytes)) => Some((Ok(bytes), (Some(tx), seq + 1))),
                     Ok(None) => Some((
                         Err(Error::precondition(
                             "the content is missing a part; run the archive's verify command",
                         )),
-                        (None, seq, total),
+                        (None, seq),
                     )),
-                    Err(error) => Some((Err(error), (None, seq, total))),
+                    Err(error) => Some((Err(error), (None, seq))),
                 }
-            },
-        );
+            }
+        });
         Ok((header, chunks))
     }
 }

@@ -1,17 +1,19 @@
 //! Storing content: a new document, or a new version of one. The chunks are written as they
 //! arrive, inside the call's transaction, while the content's size, hash and type are worked
 //! out; only a content that ended whole and passed its checks commits (the chunks are checked
-//! against their version at commit), so an interrupted upload leaves nothing behind.
+//! against their version at commit), so an interrupted upload leaves nothing behind. In an
+//! object store, the object is completed only then and removed if the call does not commit.
 
 use futures::{Stream, StreamExt};
-use hmis_platform::RequestContext;
 use hmis_platform::idempotency::RequestKey;
+use hmis_platform::{RequestContext, TenantTx};
 use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
 use super::{Archive, WRITE, authorize, current_view, method, patients, record, refused, target};
-use crate::domain::{ContentError, Incoming, retain_until};
+use crate::content::{PART, Stored, Writer, Written};
+use crate::domain::{ContentError, Incoming, Received, retain_until};
 use crate::error::{Error, Result};
 use crate::store::{self, DocumentRow, VersionRow};
 
@@ -53,7 +55,9 @@ impl Archive {
     ) -> Result<pb::UploadDocumentResponse> {
         let now = self.calls.now();
         let mut chunks = chunks;
-        (self.calls)
+        // An object completed by a call that then did not commit is removed.
+        let written = Written::default();
+        let answer = (self.calls)
             .write(
                 context,
                 &method("UploadDocument"),
@@ -105,24 +109,20 @@ impl Archive {
                     let limit = self
                         .max_upload
                         .min(u64::try_from(kind.max_size_bytes).unwrap_or(u64::MAX));
-                    let mut incoming = Incoming::new(limit);
-                    let mut seq = 0;
-                    while let Some(chunk) = chunks.next().await {
-                        let chunk = chunk?;
-                        if chunk.is_empty() {
-                            continue;
-                        }
-                        incoming.take(&chunk).map_err(refusal)?;
-                        store::insert_chunk(tx, (document.id, number, seq), &chunk).await?;
-                        seq += 1;
-                    }
-                    let received = incoming
-                        .finish(
-                            &kind.content_types,
-                            upload.content_type.as_deref(),
-                            upload.sha256.as_deref(),
-                        )
-                        .map_err(refusal)?;
+                    let incoming = Incoming::new(limit);
+                    let writer = self
+                        .content
+                        .writer(tx.tenant_id(), (document.id, number))
+                        .await?;
+                    let (received, stored) = take(
+                        tx,
+                        writer,
+                        &mut chunks,
+                        incoming,
+                        (&kind.content_types, &upload),
+                    )
+                    .await?;
+                    written.note(&stored);
                     store::insert_version(
                         tx,
                         &VersionRow {
@@ -131,10 +131,11 @@ impl Archive {
                             content_type: received.content_type.to_owned(),
                             size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
                             sha256: received.sha256,
-                            chunks: received.chunks,
+                            chunks: stored.parts,
                             file_name: upload.file_name.clone(),
                             added_by: context.user_id(),
                             added_at: now,
+                            object_key: stored.object_key,
                         },
                     )
                     .await?;
@@ -154,6 +155,46 @@ impl Archive {
                     })
                 },
             )
-            .await
+            .await;
+        written.settle(&self.content, answer).await
+    }
+}
+
+/// Takes the content `chunks` bring into `writer`, checking it as it comes (size, hash, type
+/// against the kind's and the declared one); an object's parts are dropped unless it ended
+/// whole and passed.
+async fn take(
+    tx: &mut TenantTx,
+    mut writer: Writer,
+    chunks: &mut (impl Stream<Item = Result<Vec<u8>>> + Send + Unpin),
+    mut incoming: Incoming,
+    (taken, upload): (&[String], &Upload),
+) -> Result<(Received, Stored)> {
+    let received = async {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                continue;
+            }
+            incoming.take(&chunk).map_err(refusal)?;
+            for part in chunk.chunks(PART) {
+                writer.write(tx, part).await?;
+            }
+        }
+        incoming
+            .finish(
+                taken,
+                upload.content_type.as_deref(),
+                upload.sha256.as_deref(),
+            )
+            .map_err(refusal)
+    }
+    .await;
+    match received {
+        Ok(received) => Ok((received, writer.finish().await?)),
+        Err(error) => {
+            writer.abort().await;
+            Err(error)
+        }
     }
 }

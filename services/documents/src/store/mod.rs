@@ -209,16 +209,18 @@ pub struct VersionRow {
     pub file_name: String,
     pub added_by: Uuid,
     pub added_at: DateTime<Utc>,
+    /// Where the content is in the object store; none when it is in `documents.chunks`.
+    pub object_key: Option<String>,
 }
 
-const VERSION_COLUMNS: &str =
-    "document_id, number, content_type, size_bytes, sha256, chunks, file_name, added_by, added_at";
+const VERSION_COLUMNS: &str = "document_id, number, content_type, size_bytes, sha256, chunks, \
+     file_name, added_by, added_at, object_key";
 
 pub async fn insert_version(tx: &mut TenantTx, version: &VersionRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents.versions (tenant_id, document_id, number, content_type, \
-         size_bytes, sha256, chunks, file_name, added_by, added_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         size_bytes, sha256, chunks, file_name, added_by, added_at, object_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(version.document_id)
@@ -230,6 +232,7 @@ pub async fn insert_version(tx: &mut TenantTx, version: &VersionRow) -> Result<(
     .bind(&version.file_name)
     .bind(version.added_by)
     .bind(version.added_at)
+    .bind(&version.object_key)
     .execute(&mut **tx)
     .await?;
     Ok(())
