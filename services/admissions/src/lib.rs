@@ -170,6 +170,7 @@ impl hmis_platform::module::Module for AdmissionsModule {
             self.merge_subscription(),
             self.patient_subscription(),
             follow::diagnoses::subscription(self.adt.calls.database().clone()),
+            follow::consents::subscription(self.adt.calls.database().clone()),
         ]
     }
 

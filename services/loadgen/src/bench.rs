@@ -90,6 +90,9 @@ impl Bench {
         let mut options = Options::default();
         options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         options.iam.bootstrap_admin_password = Some(Secret::new(PASSWORD));
+        // The bench's document-signing secret (no key file is written where it runs).
+        options.documents.signing_secret =
+            Some(Secret::new("bG9hZGdlbi1iZW5jaC1zaWduaW5nLXNlY3JldC0zMmI="));
         let application =
             Application::new(options, db.database.clone(), Arc::new(SystemClock)).await?;
         let tenant_id = application.bootstrap().await?.tenant_id;

@@ -11,7 +11,7 @@
 //! `theatre` (a 20-theatre block's day list and a month's utilisation), `billing` (charge
 //! capture following the ADT cycle, a month's revenue over a year of 1,000 beds), `laboratory`
 //! (analysers' results over MLLP), `documents` (the archive's streamed uploads and downloads,
-//! with the resident memory they take).
+//! with the resident memory they take), `print` (a medical extract issued as a signed PDF).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -28,6 +28,7 @@ mod documents;
 mod laboratory;
 mod patients;
 mod prescribe;
+mod print;
 mod report;
 mod seed;
 mod theatre;
@@ -59,6 +60,10 @@ enum Scenario {
     /// Documents: streamed uploads and downloads of `--megabytes` each, `--iterations` times,
     /// with the process's peak resident memory, beside raw PostgreSQL writing the same chunks.
     Documents,
+    /// Printed documents: an outpatient's medical extract issued as a signed PDF, from one
+    /// client and from `--clients`, beside the extract's data alone and raw PostgreSQL
+    /// storing the same PDF and rows.
+    Print,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -91,7 +96,7 @@ struct Cli {
     /// `census`: admissions of the seeded year.
     #[arg(long, default_value_t = 50_000)]
     admissions: u32,
-    /// `patients`, `adt`, `dispense`, `prescribe`, `theatre`, `census` (the whole hospital):
+    /// `patients`, `adt`, `dispense`, `prescribe`, `theatre`, `census` (the whole hospital), `print`:
     /// concurrent gRPC clients (one connection each).
     #[arg(long, default_value_t = 8)]
     clients: usize,
@@ -121,6 +126,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Billing => billing::run(cli.clients, cli.iterations).await,
             Scenario::Laboratory => laboratory::run(cli.clients, cli.iterations).await,
             Scenario::Documents => documents::run(cli.megabytes, cli.iterations).await,
+            Scenario::Print => print::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

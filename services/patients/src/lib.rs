@@ -11,6 +11,7 @@ mod deaths;
 pub mod domain;
 mod error;
 mod grpc;
+mod photos;
 mod placements;
 mod store;
 
@@ -102,6 +103,7 @@ impl hmis_platform::module::Module for PatientsModule {
             self.placement_subscription(),
             deaths::subscription(self.registry.clone()),
             deaths::certificate_subscription(self.registry.clone()),
+            photos::subscription(self.registry.clone()),
         ]
     }
 

@@ -13,7 +13,10 @@ use futures::StreamExt;
 use hmis_documents::{ContentStore, DocumentsModule, DocumentsOptions};
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::SystemClock;
+use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::documents::v1 as pb;
+use hmis_proto::openhmis::patients::v1 as patients_pb;
+use hmis_terminology::TerminologyModule;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use pb::document_service_client::DocumentServiceClient;
@@ -838,4 +841,187 @@ async fn content_kept_in_an_object_store(options: openhmis_server::Options) {
         [stray],
         "only the stray object stays"
     );
+}
+
+#[tokio::test]
+async fn the_registry_photo_and_an_admission_consents_follow_the_archive() {
+    let app = TestApp::spawn().await;
+    let admin = app.create_tenant("LNK").await;
+    TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
+        .load_starter_set(admin.tenant_id)
+        .await
+        .expect("starter code systems");
+    let facility = app.create_facility(&admin, "MAIN").await;
+    let ward = app
+        .open_ward(
+            &admin,
+            &facility.id,
+            WardSpec::ward("INT", "Internal medicine").beds("R1", "Room 1", 1),
+        )
+        .await;
+    let facility_uuid = facility.id.parse().expect("facility id");
+    let desk = app
+        .staff(
+            &admin,
+            "LNK",
+            "desk",
+            "registrar",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let doctor = app
+        .staff(
+            &admin,
+            "LNK",
+            "doctor",
+            "physician",
+            Scope::Facility(facility_uuid),
+        )
+        .await;
+    let records = app
+        .staff(&admin, "LNK", "records", "records", Scope::Tenant)
+        .await;
+    for (code, types) in [("PHOTO", "image/png"), ("CONSENT", "application/pdf")] {
+        documents(&app)
+            .set_kind(signed_in(
+                &admin,
+                pb::SetKindRequest {
+                    kind: Some(pb::Kind {
+                        code: code.to_owned(),
+                        name: code.to_owned(),
+                        retention_years: 1,
+                        content_types: vec![types.to_owned()],
+                        max_size_bytes: 1024 * 1024,
+                    }),
+                },
+            ))
+            .await
+            .expect("a kind");
+    }
+    let encounter = app
+        .admitted((&desk, &doctor), (&ward.id, &ward.beds[0]), "Lincu")
+        .await;
+    let (patient_id, admission_id) = (encounter.patient_id.clone(), encounter.admission_id.clone());
+    let file = |kind: &str, title: &str| pb::UploadHeader {
+        request_id: request_id(),
+        kind_code: kind.to_owned(),
+        patient_id: patient_id.clone(),
+        facility_id: facility.id.clone(),
+        department_id: ward.id.clone(),
+        admission_id: admission_id.clone(),
+        title: title.to_owned(),
+        ..Default::default()
+    };
+    let photo_of = || {
+        let mut patients =
+            patients_pb::patient_service_client::PatientServiceClient::new(app.channel.clone());
+        let request = signed_in(
+            &desk,
+            patients_pb::GetPatientRequest {
+                id: patient_id.clone(),
+            },
+        );
+        async move {
+            patients
+                .get_patient(request)
+                .await
+                .expect("the patient")
+                .into_inner()
+                .patient
+                .expect("patient")
+                .photo_ref
+        }
+    };
+    let consents_of = || {
+        let mut admissions = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+            app.channel.clone(),
+        );
+        let request = signed_in(
+            &desk,
+            admissions_pb::GetAdmissionRequest {
+                id: admission_id.clone(),
+            },
+        );
+        async move {
+            admissions
+                .get_admission(request)
+                .await
+                .expect("the admission")
+                .into_inner()
+                .admission
+                .expect("admission")
+                .consent_document_ids
+        }
+    };
+
+    // The photo taken at the desk is the record's photo; a newer one takes its place.
+    let first = upload(&app, &desk, file("PHOTO", "Photo"), &png())
+        .await
+        .expect("a photo");
+    eventually("the registry shows the photo", || async {
+        (photo_of().await == first.id).then_some(())
+    })
+    .await;
+    let newer = upload(&app, &desk, file("PHOTO", "Photo, renewed"), &png())
+        .await
+        .expect("a newer photo");
+    eventually("the registry shows the newer photo", || async {
+        (photo_of().await == newer.id).then_some(())
+    })
+    .await;
+
+    // The consent scanned for the admission is linked to it; so is a second one.
+    let consent = upload(
+        &app,
+        &desk,
+        file("CONSENT", "Consent to treatment"),
+        &pdf(5000),
+    )
+    .await
+    .expect("a consent");
+    let transfusion = upload(
+        &app,
+        &desk,
+        file("CONSENT", "Consent to transfusion"),
+        &pdf(6000),
+    )
+    .await
+    .expect("a consent");
+    let linked = eventually("the admission links both consents", || async {
+        let ids = consents_of().await;
+        (ids.len() == 2).then_some(ids)
+    })
+    .await;
+    assert_eq!(linked, [consent.id.clone(), transfusion.id.clone()]);
+
+    // Deleted at the end of their retention: the photo leaves the record, the consent the
+    // admission; the other consent stays.
+    let mut owner = PgConnection::connect_with(&app.db.owner_options())
+        .await
+        .expect("owner connection");
+    sqlx::query("UPDATE documents.documents SET retain_until = current_date - 1")
+        .execute(&mut owner)
+        .await
+        .expect("retention ended");
+    for id in [&newer.id, &consent.id] {
+        documents(&app)
+            .delete_document(signed_in(
+                &records,
+                pb::DeleteDocumentRequest {
+                    request_id: request_id(),
+                    document_id: id.clone(),
+                    reason: "retention ended".to_owned(),
+                },
+            ))
+            .await
+            .expect("deleted");
+    }
+    eventually("the photo leaves the record", || async {
+        photo_of().await.is_empty().then_some(())
+    })
+    .await;
+    eventually("the deleted consent leaves the admission", || async {
+        (consents_of().await == [transfusion.id.clone()]).then_some(())
+    })
+    .await;
 }

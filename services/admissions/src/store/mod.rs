@@ -335,6 +335,32 @@ pub async fn keep_principal_diagnosis(
     Ok(())
 }
 
+/// The archive's consent document `document` is linked to the admission (`present`) or no
+/// longer (deleted at the end of its retention). A link, not a change of the stay: the
+/// admission's version stays. Nothing changes for another patient's admission.
+pub async fn link_consent(
+    tx: &mut TenantTx,
+    (admission_id, patient_id): (Uuid, Uuid),
+    document: Uuid,
+    present: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE admissions.admissions SET consent_document_ids = CASE WHEN $4 \
+             THEN array_append(array_remove(consent_document_ids, $3), $3) \
+             ELSE array_remove(consent_document_ids, $3) END \
+         WHERE tenant_id = $1 AND id = $2 AND patient_id = $5 \
+           AND ($3 = ANY(consent_document_ids)) IS DISTINCT FROM $4",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .bind(document)
+    .bind(present)
+    .bind(patient_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Whether `admission_id`'s stay has a principal diagnosis.
 pub async fn has_principal_diagnosis(tx: &mut TenantTx, admission_id: Uuid) -> Result<bool> {
     Ok(sqlx::query_scalar(

@@ -39,7 +39,7 @@ impl Registry {
             .zone()
             .unwrap_or(chrono_tz::UTC);
         let date = death.time.with_timezone(&zone).date_naive();
-        self.change_death(context, death.patient_id, async |tx, now| {
+        self.change_followed(context, death.patient_id, async |tx, now| {
             store::record_death(
                 tx,
                 death.patient_id,
@@ -60,13 +60,16 @@ impl Registry {
         patient_id: Uuid,
         recorded_from: Uuid,
     ) -> Result<(), Error> {
-        self.change_death(context, patient_id, async |tx, now| {
+        self.change_followed(context, patient_id, async |tx, now| {
             store::withdraw_death(tx, patient_id, recorded_from, now).await
         })
         .await
     }
 
-    async fn change_death(
+    /// A change of the record another module's event asks for: `change` answers the row as it
+    /// now is, or none when there is nothing to change; a change is a new version, published
+    /// and audited.
+    pub(super) async fn change_followed(
         &self,
         context: &RequestContext,
         patient_id: Uuid,

@@ -8,6 +8,7 @@
 mod deaths;
 mod history;
 mod merging;
+mod photos;
 mod records;
 
 pub(crate) use deaths::Death;

@@ -352,6 +352,51 @@ pub async fn record_death(
         .await?)
 }
 
+/// The record's photo becomes the archive's document `document`: `None` when it already is.
+pub async fn set_photo(
+    tx: &mut TenantTx,
+    id: Uuid,
+    document: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<PatientRow>, Error> {
+    let sql = format!(
+        "UPDATE patients.patients AS p SET photo_ref = $3, updated_at = $4, \
+         version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 AND p.photo_ref <> $3 \
+         RETURNING {PATIENT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(document.to_string())
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// The record's photo is gone when it was the archive's document `document` (deleted):
+/// `None` when the record shows another photo, or none.
+pub async fn clear_photo(
+    tx: &mut TenantTx,
+    id: Uuid,
+    document: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<PatientRow>, Error> {
+    let sql = format!(
+        "UPDATE patients.patients AS p SET photo_ref = '', updated_at = $4, \
+         version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 AND p.photo_ref = $3 \
+         RETURNING {PATIENT_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(id)
+        .bind(document.to_string())
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 /// Withdraws the death `recorded_from` recorded: `None` when the record holds no such death
 /// (never recorded, already withdrawn, or entered by hand).
 pub async fn withdraw_death(
