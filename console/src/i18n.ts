@@ -698,6 +698,13 @@ const en = {
   notVerified: "The content does not match its signatures",
   printPrescriptions: "Prescriptions (PDF, signed)",
   printExtractPdf: "Medical extract (PDF, signed)",
+  placeHold: "Legal hold",
+  releaseHold: "Release the hold",
+  deleteDocument: "Delete (retention ended)",
+  holdPlaced: "On legal hold",
+  holdReleased: "Hold released",
+  documentDeletedDone: "Deleted from the archive",
+  photoOf: "Photo of",
 } as const;
 
 export type Key = keyof typeof en;
@@ -1397,6 +1404,13 @@ const ro: Record<Key, string> = {
   notVerified: "Conținutul nu corespunde semnăturilor",
   printPrescriptions: "Prescripții (PDF, semnat)",
   printExtractPdf: "Extras medical (PDF, semnat)",
+  placeHold: "Reținere legală",
+  releaseHold: "Ridică reținerea",
+  deleteDocument: "Șterge (termen expirat)",
+  holdPlaced: "Sub reținere legală",
+  holdReleased: "Reținerea a fost ridicată",
+  documentDeletedDone: "Șters din arhivă",
+  photoOf: "Fotografia pacientului",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -35,6 +35,13 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1280, height: 900 }, bypassCSP: true });
 const page = await context.newPage();
 const failures = [];
+// A 1x1 PNG: the patient's photo.
+const PHOTO = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  "base64",
+);
+// The patient's record, once the registrar opened it.
+let recordUrl = base;
 page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
 let refreshes = 0;
 page.on("request", (request) => {
@@ -216,6 +223,26 @@ try {
     const saved = readFileSync(await download.path());
     if (!saved.equals(scan)) throw new Error("the downloaded file differs from the scan");
     await shot("documents");
+  });
+
+  await check("the registrar adds her photo to the archive and the record shows it once the registry follows", async () => {
+    recordUrl = page.url();
+    const form = page.getByRole("form", { name: "Add the document" });
+    await form.locator("select[name=document-kind]").selectOption({ label: "Patient's photo" });
+    await form.getByLabel("Title").fill("Photo at the desk");
+    await form.locator("input[name=document-file]").setInputFiles({ name: "photo.png", mimeType: "image/png", buffer: PHOTO });
+    await form.getByRole("button", { name: "Add the document" }).click();
+    await page.getByRole("status").filter({ hasText: "Stored in the archive: Photo at the desk" }).waitFor();
+    // The registry takes the photo from the archive's event: the record is opened again
+    // until it names it.
+    const photo = page.getByRole("img", { name: /^Photo of / });
+    for (let attempt = 0; attempt < 40 && (await photo.count()) === 0; attempt += 1) {
+      await page.goto(recordUrl.replace(/#.*/, "#/patients"));
+      await page.goto(recordUrl);
+      await page.getByTestId("mrn").waitFor();
+      await photo.waitFor({ timeout: 250 }).catch(() => {});
+    }
+    await photo.waitFor({ timeout: 1000 });
   });
 
   if (deskOnly) throw new Error("desk only");
@@ -748,6 +775,24 @@ try {
     await page.getByRole("status").filter({ hasText: "Posted" }).waitFor();
     await accessible("stocktaking");
     await shot("stocktaking");
+  });
+
+  await check("the records office puts her consent on legal hold with a reason, then releases it", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("records");
+    await page.goto(recordUrl);
+    await page.getByTestId("mrn").waitFor();
+    await page.getByRole("button", { name: "Legal hold: Consent to admission" }).click();
+    const reason = page.getByRole("form", { name: "Reason: Consent to admission" });
+    await reason.getByLabel("Reason").fill("complaint 17/2026 under review");
+    await reason.getByRole("button", { name: "Legal hold" }).click();
+    await page.getByRole("status").filter({ hasText: "On legal hold: Consent to admission" }).waitFor();
+    await page.getByRole("row", { name: /Consent to admission.*legal hold/ }).waitFor();
+    await accessible("documents-records");
+    await page.getByRole("button", { name: "Release the hold: Consent to admission" }).click();
+    await reason.getByLabel("Reason").fill("complaint closed");
+    await reason.getByRole("button", { name: "Release the hold" }).click();
+    await page.getByRole("status").filter({ hasText: "Hold released: Consent to admission" }).waitFor();
   });
 
   await check("the medical office suspends the physician's privilege with a reason and reinstates it", async () => {

@@ -1,7 +1,9 @@
 // A patient's documents in the archive: listed with their versions, downloaded (streamed from
 // the server, saved as a file), and added at the desk or on the ward (a scanned consent, a
 // referral letter, a photo: the server recognises the type from the bytes); an issued
-// document's signatures verified. `PrintButton` issues a document from the record as a signed
+// document's signatures verified; the records office holds a document or deletes one whose
+// retention ended, with its reason. `PatientPhoto` shows the record's photo (the archive's
+// PHOTO document the registry names). `PrintButton` issues a document from the record as a signed
 // PDF (the encounter's extract and prescriptions, a certificate, the ward's order) and saves it.
 import { useEffect, useState } from "preact/hooks";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
@@ -38,8 +40,8 @@ function save(parts: BlobPart[], type: string, name: string) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Streams a document's current version from the archive and saves it as a file. */
-async function downloadDocument(doc: { id: string; title: string }) {
+/** A document's current version streamed from the archive: its parts, type and file name. */
+async function fetchDocument(doc: { id: string; title: string }) {
   const parts: BlobPart[] = [];
   let type = "application/octet-stream";
   let name = doc.title;
@@ -53,7 +55,35 @@ async function downloadDocument(doc: { id: string; title: string }) {
       parts.push(message.part.value as Uint8Array<ArrayBuffer>);
     }
   }
+  return { parts, type, name };
+}
+
+/** Streams a document's current version from the archive and saves it as a file. */
+async function downloadDocument(doc: { id: string; title: string }) {
+  const { parts, type, name } = await fetchDocument(doc);
   save(parts, type, name);
+}
+
+/** The record's photo: the archive's document `documentId` (its current version). */
+export function PatientPhoto(props: { documentId: string; name: string }) {
+  const [url, setUrl] = useState("");
+  useEffect(() => {
+    let shown = "";
+    let cancelled = false;
+    fetchDocument({ id: props.documentId, title: props.name })
+      .then(({ parts, type }) => {
+        if (cancelled || !type.startsWith("image/")) return;
+        shown = URL.createObjectURL(new Blob(parts, { type }));
+        setUrl(shown);
+      })
+      // A photo the archive no longer gives (deleted, or out of reach) is simply not shown.
+      .catch(() => setUrl(""));
+    return () => {
+      cancelled = true;
+      if (shown) URL.revokeObjectURL(shown);
+    };
+  }, [props.documentId]);
+  return url ? <img class="patient-photo" src={url} alt={`${t("photoOf")} ${props.name}`} /> : null;
 }
 
 /** What a printout's request names: the printout and its source (the request id is added). */
@@ -99,6 +129,12 @@ export function PatientDocuments(props: { patientId: string; session: Session })
   // A new file input after each document stored (a file input cannot be emptied otherwise).
   const [picker, setPicker] = useState(0);
   const canWrite = holds(props.session, "documents.write");
+  const canHold = holds(props.session, "documents.manage");
+  const canDelete = holds(props.session, "documents.delete");
+  // The records office's action under way on one document, with its reason.
+  const [acting, setActing] = useState<{ id: string; action: "hold" | "release" | "delete" } | null>(null);
+  const [reason, setReason] = useState("");
+  const today = new Date().toISOString().slice(0, 10);
 
   async function list() {
     const answer = await attempt(() => client(DocumentService).listPatientDocuments({ patientId: props.patientId }));
@@ -135,6 +171,31 @@ export function PatientDocuments(props: { patientId: string; session: Session })
         ? `${doc.title}: ${t("verified")} ${checked.signatures.map((check) => check.signature?.signerName ?? "").join(", ")}`
         : `${doc.title}: ${t("notVerified")}`,
     );
+  }
+
+  async function act(event: Event, doc: Document) {
+    event.preventDefault();
+    if (!acting) return;
+    const answer = await attempt(async () => {
+      if (acting.action === "delete") {
+        await client(DocumentService).deleteDocument({ requestId: requestId(), documentId: doc.id, reason: reason.trim() });
+      } else {
+        await client(DocumentService).setLegalHold({
+          requestId: requestId(),
+          documentId: doc.id,
+          hold: acting.action === "hold",
+          reason: reason.trim(),
+        });
+      }
+      return true;
+    });
+    if (answer) {
+      const key = acting.action === "hold" ? "holdPlaced" : acting.action === "release" ? "holdReleased" : "documentDeletedDone";
+      setDone(`${t(key)}: ${doc.title}`);
+      setActing(null);
+      setReason("");
+      await list();
+    }
   }
 
   async function upload(event: Event) {
@@ -198,6 +259,34 @@ export function PatientDocuments(props: { patientId: string; session: Session })
                       <button type="button" class="outline" aria-label={`${t("verify")}: ${doc.title}`} onClick={() => verify(doc)}>
                         {t("verify")}
                       </button>
+                    )}
+                    {canHold && (
+                      <button
+                        type="button"
+                        class="outline"
+                        aria-label={`${t(doc.legalHold ? "releaseHold" : "placeHold")}: ${doc.title}`}
+                        onClick={() => setActing({ id: doc.id, action: doc.legalHold ? "release" : "hold" })}
+                      >
+                        {t(doc.legalHold ? "releaseHold" : "placeHold")}
+                      </button>
+                    )}
+                    {canDelete && !doc.legalHold && doc.retainUntil < today && (
+                      <button
+                        type="button"
+                        class="outline"
+                        aria-label={`${t("deleteDocument")}: ${doc.title}`}
+                        onClick={() => setActing({ id: doc.id, action: "delete" })}
+                      >
+                        {t("deleteDocument")}
+                      </button>
+                    )}
+                    {acting?.id === doc.id && (
+                      <form onSubmit={(event) => act(event, doc)} aria-label={`${t("reason")}: ${doc.title}`}>
+                        <Field label={t("reason")} name="document-reason" value={reason} onInput={setReason} required />
+                        <button type="submit">
+                          {t(acting.action === "hold" ? "placeHold" : acting.action === "release" ? "releaseHold" : "deleteDocument")}
+                        </button>
+                      </form>
                     )}
                   </>
                 )}

@@ -16,7 +16,7 @@ import {
 import { AdmissionService } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { formatDate, formatTime, t } from "../i18n";
 import { ErrorMessage, Field, Section, Table, sexName } from "../ui";
-import { PatientDocuments } from "./Documents";
+import { PatientDocuments, PatientPhoto } from "./Documents";
 import { Insurance } from "./Insurance";
 
 interface Loaded {
@@ -195,6 +195,9 @@ export function PatientRecord(props: { id: string; session: Session }) {
       <h1>
         {patient.familyName} {patient.givenNames} {patient.patronymic}
       </h1>
+      {patient.photoRef && holds(props.session, "documents.read") && (
+        <PatientPhoto documentId={patient.photoRef} name={`${patient.familyName} ${patient.givenNames}`} />
+      )}
       <ErrorMessage error={error} />
       <p>
         {t("mrn")} <strong data-testid="mrn">{patient.mrn}</strong> · {sexName(patient.sex)} ·{" "}

@@ -48,6 +48,11 @@ pub enum ContentError {
         found: &'static str,
     },
     HashDisagrees,
+    /// The content ended at another size than declared (short: the client went away).
+    SizeDisagrees {
+        declared: u64,
+        received: u64,
+    },
 }
 
 impl std::fmt::Display for ContentError {
@@ -69,8 +74,19 @@ impl std::fmt::Display for ContentError {
             ContentError::HashDisagrees => {
                 f.write_str("the content's SHA-256 is not the one declared")
             }
+            ContentError::SizeDisagrees { declared, received } => {
+                write!(f, "the content ended after {received} of the {declared} bytes declared")
+            }
         }
     }
+}
+
+/// What the client said of the content it sends (each checked when given).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Declared<'a> {
+    pub content_type: Option<&'a str>,
+    pub sha256: Option<&'a str>,
+    pub size: Option<u64>,
 }
 
 /// An upload's content as it arrives: its size within the limit, its hash, its head.
@@ -115,16 +131,28 @@ impl Incoming {
     }
 
     /// The content as received, checked: not empty, of a recognised type the kind takes
-    /// (`taken` empty: any recognised), as declared (when declared), with the declared hash
-    /// (when declared).
+    /// (`taken` empty: any recognised), of the declared type, size and hash (each when
+    /// declared).
     pub fn finish(
         self,
         taken: &[String],
-        declared_type: Option<&str>,
-        declared_sha256: Option<&str>,
+        declared: Declared<'_>,
     ) -> Result<Received, ContentError> {
+        let Declared {
+            content_type: declared_type,
+            sha256: declared_sha256,
+            size: declared_size,
+        } = declared;
         if self.size == 0 {
             return Err(ContentError::Empty);
+        }
+        if let Some(declared) = declared_size
+            && declared != self.size
+        {
+            return Err(ContentError::SizeDisagrees {
+                declared,
+                received: self.size,
+            });
         }
         let found = recognise(&self.head).ok_or(ContentError::Unrecognised)?;
         if let Some(declared) = declared_type
@@ -204,8 +232,12 @@ mod tests {
 
     #[test]
     fn content_is_checked_whole_whatever_its_chunks() {
-        let one = received(PDF, 1).finish(&[], None, None).expect("a PDF");
-        let many = received(PDF, 7).finish(&[], None, None).expect("a PDF");
+        let one = received(PDF, 1)
+            .finish(&[], Declared::default())
+            .expect("a PDF");
+        let many = received(PDF, 7)
+            .finish(&[], Declared::default())
+            .expect("a PDF");
         assert_eq!(
             (one.content_type, one.size, &one.sha256),
             (many.content_type, many.size, &many.sha256)
@@ -213,22 +245,34 @@ mod tests {
         assert_eq!(one.size, PDF.len() as u64);
         assert_eq!(one.sha256, digest([PDF]).1);
         assert_eq!(
-            received(PDF, 7).finish(&[], Some("image/png"), None),
+            received(PDF, 7).finish(
+                &[],
+                Declared {
+                    content_type: Some("image/png"),
+                    ..Declared::default()
+                }
+            ),
             Err(ContentError::TypeDisagrees {
                 declared: "image/png".into(),
                 found: "application/pdf"
             })
         );
         assert_eq!(
-            received(PNG, 3).finish(&["application/pdf".into()], None, None),
+            received(PNG, 3).finish(&["application/pdf".into()], Declared::default()),
             Err(ContentError::NotTaken("image/png"))
         );
         assert_eq!(
-            received(PDF, 7).finish(&[], None, Some(&"0".repeat(64))),
+            received(PDF, 7).finish(
+                &[],
+                Declared {
+                    sha256: Some(&"0".repeat(64)),
+                    ..Declared::default()
+                }
+            ),
             Err(ContentError::HashDisagrees)
         );
         assert_eq!(
-            Incoming::new(10).finish(&[], None, None),
+            Incoming::new(10).finish(&[], Declared::default()),
             Err(ContentError::Empty)
         );
         let mut small = Incoming::new(10);

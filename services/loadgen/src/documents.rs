@@ -107,6 +107,7 @@ pub async fn run(megabytes: usize, iterations: usize) -> anyhow::Result<()> {
                 patient_id: Uuid::new_v4().to_string(),
                 facility_id: facility.clone(),
                 title: "Scanned archive".to_owned(),
+                size_bytes: i64::try_from(size)?,
                 ..Default::default()
             })),
         };

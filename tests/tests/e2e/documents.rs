@@ -75,12 +75,17 @@ fn chunk_parts(content: &[u8], size: usize) -> Vec<pb::UploadDocumentRequest> {
         .collect()
 }
 
+/// Streams `content` under `header`, declaring its size unless the header declares a size or
+/// a hash of its own.
 async fn upload(
     app: &TestApp,
     session: &Session,
-    header: pb::UploadHeader,
+    mut header: pb::UploadHeader,
     content: &[u8],
 ) -> Result<pb::Document, tonic::Status> {
+    if header.sha256.is_empty() && header.size_bytes == 0 {
+        header.size_bytes = content.len() as i64;
+    }
     let mut parts = vec![header_part(header)];
     parts.extend(chunk_parts(content, 64 * 1024));
     documents(app)
@@ -358,6 +363,31 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
         .await
         .expect_err("chunks without a header");
     assert_eq!(violated_fields(&headless), ["header"]);
+    // A stream's end alone does not make a content whole: its size (or hash) is declared,
+    // and content that ends short of it is refused.
+    let undeclared = documents(app)
+        .upload_document(signed_in(
+            &archive.nurse,
+            futures::stream::iter(
+                std::iter::once(header_part(archive.header(&patient)))
+                    .chain(chunk_parts(&content[..100_000], 50_000)),
+            ),
+        ))
+        .await
+        .expect_err("neither size nor hash declared");
+    assert_eq!(violated_fields(&undeclared), ["header.size_bytes"]);
+    let short = upload(
+        app,
+        &archive.nurse,
+        pb::UploadHeader {
+            size_bytes: content.len() as i64,
+            ..archive.header(&patient)
+        },
+        &content[..content.len() / 2],
+    )
+    .await
+    .expect_err("half the declared content");
+    assert_eq!(violated_fields(&short), ["header.size_bytes"]);
     let listed = documents(app)
         .list_patient_documents(signed_in(
             &archive.nurse,
@@ -374,8 +404,11 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
     // An upload cut off mid-way leaves nothing behind.
     let (cut, cut_off) = tokio::sync::oneshot::channel::<()>();
     let parts = futures::stream::iter(
-        std::iter::once(header_part(archive.header(&patient)))
-            .chain(chunk_parts(&pdf(256 * 1024), 64 * 1024)),
+        std::iter::once(header_part(pb::UploadHeader {
+            size_bytes: 512 * 1024,
+            ..archive.header(&patient)
+        }))
+        .chain(chunk_parts(&pdf(256 * 1024), 64 * 1024)),
     )
     .chain(futures::stream::once(async move {
         let _ = cut_off.await;

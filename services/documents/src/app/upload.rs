@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{Archive, WRITE, authorize, current_view, method, patients, record, refused, target};
 use crate::content::{PART, Stored, Writer, Written};
-use crate::domain::{ContentError, Incoming, Received, retain_until};
+use crate::domain::{ContentError, Declared, Incoming, Received, retain_until};
 use crate::error::{Error, Result};
 use crate::store::{self, DocumentRow, VersionRow};
 
@@ -32,12 +32,15 @@ pub(crate) struct Upload {
     pub content_type: Option<String>,
     pub replaces: Option<Uuid>,
     pub sha256: Option<String>,
+    /// The content's size, as the client declared it.
+    pub size: Option<u64>,
 }
 
 fn refusal(error: ContentError) -> Error {
     let field = match error {
         ContentError::TypeDisagrees { .. } => "header.content_type",
         ContentError::HashDisagrees => "header.sha256",
+        ContentError::SizeDisagrees { .. } => "header.size_bytes",
         _ => "chunk",
     };
     Error::invalid(field, error.to_string())
@@ -181,13 +184,12 @@ async fn take(
                 writer.write(tx, part).await?;
             }
         }
-        incoming
-            .finish(
-                taken,
-                upload.content_type.as_deref(),
-                upload.sha256.as_deref(),
-            )
-            .map_err(refusal)
+        let declared = Declared {
+            content_type: upload.content_type.as_deref(),
+            sha256: upload.sha256.as_deref(),
+            size: upload.size,
+        };
+        incoming.finish(taken, declared).map_err(refusal)
     }
     .await;
     match received {

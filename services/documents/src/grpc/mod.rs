@@ -71,6 +71,15 @@ impl DocumentService for DocumentsApi {
             }
         };
         let upload = parse::upload(&header)?;
+        // A stream's end is not proof the content is whole: HTTP/2 servers may read a client's
+        // reset (it went away) as the body's end. The declared size or hash affirms it.
+        if upload.size.is_none() && upload.sha256.is_none() {
+            return Err(Error::invalid(
+                "header.size_bytes",
+                "a streamed upload declares its size (or header.sha256)",
+            )
+            .into());
+        }
         let chunks = stream.map(|message| match message {
             Ok(pb::UploadDocumentRequest {
                 part: Some(UploadPart::Chunk(bytes)),

@@ -139,6 +139,14 @@ pub(crate) fn upload(header: &pb::UploadHeader) -> Result<Upload> {
             None
         }
     };
+    let size = match u64::try_from(header.size_bytes) {
+        Ok(0) => Some(None),
+        Ok(size) => Some(Some(size)),
+        Err(_) => {
+            violations.add("header.size_bytes", "must not be negative");
+            None
+        }
+    };
     Ok(violations.finish(|| {
         Some(Upload {
             key: key?,
@@ -153,6 +161,7 @@ pub(crate) fn upload(header: &pb::UploadHeader) -> Result<Upload> {
             content_type: declared?,
             replaces: replaces?,
             sha256: sha256?,
+            size: size?,
         })
     })?)
 }
