@@ -705,6 +705,7 @@ const en = {
   holdReleased: "Hold released",
   documentDeletedDone: "Deleted from the archive",
   photoOf: "Photo of",
+  printForm16: "Form 16 (PDF, signed)",
 } as const;
 
 export type Key = keyof typeof en;
@@ -1411,6 +1412,7 @@ const ro: Record<Key, string> = {
   holdReleased: "Reținerea a fost ridicată",
   documentDeletedDone: "Șters din arhivă",
   photoOf: "Fotografia pacientului",
+  printForm16: "Formularul 16 (PDF, semnat)",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -62,7 +62,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/ward-lab")) return <WardLaboratory />;
   if (props.hash.startsWith("#/imaging")) return <Imaging session={props.session} />;
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
-  if (report) return <Reports tab={report[1] ?? ""} />;
+  if (report) return <Reports tab={report[1] ?? ""} session={props.session} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
   if (encounter) return <Encounter patientId={encounter[1]} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);

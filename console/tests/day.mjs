@@ -742,6 +742,16 @@ try {
     await shot("register");
   });
 
+  await check("the statistician files the month's Form 16 in the archive as a signed PDF", async () => {
+    await page.getByRole("link", { name: "Form 16" }).click();
+    await page.getByRole("heading", { name: "Form 16" }).waitFor();
+    const saving = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Form 16 (PDF, signed)" }).click();
+    const saved = readFileSync(await (await saving).path());
+    if (saved.subarray(0, 5).toString() !== "%PDF-") throw new Error("Form 16 printed is not a PDF");
+    await page.getByRole("status").filter({ hasText: "Issued, signed and archived" }).waitFor();
+  });
+
   await check("the administrator creates a nurse's account and gives her the ward", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("admin");

@@ -3,7 +3,9 @@
 // discharges) with CSV export, and the submissions to the statistics institute.
 import { useEffect, useState } from "preact/hooks";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { client, requestId } from "../api";
+import { client, holds, requestId, type Session } from "../api";
+import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
+import { PrintButton } from "./Documents";
 import { FacilityService, type Facility } from "../gen/openhmis/core/v1/core_pb";
 import {
   MovementGrouping,
@@ -106,7 +108,7 @@ function OccupancyChart(props: { lines: { name: string; value: number }[] }) {
   );
 }
 
-export function Reports(props: { tab: string }) {
+export function Reports(props: { tab: string; session: Session }) {
   const tab: Tab = (TABS as string[]).includes(props.tab) ? (props.tab as Tab) : "movement";
   const [facilities, setFacilities] = useState<Facility[]>([]);
   const [facilityId, setFacilityId] = useState("");
@@ -296,6 +298,12 @@ export function Reports(props: { tab: string }) {
             </tr>
           </Table>
           <CsvLink csv={form16.csv} filename={`form16-${start}-${end}.csv`} />
+          {holds(props.session, "documents.write") && facility && (
+            <PrintButton
+              request={{ printout: Printout.FORM16, facilityId: facility.id, fromDate: start, toDate: end }}
+              label="printForm16"
+            />
+          )}
         </Section>
       )}
       {tab === "registers" && register && (

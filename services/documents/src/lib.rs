@@ -116,16 +116,20 @@ impl DocumentsModule {
                 None
             }
         };
-        let printers = channels.map(|channels| app::Printers {
-            encounters: hmis_encounters_api::EncountersPrinter::new(
-                channels.encounters,
-                channels.certificates,
-            ),
-            inventory: hmis_inventory_api::InventoryPrinter::new(channels.inventory),
-            statistics: hmis_statistics_api::StatisticsPrinter::new(channels.statistics),
-            patients: hmis_patients_api::PatientsClient::new(channels.patients),
-            core: hmis_core_api::CoreClient::remembering(channels.core, CORE_MEMORY),
-            iam: hmis_iam_api::IamClient::new(channels.iam),
+        let printers = channels.map(|channels| {
+            let core = hmis_core_api::CoreClient::remembering(channels.core, CORE_MEMORY);
+            app::Printers {
+                encounters: hmis_encounters_api::EncountersPrinter::new(
+                    channels.encounters,
+                    channels.certificates,
+                    core.clone(),
+                ),
+                inventory: hmis_inventory_api::InventoryPrinter::new(channels.inventory),
+                statistics: hmis_statistics_api::StatisticsPrinter::new(channels.statistics),
+                patients: hmis_patients_api::PatientsClient::new(channels.patients),
+                core,
+                iam: hmis_iam_api::IamClient::new(channels.iam),
+            }
         });
         Self {
             archive: Arc::new(app::Archive {

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use chrono_tz::Tz;
+use hmis_core_api::CoreClient;
 use hmis_platform::RequestContext;
 use hmis_platform::channel::{
     CallError, ServiceChannel, answered_id, answered_optional_id, forwarded,
@@ -22,6 +24,7 @@ type Result<T, E = CallError> = std::result::Result<T, E>;
 pub struct EncountersPrinter {
     encounters: EncounterServiceClient<ServiceChannel>,
     certificates: CertificateServiceClient<ServiceChannel>,
+    core: CoreClient,
 }
 
 /// Where an encounter belongs: what a document printed from it is filed under.
@@ -37,21 +40,22 @@ pub struct EncounterPlace {
     pub last_day: String,
 }
 
-/// A timestamp as printed in `format`; empty when absent.
-fn formatted(value: Option<&prost_types::Timestamp>, format: &str) -> String {
+/// A timestamp as printed in `format` in the facility's `zone`; empty when absent.
+fn formatted(value: Option<&prost_types::Timestamp>, format: &str, zone: Tz) -> String {
     hmis_platform::wire::parse_timestamp(value)
         .ok()
         .flatten()
-        .map(|at| at.format(format).to_string())
+        .map(|at| at.with_timezone(&zone).format(format).to_string())
         .unwrap_or_default()
 }
 
-fn time(value: Option<&prost_types::Timestamp>) -> String {
-    formatted(value, "%Y-%m-%d %H:%M UTC")
+/// A time as the facility reads it, with its zone's abbreviation ("2026-12-06 14:02 EET").
+fn time(value: Option<&prost_types::Timestamp>, zone: Tz) -> String {
+    formatted(value, "%Y-%m-%d %H:%M %Z", zone)
 }
 
-fn day(value: Option<&prost_types::Timestamp>) -> String {
-    formatted(value, "%Y-%m-%d")
+fn day(value: Option<&prost_types::Timestamp>, zone: Tz) -> String {
+    formatted(value, "%Y-%m-%d", zone)
 }
 
 /// An enumeration's value as words: `DIAGNOSIS_ROLE_PRINCIPAL` → "principal".
@@ -70,10 +74,14 @@ fn coded(code: &str, display: &str) -> String {
     }
 }
 
-fn period(start: Option<&prost_types::Timestamp>, end: Option<&prost_types::Timestamp>) -> String {
-    match time(end) {
-        end if end.is_empty() => format!("from {}", time(start)),
-        end => format!("{} to {end}", time(start)),
+fn period(
+    start: Option<&prost_types::Timestamp>,
+    end: Option<&prost_types::Timestamp>,
+    zone: Tz,
+) -> String {
+    match time(end, zone) {
+        end if end.is_empty() => format!("from {}", time(start, zone)),
+        end => format!("{} to {end}", time(start, zone)),
     }
 }
 
@@ -93,7 +101,7 @@ fn dose(prescription: &pb::Prescription) -> String {
     dose
 }
 
-fn prescription_rows(prescriptions: &[pb::Prescription]) -> Vec<Vec<String>> {
+fn prescription_rows(prescriptions: &[pb::Prescription], zone: Tz) -> Vec<Vec<String>> {
     prescriptions
         .iter()
         .map(|prescription| {
@@ -110,6 +118,7 @@ fn prescription_rows(prescriptions: &[pb::Prescription]) -> Vec<Vec<String>> {
                 period(
                     prescription.start_time.as_ref(),
                     prescription.stop_time.as_ref(),
+                    zone,
                 ),
                 status,
             ]
@@ -133,8 +142,8 @@ fn place(encounter: &pb::Encounter) -> Result<EncounterPlace> {
         facility_id: answered_id(&encounter.facility_id, "encounter's facility id")?,
         department_id: answered_optional_id(&encounter.department_id, "department id")?,
         admission_id: answered_optional_id(&encounter.admission_id, "admission id")?,
-        first_day: day(encounter.start_time.as_ref()),
-        last_day: day(encounter.end_time.as_ref()),
+        first_day: day(encounter.start_time.as_ref(), chrono_tz::UTC),
+        last_day: day(encounter.end_time.as_ref(), chrono_tz::UTC),
     })
 }
 
@@ -155,7 +164,7 @@ impl EncounterPlace {
 }
 
 /// The extract's body: the stay, then what was found, done and prescribed, then the notes.
-fn extract(extract: &pb::MedicalExtract) -> Printable {
+fn extract(extract: &pb::MedicalExtract, zone: Tz) -> Printable {
     let mut printable = Printable::new("Medical extract (discharge summary)");
     let encounter = extract.encounter.clone().unwrap_or_default();
     let kind = pb::EncounterKind::try_from(encounter.kind)
@@ -165,7 +174,11 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
         Field::new("Encounter", kind),
         Field::new(
             "Period",
-            period(encounter.start_time.as_ref(), encounter.end_time.as_ref()),
+            period(
+                encounter.start_time.as_ref(),
+                encounter.end_time.as_ref(),
+                zone,
+            ),
         ),
     ];
     if let Some(admission) = &encounter.admission {
@@ -234,7 +247,7 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
                 .iter()
                 .map(|procedure| {
                     vec![
-                        time(procedure.performed_time.as_ref()),
+                        time(procedure.performed_time.as_ref(), zone),
                         coded(&procedure.code, &procedure.display),
                     ]
                 })
@@ -261,7 +274,7 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
                         result.test_name.clone(),
                         value.trim().to_owned(),
                         result.reference_range.clone(),
-                        time(result.release_time.as_ref()),
+                        time(result.release_time.as_ref(), zone),
                     ]
                 })
                 .collect(),
@@ -278,7 +291,7 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
     if !extract.prescriptions.is_empty() {
         printable.heading("Treatment").table(
             prescription_columns(),
-            prescription_rows(&extract.prescriptions),
+            prescription_rows(&extract.prescriptions, zone),
         );
     }
     if !extract.referrals.is_empty() {
@@ -305,7 +318,7 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
                 .unwrap_or_default();
             printable.paragraph(format!(
                 "{} — {kind}\n{}",
-                time(note.record_time.as_ref()),
+                time(note.record_time.as_ref(), zone),
                 note.text
             ));
         }
@@ -319,9 +332,9 @@ fn extract(extract: &pb::MedicalExtract) -> Printable {
     printable
 }
 
-fn certificate(certificate: &pb::Certificate) -> Printable {
+fn certificate(certificate: &pb::Certificate, zone: Tz) -> Printable {
     let reference = format!("{} no. {}", certificate.series, certificate.number);
-    let issued = time(certificate.issue_time.as_ref());
+    let issued = time(certificate.issue_time.as_ref(), zone);
     match &certificate.details {
         Some(pb::certificate::Details::SickLeave(leave)) => {
             let mut printable =
@@ -365,7 +378,7 @@ fn certificate(certificate: &pb::Certificate) -> Printable {
             let mut printable = Printable::new("Medical certificate of death").reference(reference);
             printable
                 .fields(vec![
-                    Field::new("Time of death", time(death.death_time.as_ref())),
+                    Field::new("Time of death", time(death.death_time.as_ref(), zone)),
                     Field::new("Place of death", death.place_of_death.clone()),
                     Field::new("Manner of death", death.manner.clone()),
                     Field::new("Autopsy", if death.autopsy { "yes" } else { "no" }),
@@ -390,13 +403,17 @@ fn certificate(certificate: &pb::Certificate) -> Printable {
     }
 }
 
-fn ward_order(order: &pb::WardMedicationOrder, names: &HashMap<String, String>) -> Printable {
+fn ward_order(
+    order: &pb::WardMedicationOrder,
+    names: &HashMap<String, String>,
+    zone: Tz,
+) -> Printable {
     let mut printable = Printable::new("Ward medication order")
         .reference(format!("{} day(s) from {}", order.days, order.start_date));
     printable
         .fields(vec![Field::new(
             "Period",
-            period(order.period_start.as_ref(), order.period_end.as_ref()),
+            period(order.period_start.as_ref(), order.period_end.as_ref(), zone),
         )])
         .heading("To the pharmacy")
         .table(
@@ -450,12 +467,20 @@ fn ward_order(order: &pb::WardMedicationOrder, names: &HashMap<String, String>) 
 
 impl EncountersPrinter {
     /// `encounters` serves `openhmis.encounters.v1.EncounterService`, `certificates`
-    /// `openhmis.encounters.v1.CertificateService`.
-    pub fn new(encounters: ServiceChannel, certificates: ServiceChannel) -> Self {
+    /// `openhmis.encounters.v1.CertificateService`; `core` says the facilities' time zones,
+    /// which times are printed in.
+    pub fn new(encounters: ServiceChannel, certificates: ServiceChannel, core: CoreClient) -> Self {
         Self {
             encounters: EncounterServiceClient::new(encounters),
             certificates: CertificateServiceClient::new(certificates),
+            core,
         }
+    }
+
+    /// The zone the facility's times are printed in (UTC when it names none).
+    async fn zone(&self, context: &RequestContext, facility_id: Uuid) -> Result<Tz> {
+        let facility = self.core.facility(context, facility_id).await?;
+        Ok(facility.zone().unwrap_or(chrono_tz::UTC))
     }
 
     /// Where the encounter belongs.
@@ -493,7 +518,9 @@ impl EncountersPrinter {
             .encounter
             .as_ref()
             .ok_or(CallError::Malformed("extract's encounter"))?;
-        Ok(place(encounter)?.printed(extract(&answer), id.to_string()))
+        let place = place(encounter)?;
+        let zone = self.zone(context, place.facility_id).await?;
+        Ok(place.printed(extract(&answer, zone), id.to_string()))
     }
 
     /// A sick-leave, medical or death certificate.
@@ -511,7 +538,8 @@ impl EncountersPrinter {
             .ok_or(CallError::Malformed("certificate"))?;
         let encounter_id = answered_id(&answer.encounter_id, "certificate's encounter id")?;
         let place = self.encounter(context, encounter_id).await?;
-        Ok(place.printed(certificate(&answer), id.to_string()))
+        let zone = self.zone(context, place.facility_id).await?;
+        Ok(place.printed(certificate(&answer, zone), id.to_string()))
     }
 
     /// The encounter's prescriptions, as the patient takes them home or the nurse reads them.
@@ -530,8 +558,12 @@ impl EncountersPrinter {
             .await?
             .into_inner()
             .prescriptions;
+        let zone = self.zone(context, place.facility_id).await?;
         let mut printable = Printable::new("Prescriptions");
-        printable.table(prescription_columns(), prescription_rows(&prescriptions));
+        printable.table(
+            prescription_columns(),
+            prescription_rows(&prescriptions, zone),
+        );
         Ok(place.printed(printable, id.to_string()))
     }
 
@@ -558,9 +590,12 @@ impl EncountersPrinter {
             .into_inner()
             .order
             .ok_or(CallError::Malformed("ward medication order"))?;
+        let ward = self.core.department(context, department_id).await?;
+        let zone = self.zone(context, ward.facility_id).await?;
         Ok(WardOrder {
             department_id,
             order,
+            zone,
         })
     }
 }
@@ -570,6 +605,7 @@ impl EncountersPrinter {
 pub struct WardOrder {
     department_id: Uuid,
     order: pb::WardMedicationOrder,
+    zone: Tz,
 }
 
 impl WardOrder {
@@ -596,7 +632,7 @@ impl WardOrder {
                 "{}/{}/{}",
                 self.department_id, self.order.start_date, self.order.days
             ),
-            printable: ward_order(&self.order, &names),
+            printable: ward_order(&self.order, &names, self.zone),
             department_id: Some(self.department_id),
             ..Printed::default()
         }

@@ -267,6 +267,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "surgery.read",
             // Revenue, receivables and the case mix.
             "billing.reports",
+            // Form 16 filed in the archive as a signed PDF; the records they code from.
+            "documents.read",
+            "documents.write",
         ],
     },
     StandardRole {

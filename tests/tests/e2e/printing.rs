@@ -69,6 +69,8 @@ struct Ward {
     app: TestApp,
     doctor: Session,
     nurse: Session,
+    statistician: Session,
+    facility_id: String,
     ward_id: String,
     encounter: encounters_pb::Encounter,
 }
@@ -118,6 +120,9 @@ impl Ward {
                 Scope::Department(ward_uuid),
             )
             .await;
+        let statistician = app
+            .staff(&admin, "PRN", "statistician", "statistician", Scope::Tenant)
+            .await;
         let encounter = app
             .admitted((&desk, &doctor), (&ward.id, &ward.beds[0]), FAMILY)
             .await;
@@ -154,6 +159,8 @@ impl Ward {
             app,
             doctor,
             nurse,
+            statistician,
+            facility_id: facility.id,
             ward_id: ward.id,
             encounter,
         }
@@ -196,34 +203,72 @@ impl Ward {
 #[tokio::test]
 async fn every_printout_renders_is_archived_as_issued_and_signed() {
     let ward = Ward::open().await;
-    let certificate = encounters_pb::certificate_service_client::CertificateServiceClient::new(
-        ward.app.channel.clone(),
+    let certify = |kind: encounters_pb::CertificateKind,
+                   details: encounters_pb::certificate::Details| {
+        let mut certificates =
+            encounters_pb::certificate_service_client::CertificateServiceClient::new(
+                ward.app.channel.clone(),
+            );
+        let request = signed_in(
+            &ward.doctor,
+            encounters_pb::IssueCertificateRequest {
+                request_id: request_id(),
+                certificate: Some(encounters_pb::Certificate {
+                    kind: kind.into(),
+                    encounter_id: ward.encounter.id.clone(),
+                    details: Some(details),
+                    ..Default::default()
+                }),
+            },
+        );
+        async move {
+            certificates
+                .issue_certificate(request)
+                .await
+                .unwrap_or_else(|status| panic!("{kind:?} certificate: {status}"))
+                .into_inner()
+                .certificate
+                .expect("certificate")
+        }
+    };
+    let certificate = certify(
+        encounters_pb::CertificateKind::SickLeave,
+        encounters_pb::certificate::Details::SickLeave(encounters_pb::SickLeave {
+            period_start: "2026-11-10".to_owned(),
+            period_end: "2026-11-19".to_owned(),
+            diagnosis_code: "J18.9".to_owned(),
+            employer: "Calea Ferată din Moldova".to_owned(),
+            ..Default::default()
+        }),
     )
-    .issue_certificate(signed_in(
-        &ward.doctor,
-        encounters_pb::IssueCertificateRequest {
-            request_id: request_id(),
-            certificate: Some(encounters_pb::Certificate {
-                kind: encounters_pb::CertificateKind::SickLeave.into(),
-                encounter_id: ward.encounter.id.clone(),
-                details: Some(encounters_pb::certificate::Details::SickLeave(
-                    encounters_pb::SickLeave {
-                        period_start: "2026-11-10".to_owned(),
-                        period_end: "2026-11-19".to_owned(),
-                        diagnosis_code: "J18.9".to_owned(),
-                        employer: "Calea Ferată din Moldova".to_owned(),
-                        ..Default::default()
-                    },
-                )),
-                ..Default::default()
-            }),
-        },
-    ))
-    .await
-    .expect("sick-leave certificate")
-    .into_inner()
-    .certificate
-    .expect("certificate");
+    .await;
+    let medical = certify(
+        encounters_pb::CertificateKind::Medical,
+        encounters_pb::certificate::Details::Medical(encounters_pb::MedicalCertificate {
+            purpose: "permis de conducere".to_owned(),
+            findings: "Aptă pentru conducerea autovehiculelor, categoria B".to_owned(),
+        }),
+    )
+    .await;
+    // The death certificate comes last: the registry marks her deceased as it follows it.
+    let death = certify(
+        encounters_pb::CertificateKind::Death,
+        encounters_pb::certificate::Details::Death(encounters_pb::DeathCertificate {
+            death_time: hmis_platform::wire::timestamp(chrono::Utc::now()),
+            place_of_death: "spital".to_owned(),
+            immediate_cause_code: "J18.9".to_owned(),
+            underlying_cause_code: "J18.9".to_owned(),
+            manner: "natural".to_owned(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let of_certificate = |certificate: &encounters_pb::Certificate| pb::IssueDocumentRequest {
+        request_id: request_id(),
+        printout: pb::Printout::Certificate.into(),
+        certificate_id: certificate.id.clone(),
+        ..Default::default()
+    };
 
     let on_encounter = |printout: pb::Printout| pb::IssueDocumentRequest {
         request_id: request_id(),
@@ -253,12 +298,19 @@ async fn every_printout_renders_is_archived_as_issued_and_signed() {
         ),
         (
             "sick-leave",
-            pb::IssueDocumentRequest {
-                request_id: request_id(),
-                printout: pb::Printout::Certificate.into(),
-                certificate_id: certificate.id.clone(),
-                ..Default::default()
-            },
+            of_certificate(&certificate),
+            true,
+            (&ward.doctor, "doctor"),
+        ),
+        (
+            "medical-certificate",
+            of_certificate(&medical),
+            false,
+            (&ward.doctor, "doctor"),
+        ),
+        (
+            "death-certificate",
+            of_certificate(&death),
             true,
             (&ward.doctor, "doctor"),
         ),
@@ -339,6 +391,46 @@ async fn every_printout_renders_is_archived_as_issued_and_signed() {
     );
     assert!(text.contains("Ward medication order"), "{text}");
     assert!(ward.verify(&order.id, Vec::new()).await.verified);
+
+    // The statistician files the facility's Form 16 for the month: a facility's document too.
+    let today = chrono::Utc::now().date_naive();
+    let form16 = ward
+        .issue_as(
+            &ward.statistician,
+            pb::IssueDocumentRequest {
+                request_id: request_id(),
+                printout: pb::Printout::Form16.into(),
+                facility_id: ward.facility_id.clone(),
+                from_date: "2026-11-01".to_owned(),
+                to_date: today.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("Form 16");
+    assert_eq!(
+        form16.patient_id, "",
+        "a facility's document, of no patient"
+    );
+    let text = kept(
+        "form16",
+        &download(&ward.app, &ward.statistician, &form16.id).await,
+    );
+    assert!(text.contains("16"), "{text}");
+    assert!(text.contains("statistician"), "the issuer: {text}");
+    let checked = documents(&ward.app)
+        .verify_document(signed_in(
+            &ward.statistician,
+            pb::VerifyDocumentRequest {
+                document_id: form16.id.clone(),
+                version: 0,
+                content: Vec::new(),
+            },
+        ))
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(checked.verified, "{checked:?}");
 }
 
 #[tokio::test]
