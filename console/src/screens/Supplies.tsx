@@ -70,8 +70,13 @@ export function Stocktaking(props: { warehouseId: string }) {
   const [counts, setCounts] = useState<Record<string, string>>({});
   const [error, attempt] = useAttempt();
 
+  // One action at a time: posting waits for the counts being saved (its etag is theirs).
+  const [busy, setBusy] = useState(false);
+
   async function act(action: () => Promise<StocktakingData | undefined>) {
+    setBusy(true);
     const result = (await attempt(action))?.value;
+    setBusy(false);
     if (result) {
       setStocktaking(result);
       setCounts(Object.fromEntries(result.lines.map((line) => [line.lot?.id ?? "", line.counted || line.expected])));
@@ -85,6 +90,7 @@ export function Stocktaking(props: { warehouseId: string }) {
       {!open && (
         <button
           type="button"
+          disabled={busy}
           onClick={() =>
             act(async () => (await client(InventoryService).startStocktaking({ requestId: requestId(), warehouseId: props.warehouseId })).stocktaking)
           }
@@ -128,6 +134,7 @@ export function Stocktaking(props: { warehouseId: string }) {
           <button
             type="button"
             class="secondary"
+            disabled={busy}
             onClick={() =>
               act(async () =>
                 (
@@ -144,6 +151,7 @@ export function Stocktaking(props: { warehouseId: string }) {
           </button>
           <button
             type="button"
+            disabled={busy}
             onClick={() =>
               act(async () =>
                 (await client(InventoryService).closeStocktaking({ requestId: requestId(), id: stocktaking.id, etag: stocktaking.etag }))
@@ -156,6 +164,7 @@ export function Stocktaking(props: { warehouseId: string }) {
           <button
             type="button"
             class="outline"
+            disabled={busy}
             onClick={() =>
               act(async () =>
                 (
