@@ -121,8 +121,24 @@ pub mod events {
 
     /// `openhmis.documents.v1` events.
     pub mod documents {
+        use crate::openhmis::documents::v1 as pb;
+
         pub const DOCUMENT_STORED: &str = "openhmis.documents.v1.DocumentStored";
         pub const DOCUMENT_DELETED: &str = "openhmis.documents.v1.DocumentDeleted";
+
+        /// The document a `DocumentStored` or `DocumentDeleted` event carries (as it is after
+        /// the change: `deleted` set by a deletion): `None` for other event types or a
+        /// message without it, an error for a payload that does not decode.
+        pub fn document_of(
+            event_type: &str,
+            payload: &[u8],
+        ) -> Result<Option<pb::Document>, prost::DecodeError> {
+            if event_type != DOCUMENT_STORED && event_type != DOCUMENT_DELETED {
+                return Ok(None);
+            }
+            // Both messages are `Document document = 1`.
+            Ok(<pb::DocumentStored as prost::Message>::decode(payload)?.document)
+        }
     }
 
     /// `openhmis.imaging.v1` events.

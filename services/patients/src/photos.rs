@@ -7,9 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use hmis_platform::RequestContext;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
-use hmis_proto::events::documents::{DOCUMENT_DELETED, DOCUMENT_STORED};
-use hmis_proto::openhmis::documents::v1 as documents_pb;
-use prost::Message;
+use hmis_proto::events::documents::document_of;
 use uuid::Uuid;
 
 use crate::app::Registry;
@@ -32,21 +30,10 @@ struct PhotoFollower {
 
 impl PhotoFollower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
-        let document = match event.event_type.as_str() {
-            DOCUMENT_STORED => {
-                documents_pb::DocumentStored::decode(&*event.payload)
-                    .map_err(HandlerError::new)?
-                    .document
-            }
-            DOCUMENT_DELETED => {
-                documents_pb::DocumentDeleted::decode(&*event.payload)
-                    .map_err(HandlerError::new)?
-                    .document
-            }
-            _ => return Ok(()),
-        };
-        let Some(document) = document else {
-            return Err(HandlerError::new("a document event without its document"));
+        let Some(document) =
+            document_of(&event.event_type, &event.payload).map_err(HandlerError::new)?
+        else {
+            return Ok(());
         };
         if document.kind_code != PHOTO || document.patient_id.is_empty() {
             return Ok(());
@@ -57,16 +44,10 @@ impl PhotoFollower {
         };
         let (patient_id, document_id) = (id(&document.patient_id)?, id(&document.id)?);
         let context = RequestContext::system(event.tenant_id).acting_on(&event.event_type);
-        if document.deleted {
-            (self.registry)
-                .clear_photo(&context, patient_id, document_id)
-                .await
-        } else {
-            (self.registry)
-                .set_photo(&context, patient_id, document_id)
-                .await
-        }
-        .map_err(HandlerError::new)
+        (self.registry)
+            .follow_photo(&context, patient_id, (document_id, !document.deleted))
+            .await
+            .map_err(HandlerError::new)
     }
 }
 

@@ -10,9 +10,7 @@ use futures::future::BoxFuture;
 use hmis_platform::Database;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
-use hmis_proto::events::documents::{DOCUMENT_DELETED, DOCUMENT_STORED};
-use hmis_proto::openhmis::documents::v1 as documents_pb;
-use prost::Message;
+use hmis_proto::events::documents::document_of;
 use uuid::Uuid;
 
 use crate::store;
@@ -35,21 +33,10 @@ pub(crate) fn subscription(database: Database) -> Subscription {
 
 impl ConsentFollower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
-        let document = match event.event_type.as_str() {
-            DOCUMENT_STORED => {
-                documents_pb::DocumentStored::decode(&*event.payload)
-                    .map_err(HandlerError::new)?
-                    .document
-            }
-            DOCUMENT_DELETED => {
-                documents_pb::DocumentDeleted::decode(&*event.payload)
-                    .map_err(HandlerError::new)?
-                    .document
-            }
-            _ => return Ok(()),
-        };
-        let Some(document) = document else {
-            return Err(HandlerError::new("a document event without its document"));
+        let Some(document) =
+            document_of(&event.event_type, &event.payload).map_err(HandlerError::new)?
+        else {
+            return Ok(());
         };
         if document.kind_code != CONSENT || document.admission_id.is_empty() {
             return Ok(());

@@ -11,41 +11,23 @@ use crate::error::Error;
 use crate::store;
 
 impl Registry {
-    /// The patient's photo becomes `document` (a patient the registry does not hold is left
-    /// alone: the archive does not check whom a document names).
-    pub(crate) async fn set_photo(
+    /// The patient's photo becomes `document` (`shown`), or stops being it (deleted at the end
+    /// of its retention). A patient the registry does not hold is left alone: the archive
+    /// does not check whom a document names.
+    pub(crate) async fn follow_photo(
         &self,
         context: &RequestContext,
         patient_id: Uuid,
-        document: Uuid,
+        (document, shown): (Uuid, bool),
     ) -> Result<(), Error> {
-        known(
-            self.change_followed(context, patient_id, async |tx, now| {
-                store::set_photo(tx, patient_id, document, now).await
+        let changed = self
+            .change_followed(context, patient_id, async |tx, now| {
+                store::follow_photo(tx, patient_id, (document, shown), now).await
             })
-            .await,
-        )
-    }
-
-    /// The patient's photo was `document`, deleted at the end of its retention.
-    pub(crate) async fn clear_photo(
-        &self,
-        context: &RequestContext,
-        patient_id: Uuid,
-        document: Uuid,
-    ) -> Result<(), Error> {
-        known(
-            self.change_followed(context, patient_id, async |tx, now| {
-                store::clear_photo(tx, patient_id, document, now).await
-            })
-            .await,
-        )
-    }
-}
-
-fn known(changed: Result<(), Error>) -> Result<(), Error> {
-    match changed {
-        Err(Error::NotFound(_)) => Ok(()),
-        other => other,
+            .await;
+        match changed {
+            Err(Error::NotFound(_)) => Ok(()),
+            other => other,
+        }
     }
 }

@@ -352,17 +352,20 @@ pub async fn record_death(
         .await?)
 }
 
-/// The record's photo becomes the archive's document `document`: `None` when it already is.
-pub async fn set_photo(
+/// The record's photo becomes the archive's document `document` (`shown`), or stops being it
+/// (deleted): `None` when the record already is so.
+pub async fn follow_photo(
     tx: &mut TenantTx,
     id: Uuid,
-    document: Uuid,
+    (document, shown): (Uuid, bool),
     now: DateTime<Utc>,
 ) -> Result<Option<PatientRow>, Error> {
     let sql = format!(
-        "UPDATE patients.patients AS p SET photo_ref = $3, updated_at = $4, \
-         version = p.version + 1 \
-         WHERE p.tenant_id = $1 AND p.id = $2 AND p.photo_ref <> $3 \
+        "UPDATE patients.patients AS p \
+         SET photo_ref = CASE WHEN $5 THEN $3 ELSE '' END, updated_at = $4, \
+             version = p.version + 1 \
+         WHERE p.tenant_id = $1 AND p.id = $2 \
+           AND CASE WHEN $5 THEN p.photo_ref <> $3 ELSE p.photo_ref = $3 END \
          RETURNING {PATIENT_COLUMNS}"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -370,29 +373,7 @@ pub async fn set_photo(
         .bind(id)
         .bind(document.to_string())
         .bind(now)
-        .fetch_optional(&mut **tx)
-        .await?)
-}
-
-/// The record's photo is gone when it was the archive's document `document` (deleted):
-/// `None` when the record shows another photo, or none.
-pub async fn clear_photo(
-    tx: &mut TenantTx,
-    id: Uuid,
-    document: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Option<PatientRow>, Error> {
-    let sql = format!(
-        "UPDATE patients.patients AS p SET photo_ref = '', updated_at = $4, \
-         version = p.version + 1 \
-         WHERE p.tenant_id = $1 AND p.id = $2 AND p.photo_ref = $3 \
-         RETURNING {PATIENT_COLUMNS}"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.tenant_id().as_uuid())
-        .bind(id)
-        .bind(document.to_string())
-        .bind(now)
+        .bind(shown)
         .fetch_optional(&mut **tx)
         .await?)
 }
