@@ -706,6 +706,17 @@ const en = {
   documentDeletedDone: "Deleted from the archive",
   photoOf: "Photo of",
   printForm16: "Form 16 (PDF, signed)",
+  archive: "Archive",
+  kindsOfDocuments: "Kinds of documents",
+  kindCode: "Code",
+  retentionYears: "Kept (years)",
+  contentTypes: "Types taken",
+  largestFile: "Largest file",
+  largestFileMib: "Largest file (MiB)",
+  editKind: "Edit",
+  saveKind: "Save the kind",
+  kindSaved: "Kind saved",
+  anyRecognisedType: "any type recognised",
 } as const;
 
 export type Key = keyof typeof en;
@@ -1413,6 +1424,17 @@ const ro: Record<Key, string> = {
   documentDeletedDone: "Șters din arhivă",
   photoOf: "Fotografia pacientului",
   printForm16: "Formularul 16 (PDF, semnat)",
+  archive: "Arhiva",
+  kindsOfDocuments: "Tipuri de documente",
+  kindCode: "Cod",
+  retentionYears: "Păstrat (ani)",
+  contentTypes: "Tipuri acceptate",
+  largestFile: "Fișierul cel mai mare",
+  largestFileMib: "Fișierul cel mai mare (MiB)",
+  editKind: "Modifică",
+  saveKind: "Salvează tipul",
+  kindSaved: "Tipul a fost salvat",
+  anyRecognisedType: "orice tip recunoscut",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -17,6 +17,7 @@ import { Pharmacy } from "./screens/Pharmacy";
 import { Reports } from "./screens/Reports";
 import { Revenue } from "./screens/Revenue";
 import { Tariffs } from "./screens/Tariffs";
+import { Archive } from "./screens/Archive";
 import { Round } from "./screens/Round";
 import { WardOrder } from "./screens/WardOrder";
 import { PatientRecord } from "./screens/PatientRecord";
@@ -58,6 +59,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   if (props.hash.startsWith("#/revenue")) return <Revenue />;
   if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
+  if (props.hash.startsWith("#/archive")) return <Archive />;
   if (props.hash.startsWith("#/laboratory")) return <Laboratory session={props.session} />;
   if (props.hash.startsWith("#/ward-lab")) return <WardLaboratory />;
   if (props.hash.startsWith("#/imaging")) return <Imaging session={props.session} />;
@@ -89,6 +91,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/revenue", title: "revenue", permission: "billing.reports" },
   { path: "#/tariffs", title: "tariffsAndInsurers", permission: "billing.manage" },
   { path: "#/statistics", title: "statistics", permission: "statistics.read" },
+  { path: "#/archive", title: "archive", permission: "documents.manage" },
   { path: "#/admin", title: "administration", permission: "iam.users.read" },
 ];
 

@@ -803,6 +803,16 @@ try {
     await reason.getByLabel("Reason").fill("complaint closed");
     await reason.getByRole("button", { name: "Release the hold" }).click();
     await page.getByRole("status").filter({ hasText: "Hold released: Consent to admission" }).waitFor();
+    // The archive's kinds: referral letters kept 10 years from now on.
+    await page.getByRole("link", { name: "Archive" }).click();
+    await page.getByRole("button", { name: "Edit: Referral letter" }).click();
+    const kind = page.getByRole("form", { name: "Save the kind" });
+    await kind.getByLabel("Kept (years)").fill("10");
+    await kind.getByRole("button", { name: "Save the kind" }).click();
+    await page.getByRole("status").filter({ hasText: "Kind saved: Referral letter" }).waitFor();
+    await page.getByRole("row", { name: /^REFERRAL_LETTER Referral letter 10 / }).waitFor();
+    await accessible("archive");
+    await shot("archive");
   });
 
   await check("the medical office suspends the physician's privilege with a reason and reinstates it", async () => {
