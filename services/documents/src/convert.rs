@@ -59,6 +59,7 @@ pub(crate) fn signature_to_pb(row: &SignatureRow) -> pb::Signature {
         sign_time: timestamp(row.signed_at),
         public_key: row.public_key.clone(),
         signature: row.signature.clone(),
+        key_id: row.key_id.clone(),
     }
 }
 

@@ -36,7 +36,7 @@ use hmis_platform::clock::SharedClock;
 use hmis_platform::config::Secret;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
-use hmis_platform::secrets::deployment_key;
+use hmis_platform::secrets::{deployment_key, given_key};
 use hmis_platform::{Database, RequestContext};
 use hmis_proto::openhmis::documents::v1::document_service_server::DocumentServiceServer;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,9 @@ pub struct DocumentsOptions {
     /// Where that secret is kept when `signing_secret` is not set: read, or created at the
     /// first start (0600). Default `data/secrets/document-signing.key`.
     pub signing_secret_file: Option<PathBuf>,
+    /// Earlier signing secrets (base64), kept after a rotation only to verify what they
+    /// signed; nothing is signed with them.
+    pub earlier_signing_secrets: Vec<Secret>,
     /// Where new content is kept: unset, in PostgreSQL; `file:///a/directory` or
     /// `s3://bucket[/prefix]` for an object store. Content stored earlier stays where it is.
     pub content_store: Option<String>,
@@ -109,10 +112,18 @@ impl DocumentsModule {
             .signing_secret_file
             .clone()
             .unwrap_or_else(|| PathBuf::from("data/secrets/document-signing.key"));
-        let signer = match deployment_key(options.signing_secret.as_ref(), &file) {
-            Ok(secret) => Some(signing::Signer::new(secret)),
-            Err(error) => {
-                tracing::error!(error = %error, "the document-signing secret is unreadable");
+        let earlier: Result<Vec<_>, _> = options
+            .earlier_signing_secrets
+            .iter()
+            .map(given_key)
+            .collect();
+        let signer = match (
+            deployment_key(options.signing_secret.as_ref(), &file),
+            earlier,
+        ) {
+            (Ok(secret), Ok(earlier)) => Some(signing::Signer::with_earlier(secret, earlier)),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::error!(error = %error, "a document-signing secret is unreadable");
                 None
             }
         };

@@ -8,9 +8,13 @@
 //! private is stored; a signature's public key is kept beside it for outside verifiers, and
 //! our own verification derives the key again rather than trusting the stored one (a row
 //! written with SQL under a key of its own does not verify).
+//!
+//! Each signature names the deployment secret it came from by a fingerprint (its key id), so
+//! the secret can be rotated: earlier secrets, kept to verify with, still verify what they
+//! signed.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use uuid::Uuid;
@@ -46,16 +50,29 @@ impl Statement {
     }
 }
 
-/// A signature made: the signer's public key and the signature over the statement.
+/// A signature made: the signer's public key, the signature over the statement, and the
+/// key id of the deployment secret it was derived from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
     pub public_key: [u8; 32],
     pub signature: [u8; 64],
+    pub key_id: String,
 }
 
-/// The deployment's signer; `Debug` shows nothing of the secret.
+/// The fingerprint of a deployment secret (16 hex digits), which tells nothing of it.
+fn key_id(secret: &[u8; 32]) -> String {
+    let (_, sha256) = crate::domain::digest([
+        b"openhmis document signing key id v1\n".as_slice(),
+        secret.as_slice(),
+    ]);
+    sha256[..16].to_owned()
+}
+
+/// The deployment's signer: the secret it signs with and the earlier ones it still verifies
+/// with; `Debug` shows nothing of them.
 pub struct Signer {
     secret: [u8; 32],
+    earlier: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -65,48 +82,72 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    #[cfg(test)]
     pub fn new(secret: [u8; 32]) -> Self {
-        Self { secret }
+        Self {
+            secret,
+            earlier: Vec::new(),
+        }
+    }
+
+    /// The signer, also verifying what the `earlier` secrets signed (a rotation).
+    pub fn with_earlier(secret: [u8; 32], earlier: Vec<[u8; 32]>) -> Self {
+        Self { secret, earlier }
     }
 
     fn key(&self, tenant: Uuid, kind: SignerKind, signer: Uuid) -> SigningKey {
-        let hkdf = Hkdf::<Sha256>::new(Some(tenant.as_bytes()), &self.secret);
-        let info = format!("openhmis document signing v1 {}:{signer}", kind.as_db());
-        let mut seed = [0_u8; 32];
-        // 32 bytes are far below HKDF-SHA256's limit of 255 hashes.
-        let _ = hkdf.expand(info.as_bytes(), &mut seed);
-        SigningKey::from_bytes(&seed)
+        derived(&self.secret, tenant, kind, signer)
     }
+}
 
-    /// The signer's public key in `tenant`.
-    pub fn public_key(&self, tenant: Uuid, kind: SignerKind, signer: Uuid) -> [u8; 32] {
-        self.key(tenant, kind, signer).verifying_key().to_bytes()
-    }
+/// The signer's key in `tenant`, derived from a deployment secret.
+fn derived(secret: &[u8; 32], tenant: Uuid, kind: SignerKind, signer: Uuid) -> SigningKey {
+    let hkdf = Hkdf::<Sha256>::new(Some(tenant.as_bytes()), secret);
+    let info = format!("openhmis document signing v1 {}:{signer}", kind.as_db());
+    let mut seed = [0_u8; 32];
+    // 32 bytes are far below HKDF-SHA256's limit of 255 hashes.
+    let _ = hkdf.expand(info.as_bytes(), &mut seed);
+    SigningKey::from_bytes(&seed)
+}
 
+impl Signer {
     pub fn sign(&self, tenant: Uuid, statement: &Statement) -> Signed {
         let key = self.key(tenant, statement.signer_kind, statement.signer_id);
         Signed {
             public_key: key.verifying_key().to_bytes(),
             signature: key.sign(statement.text().as_bytes()).to_bytes(),
+            key_id: key_id(&self.secret),
         }
     }
 
-    /// Whether `signature` is the signer's, in `tenant`, over `statement` (the key derived
-    /// again, the stored one not trusted).
-    pub fn verify(&self, tenant: Uuid, statement: &Statement, signature: &[u8]) -> bool {
+    /// Whether `signature` is the signer's, in `tenant`, over `statement`, under the secret
+    /// `key_id` names (the current one or an earlier one; any of them for a signature made
+    /// before key ids, `""`). The key is derived again, the stored one not trusted.
+    pub fn verify(
+        &self,
+        tenant: Uuid,
+        statement: &Statement,
+        (signature, signed_with): (&[u8], &str),
+    ) -> bool {
         let Ok(signature) = Signature::from_slice(signature) else {
             return false;
         };
-        let key = self.public_key(tenant, statement.signer_kind, statement.signer_id);
-        VerifyingKey::from_bytes(&key)
-            .map(|key| key.verify(statement.text().as_bytes(), &signature).is_ok())
-            .unwrap_or(false)
+        std::iter::once(&self.secret)
+            .chain(&self.earlier)
+            .filter(|secret| signed_with.is_empty() || key_id(secret) == signed_with)
+            .any(|secret| {
+                derived(secret, tenant, statement.signer_kind, statement.signer_id)
+                    .verifying_key()
+                    .verify(statement.text().as_bytes(), &signature)
+                    .is_ok()
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::VerifyingKey;
 
     fn statement() -> Statement {
         Statement {
@@ -124,20 +165,55 @@ mod tests {
         let signer = Signer::new([5; 32]);
         let tenant = Uuid::from_u128(9);
         let signed = signer.sign(tenant, &statement());
-        assert!(signer.verify(tenant, &statement(), &signed.signature));
+        let verify = |signer: &Signer, tenant, statement: &Statement, signature: &[u8]| {
+            signer.verify(tenant, statement, (signature, signed.key_id.as_str()))
+        };
+        assert!(verify(&signer, tenant, &statement(), &signed.signature));
         let altered = Statement {
             sha256: "cd".repeat(32),
             ..statement()
         };
-        assert!(!signer.verify(tenant, &altered, &signed.signature));
+        assert!(!verify(&signer, tenant, &altered, &signed.signature));
         let other_signer = Statement {
             signer_id: Uuid::from_u128(3),
             ..statement()
         };
-        assert!(!signer.verify(tenant, &other_signer, &signed.signature));
-        assert!(!signer.verify(Uuid::from_u128(8), &statement(), &signed.signature));
-        assert!(!Signer::new([6; 32]).verify(tenant, &statement(), &signed.signature));
-        assert!(!signer.verify(tenant, &statement(), b"short"));
+        assert!(!verify(&signer, tenant, &other_signer, &signed.signature));
+        assert!(!verify(
+            &signer,
+            Uuid::from_u128(8),
+            &statement(),
+            &signed.signature
+        ));
+        assert!(!verify(
+            &Signer::new([6; 32]),
+            tenant,
+            &statement(),
+            &signed.signature
+        ));
+        assert!(!verify(&signer, tenant, &statement(), b"short"));
+    }
+
+    #[test]
+    fn a_rotated_secret_still_verifies_what_it_signed() {
+        let tenant = Uuid::from_u128(9);
+        let before = Signer::new([5; 32]).sign(tenant, &statement());
+        let rotated = Signer::with_earlier([6; 32], vec![[5; 32]]);
+        let after = rotated.sign(tenant, &statement());
+        assert_ne!(before.key_id, after.key_id, "each secret has its key id");
+        assert_eq!(before.key_id.len(), 16);
+        for signed in [&before, &after] {
+            let with = (signed.signature.as_slice(), signed.key_id.as_str());
+            assert!(rotated.verify(tenant, &statement(), with));
+        }
+        // Without the earlier secret, what it signed no longer verifies.
+        let forgot = Signer::new([6; 32]);
+        let with = (before.signature.as_slice(), before.key_id.as_str());
+        assert!(!forgot.verify(tenant, &statement(), with));
+        // A signature from before key ids is tried against every secret.
+        assert!(rotated.verify(tenant, &statement(), (&before.signature, "")));
+        // A key id names one secret: another's signature under it does not verify.
+        assert!(!rotated.verify(tenant, &statement(), (&before.signature, &after.key_id)));
     }
 
     #[test]

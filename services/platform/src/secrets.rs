@@ -30,6 +30,11 @@ fn decode(text: &str) -> Result<[u8; KEY_LEN], KeyError> {
         .map_err(|_| KeyError(format!("must be {KEY_LEN} bytes")))
 }
 
+/// A deployment key given as base64 text (e.g. an earlier key kept to verify with).
+pub fn given_key(secret: &Secret) -> Result<[u8; KEY_LEN], KeyError> {
+    decode(secret.expose())
+}
+
 /// The key given in the options, else the one kept in `file` (created when it does not
 /// exist; when two processes create it at once, both use the first one written).
 pub fn deployment_key(given: Option<&Secret>, file: &Path) -> Result<[u8; KEY_LEN], KeyError> {

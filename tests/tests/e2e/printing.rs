@@ -357,6 +357,14 @@ async fn every_printout_renders_is_archived_as_issued_and_signed() {
             ],
             "{name}"
         );
+        assert!(
+            document
+                .signatures
+                .iter()
+                .all(|signature| signature.key_id.len() == 16
+                    && signature.key_id == document.signatures[0].key_id),
+            "{name}: both signed under the deployment secret's key id"
+        );
         let stored = ward.verify(&document.id, Vec::new()).await;
         assert!(stored.verified && stored.unchanged, "{name}: {stored:?}");
         assert!(stored.signatures.iter().all(|check| check.valid));

@@ -380,6 +380,7 @@ impl Archive {
                                 signed_at: now,
                                 public_key: signed.public_key.to_vec(),
                                 signature: signed.signature.to_vec(),
+                                key_id: signed.key_id,
                             },
                         )
                         .await?;
@@ -463,7 +464,11 @@ impl Archive {
                         };
                         pb::SignatureCheck {
                             signature: Some(convert::signature_to_pb(signature)),
-                            valid: signer.verify(tenant, &statement, &signature.signature),
+                            valid: signer.verify(
+                                tenant,
+                                &statement,
+                                (&signature.signature, &signature.key_id),
+                            ),
                         }
                     })
                     .collect();

@@ -315,13 +315,15 @@ pub struct SignatureRow {
     pub signed_at: DateTime<Utc>,
     pub public_key: Vec<u8>,
     pub signature: Vec<u8>,
+    /// The deployment secret's key id; empty for signatures made before key ids.
+    pub key_id: String,
 }
 
 pub async fn insert_signature(tx: &mut TenantTx, signature: &SignatureRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents.signatures (tenant_id, document_id, version, signer_kind, \
-         signer_id, signer_name, sha256, signed_at, public_key, signature) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         signer_id, signer_name, sha256, signed_at, public_key, signature, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(signature.document_id)
@@ -333,6 +335,7 @@ pub async fn insert_signature(tx: &mut TenantTx, signature: &SignatureRow) -> Re
     .bind(signature.signed_at)
     .bind(&signature.public_key)
     .bind(&signature.signature)
+    .bind(&signature.key_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -342,7 +345,7 @@ pub async fn insert_signature(tx: &mut TenantTx, signature: &SignatureRow) -> Re
 pub async fn signatures_of(tx: &mut TenantTx, document_ids: &[Uuid]) -> Result<Vec<SignatureRow>> {
     Ok(sqlx::query_as(
         "SELECT document_id, version, signer_kind, signer_id, signer_name, sha256, signed_at, \
-         public_key, signature FROM documents.signatures WHERE document_id = ANY($1) \
+         public_key, signature, key_id FROM documents.signatures WHERE document_id = ANY($1) \
          ORDER BY document_id, version, signer_kind",
     )
     .bind(document_ids)
