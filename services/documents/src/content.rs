@@ -19,6 +19,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use uuid::Uuid;
 
+use crate::domain::Rehash;
 use crate::error::{Error, Result};
 use crate::store;
 
@@ -144,6 +145,23 @@ impl ContentStore {
                 "the content is in an object store this process is not configured with".to_owned(),
             )),
         }
+    }
+
+    /// The size and SHA-256 (hex) of a stored version's content read back part by part; none
+    /// when a part is missing.
+    pub(crate) async fn rehash(
+        &self,
+        tx: &mut TenantTx,
+        version: &store::VersionRow,
+    ) -> Result<Option<(u64, String)>> {
+        let mut rehash = Rehash::default();
+        for seq in 0..version.chunks {
+            match self.part(tx, version, seq).await? {
+                Some(bytes) => rehash.update(&bytes),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(rehash.finish()))
     }
 
     /// Whether an object's content is longer than its version says (a database version's

@@ -16,7 +16,6 @@ use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::documents::v1 as pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
-use hmis_terminology::TerminologyModule;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use pb::document_service_client::DocumentServiceClient;
@@ -204,6 +203,21 @@ impl Archive {
         }
     }
 
+    /// A new version of `document_id`, by the ward's nurse: the signed consent's picture.
+    async fn replace(
+        &self,
+        document_id: &str,
+        picture: &[u8],
+    ) -> Result<pb::Document, tonic::Status> {
+        let header = pb::UploadHeader {
+            request_id: request_id(),
+            replaces_document_id: document_id.to_owned(),
+            file_name: "consent-signed.png".to_owned(),
+            ..Default::default()
+        };
+        upload(&self.app, &self.nurse, header, picture).await
+    }
+
     async fn owner(&self) -> PgConnection {
         PgConnection::connect_with(&self.app.db.owner_options())
             .await
@@ -270,19 +284,10 @@ async fn documents_stream_in_and_out_keep_their_versions_and_are_verified() {
 
     // A replacement is a new version; the earlier one stays readable.
     let picture = png();
-    let replaced = upload(
-        app,
-        &archive.nurse,
-        pb::UploadHeader {
-            request_id: request_id(),
-            replaces_document_id: stored.id.clone(),
-            file_name: "consent-signed.png".to_owned(),
-            ..Default::default()
-        },
-        &picture,
-    )
-    .await
-    .expect("replaced");
+    let replaced = archive
+        .replace(&stored.id, &picture)
+        .await
+        .expect("replaced");
     assert_eq!(replaced.versions.len(), 2);
     assert_eq!(replaced.versions[1].content_type, "image/png");
     let (_, earlier) = download(app, &archive.nurse, &stored.id, 1)
@@ -748,19 +753,10 @@ async fn content_kept_in_an_object_store(options: openhmis_server::Options) {
 
     // A replacement is a second object; the first version stays readable.
     let picture = png();
-    upload(
-        app,
-        &archive.nurse,
-        pb::UploadHeader {
-            request_id: request_id(),
-            replaces_document_id: stored.id.clone(),
-            file_name: "consent-signed.png".to_owned(),
-            ..Default::default()
-        },
-        &picture,
-    )
-    .await
-    .expect("replaced");
+    archive
+        .replace(&stored.id, &picture)
+        .await
+        .expect("replaced");
     assert_eq!(objects_of(objects).await.len(), 2);
     let (_, earlier) = download(app, &archive.nurse, &stored.id, 1)
         .await
@@ -879,11 +875,7 @@ async fn content_kept_in_an_object_store(options: openhmis_server::Options) {
 #[tokio::test]
 async fn the_registry_photo_and_an_admission_consents_follow_the_archive() {
     let app = TestApp::spawn().await;
-    let admin = app.create_tenant("LNK").await;
-    TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-        .load_starter_set(admin.tenant_id)
-        .await
-        .expect("starter code systems");
+    let admin = app.coded_tenant("LNK").await;
     let facility = app.create_facility(&admin, "MAIN").await;
     let ward = app
         .open_ward(

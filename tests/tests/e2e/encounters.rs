@@ -161,11 +161,7 @@ const FORMULARY: &[FormularyRow] = &[
 impl Ward {
     async fn open() -> Self {
         let app = TestApp::spawn().await;
-        let admin = app.create_tenant("MED").await;
-        TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-            .load_starter_set(admin.tenant_id)
-            .await
-            .expect("starter code systems");
+        let admin = app.coded_tenant("MED").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let ward = app
             .open_ward(

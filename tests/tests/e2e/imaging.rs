@@ -9,13 +9,9 @@
 
 use crate::support;
 
-use std::sync::Arc;
-
 use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::imaging::v1 as pb;
-use hmis_terminology::TerminologyModule;
 use pb::imaging_service_client::ImagingServiceClient;
 use sqlx::{Connection, PgConnection};
 use support::{Session, TestApp, WardSpec, eventually, signed_in, violated_fields};
@@ -96,11 +92,7 @@ struct Radiology {
 impl Radiology {
     async fn open() -> Self {
         let app = TestApp::spawn().await;
-        let admin = app.create_tenant("IMG").await;
-        TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-            .load_starter_set(admin.tenant_id)
-            .await
-            .expect("starter code systems");
+        let admin = app.coded_tenant("IMG").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let ward = app
             .open_ward(

@@ -9,16 +9,13 @@
 use crate::support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hmis_laboratory::LaboratoryOptions;
 use hmis_platform::RequestContext;
 use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::laboratory::v1 as pb;
-use hmis_terminology::TerminologyModule;
 use pb::laboratory_service_client::LaboratoryServiceClient;
 use support::{Session, TestApp, USER_PASSWORD, WardSpec, eventually, signed_in, violated_fields};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,12 +137,8 @@ impl Lab {
             ..Default::default()
         })
         .await;
-        let admin = app.create_tenant("LAB").await;
+        let admin = app.coded_tenant("LAB").await;
         let tenant = admin.tenant_id;
-        TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-            .load_starter_set(tenant)
-            .await
-            .expect("starter code systems");
         let module = app.laboratory.clone();
         module
             .load_starter(&RequestContext::system(tenant))

@@ -6,15 +6,11 @@
 
 use crate::support;
 
-use std::sync::Arc;
-
 use futures::StreamExt;
 use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::documents::v1 as pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
-use hmis_terminology::TerminologyModule;
 use pb::document_service_client::DocumentServiceClient;
 use pb::download_document_response::Part as DownloadPart;
 use sha2::{Digest, Sha256};
@@ -78,11 +74,7 @@ struct Ward {
 impl Ward {
     async fn open() -> Self {
         let app = TestApp::spawn().await;
-        let admin = app.create_tenant("PRN").await;
-        TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-            .load_starter_set(admin.tenant_id)
-            .await
-            .expect("starter code systems");
+        let admin = app.coded_tenant("PRN").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let ward = app
             .open_ward(

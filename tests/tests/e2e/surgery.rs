@@ -5,10 +5,7 @@
 
 use crate::support;
 
-use std::sync::Arc;
-
 use hmis_platform::auth::Scope;
-use hmis_platform::clock::SystemClock;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
@@ -16,7 +13,6 @@ use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as statistics_pb;
 use hmis_proto::openhmis::surgery::v1 as pb;
-use hmis_terminology::TerminologyModule;
 use pb::surgery_service_client::SurgeryServiceClient;
 use sqlx::{Connection, PgConnection};
 use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
@@ -73,11 +69,7 @@ fn surgery(app: &TestApp) -> SurgeryServiceClient<Channel> {
 impl Block {
     pub(crate) async fn open(surgeons: usize) -> Self {
         let app = TestApp::spawn().await;
-        let admin = app.create_tenant("SRG").await;
-        TerminologyModule::new(app.db.database.clone(), Arc::new(SystemClock))
-            .load_starter_set(admin.tenant_id)
-            .await
-            .expect("starter code systems");
+        let admin = app.coded_tenant("SRG").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         let facility_uuid: uuid::Uuid = facility.id.parse().expect("facility id");
         let ward = app

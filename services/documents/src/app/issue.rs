@@ -13,18 +13,14 @@ use hmis_patients_api::{PatientsClient, Sex};
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::{Failure, RequestContext};
 use hmis_print::{Field, Issue, Letterhead, Printed};
-use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use hmis_statistics_api::StatisticsPrinter;
 use uuid::Uuid;
 
-use super::{
-    Archive, READ, WRITE, current_view, document_target, method, patients, record, refused, shown,
-    target,
-};
+use super::{Archive, READ, WRITE, document_target, method, patients, refused, shown, target};
 use crate::content::{PART, Written};
 use crate::convert;
-use crate::domain::{Printout, Rehash, SignerKind, digest, retain_until};
+use crate::domain::{Printout, SignerKind, digest, retain_until};
 use crate::error::{Error, Result};
 use crate::signing::{Signer, Statement};
 use crate::store::{self, DocumentRow, SignatureRow, VersionRow};
@@ -385,14 +381,7 @@ impl Archive {
                         )
                         .await?;
                     }
-                    record(tx, context, &patients(&document), now).await?;
-                    let view = current_view(tx, id).await?;
-                    let event = pb::DocumentStored {
-                        document: Some(view.clone()),
-                    };
-                    self.outbox
-                        .publish(tx, DOCUMENT_STORED, &view.id, &event, now)
-                        .await?;
+                    let view = self.stored(tx, context, &document, now).await?;
                     Ok(pb::IssueDocumentResponse {
                         document: Some(view),
                     })
@@ -431,18 +420,14 @@ impl Archive {
                                 "the document's content was deleted at the end of its retention",
                             ));
                         }
-                        let mut rehash = Rehash::default();
-                        for seq in 0..version.chunks {
-                            let chunk =
-                                self.content.part(tx, version, seq).await?.ok_or_else(|| {
-                                    Error::precondition(
-                                        "the content is missing a part; run the archive's \
-                                         verify command",
-                                    )
-                                })?;
-                            rehash.update(&chunk);
-                        }
-                        rehash.finish().1
+                        let (_, sha256) =
+                            self.content.rehash(tx, version).await?.ok_or_else(|| {
+                                Error::precondition(
+                                    "the content is missing a part; run the archive's verify \
+                                     command",
+                                )
+                            })?;
+                        sha256
                     }
                 };
                 let tenant = tx.tenant_id().as_uuid();

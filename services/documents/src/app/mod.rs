@@ -22,6 +22,7 @@ use hmis_platform::call::{Calls, Shown};
 use hmis_platform::context::PatientAccess;
 use hmis_platform::outbox::Outbox;
 use hmis_platform::{RequestContext, TenantTx};
+use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
@@ -114,6 +115,28 @@ async fn documents_view(tx: &mut TenantTx, documents: &[DocumentRow]) -> Result<
         .iter()
         .map(|document| convert::document_to_pb(document, &versions, &signatures))
         .collect())
+}
+
+impl Archive {
+    /// A document whose content was just stored (a new document or version): the access to
+    /// its patient on record, `DocumentStored` published, the document as it now is.
+    async fn stored(
+        &self,
+        tx: &mut TenantTx,
+        context: &RequestContext,
+        document: &DocumentRow,
+        now: DateTime<Utc>,
+    ) -> Result<pb::Document> {
+        record(tx, context, &patients(document), now).await?;
+        let view = current_view(tx, document.id).await?;
+        let event = pb::DocumentStored {
+            document: Some(view.clone()),
+        };
+        self.outbox
+            .publish(tx, DOCUMENT_STORED, &view.id, &event, now)
+            .await?;
+        Ok(view)
+    }
 }
 
 /// The document as it is now in this transaction, as the contract shows it.

@@ -7,11 +7,10 @@
 use futures::{Stream, StreamExt};
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::{RequestContext, TenantTx};
-use hmis_proto::events::documents::DOCUMENT_STORED;
 use hmis_proto::openhmis::documents::v1 as pb;
 use uuid::Uuid;
 
-use super::{Archive, WRITE, authorize, current_view, method, patients, record, refused, target};
+use super::{Archive, WRITE, authorize, method, refused, target};
 use crate::content::{PART, Stored, Writer, Written};
 use crate::domain::{ContentError, Declared, Incoming, Received, retain_until};
 use crate::error::{Error, Result};
@@ -145,14 +144,7 @@ impl Archive {
                     if number > 1 {
                         store::set_current_version(tx, document.id, number).await?;
                     }
-                    record(tx, context, &patients(&document), now).await?;
-                    let view = current_view(tx, document.id).await?;
-                    let event = pb::DocumentStored {
-                        document: Some(view.clone()),
-                    };
-                    self.outbox
-                        .publish(tx, DOCUMENT_STORED, &view.id, &event, now)
-                        .await?;
+                    let view = self.stored(tx, context, &document, now).await?;
                     Ok(pb::UploadDocumentResponse {
                         document: Some(view),
                     })

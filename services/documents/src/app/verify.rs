@@ -9,7 +9,6 @@ use hmis_platform::context::RequestId;
 use uuid::Uuid;
 
 use super::Archive;
-use crate::domain;
 use crate::error::Result;
 use crate::store;
 
@@ -51,17 +50,7 @@ impl Archive {
                 deleted.extend(version.object_key.clone());
                 continue;
             }
-            let mut rehash = domain::Rehash::default();
-            let mut missing = false;
-            for seq in 0..version.chunks {
-                match self.content.part(&mut tx, &version, seq).await? {
-                    Some(bytes) => rehash.update(&bytes),
-                    None => {
-                        missing = true;
-                        break;
-                    }
-                }
-            }
+            let rehashed = self.content.rehash(&mut tx, &version).await?;
             let extra = self
                 .content
                 .part(&mut tx, &version, version.chunks)
@@ -69,14 +58,14 @@ impl Archive {
                 .is_some()
                 || self.content.longer_than_stored(&version).await?;
             drop(tx);
-            let problem = if missing {
-                Some("missing")
-            } else {
-                let (size, sha256) = rehash.finish();
-                let intact = !extra
-                    && sha256 == version.sha256
-                    && i64::try_from(size).is_ok_and(|size| size == version.size_bytes);
-                (!intact).then_some("altered")
+            let problem = match rehashed {
+                None => Some("missing"),
+                Some((size, sha256)) => {
+                    let intact = !extra
+                        && sha256 == version.sha256
+                        && i64::try_from(size).is_ok_and(|size| size == version.size_bytes);
+                    (!intact).then_some("altered")
+                }
             };
             match problem {
                 Some(problem) => report.findings.push(Finding {

@@ -19,13 +19,29 @@ pub struct KindRow {
     pub max_size_bytes: i64,
 }
 
+/// Stores the kind, replacing the tenant's settings when it exists.
 pub async fn upsert_kind(tx: &mut TenantTx, kind: &KindRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO documents.kinds (tenant_id, code, name, retention_years, content_types, \
-         max_size_bytes) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO UPDATE \
-         SET name = EXCLUDED.name, retention_years = EXCLUDED.retention_years, \
+    insert_kind(
+        tx,
+        kind,
+        "DO UPDATE SET name = EXCLUDED.name, retention_years = EXCLUDED.retention_years, \
          content_types = EXCLUDED.content_types, max_size_bytes = EXCLUDED.max_size_bytes",
     )
+    .await
+}
+
+/// Makes sure the kind exists, keeping the tenant's settings when it does.
+pub async fn ensure_kind(tx: &mut TenantTx, kind: &KindRow) -> Result<()> {
+    insert_kind(tx, kind, "DO NOTHING").await
+}
+
+/// Inserts the kind; `on_conflict` (a constant) says what an existing one becomes.
+async fn insert_kind(tx: &mut TenantTx, kind: &KindRow, on_conflict: &'static str) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO documents.kinds (tenant_id, code, name, retention_years, content_types, \
+         max_size_bytes) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) \
+         {on_conflict}"
+    )))
     .bind(tx.tenant_id().as_uuid())
     .bind(&kind.code)
     .bind(&kind.name)
@@ -44,23 +60,6 @@ pub async fn list_kinds(tx: &mut TenantTx) -> Result<Vec<KindRow>> {
     )
     .fetch_all(&mut **tx)
     .await?)
-}
-
-/// Makes sure the kind exists, keeping the tenant's settings when it does.
-pub async fn ensure_kind(tx: &mut TenantTx, kind: &KindRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO documents.kinds (tenant_id, code, name, retention_years, content_types, \
-         max_size_bytes) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, code) DO NOTHING",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(&kind.code)
-    .bind(&kind.name)
-    .bind(kind.retention_years)
-    .bind(&kind.content_types)
-    .bind(kind.max_size_bytes)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 pub async fn get_kind(tx: &mut TenantTx, code: &str) -> Result<KindRow> {

@@ -68,6 +68,20 @@ fn request_id() -> String {
 }
 
 impl TestApp {
+    /// A new tenant's administrator, signed in, with the starter code systems (ICD-10, ACHI,
+    /// ATC, LOINC) loaded for the tenant.
+    pub async fn coded_tenant(&self, code: &str) -> Session {
+        let admin = self.create_tenant(code).await;
+        hmis_terminology::TerminologyModule::new(
+            self.db.database.clone(),
+            std::sync::Arc::new(hmis_platform::clock::SystemClock),
+        )
+        .load_starter_set(admin.tenant_id)
+        .await
+        .expect("starter code systems");
+        admin
+    }
+
     /// Creates the department `spec` describes in `facility_id`, with its rooms and beds.
     pub async fn open_ward(&self, admin: &Session, facility_id: &str, spec: WardSpec) -> OpenWard {
         let mut facilities = self.facilities();
