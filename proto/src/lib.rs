@@ -54,6 +54,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.surgery.v1.rs"));
         }
     }
+    pub mod scheduling {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.scheduling.v1.rs"));
+        }
+    }
     pub mod inventory {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.inventory.v1.rs"));
@@ -158,6 +163,15 @@ pub mod events {
         pub const OPERATION_CANCELLED: &str = "openhmis.surgery.v1.OperationCancelled";
         pub const OPERATION_STARTED: &str = "openhmis.surgery.v1.OperationStarted";
         pub const OPERATION_COMPLETED: &str = "openhmis.surgery.v1.OperationCompleted";
+    }
+
+    /// `openhmis.scheduling.v1` events.
+    pub mod scheduling {
+        pub const APPOINTMENT_BOOKED: &str = "openhmis.scheduling.v1.AppointmentBooked";
+        pub const APPOINTMENT_RESCHEDULED: &str = "openhmis.scheduling.v1.AppointmentRescheduled";
+        pub const APPOINTMENT_ENDED: &str = "openhmis.scheduling.v1.AppointmentEnded";
+        pub const PATIENT_CHECKED_IN: &str = "openhmis.scheduling.v1.PatientCheckedIn";
+        pub const VISIT_COMPLETED: &str = "openhmis.scheduling.v1.VisitCompleted";
     }
 
     /// `openhmis.admissions.v1` events.

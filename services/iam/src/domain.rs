@@ -127,6 +127,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "imaging.read",
             "imaging.manage",
             "documents.manage",
+            "scheduling.read",
+            "scheduling.manage",
         ],
     },
     StandardRole {
@@ -145,6 +147,10 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             // Scanned consents and referral letters, at the desk.
             "documents.read",
             "documents.write",
+            // The outpatient front office: appointments and the arrivals desk.
+            "scheduling.read",
+            "scheduling.book",
+            "scheduling.queue",
         ],
     },
     StandardRole {
@@ -193,6 +199,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "imaging.read",
             "documents.read",
             "documents.write",
+            // The outpatient clinic's queue: calling patients in.
+            "scheduling.read",
+            "scheduling.queue",
         ],
     },
     StandardRole {
@@ -229,6 +238,10 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "imaging.read",
             "documents.read",
             "documents.write",
+            // Their clinic's queue and visits, and follow-ups booked at the end of a visit.
+            "scheduling.read",
+            "scheduling.book",
+            "scheduling.queue",
         ],
     },
     StandardRole {
@@ -270,6 +283,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             // Form 16 filed in the archive as a signed PDF; the records they code from.
             "documents.read",
             "documents.write",
+            // Visits, no-shows, waiting times and slot utilisation of the clinics.
+            "scheduling.read",
         ],
     },
     StandardRole {
@@ -311,6 +326,29 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "terminology.read",
             "surgery.read",
             "surgery.privileges",
+        ],
+    },
+    StandardRole {
+        code: "kiosk",
+        name: "Self-service kiosk (a service account per kiosk)",
+        permissions: &[
+            // The facility's time zone and the patient identified at the kiosk.
+            "core.read",
+            "patients.read",
+            "scheduling.read",
+            "scheduling.book",
+            // Arrival check-in prints the queue ticket.
+            "scheduling.queue",
+        ],
+    },
+    StandardRole {
+        code: "online_booking",
+        name: "Online booking channel (a service account for the portal or the call centre)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "scheduling.read",
+            "scheduling.book",
         ],
     },
     StandardRole {

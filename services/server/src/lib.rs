@@ -213,6 +213,10 @@ impl Application {
         self.modules.surgery.clone()
     }
 
+    pub fn scheduling(&self) -> hmis_scheduling::SchedulingModule {
+        self.modules.scheduling.clone()
+    }
+
     pub fn billing(&self) -> hmis_billing::BillingModule {
         self.modules.billing.clone()
     }

@@ -23,6 +23,7 @@ use hmis_platform::Database;
 use hmis_platform::channel::{ServiceChannel, in_process, remote};
 use hmis_platform::clock::SharedClock;
 use hmis_platform::module::Module;
+use hmis_scheduling::SchedulingModule;
 use hmis_statistics::{Reporting, StatisticsModule};
 use hmis_surgery::SurgeryModule;
 use hmis_terminology::TerminologyModule;
@@ -45,6 +46,7 @@ pub const MODULES: &[&str] = &[
     "laboratory",
     "imaging",
     "documents",
+    "scheduling",
 ];
 
 /// Every module of this build, built once.
@@ -64,6 +66,7 @@ pub struct Modules {
     pub laboratory: LaboratoryModule,
     pub imaging: ImagingModule,
     pub documents: DocumentsModule,
+    pub scheduling: SchedulingModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -169,6 +172,15 @@ impl Modules {
                 statistics: wiring.channel_to("statistics", || in_process(statistics.service())),
             }),
         );
+        let scheduling = SchedulingModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_scheduling::Channels {
+                core: core_channel(),
+                patients: patients_channel(),
+                encounters: wiring.channel_to("encounters", || in_process(encounters.service())),
+            },
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -185,6 +197,7 @@ impl Modules {
             laboratory,
             imaging,
             documents,
+            scheduling,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -198,7 +211,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 14] {
+    pub fn all(&self) -> [&dyn Module; 15] {
         [
             &self.core,
             &self.iam,
@@ -214,6 +227,7 @@ impl Modules {
             &self.laboratory,
             &self.imaging,
             &self.documents,
+            &self.scheduling,
         ]
     }
 }

@@ -20,6 +20,7 @@ mod laboratory;
 mod patient_records;
 mod patients;
 mod printing;
+mod scheduling;
 mod statistics;
 mod surgery;
 mod tidy;

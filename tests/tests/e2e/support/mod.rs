@@ -71,14 +71,23 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
-    pub async fn spawn_with(mut options: Options) -> Self {
+    pub async fn spawn_with(options: Options) -> Self {
+        Self::spawn_with_clock(options, Arc::new(SystemClock)).await
+    }
+
+    /// The server on `clock` (a [`hmis_platform::clock::ManualClock`] a test moves): set it
+    /// ahead of the real time, since access tokens' expiry is checked against the real clock.
+    pub async fn spawn_with_clock(
+        mut options: Options,
+        clock: hmis_platform::clock::SharedClock,
+    ) -> Self {
         let db = TestDatabase::new().await;
         options.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         options.iam.bootstrap_tenant_code = "OPS".to_owned();
         options.iam.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
         options.iam.signing_key_secret = Some(Secret::new(SIGNING_KEY_SECRET));
         options.documents.signing_secret = Some(Secret::new(SIGNING_KEY_SECRET));
-        let application = Application::new(options, db.database.clone(), Arc::new(SystemClock))
+        let application = Application::new(options, db.database.clone(), clock)
             .await
             .expect("valid options");
         application.bootstrap().await.expect("bootstrap");
