@@ -24,6 +24,7 @@ import { PatientRecord } from "./screens/PatientRecord";
 import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
 import { Theatre } from "./screens/Theatre";
+import { Appointments } from "./screens/Appointments";
 import "@picocss/pico/css/pico.min.css";
 import "./console.css";
 
@@ -56,6 +57,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/pharmacy")) return <Pharmacy tab={props.hash.slice("#/pharmacy/".length)} />;
   if (props.hash.startsWith("#/statistics")) return <Census />;
   if (props.hash.startsWith("#/theatre")) return <Theatre session={props.session} />;
+  if (props.hash.startsWith("#/appointments")) return <Appointments session={props.session} />;
   if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   if (props.hash.startsWith("#/revenue")) return <Revenue />;
   if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
@@ -78,6 +80,7 @@ function Screen(props: { hash: string; session: Session }) {
 /** The screens of the main menu, each shown to those holding its permission. */
 const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/patients", title: "registry", permission: "patients.read" },
+  { path: "#/appointments", title: "appointmentsScreen", permission: "scheduling.read" },
   { path: "#/emergency", title: "emergencyUnit", permission: "admissions.admit" },
   { path: "#/admissions", title: "admissions", permission: "admissions.read" },
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },

@@ -203,6 +203,25 @@ try {
     await page.getByTestId("policies").filter({ hasText: `CNAM A-${unique}` }).waitFor();
   });
 
+  await check("the registrar books her a cardiology consultation in the next free slot", async () => {
+    const record = page.url();
+    await page.getByRole("link", { name: "Appointments" }).click();
+    await page.getByRole("heading", { name: "Outpatient front office" }).waitFor();
+    await page.locator("select[name=clinic]").selectOption({ label: "Cardiology consultations" });
+    const booking = page.locator("#booking-title").locator("..");
+    const first = booking.getByRole("row").nth(1);
+    const slotTime = (await first.getByRole("rowheader").textContent()).trim();
+    await booking.getByLabel("Patient's MRN").fill(mrn);
+    await first.getByRole("button", { name: `Book: ${slotTime}` }).click();
+    await page.getByRole("status").filter({ hasText: `Appointment booked: ${slotTime}` }).waitFor();
+    // The place is taken: the slot left the free list (its only place).
+    await booking.getByRole("button", { name: `Book: ${slotTime}` }).waitFor({ state: "detached" });
+    await accessible("front office");
+    await shot("appointment-booked");
+    await page.goto(record);
+    await page.getByTestId("mrn").filter({ hasText: mrn }).waitFor();
+  });
+
   await check("the registrar adds her scanned consent to the archive and downloads it back", async () => {
     const scan = Buffer.from(`%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n% consent of ${unique}\n%%EOF\n`);
     const form = page.getByRole("form", { name: "Add the document" });

@@ -362,6 +362,14 @@ impl Application {
         demo::load_imaging(&core, &self.modules.imaging, tenant_id, &wards)
             .await
             .map_err(ServerError::Demo)?;
+        demo::load_scheduling(
+            &self.modules.scheduling.api(),
+            &self.modules.iam,
+            tenant_id,
+            &wards,
+        )
+        .await
+        .map_err(ServerError::Demo)?;
         self.modules
             .documents
             .load_starter(&hmis_platform::RequestContext::system(tenant_id))

@@ -240,15 +240,21 @@ mod tests {
     #[test]
     fn working_hours_are_parsed_naming_what_is_wrong() {
         assert_eq!(
-            WorkingHours::parse(0, "08:00", "12:00").expect_err("refused").0,
+            WorkingHours::parse(0, "08:00", "12:00")
+                .expect_err("refused")
+                .0,
             "weekday"
         );
         assert_eq!(
-            WorkingHours::parse(1, "8h", "12:00").expect_err("refused").0,
+            WorkingHours::parse(1, "8h", "12:00")
+                .expect_err("refused")
+                .0,
             "start"
         );
         assert_eq!(
-            WorkingHours::parse(1, "12:00", "08:00").expect_err("refused").0,
+            WorkingHours::parse(1, "12:00", "08:00")
+                .expect_err("refused")
+                .0,
             "end"
         );
         assert!(hours_overlap(

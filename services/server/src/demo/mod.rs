@@ -13,6 +13,7 @@ mod imaging;
 mod laboratory;
 mod organisation;
 mod registry;
+mod scheduling;
 mod surgery;
 
 pub use billing::load_billing;
@@ -22,6 +23,7 @@ pub use imaging::load_imaging;
 pub use laboratory::load_laboratory;
 pub use organisation::{DEMO_PASSWORD, DEMO_TENANT_CODE, DemoWards, apply_defaults, load};
 pub use registry::{DEMO_PATIENTS, load_admissions, load_patients};
+pub use scheduling::load_scheduling;
 pub use surgery::load_surgery;
 
 use hmis_platform::{RequestContext, TenantId};
