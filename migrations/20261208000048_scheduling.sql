@@ -4,8 +4,9 @@
 -- encounters' events), and the day's queue tickets.
 --
 -- The database decides the races of a booking office:
---   * a slot's places: `booked` counts held, booked and checked-in appointments and may not
---     pass `capacity` (slots_within_capacity): 32 kiosks after the last place, one wins;
+--   * a slot's places: `booked` counts the appointments holding or having used a place (all
+--     but cancelled and expired ones) and may not pass `capacity` (slots_within_capacity):
+--     32 kiosks after the last place, one wins;
 --   * one patient in two overlapping appointments (appointments_one_per_patient);
 --   * one clinician in two overlapping open slots (slots_one_place_per_clinician);
 --   * one ticket per appointment (tickets_one_per_appointment) and one number per clinic
@@ -205,15 +206,40 @@ CREATE TABLE scheduling.tickets (
 CREATE UNIQUE INDEX tickets_one_waiting_per_patient ON scheduling.tickets
     (tenant_id, clinic_id, day, patient_id) WHERE status IN ('waiting', 'called', 'in_consultation');
 
+-- Patients waiting for a place of a clinic (one clinician's or any) within a window of time:
+-- a place freed by a cancellation or an expired hold is offered, as a hold, to the first one
+-- waiting whose window takes it. One entry per patient and clinic while it stands.
+CREATE TABLE scheduling.waiting_list (
+    tenant_id      uuid        NOT NULL,
+    id             uuid        NOT NULL,
+    clinic_id      uuid        NOT NULL,
+    clinician_id   uuid,
+    patient_id     uuid        NOT NULL,
+    wanted         tstzrange   NOT NULL CHECK (NOT isempty(wanted)),
+    status         text        NOT NULL CHECK (status IN ('waiting', 'offered', 'booked',
+                       'lapsed', 'withdrawn')),
+    appointment_id uuid,
+    added_by       uuid        NOT NULL,
+    created_at     timestamptz NOT NULL,
+    version        bigint      NOT NULL DEFAULT 1,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, clinic_id) REFERENCES scheduling.clinics (tenant_id, id)
+);
+CREATE UNIQUE INDEX waiting_list_one_per_patient ON scheduling.waiting_list
+    (tenant_id, clinic_id, patient_id) WHERE status IN ('waiting', 'offered');
+CREATE INDEX waiting_list_first ON scheduling.waiting_list (tenant_id, clinic_id, created_at)
+    WHERE status = 'waiting';
+
 GRANT SELECT, INSERT, UPDATE ON scheduling.clinics, scheduling.slots, scheduling.appointments,
-    scheduling.referrals, scheduling.queue_counters, scheduling.tickets TO openhmis_app;
+    scheduling.referrals, scheduling.queue_counters, scheduling.tickets, scheduling.waiting_list
+    TO openhmis_app;
 GRANT SELECT, INSERT ON scheduling.weekly_schedules, scheduling.holidays, scheduling.leave
     TO openhmis_app;
 SELECT platform.enable_tenant_rls(t)
 FROM unnest(ARRAY['scheduling.clinics', 'scheduling.weekly_schedules', 'scheduling.holidays',
                   'scheduling.leave', 'scheduling.slots', 'scheduling.appointments',
                   'scheduling.referrals', 'scheduling.queue_counters',
-                  'scheduling.tickets']::regclass[]) AS t;
+                  'scheduling.tickets', 'scheduling.waiting_list']::regclass[]) AS t;
 
 -- The hold job finds expired holds across tenants, then lets each go inside its tenant's
 -- transaction: the worker may read just enough to find them.

@@ -20,6 +20,9 @@ pub enum Error {
     /// tickets_one_per_appointment or tickets_one_waiting_per_patient refused.
     #[error("the patient is already checked in")]
     AlreadyCheckedIn,
+    /// waiting_list_one_per_patient refused.
+    #[error("the patient is already on the clinic's waiting list")]
+    AlreadyWaiting,
     #[error("a clinic with that code already exists")]
     ClinicExists,
     #[error("the {0} changed since it was read (stale etag); read it again")]
@@ -60,6 +63,7 @@ impl From<sqlx::Error> for Error {
                     Self::AlreadyCheckedIn
                 }
                 Some("clinics_code_unique") => Self::ClinicExists,
+                Some("waiting_list_one_per_patient") => Self::AlreadyWaiting,
                 _ => Failure::Database(error).into(),
             },
             _ => Failure::Database(error).into(),
@@ -76,6 +80,7 @@ impl From<Error> for Status {
             | Error::PatientTaken
             | Error::ReferralBooked
             | Error::AlreadyCheckedIn
+            | Error::AlreadyWaiting
             | Error::Precondition(_) => Status::failed_precondition(error.to_string()),
             Error::Stale(_) => Status::aborted(error.to_string()),
             Error::Failure(failure) => failure.into(),

@@ -935,3 +935,157 @@ async fn a_referral_is_booked_seen_and_followed_up_with_the_waits_the_desk_expec
     assert_eq!(walk_ins.walk_ins, 1);
     office.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_freed_place_is_offered_to_the_first_patient_waiting_whose_window_takes_it() {
+    let office = Office::open("SCH4").await;
+    let slot = office.free(utc("2027-03-01", 0, 0)).await[0].clone();
+    let booked_patient = office.register("Booked").await;
+    let booked = office
+        .book(&office.desk, &slot.id, &booked_patient)
+        .await
+        .expect("booked");
+    let join = |patient: String, first: &str, last: &str| {
+        let (office, first, last) = (&office, first.to_owned(), last.to_owned());
+        async move {
+            scheduling(&office.app)
+                .join_waiting_list(signed_in(
+                    &office.desk,
+                    pb::JoinWaitingListRequest {
+                        request_id: request_id(),
+                        entry: Some(pb::WaitingListEntry {
+                            clinic_id: office.clinic.id.clone(),
+                            patient_id: patient,
+                            first_day: first,
+                            last_day: last,
+                            ..Default::default()
+                        }),
+                    },
+                ))
+                .await
+                .map(|answer| answer.into_inner().entry.expect("entry"))
+        }
+    };
+    let (first, second, later) = (
+        office.register("Waitfirst").await,
+        office.register("Waitsecond").await,
+        office.register("Waitlater").await,
+    );
+    // The one wanting Wednesday only joins first: Monday's place does not suit them.
+    let later_entry = join(later.clone(), "2027-03-03", "2027-03-03")
+        .await
+        .expect("joined");
+    let first_entry = join(first.clone(), "2027-03-01", "2027-03-05")
+        .await
+        .expect("joined");
+    let second_entry = join(second.clone(), "2027-03-01", "2027-03-01")
+        .await
+        .expect("joined");
+    let twice = join(first.clone(), "2027-03-01", "2027-03-02").await;
+    assert_eq!(
+        twice.expect_err("one entry").code(),
+        Code::FailedPrecondition
+    );
+
+    let entries = || async {
+        scheduling(&office.app)
+            .list_waiting_list(signed_in(
+                &office.desk,
+                pb::ListWaitingListRequest {
+                    clinic_id: office.clinic.id.clone(),
+                },
+            ))
+            .await
+            .expect("waiting list")
+            .into_inner()
+            .entries
+    };
+    let status_of = |entries: &[pb::WaitingListEntry], id: &str| {
+        let entry = entries.iter().find(|entry| entry.id == id).expect("entry");
+        (entry.status, entry.offered_appointment_id.clone())
+    };
+
+    // The booked patient cancels: the place goes, as a hold, to the first one it suits.
+    scheduling(&office.app)
+        .cancel_appointment(signed_in(
+            &office.desk,
+            pb::CancelAppointmentRequest {
+                request_id: request_id(),
+                id: booked.id.clone(),
+                reason: "moved abroad".to_owned(),
+                etag: String::new(),
+            },
+        ))
+        .await
+        .expect("cancelled");
+    let listed = entries().await;
+    let (status, offered) = status_of(&listed, &first_entry.id);
+    assert_eq!(status, pb::WaitingStatus::Offered as i32);
+    assert_eq!(
+        status_of(&listed, &later_entry.id).0,
+        pb::WaitingStatus::Waiting as i32
+    );
+    assert_eq!(
+        status_of(&listed, &second_entry.id).0,
+        pb::WaitingStatus::Waiting as i32
+    );
+    let offer = office.appointment(&offered).await;
+    assert_eq!(offer.patient_id, first);
+    assert_eq!(offer.status, pb::AppointmentStatus::Held as i32);
+    assert_eq!(
+        instant(offer.hold_expire_time.as_ref()),
+        utc("2027-02-27", 10, 0),
+        "held for a day"
+    );
+    let free = office.free(utc("2027-03-01", 0, 0)).await;
+    assert!(
+        free.iter().all(|free| free.id != slot.id),
+        "the place is held"
+    );
+
+    // Not confirmed in a day: the offer lapses and the place goes to the next one waiting
+    // (a desk booking of the slot lets the hold go first, and finds the place offered).
+    office.clock.advance(Duration::hours(25));
+    let walk_up = office.register("Walkup").await;
+    let refused = office.book(&office.desk, &slot.id, &walk_up).await;
+    assert_eq!(
+        refused.expect_err("offered first").code(),
+        Code::FailedPrecondition
+    );
+    let listed = entries().await;
+    assert_eq!(
+        status_of(&listed, &first_entry.id).0,
+        pb::WaitingStatus::Lapsed as i32
+    );
+    let (status, offered) = status_of(&listed, &second_entry.id);
+    assert_eq!(status, pb::WaitingStatus::Offered as i32);
+    assert_eq!(
+        office.appointment(&offer.id).await.status,
+        pb::AppointmentStatus::Expired as i32
+    );
+    scheduling(&office.app)
+        .confirm_appointment(signed_in(
+            &office.desk,
+            pb::ConfirmAppointmentRequest {
+                request_id: request_id(),
+                id: offered.clone(),
+            },
+        ))
+        .await
+        .expect("the second confirms");
+    let listed = entries().await;
+    assert_eq!(
+        status_of(&listed, &second_entry.id).0,
+        pb::WaitingStatus::Booked as i32
+    );
+    assert_eq!(
+        status_of(&listed, &later_entry.id).0,
+        pb::WaitingStatus::Waiting as i32
+    );
+    let taken = office.appointment(&offered).await;
+    assert_eq!(
+        (taken.patient_id, taken.status),
+        (second, pb::AppointmentStatus::Booked as i32)
+    );
+    office.app.stop().await;
+}

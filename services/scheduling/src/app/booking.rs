@@ -10,7 +10,7 @@ use hmis_proto::openhmis::scheduling::v1 as pb;
 
 use super::*;
 use crate::convert::{appointment_to_pb, referral_to_pb, slot_to_pb};
-use crate::domain::{AppointmentStatus, Channel, ReferralStatus};
+use crate::domain::{AppointmentStatus, Channel, ReferralStatus, WaitingStatus};
 use crate::store::{AppointmentChange, AppointmentRow, SlotRow};
 
 /// What a FindFreeSlots call asks for, parsed.
@@ -133,8 +133,11 @@ impl Scheduling {
             if let Some(referral) = row.referral_id {
                 store::mark_referral(tx, referral, ReferralStatus::Waiting, None).await?;
             }
+            store::settle_offer(tx, row.id, WaitingStatus::Lapsed).await?;
         }
-        Ok(expired.iter().map(|row| row.patient_id).collect())
+        let mut patients: Vec<Uuid> = expired.iter().map(|row| row.patient_id).collect();
+        patients.extend(self.offer_freed(tx, slot_id, now).await?);
+        Ok(patients)
     }
 
     pub(crate) async fn find_free_slots(
@@ -157,19 +160,25 @@ impl Scheduling {
             .await
     }
 
-    /// The slot a request names in `field` and its clinic.
+    /// The slot a request names in `field` and its clinic. Holds of the slot expired by
+    /// now are let go first, in a transaction of their own: the places they free (and the
+    /// offers to the waiting list) stand whether or not the booking then succeeds.
     async fn slot_and_clinic(
         &self,
         context: &RequestContext,
         slot_id: Uuid,
         field: &'static str,
     ) -> Result<(SlotRow, ClinicRow)> {
+        let now = self.calls.now();
         self.calls
             .transaction(context, async |tx| {
                 let slot = match store::get_slot(tx, slot_id).await {
                     Err(Error::NotFound(_)) => return Err(Error::invalid(field, "was not found")),
                     found => found?,
                 };
+                if store::has_expired_holds(tx, slot.id, now).await? {
+                    self.let_holds_go(tx, slot.id, now).await?;
+                }
                 let clinic = store::get_clinic(tx, slot.clinic_id, false).await?;
                 Ok((slot, clinic))
             })
@@ -333,6 +342,7 @@ impl Scheduling {
                     ..AppointmentChange::default()
                 };
                 let row = store::change_appointment(tx, row.id, &confirmed).await?;
+                store::settle_offer(tx, row.id, WaitingStatus::Booked).await?;
                 let appointment = self
                     .publish_appointment(tx, events::APPOINTMENT_BOOKED, &row, now)
                     .await?;
@@ -377,6 +387,7 @@ impl Scheduling {
                 let target = store::take_places(tx, target.id, 1).await?;
                 bookable(&target, now, "slot_id")?;
                 store::take_places(tx, row.slot_id, -1).await?;
+                patients.extend(self.offer_freed(tx, row.slot_id, now).await?);
                 let moved = AppointmentChange {
                     slot: Some((target.id, target.start_time, target.end_time)),
                     ..AppointmentChange::default()
@@ -419,10 +430,13 @@ impl Scheduling {
                 if let Some(referral) = row.referral_id {
                     store::mark_referral(tx, referral, ReferralStatus::Waiting, None).await?;
                 }
+                store::settle_offer(tx, row.id, WaitingStatus::Withdrawn).await?;
                 let appointment = self
                     .publish_appointment(tx, events::APPOINTMENT_ENDED, &row, now)
                     .await?;
-                record(tx, context, &[row.patient_id], now).await?;
+                let mut patients = vec![row.patient_id];
+                patients.extend(self.offer_freed(tx, row.slot_id, now).await?);
+                record(tx, context, &patients, now).await?;
                 Ok(pb::CancelAppointmentResponse {
                     appointment: Some(appointment),
                 })

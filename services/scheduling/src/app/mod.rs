@@ -9,10 +9,12 @@
 mod booking;
 mod queue;
 mod setup;
+mod waiting;
 
 pub(crate) use booking::{AppointmentChangeRequest, Booking, FreeSlotQuery, Rescheduling};
 pub(crate) use queue::{CallRequest, CheckInRequest, Finishing};
 pub(crate) use setup::{NewClinic, NewHoliday, NewLeaveRequest, NewSchedule, SlotOpening};
+pub(crate) use waiting::Joining;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::RequestContext;

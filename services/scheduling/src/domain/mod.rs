@@ -75,6 +75,20 @@ hmis_platform::labels!(
     }
 );
 
+hmis_platform::labels!(
+    /// Where a patient on a clinic's waiting list stands.
+    WaitingStatus {
+        Waiting => "waiting",
+        Offered => "offered",
+        Booked => "booked",
+        Lapsed => "lapsed",
+        Withdrawn => "withdrawn",
+    }
+);
+
+/// How long a freed place offered to the waiting list is held (at most until the slot starts).
+pub const OFFER_HOURS: i64 = 24;
+
 /// The shortest and longest slot, and the most patients one slot takes.
 pub const MIN_SLOT_MINUTES: i32 = 5;
 pub const MAX_SLOT_MINUTES: i32 = 240;

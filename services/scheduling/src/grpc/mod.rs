@@ -373,6 +373,38 @@ impl SchedulingService for SchedulingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn join_waiting_list(
+        &self,
+        request: Request<pb::JoinWaitingListRequest>,
+    ) -> Result<Response<pb::JoinWaitingListResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(BOOK)?;
+        let message = request.into_inner();
+        let answer = {
+            let command = parse::join_waiting_list(&message)?;
+            self.scheduling
+                .join_waiting_list(&context, &message, command)
+                .await
+        };
+        Ok(Response::new(answer?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_waiting_list(
+        &self,
+        request: Request<pb::ListWaitingListRequest>,
+    ) -> Result<Response<pb::ListWaitingListResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let message = request.into_inner();
+        let answer = {
+            let clinic_id = parse::id("clinic_id", &message.clinic_id)?;
+            self.scheduling.list_waiting_list(&context, clinic_id).await
+        };
+        Ok(Response::new(answer?))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn get_clinic_report(
         &self,
         request: Request<pb::GetClinicReportRequest>,

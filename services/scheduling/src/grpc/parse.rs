@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::app::{
     AppointmentChangeRequest, Booking, CallRequest, CheckInRequest, Finishing, FreeSlotQuery,
-    NewClinic, NewHoliday, NewLeaveRequest, NewSchedule, Rescheduling, SlotOpening,
+    Joining, NewClinic, NewHoliday, NewLeaveRequest, NewSchedule, Rescheduling, SlotOpening,
 };
 use crate::convert::{
     parse_channel, parse_clinic_kind, parse_outcome, parse_priority, parse_referral_status,
@@ -508,4 +508,29 @@ pub(crate) fn clinic_report(
         );
     }
     Ok(violations.finish(|| Some((facility_id?, days?)))?)
+}
+
+pub(crate) fn join_waiting_list(message: &pb::JoinWaitingListRequest) -> Result<Joining> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let entry = message.entry.clone().unwrap_or_default();
+    let clinic_id = violations.id("entry.clinic_id", &entry.clinic_id);
+    let clinician_id = violations.optional_id("entry.clinician_id", &entry.clinician_id);
+    let patient_id = violations.id("entry.patient_id", &entry.patient_id);
+    let days = violations.period(
+        ("entry.first_day", &entry.first_day),
+        ("entry.last_day", &entry.last_day),
+    );
+    if days.is_some_and(|(first, last)| (last - first).num_days() >= MAX_REPORT_DAYS) {
+        violations.add("entry.last_day", "must be within a year of first_day");
+    }
+    Ok(violations.finish(|| {
+        Some(Joining {
+            key: key?,
+            clinic_id: clinic_id?,
+            clinician_id: clinician_id?,
+            patient_id: patient_id?,
+            days: days?,
+        })
+    })?)
 }

@@ -5,10 +5,12 @@
 mod appointments;
 mod queue;
 mod referrals;
+mod waiting;
 
 pub use appointments::*;
 pub use queue::*;
 pub use referrals::*;
+pub use waiting::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hmis_platform::TenantTx;
