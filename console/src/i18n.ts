@@ -769,6 +769,10 @@ const en = {
   waitMinutes: "Wait (min)",
   noShowDone: "Recorded as not come",
   appointmentsScreen: "Appointments",
+  priorityQueue: "Priority (elderly, disabled, pregnant, a child)",
+  walkInMrn: "Walk-in: patient's MRN",
+  queuePriority: "Priority",
+  checkInWalkIn: "Check in without an appointment",
 } as const;
 
 export type Key = keyof typeof en;
@@ -1539,6 +1543,10 @@ const ro: Record<Key, string> = {
   waitMinutes: "Așteptare (min)",
   noShowDone: "Înregistrat ca neprezentat",
   appointmentsScreen: "Programări",
+  priorityQueue: "Prioritar (vârstnic, dizabilitate, gravidă, copil)",
+  walkInMrn: "Fără programare: nr. fișei pacientului",
+  queuePriority: "Prioritate",
+  checkInWalkIn: "Înregistrează fără programare",
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ro };

@@ -939,6 +939,34 @@ try {
     await shot("tariffs");
   });
 
+  await check("back home, she walks into the cardiology clinic: checked in, called, seen and sent to her family doctor", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("registrar");
+    await page.getByRole("link", { name: "Appointments" }).click();
+    await page.locator("select[name=clinic]").selectOption({ label: "Cardiology consultations" });
+    await page.getByLabel("Walk-in: patient's MRN").fill(mrn);
+    await page.getByRole("button", { name: "Check in without an appointment" }).click();
+    const status = page.getByRole("status").filter({ hasText: "Checked in: a ticket is in the queue: CARD-OP-" });
+    await status.waitFor();
+    const ticket = /CARD-OP-\d+/.exec(await status.textContent())[0];
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("physician");
+    await page.getByRole("link", { name: "Appointments" }).click();
+    await page.locator("select[name=clinic]").selectOption({ label: "Cardiology consultations" });
+    const queue = page.locator("#queue-title").locator("..");
+    const row = queue.getByRole("row", { name: new RegExp(`${ticket}.*${unique}`) });
+    await row.filter({ hasText: "Waiting" }).waitFor();
+    await queue.getByLabel("Called to (room)").fill("Room 12");
+    await queue.getByRole("button", { name: "Call the next patient" }).click();
+    await row.filter({ hasText: "Called · Room 12" }).waitFor();
+    await row.getByRole("button", { name: "Start the consultation" }).click();
+    await row.filter({ hasText: "In consultation" }).waitFor();
+    await row.getByRole("button", { name: "Finish the visit" }).click();
+    await row.filter({ hasText: "Done" }).waitFor();
+    await accessible("queue");
+    await shot("visit-finished");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");

@@ -11,6 +11,7 @@ import { PatientService } from "../gen/openhmis/patients/v1/patients_pb";
 import {
   AppointmentStatus,
   Channel,
+  QueuePriority,
   ReferralStatus,
   SchedulingService,
   TicketStatus,
@@ -45,6 +46,12 @@ const TICKET: Record<TicketStatus, Key> = {
   [TicketStatus.LEFT]: "ticketLeft",
 };
 
+const PRIORITIES: readonly (readonly [QueuePriority, Key])[] = [
+  [QueuePriority.ROUTINE, "routine"],
+  [QueuePriority.PRIORITY, "priorityQueue"],
+  [QueuePriority.URGENT, "urgent"],
+];
+
 const OUTCOMES: readonly (readonly [VisitOutcome, Key])[] = [
   [VisitOutcome.TO_FAMILY_DOCTOR, "outcomeFamilyDoctor"],
   [VisitOutcome.FOLLOW_UP, "outcomeFollowUp"],
@@ -70,6 +77,8 @@ export function Appointments(props: { session: Session }) {
   const [room, setRoom] = useState("");
   const [outcome, setOutcome] = useState(VisitOutcome.TO_FAMILY_DOCTOR);
   const [followUp, setFollowUp] = useState("");
+  const [walkInMrn, setWalkInMrn] = useState("");
+  const [priority, setPriority] = useState(QueuePriority.ROUTINE);
   const [done, setDone] = useState("");
   const patients = usePatients([
     ...appointments.map((a) => a.patientId),
@@ -119,14 +128,24 @@ export function Appointments(props: { session: Session }) {
 
   const time = (value: Appointment["startTime"]) => (value ? formatTime(timestampMs(value), zone) : "");
 
+  /** The local day (YYYY-MM-DD) of an instant, in the facility's zone. */
+  const dayOf = (value: Appointment["startTime"]) =>
+    value
+      ? new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+          new Date(timestampMs(value)),
+        )
+      : shownDay;
+
+  async function patientByMrn(value: string): Promise<string> {
+    const found = await client(PatientService).searchPatients({ mrn: value.trim(), pageSize: 1 });
+    const id = found.matches[0]?.patient?.id ?? "";
+    if (!id) throw new Error(`${t("patientMrn")}: ${t("noMatches")}`);
+    return id;
+  }
+
   async function book(slot: Slot) {
     const answer = await attempt(async () => {
-      let patientId = referral?.patientId ?? "";
-      if (!patientId) {
-        const found = await client(PatientService).searchPatients({ mrn: mrn.trim(), pageSize: 1 });
-        patientId = found.matches[0]?.patient?.id ?? "";
-        if (!patientId) throw new Error(`${t("patientMrn")}: ${t("noMatches")}`);
-      }
+      const patientId = referral?.patientId || (await patientByMrn(mrn));
       return client(SchedulingService).bookAppointment({
         requestId: requestId(),
         slotId: slot.id,
@@ -139,7 +158,27 @@ export function Appointments(props: { session: Session }) {
       setReferral(null);
       setMrn("");
       setDone(`${t("appointmentBookedDone")}: ${time(answer.value.appointment?.startTime)}`);
-      await load();
+      const bookedDay = dayOf(answer.value.appointment?.startTime);
+      if (bookedDay !== shownDay) setDay(bookedDay);
+      else await load();
+    }
+  }
+
+  async function walkIn() {
+    if (!clinic) return;
+    const answer = await attempt(async () =>
+      client(SchedulingService).checkIn({
+        requestId: requestId(),
+        clinicId: clinic.id,
+        patientId: await patientByMrn(walkInMrn),
+        priority,
+      }),
+    );
+    if (answer) {
+      setWalkInMrn("");
+      setDone(`${t("checkedInDone")}: ${answer.value.ticket?.number ?? ""}`);
+      if (shownDay !== today(zone)) setDay(today(zone));
+      else await load();
     }
   }
 
@@ -291,6 +330,15 @@ export function Appointments(props: { session: Session }) {
       )}
       {clinic && (
         <Section title={t("queue")} id="queue">
+          {canQueue && (
+            <div class="grid">
+              <Field label={t("walkInMrn")} name="walk-in-mrn" value={walkInMrn} onInput={setWalkInMrn} />
+              <Choice label={t("queuePriority")} name="priority" value={priority} options={PRIORITIES} onChange={setPriority} />
+              <button type="button" class="secondary" disabled={!walkInMrn.trim()} onClick={walkIn}>
+                {t("checkInWalkIn")}
+              </button>
+            </div>
+          )}
           {canQueue && (
             <div class="grid">
               <Field label={t("calledTo")} name="called-to" value={room} onInput={setRoom} />

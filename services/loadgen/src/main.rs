@@ -11,7 +11,8 @@
 //! `theatre` (a 20-theatre block's day list and a month's utilisation), `billing` (charge
 //! capture following the ADT cycle, a month's revenue over a year of 1,000 beds), `laboratory`
 //! (analysers' results over MLLP), `documents` (the archive's streamed uploads and downloads,
-//! with the resident memory they take), `print` (a medical extract issued as a signed PDF).
+//! with the resident memory they take), `print` (a medical extract issued as a signed PDF),
+//! `appointments` (the next free slots of a 50-clinician clinic, and bookings).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -19,6 +20,7 @@
 #![allow(clippy::print_stdout)]
 
 mod adt;
+mod appointments;
 mod auth_audit;
 mod bench;
 mod billing;
@@ -64,6 +66,9 @@ enum Scenario {
     /// client and from `--clients`, beside the extract's data alone and raw PostgreSQL
     /// storing the same PDF and rows.
     Print,
+    /// Outpatient front office: the next free slots of a 50-clinician clinic over four weeks,
+    /// and bookings, from `--clients`, beside raw PostgreSQL's statement and writes.
+    Appointments,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -127,6 +132,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Laboratory => laboratory::run(cli.clients, cli.iterations).await,
             Scenario::Documents => documents::run(cli.megabytes, cli.iterations).await,
             Scenario::Print => print::run(cli.clients, cli.iterations).await,
+            Scenario::Appointments => appointments::run(cli.clients, cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

@@ -560,7 +560,7 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
 }
 
 /// An audit record of `method` about `patient`, as the service writes one.
-async fn audit_record(
+pub(crate) async fn audit_record(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     tenant: uuid::Uuid,
     method: &str,
