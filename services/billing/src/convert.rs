@@ -147,6 +147,8 @@ fn source_to_pb(source: ChargeSource) -> pb::ChargeSource {
         ChargeSource::Adjustment => pb::ChargeSource::Adjustment,
         ChargeSource::Package => pb::ChargeSource::Package,
         ChargeSource::Investigation => pb::ChargeSource::Investigation,
+        ChargeSource::OutpatientVisit => pb::ChargeSource::OutpatientVisit,
+        ChargeSource::Registration => pb::ChargeSource::Registration,
     }
 }
 

@@ -2,8 +2,9 @@
 //! use case (`app/capture.rs`): the registry (a patient's sex and birth date, for DRG
 //! grouping), admissions (the account follows its admission; bed-days at
 //! discharge, reversed when undone; everything reversed when cancelled; emergency visits),
-//! encounters (procedures), surgery (completed operations) and inventory (stock issued to a
-//! patient or back from one). Idempotent: each charge names the fact it charges.
+//! encounters (procedures), surgery (completed operations), inventory (stock issued to a
+//! patient or back from one) and scheduling (outpatient visits as they end, registration fees
+//! at check-in where priced). Idempotent: each charge names the fact it charges.
 
 use std::sync::Arc;
 
@@ -20,11 +21,13 @@ use hmis_proto::events::admissions::{
 use hmis_proto::events::encounters::{DIAGNOSIS_RECORDED, PROCEDURE_RECORDED, REFERRAL_CREATED};
 use hmis_proto::events::inventory::PATIENT_STOCK_MOVED;
 use hmis_proto::events::patients::PATIENT_CHANGED;
+use hmis_proto::events::scheduling::{PATIENT_CHECKED_IN, VISIT_COMPLETED};
 use hmis_proto::events::surgery::OPERATION_COMPLETED;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
+use hmis_proto::openhmis::scheduling::v1 as scheduling_pb;
 use hmis_proto::openhmis::surgery::v1 as surgery_pb;
 use uuid::Uuid;
 
@@ -38,6 +41,7 @@ enum Source {
     Encounters,
     Surgery,
     Inventory,
+    Scheduling,
 }
 
 #[derive(Debug)]
@@ -54,6 +58,7 @@ pub(crate) fn subscriptions(billing: &Arc<Billing>) -> Vec<Subscription> {
         ("encounters", Source::Encounters),
         ("surgery", Source::Surgery),
         ("inventory", Source::Inventory),
+        ("scheduling", Source::Scheduling),
     ]
     .into_iter()
     .map(|(module, source)| Subscription {
@@ -309,6 +314,50 @@ fn from_inventory(event: &Event) -> Result<Option<Captured>, HandlerError> {
     }))
 }
 
+/// Outpatient visits as they end, and check-ins (a registration fee where one is priced).
+fn from_scheduling(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    let (ticket, department_id, clinic_code) = if event.event_type == VISIT_COMPLETED {
+        let completed: scheduling_pb::VisitCompleted = event.decode().map_err(HandlerError::new)?;
+        (
+            completed.ticket,
+            completed.department_id,
+            completed.clinic_code,
+        )
+    } else if event.event_type == PATIENT_CHECKED_IN {
+        let checked_in: scheduling_pb::PatientCheckedIn =
+            event.decode().map_err(HandlerError::new)?;
+        (
+            checked_in.ticket,
+            checked_in.department_id,
+            checked_in.clinic_code,
+        )
+    } else {
+        return Ok(None);
+    };
+    let ticket = ticket.ok_or_else(|| invalid("ticket"))?;
+    let (ticket_id, patient_id) = (
+        id(&ticket.id, "ticket id")?,
+        id(&ticket.patient_id, "patient id")?,
+    );
+    let department_id = id(&department_id, "department id")?;
+    if event.event_type == PATIENT_CHECKED_IN {
+        return Ok(Some(Captured::CheckedIn {
+            ticket_id,
+            patient_id,
+            at: time(ticket.arrive_time.as_ref(), "arrive time")?.unwrap_or(event.occurred_at),
+            department_id,
+        }));
+    }
+    Ok(Some(Captured::OutpatientVisit {
+        ticket_id,
+        patient_id,
+        clinic_code,
+        at: time(ticket.end_time.as_ref(), "end time")?.unwrap_or(event.occurred_at),
+        department_id,
+        clinician_id: optional_id(&ticket.clinician_id, "clinician id")?,
+    }))
+}
+
 impl Follower {
     fn read(&self, event: &Event) -> Result<Option<Captured>, HandlerError> {
         match self.source {
@@ -317,6 +366,7 @@ impl Follower {
             Source::Encounters => from_encounters(event),
             Source::Surgery => from_surgery(event),
             Source::Inventory => from_inventory(event),
+            Source::Scheduling => from_scheduling(event),
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::ManualClock;
+use hmis_proto::openhmis::billing::v1 as billing_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::iam::v1 as iam_pb;
@@ -863,6 +864,52 @@ async fn a_referral_is_booked_seen_and_followed_up_with_the_waits_the_desk_expec
     let seen = referrals(pb::ReferralStatus::Seen).await;
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].appointment_id, booked.id);
+
+    // Billing charges the visit to the patient's outpatient account by the clinic's code, by
+    // the clinician; no registration fee, since the tenant prices none.
+    let billing =
+        || billing_pb::billing_service_client::BillingServiceClient::new(app.channel.clone());
+    let charges = eventually("billing charges the visit", || async {
+        let accounts = billing()
+            .list_accounts(signed_in(
+                &office.admin,
+                billing_pb::ListAccountsRequest {
+                    patient_id: patient.clone(),
+                },
+            ))
+            .await
+            .expect("accounts")
+            .into_inner()
+            .accounts;
+        let outpatient = accounts
+            .iter()
+            .find(|account| account.admission_id.is_empty())?;
+        let account = billing()
+            .get_account(signed_in(
+                &office.admin,
+                billing_pb::GetAccountRequest {
+                    account_id: outpatient.id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("account")
+            .into_inner()
+            .account
+            .expect("account");
+        (!account.charges.is_empty()).then_some(account.charges)
+    })
+    .await;
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(
+        charges[0].source,
+        billing_pb::ChargeSource::OutpatientVisit as i32
+    );
+    assert_eq!(
+        (charges[0].code_system.as_str(), charges[0].code.as_str()),
+        ("clinic", "CARD-OP")
+    );
+    assert_eq!(charges[0].physician_id, office.cardiologist_id);
 
     // The 08:20 patient did not come.
     let no_show = scheduling(app)

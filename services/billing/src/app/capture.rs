@@ -1,6 +1,7 @@
 //! Charges captured from what other modules publish, never keyed in: bed-days at discharge
 //! (by the care level of each ward of the stay), procedures, operations, stock issued to a
-//! patient (and credited when it comes back), emergency visits. Each charge names the fact
+//! patient (and credited when it comes back), emergency visits, outpatient visits (priced by
+//! the clinic's code) and registration fees (only where priced). Each charge names the fact
 //! it charges (`source_key`), so a redelivered event charges nothing twice; an undone source
 //! (a discharge undone, an admission cancelled) reverses its charges once.
 
@@ -11,8 +12,9 @@ use hmis_platform::money::Money;
 use super::cases::{Discharge, Grouper, open_case, regroup, regroup_patient};
 use super::*;
 use crate::domain::{
-    ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM, PayerKind, Percent,
-    Period, Split, TariffKind, TariffUnit, accommodation_units, package_key, split, supply_price,
+    CLINIC_CODE_SYSTEM, ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM,
+    PayerKind, Percent, Period, REGISTRATION_FEE_CODE, Split, TariffKind, TariffUnit,
+    accommodation_units, package_key, split, supply_price,
 };
 use crate::error::Error;
 use crate::store::{self, AccountRow, AdmissionFacts, ChargeRow};
@@ -119,6 +121,22 @@ pub(crate) enum Captured {
         visit_id: Uuid,
         patient_id: Uuid,
         admission_id: Option<Uuid>,
+        at: DateTime<Utc>,
+        department_id: Uuid,
+    },
+    /// An outpatient visit ended (scheduling's `VisitCompleted`), priced by its clinic's code.
+    OutpatientVisit {
+        ticket_id: Uuid,
+        patient_id: Uuid,
+        clinic_code: String,
+        at: DateTime<Utc>,
+        department_id: Uuid,
+        clinician_id: Option<Uuid>,
+    },
+    /// A patient checked in at an outpatient clinic: a registration fee, where one is priced.
+    CheckedIn {
+        ticket_id: Uuid,
+        patient_id: Uuid,
         at: DateTime<Utc>,
         department_id: Uuid,
     },
@@ -391,6 +409,73 @@ async fn take(
                 quantity: one(),
                 unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
                 service_group: tariff.map(|t| t.service_group).unwrap_or_default(),
+                service_time: at,
+                department_id: Some(department_id),
+                physician_id: None,
+            };
+            charge(tx, &account, pricing, now).await?;
+        }
+        Captured::OutpatientVisit {
+            ticket_id,
+            patient_id,
+            clinic_code,
+            at,
+            department_id,
+            clinician_id,
+        } => {
+            let account = store::outpatient_account(tx, patient_id, now).await?;
+            let tariff = store::tariff_on(
+                tx,
+                TariffKind::Service,
+                CLINIC_CODE_SYSTEM,
+                &clinic_code,
+                at.date_naive(),
+            )
+            .await?;
+            let pricing = Pricing {
+                source: ChargeSource::OutpatientVisit,
+                source_key: format!("outpatient_visit:{ticket_id}"),
+                code_system: CLINIC_CODE_SYSTEM.to_owned(),
+                code: clinic_code,
+                description: (tariff.as_ref())
+                    .map_or_else(|| "Outpatient visit".to_owned(), |t| t.name.clone()),
+                quantity: one(),
+                unit_price: tariff.as_ref().and_then(|tariff| tariff.price),
+                service_group: tariff.map(|t| t.service_group).unwrap_or_default(),
+                service_time: at,
+                department_id: Some(department_id),
+                physician_id: clinician_id,
+            };
+            charge(tx, &account, pricing, now).await?;
+        }
+        Captured::CheckedIn {
+            ticket_id,
+            patient_id,
+            at,
+            department_id,
+        } => {
+            let tariff = store::tariff_on(
+                tx,
+                TariffKind::Service,
+                OWN_CODE_SYSTEM,
+                REGISTRATION_FEE_CODE,
+                at.date_naive(),
+            )
+            .await?;
+            // No registration fee unless the tenant prices one.
+            let Some(tariff) = tariff else {
+                return Ok(());
+            };
+            let account = store::outpatient_account(tx, patient_id, now).await?;
+            let pricing = Pricing {
+                source: ChargeSource::Registration,
+                source_key: format!("registration:{ticket_id}"),
+                code_system: OWN_CODE_SYSTEM.to_owned(),
+                code: REGISTRATION_FEE_CODE.to_owned(),
+                description: tariff.name.clone(),
+                quantity: one(),
+                unit_price: tariff.price,
+                service_group: tariff.service_group,
                 service_time: at,
                 department_id: Some(department_id),
                 physician_id: None,

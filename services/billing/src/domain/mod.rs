@@ -28,6 +28,8 @@ labels!(ChargeSource {
     Adjustment => "adjustment",
     Package => "package",
     Investigation => "investigation",
+    OutpatientVisit => "outpatient_visit",
+    Registration => "registration",
 });
 labels!(PayerKind { National => "national", Supplementary => "supplementary" });
 labels!(AccountStatus {
@@ -56,7 +58,9 @@ pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Optio
         ChargeSource::Procedure
         | ChargeSource::Operation
         | ChargeSource::EmergencyVisit
-        | ChargeSource::Investigation => Some(format!("service:{code_system}:{code}")),
+        | ChargeSource::Investigation
+        | ChargeSource::OutpatientVisit
+        | ChargeSource::Registration => Some(format!("service:{code_system}:{code}")),
         ChargeSource::Accommodation => Some(format!("accommodation:{code}")),
         ChargeSource::Supply => Some(format!("supply:{code}")),
         ChargeSource::Adjustment | ChargeSource::Package => None,
@@ -69,6 +73,10 @@ pub const DEFAULT_CARE_LEVEL: &str = "general";
 pub const OWN_CODE_SYSTEM: &str = "hmis";
 /// The service code an emergency visit is charged by.
 pub const EMERGENCY_VISIT_CODE: &str = "emergency-visit";
+/// The code system outpatient visits are priced in: a clinic's code (scheduling's).
+pub const CLINIC_CODE_SYSTEM: &str = "clinic";
+/// The tariff of a registration fee at an outpatient check-in (charged only where it exists).
+pub const REGISTRATION_FEE_CODE: &str = "registration-fee";
 /// The supply tariff code that applies to every item without a rule of its own.
 pub const ANY_ITEM: &str = "*";
 

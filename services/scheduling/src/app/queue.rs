@@ -104,6 +104,7 @@ impl Scheduling {
                 ticket: Some(ticket.clone()),
                 department_id,
                 facility_id,
+                clinic_code: clinic.code.clone(),
             };
             self.outbox
                 .publish(tx, event_type, &id, &event, now)
@@ -113,6 +114,7 @@ impl Scheduling {
                 ticket: Some(ticket.clone()),
                 department_id,
                 facility_id,
+                clinic_code: clinic.code.clone(),
             };
             self.outbox
                 .publish(tx, event_type, &id, &event, now)
