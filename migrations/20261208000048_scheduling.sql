@@ -100,8 +100,9 @@ CREATE TABLE scheduling.slots (
 CREATE UNIQUE INDEX slots_once ON scheduling.slots
     (tenant_id, clinic_id, coalesce(clinician_id, '00000000-0000-0000-0000-000000000000'),
      lower(during));
--- The search for free places: a clinic's open slots with room left, by start.
-CREATE INDEX slots_free ON scheduling.slots (tenant_id, clinic_id, lower(during))
+-- The search for free places: a clinic's open slots with room left, in the order the search
+-- answers (start, then id), so the first ones are read and no more, whatever the plan.
+CREATE INDEX slots_free ON scheduling.slots (tenant_id, clinic_id, lower(during), id)
     WHERE NOT blocked AND booked < capacity;
 CREATE INDEX slots_by_facility ON scheduling.slots USING gist (tenant_id, facility_id, during);
 
@@ -230,16 +231,28 @@ CREATE UNIQUE INDEX waiting_list_one_per_patient ON scheduling.waiting_list
 CREATE INDEX waiting_list_first ON scheduling.waiting_list (tenant_id, clinic_id, created_at)
     WHERE status = 'waiting';
 
+-- What booking checks of the registry's patients (death, merge), kept from its events so a
+-- booking is not also an audited read in the registry; an unknown patient is asked for.
+CREATE TABLE scheduling.known_patients (
+    tenant_id   uuid    NOT NULL,
+    patient_id  uuid    NOT NULL,
+    version     bigint  NOT NULL,
+    deceased    boolean NOT NULL,
+    merged_into uuid,
+    PRIMARY KEY (tenant_id, patient_id)
+);
+
 GRANT SELECT, INSERT, UPDATE ON scheduling.clinics, scheduling.slots, scheduling.appointments,
-    scheduling.referrals, scheduling.queue_counters, scheduling.tickets, scheduling.waiting_list
-    TO openhmis_app;
+    scheduling.referrals, scheduling.queue_counters, scheduling.tickets, scheduling.waiting_list,
+    scheduling.known_patients TO openhmis_app;
 GRANT SELECT, INSERT ON scheduling.weekly_schedules, scheduling.holidays, scheduling.leave
     TO openhmis_app;
 SELECT platform.enable_tenant_rls(t)
 FROM unnest(ARRAY['scheduling.clinics', 'scheduling.weekly_schedules', 'scheduling.holidays',
                   'scheduling.leave', 'scheduling.slots', 'scheduling.appointments',
                   'scheduling.referrals', 'scheduling.queue_counters',
-                  'scheduling.tickets', 'scheduling.waiting_list']::regclass[]) AS t;
+                  'scheduling.tickets', 'scheduling.waiting_list',
+                  'scheduling.known_patients']::regclass[]) AS t;
 
 -- The hold job finds expired holds across tenants, then lets each go inside its tenant's
 -- transaction: the worker may read just enough to find them.

@@ -3,6 +3,9 @@
 //! registry's contract by [`PatientsClient`]. This crate is the one place another module meets
 //! the registry's wire types, so a module depends on it, never on the registry.
 //!
+//! Modules that keep what they check of patients (death, merge) read the registry's
+//! `PatientChanged` events through [`patient_changed`].
+//!
 //! Every call is made on behalf of the caller ([`forwarded`]): the registry authorizes the
 //! same person the outer call serves and audits its read of the record under that person.
 
@@ -144,4 +147,41 @@ impl PatientsClient {
             .ok_or(PatientsError::Malformed("registered newborn"))?;
         answered_id(&registered.id, "newborn id")
     }
+}
+
+/// What a `PatientChanged` event tells the modules that keep a patient's facts: its version
+/// (a kept row only moves to a newer one), death and merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangedPatient {
+    pub id: Uuid,
+    pub version: i64,
+    pub deceased: bool,
+    pub merged_into: Option<Uuid>,
+}
+
+/// The patient `event` tells of, if it is the registry's `PatientChanged`.
+pub fn patient_changed(
+    event: &hmis_platform::outbox::Event,
+) -> Result<Option<ChangedPatient>, hmis_platform::outbox::HandlerError> {
+    use hmis_platform::outbox::HandlerError;
+    if event.event_type != hmis_proto::events::patients::PATIENT_CHANGED {
+        return Ok(None);
+    }
+    let invalid = |what: &str| HandlerError::new(format!("an event's {what} is not valid"));
+    let changed: pb::PatientChanged = event.decode().map_err(HandlerError::new)?;
+    let patient = changed.patient.ok_or_else(|| invalid("patient"))?;
+    let id = Uuid::parse_str(&patient.id).map_err(|_| invalid("patient id"))?;
+    let merged_into = match patient.merged_into_id.as_str() {
+        "" => None,
+        merged => Some(Uuid::parse_str(merged).map_err(|_| invalid("merged_into_id"))?),
+    };
+    let version = hmis_platform::types::Version::parse_etag(&patient.etag)
+        .map_err(|_| invalid("etag"))?
+        .get();
+    Ok(Some(ChangedPatient {
+        id,
+        version,
+        deceased: patient.deceased,
+        merged_into,
+    }))
 }

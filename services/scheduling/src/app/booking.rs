@@ -160,29 +160,75 @@ impl Scheduling {
             .await
     }
 
-    /// The slot a request names in `field` and its clinic. Holds of the slot expired by
-    /// now are let go first, in a transaction of their own: the places they free (and the
-    /// offers to the waiting list) stand whether or not the booking then succeeds.
-    async fn slot_and_clinic(
+    /// The slot a booking names in `field`, its clinic and what the registry announced of the
+    /// patient, in one statement. Holds of the slot expired by now are let go first, in this
+    /// transaction of their own: the places they free (and the offers to the waiting list)
+    /// stand whether or not the booking then succeeds.
+    async fn slot_to_book(
         &self,
         context: &RequestContext,
-        slot_id: Uuid,
-        field: &'static str,
-    ) -> Result<(SlotRow, ClinicRow)> {
+        (slot_id, field): (Uuid, &'static str),
+        patient_id: Uuid,
+    ) -> Result<store::SlotToBook> {
         let now = self.calls.now();
         self.calls
             .transaction(context, async |tx| {
-                let slot = match store::get_slot(tx, slot_id).await {
-                    Err(Error::NotFound(_)) => return Err(Error::invalid(field, "was not found")),
-                    found => found?,
+                let Some(found) = store::slot_to_book(tx, slot_id, Some(patient_id), now).await?
+                else {
+                    return Err(Error::invalid(field, "was not found"));
                 };
-                if store::has_expired_holds(tx, slot.id, now).await? {
-                    self.let_holds_go(tx, slot.id, now).await?;
+                if found.expired_holds {
+                    self.let_holds_go(tx, slot_id, now).await?;
                 }
-                let clinic = store::get_clinic(tx, slot.clinic_id, false).await?;
-                Ok((slot, clinic))
+                Ok(found)
             })
             .await
+    }
+
+    /// That the patient may be booked (registered, not merged away, alive): from what the
+    /// registry's events told scheduling (`known`, read with the call's first statement), or,
+    /// for a patient not announced yet, from the registry.
+    pub(crate) async fn check_patient(
+        &self,
+        context: &RequestContext,
+        patient_id: Uuid,
+        known: Option<Option<(bool, Option<Uuid>)>>,
+    ) -> Result<()> {
+        let known = match known {
+            Some(known) => known,
+            None => {
+                self.calls
+                    .transaction(context, async |tx| {
+                        store::known_patient(tx, patient_id).await
+                    })
+                    .await?
+            }
+        };
+        match known {
+            Some((_, Some(survivor))) => Err(Error::precondition(format!(
+                "the patient record was merged into {survivor}; use that record"
+            ))),
+            Some((true, None)) => Err(Error::precondition("the patient is recorded as deceased")),
+            Some((false, None)) => Ok(()),
+            None => self.directory.check_patient(context, patient_id).await,
+        }
+    }
+
+    /// Takes a place of slot `slot_id` in the caller's transaction: a free one, else (full,
+    /// unless holds expired since the slot was read) after letting expired holds go, when the
+    /// database decides. The slot as it is now and the patients whose holds were let go or
+    /// offered a place.
+    pub(crate) async fn take_place(
+        &self,
+        tx: &mut TenantTx,
+        slot_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(SlotRow, Vec<Uuid>)> {
+        if let Some(slot) = store::take_free_place(tx, slot_id).await? {
+            return Ok((slot, Vec::new()));
+        }
+        let patients = self.let_holds_go(tx, slot_id, now).await?;
+        Ok((store::take_places(tx, slot_id, 1).await?, patients))
     }
 
     /// That `referral_id` may be booked for the patient in the clinic (locked in `tx`).
@@ -230,20 +276,19 @@ impl Scheduling {
             return Ok(replayed);
         }
         let patient_id = booking.patient_id;
-        let (slot, clinic) = self
-            .slot_and_clinic(context, booking.slot_id, "slot_id")
-            .await?;
+        let found = (self.slot_to_book(context, (booking.slot_id, "slot_id"), patient_id)).await?;
+        let (slot, clinic) = (found.slot, found.clinic);
         if let Err(denied) = context.authorize(BOOK, &clinic_target(&clinic)) {
             return Err(self.calls.refuse(context, &[patient_id], denied).await);
         }
         let now = self.calls.now();
         bookable(&slot, now, "slot_id")?;
-        self.directory.check_patient(context, patient_id).await?;
+        self.check_patient(context, patient_id, Some(found.patient))
+            .await?;
         let response = self
             .calls
             .write(context, &method, &booking.key, message, async |tx| {
-                let mut patients = self.let_holds_go(tx, slot.id, now).await?;
-                let slot = store::take_places(tx, slot.id, 1).await?;
+                let (slot, mut patients) = self.take_place(tx, slot.id, now).await?;
                 bookable(&slot, now, "slot_id")?;
                 if let Some(referral_id) = booking.referral_id {
                     Self::check_referral(tx, referral_id, patient_id, &clinic).await?;
@@ -383,8 +428,7 @@ impl Scheduling {
                         "is the appointment's slot already",
                     ));
                 }
-                let mut patients = self.let_holds_go(tx, target.id, now).await?;
-                let target = store::take_places(tx, target.id, 1).await?;
+                let (target, mut patients) = self.take_place(tx, target.id, now).await?;
                 bookable(&target, now, "slot_id")?;
                 store::take_places(tx, row.slot_id, -1).await?;
                 patients.extend(self.offer_freed(tx, row.slot_id, now).await?);

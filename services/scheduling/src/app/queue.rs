@@ -171,7 +171,7 @@ impl Scheduling {
             if !clinic.active {
                 return Err(Error::invalid("clinic_id", "is closed"));
             }
-            self.directory.check_patient(context, patient_id).await?;
+            self.check_patient(context, patient_id, None).await?;
         }
         let zone = self
             .directory
@@ -440,8 +440,7 @@ impl Scheduling {
         context
             .authorize(BOOK, &clinic_target(&clinic))
             .map_err(refused(vec![patient_id]))?;
-        self.let_holds_go(tx, slot.id, now).await?;
-        let slot = store::take_places(tx, slot.id, 1).await?;
+        let (slot, _) = self.take_place(tx, slot.id, now).await?;
         if slot.blocked || slot.start_time <= now {
             return Err(Error::invalid(
                 "follow_up_slot_id",

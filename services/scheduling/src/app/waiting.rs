@@ -120,7 +120,7 @@ impl Scheduling {
         if let Err(denied) = context.authorize(BOOK, &clinic_target(&clinic)) {
             return Err(self.calls.refuse(context, &[patient_id], denied).await);
         }
-        self.directory.check_patient(context, patient_id).await?;
+        self.check_patient(context, patient_id, None).await?;
         let zone = self
             .directory
             .time_zone(context, clinic.facility_id)

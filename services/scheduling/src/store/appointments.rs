@@ -134,21 +134,6 @@ pub async fn expire_holds_of_slot(
     .await?)
 }
 
-/// Whether slot `slot_id` has holds expired at `now` not yet let go.
-pub async fn has_expired_holds(
-    tx: &mut TenantTx,
-    slot_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM scheduling.appointments          WHERE slot_id = $1 AND status = 'held' AND hold_until <= $2)",
-    )
-    .bind(slot_id)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?)
-}
-
 /// Slots with holds expired at `now`, across tenants (the hold job's scan, as the worker).
 pub async fn slots_with_expired_holds(
     worker_pool: &sqlx::PgPool,

@@ -290,6 +290,110 @@ pub struct SlotRow {
 const SLOT_COLUMNS: &str = "id, clinic_id, clinician_id, room_id, \
      lower(during) AS start_time, upper(during) AS end_time, capacity, booked, blocked";
 
+/// A slot as a booking reads it first: with its clinic, whether it has holds expired at `now`
+/// not yet let go, and whether the registry's patient `patient_id` is known dead or merged
+/// (none: not announced yet), in one statement.
+pub struct SlotToBook {
+    pub slot: SlotRow,
+    pub clinic: ClinicRow,
+    pub expired_holds: bool,
+    pub patient: Option<(bool, Option<Uuid>)>,
+}
+
+pub async fn slot_to_book(
+    tx: &mut TenantTx,
+    id: Uuid,
+    patient_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<SlotToBook>> {
+    let row: Option<SlotToBookRow> = sqlx::query_as(
+        "SELECT s.id, s.clinic_id, s.clinician_id, s.room_id, lower(s.during) AS start_time, \
+         upper(s.during) AS end_time, s.capacity, s.booked, s.blocked, \
+         c.department_id, c.facility_id, c.code, c.name, c.kind, c.slot_minutes, \
+         c.capacity AS clinic_capacity, c.active, c.version, \
+         EXISTS (SELECT 1 FROM scheduling.appointments a WHERE a.slot_id = s.id \
+                 AND a.status = 'held' AND a.hold_until <= $3) AS expired_holds, \
+         k.deceased, k.merged_into, k.patient_id IS NOT NULL AS known \
+         FROM scheduling.slots s \
+         JOIN scheduling.clinics c ON c.tenant_id = s.tenant_id AND c.id = s.clinic_id \
+         LEFT JOIN scheduling.known_patients k ON k.patient_id = $2 \
+         WHERE s.id = $1",
+    )
+    .bind(id)
+    .bind(patient_id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|row| SlotToBook {
+        slot: SlotRow {
+            id: row.id,
+            clinic_id: row.clinic_id,
+            clinician_id: row.clinician_id,
+            room_id: row.room_id,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            capacity: row.capacity,
+            booked: row.booked,
+            blocked: row.blocked,
+        },
+        clinic: ClinicRow {
+            id: row.clinic_id,
+            department_id: row.department_id,
+            facility_id: row.facility_id,
+            code: row.code,
+            name: row.name,
+            kind: row.kind,
+            slot_minutes: row.slot_minutes,
+            capacity: row.clinic_capacity,
+            active: row.active,
+            version: row.version,
+        },
+        expired_holds: row.expired_holds,
+        patient: row
+            .known
+            .then_some((row.deceased.unwrap_or(false), row.merged_into)),
+    }))
+}
+
+#[derive(FromRow)]
+struct SlotToBookRow {
+    id: Uuid,
+    clinic_id: Uuid,
+    clinician_id: Option<Uuid>,
+    room_id: Option<Uuid>,
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    capacity: i32,
+    booked: i32,
+    blocked: bool,
+    department_id: Uuid,
+    facility_id: Uuid,
+    code: String,
+    name: String,
+    kind: ClinicKind,
+    slot_minutes: i32,
+    clinic_capacity: i32,
+    active: bool,
+    version: i64,
+    expired_holds: bool,
+    deceased: Option<bool>,
+    merged_into: Option<Uuid>,
+    known: bool,
+}
+
+/// Whether the registry's patient is known dead or merged (none: not announced yet).
+pub async fn known_patient(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+) -> Result<Option<(bool, Option<Uuid>)>> {
+    Ok(sqlx::query_as(
+        "SELECT deceased, merged_into FROM scheduling.known_patients WHERE patient_id = $1",
+    )
+    .bind(patient_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 pub async fn get_slot(tx: &mut TenantTx, id: Uuid) -> Result<SlotRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SLOT_COLUMNS} FROM scheduling.slots WHERE id = $1"
@@ -330,6 +434,18 @@ pub async fn free_slots(
     .bind(until)
     .bind(limit)
     .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Takes a place of slot `id` if it has one free (none: full); the database's check still
+/// stands behind it. The slot as it is now.
+pub async fn take_free_place(tx: &mut TenantTx, id: Uuid) -> Result<Option<SlotRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE scheduling.slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity \
+         RETURNING {SLOT_COLUMNS}"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
     .await?)
 }
 

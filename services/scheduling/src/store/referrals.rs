@@ -1,4 +1,5 @@
-//! Referrals each department has to see, kept from the encounters' events.
+//! What scheduling keeps of other modules' events: the referrals each department has to see
+//! (encounters) and the registry's patients (death, merge).
 
 use chrono::{DateTime, Utc};
 use hmis_platform::TenantTx;
@@ -102,4 +103,28 @@ pub async fn referrals_to_see(
     .bind(status)
     .fetch_all(&mut **tx)
     .await?)
+}
+
+/// Keeps what the registry said of a patient, unless a newer version is kept already.
+pub async fn keep_patient(
+    tx: &mut TenantTx,
+    patient_id: Uuid,
+    version: i64,
+    (deceased, merged_into): (bool, Option<Uuid>),
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO scheduling.known_patients (tenant_id, patient_id, version, deceased, \
+         merged_into) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, patient_id) DO UPDATE SET version = EXCLUDED.version, \
+         deceased = EXCLUDED.deceased, merged_into = EXCLUDED.merged_into \
+         WHERE scheduling.known_patients.version < EXCLUDED.version",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(patient_id)
+    .bind(version)
+    .bind(deceased)
+    .bind(merged_into)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
