@@ -86,6 +86,10 @@ CREATE TABLE scheduling.slots (
     room_id      uuid,
     facility_id  uuid      NOT NULL,
     during       tstzrange NOT NULL CHECK (NOT isempty(during)),
+    -- The start as a column of its own: comparing timestamps is leakproof, so the search's
+    -- bounds on it are index conditions under row-level security (lower(during) is not, and
+    -- would be a filter over every free slot of the clinic).
+    starts_at    timestamptz GENERATED ALWAYS AS (lower(during)) STORED,
     capacity     int       NOT NULL CHECK (capacity BETWEEN 1 AND 100),
     booked       int       NOT NULL DEFAULT 0,
     blocked      boolean   NOT NULL DEFAULT false,
@@ -102,7 +106,7 @@ CREATE UNIQUE INDEX slots_once ON scheduling.slots
      lower(during));
 -- The search for free places: a clinic's open slots with room left, in the order the search
 -- answers (start, then id), so the first ones are read and no more, whatever the plan.
-CREATE INDEX slots_free ON scheduling.slots (tenant_id, clinic_id, lower(during), id)
+CREATE INDEX slots_free ON scheduling.slots (tenant_id, clinic_id, starts_at, id)
     WHERE NOT blocked AND booked < capacity;
 CREATE INDEX slots_by_facility ON scheduling.slots USING gist (tenant_id, facility_id, during);
 
@@ -114,6 +118,8 @@ CREATE TABLE scheduling.appointments (
     clinician_id  uuid,
     patient_id    uuid        NOT NULL,
     during        tstzrange   NOT NULL,
+    -- The start as a column of its own, for index conditions under row-level security.
+    starts_at     timestamptz GENERATED ALWAYS AS (lower(during)) STORED,
     status        text        NOT NULL CHECK (status IN ('held', 'booked', 'checked_in',
                       'completed', 'cancelled', 'no_show', 'expired')),
     channel       text        NOT NULL CHECK (channel IN ('desk', 'kiosk', 'phone', 'online')),
@@ -132,7 +138,7 @@ CREATE TABLE scheduling.appointments (
         EXCLUDE USING gist (tenant_id WITH =, patient_id WITH =, during WITH &&)
         WHERE (status IN ('held', 'booked', 'checked_in'))
 );
-CREATE INDEX appointments_of_clinic ON scheduling.appointments (tenant_id, clinic_id, lower(during));
+CREATE INDEX appointments_of_clinic ON scheduling.appointments (tenant_id, clinic_id, starts_at);
 CREATE INDEX appointments_of_patient ON scheduling.appointments (tenant_id, patient_id);
 CREATE INDEX appointments_of_slot ON scheduling.appointments (tenant_id, slot_id);
 -- One appointment per referral while it stands.

@@ -189,8 +189,7 @@ pub async fn run(clients: usize, iterations: usize) -> anyhow::Result<()> {
                     "SELECT id, clinic_id, clinician_id, room_id, lower(during), upper(during), \
                      capacity, booked, blocked FROM scheduling.slots WHERE tenant_id = $1 \
                      AND clinic_id = $2 AND NOT blocked AND booked < capacity \
-                     AND lower(during) >= $3 AND lower(during) < $4 \
-                     ORDER BY lower(during), id LIMIT 20",
+                     AND starts_at >= $3 AND starts_at < $4 ORDER BY starts_at, id LIMIT 20",
                 )
                 .bind(tenant)
                 .bind(clinic_id)

@@ -206,9 +206,8 @@ impl Scheduling {
                             status: Some(AppointmentStatus::CheckedIn),
                             ..AppointmentChange::default()
                         };
+                        // PatientCheckedIn below tells of it, naming the appointment.
                         let row = store::change_appointment(tx, row.id, &checked_in).await?;
-                        self.publish_appointment(tx, events::APPOINTMENT_BOOKED, &row, now)
-                            .await?;
                         Some((row.id, row.start_time))
                     }
                     None => None,

@@ -156,7 +156,7 @@ pub async fn appointments_of_clinic(
 ) -> Result<Vec<AppointmentRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {APPOINTMENT_COLUMNS} FROM scheduling.appointments WHERE clinic_id = $1 \
-         AND lower(during) >= $2 AND lower(during) < $3 ORDER BY lower(during), created_at"
+         AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at, created_at"
     )))
     .bind(clinic_id)
     .bind(from)

@@ -426,7 +426,7 @@ pub async fn free_slots(
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SLOT_COLUMNS} FROM scheduling.slots WHERE clinic_id = $1 \
          AND ($2::uuid IS NULL OR clinician_id = $2) AND NOT blocked AND booked < capacity \
-         AND lower(during) >= $3 AND lower(during) < $4 ORDER BY lower(during), id LIMIT $5"
+         AND starts_at >= $3 AND starts_at < $4 ORDER BY starts_at, id LIMIT $5"
     )))
     .bind(clinic_id)
     .bind(clinician_id)

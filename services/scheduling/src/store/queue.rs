@@ -199,7 +199,7 @@ pub async fn clinic_report(
          slots AS (SELECT s.clinic_id, s.clinician_id, sum(s.capacity) AS offered, \
                    sum(s.booked) AS taken FROM scheduling.slots s \
                    WHERE s.clinic_id IN (SELECT id FROM clinics) AND NOT s.blocked \
-                   AND lower(s.during) >= $2 AND lower(s.during) < $3 \
+                   AND s.starts_at >= $2 AND s.starts_at < $3 \
                    GROUP BY s.clinic_id, s.clinician_id), \
          due AS (SELECT a.clinic_id, a.clinician_id, count(*) AS appointments, \
                  count(*) FILTER (WHERE a.status IN ('checked_in', 'completed')) AS visits, \
@@ -209,7 +209,7 @@ pub async fn clinic_report(
                      FILTER (WHERE a.status IN ('checked_in', 'completed', 'no_show', 'booked')) \
                      AS days_to_visit \
                  FROM scheduling.appointments a WHERE a.clinic_id IN (SELECT id FROM clinics) \
-                 AND a.status <> 'expired' AND lower(a.during) >= $2 AND lower(a.during) < $3 \
+                 AND a.status <> 'expired' AND a.starts_at >= $2 AND a.starts_at < $3 \
                  GROUP BY a.clinic_id, a.clinician_id), \
          seen AS (SELECT t.clinic_id, coalesce(a.clinician_id, t.clinician_id) AS clinician_id, \
                   count(*) FILTER (WHERE t.appointment_id IS NULL AND t.status <> 'left') \
