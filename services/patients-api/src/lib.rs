@@ -149,6 +149,24 @@ impl PatientsClient {
     }
 }
 
+/// Why nothing new may be booked, opened or planned for a patient: the record was merged
+/// into another (act on that one), or the patient is recorded as deceased. None: go on.
+pub fn refusal(deceased: bool, merged_into: Option<Uuid>) -> Option<String> {
+    match merged_into {
+        Some(survivor) => Some(format!(
+            "the patient record was merged into {survivor}; use that record"
+        )),
+        None => deceased.then(|| "the patient is recorded as deceased".to_owned()),
+    }
+}
+
+impl PatientFacts {
+    /// Why nothing new may be done for this patient ([`refusal`]); none: go on.
+    pub fn refusal(&self) -> Option<String> {
+        refusal(self.deceased, self.merged_into)
+    }
+}
+
 /// What a `PatientChanged` event tells the modules that keep a patient's facts: its version
 /// (a kept row only moves to a newer one), death and merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,15 +135,10 @@ impl Directory {
                 PatientsError::Status(status) => not_found("patient_id")(status),
                 PatientsError::Malformed(what) => Error::corrupt(what),
             })?;
-        if let Some(survivor) = patient.merged_into {
-            return Err(Error::precondition(format!(
-                "the patient record was merged into {survivor}; use that record"
-            )));
+        match patient.refusal() {
+            Some(reason) => Err(Error::precondition(reason)),
+            None => Ok(()),
         }
-        if patient.deceased {
-            return Err(Error::precondition("the patient is recorded as deceased"));
-        }
-        Ok(())
     }
 
     /// That `admission_id` is the patient's open admission.

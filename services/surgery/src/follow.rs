@@ -6,14 +6,13 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use hmis_patients_api::patient_changed;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
 use hmis_platform::types::Version;
 use hmis_platform::{Database, TenantTx};
 use hmis_proto::events::admissions::admission_of;
-use hmis_proto::events::patients::PATIENT_CHANGED;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
-use hmis_proto::openhmis::patients::v1 as patients_pb;
 use uuid::Uuid;
 
 use crate::store;
@@ -63,24 +62,13 @@ fn version(etag: &str) -> Result<i64, HandlerError> {
 }
 
 async fn keep_patient(tx: &mut TenantTx, event: &Event) -> Result<(), HandlerError> {
-    if event.event_type != PATIENT_CHANGED {
+    let Some(patient) = patient_changed(event)? else {
         return Ok(());
-    }
-    let changed: patients_pb::PatientChanged = event.decode().map_err(HandlerError::new)?;
-    let patient = changed.patient.ok_or_else(|| invalid("patient"))?;
-    let merged_into = match patient.merged_into_id.as_str() {
-        "" => None,
-        merged => Some(id(merged, "merged_into_id")?),
     };
-    let facts = (patient.deceased, merged_into);
-    store::keep_patient(
-        tx,
-        id(&patient.id, "patient id")?,
-        version(&patient.etag)?,
-        facts,
-    )
-    .await
-    .map_err(HandlerError::new)
+    let facts = (patient.deceased, patient.merged_into);
+    store::keep_patient(tx, patient.id, patient.version, facts)
+        .await
+        .map_err(HandlerError::new)
 }
 
 async fn keep_admission(tx: &mut TenantTx, event: &Event) -> Result<(), HandlerError> {

@@ -602,6 +602,39 @@ async fn a_hold_not_confirmed_in_time_lets_its_place_go() {
         free.iter().any(|slot| slot.id == other.id),
         "the place is free again"
     );
+
+    // The cardiologist's leave on Wednesday the 10th closes its 12 slots, and names the
+    // appointment booked in one to be rescheduled.
+    let wednesday = office.free(utc("2027-03-10", 0, 0)).await[3].clone();
+    let moved = office
+        .book(&office.desk, &wednesday.id, &second)
+        .await
+        .expect("booked on Wednesday");
+    let leave = scheduling(&office.app)
+        .add_leave(signed_in(
+            &office.admin,
+            pb::AddLeaveRequest {
+                request_id: request_id(),
+                clinician_id: office.cardiologist_id.clone(),
+                first_day: "2027-03-10".to_owned(),
+                last_day: "2027-03-10".to_owned(),
+                reason: "conference".to_owned(),
+                facility_id: office.facility_id.clone(),
+            },
+        ))
+        .await
+        .expect("leave")
+        .into_inner();
+    assert_eq!(leave.blocked_slots, 12);
+    let ids: Vec<&str> = leave.to_reschedule.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, [moved.id.as_str()]);
+    let after = office.free(utc("2027-03-10", 0, 0)).await;
+    assert!(
+        after.is_empty(),
+        "no free slot on the day of leave or after: {after:?}"
+    );
+    let closed = office.book(&office.desk, &wednesday.id, &first).await;
+    assert_eq!(closed.expect_err("closed").code(), Code::FailedPrecondition);
     office.app.stop().await;
 }
 

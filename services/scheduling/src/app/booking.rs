@@ -11,7 +11,7 @@ use hmis_proto::openhmis::scheduling::v1 as pb;
 use super::*;
 use crate::convert::{appointment_to_pb, referral_to_pb, slot_to_pb};
 use crate::domain::{AppointmentStatus, Channel, ReferralStatus, WaitingStatus};
-use crate::store::{AppointmentChange, AppointmentRow, SlotRow};
+use crate::store::{AppointmentChange, AppointmentRow, NewAppointment, SlotRow};
 
 /// What a FindFreeSlots call asks for, parsed.
 #[derive(Debug)]
@@ -205,11 +205,12 @@ impl Scheduling {
             }
         };
         match known {
-            Some((_, Some(survivor))) => Err(Error::precondition(format!(
-                "the patient record was merged into {survivor}; use that record"
-            ))),
-            Some((true, None)) => Err(Error::precondition("the patient is recorded as deceased")),
-            Some((false, None)) => Ok(()),
+            Some((deceased, merged_into)) => {
+                match hmis_patients_api::refusal(deceased, merged_into) {
+                    Some(reason) => Err(Error::precondition(reason)),
+                    None => Ok(()),
+                }
+            }
             None => self.directory.check_patient(context, patient_id).await,
         }
     }
@@ -293,31 +294,15 @@ impl Scheduling {
                 if let Some(referral_id) = booking.referral_id {
                     Self::check_referral(tx, referral_id, patient_id, &clinic).await?;
                 }
-                let (status, hold_until) = match booking.hold_minutes {
-                    Some(minutes) => (
-                        AppointmentStatus::Held,
-                        Some(now + Duration::minutes(i64::from(minutes))),
-                    ),
-                    None => (AppointmentStatus::Booked, None),
-                };
-                let row = AppointmentRow {
-                    id: Uuid::now_v7(),
-                    slot_id: slot.id,
-                    clinic_id: clinic.id,
-                    clinician_id: slot.clinician_id,
+                let new = NewAppointment {
                     patient_id,
-                    start_time: slot.start_time,
-                    end_time: slot.end_time,
-                    status,
                     channel: booking.channel,
-                    hold_until,
+                    hold_until: (booking.hold_minutes)
+                        .map(|minutes| now + Duration::minutes(i64::from(minutes))),
                     referral_id: booking.referral_id,
                     booked_by: context.user_id(),
-                    created_at: now,
-                    cancel_reason: String::new(),
-                    cancelled_by: None,
-                    version: 1,
                 };
+                let row = AppointmentRow::new(&slot, new, now);
                 store::insert_appointment(tx, &row).await?;
                 if let Some(referral_id) = booking.referral_id {
                     store::mark_referral(tx, referral_id, ReferralStatus::Booked, Some(row.id))

@@ -14,7 +14,9 @@ use crate::domain::{
     AppointmentStatus, Channel, EARLIEST_CHECK_IN_MINUTES, QueuePriority, ReferralStatus,
     TicketStatus, VisitOutcome, Waiting, calling_key,
 };
-use crate::store::{AppointmentChange, AppointmentRow, NewTicket, TicketChange, TicketRow};
+use crate::store::{
+    AppointmentChange, AppointmentRow, NewAppointment, NewTicket, TicketChange, TicketRow,
+};
 
 /// What a CheckIn call asks for, parsed: an appointment, or a walk-in to a clinic.
 #[derive(Debug)]
@@ -446,24 +448,14 @@ impl Scheduling {
                 "is closed or has started; choose a later slot",
             ));
         }
-        let row = AppointmentRow {
-            id: Uuid::now_v7(),
-            slot_id: slot.id,
-            clinic_id: clinic.id,
-            clinician_id: slot.clinician_id,
+        let new = NewAppointment {
             patient_id,
-            start_time: slot.start_time,
-            end_time: slot.end_time,
-            status: AppointmentStatus::Booked,
             channel: Channel::Desk,
             hold_until: None,
             referral_id: None,
             booked_by: context.user_id(),
-            created_at: now,
-            cancel_reason: String::new(),
-            cancelled_by: None,
-            version: 1,
         };
+        let row = AppointmentRow::new(&slot, new, now);
         store::insert_appointment(tx, &row).await?;
         self.publish_appointment(tx, events::APPOINTMENT_BOOKED, &row, now)
             .await?;

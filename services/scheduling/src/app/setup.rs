@@ -75,6 +75,25 @@ fn authorize_facility(context: &RequestContext, facility_id: Uuid) -> Result<()>
     Ok(())
 }
 
+/// Blocks the open slots of a facility's days (or one clinician's) in `bounds` and puts the
+/// appointments in them, to be rescheduled, on record: how many slots, and the appointments.
+async fn close(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    (facility_id, clinician_id): (Uuid, Option<Uuid>),
+    bounds: (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> Result<(i32, Vec<pb::Appointment>)> {
+    let blocked = store::block_slots(tx, facility_id, clinician_id, bounds).await?;
+    let affected = store::appointments_in_blocked(tx, facility_id, clinician_id, bounds).await?;
+    let patients: Vec<Uuid> = affected.iter().map(|a| a.patient_id).collect();
+    record(tx, context, &patients, now).await?;
+    Ok((
+        i32::try_from(blocked).unwrap_or(i32::MAX),
+        affected.iter().map(appointment_to_pb).collect(),
+    ))
+}
+
 impl Scheduling {
     pub(crate) async fn create_clinic(
         &self,
@@ -246,14 +265,11 @@ impl Scheduling {
             .write(context, &method, &new.key, message, async |tx| {
                 let facility_day = (new.facility_id, new.day, new.name.as_str());
                 store::insert_holiday(tx, facility_day, context.user_id(), now).await?;
-                let blocked = store::block_slots(tx, new.facility_id, None, bounds).await?;
-                let affected =
-                    store::appointments_in_blocked(tx, new.facility_id, None, bounds).await?;
-                let patients: Vec<Uuid> = affected.iter().map(|a| a.patient_id).collect();
-                record(tx, context, &patients, now).await?;
+                let (blocked_slots, to_reschedule) =
+                    close(tx, context, (new.facility_id, None), bounds, now).await?;
                 Ok(pb::AddHolidayResponse {
-                    blocked_slots: i32::try_from(blocked).unwrap_or(i32::MAX),
-                    to_reschedule: affected.iter().map(appointment_to_pb).collect(),
+                    blocked_slots,
+                    to_reschedule,
                 })
             })
             .await
@@ -287,15 +303,11 @@ impl Scheduling {
                     reason: new.reason.as_str(),
                 };
                 store::insert_leave(tx, &leave, context.user_id(), now).await?;
-                let clinician = Some(new.clinician_id);
-                let blocked = store::block_slots(tx, new.facility_id, clinician, bounds).await?;
-                let affected =
-                    store::appointments_in_blocked(tx, new.facility_id, clinician, bounds).await?;
-                let patients: Vec<Uuid> = affected.iter().map(|a| a.patient_id).collect();
-                record(tx, context, &patients, now).await?;
+                let whose = (new.facility_id, Some(new.clinician_id));
+                let (blocked_slots, to_reschedule) = close(tx, context, whose, bounds, now).await?;
                 Ok(pb::AddLeaveResponse {
-                    blocked_slots: i32::try_from(blocked).unwrap_or(i32::MAX),
-                    to_reschedule: affected.iter().map(appointment_to_pb).collect(),
+                    blocked_slots,
+                    to_reschedule,
                 })
             })
             .await

@@ -10,8 +10,8 @@ use hmis_proto::events::scheduling as events;
 use hmis_proto::openhmis::scheduling::v1 as pb;
 
 use super::*;
-use crate::domain::{AppointmentStatus, Channel, OFFER_HOURS, WaitingStatus};
-use crate::store::{AppointmentRow, WaitingRow};
+use crate::domain::{Channel, OFFER_HOURS, WaitingStatus};
+use crate::store::{AppointmentRow, NewAppointment, WaitingRow};
 
 /// What a JoinWaitingList call asks for, parsed.
 #[derive(Debug)]
@@ -73,24 +73,14 @@ impl Scheduling {
                 return Ok(offered);
             };
             store::take_places(tx, slot.id, 1).await?;
-            let row = AppointmentRow {
-                id: Uuid::now_v7(),
-                slot_id: slot.id,
-                clinic_id: slot.clinic_id,
-                clinician_id: slot.clinician_id,
+            let offer = NewAppointment {
                 patient_id: entry.patient_id,
-                start_time: slot.start_time,
-                end_time: slot.end_time,
-                status: AppointmentStatus::Held,
                 channel: Channel::Desk,
                 hold_until: Some((now + Duration::hours(OFFER_HOURS)).min(slot.start_time)),
                 referral_id: None,
                 booked_by: entry.added_by,
-                created_at: now,
-                cancel_reason: String::new(),
-                cancelled_by: None,
-                version: 1,
             };
+            let row = AppointmentRow::new(&slot, offer, now);
             store::insert_appointment(tx, &row).await?;
             store::mark_waiting(tx, entry.id, WaitingStatus::Offered, Some(row.id)).await?;
             self.publish_appointment(tx, events::APPOINTMENT_BOOKED, &row, now)

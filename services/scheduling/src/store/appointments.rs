@@ -28,6 +28,45 @@ pub struct AppointmentRow {
     pub version: i64,
 }
 
+/// Who a new appointment is for and how it was made.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAppointment {
+    pub patient_id: Uuid,
+    pub channel: Channel,
+    /// Held until then (a hold, an offer); none: booked.
+    pub hold_until: Option<DateTime<Utc>>,
+    pub referral_id: Option<Uuid>,
+    pub booked_by: Uuid,
+}
+
+impl AppointmentRow {
+    /// A new appointment in `slot` (held or booked, as `new` says), made at `now`.
+    pub fn new(slot: &super::SlotRow, new: NewAppointment, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            slot_id: slot.id,
+            clinic_id: slot.clinic_id,
+            clinician_id: slot.clinician_id,
+            patient_id: new.patient_id,
+            start_time: slot.start_time,
+            end_time: slot.end_time,
+            status: if new.hold_until.is_some() {
+                AppointmentStatus::Held
+            } else {
+                AppointmentStatus::Booked
+            },
+            channel: new.channel,
+            hold_until: new.hold_until,
+            referral_id: new.referral_id,
+            booked_by: new.booked_by,
+            created_at: now,
+            cancel_reason: String::new(),
+            cancelled_by: None,
+            version: 1,
+        }
+    }
+}
+
 const APPOINTMENT_COLUMNS: &str = "id, slot_id, clinic_id, clinician_id, patient_id, \
      lower(during) AS start_time, upper(during) AS end_time, status, channel, hold_until, \
      referral_id, booked_by, created_at, cancel_reason, cancelled_by, version";

@@ -109,15 +109,11 @@ impl Surgery {
             })
             .await?;
         match patient {
-            Some((_, Some(survivor))) => {
-                return Err(Error::precondition(format!(
-                    "the patient record was merged into {survivor}; use that record"
-                )));
+            Some((deceased, merged_into)) => {
+                if let Some(reason) = hmis_patients_api::refusal(deceased, merged_into) {
+                    return Err(Error::precondition(reason));
+                }
             }
-            Some((true, None)) => {
-                return Err(Error::precondition("the patient is recorded as deceased"));
-            }
-            Some((false, None)) => {}
             None => self.directory.check_patient(context, patient_id).await?,
         }
         match (admission_id, admission) {
