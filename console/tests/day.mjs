@@ -967,6 +967,31 @@ try {
     await shot("visit-finished");
   });
 
+  await check("the administrator opens a dermatology clinic, gives it weekly hours and opens a week of slots", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("admin");
+    await page.getByRole("link", { name: "Appointments" }).click();
+    const setup = page.locator("#clinic-setup-title").locator("..");
+    await setup.locator("select[name=clinic-department]").selectOption({ label: "Internal medicine" });
+    await setup.getByLabel("Clinic code").fill(`DERM-${unique}`);
+    await setup.getByLabel("Clinic name").fill(`Dermatology ${unique}`);
+    await setup.getByRole("button", { name: "Create the clinic" }).click();
+    await setup.getByRole("status").filter({ hasText: `Clinic created: Dermatology ${unique}` }).waitFor();
+    await page.locator("select[name=clinic]").selectOption({ label: `Dermatology ${unique}` });
+    const today = new Date().toISOString().slice(0, 10);
+    const week = new Date(Date.now() + 6 * 86_400_000).toISOString().slice(0, 10);
+    await setup.getByLabel("Valid from").fill(today);
+    await setup.getByRole("button", { name: "Add the weekly hours" }).click();
+    await setup.getByRole("status").filter({ hasText: "Weekly hours added" }).waitFor();
+    await setup.getByLabel("First day").fill(today);
+    await setup.getByLabel("Last day").fill(week);
+    await setup.getByRole("button", { name: "Open the slots of these days" }).click();
+    // Five weekdays of 08:00-12:00 in 20-minute slots.
+    await setup.getByRole("status").filter({ hasText: "Slots opened: 60" }).waitFor();
+    await accessible("clinic setup");
+    await shot("clinic-setup");
+  });
+
   await check("the console speaks Romanian when chosen", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("registrar");

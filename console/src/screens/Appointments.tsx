@@ -24,7 +24,9 @@ import {
 } from "../gen/openhmis/scheduling/v1/scheduling_pb";
 import { formatTime, t, today, type Key } from "../i18n";
 import { patientName, usePatients } from "../patients";
+import { staffName, useStaff } from "../staff";
 import { Choice, ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
+import { ClinicSetup } from "./ClinicSetup";
 
 const APPOINTMENT: Record<AppointmentStatus, Key> = {
   [AppointmentStatus.UNSPECIFIED]: "unknown",
@@ -91,6 +93,8 @@ export function Appointments(props: { session: Session }) {
   const shownDay = day || today(zone);
   const canBook = holds(props.session, "scheduling.book");
   const canQueue = holds(props.session, "scheduling.queue");
+  const canManage = holds(props.session, "scheduling.manage");
+  const [staff] = useStaff(holds(props.session, "iam.users.read"));
 
   useEffect(() => {
     void attempt(async () => {
@@ -250,10 +254,11 @@ export function Appointments(props: { session: Session }) {
           ) : (
             <Field label={t("patientMrn")} name="booking-mrn" value={mrn} onInput={setMrn} />
           )}
-          <Table columns={["slotTime", "freePlaces", "actions"]} caption={t("nextFreeSlots")}>
+          <Table columns={["slotTime", "clinician", "freePlaces", "actions"]} caption={t("nextFreeSlots")}>
             {slots.map((slot) => (
               <tr key={slot.id}>
                 <th scope="row">{time(slot.startTime)}</th>
+                <td>{slot.clinicianId ? staffName(staff, slot.clinicianId) : "—"}</td>
                 <td>{slot.capacity - slot.booked}</td>
                 <td>
                   <button
@@ -365,6 +370,18 @@ export function Appointments(props: { session: Session }) {
                 <td>{time(ticket.arriveTime)}</td>
                 <td>{ticket.callTime ? ticket.waitMinutes : ""}</td>
                 <td>
+                  {canQueue && (ticket.status === TicketStatus.WAITING || ticket.status === TicketStatus.CALLED) && (
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-label={`${t("markLeft")}: ${ticket.number}`}
+                      onClick={() =>
+                        act(() => scheduling.markTicketLeft({ requestId: requestId(), ticketId: ticket.id }), "ticketLeftDone")
+                      }
+                    >
+                      {t("markLeft")}
+                    </button>
+                  )}
                   {canQueue && ticket.status === TicketStatus.CALLED && (
                     <button
                       type="button"
@@ -416,6 +433,19 @@ export function Appointments(props: { session: Session }) {
           </Table>
           {tickets.length === 0 && <p>{t("nobodyWaiting")}</p>}
         </Section>
+      )}
+      {canManage && facility && (
+        <ClinicSetup
+          facilityId={facility}
+          clinic={clinic}
+          staff={staff}
+          onChanged={() => {
+            void attempt(async () => {
+              setClinics((await client(SchedulingService).listClinics({ facilityId: facility })).clinics);
+            });
+            void load();
+          }}
+        />
       )}
     </>
   );

@@ -1013,6 +1013,36 @@ async fn a_referral_is_booked_seen_and_followed_up_with_the_waits_the_desk_expec
         .find(|row| row.clinician_id.is_empty())
         .expect("the walk-in's line (not yet called)");
     assert_eq!(walk_ins.walk_ins, 1);
+
+    // The walk-in gives up and leaves unseen; nobody is left to call.
+    let left = scheduling(app)
+        .mark_ticket_left(signed_in(
+            &office.desk,
+            pb::MarkTicketLeftRequest {
+                request_id: request_id(),
+                ticket_id: walk_in.id.clone(),
+            },
+        ))
+        .await
+        .expect("left")
+        .into_inner()
+        .ticket
+        .expect("ticket");
+    assert_eq!(left.status, pb::TicketStatus::Left as i32);
+    assert_eq!(instant(left.end_time.as_ref()), utc("2027-03-01", 6, 40));
+    let nobody = scheduling(app)
+        .call_ticket(signed_in(
+            &office.cardiologist,
+            pb::CallTicketRequest {
+                request_id: request_id(),
+                clinic_id: office.clinic.id.clone(),
+                called_to: "Room 12".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("nobody waits");
+    assert_eq!(nobody.code(), Code::FailedPrecondition);
     office.app.stop().await;
 }
 

@@ -423,6 +423,46 @@ impl Scheduling {
             .await
     }
 
+    pub(crate) async fn mark_ticket_left(
+        &self,
+        context: &RequestContext,
+        message: &pb::MarkTicketLeftRequest,
+        (key, ticket_id): (RequestKey, Uuid),
+    ) -> Result<pb::MarkTicketLeftResponse> {
+        let now = self.calls.now();
+        let method = method("MarkTicketLeft");
+        self.calls
+            .write(context, &method, &key, message, async |tx| {
+                let waiting = [TicketStatus::Waiting, TicketStatus::Called];
+                let (ticket, clinic) = Self::lock_ticket(tx, context, ticket_id, &waiting).await?;
+                let left = TicketChange {
+                    status: Some(TicketStatus::Left),
+                    left_at: Some(now),
+                    ..TicketChange::default()
+                };
+                let row = store::change_ticket(tx, ticket.id, &left).await?;
+                // Not seen: the appointment did not take place, its referral waits again.
+                if let Some(appointment_id) = row.appointment_id {
+                    let missed = AppointmentChange {
+                        status: Some(AppointmentStatus::NoShow),
+                        ended_at: Some(now),
+                        ..AppointmentChange::default()
+                    };
+                    let missed = store::change_appointment(tx, appointment_id, &missed).await?;
+                    if let Some(referral) = missed.referral_id {
+                        store::mark_referral(tx, referral, ReferralStatus::Waiting, None).await?;
+                    }
+                    self.publish_appointment(tx, events::APPOINTMENT_ENDED, &missed, now)
+                        .await?;
+                }
+                record(tx, context, &[row.patient_id], now).await?;
+                Ok(pb::MarkTicketLeftResponse {
+                    ticket: Some(ticket_to_pb(&row, &clinic.code)),
+                })
+            })
+            .await
+    }
+
     /// Books the follow-up of a visit in `slot_id` (in the visit's transaction).
     async fn book_follow_up(
         &self,

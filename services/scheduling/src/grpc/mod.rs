@@ -339,6 +339,23 @@ impl SchedulingService for SchedulingApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn mark_ticket_left(
+        &self,
+        request: Request<pb::MarkTicketLeftRequest>,
+    ) -> Result<Response<pb::MarkTicketLeftResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(QUEUE)?;
+        let message = request.into_inner();
+        let answer = {
+            let command = parse::ticket_command(&message.request_id, &message.ticket_id)?;
+            self.scheduling
+                .mark_ticket_left(&context, &message, command)
+                .await
+        };
+        Ok(Response::new(answer?))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn start_consultation(
         &self,
         request: Request<pb::StartConsultationRequest>,
@@ -347,7 +364,7 @@ impl SchedulingService for SchedulingApi {
         context.authorize_any(QUEUE)?;
         let message = request.into_inner();
         let answer = {
-            let command = parse::start_consultation(&message)?;
+            let command = parse::ticket_command(&message.request_id, &message.ticket_id)?;
             self.scheduling
                 .start_consultation(&context, &message, command)
                 .await

@@ -458,12 +458,14 @@ pub(crate) fn call_ticket(message: &pb::CallTicketRequest) -> Result<CallRequest
     })?)
 }
 
-pub(crate) fn start_consultation(
-    message: &pb::StartConsultationRequest,
+/// A change of one ticket: its request id and the ticket.
+pub(crate) fn ticket_command(
+    request_id: &str,
+    ticket_id: &str,
 ) -> Result<(hmis_platform::idempotency::RequestKey, Uuid)> {
     let mut violations = Violations::default();
-    let key = violations.request_key(&message.request_id);
-    let ticket_id = violations.id("ticket_id", &message.ticket_id);
+    let key = violations.request_key(request_id);
+    let ticket_id = violations.id("ticket_id", ticket_id);
     Ok(violations.finish(|| Some((key?, ticket_id?)))?)
 }
 

@@ -130,6 +130,8 @@ pub struct TicketChange<'a> {
     pub called: Option<(DateTime<Utc>, &'a str, Uuid)>,
     pub started: Option<(DateTime<Utc>, Uuid)>,
     pub ended: Option<(DateTime<Utc>, VisitOutcome, Option<Uuid>)>,
+    /// The patient left unseen then.
+    pub left_at: Option<DateTime<Utc>>,
 }
 
 pub async fn change_ticket(
@@ -144,7 +146,7 @@ pub async fn change_ticket(
     let (started_at, encounter_id) = change.started.unzip();
     let (ended_at, outcome, follow_up) = match change.ended {
         Some((at, outcome, follow_up)) => (Some(at), Some(outcome), follow_up),
-        None => (None, None, None),
+        None => (change.left_at, None, None),
     };
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE scheduling.tickets SET status = coalesce($2, status), \

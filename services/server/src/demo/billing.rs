@@ -1,6 +1,7 @@
-//! The demo's billing: the 2026 price list with the starter tariffs, intensive care priced by
-//! the hour, the national insurer (CNAM) and a supplementary insurer, and every demo patient
-//! insured with CNAM (the first three also supplementary).
+//! The demo's billing: the 2026 price list with the starter tariffs (and the cardiology
+//! clinic's consultation), intensive care priced by the hour, the national insurer (CNAM) and
+//! a supplementary insurer, and every demo patient insured with CNAM (the first three also
+//! supplementary).
 
 use hmis_billing::BillingApi;
 use hmis_platform::TenantId;
@@ -35,7 +36,30 @@ pub async fn load_billing(
     billing
         .set_tariffs(request(
             tenant_id,
-            hmis_billing::starter::tariffs_request("demo-tariffs-2026".to_owned(), price_list.id),
+            hmis_billing::starter::tariffs_request(
+                "demo-tariffs-2026".to_owned(),
+                price_list.id.clone(),
+            ),
+        ))
+        .await?;
+    // The cardiology clinic's consultation (scheduling's `CARD-OP`), charged as a visit ends.
+    billing
+        .set_tariffs(request(
+            tenant_id,
+            pb::SetTariffsRequest {
+                request_id: "demo-tariffs-2026-clinics".to_owned(),
+                price_list_id: price_list.id,
+                tariffs: vec![pb::Tariff {
+                    kind: pb::TariffKind::Service.into(),
+                    code_system: "clinic".to_owned(),
+                    code: "CARD-OP".to_owned(),
+                    name: "Cardiology consultation".to_owned(),
+                    price: "300".to_owned(),
+                    unit: pb::TariffUnit::Each.into(),
+                    service_group: "outpatient".to_owned(),
+                    ..Default::default()
+                }],
+            },
         ))
         .await?;
     let icu = wards
