@@ -145,10 +145,10 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
     assert_eq!(stocked(&mut owner).await, (6, 29, 37));
     // Three theatres, the starter grades, the packs of three operations.
     assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
-    // The starter tariffs, CNAM and a supplementary insurer; every patient insured with
-    // CNAM, three also supplementary.
+    // The starter tariffs and the cardiology clinic's consultation, CNAM and a supplementary
+    // insurer; every patient insured with CNAM, three also supplementary.
     let billing = priced(&mut owner).await;
-    assert_eq!(billing, (1, 21, 2, 123));
+    assert_eq!(billing, (1, 22, 2, 123));
     application
         .load_demo(tenant_id)
         .await
