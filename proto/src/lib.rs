@@ -59,6 +59,11 @@ pub mod openhmis {
             include!(concat!(env!("OUT_DIR"), "/openhmis.scheduling.v1.rs"));
         }
     }
+    pub mod nutrition {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/openhmis.nutrition.v1.rs"));
+        }
+    }
     pub mod inventory {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/openhmis.inventory.v1.rs"));
@@ -172,6 +177,12 @@ pub mod events {
         pub const APPOINTMENT_ENDED: &str = "openhmis.scheduling.v1.AppointmentEnded";
         pub const PATIENT_CHECKED_IN: &str = "openhmis.scheduling.v1.PatientCheckedIn";
         pub const VISIT_COMPLETED: &str = "openhmis.scheduling.v1.VisitCompleted";
+    }
+
+    /// `openhmis.nutrition.v1` events.
+    pub mod nutrition {
+        pub const MEAL_ORDER_SENT: &str = "openhmis.nutrition.v1.MealOrderSent";
+        pub const MEAL_ORDER_AMENDED: &str = "openhmis.nutrition.v1.MealOrderAmended";
     }
 
     /// `openhmis.admissions.v1` events.

@@ -129,6 +129,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "documents.manage",
             "scheduling.read",
             "scheduling.manage",
+            "nutrition.read",
+            "nutrition.manage",
         ],
     },
     StandardRole {
@@ -202,6 +204,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             // The outpatient clinic's queue: calling patients in.
             "scheduling.read",
             "scheduling.queue",
+            // The ward's diets, its patients' food restrictions and the meal order.
+            "nutrition.read",
+            "nutrition.order",
         ],
     },
     StandardRole {
@@ -242,6 +247,9 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "scheduling.read",
             "scheduling.book",
             "scheduling.queue",
+            // Diets ordered with the treatment.
+            "nutrition.read",
+            "nutrition.order",
         ],
     },
     StandardRole {
@@ -349,6 +357,33 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "patients.read",
             "scheduling.read",
             "scheduling.book",
+        ],
+    },
+    StandardRole {
+        code: "dietitian",
+        name: "Dietitian",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            "nutrition.read",
+            "nutrition.order",
+            "nutrition.kitchen",
+            "nutrition.manage",
+            // The food warehouse's stock.
+            "pharmacy.read",
+        ],
+    },
+    StandardRole {
+        code: "kitchen",
+        name: "Kitchen (production, distribution, the food warehouse)",
+        permissions: &[
+            "core.read",
+            "nutrition.read",
+            "nutrition.kitchen",
+            // The day's ingredients leave the food warehouse through the stock ledger.
+            "pharmacy.read",
+            "pharmacy.dispense",
         ],
     },
     StandardRole {

@@ -19,6 +19,7 @@ pub(crate) fn item_to_pb(row: &ItemRow) -> pb::Item {
         Some(ItemClass::Medicine) => pb::ItemClass::Medicine,
         Some(ItemClass::Parapharmaceutical) => pb::ItemClass::Parapharmaceutical,
         Some(ItemClass::Auxiliary) => pb::ItemClass::Auxiliary,
+        Some(ItemClass::Food) => pb::ItemClass::Food,
         None => pb::ItemClass::Unspecified,
     };
     pb::Item {

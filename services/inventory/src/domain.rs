@@ -10,6 +10,7 @@ labels!(ItemClass {
     Medicine => "medicine",
     Parapharmaceutical => "parapharmaceutical",
     Auxiliary => "auxiliary",
+    Food => "food",
 });
 labels!(WarehouseKind {
     CentralPharmacy => "central_pharmacy",

@@ -6,7 +6,14 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 /// The instant `day` begins in `zone`. Where a clock change skips midnight, the day begins
 /// at the first instant it has.
 pub fn midnight(zone: &chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
-    let local = day.and_time(NaiveTime::MIN);
+    at_local(zone, day, NaiveTime::MIN)
+}
+
+/// The instant the clocks of `zone` show `time` on `day` (a meal's cut-off, a shift's start).
+/// Where a clock change skips that time, the first instant after the gap; where it repeats
+/// it, the first of the two.
+pub fn at_local(zone: &chrono_tz::Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let local = day.and_time(time);
     let found = zone.from_local_datetime(&local).earliest().or_else(|| {
         // A gap is at most an hour or two: the first existing minute after it.
         (1..=180).find_map(|minutes| {

@@ -217,6 +217,10 @@ impl Application {
         self.modules.scheduling.clone()
     }
 
+    pub fn nutrition(&self) -> hmis_nutrition::NutritionModule {
+        self.modules.nutrition.clone()
+    }
+
     pub fn billing(&self) -> hmis_billing::BillingModule {
         self.modules.billing.clone()
     }

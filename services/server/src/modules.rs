@@ -18,6 +18,7 @@ use hmis_iam::IamModule;
 use hmis_imaging::ImagingModule;
 use hmis_inventory::InventoryModule;
 use hmis_laboratory::LaboratoryModule;
+use hmis_nutrition::NutritionModule;
 use hmis_patients::PatientsModule;
 use hmis_platform::Database;
 use hmis_platform::channel::{ServiceChannel, in_process, remote};
@@ -47,6 +48,7 @@ pub const MODULES: &[&str] = &[
     "imaging",
     "documents",
     "scheduling",
+    "nutrition",
 ];
 
 /// Every module of this build, built once.
@@ -67,6 +69,7 @@ pub struct Modules {
     pub imaging: ImagingModule,
     pub documents: DocumentsModule,
     pub scheduling: SchedulingModule,
+    pub nutrition: NutritionModule,
 }
 
 /// How modules reach one another: in-process when this process mounts the other module (or
@@ -181,6 +184,14 @@ impl Modules {
                 encounters: wiring.channel_to("encounters", || in_process(encounters.service())),
             },
         );
+        let nutrition = NutritionModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_nutrition::Channels {
+                core: core_channel(),
+                inventory: wiring.channel_to("inventory", || in_process(inventory.service())),
+            },
+        );
         let audit = AuditModule::new(database.clone(), clock.clone());
         let modules = Self {
             core,
@@ -198,6 +209,7 @@ impl Modules {
             imaging,
             documents,
             scheduling,
+            nutrition,
         };
         // Roles are made of every module's permissions; IAM learns them once all are built.
         let catalogue = (modules.all().iter())
@@ -211,7 +223,7 @@ impl Modules {
     }
 
     /// Every module, in the order they are mounted and their subscriptions and workers start.
-    pub fn all(&self) -> [&dyn Module; 15] {
+    pub fn all(&self) -> [&dyn Module; 16] {
         [
             &self.core,
             &self.iam,
@@ -228,6 +240,7 @@ impl Modules {
             &self.imaging,
             &self.documents,
             &self.scheduling,
+            &self.nutrition,
         ]
     }
 }

@@ -17,6 +17,7 @@ mod inputs;
 mod inventory;
 mod kit;
 mod laboratory;
+mod nutrition;
 mod patient_records;
 mod patients;
 mod printing;

@@ -99,6 +99,7 @@ pub(crate) fn create_item(message: &pb::CreateItemRequest) -> Result<NewItem> {
             pb::ItemClass::Medicine => Some(ItemClass::Medicine),
             pb::ItemClass::Parapharmaceutical => Some(ItemClass::Parapharmaceutical),
             pb::ItemClass::Auxiliary => Some(ItemClass::Auxiliary),
+            pb::ItemClass::Food => Some(ItemClass::Food),
             pb::ItemClass::Unspecified => None,
         },
     );

@@ -5,7 +5,7 @@
 
 mod hospital;
 
-pub use hospital::{WardSpec, eventually};
+pub use hospital::{OpenWard, WardSpec, eventually};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +60,8 @@ pub struct TestApp {
     pub statistics: StatisticsModule,
     /// The laboratory module of the running server (its MLLP listener is bound by tests).
     pub laboratory: hmis_laboratory::LaboratoryModule,
+    /// The nutrition module of the running server (tests send meal orders at the cut-off).
+    pub nutrition: hmis_nutrition::NutritionModule,
     /// The bootstrap tenant's administrator, who also operates the deployment.
     pub operator: Session,
     stop: Option<oneshot::Sender<()>>,
@@ -96,6 +98,7 @@ impl TestApp {
         let admissions = application.admissions();
         let statistics = application.statistics();
         let laboratory = application.laboratory();
+        let nutrition = application.nutrition();
         let listener = application.bind().await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -124,6 +127,7 @@ impl TestApp {
             admissions,
             statistics,
             laboratory,
+            nutrition,
             operator,
             stop: Some(stop),
             server: Some(server),
