@@ -118,6 +118,7 @@ pub mod events {
         pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";
+        pub const ALLERGY_RECORDED: &str = "openhmis.encounters.v1.AllergyRecorded";
     }
 
     /// `openhmis.laboratory.v1` events.

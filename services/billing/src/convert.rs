@@ -149,6 +149,7 @@ fn source_to_pb(source: ChargeSource) -> pb::ChargeSource {
         ChargeSource::Investigation => pb::ChargeSource::Investigation,
         ChargeSource::OutpatientVisit => pb::ChargeSource::OutpatientVisit,
         ChargeSource::Registration => pb::ChargeSource::Registration,
+        ChargeSource::Meal => pb::ChargeSource::Meal,
     }
 }
 

@@ -3,8 +3,9 @@
 //! grouping), admissions (the account follows its admission; bed-days at
 //! discharge, reversed when undone; everything reversed when cancelled; emergency visits),
 //! encounters (procedures), surgery (completed operations), inventory (stock issued to a
-//! patient or back from one) and scheduling (outpatient visits as they end, registration fees
-//! at check-in where priced). Idempotent: each charge names the fact it charges.
+//! patient or back from one), scheduling (outpatient visits as they end, registration fees
+//! at check-in where priced) and nutrition (patients' meals where a diet is priced, taken
+//! back with an amendment). Idempotent: each charge names the fact it charges.
 
 use std::sync::Arc;
 
@@ -20,18 +21,20 @@ use hmis_proto::events::admissions::{
 };
 use hmis_proto::events::encounters::{DIAGNOSIS_RECORDED, PROCEDURE_RECORDED, REFERRAL_CREATED};
 use hmis_proto::events::inventory::PATIENT_STOCK_MOVED;
+use hmis_proto::events::nutrition::{MEAL_ORDER_AMENDED, MEAL_ORDER_SENT};
 use hmis_proto::events::patients::PATIENT_CHANGED;
 use hmis_proto::events::scheduling::{PATIENT_CHECKED_IN, VISIT_COMPLETED};
 use hmis_proto::events::surgery::OPERATION_COMPLETED;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+use hmis_proto::openhmis::nutrition::v1 as nutrition_pb;
 use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::scheduling::v1 as scheduling_pb;
 use hmis_proto::openhmis::surgery::v1 as surgery_pb;
 use uuid::Uuid;
 
-use crate::app::{Admission, Billing, Captured, StayPeriod};
+use crate::app::{Admission, Billing, Captured, MealLine, StayPeriod};
 use crate::store::AdmissionFacts;
 
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +45,7 @@ enum Source {
     Surgery,
     Inventory,
     Scheduling,
+    Nutrition,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,7 @@ pub(crate) fn subscriptions(billing: &Arc<Billing>) -> Vec<Subscription> {
         ("surgery", Source::Surgery),
         ("inventory", Source::Inventory),
         ("scheduling", Source::Scheduling),
+        ("nutrition", Source::Nutrition),
     ]
     .into_iter()
     .map(|(module, source)| Subscription {
@@ -358,6 +363,52 @@ fn from_scheduling(event: &Event) -> Result<Option<Captured>, HandlerError> {
     }))
 }
 
+/// Patients' meals of a ward's meal order as it is sent, and those an amendment adds or
+/// takes back (lines of patients with an admission; extra portions are nobody's).
+fn from_nutrition(event: &Event) -> Result<Option<Captured>, HandlerError> {
+    let (order, lines) = if event.event_type == MEAL_ORDER_SENT {
+        let sent: nutrition_pb::MealOrderSent = event.decode().map_err(HandlerError::new)?;
+        let order = sent.order.ok_or_else(|| invalid("meal order"))?;
+        let lines = order.lines.clone();
+        (order, lines)
+    } else if event.event_type == MEAL_ORDER_AMENDED {
+        let amended: nutrition_pb::MealOrderAmended = event.decode().map_err(HandlerError::new)?;
+        (
+            amended.order.ok_or_else(|| invalid("meal order"))?,
+            amended.added,
+        )
+    } else {
+        return Ok(None);
+    };
+    let mut meals = Vec::new();
+    for line in lines {
+        let (Some(patient_id), Some(admission_id)) = (
+            optional_id(&line.patient_id, "patient id")?,
+            optional_id(&line.admission_id, "admission id")?,
+        ) else {
+            continue;
+        };
+        if line.portions == 0 {
+            continue;
+        }
+        meals.push(MealLine {
+            patient_id,
+            admission_id,
+            diet_code: line.diet_code,
+            served: line.portions > 0,
+        });
+    }
+    if meals.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Captured::Meals {
+        order_id: id(&event.aggregate_id, "meal order id")?,
+        at: time(order.cutoff_time.as_ref(), "cut-off time")?.unwrap_or(event.occurred_at),
+        department_id: id(&order.department_id, "department id")?,
+        lines: meals,
+    }))
+}
+
 impl Follower {
     fn read(&self, event: &Event) -> Result<Option<Captured>, HandlerError> {
         match self.source {
@@ -367,6 +418,7 @@ impl Follower {
             Source::Surgery => from_surgery(event),
             Source::Inventory => from_inventory(event),
             Source::Scheduling => from_scheduling(event),
+            Source::Nutrition => from_nutrition(event),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::store::EncounterRow;
 
 pub use hmis_proto::events::encounters::{
-    CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DOSE_GIVEN, PRESCRIPTION_CREATED,
+    ALLERGY_RECORDED, CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DOSE_GIVEN, PRESCRIPTION_CREATED,
     PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED, PROCEDURE_RECORDED, REFERRAL_CREATED,
 };
 
@@ -36,6 +36,17 @@ fn admission_id(encounter: &EncounterRow) -> String {
         .admission_id
         .map(|id| id.to_string())
         .unwrap_or_default()
+}
+
+pub(crate) async fn allergy_recorded(
+    tx: &mut TenantTx,
+    allergy: &pb::Allergy,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::AllergyRecorded {
+        allergy: Some(allergy.clone()),
+    };
+    publish(tx, ALLERGY_RECORDED, &allergy.patient_id, &event, at).await
 }
 
 pub(crate) async fn diagnosis_recorded(

@@ -1,6 +1,7 @@
 //! What nutrition follows: the admissions' events (who is in which ward and bed: each event
-//! carries the admission with every stay, kept when newer than the version kept) and the
-//! operating block's (nil by mouth before an operation). A change after a meal's cut-off
+//! carries the admission with every stay, kept when newer than the version kept), the
+//! operating block's (nil by mouth before an operation) and the medical record's food
+//! allergies (kept as the patient's restrictions when they name an allergen of the list). A change after a meal's cut-off
 //! amends the meal orders sent and not yet served. Idempotent and order-proof: an older
 //! admission version is ignored, an amendment adds only what is missing.
 
@@ -16,15 +17,18 @@ use hmis_proto::events::admissions::{
     ADMISSION_CANCELLED, DISCHARGE_UNDONE, PATIENT_ADMITTED, PATIENT_DISCHARGED,
     PATIENT_TRANSFERRED, admission_of,
 };
+use hmis_proto::events::encounters::ALLERGY_RECORDED;
 use hmis_proto::events::surgery::{
     OPERATION_CANCELLED, OPERATION_COMPLETED, OPERATION_RESCHEDULED, OPERATION_SCHEDULED,
 };
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use hmis_proto::openhmis::surgery::v1 as surgery_pb;
 use uuid::Uuid;
 
 use crate::app::Nutrition;
-use crate::store::{self, AdmissionFacts, StayFacts};
+use crate::domain::{RestrictionKind, allergen_of};
+use crate::store::{self, AdmissionFacts, RestrictionRow, StayFacts};
 
 /// How long before an operation the patient takes nothing by mouth.
 const FAST_BEFORE: Duration = Duration::hours(6);
@@ -33,6 +37,7 @@ const FAST_BEFORE: Duration = Duration::hours(6);
 enum Source {
     Admissions,
     Surgery,
+    Encounters,
 }
 
 #[derive(Debug)]
@@ -45,6 +50,7 @@ pub(crate) fn subscriptions(nutrition: Arc<Nutrition>) -> Vec<Subscription> {
     [
         ("admissions", "nutrition.stays", Source::Admissions),
         ("surgery", "nutrition.fasts", Source::Surgery),
+        ("encounters", "nutrition.allergies", Source::Encounters),
     ]
     .into_iter()
     .map(|(source_module, subscriber, source)| Subscription {
@@ -122,7 +128,53 @@ impl Follower {
         match self.source {
             Source::Admissions => self.keep_stays(event).await,
             Source::Surgery => self.keep_fast(event).await,
+            Source::Encounters => self.keep_allergy(event).await,
         }
+    }
+
+    async fn keep_allergy(&self, event: &Event) -> Result<(), HandlerError> {
+        if event.event_type != ALLERGY_RECORDED {
+            return Ok(());
+        }
+        let recorded: encounters_pb::AllergyRecorded = event.decode().map_err(HandlerError::new)?;
+        let Some(allergy) = recorded.allergy else {
+            return Err(HandlerError::new(
+                "an AllergyRecorded event without its allergy",
+            ));
+        };
+        if encounters_pb::AllergyCategory::try_from(allergy.category)
+            != Ok(encounters_pb::AllergyCategory::Food)
+        {
+            return Ok(());
+        }
+        let Some(allergen) = allergen_of(&allergy.substance_text) else {
+            return Ok(());
+        };
+        let kind = if encounters_pb::ReactionKind::try_from(allergy.kind)
+            == Ok(encounters_pb::ReactionKind::Intolerance)
+        {
+            RestrictionKind::Intolerance
+        } else {
+            RestrictionKind::Allergy
+        };
+        let row = RestrictionRow {
+            id: Uuid::now_v7(),
+            patient_id: id(&allergy.patient_id, "allergy patient")?,
+            kind,
+            allergen: allergen.to_owned(),
+            note: "from the medical record's allergies".to_owned(),
+            recorded_by: id(&allergy.recorded_by, "allergy recorded by")?,
+            recorded_at: time(allergy.record_time.as_ref(), "allergy record time")?,
+        };
+        let database = self.nutrition.calls.database();
+        let mut tx = (database
+            .begin_following(event.tenant_id, &RequestId::generate())
+            .await)
+            .map_err(HandlerError::new)?;
+        store::keep_restriction(&mut tx, &row)
+            .await
+            .map_err(HandlerError::new)?;
+        tx.commit().await.map_err(HandlerError::new)
     }
 
     async fn keep_stays(&self, event: &Event) -> Result<(), HandlerError> {

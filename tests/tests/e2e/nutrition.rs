@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use hmis_platform::auth::Scope;
 use hmis_platform::clock::ManualClock;
 use hmis_proto::openhmis::admissions::v1 as admissions_pb;
+use hmis_proto::openhmis::billing::v1 as billing_pb;
 use hmis_proto::openhmis::core::v1 as core_pb;
 use hmis_proto::openhmis::inventory::v1 as inventory_pb;
 use hmis_proto::openhmis::nutrition::v1 as pb;
@@ -106,6 +107,7 @@ struct Hospital {
     nurse: Session,
     dietitian: Session,
     cook: Session,
+    billing: Session,
     facility_id: String,
     internal: support::OpenWard,
     surgical: support::OpenWard,
@@ -150,6 +152,9 @@ impl Hospital {
         let cook = app.staff(&admin, code, "cook", "kitchen", scope).await;
         let pharmacist = app
             .staff(&admin, code, "pharmacist", "pharmacist", scope)
+            .await;
+        let billing = app
+            .staff(&admin, code, "billing", "billing_officer", scope)
             .await;
 
         let mut stock = InventoryServiceClient::new(app.channel.clone());
@@ -336,6 +341,7 @@ impl Hospital {
             nurse,
             dietitian,
             cook,
+            billing,
             facility_id: facility.id,
             internal,
             surgical,
@@ -478,6 +484,91 @@ impl Hospital {
         .await
     }
 
+    /// Prices meals of the general diet at 35 and of the diabetic at 40.
+    async fn price_meals(&self) {
+        let mut api =
+            billing_pb::billing_service_client::BillingServiceClient::new(self.app.channel.clone());
+        let price_list = api
+            .create_price_list(signed_in(
+                &self.billing,
+                billing_pb::CreatePriceListRequest {
+                    request_id: request_id(),
+                    name: "Tariffs 2027".to_owned(),
+                    currency: "MDL".to_owned(),
+                    valid_from: "2027-01-01".to_owned(),
+                    valid_until: String::new(),
+                },
+            ))
+            .await
+            .expect("price list")
+            .into_inner()
+            .price_list
+            .expect("price list");
+        let meal = |code: &str, price: &str| billing_pb::Tariff {
+            kind: billing_pb::TariffKind::Service.into(),
+            code_system: "diet".to_owned(),
+            code: code.to_owned(),
+            name: format!("Meal, diet {code}"),
+            price: price.to_owned(),
+            unit: billing_pb::TariffUnit::Each.into(),
+            service_group: "meals".to_owned(),
+            ..Default::default()
+        };
+        api.set_tariffs(signed_in(
+            &self.billing,
+            billing_pb::SetTariffsRequest {
+                request_id: request_id(),
+                price_list_id: price_list.id,
+                tariffs: vec![meal("T15", "35"), meal("T9", "40")],
+            },
+        ))
+        .await
+        .expect("meals priced");
+    }
+
+    /// The meal charges on the patient's admission account once there are `count` of them:
+    /// (diet code, amount) in the order charged.
+    async fn meal_charges(&self, patient_id: &str, count: usize) -> Vec<(String, f64)> {
+        let api = || {
+            billing_pb::billing_service_client::BillingServiceClient::new(self.app.channel.clone())
+        };
+        eventually(&format!("{count} meal charges"), || async {
+            let accounts = api()
+                .list_accounts(signed_in(
+                    &self.billing,
+                    billing_pb::ListAccountsRequest {
+                        patient_id: patient_id.to_owned(),
+                    },
+                ))
+                .await
+                .expect("accounts")
+                .into_inner()
+                .accounts;
+            let account = accounts.iter().find(|a| !a.admission_id.is_empty())?;
+            let charges = api()
+                .get_account(signed_in(
+                    &self.billing,
+                    billing_pb::GetAccountRequest {
+                        account_id: account.id.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("account")
+                .into_inner()
+                .account
+                .expect("account")
+                .charges;
+            let meals: Vec<(String, f64)> = charges
+                .iter()
+                .filter(|c| c.source == billing_pb::ChargeSource::Meal as i32)
+                .map(|c| (c.code.clone(), c.amount.parse().expect("amount")))
+                .collect();
+            (meals.len() == count).then_some(meals)
+        })
+        .await
+    }
+
     async fn send_due(&self) {
         self.app
             .nutrition
@@ -541,6 +632,8 @@ async fn a_day_of_meal_orders_trays_production_and_issues_matches_the_hand_count
         warnings.is_empty(),
         "the diabetic day is within 1800 kcal: {warnings:?}"
     );
+
+    h.price_meals().await;
 
     // 05:00: Ana and Beatrice in internal medicine, Cristina in surgery. Ana is allergic to
     // fish; Beatrice's diabetic diet is ordered.
@@ -858,6 +951,25 @@ async fn a_day_of_meal_orders_trays_production_and_issues_matches_the_hand_count
         assert_eq!(in_stock, 10.0 - issued, "{code} left in the food store");
     }
 
+    // Billing charged each patient's meals at its diet's price: Daniela's lunch as T15 when it
+    // was sent, taken back when her diet changed, charged again as T9; her dinner as T9.
+    let daniela_meals = h.meal_charges(&daniela, 4).await;
+    assert_eq!(
+        daniela_meals,
+        vec![
+            ("T15".to_owned(), 35.0),
+            ("T15".to_owned(), -35.0),
+            ("T9".to_owned(), 40.0),
+            ("T9".to_owned(), 40.0),
+        ]
+    );
+    let cristina_meals = h.meal_charges(&cristina, 3).await;
+    let net: f64 = cristina_meals.iter().map(|(_, amount)| amount).sum();
+    assert_eq!(
+        net, 35.0,
+        "her breakfast; her lunch taken back: {cristina_meals:?}"
+    );
+
     // The day's report: portions per ward and diet, patients fed, cost per patient-day.
     let report = api
         .get_nutrition_report(signed_in(
@@ -980,4 +1092,179 @@ async fn wrong_input_is_named_and_a_served_meal_no_longer_changes() {
         .await
         .expect_err("a nurse does not run the kitchen");
     assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_food_allergy_of_the_medical_record_becomes_the_kitchens_restriction() {
+    let h = Hospital::open("NUTALG").await;
+    let (patient_id, admission_id) = h.admit("Elena", &h.internal, 0).await;
+    let mut records =
+        hmis_proto::openhmis::encounters::v1::encounter_service_client::EncounterServiceClient::new(
+            h.app.channel.clone(),
+        );
+    use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+    records
+        .open_encounter(signed_in(
+            &h.doctor,
+            encounters_pb::OpenEncounterRequest {
+                request_id: request_id(),
+                admission_id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("encounter");
+    for (category, substance) in [
+        (encounters_pb::AllergyCategory::Food, "Peanut butter"),
+        (encounters_pb::AllergyCategory::Food, "strawberries"),
+        (encounters_pb::AllergyCategory::Environment, "Birch pollen"),
+    ] {
+        records
+            .record_allergy(signed_in(
+                &h.doctor,
+                encounters_pb::RecordAllergyRequest {
+                    request_id: request_id(),
+                    allergy: Some(encounters_pb::Allergy {
+                        patient_id: patient_id.clone(),
+                        category: category.into(),
+                        kind: encounters_pb::ReactionKind::Allergy.into(),
+                        substance_text: substance.to_owned(),
+                        severity: encounters_pb::ReactionSeverity::Severe.into(),
+                        reaction: "anaphylaxis".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("allergy recorded");
+    }
+    // Peanuts are on the kitchen's list; strawberries are not an allergen it declares, and
+    // pollen is no food.
+    let restrictions = eventually("the kitchen knows the peanut allergy", || async {
+        let found = nutrition(&h.app)
+            .list_restrictions(signed_in(
+                &h.nurse,
+                pb::ListRestrictionsRequest {
+                    patient_id: patient_id.clone(),
+                },
+            ))
+            .await
+            .expect("restrictions")
+            .into_inner()
+            .restrictions;
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    let allergens: Vec<&str> = restrictions.iter().map(|r| r.allergen.as_str()).collect();
+    assert_eq!(allergens, vec!["peanuts"]);
+    assert_eq!(restrictions[0].kind(), pb::RestrictionKind::Allergy);
+    // Recorded again by the ward, it is one restriction still.
+    let again = nutrition(&h.app)
+        .record_restriction(signed_in(
+            &h.nurse,
+            pb::RecordRestrictionRequest {
+                request_id: request_id(),
+                restriction: Some(pb::Restriction {
+                    patient_id: patient_id.clone(),
+                    kind: pb::RestrictionKind::Allergy.into(),
+                    allergen: "peanuts".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("one restriction per allergen");
+    assert_eq!(again.code(), Code::AlreadyExists);
+}
+
+#[tokio::test]
+async fn an_operation_booked_puts_the_patient_nil_by_mouth_until_it_ends() {
+    use hmis_proto::openhmis::surgery::v1 as surgery_pb;
+    let block = crate::surgery::Block::open(1).await;
+    let admission = block.admitted("Florea", 0).await;
+    block.known(&admission).await;
+    let mut api = nutrition(&block.app);
+    let diet = |code: &str, kind: pb::DietKind| pb::CreateDietRequest {
+        request_id: request_id(),
+        diet: Some(pb::Diet {
+            code: code.to_owned(),
+            name: format!("Diet {code}"),
+            kind: kind.into(),
+            ..Default::default()
+        }),
+    };
+    let general = api
+        .create_diet(signed_in(&block.admin, diet("T15", pb::DietKind::Table)))
+        .await
+        .expect("general diet")
+        .into_inner()
+        .diet
+        .expect("diet");
+    let fasting = api
+        .create_diet(signed_in(
+            &block.admin,
+            diet("NBM", pb::DietKind::NilByMouth),
+        ))
+        .await
+        .expect("nil by mouth")
+        .into_inner()
+        .diet
+        .expect("diet");
+    assert_ne!(general.id, fasting.id);
+    // 2026-12-07 10:00 in Chisinau (UTC+2), for an hour.
+    let start = 1_796_601_600 + 8 * 3600;
+    let booked = block
+        .book(block.booking(
+            0,
+            &admission.patient_id,
+            0,
+            prost_types::Timestamp {
+                seconds: start,
+                nanos: 0,
+            },
+        ))
+        .await
+        .expect("booked")
+        .operation
+        .expect("operation");
+    let orders = || async {
+        nutrition(&block.app)
+            .list_diet_orders(signed_in(
+                &block.admin,
+                pb::ListDietOrdersRequest {
+                    patient_id: admission.patient_id.clone(),
+                },
+            ))
+            .await
+            .expect("diet orders")
+            .into_inner()
+            .orders
+    };
+    let fast = eventually("the patient is nil by mouth for the operation", || async {
+        orders().await.into_iter().next()
+    })
+    .await;
+    assert_eq!(fast.source(), pb::DietOrderSource::Operation);
+    assert_eq!(fast.diet_id, fasting.id);
+    assert_eq!(fast.operation_id, booked.id);
+    // From six hours before the operation until its planned end.
+    assert_eq!(fast.start_time.map(|t| t.seconds), Some(start - 6 * 3600));
+    assert_eq!(fast.end_time.map(|t| t.seconds), Some(start + 3600));
+    block
+        .surgery()
+        .cancel_operation(signed_in(
+            &block.coordinator,
+            surgery_pb::CancelOperationRequest {
+                request_id: request_id(),
+                operation_id: booked.id.clone(),
+                reason: "patient unfit for anaesthesia".to_owned(),
+                etag: booked.etag.clone(),
+            },
+        ))
+        .await
+        .expect("cancelled");
+    eventually("a cancelled operation's fast is lifted", || async {
+        orders().await.is_empty().then_some(())
+    })
+    .await;
 }

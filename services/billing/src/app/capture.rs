@@ -12,9 +12,9 @@ use hmis_platform::money::Money;
 use super::cases::{Discharge, Grouper, open_case, regroup, regroup_patient};
 use super::*;
 use crate::domain::{
-    CLINIC_CODE_SYSTEM, ChargeSource, DEFAULT_CARE_LEVEL, EMERGENCY_VISIT_CODE, OWN_CODE_SYSTEM,
-    PayerKind, Percent, Period, REGISTRATION_FEE_CODE, Split, TariffKind, TariffUnit,
-    accommodation_units, package_key, split, supply_price,
+    CLINIC_CODE_SYSTEM, ChargeSource, DEFAULT_CARE_LEVEL, DIET_CODE_SYSTEM, EMERGENCY_VISIT_CODE,
+    OWN_CODE_SYSTEM, PayerKind, Percent, Period, REGISTRATION_FEE_CODE, Split, TariffKind,
+    TariffUnit, accommodation_units, package_key, split, supply_price,
 };
 use crate::error::Error;
 use crate::store::{self, AccountRow, AdmissionFacts, ChargeRow};
@@ -133,6 +133,14 @@ pub(crate) enum Captured {
         department_id: Uuid,
         clinician_id: Option<Uuid>,
     },
+    /// Patients' meals of a ward's meal order (nutrition's `MealOrderSent`, and the lines an
+    /// amendment adds): charged where a tariff prices the diet, taken back when taken back.
+    Meals {
+        order_id: Uuid,
+        at: DateTime<Utc>,
+        department_id: Uuid,
+        lines: Vec<MealLine>,
+    },
     /// A patient checked in at an outpatient clinic: a registration fee, where one is priced.
     CheckedIn {
         ticket_id: Uuid,
@@ -140,6 +148,15 @@ pub(crate) enum Captured {
         at: DateTime<Utc>,
         department_id: Uuid,
     },
+}
+
+/// A patient's meal on a meal order: served (a portion) or taken back (an amendment).
+#[derive(Debug, Clone)]
+pub(crate) struct MealLine {
+    pub(crate) patient_id: Uuid,
+    pub(crate) admission_id: Uuid,
+    pub(crate) diet_code: String,
+    pub(crate) served: bool,
 }
 
 /// Why an event was not charged now: it will be offered again.
@@ -448,6 +465,16 @@ async fn take(
             };
             charge(tx, &account, pricing, now).await?;
         }
+        Captured::Meals {
+            order_id,
+            at,
+            department_id,
+            lines,
+        } => {
+            for line in lines {
+                charge_meal(tx, (order_id, at, department_id), line, now).await?;
+            }
+        }
         Captured::CheckedIn {
             ticket_id,
             patient_id,
@@ -484,6 +511,54 @@ async fn take(
         }
     }
     Ok(())
+}
+
+/// Charges a patient's meal where its diet is priced (once per order, patient and diet), or
+/// takes it back (the reversal of that charge, once).
+async fn charge_meal(
+    tx: &mut TenantTx,
+    (order_id, at, department_id): (Uuid, DateTime<Utc>, Uuid),
+    line: MealLine,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let source_key = format!("meal:{order_id}:{}:{}", line.patient_id, line.diet_code);
+    if !line.served {
+        let charged = store::charge_by_source(tx, &source_key).await?;
+        if let Some(charged) = charged {
+            let reversal = format!("reversal:{}", charged.id);
+            if store::charge_by_source(tx, &reversal).await?.is_none() {
+                reverse(tx, charged, "the meal was taken back".to_owned(), now).await?;
+            }
+        }
+        return Ok(());
+    }
+    let tariff = store::tariff_on(
+        tx,
+        TariffKind::Service,
+        DIET_CODE_SYSTEM,
+        &line.diet_code,
+        at.date_naive(),
+    )
+    .await?;
+    // Meals are in the price of a stay unless the tenant prices a diet.
+    let Some(tariff) = tariff else {
+        return Ok(());
+    };
+    let account = store::admission_account(tx, line.admission_id, line.patient_id, now).await?;
+    let pricing = Pricing {
+        source: ChargeSource::Meal,
+        source_key,
+        code_system: DIET_CODE_SYSTEM.to_owned(),
+        code: line.diet_code,
+        description: tariff.name.clone(),
+        quantity: one(),
+        unit_price: tariff.price,
+        service_group: tariff.service_group,
+        service_time: at,
+        department_id: Some(department_id),
+        physician_id: None,
+    };
+    charge(tx, &account, pricing, now).await
 }
 
 fn one() -> Amount {

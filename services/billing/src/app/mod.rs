@@ -12,7 +12,7 @@ mod reports;
 mod tariffs;
 
 pub(crate) use accounts::{AccountRef, Adjustment, Settlement};
-pub(crate) use capture::{Admission, Captured, StayPeriod};
+pub(crate) use capture::{Admission, Captured, MealLine, StayPeriod};
 pub(crate) use cases::{ClaimChange, Grouper};
 pub(crate) use cash::{Closing, NewPayment, NewRefund, NewShift};
 pub(crate) use ledger::{LEDGER_ROLES, NewRemittance, Reconciliation};

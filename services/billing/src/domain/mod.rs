@@ -30,6 +30,7 @@ labels!(ChargeSource {
     Investigation => "investigation",
     OutpatientVisit => "outpatient_visit",
     Registration => "registration",
+    Meal => "meal",
 });
 labels!(PayerKind { National => "national", Supplementary => "supplementary" });
 labels!(AccountStatus {
@@ -60,7 +61,8 @@ pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Optio
         | ChargeSource::EmergencyVisit
         | ChargeSource::Investigation
         | ChargeSource::OutpatientVisit
-        | ChargeSource::Registration => Some(format!("service:{code_system}:{code}")),
+        | ChargeSource::Registration
+        | ChargeSource::Meal => Some(format!("service:{code_system}:{code}")),
         ChargeSource::Accommodation => Some(format!("accommodation:{code}")),
         ChargeSource::Supply => Some(format!("supply:{code}")),
         ChargeSource::Adjustment | ChargeSource::Package => None,
@@ -69,6 +71,8 @@ pub fn package_key(source: ChargeSource, code_system: &str, code: &str) -> Optio
 
 /// The care level of a ward without one of its own.
 pub const DEFAULT_CARE_LEVEL: &str = "general";
+/// The code system meals are priced in, by diet code.
+pub const DIET_CODE_SYSTEM: &str = "diet";
 /// The code system of services billing names itself (an emergency visit).
 pub const OWN_CODE_SYSTEM: &str = "hmis";
 /// The service code an emergency visit is charged by.

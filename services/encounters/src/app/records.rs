@@ -276,6 +276,8 @@ impl Ward {
                     record_time: now,
                 };
                 store::insert_allergy(tx, &row).await?;
+                let recorded = allergy_to_pb(&row);
+                events::allergy_recorded(tx, &recorded, now).await?;
                 let ids = [patient_id];
                 let entry = AuditEntry {
                     break_glass_reason: access.reason(),
@@ -283,7 +285,7 @@ impl Ward {
                 };
                 audit::record(tx, context, &entry, now).await?;
                 Ok(pb::RecordAllergyResponse {
-                    allergy: Some(allergy_to_pb(&row)),
+                    allergy: Some(recorded),
                 })
             })
             .await

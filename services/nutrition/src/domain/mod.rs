@@ -114,6 +114,57 @@ pub fn is_allergen(code: &str) -> bool {
     ALLERGENS.contains(&code)
 }
 
+/// Words a food allergy is written with in the medical record, and the allergen each is.
+const ALLERGEN_WORDS: &[(&str, &str)] = &[
+    ("wheat", "gluten"),
+    ("coeliac", "gluten"),
+    ("celiac", "gluten"),
+    ("shrimp", "crustaceans"),
+    ("prawn", "crustaceans"),
+    ("crab", "crustaceans"),
+    ("lobster", "crustaceans"),
+    ("shellfish", "crustaceans"),
+    ("egg", "eggs"),
+    ("peanut", "peanuts"),
+    ("soya", "soy"),
+    ("lactose", "milk"),
+    ("dairy", "milk"),
+    ("cheese", "milk"),
+    ("walnut", "nuts"),
+    ("hazelnut", "nuts"),
+    ("almond", "nuts"),
+    ("cashew", "nuts"),
+    ("pistachio", "nuts"),
+    ("sulphite", "sulphites"),
+    ("sulfite", "sulphites"),
+    ("mussel", "molluscs"),
+    ("oyster", "molluscs"),
+    ("squid", "molluscs"),
+];
+
+/// The allergen a food allergy of the medical record names ("Peanut butter" is peanuts,
+/// "lactose intolerance" milk), if its words name one of the list.
+pub fn allergen_of(text: &str) -> Option<&'static str> {
+    let text = text.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|word| !word.is_empty())
+        .collect();
+    words.iter().find_map(|word| {
+        ALLERGENS
+            .iter()
+            .copied()
+            .find(|code| code == word)
+            .or_else(|| {
+                let singular = word.strip_suffix('s').unwrap_or(word);
+                ALLERGEN_WORDS
+                    .iter()
+                    .find(|(said, _)| *said == singular || said == word)
+                    .map(|(_, code)| *code)
+            })
+    })
+}
+
 /// The longest cycle menu, in days.
 pub const MAX_CYCLE_DAYS: i32 = 28;
 
@@ -247,6 +298,16 @@ mod tests {
 
     fn day(value: &str) -> NaiveDate {
         NaiveDate::parse_from_str(value, "%Y-%m-%d").expect("day")
+    }
+
+    #[test]
+    fn a_food_allergy_of_the_record_names_its_allergen() {
+        assert_eq!(allergen_of("Peanuts"), Some("peanuts"));
+        assert_eq!(allergen_of("peanut butter"), Some("peanuts"));
+        assert_eq!(allergen_of("Lactose intolerance"), Some("milk"));
+        assert_eq!(allergen_of("fish (cod)"), Some("fish"));
+        assert_eq!(allergen_of("boiled eggs"), Some("eggs"));
+        assert_eq!(allergen_of("strawberries"), None);
     }
 
     #[test]

@@ -37,6 +37,26 @@ pub async fn insert_restriction(tx: &mut TenantTx, row: &RestrictionRow) -> Resu
     Ok(())
 }
 
+/// Keeps a restriction unless the patient has that allergen in force already.
+pub async fn keep_restriction(tx: &mut TenantTx, row: &RestrictionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO nutrition.restrictions (tenant_id, id, patient_id, kind, allergen, note, \
+         recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (tenant_id, patient_id, allergen) WHERE ended_at IS NULL DO NOTHING",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.patient_id)
+    .bind(row.kind)
+    .bind(&row.allergen)
+    .bind(&row.note)
+    .bind(row.recorded_by)
+    .bind(row.recorded_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Ends the restriction `id` (still in force); the restriction as it was.
 pub async fn end_restriction(
     tx: &mut TenantTx,
