@@ -374,6 +374,14 @@ impl Application {
         )
         .await
         .map_err(ServerError::Demo)?;
+        demo::load_nutrition(
+            &self.modules.nutrition.api(),
+            (&core, &self.inventory().api()),
+            tenant_id,
+            &wards,
+        )
+        .await
+        .map_err(ServerError::Demo)?;
         self.modules
             .documents
             .load_starter(&hmis_platform::RequestContext::system(tenant_id))

@@ -59,6 +59,18 @@ async fn stocked(owner: &mut PgConnection) -> (i64, i64, i64) {
     .expect("count the demo's stock")
 }
 
+/// The demo's kitchen: (diets, recipes, menu courses).
+async fn kitchen(owner: &mut PgConnection) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM nutrition.diets), \
+                (SELECT count(*) FROM nutrition.recipes), \
+                (SELECT count(*) FROM nutrition.menu_courses)",
+    )
+    .fetch_one(owner)
+    .await
+    .expect("count the demo's kitchen")
+}
+
 /// The demo's operating block: (theatres, procedure grades, pack lines, privileges).
 async fn operating_block(owner: &mut PgConnection) -> (i64, i64, i64, i64) {
     sqlx::query_as(
@@ -140,9 +152,12 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
     // Every patient in a ward has an encounter with a principal diagnosis, an examination
     // and a prescription; loading again adds none.
     assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
-    // A pharmacy, four ward stocks and the operating block's; 26 medicines and 3 theatre
-    // supplies received once; two transfers per ward.
-    assert_eq!(stocked(&mut owner).await, (6, 29, 37));
+    // A pharmacy, four ward stocks, the operating block's and the kitchen's food store; 26
+    // medicines, 3 theatre supplies and 12 foods received once; two transfers per ward.
+    assert_eq!(stocked(&mut owner).await, (7, 41, 49));
+    // The diet tables 1-15 and four more, 11 recipes, a 14-day menu of three diets (22
+    // courses a day: bread at the general diet's breakfast only).
+    assert_eq!(kitchen(&mut owner).await, (19, 11, 308));
     // Three theatres, the starter grades, the packs of three operations.
     assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
     // The starter tariffs and the cardiology clinic's consultation, CNAM and a supplementary
@@ -154,7 +169,8 @@ async fn the_demo_codes_its_wards_with_the_starter_code_systems_and_a_formulary(
         .await
         .expect("load the demo again");
     assert_eq!(coded(&mut owner).await, (32, 32, 32, 32));
-    assert_eq!(stocked(&mut owner).await, (6, 29, 37));
+    assert_eq!(stocked(&mut owner).await, (7, 41, 49));
+    assert_eq!(kitchen(&mut owner).await, (19, 11, 308));
     assert_eq!(operating_block(&mut owner).await, (3, 11, 9, 1));
     assert_eq!(priced(&mut owner).await, billing);
     let ledger = hmis_inventory::verify(&db.database).await.expect("verify");

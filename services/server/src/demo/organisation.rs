@@ -132,6 +132,14 @@ const DEPARTMENTS: &[DemoDepartment] = &[
         beds_per_room: 0,
     },
     DemoDepartment {
+        code: "KIT",
+        name: "Kitchen",
+        kind: pb::DepartmentKind::Administrative,
+        specialty: "",
+        rooms: 0,
+        beds_per_room: 0,
+    },
+    DemoDepartment {
         code: "PHARM",
         name: "Hospital pharmacy",
         kind: pb::DepartmentKind::Pharmacy,
@@ -397,6 +405,18 @@ pub async fn load(
             "radiologist",
             "Dr. Irina Imaging (radiologist)",
             "radiologist",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "dietitian",
+            "Diana Dietitian",
+            "dietitian",
+            Scope::Facility(facility_id),
+        ),
+        (
+            "kitchen",
+            "Costel Cook (kitchen)",
+            "kitchen",
             Scope::Facility(facility_id),
         ),
     ];
