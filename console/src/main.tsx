@@ -25,6 +25,7 @@ import { Registry } from "./screens/Registry";
 import { SignIn } from "./screens/SignIn";
 import { Theatre } from "./screens/Theatre";
 import { Appointments } from "./screens/Appointments";
+import { Meals } from "./screens/Meals";
 import "@picocss/pico/css/pico.min.css";
 import "./console.css";
 
@@ -58,6 +59,7 @@ function Screen(props: { hash: string; session: Session }) {
   if (props.hash.startsWith("#/statistics")) return <Census />;
   if (props.hash.startsWith("#/theatre")) return <Theatre session={props.session} />;
   if (props.hash.startsWith("#/appointments")) return <Appointments session={props.session} />;
+  if (props.hash.startsWith("#/meals")) return <Meals session={props.session} />;
   if (props.hash.startsWith("#/cashdesk")) return <CashDesk />;
   if (props.hash.startsWith("#/revenue")) return <Revenue />;
   if (props.hash.startsWith("#/tariffs")) return <Tariffs />;
@@ -85,6 +87,7 @@ const SCREENS: { path: string; title: Key; permission: string }[] = [
   { path: "#/admissions", title: "admissions", permission: "admissions.read" },
   { path: "#/round", title: "medicationRound", permission: "nursing.administer" },
   { path: "#/ward-order", title: "wardOrder", permission: "nursing.administer" },
+  { path: "#/meals", title: "mealsScreen", permission: "nutrition.read" },
   { path: "#/pharmacy", title: "pharmacy", permission: "pharmacy.dispense" },
   { path: "#/ward-lab", title: "wardLaboratory", permission: "laboratory.acknowledge" },
   { path: "#/laboratory", title: "labBench", permission: "laboratory.process" },

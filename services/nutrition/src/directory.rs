@@ -107,7 +107,7 @@ impl Directory {
         Ok(facility.time_zone)
     }
 
-    /// The codes of a ward's beds, by id.
+    /// The labels of a ward's beds ("room/bed", as a tray is labelled), by id.
     pub async fn bed_codes(
         &self,
         context: &RequestContext,
@@ -115,7 +115,18 @@ impl Directory {
     ) -> Result<HashMap<Uuid, String>> {
         let beds = (self.core.beds_of(context, department_id).await)
             .map_err(core_error("department_id"))?;
-        Ok(beds.into_iter().map(|bed| (bed.id, bed.code)).collect())
+        let rooms = (self.core.room_codes(context, department_id).await)
+            .map_err(core_error("department_id"))?;
+        Ok(beds
+            .into_iter()
+            .map(|bed| {
+                let label = match rooms.get(&bed.room_id) {
+                    Some(room) => format!("{room}/{}", bed.code),
+                    None => bed.code,
+                };
+                (bed.id, label)
+            })
+            .collect())
     }
 
     /// The food item with code `code` (named by `field`).

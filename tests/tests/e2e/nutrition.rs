@@ -794,7 +794,8 @@ async fn a_day_of_meal_orders_trays_production_and_issues_matches_the_hand_count
         BTreeMap::from([("T9".into(), 2)])
     );
 
-    // Ana's lunch tray: chicken instead of fish, in bed 2 of surgery; Cristina has none.
+    // Ana's lunch tray: chicken instead of fish, in room 1, bed 2 of surgery; Cristina has
+    // none.
     let trays = api
         .get_distribution_list(signed_in(
             &h.nurse,
@@ -816,7 +817,7 @@ async fn a_day_of_meal_orders_trays_production_and_issues_matches_the_hand_count
             tray.bed_code.as_str(),
             tray.diet_code.as_str()
         ),
-        (ana.as_str(), "2", "T15")
+        (ana.as_str(), "R1/2", "T15")
     );
     assert_eq!(tray.restrictions, vec!["fish".to_owned()]);
     let dishes: Vec<(&str, bool)> = tray
