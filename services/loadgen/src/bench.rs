@@ -78,6 +78,8 @@ pub(crate) struct Bench {
     /// The laboratory module of the running server (its MLLP listener is bound by its
     /// scenario).
     pub laboratory: hmis_laboratory::LaboratoryModule,
+    /// The nutrition module of the running server (its scenario sends meals at will).
+    pub nutrition: hmis_nutrition::NutritionModule,
     stop: oneshot::Sender<()>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -112,6 +114,7 @@ impl Bench {
                 .await?;
         }
         let laboratory = application.laboratory();
+        let nutrition = application.nutrition();
         let listener = application.bind().await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -133,6 +136,7 @@ impl Bench {
             channel,
             admin,
             laboratory,
+            nutrition,
             stop,
             server,
         })

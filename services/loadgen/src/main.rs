@@ -12,7 +12,8 @@
 //! capture following the ADT cycle, a month's revenue over a year of 1,000 beds), `laboratory`
 //! (analysers' results over MLLP), `documents` (the archive's streamed uploads and downloads,
 //! with the resident memory they take), `print` (a medical extract issued as a signed PDF),
-//! `appointments` (the next free slots of a 50-clinician clinic, and bookings).
+//! `appointments` (the next free slots of a 50-clinician clinic, and bookings), `nutrition`
+//! (a 1,000-bed hospital's day of meal orders and its production sheet).
 //!
 //! `seed` is not a measurement: it fills the database `openhmis demo` serves with a big
 //! hospital (a million patients, a year of admissions) by COPY, and says how long it took.
@@ -28,6 +29,7 @@ mod census;
 mod dispense;
 mod documents;
 mod laboratory;
+mod nutrition;
 mod patients;
 mod prescribe;
 mod print;
@@ -69,6 +71,9 @@ enum Scenario {
     /// Outpatient front office: the next free slots of a 50-clinician clinic over four weeks,
     /// and bookings, from `--clients`, beside raw PostgreSQL's statement and writes.
     Appointments,
+    /// Nutrition: a 1,000-bed hospital's day of meal orders (3 meals, 30 wards) sent to the
+    /// kitchen, and the day's production sheet, beside raw PostgreSQL's same writes.
+    Nutrition,
     /// Fills the demo tenant of the database `openhmis demo` serves (HMIS_DATABASE__URL, else
     /// the embedded cluster) with `--patients` patients and `--days` of admissions in
     /// `--wards` new wards of `--beds-per-ward` beds, by COPY.
@@ -133,6 +138,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Documents => documents::run(cli.megabytes, cli.iterations).await,
             Scenario::Print => print::run(cli.clients, cli.iterations).await,
             Scenario::Appointments => appointments::run(cli.clients, cli.iterations).await,
+            Scenario::Nutrition => nutrition::run(cli.iterations).await,
             Scenario::Seed => {
                 seed::run(seed::Size {
                     patients: cli.patients,

@@ -12,6 +12,31 @@ use crate::error::Result;
 use crate::store;
 
 impl Nutrition {
+    /// Sends one facility's meal of `day` at `now`, in a transaction of its own.
+    pub(crate) async fn send_meal(
+        &self,
+        tenant_id: TenantId,
+        facility_id: uuid::Uuid,
+        (day, meal): (chrono::NaiveDate, crate::domain::Meal),
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut tx = self
+            .calls
+            .database()
+            .begin(tenant_id, &RequestId::generate())
+            .await?;
+        let Some(kitchen) = store::get_kitchen(&mut tx, facility_id).await? else {
+            return Err(crate::Error::NotFound("kitchen"));
+        };
+        let times = store::meal_times(&mut tx, facility_id).await?;
+        let Some(time) = times.iter().find(|time| time.meal == meal) else {
+            return Err(crate::Error::NotFound("meal time"));
+        };
+        let wards = self.send_round(&mut tx, &kitchen, (day, time), now).await?;
+        tx.commit().await?;
+        Ok(wards)
+    }
+
     /// Sends every facility's meal whose cut-off passed by `now`; how many were sent.
     pub(crate) async fn send_due_meal_orders(&self, now: DateTime<Utc>) -> Result<usize> {
         let due = store::due_rounds(self.calls.database().worker_pool(), now).await?;

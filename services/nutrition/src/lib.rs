@@ -75,6 +75,24 @@ impl NutritionModule {
             .await
     }
 
+    /// Sends a facility's meal of `day` now, as the cut-off job does when its cut-off comes
+    /// (once: a second call finds it sent); how many ward orders were sent.
+    pub async fn send_meal(
+        &self,
+        tenant_id: hmis_platform::TenantId,
+        facility_id: uuid::Uuid,
+        (day, meal): (chrono::NaiveDate, domain::Meal),
+    ) -> Result<usize, Error> {
+        self.nutrition
+            .send_meal(
+                tenant_id,
+                facility_id,
+                (day, meal),
+                self.nutrition.calls.now(),
+            )
+            .await
+    }
+
     async fn run_cutoff_job(self) {
         let mut ticks = tokio::time::interval(CUTOFF_SWEEP);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
