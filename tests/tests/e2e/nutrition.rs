@@ -1269,3 +1269,50 @@ async fn an_operation_booked_puts_the_patient_nil_by_mouth_until_it_ends() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn discharges_racing_the_cut_off_are_never_lost_from_the_meal_order() {
+    let h = Hospital::open("NUTRACE").await;
+    // Twelve patients in internal medicine's three beds and surgery's two would not fit:
+    // the wards here are small, so the race is on the five beds there are.
+    let mut admitted = Vec::new();
+    for (ward, bed) in [
+        (&h.internal, 0),
+        (&h.internal, 1),
+        (&h.internal, 2),
+        (&h.surgical, 0),
+        (&h.surgical, 1),
+    ] {
+        admitted.push(h.admit(&format!("Race{bed}"), ward, bed).await);
+    }
+    h.until_totals(&h.internal, pb::Meal::Breakfast, &[("T15", 3)])
+        .await;
+    h.until_totals(&h.surgical, pb::Meal::Breakfast, &[("T15", 2)])
+        .await;
+    // 06:00: three discharges and the cut-off at once.
+    h.clock.set(local(6, 0));
+    let discharges = admitted[..3].iter().map(|(_, admission)| {
+        let mut api = admissions(&h.app);
+        let request = signed_in(
+            &h.desk,
+            admissions_pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.clone(),
+                r#type: admissions_pb::DischargeType::Recovered.into(),
+                destination: "home".to_owned(),
+                ..Default::default()
+            },
+        );
+        async move { api.discharge_patient(request).await.map(|_| ()) }
+    });
+    let (discharged, ()) = tokio::join!(futures::future::join_all(discharges), h.send_due());
+    assert!(discharged.iter().all(Result::is_ok), "{discharged:?}");
+    // Whichever came first, the sent order ends with nobody of internal medicine fed.
+    let order = h.until_totals(&h.internal, pb::Meal::Breakfast, &[]).await;
+    assert_eq!(order.status(), pb::MealOrderStatus::Sent);
+    let surgical = h.meal_order(&h.surgical, pb::Meal::Breakfast).await;
+    assert_eq!(
+        Hospital::totals(&surgical),
+        BTreeMap::from([("T15".into(), 2)])
+    );
+}

@@ -51,7 +51,7 @@ fn head_of(kitchen: &KitchenRow, query: &MealQuery, view: &MealView, ward: &Ward
         facility_id: kitchen.facility_id,
         day: query.day,
         meal: query.meal,
-        sent: sent_order.is_some(),
+        sent: view.sent || sent_order.is_some(),
         cutoff_at: view.cutoff_at,
         sent_at: sent_order.and_then(|order| order.sent_at),
     }
@@ -63,32 +63,63 @@ fn patients_of(lines: &[LineRow]) -> Vec<Uuid> {
     named.into_iter().collect()
 }
 
+/// The kitchen of a ward's facility and the time of the meal asked for.
+async fn meal_of(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    meal: Meal,
+) -> Result<(KitchenRow, MealTimeRow)> {
+    let kitchen = kitchen_of(tx, facility_id, "department_id").await?;
+    let time = meal_time_of(tx, facility_id, meal, "meal").await?;
+    Ok((kitchen, time))
+}
+
+/// The ward's meal asked for, as it stands at `now`.
+async fn ward_view(
+    tx: &mut TenantTx,
+    kitchen: &KitchenRow,
+    (query, time): (&MealQuery, &MealTimeRow),
+    now: DateTime<Utc>,
+) -> Result<MealView> {
+    meal_view(
+        tx,
+        kitchen,
+        (query.day, time),
+        Some(query.department_id),
+        now,
+    )
+    .await
+}
+
 impl Nutrition {
+    /// The ward a query names, once the caller may act there with `permission`.
+    async fn ward(
+        &self,
+        context: &RequestContext,
+        query: &MealQuery,
+        permission: &str,
+    ) -> Result<crate::directory::Department> {
+        let ward = (self.directory)
+            .department(context, query.department_id, "department_id")
+            .await?;
+        context.authorize(
+            permission,
+            &Target::department(ward.facility_id, query.department_id),
+        )?;
+        Ok(ward)
+    }
+
     pub(crate) async fn get_meal_order(
         &self,
         context: &RequestContext,
         query: MealQuery,
     ) -> Result<pb::GetMealOrderResponse> {
-        let ward = (self.directory)
-            .department(context, query.department_id, "department_id")
-            .await?;
-        context.authorize(
-            READ,
-            &Target::department(ward.facility_id, query.department_id),
-        )?;
+        let ward = self.ward(context, &query, READ).await?;
         let now = self.calls.now();
         self.calls
             .transaction(context, async |tx| {
-                let kitchen = kitchen_of(tx, ward.facility_id, "department_id").await?;
-                let time = meal_time_of(tx, ward.facility_id, query.meal, "meal").await?;
-                let view = meal_view(
-                    tx,
-                    &kitchen,
-                    (query.day, &time),
-                    Some(query.department_id),
-                    now,
-                )
-                .await?;
+                let (kitchen, time) = meal_of(tx, ward.facility_id, query.meal).await?;
+                let view = ward_view(tx, &kitchen, (&query, &time), now).await?;
                 let head_view = view.clone();
                 let part = ward_part(view, query.department_id);
                 let head = head_of(&kitchen, &query, &head_view, &part);
@@ -115,18 +146,11 @@ impl Nutrition {
             return Ok(replayed);
         }
         let query = adjustment.ward;
-        let ward = (self.directory)
-            .department(context, query.department_id, "department_id")
-            .await?;
-        context.authorize(
-            ORDER,
-            &Target::department(ward.facility_id, query.department_id),
-        )?;
+        let ward = self.ward(context, &query, ORDER).await?;
         let now = self.calls.now();
         self.calls
             .write(context, &method, &adjustment.key, message, async |tx| {
-                let kitchen = kitchen_of(tx, ward.facility_id, "department_id").await?;
-                let time = meal_time_of(tx, ward.facility_id, query.meal, "meal").await?;
+                let (kitchen, time) = meal_of(tx, ward.facility_id, query.meal).await?;
                 let (cutoff_at, serve_at) = instants(&kitchen.zone()?, query.day, &time);
                 if now >= serve_at {
                     return Err(Error::precondition(
@@ -138,14 +162,7 @@ impl Nutrition {
                     self.send_round(tx, &kitchen, (query.day, &time), now)
                         .await?;
                 }
-                let view = meal_view(
-                    tx,
-                    &kitchen,
-                    (query.day, &time),
-                    Some(query.department_id),
-                    now,
-                )
-                .await?;
+                let view = ward_view(tx, &kitchen, (&query, &time), now).await?;
                 let part = ward_part(view, query.department_id);
                 let (diet_id, patient_line) = match adjustment.patient_id {
                     Some(patient_id) => {
@@ -235,14 +252,7 @@ impl Nutrition {
                 )
                 .await?;
                 let codes = store::diet_codes(tx).await?;
-                let view = meal_view(
-                    tx,
-                    &kitchen,
-                    (query.day, &time),
-                    Some(query.department_id),
-                    now,
-                )
-                .await?;
+                let view = ward_view(tx, &kitchen, (&query, &time), now).await?;
                 let head_view = view.clone();
                 let part = ward_part(view, query.department_id);
                 let head = head_of(&kitchen, &query, &head_view, &part);
@@ -269,13 +279,7 @@ impl Nutrition {
         context: &RequestContext,
         query: MealQuery,
     ) -> Result<pb::GetDistributionListResponse> {
-        let ward = (self.directory)
-            .department(context, query.department_id, "department_id")
-            .await?;
-        context.authorize(
-            READ,
-            &Target::department(ward.facility_id, query.department_id),
-        )?;
+        let ward = self.ward(context, &query, READ).await?;
         let beds = self
             .directory
             .bed_codes(context, query.department_id)
@@ -283,16 +287,8 @@ impl Nutrition {
         let now = self.calls.now();
         self.calls
             .transaction(context, async |tx| {
-                let kitchen = kitchen_of(tx, ward.facility_id, "department_id").await?;
-                let time = meal_time_of(tx, ward.facility_id, query.meal, "meal").await?;
-                let view = meal_view(
-                    tx,
-                    &kitchen,
-                    (query.day, &time),
-                    Some(query.department_id),
-                    now,
-                )
-                .await?;
+                let (kitchen, time) = meal_of(tx, ward.facility_id, query.meal).await?;
+                let view = ward_view(tx, &kitchen, (&query, &time), now).await?;
                 let part = ward_part(view, query.department_id);
                 let (fed, _) = fed(&part.lines);
                 let patients: Vec<Uuid> = fed.iter().map(|f| f.patient_id).collect();
@@ -370,9 +366,13 @@ impl Nutrition {
         (day, time): (NaiveDate, &MealTimeRow),
         now: DateTime<Utc>,
     ) -> Result<usize> {
+        store::take_kitchen(tx, kitchen.facility_id).await?;
         if !store::start_round(tx, (kitchen.facility_id, day, time.meal), now).await? {
             return Ok(0);
         }
+        // Who is in the wards once the kitchen is taken: every change committed before is
+        // seen, every later one amends the orders sent.
+        let now = now.max(self.calls.now());
         let (cutoff_at, serve_at) = instants(&kitchen.zone()?, day, time);
         let mut wards = patient_lines(tx, kitchen, None, (now, serve_at)).await?;
         for order in store::meal_orders_of_day(tx, kitchen.facility_id, day).await? {

@@ -143,6 +143,8 @@ pub(crate) struct WardMeal {
 #[derive(Debug, Clone)]
 pub(crate) struct MealView {
     pub(crate) cutoff_at: DateTime<Utc>,
+    /// Whether the facility's meal was sent (a ward with nobody then has no order).
+    pub(crate) sent: bool,
     pub(crate) wards: Vec<WardMeal>,
 }
 
@@ -229,6 +231,7 @@ async fn meal_view(
     }
     Ok(MealView {
         cutoff_at,
+        sent,
         wards: wards.into_values().collect(),
     })
 }

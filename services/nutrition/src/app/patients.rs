@@ -233,6 +233,7 @@ impl Nutrition {
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<usize> {
+        store::share_kitchens(tx).await?;
         let place = store::whereabouts(tx, patient_id, now).await?;
         if let Some((facility_id, row)) = &place {
             self.open_late_orders(tx, *facility_id, row.department_id, now)

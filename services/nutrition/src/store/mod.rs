@@ -118,6 +118,26 @@ impl KitchenRow {
     }
 }
 
+/// Takes the facility's kitchen for sending a meal: a change of a patient (who takes the
+/// kitchens to share, [`share_kitchens`]) either commits before the meal's lines are read from
+/// who is in the wards, or amends the orders after they are sent; never neither.
+pub async fn take_kitchen(tx: &mut TenantTx, facility_id: Uuid) -> Result<()> {
+    sqlx::query("SELECT facility_id FROM nutrition.kitchens WHERE facility_id = $1 FOR UPDATE")
+        .bind(facility_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Takes the tenant's kitchens to share while a patient's change amends meal orders (changes
+/// of patients do not wait for one another, only for a meal being sent).
+pub async fn share_kitchens(tx: &mut TenantTx) -> Result<()> {
+    sqlx::query("SELECT facility_id FROM nutrition.kitchens ORDER BY facility_id FOR SHARE")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, FromRow)]
 pub struct MealTimeRow {
     pub meal: Meal,
