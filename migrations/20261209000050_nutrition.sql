@@ -250,16 +250,21 @@ CREATE TABLE nutrition.menu_courses (
     FOREIGN KEY (tenant_id, substitute_recipe_id) REFERENCES nutrition.recipes (tenant_id, id)
 );
 
--- A day's ingredients issued from the food warehouse: once per facility and day, with what
--- the stock ledger moved (quantities and values, for the reports).
+-- A day's ingredients issued from the food warehouse, once per facility and day: what is
+-- to be issued is kept first (`lines`, item and quantity), so a retry after a stop midway
+-- asks the stock ledger the very same thing and finds the movements made; then what the
+-- ledger moved (quantities and values, for the reports).
 CREATE TABLE nutrition.issues (
     tenant_id    uuid        NOT NULL,
     facility_id  uuid        NOT NULL,
     day          date        NOT NULL,
-    movement_ids uuid[]      NOT NULL,
-    issued_by    uuid        NOT NULL,
-    issued_at    timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, facility_id, day)
+    lines        jsonb       NOT NULL,
+    requested_by uuid        NOT NULL,
+    requested_at timestamptz NOT NULL,
+    movement_ids uuid[],
+    issued_at    timestamptz,
+    PRIMARY KEY (tenant_id, facility_id, day),
+    CONSTRAINT issues_done_whole CHECK ((movement_ids IS NULL) = (issued_at IS NULL))
 );
 
 CREATE TABLE nutrition.issue_lines (
@@ -279,8 +284,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON nutrition.kitchens, nutrition.meal_times
 GRANT SELECT, INSERT, UPDATE ON nutrition.diets, nutrition.restrictions, nutrition.meal_rounds,
     nutrition.meal_orders, nutrition.ingredients, nutrition.recipes,
     nutrition.recipe_ingredients TO openhmis_app;
-GRANT SELECT, INSERT ON nutrition.meal_order_lines, nutrition.issues, nutrition.issue_lines
-    TO openhmis_app;
+GRANT SELECT, INSERT ON nutrition.meal_order_lines, nutrition.issue_lines TO openhmis_app;
+GRANT SELECT, INSERT, UPDATE ON nutrition.issues TO openhmis_app;
 SELECT platform.enable_tenant_rls(t)
 FROM unnest(ARRAY['nutrition.diets', 'nutrition.kitchens', 'nutrition.meal_times',
                   'nutrition.ward_diets', 'nutrition.restrictions', 'nutrition.admissions',

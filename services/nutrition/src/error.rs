@@ -17,7 +17,7 @@ pub enum Error {
     /// diet_orders_one_at_a_time refused: an order begins later than the new one.
     #[error("the patient has a diet ordered from a later time; order from then or after it")]
     DietOverlaps,
-    /// issues' key refused.
+    /// The day's issue was recorded already.
     #[error("the day's ingredients were issued already")]
     AlreadyIssued,
     #[error("{0}")]
@@ -49,7 +49,6 @@ impl From<sqlx::Error> for Error {
                 Some("diets_code_unique") => Self::DietExists,
                 Some("recipes_code_unique") => Self::RecipeExists,
                 Some("restrictions_once") => Self::RestrictionExists,
-                Some("issues_pkey") => Self::AlreadyIssued,
                 _ => Failure::Database(error).into(),
             },
             _ => Failure::Database(error).into(),

@@ -108,6 +108,7 @@ struct Hospital {
     dietitian: Session,
     cook: Session,
     billing: Session,
+    pharmacist: Session,
     facility_id: String,
     internal: support::OpenWard,
     surgical: support::OpenWard,
@@ -342,6 +343,7 @@ impl Hospital {
             dietitian,
             cook,
             billing,
+            pharmacist,
             facility_id: facility.id,
             internal,
             surgical,
@@ -1212,8 +1214,9 @@ async fn an_operation_booked_puts_the_patient_nil_by_mouth_until_it_ends() {
         .diet
         .expect("diet");
     assert_ne!(general.id, fasting.id);
-    // 2026-12-07 10:00 in Chisinau (UTC+2), for an hour.
-    let start = 1_796_601_600 + 8 * 3600;
+    // Two days from now, on the hour, for an hour (ahead of the real clock, so cancelling it
+    // lifts a fast that has not begun).
+    let start = (chrono::Utc::now().timestamp() / 3600 + 48) * 3600;
     let booked = block
         .book(block.booking(
             0,
@@ -1315,4 +1318,121 @@ async fn discharges_racing_the_cut_off_are_never_lost_from_the_meal_order() {
         Hospital::totals(&surgical),
         BTreeMap::from([("T15".into(), 2)])
     );
+}
+
+#[tokio::test]
+async fn an_issue_refused_by_the_ledger_is_asked_again_the_same_after_a_delivery() {
+    let h = Hospital::open("NUTISS").await;
+    use pb::Course::Main;
+    h.menu("T15", pb::Meal::Breakfast, &[(Main, "OMELETTE", None)])
+        .await;
+    h.admit("Ileana", &h.internal, 0).await;
+    h.admit("Irina", &h.internal, 1).await;
+    h.until_totals(&h.internal, pb::Meal::Breakfast, &[("T15", 2)])
+        .await;
+    let mut api = nutrition(&h.app);
+    let issue = || pb::IssueIngredientsRequest {
+        request_id: request_id(),
+        facility_id: h.facility_id.clone(),
+        day: DAY.to_owned(),
+    };
+    // Two omelettes take four eggs, issued by the tray of ten: ten eggs; the store has ten,
+    // until a writing-off leaves it short.
+    let eggs = h.items["EGGS"].clone();
+    let mut stock = InventoryServiceClient::new(h.app.channel.clone());
+    let lot = stock
+        .get_stock(signed_in(
+            &h.pharmacist,
+            inventory_pb::GetStockRequest {
+                warehouse_id: h.warehouse_id.clone(),
+                item_id: eggs.clone(),
+            },
+        ))
+        .await
+        .expect("stock")
+        .into_inner()
+        .lines[0]
+        .lot
+        .clone()
+        .expect("lot");
+    stock
+        .write_off_stock(signed_in(
+            &h.pharmacist,
+            inventory_pb::WriteOffStockRequest {
+                request_id: request_id(),
+                warehouse_id: h.warehouse_id.clone(),
+                lot_id: lot.id.clone(),
+                quantity: "5".to_owned(),
+                reason: inventory_pb::WriteOffReason::Broken.into(),
+                document_id: "WO-1".to_owned(),
+                note: "dropped".to_owned(),
+            },
+        ))
+        .await
+        .expect("five eggs broken");
+    let short = api
+        .issue_ingredients(signed_in(&h.cook, issue()))
+        .await
+        .expect_err("five eggs are not ten");
+    assert_eq!(short.code(), Code::FailedPrecondition, "{short:?}");
+    // A third patient comes and eggs are delivered; the issue is asked again (the one kept
+    // when it was first asked: what a stop after the ledger moved it needs) and goes through.
+    h.admit("Ioana", &h.internal, 2).await;
+    h.until_totals(&h.internal, pb::Meal::Breakfast, &[("T15", 3)])
+        .await;
+    stock
+        .receive_stock(signed_in(
+            &h.pharmacist,
+            inventory_pb::ReceiveStockRequest {
+                request_id: request_id(),
+                warehouse_id: h.warehouse_id.clone(),
+                supplier: "Agro SRL".to_owned(),
+                invoice_number: "F-2".to_owned(),
+                lines: vec![inventory_pb::ReceiptLine {
+                    item_id: eggs.clone(),
+                    lot_number: "EGGS-2".to_owned(),
+                    expiry_date: "2027-04-30".to_owned(),
+                    quantity: "30".to_owned(),
+                    unit_cost: "2".to_owned(),
+                    provenance: inventory_pb::Provenance::Purchase.into(),
+                    ..Default::default()
+                }],
+            },
+        ))
+        .await
+        .expect("eggs delivered");
+    let issued = api
+        .issue_ingredients(signed_in(&h.cook, issue()))
+        .await
+        .expect("issued after the delivery")
+        .into_inner();
+    assert!(!issued.movement_ids.is_empty());
+    let left: f64 = stock
+        .get_stock(signed_in(
+            &h.pharmacist,
+            inventory_pb::GetStockRequest {
+                warehouse_id: h.warehouse_id.clone(),
+                item_id: eggs,
+            },
+        ))
+        .await
+        .expect("stock")
+        .into_inner()
+        .lines
+        .iter()
+        .map(|line| line.quantity.parse::<f64>().expect("quantity"))
+        .sum();
+    assert_eq!(left, 5.0 + 30.0 - 10.0, "one tray of ten issued, once");
+    let sheet = api
+        .get_production_sheet(signed_in(
+            &h.cook,
+            pb::GetProductionSheetRequest {
+                facility_id: h.facility_id.clone(),
+                day: DAY.to_owned(),
+            },
+        ))
+        .await
+        .expect("sheet")
+        .into_inner();
+    assert!(sheet.issue_time.is_some());
 }

@@ -485,28 +485,43 @@ impl Nutrition {
         }
         let kitchen = self.kitchen(context, facility_id, KITCHEN).await?;
         let now = self.calls.now();
-        let sheet = self
+        // What is to be issued is kept first: after a stop midway, the retry asks the ledger
+        // the very same thing (its request id is the facility's and day's) and finds the
+        // movements made, whatever the meal orders became since.
+        let (lines, needs) = self
             .calls
             .transaction(context, async |tx| {
-                if store::issued_at(tx, (facility_id, day)).await?.is_some() {
+                let found = store::get_issue(tx, (facility_id, day), true).await?;
+                if found
+                    .as_ref()
+                    .is_some_and(|issue| issue.issued_at.is_some())
+                {
                     return Err(Error::AlreadyIssued);
                 }
                 let sheet = production(tx, &kitchen, day, now).await?;
                 record(tx, context, &sheet.patients, now).await?;
-                Ok(sheet)
+                let needs: Vec<pb::IngredientQuantity> = sheet
+                    .ingredients
+                    .iter()
+                    .map(IngredientNeed::to_pb)
+                    .collect();
+                if let Some(asked) = found {
+                    return Ok((asked.lines, needs));
+                }
+                let lines: Vec<(Uuid, String)> = (sheet.ingredients.iter())
+                    .filter(|need| need.issued > 0)
+                    .map(|need| (need.ingredient.item_id, decimal(need.issued)))
+                    .collect();
+                if lines.is_empty() {
+                    return Err(Error::precondition(
+                        "nothing to issue: the day's meals need no ingredients",
+                    ));
+                }
+                store::request_issue(tx, (facility_id, day), &lines, context.user_id(), now)
+                    .await?;
+                Ok((lines, needs))
             })
             .await?;
-        let lines: Vec<(Uuid, String)> = (sheet.ingredients.iter())
-            .filter(|need| need.issued > 0)
-            .map(|need| (need.ingredient.item_id, decimal(need.issued)))
-            .collect();
-        if lines.is_empty() {
-            return Err(Error::precondition(
-                "nothing to issue: the day's meals need no ingredients",
-            ));
-        }
-        // One ledger request per facility and day: a retry, or a second kitchen clerk at
-        // the same time, finds the movements already made instead of issuing twice.
         let moved = (self.directory)
             .issue(
                 context,
@@ -518,14 +533,12 @@ impl Nutrition {
             .await?;
         self.calls
             .write(context, &method, &key, message, async |tx| {
-                store::insert_issue(tx, (facility_id, day), &moved, context.user_id(), now).await?;
+                if !store::record_issue(tx, (facility_id, day), &moved, now).await? {
+                    return Err(Error::AlreadyIssued);
+                }
                 record(tx, context, &[], now).await?;
                 Ok(pb::IssueIngredientsResponse {
-                    ingredients: sheet
-                        .ingredients
-                        .iter()
-                        .map(IngredientNeed::to_pb)
-                        .collect(),
+                    ingredients: needs.clone(),
                     movement_ids: moved.iter().map(|m| m.movement_id.to_string()).collect(),
                 })
             })

@@ -257,28 +257,85 @@ pub async fn due_rounds(worker_pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<
     .await?)
 }
 
-/// Records a day's ingredients issued (refused as [`Error::AlreadyIssued`] a second time),
-/// with each item's quantity and value from the ledger's movements.
-pub async fn insert_issue(
+/// A day's issue of ingredients: what is to be issued (item, quantity as a decimal), and when
+/// the ledger moved it.
+#[derive(Debug, Clone)]
+pub struct IssueRow {
+    pub lines: Vec<(Uuid, String)>,
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+/// The facility's issue of `day`, if one was asked for; `lock` takes it for update.
+pub async fn get_issue(
     tx: &mut TenantTx,
     (facility_id, day): (Uuid, NaiveDate),
-    moved: &[crate::directory::Moved],
-    issued_by: Uuid,
+    lock: bool,
+) -> Result<Option<IssueRow>> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    /// What is to be issued, and when it was.
+    type Stored = (
+        sqlx::types::Json<Vec<(Uuid, String)>>,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Stored> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT lines, issued_at FROM nutrition.issues WHERE facility_id = $1 AND day = $2{lock}"
+    )))
+    .bind(facility_id)
+    .bind(day)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(lines, issued_at)| IssueRow {
+        lines: lines.0,
+        issued_at,
+    }))
+}
+
+/// Keeps what a day's issue is to be (a second asker finds the first's, [`get_issue`]).
+pub async fn request_issue(
+    tx: &mut TenantTx,
+    (facility_id, day): (Uuid, NaiveDate),
+    lines: &[(Uuid, String)],
+    requested_by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let movement_ids: Vec<Uuid> = moved.iter().map(|m| m.movement_id).collect();
     sqlx::query(
-        "INSERT INTO nutrition.issues (tenant_id, facility_id, day, movement_ids, issued_by, \
-         issued_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO nutrition.issues (tenant_id, facility_id, day, lines, requested_by, \
+         requested_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(tx.tenant_id().as_uuid())
     .bind(facility_id)
     .bind(day)
-    .bind(&movement_ids)
-    .bind(issued_by)
+    .bind(sqlx::types::Json(lines))
+    .bind(requested_by)
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Records what the ledger moved for a day's issue, with each item's quantity and value;
+/// false when it was recorded already.
+pub async fn record_issue(
+    tx: &mut TenantTx,
+    (facility_id, day): (Uuid, NaiveDate),
+    moved: &[crate::directory::Moved],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let movement_ids: Vec<Uuid> = moved.iter().map(|m| m.movement_id).collect();
+    let recorded = sqlx::query(
+        "UPDATE nutrition.issues SET movement_ids = $3, issued_at = $4 \
+         WHERE facility_id = $1 AND day = $2 AND issued_at IS NULL",
+    )
+    .bind(facility_id)
+    .bind(day)
+    .bind(&movement_ids)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        return Ok(false);
+    }
     let items: Vec<Uuid> = moved.iter().map(|m| m.item_id).collect();
     let quantities: Vec<&str> = moved.iter().map(|m| m.quantity.as_str()).collect();
     let costs: Vec<&str> = moved.iter().map(|m| m.unit_cost.as_str()).collect();
@@ -296,7 +353,7 @@ pub async fn insert_issue(
     .bind(costs)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// When the facility's ingredients of `day` were issued, if they were.
@@ -304,13 +361,9 @@ pub async fn issued_at(
     tx: &mut TenantTx,
     (facility_id, day): (Uuid, NaiveDate),
 ) -> Result<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar(
-        "SELECT issued_at FROM nutrition.issues WHERE facility_id = $1 AND day = $2",
-    )
-    .bind(facility_id)
-    .bind(day)
-    .fetch_optional(&mut **tx)
-    .await?)
+    Ok(get_issue(tx, (facility_id, day), false)
+        .await?
+        .and_then(|issue| issue.issued_at))
 }
 
 /// Portions served per ward and diet over `days` (sent orders, amendments included).
