@@ -366,6 +366,18 @@ try {
     }
   });
 
+  await check("the desk corrects the admission type it entered wrong, and the history keeps it", async () => {
+    await page.getByRole("button", { name: new RegExp(`Correct the admission: ${unique}`) }).click();
+    const form = page.getByRole("form", { name: "Correct the admission" });
+    await form.locator("select[name=correct_type]").selectOption({ label: "planned" });
+    await form.getByLabel("Reason").fill("sent in for a planned angiography");
+    await form.getByRole("button", { name: "Save the correction" }).click();
+    await page.getByRole("status").filter({ hasText: "Correction saved" }).waitFor();
+    await page.getByRole("cell", { name: /Admission type: emergency → planned/ }).waitFor();
+    await accessible("admissions");
+    await shot("admission-corrected");
+  });
+
   await check("the physician records the principal diagnosis found by words in ICD-10", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("physician");

@@ -194,6 +194,7 @@ pub mod events {
         pub const PATIENT_TRANSFERRED: &str = "openhmis.admissions.v1.PatientTransferred";
         pub const PATIENT_DISCHARGED: &str = "openhmis.admissions.v1.PatientDischarged";
         pub const ADMISSION_CANCELLED: &str = "openhmis.admissions.v1.AdmissionCancelled";
+        pub const ADMISSION_CORRECTED: &str = "openhmis.admissions.v1.AdmissionCorrected";
         pub const DISCHARGE_UNDONE: &str = "openhmis.admissions.v1.DischargeUndone";
         pub const ADMISSION_CONVERTED: &str = "openhmis.admissions.v1.AdmissionConverted";
         pub const EMERGENCY_VISIT_CLOSED: &str = "openhmis.admissions.v1.EmergencyVisitClosed";
@@ -208,6 +209,7 @@ pub mod events {
             ADMISSION_CANCELLED,
             DISCHARGE_UNDONE,
             ADMISSION_CONVERTED,
+            ADMISSION_CORRECTED,
         ];
 
         /// The admission an event of [`ADMISSION_EVENTS`] carries: `None` for other event

@@ -1,6 +1,7 @@
 // Admissions: the ward's live map (WatchWardBoard, a server stream over grpc-web), admitting
 // into a bed chosen on it, transfers to a bed chosen on any ward's map, discharge with its
-// type, and undoing a discharge within the window.
+// type, undoing a discharge within the window, and the desk's corrections (type, ward,
+// admitting diagnosis) or cancellation until the ward's first clinical act, with their history.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
@@ -12,6 +13,7 @@ import {
   BedOccupancy,
   DischargeType,
   type Admission,
+  type AdmissionCorrection,
   type BedSlot,
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
@@ -20,7 +22,7 @@ import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patien
 import { patientName, usePatients } from "../patients";
 import { BillingService, type GetPatientStandingResponse } from "../gen/openhmis/billing/v1/billing_pb";
 import { formatMoney, formatTime, t, type Key } from "../i18n";
-import { useWards } from "../places";
+import { useWards, type Place } from "../places";
 import { Choice, ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 
 /** The ward's board as the server streams it: a new board after every change. */
@@ -249,6 +251,8 @@ function InWard(props: {
   chosen: Chosen | null;
   timeZone: string;
   canAct: boolean;
+  canCorrect: boolean;
+  onCorrect: (admissionId: string) => void;
 }) {
   const [error, act] = useAttempt();
   const [dischargeType, setDischargeType] = useState(DischargeType.RECOVERED);
@@ -267,7 +271,7 @@ function InWard(props: {
       />
       <Table
         columns={
-          props.canAct
+          props.canAct || props.canCorrect
             ? ["admissionNumber", "name", "bed", "since", "actions"]
             : ["admissionNumber", "name", "bed", "since"]
         }
@@ -283,8 +287,19 @@ function InWard(props: {
                 </td>
                 <td>{bed ? `${bed.roomCode}/${bed.bedCode}` : ""}</td>
                 <td>{patient.since && formatTime(timestampMs(patient.since), props.timeZone)}</td>
-                {props.canAct && (
+                {(props.canAct || props.canCorrect) && (
                 <td class="actions">
+                  {props.canCorrect && (
+                    <button
+                      type="button"
+                      class="outline"
+                      aria-label={`${t("correctAdmission")}: ${name}`}
+                      onClick={() => props.onCorrect(patient.admissionId)}
+                    >
+                      {t("correct")}
+                    </button>
+                  )}
+                  {props.canAct && (<>
                   <button
                     type="button"
                     class="secondary"
@@ -319,6 +334,7 @@ function InWard(props: {
                   >
                     {t("discharge")}
                   </button>
+                  </>)}
                 </td>
                 )}
               </tr>
@@ -326,6 +342,153 @@ function InWard(props: {
           })}
       </Table>
     </Section>
+  );
+}
+
+/** An admission's field as a correction names it, in the user's words. */
+function fieldName(field: string): string {
+  const names: Record<string, Key> = {
+    type: "admissionType",
+    department_id: "ward",
+    bed_id: "bed",
+    admitting_physician_id: "admittingPhysician",
+    admitting_diagnosis_code: "admittingDiagnosis",
+    admitting_diagnosis_text: "diagnosisText",
+    status: "status",
+  };
+  return names[field] ? t(names[field]) : field;
+}
+
+/** A corrected value in the user's words: a ward by its name, a type by its word. */
+function valueName(field: string, value: string, wards: Place[]): string {
+  if (!value) return "—";
+  if (field === "department_id") return wards.find((ward) => ward.id === value)?.name ?? value.slice(0, 8);
+  if (field === "type") {
+    const found = admissionTypes.find(([kind]) => `ADMISSION_TYPE_${AdmissionType[kind]}` === value);
+    return found ? t(found[1]) : value;
+  }
+  if (field === "status") return value === "ADMISSION_STATUS_CANCELLED" ? t("cancelledAdmission") : t("admittedStatus");
+  if (field === "bed_id" || field === "admitting_physician_id") return value.slice(0, 8);
+  return value;
+}
+
+/** The desk's corrections of one admission: what it entered, corrected or cancelled until the
+ * ward's first clinical act, and every correction made so far. */
+function Correction(props: { admissionId: string; wards: Place[]; timeZone: string; onClose: () => void }) {
+  const [admission, setAdmission] = useState<Admission | null>(null);
+  const [history, setHistory] = useState<AdmissionCorrection[]>([]);
+  const [type, setType] = useState(AdmissionType.EMERGENCY);
+  const [wardId, setWardId] = useState("");
+  const [code, setCode] = useState("");
+  const [reason, setReason] = useState("");
+  const [error, act, setError] = useAttempt();
+  const [done, setDone] = useState("");
+
+  async function load() {
+    const [got, listed] = await Promise.all([
+      client(AdmissionService).getAdmission({ id: props.admissionId }),
+      client(AdmissionService).listAdmissionCorrections({ admissionId: props.admissionId }),
+    ]);
+    const current = got.admission ?? null;
+    setAdmission(current);
+    setHistory(listed.corrections);
+    if (current) {
+      setType(current.type);
+      setWardId(current.admittingDepartmentId);
+      setCode(current.admittingDiagnosisCode);
+    }
+  }
+  useEffect(() => {
+    setDone("");
+    load().catch(setError);
+  }, [props.admissionId]);
+  if (!admission) return <ErrorMessage error={error} />;
+  const closed = admission.firstClinicalActTime !== undefined;
+  const open = admission.status === AdmissionStatus.ADMITTED;
+
+  async function correct(event: Event) {
+    event.preventDefault();
+    if (!admission) return;
+    const answer = await act(() =>
+      client(AdmissionService).correctAdmission({
+        requestId: requestId(),
+        admissionId: admission.id,
+        etag: admission.etag,
+        reason: reason.trim(),
+        type: type === admission.type ? AdmissionType.UNSPECIFIED : type,
+        departmentId: wardId === admission.admittingDepartmentId ? "" : wardId,
+        admittingDiagnosisCode: code.trim().toUpperCase() === admission.admittingDiagnosisCode ? "" : code.trim(),
+      }),
+    );
+    if (answer) {
+      setDone(t("correctionSaved"));
+      setReason("");
+      await load();
+    }
+  }
+
+  async function cancel() {
+    if (!admission) return;
+    const answer = await act(() =>
+      client(AdmissionService).cancelAdmission({
+        requestId: requestId(),
+        admissionId: admission.id,
+        etag: admission.etag,
+        reason: reason.trim(),
+      }),
+    );
+    if (answer) {
+      setDone(t("admissionCancelled"));
+      setReason("");
+      await load();
+    }
+  }
+
+  return (
+    <section aria-labelledby="correction-title">
+      <h2 id="correction-title">
+        {t("correctAdmission")} {admission.admissionNumber}
+      </h2>
+      {closed && admission.firstClinicalActTime && (
+        <p role="note" data-testid="corrections-closed">
+          {t("careRecorded")} {formatTime(timestampMs(admission.firstClinicalActTime), props.timeZone)}
+        </p>
+      )}
+      {open && !closed && (
+        <form onSubmit={correct} aria-label={t("correctAdmission")}>
+          <div class="grid">
+            <Choice label={t("admissionType")} name="correct_type" value={type} options={admissionTypes} onChange={setType} />
+            <Pick label={t("admittingWard")} name="correct_ward" value={wardId} options={props.wards} onChange={setWardId} />
+            <Field label={t("admittingDiagnosis")} name="correct_diagnosis" value={code} onInput={setCode} />
+          </div>
+          <Field label={t("reason")} name="correct_reason" value={reason} onInput={setReason} required />
+          <div class="grid">
+            <button type="submit">{t("saveCorrection")}</button>
+            <button type="button" class="contrast" onClick={cancel}>
+              {t("cancelAdmission")}
+            </button>
+            <button type="button" class="secondary" onClick={props.onClose}>
+              {t("close")}
+            </button>
+          </div>
+        </form>
+      )}
+      <ErrorMessage error={error} />
+      {done && <p role="status">{done}</p>}
+      <Table columns={["when", "changes", "reason"]} caption={t("correctionHistory")}>
+        {history.map((correction) => (
+          <tr key={correction.id} data-correction={correction.id}>
+            <td>{correction.correctTime && formatTime(timestampMs(correction.correctTime), props.timeZone)}</td>
+            <td>
+              {correction.changes
+                .map((change) => `${fieldName(change.field)}: ${valueName(change.field, change.before, props.wards)} → ${valueName(change.field, change.after, props.wards)}`)
+                .join("; ")}
+            </td>
+            <td>{correction.reason}</td>
+          </tr>
+        ))}
+      </Table>
+    </section>
   );
 }
 
@@ -371,6 +534,8 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard }) {
 export function Admissions(props: { wardId: string; patientMrn: string; visitId: string; session: Session }) {
   const [mapError, setMapError] = useState<unknown>(null);
   const canAdmit = holds(props.session, "admissions.admit");
+  const canCorrect = holds(props.session, "admissions.correct");
+  const [correcting, setCorrecting] = useState("");
   const [wards, wardsError] = useWards();
   const wardId = props.wardId || wards[0]?.id || "";
   const [board, boardError] = useBoard(wardId);
@@ -427,6 +592,16 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
           chosen={chosen}
           timeZone={ward?.timeZone ?? "UTC"}
           canAct={canAdmit}
+          canCorrect={canCorrect}
+          onCorrect={setCorrecting}
+        />
+      )}
+      {correcting && (
+        <Correction
+          admissionId={correcting}
+          wards={wards}
+          timeZone={ward?.timeZone ?? "UTC"}
+          onClose={() => setCorrecting("")}
         />
       )}
       {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} />}

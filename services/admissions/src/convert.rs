@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::domain::{AdmissionStatus, AdmissionType, ArrivalMode, DischargeType, EmergencyOutcome};
 use crate::error::{Error, Result};
-use crate::store::{AdmissionRow, StayRow, VisitRow};
+use crate::store::{AdmissionRow, CorrectionRow, StayRow, VisitRow};
 
 /// An enum field of a request: UNSPECIFIED is "missing", an unknown number is refused.
 fn required<T, P: TryFrom<i32>>(value: i32, map: impl Fn(P) -> Option<T>) -> Result<T, ParseError> {
@@ -298,9 +298,12 @@ pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admi
             .map(|id| id.to_string())
             .unwrap_or_default(),
         discharge,
+        // A cancelled admission keeps its stays on record; an open one shows the stays no
+        // correction replaced.
         stays: stays
             .iter()
             .filter(|stay| !stay.is_reservation())
+            .filter(|stay| row.status == AdmissionStatus::Cancelled || !stay.cancelled)
             .map(stay_to_pb)
             .collect(),
         reserved_bed_id,
@@ -308,5 +311,23 @@ pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admi
         etag: Version::from_db(row.version).etag(),
         create_time: timestamp(row.created_at),
         update_time: timestamp(row.updated_at),
+        first_clinical_act_time: row.first_clinical_act_at.and_then(timestamp),
     })
+}
+
+pub fn correction_to_pb(row: &CorrectionRow) -> pb::AdmissionCorrection {
+    pb::AdmissionCorrection {
+        id: row.id.to_string(),
+        admission_id: row.admission_id.to_string(),
+        changes: (row.changes.iter())
+            .map(|change| pb::CorrectedField {
+                field: change.field.clone(),
+                before: change.before.clone(),
+                after: change.after.clone(),
+            })
+            .collect(),
+        reason: row.reason.clone(),
+        corrected_by: row.corrected_by.to_string(),
+        correct_time: timestamp(row.corrected_at),
+    }
 }

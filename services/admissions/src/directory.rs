@@ -1,5 +1,6 @@
 //! What admissions reads from other modules, through their api crates: wards and beds from
-//! the bed register (`hmis-core-api`), patients from the registry (`hmis-patients-api`). Each
+//! the bed register (`hmis-core-api`), patients from the registry (`hmis-patients-api`), and
+//! through the terminology's contract that an admitting diagnosis exists in ICD-10. Each
 //! call is made on behalf of the caller
 //! ([`forwarded`](hmis_platform::channel::forwarded)), so the other module authorizes and
 //! audits the same person. The clients run over a [`ServiceChannel`]: in-process today, a
@@ -11,7 +12,10 @@ use std::time::Duration;
 use hmis_core_api::{CoreClient, CoreError, DepartmentKind};
 use hmis_patients_api::{Newborn, PatientFacts, PatientsClient, PatientsError, Sex};
 use hmis_platform::RequestContext;
-use hmis_platform::channel::ServiceChannel;
+use hmis_platform::Violations;
+use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_proto::openhmis::terminology::v1 as terminology_pb;
+use terminology_pb::terminology_service_client::TerminologyServiceClient;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
@@ -57,7 +61,22 @@ pub struct Patient {
 pub struct Directory {
     core: CoreClient,
     patients: PatientsClient,
+    terminology: TerminologyServiceClient<ServiceChannel>,
 }
+
+/// The channels to the modules admissions reads.
+#[derive(Debug, Clone)]
+pub struct Channels {
+    /// `openhmis.core.v1.FacilityService` (wards, beds, facilities).
+    pub core: ServiceChannel,
+    /// The registry.
+    pub patients: ServiceChannel,
+    /// `openhmis.terminology.v1.TerminologyService` (admitting diagnoses).
+    pub terminology: ServiceChannel,
+}
+
+/// The terminology's name of ICD-10.
+const ICD10: &str = "icd10";
 
 /// How long a ward or a facility's time zone read from the register is used again. They
 /// change rarely (a ward renamed or closed, a zone corrected), and reading them cost two
@@ -92,12 +111,54 @@ fn core_failed(what: &str) -> impl Fn(CoreError) -> Error + '_ {
 }
 
 impl Directory {
-    /// `core` serves `openhmis.core.v1.FacilityService`, `patients` the registry.
-    pub fn new(core: ServiceChannel, patients: ServiceChannel) -> Self {
+    pub fn new(channels: Channels) -> Self {
         Self {
-            core: CoreClient::remembering(core, REFERENCE_TTL),
-            patients: PatientsClient::new(patients),
+            core: CoreClient::remembering(channels.core, REFERENCE_TTL),
+            patients: PatientsClient::new(channels.patients),
+            terminology: TerminologyServiceClient::new(channels.terminology),
         }
+    }
+
+    /// The ICD-10 text of `code`, checked against the tenant's default version: a code it does
+    /// not have, or may not be recorded (a chapter, a block), is refused naming `field`.
+    pub async fn diagnosis(
+        &self,
+        context: &RequestContext,
+        field: &'static str,
+        code: &str,
+    ) -> Result<String> {
+        let response = self
+            .terminology
+            .clone()
+            .validate_codes(forwarded(
+                context,
+                terminology_pb::ValidateCodesRequest {
+                    system: ICD10.to_owned(),
+                    version: String::new(),
+                    codes: vec![code.to_owned()],
+                },
+            ))
+            .await
+            .map_err(|status| {
+                if status.code() == Code::NotFound {
+                    Error::precondition("ICD-10 is not imported for this hospital; import it first")
+                } else {
+                    Error::from(status)
+                }
+            })?
+            .into_inner();
+        let Some(result) = response.results.into_iter().next() else {
+            return Err(Error::corrupt("terminology answer without its code"));
+        };
+        if !result.valid {
+            let mut violations = Violations::default();
+            violations.add(field, format!("{code} {}", result.message));
+            return Err(Error::from(violations));
+        }
+        Ok(result
+            .concept
+            .map(|concept| concept.display)
+            .unwrap_or_default())
     }
 
     /// A department of the register (read again at most every 30 s).

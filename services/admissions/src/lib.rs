@@ -27,12 +27,12 @@ use std::time::Duration;
 
 use hmis_platform::Database;
 use hmis_platform::call::Calls;
-use hmis_platform::channel::ServiceChannel;
 use hmis_platform::clock::SharedClock;
 use hmis_platform::idempotency::IdempotencyKeys;
 use hmis_platform::outbox::Outbox;
 use hmis_proto::openhmis::admissions::v1::admission_service_server::AdmissionServiceServer;
 
+pub use directory::Channels;
 pub use error::Error;
 pub use grpc::AdmissionApi;
 pub use options::AdmissionsOptions;
@@ -46,19 +46,18 @@ pub struct AdmissionsModule {
 }
 
 impl AdmissionsModule {
-    /// `core` and `patients` are channels to the bed register's and the registry's services.
+    /// `channels` reach the bed register, the registry and the terminology.
     pub fn new(
         database: Database,
         clock: SharedClock,
         options: AdmissionsOptions,
-        core: ServiceChannel,
-        patients: ServiceChannel,
+        channels: Channels,
     ) -> Self {
         Self {
             adt: Arc::new(app::Adt {
                 calls: Calls::new(database, clock, SCHEMA),
                 outbox: Outbox::new(SCHEMA),
-                directory: directory::Directory::new(core, patients),
+                directory: directory::Directory::new(channels),
                 options,
                 changes: tokio::sync::watch::channel(0).0,
             }),
@@ -134,9 +133,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         "register emergencies, admit, transfer, discharge",
         true,
     ),
+    hmis_platform::auth::permission("admissions.undo", "undo discharges", true),
     hmis_platform::auth::permission(
-        "admissions.undo",
-        "undo discharges and cancel admissions",
+        "admissions.correct",
+        "correct an admission's type, ward, physician or admitting diagnosis, and cancel it, \
+         until the ward's first clinical act",
         true,
     ),
     hmis_platform::auth::permission(
@@ -170,6 +171,7 @@ impl hmis_platform::module::Module for AdmissionsModule {
             self.merge_subscription(),
             self.patient_subscription(),
             follow::diagnoses::subscription(self.adt.calls.database().clone()),
+            follow::clinical_acts::subscription(self.adt.calls.database().clone()),
             follow::consents::subscription(self.adt.calls.database().clone()),
         ]
     }

@@ -143,6 +143,11 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.read",
             "admissions.admit",
             "admissions.infodesk",
+            // What the desk entered is corrected (or the admission cancelled) until the
+            // ward's first clinical act.
+            "admissions.correct",
+            // The admitting diagnosis is checked against ICD-10.
+            "terminology.read",
             // Insurance checked and debt warned at registration and admission.
             "billing.read",
             "billing.cover",
@@ -170,6 +175,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.admit",
             "admissions.backdate",
             "admissions.undo",
+            "admissions.correct",
             "encounters.read",
             "terminology.read",
             // The archive's keeper: holds and deletion at the end of retention.

@@ -111,8 +111,11 @@ impl Modules {
             database.clone(),
             clock.clone(),
             options.admissions.clone(),
-            core_channel(),
-            patients_channel(),
+            hmis_admissions::Channels {
+                core: core_channel(),
+                patients: patients_channel(),
+                terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
+            },
         );
         let encounters = EncountersModule::new(
             database.clone(),

@@ -1,6 +1,7 @@
 //! Admissions over real gRPC: a patient's whole stay (emergency, admission, transfer,
 //! discharge, undo), beds and admissions raced for by many desks at once, bad input, the info
-//! desk, the ward board, cancellation and the observation conversion job. Bed states are read
+//! desk, the ward board, corrections and cancellation until the ward's first clinical act, and
+//! the observation conversion job. Bed states are read
 //! from the bed register, which follows the admissions module's events.
 
 use crate::support;
@@ -51,8 +52,17 @@ impl Hospital {
     }
 
     async fn open_with(options: openhmis_server::Options) -> Self {
+        Self::open_in(options, false).await
+    }
+
+    /// With the starter code systems (ICD-10, ACHI) when `coded`.
+    async fn open_in(options: openhmis_server::Options, coded: bool) -> Self {
         let app = TestApp::spawn_with(options).await;
-        let admin = app.create_tenant("ADT").await;
+        let admin = if coded {
+            app.coded_tenant("ADT").await
+        } else {
+            app.create_tenant("ADT").await
+        };
         let facility = app.create_facility(&admin, "MAIN").await;
         use core_pb::BedSex::{Any, Female};
         let emergency_id = app
@@ -1267,7 +1277,8 @@ async fn admissions_in_a_process_of_their_own_reach_core_and_the_registry_over_t
     let first = format!("http://{}", h.app.addr);
     options.server.upstreams = [
         ("core".to_owned(), first.clone()),
-        ("patients".to_owned(), first),
+        ("patients".to_owned(), first.clone()),
+        ("terminology".to_owned(), first),
     ]
     .into();
     // Its own pools, as a process of its own has (stopping it closes them).
@@ -1759,4 +1770,337 @@ async fn backdating_beyond_the_window_needs_the_permission_and_a_reason() {
             "entered from the paper register after the outage".to_owned()
         )]
     );
+}
+
+impl Hospital {
+    async fn correct(
+        &self,
+        session: &Session,
+        request: pb::CorrectAdmissionRequest,
+    ) -> Result<pb::CorrectAdmissionResponse, tonic::Status> {
+        admissions(&self.app)
+            .correct_admission(signed_in(
+                session,
+                pb::CorrectAdmissionRequest {
+                    request_id: request_id(),
+                    reason: "entered wrong at the desk".to_owned(),
+                    ..request
+                },
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    async fn cancel(&self, admission_id: &str) -> Result<pb::Admission, tonic::Status> {
+        admissions(&self.app)
+            .cancel_admission(signed_in(
+                &self.desk,
+                pb::CancelAdmissionRequest {
+                    request_id: request_id(),
+                    admission_id: admission_id.to_owned(),
+                    reason: "the wrong patient was admitted".to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map(|response| response.into_inner().admission.expect("admission"))
+    }
+
+    async fn corrections(&self, admission_id: &str) -> Vec<pb::AdmissionCorrection> {
+        admissions(&self.app)
+            .list_admission_corrections(signed_in(
+                &self.desk,
+                pb::ListAdmissionCorrectionsRequest {
+                    admission_id: admission_id.to_owned(),
+                },
+            ))
+            .await
+            .expect("corrections")
+            .into_inner()
+            .corrections
+    }
+
+    async fn move_to(&self, admission_id: &str, ward: &str, bed: &str) {
+        admissions(&self.app)
+            .transfer_patient(signed_in(
+                &self.desk,
+                pb::TransferPatientRequest {
+                    request_id: request_id(),
+                    admission_id: admission_id.to_owned(),
+                    department_id: ward.to_owned(),
+                    bed_id: bed.to_owned(),
+                    reason: "moved".to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("move");
+    }
+}
+
+/// The fields a correction changed, as (field, before, after).
+fn changed(correction: &pb::AdmissionCorrection) -> Vec<(&str, &str, &str)> {
+    correction
+        .changes
+        .iter()
+        .map(|change| {
+            (
+                change.field.as_str(),
+                change.before.as_str(),
+                change.after.as_str(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_desk_corrects_and_cancels_admissions_until_the_wards_first_clinical_act() {
+    use hmis_proto::openhmis::encounters::v1 as encounters_pb;
+    let h = Hospital::open_in(openhmis_server::Options::default(), true).await;
+    let doctor = h
+        .app
+        .staff(&h.admin, "ADT", "doctor", "physician", Scope::Tenant)
+        .await;
+    let physician_id = uuid::Uuid::new_v4().to_string();
+
+    // Admitted into ward A, then given another bed of it by the nurse: a movement, not yet care.
+    let patient_id = h.register("Munteanu", patients_pb::Sex::Male).await;
+    let admission = h
+        .admit(
+            &request_id(),
+            h.admission(&patient_id, &h.ward_a, &h.beds_a[0]),
+        )
+        .await
+        .expect("admit");
+    h.move_to(&admission.id, &h.ward_a, &h.beds_a[1]).await;
+    h.expect_bed(&h.beds_a[1], core_pb::BedState::Occupied)
+        .await;
+
+    // Wrong input is named; a code ICD-10 does not have is refused by the terminology.
+    let ask = |request: pb::CorrectAdmissionRequest| pb::CorrectAdmissionRequest {
+        admission_id: admission.id.clone(),
+        ..request
+    };
+    let nothing = h
+        .correct(&h.desk, ask(Default::default()))
+        .await
+        .expect_err("nothing to correct");
+    assert_eq!(violated_fields(&nothing), ["type"]);
+    let unknown = h
+        .correct(
+            &h.desk,
+            ask(pb::CorrectAdmissionRequest {
+                admitting_diagnosis_code: "Q99.8".to_owned(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect_err("not in ICD-10");
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&unknown), ["admitting_diagnosis_code"]);
+    let not_mine = h
+        .correct(
+            &h.ward_b_nurse,
+            ask(pb::CorrectAdmissionRequest {
+                r#type: pb::AdmissionType::Planned.into(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect_err("a nurse does not correct admissions");
+    assert_eq!(not_mine.code(), Code::PermissionDenied);
+
+    // Type, ward, physician and diagnosis corrected at once: the periods in ward A become one
+    // period in ward B without a bed, and ward A's bed is free again.
+    let corrected = h
+        .correct(
+            &h.desk,
+            ask(pb::CorrectAdmissionRequest {
+                r#type: pb::AdmissionType::Planned.into(),
+                department_id: h.ward_b.clone(),
+                admitting_physician_id: physician_id.clone(),
+                admitting_diagnosis_code: "i50.9".to_owned(),
+                etag: h.get_admission(&admission.id).await.etag,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("corrected");
+    let now = corrected.admission.expect("admission");
+    assert_eq!(now.r#type, i32::from(pb::AdmissionType::Planned));
+    assert_eq!(
+        (
+            now.department_id.as_str(),
+            now.admitting_department_id.as_str(),
+            now.bed_id.as_str()
+        ),
+        (h.ward_b.as_str(), h.ward_b.as_str(), "")
+    );
+    assert_eq!(now.admitting_physician_id, physician_id);
+    assert_eq!(
+        (
+            now.admitting_diagnosis_code.as_str(),
+            now.admitting_diagnosis_text.as_str()
+        ),
+        ("I50.9", "Heart failure, unspecified")
+    );
+    assert_eq!(now.admission_number, admission.admission_number);
+    let stays: Vec<(&str, &str)> = (now.stays.iter())
+        .map(|stay| (stay.department_id.as_str(), stay.bed_id.as_str()))
+        .collect();
+    assert_eq!(stays, [(h.ward_b.as_str(), "")]);
+    assert_eq!(now.stays[0].start_time, admission.admit_time);
+    assert!(now.stays[0].end_time.is_none());
+    h.expect_bed(&h.beds_a[1], core_pb::BedState::Free).await;
+    let correction = corrected.correction.expect("correction");
+    assert_eq!(
+        changed(&correction),
+        [
+            ("type", "ADMISSION_TYPE_EMERGENCY", "ADMISSION_TYPE_PLANNED"),
+            ("admitting_physician_id", "", physician_id.as_str()),
+            ("admitting_diagnosis_code", "I21.0", "I50.9"),
+            (
+                "admitting_diagnosis_text",
+                "Acute transmural myocardial infarction",
+                "Heart failure, unspecified"
+            ),
+            ("department_id", h.ward_a.as_str(), h.ward_b.as_str()),
+            ("bed_id", h.beds_a[1].as_str(), ""),
+        ]
+    );
+    assert_eq!(correction.reason, "entered wrong at the desk");
+    assert!(uuid::Uuid::parse_str(&correction.corrected_by).is_ok());
+    // Saying again what the admission already says corrects nothing.
+    let same = h
+        .correct(
+            &h.desk,
+            ask(pb::CorrectAdmissionRequest {
+                r#type: pb::AdmissionType::Planned.into(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect_err("nothing changes");
+    assert_eq!(same.code(), Code::FailedPrecondition);
+
+    // The ward's first clinical act (a procedure in the stay's encounter) ends corrections.
+    let mut encounters =
+        encounters_pb::encounter_service_client::EncounterServiceClient::new(h.app.channel.clone());
+    let encounter = encounters
+        .open_encounter(signed_in(
+            &doctor,
+            encounters_pb::OpenEncounterRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the stay's encounter")
+        .into_inner()
+        .encounter
+        .expect("encounter");
+    encounters
+        .record_procedure(signed_in(
+            &doctor,
+            encounters_pb::RecordProcedureRequest {
+                request_id: request_id(),
+                procedure: Some(encounters_pb::Procedure {
+                    encounter_id: encounter.id.clone(),
+                    code: "58500-00".to_owned(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("procedure");
+    eventually("admissions learn of the first clinical act", || async {
+        h.get_admission(&admission.id)
+            .await
+            .first_clinical_act_time
+            .is_some()
+    })
+    .await;
+    let late = h
+        .correct(
+            &h.desk,
+            ask(pb::CorrectAdmissionRequest {
+                admitting_diagnosis_code: "I21.9".to_owned(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect_err("care was recorded");
+    assert_eq!(late.code(), Code::FailedPrecondition);
+    let too_late = h
+        .cancel(&admission.id)
+        .await
+        .expect_err("care was recorded");
+    assert_eq!(too_late.code(), Code::FailedPrecondition);
+    assert!(too_late.message().contains("discharge instead"));
+
+    // The history: one correction, and the events that told the other modules.
+    let history = h.corrections(&admission.id).await;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0], correction);
+    let mut owner = h.owner().await;
+    assert_eq!(
+        events_of(&mut owner, &admission.id).await,
+        [
+            "PatientAdmitted",
+            "PatientTransferred",
+            "AdmissionCorrected"
+        ]
+    );
+
+    // Another admission: into ward A without a bed, moved to ward B's bed, its admitting ward
+    // corrected to B (the current stay stays as it is), then cancelled: moves do not prevent
+    // it before any care, the bed is freed and the history holds both.
+    let other = h.register("Stan", patients_pb::Sex::Male).await;
+    let second = h
+        .admit(&request_id(), h.admission(&other, &h.ward_a, ""))
+        .await
+        .expect("admit without a bed");
+    h.move_to(&second.id, &h.ward_b, &h.beds_b[1]).await;
+    let rebased = h
+        .correct(
+            &h.desk,
+            pb::CorrectAdmissionRequest {
+                admission_id: second.id.clone(),
+                department_id: h.ward_b.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("admitting ward corrected")
+        .admission
+        .expect("admission");
+    let stays: Vec<(&str, &str)> = (rebased.stays.iter())
+        .map(|stay| (stay.department_id.as_str(), stay.bed_id.as_str()))
+        .collect();
+    assert_eq!(
+        stays,
+        [
+            (h.ward_b.as_str(), ""),
+            (h.ward_b.as_str(), h.beds_b[1].as_str())
+        ]
+    );
+    assert_eq!(rebased.bed_id, h.beds_b[1]);
+    assert_eq!(rebased.stays[0].end_time, rebased.stays[1].start_time);
+    let cancelled = h.cancel(&second.id).await.expect("cancelled after moves");
+    assert_eq!(cancelled.status, i32::from(pb::AdmissionStatus::Cancelled));
+    h.expect_bed(&h.beds_b[1], core_pb::BedState::Free).await;
+    let history = h.corrections(&second.id).await;
+    assert_eq!(
+        history.iter().map(changed).collect::<Vec<_>>(),
+        [
+            vec![("department_id", h.ward_a.as_str(), h.ward_b.as_str())],
+            vec![(
+                "status",
+                "ADMISSION_STATUS_ADMITTED",
+                "ADMISSION_STATUS_CANCELLED"
+            )],
+        ]
+    );
+    assert_eq!(history[1].reason, "the wrong patient was admitted");
 }

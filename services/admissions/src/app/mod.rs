@@ -7,12 +7,14 @@
 //! values (`grpc/parse.rs` does the parsing and names every wrong field).
 
 mod admitting;
+mod corrections;
 mod movements;
 mod reads;
 mod settings;
 mod visits;
 
 pub(crate) use admitting::{Admitting, Birth};
+pub(crate) use corrections::Correction;
 pub(crate) use movements::{
     BedAssignment, Discharge, ReasonedChange, Release, Reservation, Transfer,
 };
@@ -54,6 +56,7 @@ use hmis_patients_api::Newborn;
 pub(crate) const READ: &str = "admissions.read";
 pub(crate) const ADMIT: &str = "admissions.admit";
 pub(crate) const UNDO: &str = "admissions.undo";
+pub(crate) const CORRECT: &str = "admissions.correct";
 pub(crate) const INFODESK: &str = "admissions.infodesk";
 
 const SERVICE: &str = "/openhmis.admissions.v1.AdmissionService/";

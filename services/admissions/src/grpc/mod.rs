@@ -12,7 +12,7 @@ use pb::admission_service_server::AdmissionService;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{ADMIT, Adt, READ, SETTINGS, UNDO};
+use crate::app::{ADMIT, Adt, CORRECT, READ, SETTINGS, UNDO};
 
 #[derive(Debug, Clone)]
 pub struct AdmissionApi {
@@ -177,13 +177,43 @@ impl AdmissionService for AdmissionApi {
         request: Request<pb::CancelAdmissionRequest>,
     ) -> Result<Response<pb::CancelAdmissionResponse>, Status> {
         let context = RequestContext::of(&request);
-        context.authorize_any(UNDO)?;
+        context.authorize_any(CORRECT)?;
         let message = request.into_inner();
         let command = parse::cancel_admission(&message)?;
         Ok(Response::new(
             self.adt
                 .cancel_admission(&context, &message, command)
                 .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn correct_admission(
+        &self,
+        request: Request<pb::CorrectAdmissionRequest>,
+    ) -> Result<Response<pb::CorrectAdmissionResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(CORRECT)?;
+        let message = request.into_inner();
+        let command = parse::correct_admission(&message)?;
+        Ok(Response::new(
+            self.adt
+                .correct_admission(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_admission_corrections(
+        &self,
+        request: Request<pb::ListAdmissionCorrectionsRequest>,
+    ) -> Result<Response<pb::ListAdmissionCorrectionsResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let message = request.into_inner();
+        let id = parse::id("admission_id", &message.admission_id)?;
+        Ok(Response::new(
+            self.adt.list_admission_corrections(&context, id).await?,
         ))
     }
 

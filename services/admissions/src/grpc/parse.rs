@@ -13,8 +13,8 @@ use hmis_proto::openhmis::patients::v1 as patients_pb;
 use uuid::Uuid;
 
 use crate::app::{
-    AdmissionPage, Admitting, Arrival, BedAssignment, Birth, Closing, Discharge, ReasonedChange,
-    Release, Reservation, Transfer, VisitPage,
+    AdmissionPage, Admitting, Arrival, BedAssignment, Birth, Closing, Correction, Discharge,
+    ReasonedChange, Release, Reservation, Transfer, VisitPage,
 };
 use crate::convert::{
     parse_admission_type, parse_arrival_mode, parse_closing_outcome, parse_discharge_type,
@@ -412,6 +412,64 @@ pub(crate) fn cancel_admission(message: &pb::CancelAdmissionRequest) -> Result<R
         &message.reason,
         &message.etag,
     )
+}
+
+pub(crate) fn correct_admission(message: &pb::CorrectAdmissionRequest) -> Result<Correction> {
+    let mut violations = Violations::default();
+    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+    let id = parse_id("admission_id", &message.admission_id, &mut violations);
+    let reason = violations.check("reason", Text::parse_required(&message.reason));
+    let etag = parse_optional_etag(&message.etag, &mut violations);
+    let kind = if message.r#type == pb::AdmissionType::Unspecified as i32 {
+        None
+    } else {
+        violations.check("type", parse_admission_type(message.r#type))
+    };
+    let department_id = parse_optional_id("department_id", &message.department_id, &mut violations);
+    let physician = parse_optional_id(
+        "admitting_physician_id",
+        &message.admitting_physician_id,
+        &mut violations,
+    );
+    let diagnosis = violations
+        .check(
+            "admitting_diagnosis_code",
+            DiagnosisCode::parse(&message.admitting_diagnosis_code),
+        )
+        .filter(|code| !code.as_str().is_empty());
+    let diagnosis_text = violations
+        .check(
+            "admitting_diagnosis_text",
+            Text::parse(&message.admitting_diagnosis_text),
+        )
+        .filter(|text| !text.as_str().is_empty());
+    if violations.is_empty()
+        && kind.is_none()
+        && department_id.is_none()
+        && physician.is_none()
+        && diagnosis.is_none()
+        && diagnosis_text.is_none()
+    {
+        violations.add(
+            "type",
+            "nothing to correct: give the type, department_id, admitting_physician_id or the \
+             admitting diagnosis",
+        );
+    }
+    let (Some(key), Some(id), Some(reason), true) = (key, id, reason, violations.is_empty()) else {
+        return Err(violations.into());
+    };
+    Ok(Correction {
+        key,
+        id,
+        reason,
+        etag,
+        kind,
+        department_id,
+        physician,
+        diagnosis,
+        diagnosis_text,
+    })
 }
 
 /// A change of an admission that needs its reason (undo a discharge, cancel an admission).

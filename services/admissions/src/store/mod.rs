@@ -64,6 +64,8 @@ pub struct AdmissionRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the ward first recorded care (followed from encounters); corrections end there.
+    pub first_clinical_act_at: Option<DateTime<Utc>>,
 }
 
 const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, type, status, \
@@ -71,7 +73,7 @@ const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, 
     admitting_diagnosis_code, admitting_diagnosis_text, emergency_visit_id, \
     consent_document_ids, mother_admission_id, discharge_type, discharge_time, \
     discharge_destination, discharged_by, discharge_recorded_at, converted_at, version, \
-    created_at, updated_at";
+    created_at, updated_at, first_clinical_act_at";
 
 /// What a new admission is made of.
 #[derive(Debug, Clone)]
@@ -215,6 +217,12 @@ pub struct AdmissionChange {
     /// `Some(None)` clears the discharge.
     pub discharge: Option<Option<DischargeColumns>>,
     pub converted_at: Option<DateTime<Utc>>,
+    /// The desk's corrections of what it entered.
+    pub admitting_department_id: Option<Uuid>,
+    /// `Some(None)` clears the physician.
+    pub admitting_physician_id: Option<Option<Uuid>>,
+    /// The code and its text.
+    pub admitting_diagnosis: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +255,10 @@ pub async fn update_admission(
            discharged_by = CASE WHEN $8 THEN $12 ELSE discharged_by END, \
            discharge_recorded_at = CASE WHEN $8 THEN $13 ELSE discharge_recorded_at END, \
            converted_at = coalesce($14, converted_at), \
+           admitting_department_id = coalesce($16, admitting_department_id), \
+           admitting_physician_id = CASE WHEN $17 THEN $18 ELSE admitting_physician_id END, \
+           admitting_diagnosis_code = coalesce($19, admitting_diagnosis_code), \
+           admitting_diagnosis_text = coalesce($20, admitting_diagnosis_text), \
            version = version + 1, updated_at = $15 \
          WHERE tenant_id = $1 AND id = $2 \
          RETURNING {ADMISSION_COLUMNS}"
@@ -267,6 +279,11 @@ pub async fn update_admission(
         .bind(new_discharge.map(|d| d.recorded_at))
         .bind(change.converted_at)
         .bind(now)
+        .bind(change.admitting_department_id)
+        .bind(change.admitting_physician_id.is_some())
+        .bind(change.admitting_physician_id.flatten())
+        .bind(change.admitting_diagnosis.as_ref().map(|(code, _)| code))
+        .bind(change.admitting_diagnosis.as_ref().map(|(_, text)| text))
         .fetch_one(&mut **tx)
         .await?)
 }
@@ -496,6 +513,113 @@ pub async fn cancel_stays(tx: &mut TenantTx, admission_id: Uuid, at: DateTime<Ut
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Marks the stays `stay_ids` replaced by a correction: they stay on record, hold no bed and
+/// are no longer the admission's history.
+pub async fn replace_stays(tx: &mut TenantTx, stay_ids: &[Uuid], at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE admissions.stays SET cancelled = true, end_time = coalesce(end_time, \
+         greatest(start_time, $3)) WHERE tenant_id = $1 AND id = ANY($2)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(stay_ids)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The period a correction of the admitting ward puts in place of the stays it replaced:
+/// in ward `department_id`, without a bed, from `start_time` to `end_time` (open when `None`).
+pub async fn insert_replacement_stay(
+    tx: &mut TenantTx,
+    admission_id: Uuid,
+    department_id: Uuid,
+    (start_time, end_time): (DateTime<Utc>, Option<DateTime<Utc>>),
+) -> Result<StayRow> {
+    let sql = format!(
+        "INSERT INTO admissions.stays (tenant_id, id, admission_id, kind, department_id, \
+         start_time, end_time) VALUES ($1, $2, $3, 'stay', $4, $5, $6) RETURNING {STAY_COLUMNS}"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(Uuid::now_v7())
+        .bind(admission_id)
+        .bind(department_id)
+        .bind(start_time)
+        .bind(end_time)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// The ward first recorded care for `admission_id` at `at` (the earliest one is kept). Not a
+/// change of the stay: the admission's version stays.
+pub async fn keep_clinical_act(
+    tx: &mut TenantTx,
+    admission_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE admissions.admissions SET first_clinical_act_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 \
+           AND (first_clinical_act_at IS NULL OR first_clinical_act_at > $3)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A correction (or cancellation) of an admission, as kept.
+#[derive(Debug, Clone, FromRow)]
+pub struct CorrectionRow {
+    pub id: Uuid,
+    pub admission_id: Uuid,
+    pub changes: sqlx::types::Json<Vec<CorrectedField>>,
+    pub reason: String,
+    pub corrected_by: Uuid,
+    pub corrected_at: DateTime<Utc>,
+}
+
+/// One field's value before and after a correction, in the contract's words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CorrectedField {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+pub async fn insert_correction(tx: &mut TenantTx, row: &CorrectionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admissions.corrections (tenant_id, id, admission_id, changes, reason, \
+         corrected_by, corrected_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.admission_id)
+    .bind(&row.changes)
+    .bind(&row.reason)
+    .bind(row.corrected_by)
+    .bind(row.corrected_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An admission's corrections, oldest first.
+pub async fn corrections_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Vec<CorrectionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, admission_id, changes, reason, corrected_by, corrected_at \
+         FROM admissions.corrections WHERE tenant_id = $1 AND admission_id = $2 \
+         ORDER BY corrected_at, id",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 /// Which admissions a listing wants.

@@ -175,6 +175,10 @@ impl Ward {
                             medicine_code: prescription.medicine_code.clone(),
                             quantity: quantity.map(|q| q.to_string()).unwrap_or_default(),
                             form_unit: medicine.form_unit.clone(),
+                            admission_id: encounter
+                                .admission_id
+                                .map(|id| id.to_string())
+                                .unwrap_or_default(),
                         },
                         now,
                     )
