@@ -715,12 +715,17 @@ try {
     await accessible("statistics");
   });
 
-  await check("the physician discharges her from the ward board", async () => {
+  await check("the physician announces her discharge on the ward board, then discharges her", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("physician");
     await page.getByRole("link", { name: "Admissions" }).click();
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
     await page.getByLabel("Discharge type").selectOption({ label: "improved" });
+    // First the announcement (pre-discharge): the board shows it to the ward.
+    await page.getByRole("button", { name: new RegExp(`Announce the discharge: ${unique}`) }).click();
+    await page.getByRole("row", { name: new RegExp(unique) }).getByTestId("discharge-announced").waitFor();
+    await page.getByRole("button", { name: new RegExp(`Withdraw the discharge: ${unique}`) }).waitFor();
+    await accessible("admissions");
     await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).click();
     await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).waitFor({ state: "detached" });
     await shot("discharged");

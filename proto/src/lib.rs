@@ -195,6 +195,8 @@ pub mod events {
         pub const PATIENT_DISCHARGED: &str = "openhmis.admissions.v1.PatientDischarged";
         pub const ADMISSION_CANCELLED: &str = "openhmis.admissions.v1.AdmissionCancelled";
         pub const ADMISSION_CORRECTED: &str = "openhmis.admissions.v1.AdmissionCorrected";
+        pub const DISCHARGE_ANNOUNCED: &str = "openhmis.admissions.v1.DischargeAnnounced";
+        pub const DISCHARGE_WITHDRAWN: &str = "openhmis.admissions.v1.DischargeWithdrawn";
         pub const DISCHARGE_UNDONE: &str = "openhmis.admissions.v1.DischargeUndone";
         pub const ADMISSION_CONVERTED: &str = "openhmis.admissions.v1.AdmissionConverted";
         pub const EMERGENCY_VISIT_CLOSED: &str = "openhmis.admissions.v1.EmergencyVisitClosed";
@@ -210,6 +212,8 @@ pub mod events {
             DISCHARGE_UNDONE,
             ADMISSION_CONVERTED,
             ADMISSION_CORRECTED,
+            DISCHARGE_ANNOUNCED,
+            DISCHARGE_WITHDRAWN,
         ];
 
         /// The admission an event of [`ADMISSION_EVENTS`] carries: `None` for other event

@@ -4,7 +4,7 @@
 // admitting diagnosis) or cancellation until the ward's first clinical act, with their history.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { client, holds, requestId, signedIn, type Session } from "../api";
 import {
   AdmissionService,
@@ -256,6 +256,8 @@ function InWard(props: {
 }) {
   const [error, act] = useAttempt();
   const [dischargeType, setDischargeType] = useState(DischargeType.RECOVERED);
+  const [plannedAt, setPlannedAt] = useState("");
+  const [withdrawReason, setWithdrawReason] = useState("");
   const bedOf = (id: string) => props.board.beds.find((bed) => bed.bedId === id);
 
   return (
@@ -269,6 +271,19 @@ function InWard(props: {
         onChange={setDischargeType}
         hidden={!props.canAct}
       />
+      {props.canAct && (
+        <div class="grid">
+          <Field
+            label={t("plannedDischarge")}
+            name="planned_discharge"
+            type="datetime-local"
+            value={plannedAt}
+            onInput={setPlannedAt}
+            hint={t("plannedDischargeHint")}
+          />
+          <Field label={t("withdrawReason")} name="withdraw_reason" value={withdrawReason} onInput={setWithdrawReason} />
+        </div>
+      )}
       <Table
         columns={
           props.canAct || props.canCorrect
@@ -286,7 +301,17 @@ function InWard(props: {
                   <a href={`#/patients/${patient.patientId}`}>{name}</a>
                 </td>
                 <td>{bed ? `${bed.roomCode}/${bed.bedCode}` : ""}</td>
-                <td>{patient.since && formatTime(timestampMs(patient.since), props.timeZone)}</td>
+                <td>
+                  {patient.since && formatTime(timestampMs(patient.since), props.timeZone)}
+                  {patient.plannedDischargeTime && (
+                    <>
+                      <br />
+                      <small data-testid="discharge-announced">
+                        {t("dischargeAnnouncedFor")} {formatTime(timestampMs(patient.plannedDischargeTime), props.timeZone)}
+                      </small>
+                    </>
+                  )}
+                </td>
                 {(props.canAct || props.canCorrect) && (
                 <td class="actions">
                   {props.canCorrect && (
@@ -300,6 +325,44 @@ function InWard(props: {
                     </button>
                   )}
                   {props.canAct && (<>
+                  {patient.plannedDischargeTime ? (
+                    <button
+                      type="button"
+                      class="outline"
+                      aria-label={`${t("withdrawDischarge")}: ${name}`}
+                      onClick={() =>
+                        act(() =>
+                          client(AdmissionService).withdrawDischarge({
+                            requestId: requestId(),
+                            admissionId: patient.admissionId,
+                            reason: withdrawReason.trim(),
+                          }),
+                        )
+                      }
+                    >
+                      {t("withdrawDischarge")}
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      class="outline"
+                      aria-label={`${t("announceDischarge")}: ${name}`}
+                      onClick={() =>
+                        act(() =>
+                          client(AdmissionService).announceDischarge({
+                            requestId: requestId(),
+                            admissionId: patient.admissionId,
+                            discharge: {
+                              type: dischargeType,
+                              plannedTime: plannedAt ? timestampFromMs(new Date(plannedAt).getTime()) : undefined,
+                            },
+                          }),
+                        )
+                      }
+                    >
+                      {t("announceDischarge")}
+                    </button>
+                  )}
                   <button
                     type="button"
                     class="secondary"

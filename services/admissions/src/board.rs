@@ -232,6 +232,7 @@ fn ward_patient(hold: &WardHold) -> pb::WardPatient {
             .unwrap_or_default(),
         since: timestamp(hold.stay.start_time),
         admit_time: timestamp(hold.admit_time),
+        planned_discharge_time: hold.planned_discharge_time.and_then(timestamp),
     }
 }
 

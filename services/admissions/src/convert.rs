@@ -312,6 +312,19 @@ pub fn admission_to_pb(row: &AdmissionRow, stays: &[StayRow]) -> Result<pb::Admi
         create_time: timestamp(row.created_at),
         update_time: timestamp(row.updated_at),
         first_clinical_act_time: row.first_clinical_act_at.and_then(timestamp),
+        planned_discharge: match (row.planned_discharge_type, row.planned_discharge_time) {
+            (Some(kind), Some(at)) => Some(pb::PlannedDischarge {
+                r#type: discharge_type_to_pb(kind).into(),
+                planned_time: timestamp(at),
+                destination: row.planned_discharge_destination.clone(),
+                announced_by: row
+                    .discharge_announced_by
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                announce_time: row.discharge_announced_at.and_then(timestamp),
+            }),
+            _ => None,
+        },
     })
 }
 

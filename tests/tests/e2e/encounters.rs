@@ -2359,3 +2359,214 @@ async fn no_encounter_is_opened_for_a_deceased_patient() {
     assert!(refused.message().contains("deceased"), "{refused:?}");
     ward.app.stop().await;
 }
+
+#[tokio::test]
+async fn pre_discharge_needs_the_principal_diagnosis_and_stops_new_orders_until_withdrawn() {
+    let ward = Ward::open().await;
+    let (admission, encounter) = ward.admitted("Vasile", 0).await;
+    let mut api = encounters(&ward.app);
+    let adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+        ward.app.channel.clone(),
+    );
+    ward.prescribe(&ward.doctor, ward.order(&encounter, "PARA500", "1", 3), "")
+        .await
+        .expect("an order during the stay");
+    let announce = |discharge: Option<admissions_pb::PlannedDischarge>| {
+        let mut adt = adt.clone();
+        let doctor = ward.doctor.clone();
+        let admission_id = admission.id.clone();
+        async move {
+            adt.announce_discharge(signed_in(
+                &doctor,
+                admissions_pb::AnnounceDischargeRequest {
+                    request_id: request_id(),
+                    admission_id,
+                    discharge,
+                    ..Default::default()
+                },
+            ))
+            .await
+        }
+    };
+    let home = || {
+        Some(admissions_pb::PlannedDischarge {
+            r#type: admissions_pb::DischargeType::Improved.into(),
+            planned_time: Some(prost_types::Timestamp {
+                seconds: chrono::Utc::now().timestamp() + 3 * 3600,
+                nanos: 0,
+            }),
+            destination: "home".to_owned(),
+            ..Default::default()
+        })
+    };
+
+    // Wrong input is named; without a principal diagnosis the discharge cannot be announced.
+    let missing = announce(None).await.expect_err("no discharge");
+    assert_eq!(violated_fields(&missing), ["discharge"]);
+    let untyped = announce(Some(admissions_pb::PlannedDischarge::default()))
+        .await
+        .expect_err("no type");
+    assert_eq!(violated_fields(&untyped), ["discharge.type"]);
+    let undiagnosed = announce(home()).await.expect_err("no principal diagnosis");
+    assert_eq!(undiagnosed.code(), Code::FailedPrecondition);
+    assert!(undiagnosed.message().contains("principal diagnosis"));
+
+    // The principal diagnosis recorded, the announcement goes through once admissions knows.
+    api.record_diagnosis(signed_in(
+        &ward.doctor,
+        pb::RecordDiagnosisRequest {
+            request_id: request_id(),
+            diagnosis: Some(pb::Diagnosis {
+                encounter_id: encounter.id.clone(),
+                code: "J18.9".to_owned(),
+                role: pb::DiagnosisRole::Principal.into(),
+                certainty: pb::DiagnosisCertainty::Confirmed.into(),
+                ..Default::default()
+            }),
+        },
+    ))
+    .await
+    .expect("principal diagnosis");
+    let announced = std::sync::Mutex::new(None);
+    eventually(
+        "the discharge is announced once the diagnosis is known",
+        || async {
+            match announce(home()).await {
+                Ok(answer) => {
+                    *announced.lock().expect("lock") = answer.into_inner().admission;
+                    true
+                }
+                Err(status) => {
+                    assert_eq!(status.code(), Code::FailedPrecondition, "{status}");
+                    false
+                }
+            }
+        },
+    )
+    .await;
+    let announced = announced.into_inner().expect("lock").expect("admission");
+    let planned = announced
+        .planned_discharge
+        .clone()
+        .expect("planned discharge");
+    assert_eq!(
+        planned.r#type,
+        i32::from(admissions_pb::DischargeType::Improved)
+    );
+    assert_eq!(planned.destination, "home");
+    assert!(!planned.announced_by.is_empty());
+    let again = announce(home()).await.expect_err("announced once");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    // The ward's encounter follows: new orders, investigations and procedures are refused;
+    // a procedure performed before the announcement may still be recorded.
+    let follows = |announced: bool| {
+        let mut api = api.clone();
+        let doctor = ward.doctor.clone();
+        let id = encounter.id.clone();
+        async move {
+            let seen = api
+                .get_encounter(signed_in(&doctor, pb::GetEncounterRequest { id }))
+                .await
+                .expect("encounter")
+                .into_inner()
+                .encounter
+                .and_then(|encounter| encounter.admission)
+                .and_then(|admission| admission.planned_discharge);
+            seen.is_some() == announced
+        }
+    };
+    eventually("the encounter learns of the announcement", || follows(true)).await;
+    let refused = ward
+        .prescribe(&ward.doctor, ward.order(&encounter, "METO50", "1", 2), "")
+        .await
+        .expect_err("no new order after pre-discharge");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("discharge is announced"),
+        "{refused}"
+    );
+    let referral = encounters(&ward.app)
+        .create_referral(signed_in(
+            &ward.doctor,
+            pb::CreateReferralRequest {
+                request_id: request_id(),
+                referral: Some(pb::Referral {
+                    encounter_id: encounter.id.clone(),
+                    kind: pb::ReferralKind::Laboratory.into(),
+                    investigation_codes: vec!["718-7".to_owned()],
+                    reason: "one more count".to_owned(),
+                    urgency: pb::Urgency::Routine.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("no new investigation after pre-discharge");
+    assert_eq!(referral.code(), Code::FailedPrecondition);
+    // `None`: performed now.
+    let procedure = |performed: Option<prost_types::Timestamp>| {
+        let mut api = api.clone();
+        let doctor = ward.doctor.clone();
+        let encounter_id = encounter.id.clone();
+        async move {
+            api.record_procedure(signed_in(
+                &doctor,
+                pb::RecordProcedureRequest {
+                    request_id: request_id(),
+                    procedure: Some(pb::Procedure {
+                        encounter_id,
+                        code: "58500-00".to_owned(),
+                        performed_time: performed,
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+        }
+    };
+    let late = procedure(None)
+        .await
+        .expect_err("a procedure after pre-discharge");
+    assert_eq!(late.code(), Code::FailedPrecondition);
+    // At the stay's start, before the announcement.
+    procedure(encounter.start_time)
+        .await
+        .expect("a procedure performed before the announcement");
+
+    // Withdrawn with a reason, orders are possible again.
+    let no_reason = adt
+        .clone()
+        .withdraw_discharge(signed_in(
+            &ward.doctor,
+            admissions_pb::WithdrawDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("a reason is required");
+    assert_eq!(violated_fields(&no_reason), ["reason"]);
+    let withdrawn = adt
+        .clone()
+        .withdraw_discharge(signed_in(
+            &ward.doctor,
+            admissions_pb::WithdrawDischargeRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                reason: "fever again".to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("withdrawn")
+        .into_inner()
+        .admission
+        .expect("admission");
+    assert!(withdrawn.planned_discharge.is_none());
+    eventually("the encounter learns of the withdrawal", || follows(false)).await;
+    ward.prescribe(&ward.doctor, ward.order(&encounter, "METO50", "1", 2), "")
+        .await
+        .expect("an order once the discharge is withdrawn");
+}

@@ -9,6 +9,7 @@
 mod admitting;
 mod corrections;
 mod movements;
+mod predischarge;
 mod reads;
 mod settings;
 mod visits;
@@ -18,6 +19,7 @@ pub(crate) use corrections::Correction;
 pub(crate) use movements::{
     BedAssignment, Discharge, ReasonedChange, Release, Reservation, Transfer,
 };
+pub(crate) use predischarge::Announcement;
 pub(crate) use reads::AdmissionPage;
 pub(crate) use settings::SETTINGS;
 pub(crate) use visits::{Arrival, Closing, VisitPage};

@@ -423,6 +423,8 @@ impl Adt {
                             department_id: Some(last.department_id),
                             bed_id: Some(last.bed_id),
                             discharge: Some(None),
+                            // The stay goes on: orders are possible again.
+                            planned_discharge: Some(None),
                             ..Default::default()
                         },
                         now,

@@ -188,6 +188,43 @@ impl AdmissionService for AdmissionApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn announce_discharge(
+        &self,
+        request: Request<pb::AnnounceDischargeRequest>,
+    ) -> Result<Response<pb::AnnounceDischargeResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(ADMIT)?;
+        let message = request.into_inner();
+        let command = parse::announce_discharge(&message)?;
+        Ok(Response::new(
+            self.adt
+                .announce_discharge(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn withdraw_discharge(
+        &self,
+        request: Request<pb::WithdrawDischargeRequest>,
+    ) -> Result<Response<pb::WithdrawDischargeResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(ADMIT)?;
+        let message = request.into_inner();
+        let command = parse::reasoned_change(
+            &message.request_id,
+            &message.admission_id,
+            &message.reason,
+            &message.etag,
+        )?;
+        Ok(Response::new(
+            self.adt
+                .withdraw_discharge(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn correct_admission(
         &self,
         request: Request<pb::CorrectAdmissionRequest>,

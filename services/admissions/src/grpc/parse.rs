@@ -13,8 +13,8 @@ use hmis_proto::openhmis::patients::v1 as patients_pb;
 use uuid::Uuid;
 
 use crate::app::{
-    AdmissionPage, Admitting, Arrival, BedAssignment, Birth, Closing, Correction, Discharge,
-    ReasonedChange, Release, Reservation, Transfer, VisitPage,
+    AdmissionPage, Admitting, Announcement, Arrival, BedAssignment, Birth, Closing, Correction,
+    Discharge, ReasonedChange, Release, Reservation, Transfer, VisitPage,
 };
 use crate::convert::{
     parse_admission_type, parse_arrival_mode, parse_closing_outcome, parse_discharge_type,
@@ -472,8 +472,42 @@ pub(crate) fn correct_admission(message: &pb::CorrectAdmissionRequest) -> Result
     })
 }
 
-/// A change of an admission that needs its reason (undo a discharge, cancel an admission).
-fn reasoned_change(
+pub(crate) fn announce_discharge(message: &pb::AnnounceDischargeRequest) -> Result<Announcement> {
+    let mut violations = Violations::default();
+    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+    let id = parse_id("admission_id", &message.admission_id, &mut violations);
+    let given = message.discharge.clone().unwrap_or_default();
+    let kind = if message.discharge.is_none() {
+        violations.add("discharge", "is required");
+        None
+    } else {
+        violations.check("discharge.type", parse_discharge_type(given.r#type))
+    };
+    let planned_time = parse_time(
+        "discharge.planned_time",
+        given.planned_time.as_ref(),
+        &mut violations,
+    );
+    let destination = violations.check("discharge.destination", Line::parse(&given.destination));
+    let etag = parse_optional_etag(&message.etag, &mut violations);
+    let (Some(key), Some(id), Some(kind), Some(destination), true) =
+        (key, id, kind, destination, violations.is_empty())
+    else {
+        return Err(violations.into());
+    };
+    Ok(Announcement {
+        key,
+        id,
+        kind,
+        planned_time,
+        destination,
+        etag,
+    })
+}
+
+/// A change of an admission that needs its reason (undo or withdraw a discharge, cancel an
+/// admission).
+pub(crate) fn reasoned_change(
     request_id: &str,
     admission_id: &str,
     reason: &str,

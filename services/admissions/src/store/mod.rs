@@ -66,6 +66,12 @@ pub struct AdmissionRow {
     pub updated_at: DateTime<Utc>,
     /// When the ward first recorded care (followed from encounters); corrections end there.
     pub first_clinical_act_at: Option<DateTime<Utc>>,
+    /// The announced discharge (pre-discharge), all set or none.
+    pub planned_discharge_type: Option<DischargeType>,
+    pub planned_discharge_time: Option<DateTime<Utc>>,
+    pub planned_discharge_destination: String,
+    pub discharge_announced_by: Option<Uuid>,
+    pub discharge_announced_at: Option<DateTime<Utc>>,
 }
 
 const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, type, status, \
@@ -73,7 +79,9 @@ const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, 
     admitting_diagnosis_code, admitting_diagnosis_text, emergency_visit_id, \
     consent_document_ids, mother_admission_id, discharge_type, discharge_time, \
     discharge_destination, discharged_by, discharge_recorded_at, converted_at, version, \
-    created_at, updated_at, first_clinical_act_at";
+    created_at, updated_at, first_clinical_act_at, planned_discharge_type, \
+    planned_discharge_time, planned_discharge_destination, discharge_announced_by, \
+    discharge_announced_at";
 
 /// What a new admission is made of.
 #[derive(Debug, Clone)]
@@ -223,6 +231,17 @@ pub struct AdmissionChange {
     pub admitting_physician_id: Option<Option<Uuid>>,
     /// The code and its text.
     pub admitting_diagnosis: Option<(String, String)>,
+    /// `Some(None)` withdraws the announced discharge.
+    pub planned_discharge: Option<Option<PlannedDischargeColumns>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedDischargeColumns {
+    pub kind: DischargeType,
+    pub time: DateTime<Utc>,
+    pub destination: String,
+    pub by: Uuid,
+    pub announced_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +262,8 @@ pub async fn update_admission(
 ) -> Result<AdmissionRow> {
     let discharge = change.discharge.as_ref();
     let new_discharge = discharge.and_then(Option::as_ref);
+    let planned = change.planned_discharge.as_ref();
+    let new_plan = planned.and_then(Option::as_ref);
     let sql = format!(
         "UPDATE admissions.admissions SET \
            status = coalesce($3, status), \
@@ -259,6 +280,12 @@ pub async fn update_admission(
            admitting_physician_id = CASE WHEN $17 THEN $18 ELSE admitting_physician_id END, \
            admitting_diagnosis_code = coalesce($19, admitting_diagnosis_code), \
            admitting_diagnosis_text = coalesce($20, admitting_diagnosis_text), \
+           planned_discharge_type = CASE WHEN $21 THEN $22 ELSE planned_discharge_type END, \
+           planned_discharge_time = CASE WHEN $21 THEN $23 ELSE planned_discharge_time END, \
+           planned_discharge_destination = CASE WHEN $21 THEN coalesce($24, '') \
+               ELSE planned_discharge_destination END, \
+           discharge_announced_by = CASE WHEN $21 THEN $25 ELSE discharge_announced_by END, \
+           discharge_announced_at = CASE WHEN $21 THEN $26 ELSE discharge_announced_at END, \
            version = version + 1, updated_at = $15 \
          WHERE tenant_id = $1 AND id = $2 \
          RETURNING {ADMISSION_COLUMNS}"
@@ -284,6 +311,12 @@ pub async fn update_admission(
         .bind(change.admitting_physician_id.flatten())
         .bind(change.admitting_diagnosis.as_ref().map(|(code, _)| code))
         .bind(change.admitting_diagnosis.as_ref().map(|(_, text)| text))
+        .bind(planned.is_some())
+        .bind(new_plan.map(|plan| plan.kind))
+        .bind(new_plan.map(|plan| plan.time))
+        .bind(new_plan.map(|plan| plan.destination.clone()))
+        .bind(new_plan.map(|plan| plan.by))
+        .bind(new_plan.map(|plan| plan.announced_at))
         .fetch_one(&mut **tx)
         .await?)
 }
@@ -684,13 +717,15 @@ pub struct WardHold {
     pub admission_number: String,
     pub r#type: AdmissionType,
     pub admit_time: DateTime<Utc>,
+    pub planned_discharge_time: Option<DateTime<Utc>>,
 }
 
 /// Everything open in a ward now: who is there (with or without a bed) and which beds are held.
 pub async fn ward_holds(tx: &mut TenantTx, department_id: Uuid) -> Result<Vec<WardHold>> {
     let sql = "SELECT s.id, s.admission_id, s.kind, s.department_id, s.bed_id, s.start_time, \
                       s.end_time, s.cancelled, s.reason, \
-                      a.patient_id, a.admission_number, a.type, a.admit_time \
+                      a.patient_id, a.admission_number, a.type, a.admit_time, \
+                      a.planned_discharge_time \
                FROM admissions.stays s \
                JOIN admissions.admissions a ON a.tenant_id = s.tenant_id AND a.id = s.admission_id \
                WHERE s.tenant_id = $1 AND s.department_id = $2 \

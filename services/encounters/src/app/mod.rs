@@ -88,6 +88,56 @@ pub(crate) fn require_open(row: &EncounterRow) -> Result<()> {
     Ok(())
 }
 
+/// The discharge announced for the encounter's stay (pre-discharge), as admissions last told
+/// of it: when it was announced and when the patient is to leave.
+pub(crate) fn announced_discharge(
+    row: &EncounterRow,
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>> {
+    let Some(snapshot) = &row.admission else {
+        return Ok(None);
+    };
+    let admission = <hmis_proto::openhmis::admissions::v1::Admission as prost::Message>::decode(
+        snapshot.as_slice(),
+    )
+    .map_err(|_| Error::corrupt("the encounter's admission"))?;
+    let Some(planned) = admission.planned_discharge else {
+        return Ok(None);
+    };
+    let time = |value: Option<&prost_types::Timestamp>| {
+        hmis_platform::wire::parse_timestamp(value)
+            .ok()
+            .flatten()
+            .ok_or(Error::corrupt("the encounter's planned discharge"))
+    };
+    Ok(Some((
+        time(planned.announce_time.as_ref())?,
+        time(planned.planned_time.as_ref())?,
+    )))
+}
+
+/// No new order once the discharge is announced (for an order performed from `at`): the
+/// physician withdraws the announcement first.
+pub(crate) fn require_no_announced_discharge(
+    row: &EncounterRow,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<()> {
+    if let Some((announced, planned)) = announced_discharge(row)?
+        && at.is_none_or(|at| at >= announced)
+    {
+        return Err(Error::precondition(format!(
+            "the discharge is announced (planned for {}); new orders need it withdrawn first",
+            planned.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    Ok(())
+}
+
+/// Orders and referrals go to patients under care now whose discharge is not announced.
+pub(crate) fn require_orderable(row: &EncounterRow) -> Result<()> {
+    require_open(row)?;
+    require_no_announced_discharge(row, None)
+}
+
 /// May the caller reach the patient's own records (allergies, encounter list) with
 /// `permission`? Yes when it may in a ward the patient was cared for (or tenant-wide);
 /// otherwise only by break-glass. A refusal is audited after the transaction rolled back.

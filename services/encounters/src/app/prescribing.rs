@@ -17,7 +17,7 @@ use hmis_proto::openhmis::encounters::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::{READ, Ward, patient_access, refused, require_open, target_of};
+use super::{READ, Ward, patient_access, refused, require_orderable, target_of};
 use crate::convert::{prescription_to_pb, warning_to_pb};
 use crate::domain::safety::{
     self, ActiveMedicine, Candidate, InteractionRule, KnownAllergy, Warning,
@@ -86,7 +86,7 @@ async fn evaluate(
     context
         .authorize(PRESCRIBE, &target)
         .map_err(refused(encounter.patient_id))?;
-    require_open(&encounter)?;
+    require_orderable(&encounter)?;
     let medicine = store::get_medicine(tx, order.medicine_id).await?;
     let restriction =
         Restriction::from_db(&medicine.restriction).ok_or(Error::corrupt("medicine"))?;

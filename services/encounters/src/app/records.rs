@@ -10,7 +10,10 @@ use hmis_proto::openhmis::encounters::v1 as pb;
 use prost::Message;
 use uuid::Uuid;
 
-use super::{ICD10, LABORATORY, MEDICINES, PROCEDURES, WRITE, Ward, patient_access, require_open};
+use super::{
+    ICD10, LABORATORY, MEDICINES, PROCEDURES, WRITE, Ward, patient_access,
+    require_no_announced_discharge, require_orderable,
+};
 use crate::convert::{allergy_to_pb, diagnosis_to_pb, note_to_pb, procedure_to_pb, referral_to_pb};
 use crate::directory::CheckedCode;
 use crate::domain::{
@@ -215,6 +218,8 @@ impl Ward {
                         "is before the encounter began",
                     ));
                 }
+                // One performed before the announcement may still be recorded.
+                require_no_announced_discharge(&row, Some(procedure.performed))?;
                 let recorded = ProcedureRow {
                     id: Uuid::now_v7(),
                     encounter_id,
@@ -346,7 +351,7 @@ impl Ward {
         (self.calls)
             .write(context, &method, key, message, async |tx| {
                 let row = Ward::encounter_for_change(tx, context, encounter_id, WRITE).await?;
-                require_open(&row)?;
+                require_orderable(&row)?;
                 let created = ReferralRow {
                     id: Uuid::now_v7(),
                     encounter_id,
