@@ -2,7 +2,7 @@
 //! the bed register (`hmis-core-api`), patients from the registry (`hmis-patients-api`), and
 //! through the terminology's contract that an admitting diagnosis exists in ICD-10. Each
 //! call is made on behalf of the caller
-//! ([`forwarded`](hmis_platform::channel::forwarded)), so the other module authorizes and
+//! ([`forwarded`]), so the other module authorizes and
 //! audits the same person. The clients run over a [`ServiceChannel`]: in-process today, a
 //! network channel once a module runs elsewhere.
 

@@ -168,6 +168,28 @@ enum ReportCommand {
         #[arg(long)]
         to: String,
     },
+    /// Signs a report and queues it for the statistics institute (needs statistics.submit);
+    /// prints the submission. Run again with the same arguments, it answers the same
+    /// submission; a correction needs its own --request-id.
+    Submit {
+        #[arg(long, value_enum)]
+        report: SubmittedReport,
+        #[arg(long)]
+        facility: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SubmittedReport {
+    Movement,
+    Diagnoses,
+    Form16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,6 +308,23 @@ fn main() -> anyhow::Result<()> {
                     MovementBy::Ward => openhmis_server::report::Grouping::Ward,
                     MovementBy::Specialty => openhmis_server::report::Grouping::Specialty,
                 },
+            },
+            ReportCommand::Submit {
+                report,
+                facility,
+                from,
+                to,
+                request_id,
+            } => openhmis_server::report::Report::Submit {
+                report: match report {
+                    SubmittedReport::Movement => openhmis_server::report::Submitted::Movement,
+                    SubmittedReport::Diagnoses => openhmis_server::report::Submitted::Diagnoses,
+                    SubmittedReport::Form16 => openhmis_server::report::Submitted::Form16,
+                },
+                facility_id: facility.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                request_id: request_id.clone(),
             },
             ReportCommand::Form16 { facility, from, to } => {
                 openhmis_server::report::Report::Form16 {

@@ -26,7 +26,29 @@ pub enum Report {
         from: String,
         to: String,
     },
+    /// Signs a report and queues it for the statistics institute (SubmitReport). The request
+    /// id defaults to one made of the report, facility and period, so a job run again
+    /// answers the first submission instead of sending a second revision.
+    Submit {
+        report: Submitted,
+        facility_id: String,
+        from: String,
+        to: String,
+        request_id: Option<String>,
+    },
 }
+
+/// Which report goes to the institute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    Movement,
+    Diagnoses,
+    Form16,
+}
+
+/// The id a job's submission is asked under when none is given.
+const SUBMIT_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6f70_656e_686d_6973_6a6f_622d_7375_626d);
 
 /// What the movement report's lines are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +195,66 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                 Format::Json => format!("{}\n", csv_to_json(&answer.csv)),
             })
         }
+        Report::Submit {
+            report,
+            facility_id,
+            from,
+            to,
+            request_id,
+        } => {
+            let kind = match report {
+                Submitted::Movement => pb::ReportKind::Movement,
+                Submitted::Diagnoses => pb::ReportKind::Diagnoses,
+                Submitted::Form16 => pb::ReportKind::Form16,
+            };
+            let request_id = request_id.clone().unwrap_or_else(|| {
+                uuid::Uuid::new_v5(
+                    &SUBMIT_NAMESPACE,
+                    format!("{}/{facility_id}/{from}/{to}", kind.as_str_name()).as_bytes(),
+                )
+                .to_string()
+            });
+            let submission = client
+                .submit_report(signed(
+                    &token,
+                    pb::SubmitReportRequest {
+                        request_id,
+                        report: kind.into(),
+                        facility_id: facility_id.clone(),
+                        from_date: from.clone(),
+                        to_date: to.clone(),
+                    },
+                )?)
+                .await?
+                .into_inner()
+                .submission
+                .context("no submission in the answer")?;
+            let fields = submission_fields(&submission);
+            Ok(match format {
+                Format::Csv => format!(
+                    "{}\n{}\n",
+                    fields
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    fields
+                        .iter()
+                        .map(|(_, value)| value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                Format::Json => {
+                    let object: serde_json::Map<String, serde_json::Value> = fields
+                        .iter()
+                        .map(|(name, value)| {
+                            ((*name).to_owned(), serde_json::Value::from(value.as_str()))
+                        })
+                        .collect();
+                    format!("{}\n", serde_json::Value::Object(object))
+                }
+            })
+        }
         Report::Form16 {
             facility_id,
             from,
@@ -195,6 +277,34 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
             })
         }
     }
+}
+
+/// One submission as the job prints it.
+fn submission_fields(submission: &pb::Submission) -> [(&'static str, String); 8] {
+    [
+        ("id", submission.id.clone()),
+        (
+            "report",
+            submission
+                .report()
+                .as_str_name()
+                .trim_start_matches("REPORT_KIND_")
+                .to_lowercase(),
+        ),
+        ("from_date", submission.from_date.clone()),
+        ("to_date", submission.to_date.clone()),
+        ("revision", submission.revision.to_string()),
+        (
+            "status",
+            submission
+                .status()
+                .as_str_name()
+                .trim_start_matches("SUBMISSION_STATUS_")
+                .to_lowercase(),
+        ),
+        ("attempts", submission.attempts.to_string()),
+        ("receipt", submission.receipt.clone()),
+    ]
 }
 
 /// The server's CSV (a header, then rows; no quoted commas in these reports but titles,

@@ -56,7 +56,7 @@ pub enum ReportingError {
 pub struct Reporting {
     pub(crate) signer: Signer,
     endpoint: String,
-    options: ReportingOptions,
+    pub(crate) options: ReportingOptions,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 

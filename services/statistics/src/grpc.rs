@@ -194,6 +194,20 @@ impl StatisticsService for StatisticsApi {
         self.submissions(request).await
     }
 
+    async fn set_report_schedule(
+        &self,
+        request: Request<pb::SetReportScheduleRequest>,
+    ) -> Result<Response<pb::SetReportScheduleResponse>, Status> {
+        self.set_schedule(request).await
+    }
+
+    async fn list_report_schedules(
+        &self,
+        request: Request<pb::ListReportSchedulesRequest>,
+    ) -> Result<Response<pb::ListReportSchedulesResponse>, Status> {
+        self.schedules(request).await
+    }
+
     #[tracing::instrument(skip_all)]
     async fn get_surgical_activity(
         &self,

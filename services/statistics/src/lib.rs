@@ -18,6 +18,7 @@ mod operations;
 mod options;
 mod registers;
 mod reports;
+mod schedules;
 mod signing;
 mod store;
 mod submissions;
@@ -87,6 +88,33 @@ impl StatisticsModule {
         }
     }
 
+    /// One round of the report scheduler now (what the background task does every poll
+    /// interval): submits every scheduled month whose time has come; returns how many runs it
+    /// made.
+    pub async fn run_due_schedules(&self) -> Result<usize, Error> {
+        self.office.run_due_schedules().await
+    }
+
+    /// The report scheduler, until the process stops.
+    pub fn scheduler(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let office = self.office.clone();
+        async move {
+            let interval = office
+                .reporting
+                .as_ref()
+                .map(|reporting| reporting.options.poll_interval)
+                .unwrap_or(std::time::Duration::from_secs(60))
+                .max(std::time::Duration::from_secs(1));
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = office.run_due_schedules().await {
+                    tracing::warn!(error = %error, "the report scheduler failed; will retry");
+                }
+            }
+        }
+    }
+
     pub fn service(&self) -> StatisticsServiceServer<StatisticsApi> {
         StatisticsServiceServer::new(StatisticsApi {
             office: self.office.clone(),
@@ -148,6 +176,7 @@ impl hmis_platform::module::Module for StatisticsModule {
         self.submitter()
             .map(|submitter| Box::pin(submitter) as hmis_platform::module::Worker)
             .into_iter()
+            .chain([Box::pin(self.scheduler()) as hmis_platform::module::Worker])
             .collect()
     }
 

@@ -996,3 +996,160 @@ pub async fn wards_now(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<WardN
     .fetch_all(&mut **tx)
     .await?)
 }
+
+/// A report schedule as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct ScheduleRow {
+    pub facility_id: Uuid,
+    pub report: String,
+    pub day_of_month: i16,
+    pub hour: i16,
+    pub time_zone: String,
+    pub enabled: bool,
+    pub next_period_from: chrono::NaiveDate,
+    pub next_run_at: DateTime<Utc>,
+    pub last_submission_id: Option<Uuid>,
+    pub last_error: Option<String>,
+    pub updated_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+}
+
+const SCHEDULE_COLUMNS: &str = "facility_id, report, day_of_month, hour, time_zone, enabled, \
+     next_period_from, next_run_at, last_submission_id, last_error, updated_by, updated_at";
+
+/// The schedule of `report` in `facility_id`, locked for a change when `for_update`.
+pub async fn get_schedule(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    report: &str,
+) -> Result<Option<ScheduleRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM statistics.report_schedules \
+         WHERE tenant_id = $1 AND facility_id = $2 AND report = $3 FOR UPDATE"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(report)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Stores a schedule as it now is.
+pub async fn put_schedule(tx: &mut TenantTx, row: &ScheduleRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO statistics.report_schedules (tenant_id, facility_id, report, day_of_month, \
+             hour, time_zone, enabled, next_period_from, next_run_at, last_submission_id, \
+             last_error, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (tenant_id, facility_id, report) DO UPDATE SET \
+             day_of_month = EXCLUDED.day_of_month, hour = EXCLUDED.hour, \
+             time_zone = EXCLUDED.time_zone, enabled = EXCLUDED.enabled, \
+             next_period_from = EXCLUDED.next_period_from, next_run_at = EXCLUDED.next_run_at, \
+             last_submission_id = EXCLUDED.last_submission_id, \
+             last_error = EXCLUDED.last_error, updated_by = EXCLUDED.updated_by, \
+             updated_at = EXCLUDED.updated_at",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.facility_id)
+    .bind(&row.report)
+    .bind(row.day_of_month)
+    .bind(row.hour)
+    .bind(&row.time_zone)
+    .bind(row.enabled)
+    .bind(row.next_period_from)
+    .bind(row.next_run_at)
+    .bind(row.last_submission_id)
+    .bind(&row.last_error)
+    .bind(row.updated_by)
+    .bind(row.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A facility's schedules, by report.
+pub async fn schedules_of(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<ScheduleRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM statistics.report_schedules \
+         WHERE tenant_id = $1 AND facility_id = $2 ORDER BY report"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Schedules of every tenant whose run is due (the worker pool sees only these columns).
+pub async fn due_schedules(
+    worker_pool: &sqlx::PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT tenant_id, facility_id, report FROM statistics.report_schedules \
+         WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(worker_pool)
+    .await?)
+}
+
+/// Takes a due schedule for one run: locks it (skipping one another process holds) and moves
+/// its next run to `lease_until`, so a crash mid-run only delays it.
+pub async fn claim_schedule(
+    tx: &mut TenantTx,
+    (facility_id, report): (Uuid, &str),
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<ScheduleRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE statistics.report_schedules s SET next_run_at = $5 \
+         FROM (SELECT facility_id, report FROM statistics.report_schedules \
+               WHERE tenant_id = $1 AND facility_id = $2 AND report = $3 AND enabled \
+                 AND next_run_at <= $4 FOR UPDATE SKIP LOCKED) due \
+         WHERE s.tenant_id = $1 AND s.facility_id = due.facility_id AND s.report = due.report \
+         RETURNING {}",
+        SCHEDULE_COLUMNS
+            .split(", ")
+            .map(|column| format!("s.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(report)
+    .bind(now)
+    .bind(lease_until)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Records a schedule's run: the month it submitted (then the next month and its time) or
+/// why it failed (then when it is tried again).
+pub async fn record_schedule_run(
+    tx: &mut TenantTx,
+    (facility_id, report): (Uuid, &str),
+    next: (chrono::NaiveDate, DateTime<Utc>),
+    outcome: Result<Uuid, String>,
+) -> Result<()> {
+    let (submission, error) = match outcome {
+        Ok(id) => (Some(id), None),
+        Err(error) => (None, Some(error)),
+    };
+    sqlx::query(
+        "UPDATE statistics.report_schedules SET next_period_from = $4, next_run_at = $5, \
+             last_submission_id = coalesce($6, last_submission_id), last_error = $7 \
+         WHERE tenant_id = $1 AND facility_id = $2 AND report = $3",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(report)
+    .bind(next.0)
+    .bind(next.1)
+    .bind(submission)
+    .bind(error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

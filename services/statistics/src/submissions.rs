@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::document::{self, Header, SCHEMA_VERSION, report_kind, report_name};
 use crate::error::{Error, Result};
-use crate::grpc::{READ, SUBMIT, StatisticsApi};
+use crate::grpc::{Office, READ, SUBMIT, StatisticsApi};
 use crate::reports::Period;
 use crate::signing::base64;
 use crate::store::{self, SubmissionRow};
@@ -102,118 +102,16 @@ impl StatisticsApi {
             return Err(Error::from(violations).into());
         };
         self.authorize(&context, SUBMIT, period.facility)?;
-        let office = &self.office;
-        let Some(reporting) = office.reporting.clone() else {
-            return Err(Error::Precondition(
-                "electronic reporting is not configured: set statistics.reporting.endpoint and \
-                 signing_key_file"
-                    .to_owned(),
-            )
-            .into());
-        };
-        let tenant_id = context.tenant_id()?;
-        // The report is computed from other modules' answers before the write; a retry must
-        // answer what the first call stored, not a report computed again.
-        if let Some(replayed) = office
-            .keys
-            .replay::<_, pb::SubmitReportResponse>(
-                &office.database,
-                tenant_id,
-                &context.request_id,
-                SUBMIT_METHOD,
+        let response = self
+            .office
+            .submit_report(
+                &context,
                 &key,
                 &message,
-            )
-            .await
-            .map_err(Error::from)?
-        {
-            return Ok(Response::new(replayed));
-        }
-        let facility = office.directory.facility(&context, period.facility).await?;
-        let content = match report {
-            "movement" => {
-                let lines = office
-                    .movement(&context, &period, pb::MovementGrouping::Ward)
-                    .await?;
-                let (total, wards) = lines.split_last().ok_or(Error::corrupt("movement"))?;
-                let departments = futures::future::try_join_all(wards.iter().map(|line| {
-                    let id = Uuid::parse_str(&line.department_id).unwrap_or_default();
-                    office.directory.department(&context, id)
-                }))
-                .await?;
-                let wards: Vec<_> = wards.iter().cloned().zip(departments).collect();
-                document::movement_content(&wards, total)
-            }
-            "diagnoses" => document::diagnoses_content(&office.diagnoses(&context, &period).await?),
-            _ => document::form16_content(&office.form16(&context, &period).await?),
-        };
-        let now = office.clock.now();
-        let response = office
-            .keys
-            .run(
-                &office.database,
-                tenant_id,
-                &context.request_id,
-                SUBMIT_METHOD,
-                &key,
-                &message,
-                async |tx| {
-                    let revision =
-                        store::next_revision(tx, period.facility, report, period.from, period.to)
-                            .await?;
-                    let id = Uuid::now_v7();
-                    let bytes = document::render(
-                        &Header {
-                            submission_id: id,
-                            revision,
-                            report,
-                            facility: &facility,
-                            period: &period,
-                            generated_at: now,
-                        },
-                        content,
-                    )?;
-                    let row = SubmissionRow {
-                        id,
-                        facility_id: period.facility,
-                        report: report.to_owned(),
-                        period_from: period.from,
-                        period_to: period.to,
-                        revision,
-                        schema_version: SCHEMA_VERSION.to_owned(),
-                        signature: reporting.signer.sign(&bytes),
-                        document: bytes,
-                        key_id: reporting.key_id().to_owned(),
-                        status: "pending".to_owned(),
-                        attempts: 0,
-                        next_attempt_at: Some(now),
-                        last_error: None,
-                        receipt: None,
-                        rejection_reasons: Vec::new(),
-                        submitted_by: context.user_id(),
-                        created_at: now,
-                        sent_at: None,
-                        decided_at: None,
-                    };
-                    store::insert_submission(tx, &row).await?;
-                    let resources = [format!("submission:{id}")];
-                    audit::record(
-                        tx,
-                        &context,
-                        &AuditEntry {
-                            resource_ids: &resources,
-                            ..AuditEntry::ok(&[])
-                        },
-                        now,
-                    )
-                    .await?;
-                    Ok::<_, Error>(pb::SubmitReportResponse {
-                        submission: Some(to_pb(&row, true)),
-                    })
-                },
+                (report, &period),
+                context.user_id(),
             )
             .await?;
-        tracing::info!(report, facility_id = %period.facility, "a report was signed and queued for the statistics institute");
         Ok(Response::new(response))
     }
 
@@ -288,5 +186,131 @@ impl StatisticsApi {
             submissions: rows.iter().map(|row| to_pb(row, false)).collect(),
             next_page_token,
         }))
+    }
+}
+
+impl Office {
+    /// Renders `report` of `period` as the versioned document, signs it and queues it, under
+    /// the idempotency `key` (the caller's request, or a schedule's month): a second call
+    /// with the same key answers the first one's submission.
+    pub(crate) async fn submit_report(
+        &self,
+        context: &RequestContext,
+        key: &RequestKey,
+        message: &pb::SubmitReportRequest,
+        (report, period): (&'static str, &Period),
+        submitted_by: Uuid,
+    ) -> Result<pb::SubmitReportResponse> {
+        let office = self;
+        let Some(reporting) = office.reporting.clone() else {
+            return Err(Error::Precondition(
+                "electronic reporting is not configured: set statistics.reporting.endpoint and \
+                 signing_key_file"
+                    .to_owned(),
+            ));
+        };
+        let tenant_id = context.tenant_id()?;
+        // The report is computed from other modules' answers before the write; a retry must
+        // answer what the first call stored, not a report computed again.
+        if let Some(replayed) = office
+            .keys
+            .replay::<_, pb::SubmitReportResponse>(
+                &office.database,
+                tenant_id,
+                &context.request_id,
+                SUBMIT_METHOD,
+                key,
+                message,
+            )
+            .await?
+        {
+            return Ok(replayed);
+        }
+        let facility = office.directory.facility(context, period.facility).await?;
+        let content = match report {
+            "movement" => {
+                let lines = office
+                    .movement(context, period, pb::MovementGrouping::Ward)
+                    .await?;
+                let (total, wards) = lines.split_last().ok_or(Error::corrupt("movement"))?;
+                let departments = futures::future::try_join_all(wards.iter().map(|line| {
+                    let id = Uuid::parse_str(&line.department_id).unwrap_or_default();
+                    office.directory.department(context, id)
+                }))
+                .await?;
+                let wards: Vec<_> = wards.iter().cloned().zip(departments).collect();
+                document::movement_content(&wards, total)
+            }
+            "diagnoses" => document::diagnoses_content(&office.diagnoses(context, period).await?),
+            _ => document::form16_content(&office.form16(context, period).await?),
+        };
+        let now = office.clock.now();
+        let response = office
+            .keys
+            .run(
+                &office.database,
+                tenant_id,
+                &context.request_id,
+                SUBMIT_METHOD,
+                key,
+                message,
+                async |tx| {
+                    let revision =
+                        store::next_revision(tx, period.facility, report, period.from, period.to)
+                            .await?;
+                    let id = Uuid::now_v7();
+                    let bytes = document::render(
+                        &Header {
+                            submission_id: id,
+                            revision,
+                            report,
+                            facility: &facility,
+                            period,
+                            generated_at: now,
+                        },
+                        content,
+                    )?;
+                    let row = SubmissionRow {
+                        id,
+                        facility_id: period.facility,
+                        report: report.to_owned(),
+                        period_from: period.from,
+                        period_to: period.to,
+                        revision,
+                        schema_version: SCHEMA_VERSION.to_owned(),
+                        signature: reporting.signer.sign(&bytes),
+                        document: bytes,
+                        key_id: reporting.key_id().to_owned(),
+                        status: "pending".to_owned(),
+                        attempts: 0,
+                        next_attempt_at: Some(now),
+                        last_error: None,
+                        receipt: None,
+                        rejection_reasons: Vec::new(),
+                        submitted_by,
+                        created_at: now,
+                        sent_at: None,
+                        decided_at: None,
+                    };
+                    store::insert_submission(tx, &row).await?;
+                    let resources = [format!("submission:{id}")];
+                    audit::record(
+                        tx,
+                        context,
+                        &AuditEntry {
+                            resource_ids: &resources,
+                            ..AuditEntry::ok(&[])
+                        },
+                        now,
+                    )
+                    .await?;
+                    Ok::<_, Error>(pb::SubmitReportResponse {
+                        submission: Some(to_pb(&row, true)),
+                    })
+                },
+            )
+            .await?;
+        tracing::info!(report, facility_id = %period.facility, "a report was signed and queued for the statistics institute");
+        Ok(response)
     }
 }

@@ -16,7 +16,8 @@ use hmis_proto::openhmis::patients::v1 as patients_pb;
 use hmis_proto::openhmis::statistics::v1 as pb;
 use openhmis_server::Options;
 use pb::statistics_service_client::StatisticsServiceClient;
-use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in};
+use support::{Session, TestApp, USER_PASSWORD, WardSpec, signed_in, violated_fields};
+use tonic::Code;
 use tonic::transport::Channel;
 
 fn request_id() -> String {
@@ -84,7 +85,16 @@ impl Week {
 
     /// Ward A is a cardiology ward, ward B an internal medicine one.
     async fn open_with(options: Options) -> Self {
-        let app = TestApp::spawn_with(options).await;
+        Self::open_on(
+            options,
+            std::sync::Arc::new(hmis_platform::clock::SystemClock),
+        )
+        .await
+    }
+
+    /// On `clock` (a manual clock the test moves, ahead of the real time).
+    async fn open_on(options: Options, clock: hmis_platform::clock::SharedClock) -> Self {
+        let app = TestApp::spawn_with_clock(options, clock).await;
         let admin = app.create_tenant("STAT").await;
         let facility = app.create_facility(&admin, "MAIN").await;
         app.dictionaries()
@@ -472,41 +482,7 @@ async fn the_census_of_a_scripted_week_matches_the_hand_count_and_survives_a_reb
 
     // The same through the nightly batch job (`openhmis report movement --by specialty`),
     // signed in as a service account with the statistician's role.
-    let account = week
-        .app
-        .admin()
-        .create_service_account(signed_in(
-            &week.admin,
-            iam_pb::CreateServiceAccountRequest {
-                request_id: request_id(),
-                name: "nightly-movement".to_owned(),
-            },
-        ))
-        .await
-        .expect("service account")
-        .into_inner();
-    week.app
-        .admin()
-        .assign_role(signed_in(
-            &week.admin,
-            iam_pb::AssignRoleRequest {
-                request_id: request_id(),
-                assignment: Some(iam_pb::Assignment {
-                    user_id: account.user_id.clone(),
-                    role_code: "statistician".to_owned(),
-                    scope: "tenant".to_owned(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("statistician role");
-    let job = openhmis_server::report::Job {
-        server: format!("http://{}", week.app.addr),
-        tenant_code: "STAT".to_owned(),
-        client_id: account.client_id,
-        client_secret: account.client_secret,
-    };
+    let job = week.batch_job("nightly-movement").await;
     let csv = openhmis_server::report::run(
         &job,
         &openhmis_server::report::Report::Movement {
@@ -995,12 +971,59 @@ mod institute {
     }
 }
 
-#[tokio::test]
-async fn reports_reach_the_institute_signed_and_schema_valid_through_failures_and_a_rejection() {
-    use axum::http::StatusCode;
-    use ed25519_dalek::pkcs8::EncodePrivateKey;
-    use serde_json::{Value, json};
+impl Week {
+    /// A batch job's sign-in: a service account with the statistician's role.
+    async fn batch_job(&self, name: &str) -> openhmis_server::report::Job {
+        let week = self;
+        let account = week
+            .app
+            .admin()
+            .create_service_account(signed_in(
+                &week.admin,
+                iam_pb::CreateServiceAccountRequest {
+                    request_id: request_id(),
+                    name: name.to_owned(),
+                },
+            ))
+            .await
+            .expect("service account")
+            .into_inner();
+        week.app
+            .admin()
+            .assign_role(signed_in(
+                &week.admin,
+                iam_pb::AssignRoleRequest {
+                    request_id: request_id(),
+                    assignment: Some(iam_pb::Assignment {
+                        user_id: account.user_id.clone(),
+                        role_code: "statistician".to_owned(),
+                        scope: "tenant".to_owned(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("statistician role");
+        openhmis_server::report::Job {
+            server: format!("http://{}", week.app.addr),
+            tenant_code: "STAT".to_owned(),
+            client_id: account.client_id,
+            client_secret: account.client_secret,
+        }
+    }
+}
 
+/// Options that report to a scripted institute with a fresh key kept in a PEM file (as an
+/// operator would keep it, outside the repo; remove its directory once the server started):
+/// the test drives the submitter round by round (the background one never wakes, and a
+/// failed send or a delivered report is due again at once).
+async fn reporting_to_institute() -> (
+    Options,
+    ed25519_dalek::SigningKey,
+    std::sync::Arc<std::sync::Mutex<institute::Script>>,
+    std::path::PathBuf,
+) {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
     // The hospital's key, as an operator would keep it: a PKCS#8 PEM file outside the repo.
     let mut seed = [0u8; 32];
     seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -1022,12 +1045,19 @@ async fn reports_reach_the_institute_signed_and_schema_valid_through_failures_an
     let reporting = &mut options.statistics.reporting;
     reporting.endpoint = Some(endpoint);
     reporting.signing_key_file = Some(key_file);
-    // The test drives the submitter round by round; the background one never wakes, and a
-    // failed send or a delivered report is due again at once.
     reporting.poll_interval = Duration::from_secs(3600);
     reporting.retry_delay = Duration::ZERO;
     reporting.status_check_interval = Duration::ZERO;
     reporting.request_timeout = Duration::from_secs(10);
+    (options, key, script, key_dir)
+}
+
+#[tokio::test]
+async fn reports_reach_the_institute_signed_and_schema_valid_through_failures_and_a_rejection() {
+    use axum::http::StatusCode;
+    use serde_json::{Value, json};
+
+    let (options, key, script, key_dir) = reporting_to_institute().await;
     let week = Week::open_with(options).await;
     std::fs::remove_dir_all(&key_dir).expect("the key is read at start");
     let (a, b) = (week.ward_a.clone(), week.ward_b.clone());
@@ -1424,4 +1454,226 @@ async fn the_whole_hospital_is_answered_in_one_call_as_each_ward_would_be() {
     }
     assert_eq!(a.census.as_ref().map(|census| census.admitted), Some(2));
     assert_eq!(total.census.as_ref().map(|census| census.admitted), Some(2));
+}
+
+#[tokio::test]
+async fn a_scheduled_report_goes_when_its_time_comes_and_its_failed_delivery_is_retried() {
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    // Early in February 2027 (ahead of the real clock: tokens expire by the real one).
+    let clock = std::sync::Arc::new(hmis_platform::clock::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2027-02-04T12:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc),
+    ));
+    let (options, _key, script, key_dir) = reporting_to_institute().await;
+    let week = Week::open_on(options, clock.clone()).await;
+    std::fs::remove_dir_all(&key_dir).expect("the key is read at start");
+    let set = async |session: &Session, schedule: pb::ReportSchedule| {
+        statistics(&week.app)
+            .set_report_schedule(signed_in(
+                session,
+                pb::SetReportScheduleRequest {
+                    request_id: request_id(),
+                    schedule: Some(schedule),
+                },
+            ))
+            .await
+            .map(|answer| answer.into_inner().schedule.expect("schedule"))
+    };
+    let movement = pb::ReportSchedule {
+        facility_id: week.facility_id.clone(),
+        report: pb::ReportKind::Movement.into(),
+        day_of_month: 5,
+        hour: 6,
+        enabled: true,
+        ..Default::default()
+    };
+    let wrong = set(
+        &week.statistician,
+        pb::ReportSchedule {
+            day_of_month: 31,
+            hour: 24,
+            ..movement.clone()
+        },
+    )
+    .await
+    .expect_err("no 31st in every month");
+    assert_eq!(
+        violated_fields(&wrong),
+        ["schedule.day_of_month", "schedule.hour"]
+    );
+    let desk = set(&week.desk, movement.clone())
+        .await
+        .expect_err("the desk does not report");
+    assert_eq!(desk.code(), Code::PermissionDenied);
+
+    // January goes on 5 February at 06:00 in Chisinau (04:00 UTC).
+    let schedule = set(&week.statistician, movement.clone())
+        .await
+        .expect("scheduled");
+    assert_eq!(schedule.next_period_from, "2027-01-01");
+    let due = schedule.next_run_time.expect("next run");
+    assert_eq!(
+        chrono::DateTime::from_timestamp(due.seconds, 0).expect("time"),
+        chrono::DateTime::parse_from_rfc3339("2027-02-05T04:00:00Z").expect("time")
+    );
+    let run = async || {
+        week.app
+            .statistics
+            .run_due_schedules()
+            .await
+            .expect("a scheduler round")
+    };
+    assert_eq!(run().await, 0, "not before its time");
+    clock.set(chrono::DateTime::from_timestamp(due.seconds - 1, 0).expect("time"));
+    assert_eq!(run().await, 0, "not a second early");
+    clock.set(chrono::DateTime::from_timestamp(due.seconds, 0).expect("time"));
+    assert_eq!(
+        run().await,
+        1,
+        "January's report is submitted without a call"
+    );
+    assert_eq!(run().await, 0, "once");
+
+    let listed = statistics(&week.app)
+        .list_report_schedules(signed_in(
+            &week.statistician,
+            pb::ListReportSchedulesRequest {
+                facility_id: week.facility_id.clone(),
+            },
+        ))
+        .await
+        .expect("schedules")
+        .into_inner()
+        .schedules;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].next_period_from, "2027-02-01");
+    assert!(listed[0].last_error.is_empty());
+    let submissions = statistics(&week.app)
+        .list_submissions(signed_in(
+            &week.statistician,
+            pb::ListSubmissionsRequest {
+                facility_id: week.facility_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("submissions")
+        .into_inner()
+        .submissions;
+    assert_eq!(submissions.len(), 1);
+    let january = &submissions[0];
+    assert_eq!(january.id, listed[0].last_submission_id);
+    assert_eq!(
+        (january.from_date.as_str(), january.to_date.as_str()),
+        ("2027-01-01", "2027-01-31")
+    );
+    assert_eq!(january.report(), pb::ReportKind::Movement);
+    assert_eq!(january.status(), pb::SubmissionStatus::Pending);
+    assert_eq!(january.submitted_by, schedule.updated_by);
+
+    // The institute is down: the delivery fails, says why, and is tried again.
+    let get = async || {
+        statistics(&week.app)
+            .get_submission(signed_in(
+                &week.statistician,
+                pb::GetSubmissionRequest {
+                    id: january.id.clone(),
+                },
+            ))
+            .await
+            .expect("submission")
+            .into_inner()
+            .submission
+            .expect("submission")
+    };
+    script
+        .lock()
+        .expect("script")
+        .posts
+        .push_back((StatusCode::SERVICE_UNAVAILABLE, json!({})));
+    let deliver = async || {
+        week.app
+            .statistics
+            .deliver_due_submissions()
+            .await
+            .expect("a submitter round")
+    };
+    assert_eq!(deliver().await, 1);
+    let failed = get().await;
+    assert_eq!(failed.status(), pb::SubmissionStatus::Pending);
+    assert_eq!(failed.attempts, 1);
+    assert!(failed.last_error.contains("503"), "{}", failed.last_error);
+    script.lock().expect("script").posts.push_back((
+        StatusCode::ACCEPTED,
+        json!({ "receipt": "R-2027/1", "status": "received" }),
+    ));
+    assert_eq!(deliver().await, 1);
+    let sent = get().await;
+    assert_eq!(sent.status(), pb::SubmissionStatus::Sent);
+    assert_eq!((sent.receipt.as_str(), sent.attempts), ("R-2027/1", 2));
+
+    // Disabled, February's time passes without a submission; enabled again, it goes.
+    set(
+        &week.statistician,
+        pb::ReportSchedule {
+            enabled: false,
+            ..movement.clone()
+        },
+    )
+    .await
+    .expect("disabled");
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-03-05T05:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc),
+    );
+    assert_eq!(run().await, 0, "a disabled schedule submits nothing");
+    let enabled = set(&week.statistician, movement).await.expect("enabled");
+    assert_eq!(enabled.next_period_from, "2027-02-01", "it kept its month");
+    assert_eq!(run().await, 1, "February goes at once: its time has passed");
+
+    // A batch job submits too (`openhmis report submit`): February again is its revision 2,
+    // and the same job run twice answers the same submission.
+    let job = week.batch_job("monthly-submission").await;
+    let submit = async || {
+        openhmis_server::report::run(
+            &job,
+            &openhmis_server::report::Report::Submit {
+                report: openhmis_server::report::Submitted::Movement,
+                facility_id: week.facility_id.clone(),
+                from: "2027-02-01".to_owned(),
+                to: "2027-02-28".to_owned(),
+                request_id: None,
+            },
+            openhmis_server::report::Format::Csv,
+        )
+        .await
+        .expect("the batch job's submission")
+    };
+    let first = submit().await;
+    let rows: Vec<Vec<&str>> = first
+        .lines()
+        .map(|line| line.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "id",
+            "report",
+            "from_date",
+            "to_date",
+            "revision",
+            "status",
+            "attempts",
+            "receipt"
+        ]
+    );
+    assert_eq!(
+        &rows[1][1..6],
+        ["movement", "2027-02-01", "2027-02-28", "2", "pending"]
+    );
+    assert_eq!(submit().await, first, "run again, the same submission");
 }
