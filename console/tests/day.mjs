@@ -788,6 +788,19 @@ try {
     await page.getByRole("status").filter({ hasText: "Issued, signed and archived" }).waitFor();
   });
 
+  await check("the statistician schedules the monthly movement report for the institute", async () => {
+    await page.getByRole("link", { name: "Submissions" }).click();
+    await page.getByRole("heading", { name: "Sent on a schedule" }).waitFor();
+    const form = page.getByRole("form", { name: "Sent on a schedule" });
+    await form.locator("select[name=schedule_report]").selectOption({ index: 0 });
+    await form.getByLabel("Day of the month").fill("5");
+    await form.getByLabel("Hour").fill("6");
+    await form.getByRole("button", { name: "Save the schedule" }).click();
+    await page.locator("#schedules-title").locator("..").locator("tr[data-schedule]").filter({ hasText: "on schedule" }).first().waitFor();
+    await accessible("reports");
+    await shot("report-schedule");
+  });
+
   await check("the administrator creates a nurse's account and gives her the ward", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("admin");

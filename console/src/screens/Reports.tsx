@@ -19,6 +19,7 @@ import {
   type Form16Line,
   type MovementLine,
   type RegisterEntry,
+  type ReportSchedule,
   type Submission,
 } from "../gen/openhmis/statistics/v1/statistics_pb";
 import { SurgeryService, type Theatre } from "../gen/openhmis/surgery/v1/surgery_pb";
@@ -124,6 +125,10 @@ export function Reports(props: { tab: string; session: Session }) {
   const [form16, setForm16] = useState<{ lines: Form16Line[]; csv: string; cases: number; days: number } | null>(null);
   const [register, setRegister] = useState<{ entries: RegisterEntry[]; csv: string } | null>(null);
   const [submissions, setSubmissions] = useState<Submission[]>([]);
+  const [schedules, setSchedules] = useState<ReportSchedule[]>([]);
+  const [scheduleDay, setScheduleDay] = useState("5");
+  const [scheduleHour, setScheduleHour] = useState("6");
+  const [scheduleOn, setScheduleOn] = useState(true);
   const [surgicalGrouping, setSurgicalGrouping] = useState(SurgicalGrouping.SPECIALTY);
   const [surgery, setSurgery] = useState<{
     activity: GetSurgicalActivityResponse;
@@ -166,8 +171,12 @@ export function Reports(props: { tab: string; session: Session }) {
         ]);
         setSurgery({ activity, utilisation, theatres });
       } else {
-        const answer = await statistics.listSubmissions({ facilityId: facility.id, pageSize: 50 });
+        const [answer, scheduled] = await Promise.all([
+          statistics.listSubmissions({ facilityId: facility.id, pageSize: 50 }),
+          statistics.listReportSchedules({ facilityId: facility.id }),
+        ]);
         setSubmissions(answer.submissions);
+        setSchedules(scheduled.schedules);
       }
     };
     load().catch(setError);
@@ -352,6 +361,64 @@ export function Reports(props: { tab: string; session: Session }) {
           >
             <Choice label={t("report")} name="report" value={reportKind} options={reportKinds} onChange={setReportKind} />
             <button type="submit">{t("submit")}</button>
+          </form>
+        </Section>
+      )}
+      {tab === "submissions" && (
+        <Section title={t("reportSchedules")} id="schedules">
+          <p>
+            <small>{t("reportSchedulesHint")}</small>
+          </p>
+          <Table columns={["report", "dayOfMonth", "hour", "status", "nextMonth", "nextRun"]}>
+            {schedules.map((schedule) => (
+              <tr key={schedule.report} data-schedule={ReportKind[schedule.report]}>
+                <td>{t(reportKinds.find(([kind]) => kind === schedule.report)?.[1] ?? "unknown")}</td>
+                <td>{schedule.dayOfMonth}</td>
+                <td>{`${String(schedule.hour).padStart(2, "0")}:00`}</td>
+                <td>
+                  {t(schedule.enabled ? "scheduleOn" : "scheduleOff")}
+                  {schedule.lastError && <small class="error"> · {schedule.lastError}</small>}
+                </td>
+                <td>{schedule.nextPeriodFrom.slice(0, 7)}</td>
+                <td>{schedule.nextRunTime && formatTime(timestampMs(schedule.nextRunTime), zone)}</td>
+              </tr>
+            ))}
+          </Table>
+          <form
+            aria-label={t("reportSchedules")}
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (!facility) return;
+              client(StatisticsService)
+                .setReportSchedule({
+                  requestId: requestId(),
+                  schedule: {
+                    facilityId: facility.id,
+                    report: reportKind,
+                    dayOfMonth: Number(scheduleDay),
+                    hour: Number(scheduleHour),
+                    enabled: scheduleOn,
+                  },
+                })
+                .then(() => setGeneration(generation + 1))
+                .catch(setError);
+            }}
+          >
+            <div class="grid">
+              <Choice label={t("report")} name="schedule_report" value={reportKind} options={reportKinds} onChange={setReportKind} />
+              <Field label={t("dayOfMonth")} name="schedule_day" type="number" inputMode="numeric" value={scheduleDay} onInput={setScheduleDay} />
+              <Field label={t("hour")} name="schedule_hour" type="number" inputMode="numeric" value={scheduleHour} onInput={setScheduleHour} />
+              <label>
+                <input
+                  type="checkbox"
+                  name="schedule_enabled"
+                  checked={scheduleOn}
+                  onChange={(event) => setScheduleOn((event.target as HTMLInputElement).checked)}
+                />
+                {t("scheduleOn")}
+              </label>
+            </div>
+            <button type="submit">{t("saveSchedule")}</button>
           </form>
         </Section>
       )}
