@@ -139,34 +139,7 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                 ("bed_days", census.bed_days.to_string()),
                 ("beds_available", census.beds_available.to_string()),
             ];
-            Ok(match format {
-                Format::Csv => format!(
-                    "{}\n{}\n",
-                    fields
-                        .iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    fields
-                        .iter()
-                        .map(|(_, value)| value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                Format::Json => {
-                    let object: serde_json::Map<String, serde_json::Value> = fields
-                        .iter()
-                        .map(|(name, value)| {
-                            let value = value
-                                .parse::<i64>()
-                                .map(serde_json::Value::from)
-                                .unwrap_or_else(|_| serde_json::Value::from(value.as_str()));
-                            ((*name).to_owned(), value)
-                        })
-                        .collect();
-                    format!("{}\n", serde_json::Value::Object(object))
-                }
-            })
+            Ok(fields_as(&fields, format, true))
         }
         Report::Movement {
             facility_id,
@@ -229,31 +202,7 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                 .into_inner()
                 .submission
                 .context("no submission in the answer")?;
-            let fields = submission_fields(&submission);
-            Ok(match format {
-                Format::Csv => format!(
-                    "{}\n{}\n",
-                    fields
-                        .iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    fields
-                        .iter()
-                        .map(|(_, value)| value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                Format::Json => {
-                    let object: serde_json::Map<String, serde_json::Value> = fields
-                        .iter()
-                        .map(|(name, value)| {
-                            ((*name).to_owned(), serde_json::Value::from(value.as_str()))
-                        })
-                        .collect();
-                    format!("{}\n", serde_json::Value::Object(object))
-                }
-            })
+            Ok(fields_as(&submission_fields(&submission), format, false))
         }
         Report::Form16 {
             facility_id,
@@ -275,6 +224,41 @@ pub async fn run(job: &Job, report: &Report, format: Format) -> anyhow::Result<S
                 Format::Csv => answer.csv,
                 Format::Json => format!("{}\n", csv_to_json(&answer.csv)),
             })
+        }
+    }
+}
+
+/// One record as CSV (a header and a line) or a JSON object; with `numbers`, values that
+/// read as integers are JSON numbers.
+fn fields_as(fields: &[(&'static str, String)], format: Format, numbers: bool) -> String {
+    match format {
+        Format::Csv => format!(
+            "{}\n{}\n",
+            fields
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(","),
+            fields
+                .iter()
+                .map(|(_, value)| value.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Format::Json => {
+            let object: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(name, value)| {
+                    let value = value
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|_| numbers)
+                        .map(serde_json::Value::from)
+                        .unwrap_or_else(|| serde_json::Value::from(value.as_str()));
+                    ((*name).to_owned(), value)
+                })
+                .collect();
+            format!("{}\n", serde_json::Value::Object(object))
         }
     }
 }

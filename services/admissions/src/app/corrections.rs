@@ -343,15 +343,7 @@ impl Adt {
         context: &RequestContext,
         id: Uuid,
     ) -> Result<pb::ListAdmissionCorrectionsResponse> {
-        let mut tx = self.read_tx(context).await?;
-        let row = store::get_admission(&mut tx, id, Lock::None).await?;
-        let access = match context.authorize_patient(READ, &ward_target(&row)) {
-            Ok(access) => access,
-            Err(denied) => {
-                drop(tx);
-                return Err(self.calls.refuse(context, &[row.patient_id], denied).await);
-            }
-        };
+        let (mut tx, row, access) = self.readable_admission(context, id).await?;
         let corrections = store::corrections_of(&mut tx, id).await?;
         self.commit_read(tx, context, Shown::patient(row.patient_id, &access))
             .await?;

@@ -88,15 +88,7 @@ impl Adt {
         context: &RequestContext,
         id: Uuid,
     ) -> Result<pb::GetAdmissionResponse> {
-        let mut tx = self.read_tx(context).await?;
-        let row = store::get_admission(&mut tx, id, Lock::None).await?;
-        let access = match context.authorize_patient(READ, &ward_target(&row)) {
-            Ok(access) => access,
-            Err(denied) => {
-                drop(tx);
-                return Err(self.calls.refuse(context, &[row.patient_id], denied).await);
-            }
-        };
+        let (mut tx, row, access) = self.readable_admission(context, id).await?;
         let admission = Adt::to_pb(&mut tx, &row).await?;
         self.commit_read(tx, context, Shown::patient(row.patient_id, &access))
             .await?;
@@ -107,6 +99,28 @@ impl Adt {
 }
 
 impl Adt {
+    /// The admission `id` in a read's transaction, if the caller may read its patient (a
+    /// refusal is audited): the rule of every read of one admission.
+    pub(crate) async fn readable_admission(
+        &self,
+        context: &RequestContext,
+        id: Uuid,
+    ) -> Result<(
+        TenantTx,
+        AdmissionRow,
+        hmis_platform::context::PatientAccess,
+    )> {
+        let mut tx = self.read_tx(context).await?;
+        let row = store::get_admission(&mut tx, id, Lock::None).await?;
+        match context.authorize_patient(READ, &ward_target(&row)) {
+            Ok(access) => Ok((tx, row, access)),
+            Err(denied) => {
+                drop(tx);
+                Err(self.calls.refuse(context, &[row.patient_id], denied).await)
+            }
+        }
+    }
+
     pub(crate) async fn locate_patient(
         &self,
         context: &RequestContext,
