@@ -729,6 +729,10 @@ try {
     await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).click();
     await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).waitFor({ state: "detached" });
     await shot("discharged");
+    // Her record goes to medical records, the paper file left in the ward's office.
+    await page.getByLabel("Where the paper file is").fill("Cardiology office, shelf 2");
+    await page.getByRole("button", { name: `Hand the record over ${admissionNumber}` }).click();
+    await page.getByRole("status").filter({ hasText: "Record handed over to medical records" }).first().waitFor();
   });
 
   await check("the statistician sees the census count her discharge", async () => {
@@ -834,6 +838,19 @@ try {
     await page.getByRole("status").filter({ hasText: "Posted" }).waitFor();
     await accessible("stocktaking");
     await shot("stocktaking");
+  });
+
+  await check("the records office receives her stay's record from the ward", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn("records");
+    await page.getByRole("link", { name: "Admissions" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    await page.getByRole("heading", { name: "Records handed over by the wards" }).waitFor();
+    await page.getByLabel("Kept at (empty: where the ward left it)").fill("Archive room 3, box 12");
+    const receive = page.getByRole("button", { name: new RegExp(`Receive: ${unique}`) });
+    await receive.click();
+    await receive.waitFor({ state: "detached" });
+    await accessible("admissions-records");
   });
 
   await check("the records office puts her consent on legal hold with a reason, then releases it", async () => {

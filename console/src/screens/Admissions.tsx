@@ -15,6 +15,7 @@ import {
   type Admission,
   type AdmissionCorrection,
   type BedSlot,
+  type RecordHandover,
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
 import { BedState, FacilityService } from "../gen/openhmis/core/v1/core_pb";
@@ -558,6 +559,8 @@ function Correction(props: { admissionId: string; wards: Place[]; timeZone: stri
 function RecentlyDischarged(props: { wardId: string; board: WardBoard }) {
   const [admissions, setAdmissions] = useState<Admission[]>([]);
   const [reason, setReason] = useState("");
+  const [location, setLocation] = useState("");
+  const [handedOver, setHandedOver] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
   const patients = usePatients(admissions.map((admission) => admission.patientId));
   useEffect(() => {
@@ -570,7 +573,10 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard }) {
   return (
     <Section title={t("recentlyDischarged")} id="discharged">
       <ErrorMessage error={error} />
-      <Field label={t("reason")} name="undo_reason" value={reason} onInput={setReason} />
+      <div class="grid">
+        <Field label={t("reason")} name="undo_reason" value={reason} onInput={setReason} />
+        <Field label={t("paperFileLocation")} name="paper_file_location" value={location} onInput={setLocation} />
+      </div>
       <ul>
         {admissions.map((admission) => (
           <li key={admission.id}>
@@ -586,10 +592,80 @@ function RecentlyDischarged(props: { wardId: string; board: WardBoard }) {
               }
             >
               {t("undoDischarge")} {admission.admissionNumber}
-            </button>
+            </button>{" "}
+            {handedOver.includes(admission.id) ? (
+              <small role="status">{t("recordHandedOver")}</small>
+            ) : (
+              <button
+                type="button"
+                class="outline"
+                onClick={() =>
+                  client(AdmissionService)
+                    .handOverRecord({ requestId: requestId(), admissionId: admission.id, paperFileLocation: location.trim() })
+                    .then(() => {
+                      setError(null);
+                      setHandedOver([...handedOver, admission.id]);
+                    })
+                    .catch(setError)
+                }
+              >
+                {t("handOverRecord")} {admission.admissionNumber}
+              </button>
+            )}
           </li>
         ))}
       </ul>
+    </Section>
+  );
+}
+
+/** Medical records: the stays' records the wards handed over, received with where the paper
+ * file is kept now. */
+function RecordsOnTheirWay(props: { facilityId: string; timeZone: string }) {
+  const [handovers, setHandovers] = useState<RecordHandover[]>([]);
+  const [location, setLocation] = useState("");
+  const [error, act] = useAttempt();
+  const [generation, setGeneration] = useState(0);
+  const patients = usePatients(handovers.map((handover) => handover.patientId));
+  useEffect(() => {
+    if (!props.facilityId) return;
+    act(() => client(AdmissionService).listRecordHandovers({ facilityId: props.facilityId, awaitingOnly: true })).then(
+      (done) => done && setHandovers(done.value.handovers),
+    );
+  }, [props.facilityId, generation]);
+  return (
+    <Section title={t("recordsOnTheirWay")} id="records">
+      <ErrorMessage error={error} />
+      <Field label={t("keptAt")} name="kept_at" value={location} onInput={setLocation} />
+      <Table columns={["name", "sent", "paperFileLocation", "actions"]}>
+        {handovers.map((handover) => {
+          const name = patientName(patients, handover.patientId) || handover.patientId.slice(0, 8);
+          return (
+            <tr key={handover.id}>
+              <td>{name}</td>
+              <td>{handover.sendTime && formatTime(timestampMs(handover.sendTime), props.timeZone)}</td>
+              <td>{handover.paperFileLocation}</td>
+              <td>
+                <button
+                  type="button"
+                  aria-label={`${t("receiveRecord")}: ${name}`}
+                  onClick={() =>
+                    act(() =>
+                      client(AdmissionService).receiveRecord({
+                        requestId: requestId(),
+                        handoverId: handover.id,
+                        paperFileLocation: location.trim(),
+                      }),
+                    ).then((done) => done && setGeneration(generation + 1))
+                  }
+                >
+                  {t("receiveRecord")}
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
     </Section>
   );
 }
@@ -668,6 +744,9 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
         />
       )}
       {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} />}
+      {holds(props.session, "admissions.records") && ward && (
+        <RecordsOnTheirWay facilityId={ward.facilityId} timeZone={ward.timeZone} />
+      )}
     </>
   );
 }

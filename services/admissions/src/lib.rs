@@ -135,6 +135,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
     ),
     hmis_platform::auth::permission("admissions.undo", "undo discharges", true),
     hmis_platform::auth::permission(
+        "admissions.records",
+        "receive the stays' records the wards hand over after the discharge (medical records)",
+        true,
+    ),
+    hmis_platform::auth::permission(
         "admissions.correct",
         "correct an admission's type, ward, physician or admitting diagnosis, and cancel it, \
          until the ward's first clinical act",

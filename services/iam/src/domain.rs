@@ -176,6 +176,8 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.backdate",
             "admissions.undo",
             "admissions.correct",
+            // The stays' records the wards hand over after the discharge.
+            "admissions.records",
             "encounters.read",
             "terminology.read",
             // The archive's keeper: holds and deletion at the end of retention.

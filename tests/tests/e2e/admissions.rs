@@ -2104,3 +2104,104 @@ async fn the_desk_corrects_and_cancels_admissions_until_the_wards_first_clinical
     );
     assert_eq!(history[1].reason, "the wrong patient was admitted");
 }
+
+#[tokio::test]
+async fn a_discharged_stays_record_is_handed_over_to_medical_records_once() {
+    let h = Hospital::open().await;
+    let client = admissions(&h.app);
+    let patient_id = h.register("Rusu", patients_pb::Sex::Male).await;
+    let admission = h
+        .admit(
+            &request_id(),
+            h.admission(&patient_id, &h.ward_a, &h.beds_a[0]),
+        )
+        .await
+        .expect("admit");
+    let hand_over = |location: &str| {
+        let mut client = client.clone();
+        let desk = h.desk.clone();
+        let request = pb::HandOverRecordRequest {
+            request_id: request_id(),
+            admission_id: admission.id.clone(),
+            paper_file_location: location.to_owned(),
+            note: "discharge letter signed".to_owned(),
+        };
+        async move { client.hand_over_record(signed_in(&desk, request)).await }
+    };
+    let early = hand_over("ward A office")
+        .await
+        .expect_err("not before the discharge");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    client
+        .clone()
+        .discharge_patient(signed_in(
+            &h.desk,
+            pb::DischargePatientRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                r#type: pb::DischargeType::Recovered.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("discharge");
+    let nowhere = hand_over(" ").await.expect_err("where is the paper file?");
+    assert_eq!(violated_fields(&nowhere), ["paper_file_location"]);
+    let sent = hand_over("ward A office, shelf 2")
+        .await
+        .expect("handed over")
+        .into_inner()
+        .handover
+        .expect("handover");
+    assert_eq!(sent.admission_id, admission.id);
+    assert_eq!(sent.patient_id, patient_id);
+    assert!(!sent.sent_by.is_empty() && sent.received_by.is_empty());
+    let twice = hand_over("ward A office").await.expect_err("once");
+    assert_eq!(twice.code(), Code::FailedPrecondition);
+
+    // Medical records sees what is on its way, and receives it.
+    let list = |session: &Session, awaiting_only: bool| {
+        let mut client = client.clone();
+        let request = pb::ListRecordHandoversRequest {
+            facility_id: admission.facility_id.clone(),
+            awaiting_only,
+            ..Default::default()
+        };
+        let session = session.clone();
+        async move {
+            client
+                .list_record_handovers(signed_in(&session, request))
+                .await
+                .map(|answer| answer.into_inner().handovers)
+        }
+    };
+    let desk = list(&h.desk, true)
+        .await
+        .expect_err("the desk is not records");
+    assert_eq!(desk.code(), Code::PermissionDenied);
+    let awaiting = list(&h.records, true).await.expect("awaiting");
+    assert_eq!(awaiting, std::slice::from_ref(&sent));
+    let receive = || {
+        let mut client = client.clone();
+        let records = h.records.clone();
+        let request = pb::ReceiveRecordRequest {
+            request_id: request_id(),
+            handover_id: sent.id.clone(),
+            paper_file_location: "archive room 3, box 2026/12".to_owned(),
+        };
+        async move { client.receive_record(signed_in(&records, request)).await }
+    };
+    let received = receive()
+        .await
+        .expect("received")
+        .into_inner()
+        .handover
+        .expect("handover");
+    assert!(!received.received_by.is_empty() && received.receive_time.is_some());
+    assert_ne!(received.received_by, received.sent_by);
+    assert_eq!(received.paper_file_location, "archive room 3, box 2026/12");
+    assert!(list(&h.records, true).await.expect("awaiting").is_empty());
+    assert_eq!(list(&h.records, false).await.expect("all"), [received]);
+    let again = receive().await.expect_err("received once");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+}

@@ -11,6 +11,7 @@ mod corrections;
 mod movements;
 mod predischarge;
 mod reads;
+mod records;
 mod settings;
 mod visits;
 
@@ -21,6 +22,7 @@ pub(crate) use movements::{
 };
 pub(crate) use predischarge::Announcement;
 pub(crate) use reads::AdmissionPage;
+pub(crate) use records::{Handover, RECORDS, Receipt};
 pub(crate) use settings::SETTINGS;
 pub(crate) use visits::{Arrival, Closing, VisitPage};
 

@@ -12,7 +12,7 @@ use pb::admission_service_server::AdmissionService;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::app::{ADMIT, Adt, CORRECT, READ, SETTINGS, UNDO};
+use crate::app::{ADMIT, Adt, CORRECT, READ, RECORDS, SETTINGS, UNDO};
 
 #[derive(Debug, Clone)]
 pub struct AdmissionApi {
@@ -221,6 +221,49 @@ impl AdmissionService for AdmissionApi {
             self.adt
                 .withdraw_discharge(&context, &message, command)
                 .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn hand_over_record(
+        &self,
+        request: Request<pb::HandOverRecordRequest>,
+    ) -> Result<Response<pb::HandOverRecordResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(ADMIT)?;
+        let message = request.into_inner();
+        let command = parse::hand_over_record(&message)?;
+        Ok(Response::new(
+            self.adt
+                .hand_over_record(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn receive_record(
+        &self,
+        request: Request<pb::ReceiveRecordRequest>,
+    ) -> Result<Response<pb::ReceiveRecordResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORDS)?;
+        let message = request.into_inner();
+        let command = parse::receive_record(&message)?;
+        Ok(Response::new(
+            self.adt.receive_record(&context, &message, command).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_record_handovers(
+        &self,
+        request: Request<pb::ListRecordHandoversRequest>,
+    ) -> Result<Response<pb::ListRecordHandoversResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORDS)?;
+        let asked = parse::list_record_handovers(request.get_ref())?;
+        Ok(Response::new(
+            self.adt.list_record_handovers(&context, asked).await?,
         ))
     }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::app::{
     AdmissionPage, Admitting, Announcement, Arrival, BedAssignment, Birth, Closing, Correction,
-    Discharge, ReasonedChange, Release, Reservation, Transfer, VisitPage,
+    Discharge, Handover, ReasonedChange, Receipt, Release, Reservation, Transfer, VisitPage,
 };
 use crate::convert::{
     parse_admission_type, parse_arrival_mode, parse_closing_outcome, parse_discharge_type,
@@ -503,6 +503,63 @@ pub(crate) fn announce_discharge(message: &pb::AnnounceDischargeRequest) -> Resu
         destination,
         etag,
     })
+}
+
+pub(crate) fn hand_over_record(message: &pb::HandOverRecordRequest) -> Result<Handover> {
+    let mut violations = Violations::default();
+    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+    let admission_id = parse_id("admission_id", &message.admission_id, &mut violations);
+    let location = violations
+        .check(
+            "paper_file_location",
+            Line::parse(&message.paper_file_location),
+        )
+        .filter(|line| !line.is_empty());
+    if message.paper_file_location.trim().is_empty() {
+        violations.add("paper_file_location", "is required");
+    }
+    let note = violations.check("note", Text::parse(&message.note));
+    let (Some(key), Some(admission_id), Some(location), Some(note), true) =
+        (key, admission_id, location, note, violations.is_empty())
+    else {
+        return Err(violations.into());
+    };
+    Ok(Handover {
+        key,
+        admission_id,
+        location,
+        note,
+    })
+}
+
+pub(crate) fn receive_record(message: &pb::ReceiveRecordRequest) -> Result<Receipt> {
+    let mut violations = Violations::default();
+    let key = violations.check("request_id", RequestKey::parse(&message.request_id));
+    let id = parse_id("handover_id", &message.handover_id, &mut violations);
+    let location = if message.paper_file_location.trim().is_empty() {
+        None
+    } else {
+        violations.check(
+            "paper_file_location",
+            Line::parse(&message.paper_file_location),
+        )
+    };
+    let (Some(key), Some(id), true) = (key, id, violations.is_empty()) else {
+        return Err(violations.into());
+    };
+    Ok(Receipt { key, id, location })
+}
+
+pub(crate) fn list_record_handovers(
+    message: &pb::ListRecordHandoversRequest,
+) -> Result<(Uuid, bool, PageSize)> {
+    let mut violations = Violations::default();
+    let facility_id = parse_id("facility_id", &message.facility_id, &mut violations);
+    let size = violations.check("page_size", PageSize::parse(message.page_size));
+    let (Some(facility_id), Some(size), true) = (facility_id, size, violations.is_empty()) else {
+        return Err(violations.into());
+    };
+    Ok((facility_id, message.awaiting_only, size))
 }
 
 /// A change of an admission that needs its reason (undo or withdraw a discharge, cancel an

@@ -903,3 +903,107 @@ pub async fn reopen_visit(tx: &mut TenantTx, id: Uuid, now: DateTime<Utc>) -> Re
         .fetch_one(&mut **tx)
         .await?)
 }
+
+/// A stay's record handed over to medical records, as kept.
+#[derive(Debug, Clone, FromRow)]
+pub struct HandoverRow {
+    pub id: Uuid,
+    pub admission_id: Uuid,
+    pub patient_id: Uuid,
+    pub facility_id: Uuid,
+    pub sent_by: Uuid,
+    pub sent_at: DateTime<Utc>,
+    pub paper_file_location: String,
+    pub note: String,
+    pub received_by: Option<Uuid>,
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+const HANDOVER_COLUMNS: &str = "id, admission_id, patient_id, facility_id, sent_by, sent_at, \
+     paper_file_location, note, received_by, received_at";
+
+pub async fn insert_handover(tx: &mut TenantTx, row: &HandoverRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admissions.record_handovers (tenant_id, id, admission_id, patient_id, \
+             facility_id, sent_by, sent_at, paper_file_location, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.admission_id)
+    .bind(row.patient_id)
+    .bind(row.facility_id)
+    .bind(row.sent_by)
+    .bind(row.sent_at)
+    .bind(&row.paper_file_location)
+    .bind(&row.note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The hand-over of an admission's record, if it was handed over.
+pub async fn handover_of(tx: &mut TenantTx, admission_id: Uuid) -> Result<Option<HandoverRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {HANDOVER_COLUMNS} FROM admissions.record_handovers \
+         WHERE tenant_id = $1 AND admission_id = $2"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// A hand-over, locked for its receipt.
+pub async fn get_handover(tx: &mut TenantTx, id: Uuid) -> Result<HandoverRow> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {HANDOVER_COLUMNS} FROM admissions.record_handovers \
+         WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("record hand-over {id}")))
+}
+
+/// Medical records received it, keeping the paper file at `location`.
+pub async fn receive_handover(
+    tx: &mut TenantTx,
+    id: Uuid,
+    (by, at): (Uuid, DateTime<Utc>),
+    location: &str,
+) -> Result<HandoverRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE admissions.record_handovers SET received_by = $3, received_at = $4, \
+             paper_file_location = $5 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {HANDOVER_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .bind(by)
+    .bind(at)
+    .bind(location)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// A facility's hand-overs, oldest first (those not received yet when `awaiting_only`).
+pub async fn handovers_of(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    awaiting_only: bool,
+    limit: i64,
+) -> Result<Vec<HandoverRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {HANDOVER_COLUMNS} FROM admissions.record_handovers \
+         WHERE tenant_id = $1 AND facility_id = $2 AND (NOT $3 OR received_at IS NULL) \
+         ORDER BY sent_at, id LIMIT $4"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(awaiting_only)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
