@@ -44,6 +44,19 @@ pub fn report_name(kind: pb::ReportKind) -> Option<&'static str> {
     }
 }
 
+/// A request's report kind as its name, or a violation naming `field`.
+pub fn parse_report(
+    value: i32,
+    field: &str,
+    violations: &mut hmis_platform::Violations,
+) -> Option<&'static str> {
+    let report = pb::ReportKind::try_from(value).ok().and_then(report_name);
+    if report.is_none() {
+        violations.add(field, "must be MOVEMENT, DIAGNOSES or FORM16");
+    }
+    report
+}
+
 pub fn report_kind(name: &str) -> pb::ReportKind {
     match name {
         "movement" => pb::ReportKind::Movement,

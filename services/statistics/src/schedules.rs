@@ -20,7 +20,7 @@ use hmis_proto::openhmis::statistics::v1 as pb;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::document::{report_kind, report_name};
+use crate::document::{parse_report, report_kind, report_name};
 use crate::error::{Error, Result};
 use crate::grpc::{Office, READ, SUBMIT, StatisticsApi};
 use crate::reports::Period;
@@ -106,12 +106,10 @@ impl StatisticsApi {
             violations.add("schedule", "is required");
         }
         let facility_id = violations.check("schedule.facility_id", parse_uuid(&given.facility_id));
-        let report = pb::ReportKind::try_from(given.report)
-            .ok()
-            .and_then(report_name);
-        if message.schedule.is_some() && report.is_none() {
-            violations.add("schedule.report", "must be MOVEMENT, DIAGNOSES or FORM16");
-        }
+        let report = match message.schedule {
+            Some(_) => parse_report(given.report, "schedule.report", &mut violations),
+            None => None,
+        };
         if message.schedule.is_some() && !(1..=28).contains(&given.day_of_month) {
             violations.add("schedule.day_of_month", "must be 1 to 28");
         }

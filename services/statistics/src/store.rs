@@ -1017,7 +1017,7 @@ pub struct ScheduleRow {
 const SCHEDULE_COLUMNS: &str = "facility_id, report, day_of_month, hour, time_zone, enabled, \
      next_period_from, next_run_at, last_submission_id, last_error, updated_by, updated_at";
 
-/// The schedule of `report` in `facility_id`, locked for a change when `for_update`.
+/// The schedule of `report` in `facility_id`, locked for the change being made.
 pub async fn get_schedule(
     tx: &mut TenantTx,
     facility_id: Uuid,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::document::{self, Header, SCHEMA_VERSION, report_kind, report_name};
+use crate::document::{self, Header, SCHEMA_VERSION, parse_report, report_kind};
 use crate::error::{Error, Result};
 use crate::grpc::{Office, READ, SUBMIT, StatisticsApi};
 use crate::reports::Period;
@@ -84,12 +84,7 @@ impl StatisticsApi {
         let message = request.into_inner();
         let mut violations = Violations::default();
         let key = violations.check("request_id", RequestKey::parse(&message.request_id));
-        let report = pb::ReportKind::try_from(message.report)
-            .ok()
-            .and_then(report_name);
-        if report.is_none() {
-            violations.add("report", "must be MOVEMENT, DIAGNOSES or FORM16");
-        }
+        let report = parse_report(message.report, "report", &mut violations);
         let period = Period::parse(
             &message.facility_id,
             &message.from_date,
