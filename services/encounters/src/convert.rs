@@ -17,8 +17,8 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::store::{
     AdmissionState, AllergyRow, DiagnosisRow, EncounterRow, ImagingReportRow,
-    InvestigationResultRow, MedicineRow, NoteRow, PrescriptionRow, ProcedureRow, ReferralRow,
-    RuleRow,
+    InvestigationResultRow, MedicineRow, NoteRow, NursingRow, PrescriptionRow, ProcedureRow,
+    QueryRow, ReferralRow, RuleRow,
 };
 
 fn required() -> ParseError {
@@ -390,6 +390,72 @@ pub fn prescription_to_pb(row: &PrescriptionRow) -> pb::Prescription {
         // Filled by GetPrescription, which reads the medicine.
         dispensable_quantity: String::new(),
         form_unit: String::new(),
+        verification: match row.verification.as_str() {
+            "pending" => pb::VerificationStatus::Pending as i32,
+            "queried" => pb::VerificationStatus::Queried as i32,
+            "verified" => pb::VerificationStatus::Verified as i32,
+            "not_required" => pb::VerificationStatus::NotRequired as i32,
+            _ => pb::VerificationStatus::Unspecified as i32,
+        },
+        verified_by: optional_id(row.verified_by),
+        verify_time: row.verified_at.and_then(timestamp),
+    }
+}
+
+pub fn query_to_pb(row: &QueryRow) -> pb::PrescriptionQuery {
+    pb::PrescriptionQuery {
+        id: row.id.to_string(),
+        prescription_id: row.prescription_id.to_string(),
+        encounter_id: row.encounter_id.to_string(),
+        patient_id: row.patient_id.to_string(),
+        question: row.question.clone(),
+        asked_by: row.asked_by.to_string(),
+        ask_time: timestamp(row.asked_at),
+        answer: row.answer.clone(),
+        answered_by: optional_id(row.answered_by),
+        answer_time: row.answered_at.and_then(timestamp),
+    }
+}
+
+pub fn nursing_entry_to_pb(row: &NursingRow) -> pb::NursingEntry {
+    pb::NursingEntry {
+        id: row.id.to_string(),
+        encounter_id: row.encounter_id.to_string(),
+        patient_id: row.patient_id.to_string(),
+        kind: match row.kind.as_str() {
+            "vital_signs" => pb::NursingEntryKind::VitalSigns as i32,
+            "note" => pb::NursingEntryKind::Note as i32,
+            "care" => pb::NursingEntryKind::Care as i32,
+            _ => pb::NursingEntryKind::Unspecified as i32,
+        },
+        vital_signs: row
+            .vital_signs
+            .0
+            .iter()
+            .map(|sign| pb::VitalSign {
+                code: sign.code.clone(),
+                value: sign.value.clone(),
+                unit: sign.unit.clone(),
+                name: crate::domain::nursing::sign_kind(&sign.code)
+                    .map(|kind| kind.name.to_owned())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        text: row.text.clone(),
+        observe_time: timestamp(row.observed_at),
+        recorded_by: row.recorded_by.to_string(),
+        record_time: timestamp(row.recorded_at),
+    }
+}
+
+pub fn sign_kind_to_pb(kind: &crate::domain::nursing::SignKind) -> pb::VitalSignKind {
+    use crate::domain::nursing::hundredths_to_string;
+    pb::VitalSignKind {
+        code: kind.code.to_owned(),
+        name: kind.name.to_owned(),
+        unit: kind.unit.to_owned(),
+        min_value: hundredths_to_string(kind.min),
+        max_value: hundredths_to_string(kind.max),
     }
 }
 

@@ -11,7 +11,8 @@ use crate::store::EncounterRow;
 
 pub use hmis_proto::events::encounters::{
     ALLERGY_RECORDED, CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DOSE_GIVEN, PRESCRIPTION_CREATED,
-    PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED, PROCEDURE_RECORDED, REFERRAL_CREATED,
+    PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED, PRESCRIPTION_VERIFIED, PROCEDURE_RECORDED,
+    REFERRAL_CREATED,
 };
 
 fn outbox() -> hmis_platform::outbox::Outbox {
@@ -101,6 +102,11 @@ pub(crate) async fn prescription(
     let aggregate = prescription.encounter_id.clone();
     if event_type == PRESCRIPTION_CREATED {
         let event = pb::PrescriptionCreated {
+            prescription: Some(prescription.clone()),
+        };
+        publish(tx, event_type, &aggregate, &event, at).await
+    } else if event_type == PRESCRIPTION_VERIFIED {
+        let event = pb::PrescriptionVerified {
             prescription: Some(prescription.clone()),
         };
         publish(tx, event_type, &aggregate, &event, at).await

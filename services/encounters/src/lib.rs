@@ -136,6 +136,16 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         "record medication administration",
         true,
     ),
+    hmis_platform::auth::permission(
+        "nursing.verify",
+        "verify or question the ward's prescriptions before the round",
+        true,
+    ),
+    hmis_platform::auth::permission(
+        "nursing.record",
+        "keep the nursing record (vital signs, nursing notes, care given)",
+        true,
+    ),
 ];
 
 impl hmis_platform::module::Module for EncountersModule {

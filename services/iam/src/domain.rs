@@ -197,6 +197,12 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             "admissions.read",
             "encounters.read",
             "nursing.administer",
+            // The ward's prescriptions verified (or questioned) before the round, and the
+            // nursing record (vital signs, notes, care), which only nurses write.
+            "nursing.verify",
+            "nursing.record",
+            // Leftovers back to the ward's stock or the pharmacy, through the ledger.
+            "pharmacy.return",
             // The ward's own stock (a nurse's assignment is scoped to the ward).
             "pharmacy.read",
             "terminology.read",

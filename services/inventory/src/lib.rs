@@ -97,6 +97,11 @@ pub const PERMISSIONS: &[hmis_platform::auth::PermissionInfo] = &[
         "receive, transfer, write off, stocktake",
         false,
     ),
+    hmis_platform::auth::permission(
+        "pharmacy.return",
+        "return a ward's leftovers to its stock or to the pharmacy",
+        true,
+    ),
 ];
 
 impl hmis_platform::module::Module for InventoryModule {

@@ -361,6 +361,41 @@ impl Ward {
             .await
     }
 
+    /// Prescribed by the physician and verified by the ward's nurse: on the round.
+    async fn prescribe_verified(&self, prescription: pb::Prescription) -> pb::Prescription {
+        let prescribed = self
+            .prescribe(&self.doctor, prescription, "")
+            .await
+            .expect("prescribed")
+            .prescription
+            .expect("prescription");
+        assert_eq!(
+            prescribed.verification,
+            i32::from(pb::VerificationStatus::Pending)
+        );
+        self.verify(&self.nurse, &prescribed.id)
+            .await
+            .expect("verified")
+    }
+
+    async fn verify(
+        &self,
+        who: &Session,
+        prescription_id: &str,
+    ) -> Result<pb::Prescription, tonic::Status> {
+        encounters(&self.app)
+            .verify_prescription(signed_in(
+                who,
+                pb::VerifyPrescriptionRequest {
+                    request_id: request_id(),
+                    prescription_id: prescription_id.to_owned(),
+                    etag: String::new(),
+                },
+            ))
+            .await
+            .map(|response| response.into_inner().prescription.expect("prescription"))
+    }
+
     async fn prescribe_as(
         &self,
         who: &Session,
@@ -1596,22 +1631,16 @@ async fn the_ward_medication_order_holds_every_prescribed_dose_of_the_period() {
     let mut warfarin = ward.order(&first, "WARF5", "1/2", 2);
     warfarin.times_of_day = vec!["08:00".to_owned(), "20:00".to_owned()];
     warfarin.stop_time = hmis_platform::wire::timestamp(midnight + chrono::Duration::hours(36));
-    ward.prescribe(&ward.doctor, warfarin, "")
-        .await
-        .expect("warfarin");
+    ward.prescribe_verified(warfarin).await;
     // Paracetamol 500 mg three times a day on the standard schedule.
     let mut paracetamol = ward.order(&first, "PARA500", "500", 3);
     paracetamol.dose_unit = "mg".to_owned();
-    ward.prescribe(&ward.doctor, paracetamol, "")
-        .await
-        .expect("paracetamol");
+    ward.prescribe_verified(paracetamol).await;
     // The second patient: one tablet when needed, at most twice a day.
     let mut as_needed = ward.order(&second, "PARA500", "1", 2);
     as_needed.as_needed = true;
     as_needed.as_needed_reason = "pain".to_owned();
-    ward.prescribe(&ward.doctor, as_needed, "")
-        .await
-        .expect("as needed");
+    ward.prescribe_verified(as_needed).await;
 
     let order = order(2).await;
     let by_prescription: Vec<(&str, i32, &str, bool)> = order
@@ -1744,21 +1773,11 @@ async fn each_scheduled_dose_is_recorded_once_and_as_needed_doses_stop_at_the_ma
     let mut scheduled = ward.order(&encounter, "PARA500", "1", 1);
     scheduled.times_of_day = vec![local_hour];
     scheduled.start_time = hmis_platform::wire::timestamp(now - chrono::Duration::hours(2));
-    let scheduled = ward
-        .prescribe(&ward.doctor, scheduled, "")
-        .await
-        .expect("scheduled paracetamol")
-        .prescription
-        .expect("prescription");
+    let scheduled = ward.prescribe_verified(scheduled).await;
     let mut as_needed = ward.order(&encounter, "METO50", "1", 2);
     as_needed.as_needed = true;
     as_needed.as_needed_reason = "palpitations".to_owned();
-    let as_needed = ward
-        .prescribe(&ward.doctor, as_needed, "")
-        .await
-        .expect("as needed")
-        .prescription
-        .expect("prescription");
+    let as_needed = ward.prescribe_verified(as_needed).await;
 
     let record = |prescription: &str,
                   at: Option<chrono::DateTime<chrono::Utc>>,
@@ -2210,22 +2229,12 @@ async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
     paracetamol.dose_unit = "mg".to_owned();
     paracetamol.as_needed = true;
     paracetamol.as_needed_reason = "fever".to_owned();
-    let paracetamol = ward
-        .prescribe(&ward.doctor, paracetamol, "")
-        .await
-        .expect("paracetamol")
-        .prescription
-        .expect("prescription");
+    let paracetamol = ward.prescribe_verified(paracetamol).await;
     // Warfarin has no catalogue item: its dose cannot be drawn.
     let mut warfarin = ward.order(&encounter, "WARF5", "1", 1);
     warfarin.as_needed = true;
     warfarin.as_needed_reason = "as told".to_owned();
-    let warfarin = ward
-        .prescribe(&ward.doctor, warfarin, "")
-        .await
-        .expect("warfarin")
-        .prescription
-        .expect("prescription");
+    let warfarin = ward.prescribe_verified(warfarin).await;
     let give = |prescription_id: String| {
         let mut api = encounters(&ward.app);
         let nurse = ward.nurse.clone();

@@ -104,6 +104,7 @@ impl Ward {
                 if prescription.status != "active" {
                     return Err(Error::precondition("the prescription was discontinued"));
                 }
+                super::verification::require_verified(&prescription)?;
                 match (prescription.as_needed, scheduled) {
                     (true, Some(_)) => {
                         return Err(Error::invalid(

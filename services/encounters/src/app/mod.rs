@@ -1,6 +1,7 @@
 //! The use cases of encounters, one function per RPC: the encounter itself (`encounters`),
 //! what is recorded in it (`records`), prescribing with its safety check (`prescribing`), the
-//! ward's medication round (`ward_order`, `administrations`), the medical extract
+//! ward's medication round (`ward_order`, `administrations`) with the nurses' verification
+//! of its prescriptions (`verification`), the nursing record (`nursing`), the medical extract
 //! (`extract`), certificates (`certificates`) and the formulary (`formulary`). A use case
 //! checks codes with the terminology, authorizes against the encounter's ward, then does the
 //! change in one transaction under the request's idempotency key, with its events and its
@@ -11,16 +12,20 @@ mod certificates;
 mod encounters;
 mod extract;
 mod formulary;
+mod nursing;
 mod prescribing;
 mod records;
+mod verification;
 mod ward_order;
 
 pub(crate) use administrations::Given;
 pub(crate) use certificates::{CERTIFY, Draft, SickLeaveDraft};
 pub(crate) use encounters::{Closing, EncounterPage, Opening};
 pub(crate) use formulary::{NewInteractionRule, NewMedicine};
+pub(crate) use nursing::{Charted, NursingWrite, RECORD};
 pub(crate) use prescribing::{Discontinuation, Order, PRESCRIBE, PrescriptionPage};
 pub(crate) use records::{NewAllergy, NewDiagnosis, NewNote, NewProcedure, NewReferral};
+pub(crate) use verification::{Exchange, QueryPage, VERIFY, Verification};
 pub(crate) use ward_order::WardRound;
 
 use hmis_platform::auth::Target;

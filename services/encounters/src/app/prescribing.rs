@@ -350,6 +350,9 @@ impl Ward {
                     discontinue_time: None,
                     version: 1,
                     created_at: now,
+                    verification: super::verification::initial_verification(encounter).to_owned(),
+                    verified_by: None,
+                    verified_at: None,
                 };
                 if order.stop_time.is_some_and(|stop| stop <= start_time) {
                     return Err(Error::invalid(
@@ -424,6 +427,15 @@ impl Ward {
                     id,
                     context.user_id(),
                     reason.as_str(),
+                    now,
+                )
+                .await?;
+                // A nurse's open question is answered by the change it led to.
+                store::answer_open_queries(
+                    tx,
+                    id,
+                    &format!("discontinued: {}", reason.as_str()),
+                    context.user_id(),
                     now,
                 )
                 .await?;

@@ -2,6 +2,7 @@
 //! enumeration, how a dose becomes a daily amount, and the medication safety check
 //! ([`safety`]). No tonic, no SQL.
 
+pub mod nursing;
 pub mod safety;
 pub mod schedule;
 

@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 pub use certificates::CertificateApi;
 pub use formulary::FormularyApi;
 
-use crate::app::{ADMINISTER, PRESCRIBE, READ, WRITE, Ward};
+use crate::app::{ADMINISTER, PRESCRIBE, READ, RECORD, VERIFY, WRITE, Ward};
 
 type Answer<T> = Result<Response<T>, Status>;
 
@@ -308,6 +308,124 @@ impl EncounterService for EncounterApi {
         let command = parse::id("encounter_id", &message.encounter_id)?;
         Ok(Response::new(
             self.ward.list_administrations(&context, command).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_prescription(
+        &self,
+        request: Request<pb::VerifyPrescriptionRequest>,
+    ) -> Answer<pb::VerifyPrescriptionResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(VERIFY)?;
+        let message = request.into_inner();
+        let command = parse::verification(&message)?;
+        Ok(Response::new(
+            self.ward
+                .verify_prescription(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn query_prescription(
+        &self,
+        request: Request<pb::QueryPrescriptionRequest>,
+    ) -> Answer<pb::QueryPrescriptionResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(VERIFY)?;
+        let message = request.into_inner();
+        let command = parse::exchange(
+            &message.request_id,
+            ("prescription_id", &message.prescription_id),
+            ("question", &message.question),
+        )?;
+        Ok(Response::new(
+            self.ward
+                .query_prescription(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn answer_prescription_query(
+        &self,
+        request: Request<pb::AnswerPrescriptionQueryRequest>,
+    ) -> Answer<pb::AnswerPrescriptionQueryResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(PRESCRIBE)?;
+        let message = request.into_inner();
+        let command = parse::exchange(
+            &message.request_id,
+            ("query_id", &message.query_id),
+            ("answer", &message.answer),
+        )?;
+        Ok(Response::new(
+            self.ward
+                .answer_prescription_query(&context, &message, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_prescription_queries(
+        &self,
+        request: Request<pb::ListPrescriptionQueriesRequest>,
+    ) -> Answer<pb::ListPrescriptionQueriesResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let command = parse::query_page(request.get_ref())?;
+        Ok(Response::new(
+            self.ward
+                .list_prescription_queries(&context, command)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_vital_signs(
+        &self,
+        request: Request<pb::RecordVitalSignsRequest>,
+    ) -> Answer<pb::RecordVitalSignsResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::vital_signs(&message, self.ward.calls.now())?;
+        let entry = (self.ward)
+            .chart(&context, "RecordVitalSigns", &message, command)
+            .await?;
+        Ok(Response::new(pb::RecordVitalSignsResponse {
+            entry: Some(entry),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_nursing_entry(
+        &self,
+        request: Request<pb::AddNursingEntryRequest>,
+    ) -> Answer<pb::AddNursingEntryResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(RECORD)?;
+        let message = request.into_inner();
+        let command = parse::nursing_entry(&message, self.ward.calls.now())?;
+        let entry = (self.ward)
+            .chart(&context, "AddNursingEntry", &message, command)
+            .await?;
+        Ok(Response::new(pb::AddNursingEntryResponse {
+            entry: Some(entry),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_nursing_record(
+        &self,
+        request: Request<pb::GetNursingRecordRequest>,
+    ) -> Answer<pb::GetNursingRecordResponse> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let command = parse::id("encounter_id", &request.get_ref().encounter_id)?;
+        Ok(Response::new(
+            self.ward.nursing_record(&context, command).await?,
         ))
     }
 

@@ -11,8 +11,9 @@ use hmis_proto::openhmis::encounters::v1 as pb;
 use uuid::Uuid;
 
 use crate::app::{
-    Closing, Discontinuation, EncounterPage, Given, NewAllergy, NewDiagnosis, NewNote,
-    NewProcedure, NewReferral, Opening, Order, PrescriptionPage, WardRound,
+    Charted, Closing, Discontinuation, EncounterPage, Exchange, Given, NewAllergy, NewDiagnosis,
+    NewNote, NewProcedure, NewReferral, NursingWrite, Opening, Order, PrescriptionPage, QueryPage,
+    Verification, WardRound,
 };
 use crate::convert::{
     parse_category, parse_certainty, parse_note_kind, parse_reaction_kind, parse_referral_kind,
@@ -507,6 +508,164 @@ pub(crate) fn administration(
             reason: reason?,
             scheduled: scheduled?,
             administered: administered?,
+        })
+    })?)
+}
+
+pub(crate) fn verification(message: &pb::VerifyPrescriptionRequest) -> Result<Verification> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let prescription_id = violations.id("prescription_id", &message.prescription_id);
+    let etag = violations.optional_etag("etag", &message.etag);
+    Ok(violations.finish(|| {
+        Some(Verification {
+            key: key?,
+            prescription_id: prescription_id?,
+            etag,
+        })
+    })?)
+}
+
+/// A nurse's question (`id_field` the prescription's) or a prescriber's answer (the query's).
+pub(crate) fn exchange(
+    request_id: &str,
+    (id_field, id): (&str, &str),
+    (text_field, text): (&str, &str),
+) -> Result<Exchange> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(request_id);
+    let id = violations.id(id_field, id);
+    let text = violations.check(text_field, Text::parse_required(text));
+    Ok(violations.finish(|| {
+        Some(Exchange {
+            key: key?,
+            id: id?,
+            text: text?,
+        })
+    })?)
+}
+
+/// A ward or an encounter, not both.
+pub(crate) fn query_page(message: &pb::ListPrescriptionQueriesRequest) -> Result<QueryPage> {
+    let mut violations = Violations::default();
+    let page = match (message.department_id.trim(), message.encounter_id.trim()) {
+        ("", "") => {
+            violations.add("department_id", "name a ward or an encounter_id");
+            None
+        }
+        (_, "") => violations
+            .id("department_id", &message.department_id)
+            .map(QueryPage::Ward),
+        ("", _) => violations
+            .id("encounter_id", &message.encounter_id)
+            .map(QueryPage::Encounter),
+        _ => {
+            violations.add("encounter_id", "name a ward or an encounter, not both");
+            None
+        }
+    };
+    Ok(violations.finish(|| page)?)
+}
+
+/// Vital signs: each a coded kind at most once, in its unit, within its range.
+pub(crate) fn vital_signs(
+    message: &pb::RecordVitalSignsRequest,
+    now: DateTime<Utc>,
+) -> Result<NursingWrite> {
+    use crate::domain::nursing::{parse_value, sign_kind};
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    let encounter_id = violations.id("encounter_id", &message.encounter_id);
+    if message.vital_signs.is_empty() {
+        violations.add("vital_signs", "record at least one");
+    }
+    if message.vital_signs.len() > crate::domain::nursing::SIGN_KINDS.len() {
+        violations.add("vital_signs", "at most one of each kind");
+    }
+    let mut signs = Vec::new();
+    for (index, sign) in message.vital_signs.iter().enumerate().take(32) {
+        let field = |name: &str| format!("vital_signs[{index}].{name}");
+        let Some(kind) = sign_kind(&sign.code) else {
+            violations.add(
+                field("code"),
+                "is not a vital sign the nursing record codes",
+            );
+            continue;
+        };
+        if signs
+            .iter()
+            .any(|kept: &crate::store::StoredSign| kept.code == kind.code)
+        {
+            violations.add(field("code"), "is given twice");
+            continue;
+        }
+        let unit = sign.unit.trim();
+        if !unit.is_empty() && unit != kind.unit {
+            violations.add(
+                field("unit"),
+                format!("{} is recorded in {}", kind.name, kind.unit),
+            );
+        }
+        if let Some(value) = violations.check(&field("value"), parse_value(kind, &sign.value)) {
+            signs.push(crate::store::StoredSign {
+                code: kind.code.to_owned(),
+                value,
+                unit: kind.unit.to_owned(),
+            });
+        }
+    }
+    let observed = violations.check(
+        "observe_time",
+        past_or_now(message.observe_time.as_ref(), now),
+    );
+    Ok(violations.finish(|| {
+        Some(NursingWrite {
+            key: key?,
+            encounter_id: encounter_id?,
+            charted: Charted::VitalSigns(signs),
+            observed: observed?,
+        })
+    })?)
+}
+
+/// A nursing note or a care given.
+pub(crate) fn nursing_entry(
+    message: &pb::AddNursingEntryRequest,
+    now: DateTime<Utc>,
+) -> Result<NursingWrite> {
+    let mut violations = Violations::default();
+    let key = violations.request_key(&message.request_id);
+    if message.entry.is_none() {
+        violations.add("entry", "is required");
+    }
+    let entry = message.entry.clone().unwrap_or_default();
+    let encounter_id = violations.id("entry.encounter_id", &entry.encounter_id);
+    let text = violations.check("entry.text", parse_note_text(&entry.text));
+    let kind = match pb::NursingEntryKind::try_from(entry.kind) {
+        Ok(pb::NursingEntryKind::Note) => Some(Charted::Note as fn(String) -> Charted),
+        Ok(pb::NursingEntryKind::Care) => Some(Charted::Care as fn(String) -> Charted),
+        Ok(pb::NursingEntryKind::VitalSigns) => {
+            violations.add(
+                "entry.kind",
+                "vital signs are recorded with RecordVitalSigns",
+            );
+            None
+        }
+        _ => {
+            violations.add("entry.kind", "is required: a note or a care");
+            None
+        }
+    };
+    let observed = violations.check(
+        "entry.observe_time",
+        past_or_now(entry.observe_time.as_ref(), now),
+    );
+    Ok(violations.finish(|| {
+        Some(NursingWrite {
+            key: key?,
+            encounter_id: encounter_id?,
+            charted: kind?(text?),
+            observed: observed?,
         })
     })?)
 }

@@ -33,13 +33,18 @@ pub struct PrescriptionRow {
     pub discontinue_time: Option<DateTime<Utc>>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
+    /// `pending`, `queried`, `verified` or `not_required`.
+    pub verification: String,
+    pub verified_by: Option<Uuid>,
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 const PRESCRIPTION_COLUMNS: &str = "id, encounter_id, patient_id, medicine_id, medicine_code, \
      medicine_name, atc_code, dose::text AS dose, dose_unit, route, times_per_day, times_of_day, \
      as_needed, as_needed_reason, daily_amount::text AS daily_amount, daily_unit, start_time, stop_time, \
      instructions, status, prescriber_id, warnings, override_reason, overridden_by, \
-     discontinue_reason, discontinued_by, discontinue_time, version, created_at";
+     discontinue_reason, discontinued_by, discontinue_time, version, created_at, verification, \
+     verified_by, verified_at";
 
 pub async fn insert_prescription(
     tx: &mut TenantTx,
@@ -50,9 +55,9 @@ pub async fn insert_prescription(
              medicine_id, medicine_code, medicine_name, atc_code, dose, dose_unit, route, \
              times_per_day, times_of_day, as_needed, as_needed_reason, daily_amount, daily_unit, \
              start_time, stop_time, instructions, status, prescriber_id, warnings, \
-             override_reason, overridden_by, created_at, updated_at) \
+             override_reason, overridden_by, created_at, updated_at, verification) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12, $13, $14, $15, \
-             $16::numeric, $25, $17, $18, $19, 'active', $20, $21, $22, $23, $24, $24) \
+             $16::numeric, $25, $17, $18, $19, 'active', $20, $21, $22, $23, $24, $24, $26) \
          RETURNING {PRESCRIPTION_COLUMNS}"
     )))
     .bind(tx.tenant_id().as_uuid())
@@ -80,6 +85,7 @@ pub async fn insert_prescription(
     .bind(row.overridden_by)
     .bind(row.created_at)
     .bind(&row.daily_unit)
+    .bind(&row.verification)
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -208,6 +214,147 @@ pub async fn prescriptions(
     .bind(encounter_id)
     .bind(patient_id)
     .bind(active_only)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Sets a prescription's verification state (`verified` with who and when; else clears them).
+pub async fn set_verification(
+    tx: &mut TenantTx,
+    id: Uuid,
+    state: &str,
+    by: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<PrescriptionRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE encounters.prescriptions SET verification = $3, \
+             verified_by = CASE WHEN $3 = 'verified' THEN $4 END, \
+             verified_at = CASE WHEN $3 = 'verified' THEN $5 END, \
+             version = version + 1, updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {PRESCRIPTION_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .bind(state)
+    .bind(by)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The active prescriptions of a ward's open encounters waiting for a nurse (pending or
+/// queried), oldest first.
+pub async fn awaiting_verification(
+    tx: &mut TenantTx,
+    department_id: Uuid,
+) -> Result<Vec<PrescriptionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM encounters.prescriptions p \
+         JOIN encounters.encounters e ON e.tenant_id = p.tenant_id AND e.id = p.encounter_id \
+         WHERE p.tenant_id = $1 AND e.department_id = $2 AND e.status = 'open' \
+           AND p.status = 'active' AND p.verification IN ('pending', 'queried') \
+         ORDER BY p.created_at, p.id",
+        PRESCRIPTION_COLUMNS
+            .split(", ")
+            .map(|column| format!("p.{}", column.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(department_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct QueryRow {
+    pub id: Uuid,
+    pub prescription_id: Uuid,
+    pub encounter_id: Uuid,
+    pub patient_id: Uuid,
+    pub question: String,
+    pub asked_by: Uuid,
+    pub asked_at: DateTime<Utc>,
+    pub answer: String,
+    pub answered_by: Option<Uuid>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+const QUERY_COLUMNS: &str = "id, prescription_id, encounter_id, patient_id, question, asked_by, \
+     asked_at, answer, answered_by, answered_at";
+
+/// Keeps a nurse's question; `None` when the prescription already has an open one.
+pub async fn insert_query(tx: &mut TenantTx, row: &QueryRow) -> Result<Option<QueryRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO encounters.prescription_queries (tenant_id, id, prescription_id, \
+             encounter_id, patient_id, question, asked_by, asked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (tenant_id, prescription_id) WHERE answered_at IS NULL DO NOTHING \
+         RETURNING {QUERY_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(row.id)
+    .bind(row.prescription_id)
+    .bind(row.encounter_id)
+    .bind(row.patient_id)
+    .bind(&row.question)
+    .bind(row.asked_by)
+    .bind(row.asked_at)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+pub async fn get_query(tx: &mut TenantTx, id: Uuid) -> Result<QueryRow> {
+    let row: Option<QueryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {QUERY_COLUMNS} FROM encounters.prescription_queries \
+         WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or_else(|| Error::NotFound(format!("prescription query {id}")))
+}
+
+/// Answers the open queries of a prescription (one at most), returning them answered.
+pub async fn answer_open_queries(
+    tx: &mut TenantTx,
+    prescription_id: Uuid,
+    answer: &str,
+    by: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<QueryRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE encounters.prescription_queries SET answer = $3, answered_by = $4, \
+             answered_at = $5 \
+         WHERE tenant_id = $1 AND prescription_id = $2 AND answered_at IS NULL \
+         RETURNING {QUERY_COLUMNS}"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(prescription_id)
+    .bind(answer)
+    .bind(by)
+    .bind(at)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// An encounter's queries (every one), or the open queries of the given prescriptions;
+/// oldest first.
+pub async fn queries(
+    tx: &mut TenantTx,
+    encounter_id: Option<Uuid>,
+    open_of: &[Uuid],
+) -> Result<Vec<QueryRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {QUERY_COLUMNS} FROM encounters.prescription_queries \
+         WHERE tenant_id = $1 AND (encounter_id = $2 \
+             OR (prescription_id = ANY($3) AND answered_at IS NULL)) \
+         ORDER BY asked_at, id"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(encounter_id)
+    .bind(open_of)
     .fetch_all(&mut **tx)
     .await?)
 }

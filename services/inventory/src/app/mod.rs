@@ -34,6 +34,8 @@ use crate::store::{self, MovementRow, WarehouseRow};
 
 pub(crate) const READ: &str = "pharmacy.read";
 pub(crate) const MANAGE: &str = "pharmacy.manage";
+/// Nurses send their ward's leftovers back (to the ward's stock or to the pharmacy).
+pub(crate) const RETURN: &str = "pharmacy.return";
 pub(crate) const DISPENSE: &str = "pharmacy.dispense";
 /// Nurses ask for their ward's stock and print the slips of their ward's patients.
 pub(crate) const ADMINISTER: &str = "nursing.administer";

@@ -12,7 +12,7 @@ use hmis_platform::types::{Code, Line as TextLine, Text, parse_uuid};
 use hmis_proto::openhmis::inventory::v1 as pb;
 use uuid::Uuid;
 
-use super::{DISPENSE, Line, MANAGE, Outgoing, READ, Stores, method, move_all_out};
+use super::{DISPENSE, Line, MANAGE, Outgoing, READ, RETURN, Stores, method, move_all_out};
 use crate::convert::{lot_to_pb, movement_to_pb, trim_decimal};
 use crate::directory::Prescribed;
 use crate::domain::{MovementKind, Provenance, WriteOffReason};
@@ -352,9 +352,24 @@ impl Stores {
         let method = method("ReturnStock");
         (self.calls)
             .write(context, &method, &back.key, message, async |tx| {
-                Self::warehouse_for(tx, context, back.warehouse_id, MANAGE).await?;
-                store::require_not_counting(tx, back.warehouse_id).await?;
+                let destination = store::get_warehouse(tx, back.warehouse_id).await?;
                 let original = store::lock_movement(tx, back.movement_id).await?;
+                // The pharmacy's managers return anything into their stock; a ward's nurses
+                // (pharmacy.return) what leaves their ward's stock: an issue's leftovers back
+                // into it, or what it was sent back to where it came from.
+                if context
+                    .authorize(MANAGE, &super::target_of(&destination))
+                    .is_err()
+                {
+                    let leaving = match original.to_warehouse_id {
+                        Some(ward) => store::get_warehouse(tx, ward).await?,
+                        None => destination.clone(),
+                    };
+                    context
+                        .authorize(RETURN, &super::target_of(&leaving))
+                        .map_err(Error::from)?;
+                }
+                store::require_not_counting(tx, back.warehouse_id).await?;
                 let returnable = matches!(
                     MovementKind::from_db(&original.kind),
                     Some(

@@ -116,7 +116,7 @@ pub async fn load_encounters(
                     },
                 ))
                 .await?;
-            encounters
+            let prescribed = encounters
                 .create_prescription(request(
                     tenant_id,
                     encounters_pb::CreatePrescriptionRequest {
@@ -137,6 +137,20 @@ pub async fn load_encounters(
                             ..Default::default()
                         }),
                         override_reason: String::new(),
+                    },
+                ))
+                .await?
+                .into_inner()
+                .prescription
+                .ok_or_else(|| missing("prescription"))?;
+            // The ward's nurse verified it: it is on the round.
+            encounters
+                .verify_prescription(request(
+                    tenant_id,
+                    encounters_pb::VerifyPrescriptionRequest {
+                        request_id: format!("demo-verification-{}", admission.id),
+                        prescription_id: prescribed.id,
+                        etag: String::new(),
                     },
                 ))
                 .await?;
