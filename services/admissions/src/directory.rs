@@ -9,12 +9,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use billing_pb::billing_service_client::BillingServiceClient;
 use hmis_core_api::{CoreClient, CoreError, DepartmentKind};
 use hmis_patients_api::{Newborn, PatientFacts, PatientsClient, PatientsError, Sex};
 use hmis_platform::RequestContext;
 use hmis_platform::Violations;
 use hmis_platform::channel::{ServiceChannel, forwarded};
+use hmis_proto::openhmis::billing::v1 as billing_pb;
+use hmis_proto::openhmis::imaging::v1 as imaging_pb;
+use hmis_proto::openhmis::laboratory::v1 as laboratory_pb;
 use hmis_proto::openhmis::terminology::v1 as terminology_pb;
+use imaging_pb::imaging_service_client::ImagingServiceClient;
+use laboratory_pb::laboratory_service_client::LaboratoryServiceClient;
 use terminology_pb::terminology_service_client::TerminologyServiceClient;
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -62,6 +68,9 @@ pub struct Directory {
     core: CoreClient,
     patients: PatientsClient,
     terminology: TerminologyServiceClient<ServiceChannel>,
+    laboratory: LaboratoryServiceClient<ServiceChannel>,
+    imaging: ImagingServiceClient<ServiceChannel>,
+    billing: BillingServiceClient<ServiceChannel>,
 }
 
 /// The channels to the modules admissions reads.
@@ -73,6 +82,25 @@ pub struct Channels {
     pub patients: ServiceChannel,
     /// `openhmis.terminology.v1.TerminologyService` (admitting diagnoses).
     pub terminology: ServiceChannel,
+    /// `openhmis.laboratory.v1.LaboratoryService` (results awaited at discharge).
+    pub laboratory: ServiceChannel,
+    /// `openhmis.imaging.v1.ImagingService` (reports awaited at discharge).
+    pub imaging: ServiceChannel,
+    /// `openhmis.billing.v1.BillingService` (the stay's unpaid balance).
+    pub billing: ServiceChannel,
+}
+
+/// Something that still holds a discharge up, as the module that knows it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Laboratory orders without their final results: each order's tests and status.
+    LaboratoryResults(Vec<String>),
+    /// Imaging orders without a signed report.
+    ImagingReports(Vec<String>),
+    /// What the patient owes on the stay's account.
+    UnpaidBalance(String),
+    /// The module refused the caller or did not answer (its name, and why).
+    Unknown(&'static str, &'static str),
 }
 
 /// The terminology's name of ICD-10.
@@ -116,7 +144,158 @@ impl Directory {
             core: CoreClient::remembering(channels.core, REFERENCE_TTL),
             patients: PatientsClient::new(channels.patients),
             terminology: TerminologyServiceClient::new(channels.terminology),
+            laboratory: LaboratoryServiceClient::new(channels.laboratory),
+            imaging: ImagingServiceClient::new(channels.imaging),
+            billing: BillingServiceClient::new(channels.billing),
         }
+    }
+
+    /// What still holds up the discharge of `patient_id`'s stay `admission_id`, asked of the
+    /// laboratory, imaging and billing on the caller's behalf, all three at once.
+    pub async fn discharge_holds(
+        &self,
+        context: &RequestContext,
+        patient_id: Uuid,
+        admission_id: Uuid,
+    ) -> Vec<Hold> {
+        let unknown = |module: &'static str, status: &Status| {
+            Hold::Unknown(
+                module,
+                if status.code() == Code::PermissionDenied {
+                    "not visible to you"
+                } else {
+                    "did not answer"
+                },
+            )
+        };
+        let admission = admission_id.to_string();
+        let laboratory = async {
+            let orders = self
+                .laboratory
+                .clone()
+                .list_patient_orders(forwarded(
+                    context,
+                    laboratory_pb::ListPatientOrdersRequest {
+                        patient_id: patient_id.to_string(),
+                    },
+                ))
+                .await;
+            match orders {
+                Err(status) => Some(unknown("laboratory", &status)),
+                Ok(orders) => {
+                    let waiting: Vec<String> = orders
+                        .into_inner()
+                        .orders
+                        .into_iter()
+                        .filter(|order| order.admission_id == admission)
+                        .filter_map(|order| {
+                            let status = laboratory_pb::OrderStatus::try_from(order.status).ok()?;
+                            if matches!(
+                                status,
+                                laboratory_pb::OrderStatus::Final
+                                    | laboratory_pb::OrderStatus::Cancelled
+                            ) {
+                                return None;
+                            }
+                            let tests: Vec<String> =
+                                order.tests.iter().map(|test| test.name.clone()).collect();
+                            Some(format!(
+                                "{} ({})",
+                                tests.join(", "),
+                                status
+                                    .as_str_name()
+                                    .trim_start_matches("ORDER_STATUS_")
+                                    .to_lowercase()
+                                    .replace('_', " ")
+                            ))
+                        })
+                        .collect();
+                    (!waiting.is_empty()).then_some(Hold::LaboratoryResults(waiting))
+                }
+            }
+        };
+        let imaging = async {
+            let orders = self
+                .imaging
+                .clone()
+                .list_patient_orders(forwarded(
+                    context,
+                    imaging_pb::ListPatientOrdersRequest {
+                        patient_id: patient_id.to_string(),
+                    },
+                ))
+                .await;
+            match orders {
+                Err(status) => Some(unknown("imaging", &status)),
+                Ok(orders) => {
+                    let waiting: Vec<String> = orders
+                        .into_inner()
+                        .orders
+                        .into_iter()
+                        .filter(|order| order.admission_id == admission)
+                        .filter_map(|order| {
+                            let status = imaging_pb::ExamStatus::try_from(order.status).ok()?;
+                            if matches!(
+                                status,
+                                imaging_pb::ExamStatus::Final | imaging_pb::ExamStatus::Cancelled
+                            ) {
+                                return None;
+                            }
+                            let services: Vec<String> = order
+                                .exams
+                                .iter()
+                                .map(|exam| exam.service_name.clone())
+                                .collect();
+                            Some(format!(
+                                "{} ({})",
+                                services.join(", "),
+                                status
+                                    .as_str_name()
+                                    .trim_start_matches("EXAM_STATUS_")
+                                    .to_lowercase()
+                                    .replace('_', " ")
+                            ))
+                        })
+                        .collect();
+                    (!waiting.is_empty()).then_some(Hold::ImagingReports(waiting))
+                }
+            }
+        };
+        let billing = async {
+            let account = self
+                .billing
+                .clone()
+                .get_account(forwarded(
+                    context,
+                    billing_pb::GetAccountRequest {
+                        account_id: String::new(),
+                        admission_id: admission.clone(),
+                    },
+                ))
+                .await;
+            match account {
+                // No account for the stay: nothing is owed on it.
+                Err(status) if status.code() == Code::NotFound => None,
+                Err(status) => Some(unknown("billing", &status)),
+                Ok(account) => {
+                    let balance = account
+                        .into_inner()
+                        .account
+                        .map(|account| account.balance)
+                        .unwrap_or_default();
+                    let owed = balance.trim();
+                    let positive = !owed.is_empty()
+                        && !owed.starts_with('-')
+                        && owed.chars().any(|c| c.is_ascii_digit() && c != '0');
+                    positive.then(|| Hold::UnpaidBalance(owed.to_owned()))
+                }
+            }
+        };
+        let (laboratory, imaging, billing) = tokio::join!(laboratory, imaging, billing);
+        [laboratory, imaging, billing]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// The ICD-10 text of `code`, checked against the tenant's default version: a code it does

@@ -188,6 +188,22 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         ],
     },
     StandardRole {
+        code: "discharge_desk",
+        name: "Discharge desk (ward clerk)",
+        permissions: &[
+            "core.read",
+            "patients.read",
+            "admissions.read",
+            // The discharge completed from the worklist of announced discharges.
+            "admissions.admit",
+            // What still holds a discharge up: results and reports awaited, the stay's balance.
+            "laboratory.read",
+            "imaging.read",
+            "billing.read",
+            "documents.read",
+        ],
+    },
+    StandardRole {
         code: "nurse",
         name: "Nurse",
         permissions: &[

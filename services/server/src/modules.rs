@@ -107,6 +107,23 @@ impl Modules {
         let patients = PatientsModule::new(database.clone(), clock.clone(), core_channel());
         let patients_channel = || wiring.channel_to("patients", || in_process(patients.service()));
         let terminology = TerminologyModule::new(database.clone(), clock.clone());
+        // Billing, the laboratory and imaging read none of the modules below: built first, so
+        // the discharge desk's worklist can ask them what holds a discharge up.
+        let billing = BillingModule::new(
+            database.clone(),
+            clock.clone(),
+            hmis_billing::Channels {
+                core: core_channel(),
+                patients: patients_channel(),
+            },
+        );
+        let laboratory = LaboratoryModule::new(
+            database.clone(),
+            clock.clone(),
+            options.laboratory.clone(),
+            patients_channel(),
+        );
+        let imaging = ImagingModule::new(database.clone(), clock.clone(), options.imaging.clone());
         let admissions = AdmissionsModule::new(
             database.clone(),
             clock.clone(),
@@ -115,6 +132,9 @@ impl Modules {
                 core: core_channel(),
                 patients: patients_channel(),
                 terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
+                laboratory: wiring.channel_to("laboratory", || in_process(laboratory.service())),
+                imaging: wiring.channel_to("imaging", || in_process(imaging.service())),
+                billing: wiring.channel_to("billing", || in_process(billing.service())),
             },
         );
         let encounters = EncountersModule::new(
@@ -146,21 +166,6 @@ impl Modules {
                 terminology: wiring.channel_to("terminology", || in_process(terminology.service())),
             },
         );
-        let billing = BillingModule::new(
-            database.clone(),
-            clock.clone(),
-            hmis_billing::Channels {
-                core: core_channel(),
-                patients: patients_channel(),
-            },
-        );
-        let laboratory = LaboratoryModule::new(
-            database.clone(),
-            clock.clone(),
-            options.laboratory.clone(),
-            patients_channel(),
-        );
-        let imaging = ImagingModule::new(database.clone(), clock.clone(), options.imaging.clone());
         let documents = DocumentsModule::new(
             database.clone(),
             clock.clone(),

@@ -2579,3 +2579,502 @@ async fn pre_discharge_needs_the_principal_diagnosis_and_stops_new_orders_until_
         .await
         .expect("an order once the discharge is withdrawn");
 }
+
+/// One stay through the ward's workflow (issue 19): the physician's order waits for the
+/// nurse's verification, her query is answered, the round gives it, a leftover goes back to
+/// the ward's stock through the ledger, the nurses keep their record; pre-discharge is refused
+/// without the principal diagnosis and then stops new orders; the discharge desk finds her on
+/// its worklist and completes the discharge; the record is handed over to medical records.
+#[tokio::test]
+async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_records() {
+    use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+    let ward = Ward::open().await;
+    let (admission, encounter) = ward.admitted("Whole", 0).await;
+    let mut api = encounters(&ward.app);
+    let mut adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+        ward.app.channel.clone(),
+    );
+    let facility: uuid::Uuid = ward.facility_id.parse().expect("facility id");
+    let desk = ward
+        .app
+        .staff(
+            &ward.admin,
+            "MED",
+            "clerk",
+            "discharge_desk",
+            Scope::Facility(facility),
+        )
+        .await;
+    let records = ward
+        .app
+        .staff(
+            &ward.admin,
+            "MED",
+            "archivist",
+            "records",
+            Scope::Facility(facility),
+        )
+        .await;
+    let mut pharmacy_desk = Pharmacist::join(&ward).await;
+    let ward_stock = (pharmacy_desk)
+        .warehouse(
+            &ward,
+            ("W-STOCK", "Ward stock"),
+            inventory_pb::WarehouseKind::Ward,
+            &ward.ward_id,
+        )
+        .await;
+    let tablets = (pharmacy_desk)
+        .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
+        .await;
+    let (pharmacist, mut stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
+    stock
+        .receive_stock(signed_in(
+            &pharmacist,
+            inventory_pb::ReceiveStockRequest {
+                request_id: request_id(),
+                warehouse_id: ward_stock.clone(),
+                supplier: "Farmaco SA".to_owned(),
+                invoice_number: "INV-W2".to_owned(),
+                lines: vec![inventory_pb::ReceiptLine {
+                    item_id: tablets.clone(),
+                    lot_number: "L1".to_owned(),
+                    expiry_date: "2031-01-31".to_owned(),
+                    quantity: "10".to_owned(),
+                    unit_cost: "0.10".to_owned(),
+                    provenance: inventory_pb::Provenance::Purchase.into(),
+                    ..Default::default()
+                }],
+            },
+        ))
+        .await
+        .expect("stock the ward");
+
+    // The physician orders paracetamol 1 g when needed: it waits for the ward's nurse.
+    let mut order = ward.order(&encounter, "PARA500", "1000", 3);
+    order.dose_unit = "mg".to_owned();
+    order.as_needed = true;
+    order.as_needed_reason = "fever".to_owned();
+    let prescribed = ward
+        .prescribe(&ward.doctor, order, "")
+        .await
+        .expect("prescribed")
+        .prescription
+        .expect("prescription");
+    assert_eq!(
+        prescribed.verification,
+        i32::from(pb::VerificationStatus::Pending)
+    );
+    let give = || {
+        let mut api = encounters(&ward.app);
+        let nurse = ward.nurse.clone();
+        let prescription_id = prescribed.id.clone();
+        async move {
+            api.record_administration(signed_in(
+                &nurse,
+                pb::RecordAdministrationRequest {
+                    request_id: request_id(),
+                    administration: Some(pb::Administration {
+                        prescription_id,
+                        status: pb::AdministrationStatus::Given.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+        }
+    };
+    let unverified = give().await.expect_err("not on the round yet");
+    assert_eq!(unverified.code(), Code::FailedPrecondition);
+    let round = api
+        .get_ward_medication_order(signed_in(
+            &ward.nurse,
+            pb::GetWardMedicationOrderRequest {
+                department_id: ward.ward_id.clone(),
+                start_date: String::new(),
+                days: 1,
+            },
+        ))
+        .await
+        .expect("round")
+        .into_inner()
+        .order
+        .expect("order");
+    assert!(round.medications.is_empty(), "{:?}", round.medications);
+    // The physician is not the one who verifies.
+    let by_doctor = ward
+        .verify(&ward.doctor, &prescribed.id)
+        .await
+        .expect_err("a physician does not verify");
+    assert_eq!(by_doctor.code(), Code::PermissionDenied);
+
+    // The nurse questions the dose; until it is answered it cannot be verified.
+    let queried = api
+        .query_prescription(signed_in(
+            &ward.nurse,
+            pb::QueryPrescriptionRequest {
+                request_id: request_id(),
+                prescription_id: prescribed.id.clone(),
+                question: "1 g for a 48 kg patient: confirm?".to_owned(),
+            },
+        ))
+        .await
+        .expect("queried")
+        .into_inner();
+    let query = queried.query.expect("query");
+    assert_eq!(
+        queried.prescription.expect("prescription").verification,
+        i32::from(pb::VerificationStatus::Queried)
+    );
+    let early = ward
+        .verify(&ward.nurse, &prescribed.id)
+        .await
+        .expect_err("the query is open");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    let waiting = api
+        .list_prescription_queries(signed_in(
+            &ward.doctor,
+            pb::ListPrescriptionQueriesRequest {
+                department_id: ward.ward_id.clone(),
+                encounter_id: String::new(),
+            },
+        ))
+        .await
+        .expect("the ward's waiting prescriptions")
+        .into_inner();
+    assert_eq!(waiting.prescriptions.len(), 1);
+    assert_eq!(waiting.queries.len(), 1);
+    assert_eq!(
+        waiting.queries[0].question,
+        "1 g for a 48 kg patient: confirm?"
+    );
+    let nurse_answers = api
+        .answer_prescription_query(signed_in(
+            &ward.desk,
+            pb::AnswerPrescriptionQueryRequest {
+                request_id: request_id(),
+                query_id: query.id.clone(),
+                answer: "yes".to_owned(),
+            },
+        ))
+        .await
+        .expect_err("the desk does not prescribe");
+    assert_eq!(nurse_answers.code(), Code::PermissionDenied);
+    let answered = api
+        .answer_prescription_query(signed_in(
+            &ward.doctor,
+            pb::AnswerPrescriptionQueryRequest {
+                request_id: request_id(),
+                query_id: query.id.clone(),
+                answer: "Confirmed: 1 g, at most 3 g a day.".to_owned(),
+            },
+        ))
+        .await
+        .expect("answered")
+        .into_inner();
+    assert_eq!(
+        answered.prescription.expect("prescription").verification,
+        i32::from(pb::VerificationStatus::Pending)
+    );
+    let verified = ward
+        .verify(&ward.nurse, &prescribed.id)
+        .await
+        .expect("verified");
+    assert_eq!(
+        verified.verification,
+        i32::from(pb::VerificationStatus::Verified)
+    );
+    assert!(!verified.verified_by.is_empty());
+    let history = api
+        .list_prescription_queries(signed_in(
+            &ward.doctor,
+            pb::ListPrescriptionQueriesRequest {
+                department_id: String::new(),
+                encounter_id: encounter.id.clone(),
+            },
+        ))
+        .await
+        .expect("the encounter's queries")
+        .into_inner()
+        .queries;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].answer, "Confirmed: 1 g, at most 3 g a day.");
+
+    // The dose is given (two tablets out of the ward's stock); one comes back unused.
+    let dose = give()
+        .await
+        .expect("given")
+        .into_inner()
+        .administration
+        .expect("administration");
+    let on_hand = || {
+        let mut stock = stock.clone();
+        let pharmacist = pharmacist.clone();
+        let request = inventory_pb::GetStockRequest {
+            warehouse_id: ward_stock.clone(),
+            item_id: tablets.clone(),
+        };
+        async move {
+            stock
+                .get_stock(signed_in(&pharmacist, request))
+                .await
+                .expect("stock")
+                .into_inner()
+                .lines
+                .iter()
+                .map(|line| line.quantity.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    eventually("the dose comes out of the ward's stock", || async {
+        on_hand().await == ["8"]
+    })
+    .await;
+    let issue = stock
+        .clone()
+        .list_movements(signed_in(
+            &pharmacist,
+            inventory_pb::ListMovementsRequest {
+                warehouse_id: ward_stock.clone(),
+                item_id: tablets.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("movements")
+        .into_inner()
+        .movements
+        .into_iter()
+        .find(|movement| movement.document_id == dose.id)
+        .expect("the dose's issue");
+    let leftover = |quantity: &str| {
+        let mut stock = stock.clone();
+        let nurse = ward.nurse.clone();
+        let request = inventory_pb::ReturnStockRequest {
+            request_id: request_id(),
+            warehouse_id: ward_stock.clone(),
+            movement_id: issue.id.clone(),
+            quantity: quantity.to_owned(),
+            reason: "the patient took one tablet".to_owned(),
+        };
+        async move { stock.return_stock(signed_in(&nurse, request)).await }
+    };
+    let too_much = leftover("3").await.expect_err("more than was issued");
+    assert_eq!(too_much.code(), Code::FailedPrecondition);
+    leftover("1").await.expect("the nurse returns the leftover");
+    assert_eq!(on_hand().await, ["9"]);
+
+    // The nursing record: vital signs coded, in their units; only nurses write it.
+    let vitals = |signs: Vec<(&str, &str)>, who: &Session| {
+        let mut api = encounters(&ward.app);
+        let who = who.clone();
+        let request = pb::RecordVitalSignsRequest {
+            request_id: request_id(),
+            encounter_id: encounter.id.clone(),
+            vital_signs: signs
+                .into_iter()
+                .map(|(code, value)| pb::VitalSign {
+                    code: code.to_owned(),
+                    value: value.to_owned(),
+                    ..Default::default()
+                })
+                .collect(),
+            observe_time: None,
+        };
+        async move { api.record_vital_signs(signed_in(&who, request)).await }
+    };
+    let implausible = vitals(vec![("8310-5", "98.6"), ("0000-0", "1")], &ward.nurse)
+        .await
+        .expect_err("Fahrenheit and an unknown code");
+    assert_eq!(
+        violated_fields(&implausible),
+        ["vital_signs[0].value", "vital_signs[1].code"]
+    );
+    let by_doctor = vitals(vec![("8867-4", "96")], &ward.doctor)
+        .await
+        .expect_err("a physician does not write the nursing record");
+    assert_eq!(by_doctor.code(), Code::PermissionDenied);
+    let charted = vitals(vec![("8310-5", "38,2"), ("8867-4", "96")], &ward.nurse)
+        .await
+        .expect("charted")
+        .into_inner()
+        .entry
+        .expect("entry");
+    assert_eq!(charted.vital_signs[0].value, "38.2");
+    assert_eq!(charted.vital_signs[0].unit, "Cel");
+    api.add_nursing_entry(signed_in(
+        &ward.nurse,
+        pb::AddNursingEntryRequest {
+            request_id: request_id(),
+            entry: Some(pb::NursingEntry {
+                encounter_id: encounter.id.clone(),
+                kind: pb::NursingEntryKind::Care.into(),
+                text: "Cooling measures, fluids encouraged.".to_owned(),
+                ..Default::default()
+            }),
+        },
+    ))
+    .await
+    .expect("care recorded");
+    let record = api
+        .get_nursing_record(signed_in(
+            &ward.doctor,
+            pb::GetNursingRecordRequest {
+                encounter_id: encounter.id.clone(),
+            },
+        ))
+        .await
+        .expect("the physician reads it")
+        .into_inner();
+    let kinds: Vec<i32> = record.entries.iter().map(|entry| entry.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            i32::from(pb::NursingEntryKind::Care),
+            i32::from(pb::NursingEntryKind::VitalSigns)
+        ]
+    );
+    assert!(record.vital_sign_kinds.len() >= 8);
+
+    // Pre-discharge: refused without the principal diagnosis, then announced.
+    let announce = || {
+        let mut adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+            ward.app.channel.clone(),
+        );
+        let doctor = ward.doctor.clone();
+        let admission_id = admission.id.clone();
+        async move {
+            adt.announce_discharge(signed_in(
+                &doctor,
+                admissions_pb::AnnounceDischargeRequest {
+                    request_id: request_id(),
+                    admission_id,
+                    discharge: Some(admissions_pb::PlannedDischarge {
+                        r#type: admissions_pb::DischargeType::Improved.into(),
+                        planned_time: Some(prost_types::Timestamp {
+                            seconds: chrono::Utc::now().timestamp() + 3600,
+                            nanos: 0,
+                        }),
+                        destination: "home".to_owned(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ))
+            .await
+        }
+    };
+    let undiagnosed = announce().await.expect_err("no principal diagnosis");
+    assert_eq!(undiagnosed.code(), Code::FailedPrecondition);
+    api.record_diagnosis(signed_in(
+        &ward.doctor,
+        pb::RecordDiagnosisRequest {
+            request_id: request_id(),
+            diagnosis: Some(pb::Diagnosis {
+                encounter_id: encounter.id.clone(),
+                code: "J18.9".to_owned(),
+                role: pb::DiagnosisRole::Principal.into(),
+                certainty: pb::DiagnosisCertainty::Confirmed.into(),
+                ..Default::default()
+            }),
+        },
+    ))
+    .await
+    .expect("principal diagnosis");
+    eventually(
+        "the discharge is announced once the diagnosis is known",
+        || async { announce().await.is_ok() },
+    )
+    .await;
+    eventually("an order after the announcement is refused", || async {
+        let after = ward
+            .prescribe(&ward.doctor, ward.order(&encounter, "PARA500", "1", 2), "")
+            .await;
+        matches!(after, Err(status) if status.code() == Code::FailedPrecondition)
+    })
+    .await;
+
+    // The discharge desk: she is on its worklist, nothing unknown to it; the records office
+    // (no laboratory reads) is told what it cannot see.
+    let worklist = |who: &Session| {
+        let mut adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
+            ward.app.channel.clone(),
+        );
+        let who = who.clone();
+        let facility_id = ward.facility_id.clone();
+        async move {
+            adt.list_discharge_worklist(signed_in(
+                &who,
+                admissions_pb::ListDischargeWorklistRequest { facility_id },
+            ))
+            .await
+            .expect("worklist")
+            .into_inner()
+            .entries
+        }
+    };
+    let ready = worklist(&desk).await;
+    assert_eq!(ready.len(), 1);
+    let entry = &ready[0];
+    let waiting = entry.admission.as_ref().expect("admission");
+    assert_eq!(waiting.id, admission.id);
+    assert!(
+        entry
+            .holds
+            .iter()
+            .all(|hold| hold.kind != i32::from(admissions_pb::DischargeHoldKind::Unknown)),
+        "{:?}",
+        entry.holds
+    );
+    let unseen = worklist(&records).await;
+    assert!(
+        unseen[0].holds.iter().any(|hold| {
+            hold.kind == i32::from(admissions_pb::DischargeHoldKind::Unknown)
+                && hold.detail == "laboratory: not visible to you"
+        }),
+        "{:?}",
+        unseen[0].holds
+    );
+    let planned = waiting.planned_discharge.clone().expect("planned");
+    adt.discharge_patient(signed_in(
+        &desk,
+        admissions_pb::DischargePatientRequest {
+            request_id: request_id(),
+            admission_id: admission.id.clone(),
+            r#type: planned.r#type,
+            destination: planned.destination.clone(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect("the desk completes the discharge");
+    assert!(worklist(&desk).await.is_empty());
+
+    // The record goes to medical records, who receive it.
+    let handed = adt
+        .hand_over_record(signed_in(
+            &desk,
+            admissions_pb::HandOverRecordRequest {
+                request_id: request_id(),
+                admission_id: admission.id.clone(),
+                paper_file_location: "Internal medicine, clerk's office".to_owned(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .expect("handed over")
+        .into_inner()
+        .handover
+        .expect("hand-over");
+    adt.receive_record(signed_in(
+        &records,
+        admissions_pb::ReceiveRecordRequest {
+            request_id: request_id(),
+            handover_id: handed.id.clone(),
+            paper_file_location: "Archive, shelf 12".to_owned(),
+        },
+    ))
+    .await
+    .expect("received");
+    ward.app.stop().await;
+}

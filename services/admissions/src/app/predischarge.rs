@@ -154,3 +154,74 @@ impl Adt {
         Ok(response)
     }
 }
+
+/// The most announced discharges the desk's worklist shows at once.
+const WORKLIST_LIMIT: i64 = 200;
+
+fn hold_to_pb(hold: crate::directory::Hold) -> pb::DischargeHold {
+    use crate::directory::Hold;
+    let (kind, detail, quantity) = match hold {
+        Hold::LaboratoryResults(orders) => (
+            pb::DischargeHoldKind::LaboratoryResults,
+            orders.join("; "),
+            orders.len().to_string(),
+        ),
+        Hold::ImagingReports(orders) => (
+            pb::DischargeHoldKind::ImagingReports,
+            orders.join("; "),
+            orders.len().to_string(),
+        ),
+        Hold::UnpaidBalance(owed) => (
+            pb::DischargeHoldKind::UnpaidBalance,
+            format!("{owed} owed on the stay's account"),
+            owed,
+        ),
+        Hold::Unknown(module, why) => (
+            pb::DischargeHoldKind::Unknown,
+            format!("{module}: {why}"),
+            String::new(),
+        ),
+    };
+    pb::DischargeHold {
+        kind: kind as i32,
+        detail,
+        quantity,
+    }
+}
+
+impl Adt {
+    /// The discharge desk's worklist of a facility: its announced discharges, each with what
+    /// still holds it up (asked of the other modules on the caller's behalf, all patients at
+    /// once).
+    pub(crate) async fn list_discharge_worklist(
+        &self,
+        context: &RequestContext,
+        facility_id: Uuid,
+    ) -> Result<pb::ListDischargeWorklistResponse> {
+        context.authorize(READ, &Target::facility(facility_id))?;
+        let mut tx = self.read_tx(context).await?;
+        let rows = store::announced_discharges(&mut tx, facility_id, WORKLIST_LIMIT).await?;
+        let mut admissions = Vec::with_capacity(rows.len());
+        for row in &rows {
+            admissions.push(Adt::to_pb(&mut tx, row).await?);
+        }
+        let patients: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
+        self.commit_read(tx, context, Shown::patients(patients))
+            .await?;
+        let holds = futures::future::join_all(rows.iter().map(|row| {
+            self.directory
+                .discharge_holds(context, row.patient_id, row.id)
+        }))
+        .await;
+        Ok(pb::ListDischargeWorklistResponse {
+            entries: admissions
+                .into_iter()
+                .zip(holds)
+                .map(|(admission, holds)| pb::DischargeWorklistEntry {
+                    admission: Some(admission),
+                    holds: holds.into_iter().map(hold_to_pb).collect(),
+                })
+                .collect(),
+        })
+    }
+}

@@ -268,6 +268,21 @@ impl AdmissionService for AdmissionApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_discharge_worklist(
+        &self,
+        request: Request<pb::ListDischargeWorklistRequest>,
+    ) -> Result<Response<pb::ListDischargeWorklistResponse>, Status> {
+        let context = RequestContext::of(&request);
+        context.authorize_any(READ)?;
+        let facility_id = parse::id("facility_id", &request.get_ref().facility_id)?;
+        Ok(Response::new(
+            self.adt
+                .list_discharge_worklist(&context, facility_id)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn correct_admission(
         &self,
         request: Request<pb::CorrectAdmissionRequest>,

@@ -1007,3 +1007,22 @@ pub async fn handovers_of(
     .fetch_all(&mut **tx)
     .await?)
 }
+
+/// A facility's admitted patients whose discharge is announced, planned time first.
+pub async fn announced_discharges(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    limit: i64,
+) -> Result<Vec<AdmissionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ADMISSION_COLUMNS} FROM admissions.admissions \
+         WHERE tenant_id = $1 AND facility_id = $2 AND status = 'admitted' \
+           AND planned_discharge_type IS NOT NULL \
+         ORDER BY planned_discharge_time, id LIMIT $3"
+    )))
+    .bind(tx.tenant_id().as_uuid())
+    .bind(facility_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
