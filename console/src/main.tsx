@@ -70,7 +70,7 @@ function Screen(props: { hash: string; session: Session }) {
   const report = /^#\/reports(?:\/(\w+))?$/.exec(props.hash);
   if (report) return <Reports tab={report[1] ?? ""} session={props.session} />;
   const encounter = /^#\/encounters\/([0-9a-f-]{36})$/.exec(props.hash);
-  if (encounter) return <Encounter patientId={encounter[1]} />;
+  if (encounter) return <Encounter patientId={encounter[1]} session={props.session} />;
   const patient = /^#\/patients\/([0-9a-f-]{36})$/.exec(props.hash);
   if (patient) return <PatientRecord id={patient[1]} session={props.session} />;
   // The first screen of one's work: the registry, else what the role does.

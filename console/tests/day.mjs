@@ -527,11 +527,17 @@ try {
     await shot("operation-completed");
   });
 
-  await check("the nurse of the ward records the next ibuprofen dose as given", async () => {
+  await check("the nurse of the ward verifies the new ibuprofen order and records the next dose as given", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("nurse");
     await page.getByRole("link", { name: "Medication round" }).click();
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    // A new order waits for the ward's nurse before it is on the round.
+    const verify = page.getByRole("button", { name: new RegExp(`Verify: Ibuprofen.*${unique}`) }).first();
+    await verify.waitFor();
+    await accessible("orders to verify");
+    await verify.click();
+    await verify.waitFor({ state: "detached" });
     const give = page.getByRole("button", { name: new RegExp(`Given: Ibuprofen.*${unique}`) }).first();
     await give.waitFor();
     await accessible("round");

@@ -15,6 +15,7 @@ import {
   type Admission,
   type AdmissionCorrection,
   type BedSlot,
+  type DischargeWorklistEntry,
   type RecordHandover,
   type WardBoard,
 } from "../gen/openhmis/admissions/v1/admissions_pb";
@@ -670,6 +671,73 @@ function RecordsOnTheirWay(props: { facilityId: string; timeZone: string }) {
   );
 }
 
+/** The discharge desk: the facility's announced discharges, planned time first, with what
+ * still holds each up (results and reports awaited, the balance owed); the desk completes
+ * the discharge as the physician announced it. */
+function DischargeDesk(props: { facilityId: string; timeZone: string }) {
+  const [entries, setEntries] = useState<DischargeWorklistEntry[]>([]);
+  const [error, act] = useAttempt();
+  const [generation, setGeneration] = useState(0);
+  const patients = usePatients(entries.map((entry) => entry.admission?.patientId ?? ""));
+  useEffect(() => {
+    if (!props.facilityId) return;
+    act(() => client(AdmissionService).listDischargeWorklist({ facilityId: props.facilityId })).then(
+      (done) => done && setEntries(done.value.entries),
+    );
+  }, [props.facilityId, generation]);
+  return (
+    <Section title={t("dischargeDesk")} id="discharge-desk">
+      <ErrorMessage error={error} />
+      {entries.length === 0 && <p>{t("nothingToDischarge")}</p>}
+      {entries.length > 0 && (
+        <Table columns={["name", "plannedFor", "stillMissing", "actions"]}>
+          {entries.map(({ admission, holds: missing }) => {
+            if (!admission) return null;
+            const name = patientName(patients, admission.patientId) || admission.admissionNumber;
+            const planned = admission.plannedDischarge;
+            return (
+              <tr key={admission.id} data-patient={name}>
+                <td>{name}</td>
+                <td>{planned?.plannedTime && formatTime(timestampMs(planned.plannedTime), props.timeZone)}</td>
+                <td>
+                  {missing.length === 0 ? (
+                    t("readyToGo")
+                  ) : (
+                    <ul>
+                      {missing.map((hold) => (
+                        <li key={`${hold.kind}-${hold.detail}`}>{hold.detail}</li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`${t("completeDischarge")}: ${name}`}
+                    onClick={() =>
+                      act(() =>
+                        client(AdmissionService).dischargePatient({
+                          requestId: requestId(),
+                          admissionId: admission.id,
+                          type: planned?.type,
+                          destination: planned?.destination ?? "",
+                          etag: admission.etag,
+                        }),
+                      ).then((done) => done && setGeneration(generation + 1))
+                    }
+                  >
+                    {t("completeDischarge")}
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
+      )}
+    </Section>
+  );
+}
+
 export function Admissions(props: { wardId: string; patientMrn: string; visitId: string; session: Session }) {
   const [mapError, setMapError] = useState<unknown>(null);
   const canAdmit = holds(props.session, "admissions.admit");
@@ -744,6 +812,7 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
         />
       )}
       {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} />}
+      {canAdmit && ward && <DischargeDesk facilityId={ward.facilityId} timeZone={ward.timeZone} />}
       {holds(props.session, "admissions.records") && ward && (
         <RecordsOnTheirWay facilityId={ward.facilityId} timeZone={ward.timeZone} />
       )}

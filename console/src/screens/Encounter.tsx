@@ -1,9 +1,10 @@
 // The physician's encounter: diagnoses (ICD-10 searched in the terminology), prescriptions
 // with the safety check's warnings and, when it blocks, the override with a reason; the
-// procedures and notes recorded; the medical extract, printable.
+// procedures and notes recorded; the nurses' queries and their nursing record; the medical
+// extract, printable.
 import { useEffect, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { client, requestId } from "../api";
+import { client, holds, requestId, type Session } from "../api";
 import {
   DiagnosisCertainty,
   DiagnosisRole,
@@ -12,6 +13,7 @@ import {
   FormularyService,
   PrescriptionStatus,
   ReferralKind,
+  VerificationStatus,
   Route,
   Urgency,
   WarningSeverity,
@@ -25,6 +27,7 @@ import { Choice, ErrorMessage, Field, Section } from "../ui";
 import { Certificates } from "./Certificates";
 import { ConceptSearch } from "./ConceptSearch";
 import { PrintButton } from "./Documents";
+import { NurseQueries, NursingRecord } from "./Nursing";
 import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
 
 const roles: [DiagnosisRole, Key][] = [
@@ -301,7 +304,7 @@ function Prescribe(props: { encounterId: string; onDone: () => void }) {
   );
 }
 
-export function Encounter(props: { patientId: string }) {
+export function Encounter(props: { patientId: string; session: Session }) {
   const [patient, setPatient] = useState<Patient | null>(null);
   const [extract, setExtract] = useState<MedicalExtract | null>(null);
   const [missing, setMissing] = useState(false);
@@ -398,6 +401,12 @@ export function Encounter(props: { patientId: string }) {
                     </td>
                     <td>
                       {prescription.status === PrescriptionStatus.ACTIVE ? t("active") : t("discontinued")}
+                      {prescription.status === PrescriptionStatus.ACTIVE &&
+                        (prescription.verification === VerificationStatus.PENDING
+                          ? ` · ${t("awaitingVerification")}`
+                          : prescription.verification === VerificationStatus.QUERIED
+                            ? ` · ${t("queried")}`
+                            : "")}
                       {prescription.overrideReason && ` · ${t("overridden")}: ${prescription.overrideReason}`}
                     </td>
                   </tr>
@@ -412,6 +421,14 @@ export function Encounter(props: { patientId: string }) {
               <Prescribe encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
             )}
           </Section>
+          <NurseQueries
+            encounterId={encounter.id}
+            canAnswer={holds(props.session, "encounters.prescribe") && encounter.status === EncounterStatus.OPEN}
+          />
+          <NursingRecord
+            encounterId={encounter.id}
+            canWrite={holds(props.session, "nursing.record") && encounter.status !== EncounterStatus.CANCELLED}
+          />
           <Section title={t("procedures")} id="procedures">
             <ul>
               {extract.procedures.map((procedure) => (

@@ -133,7 +133,8 @@ impl Ward {
                 {
                     return Err(Error::Stale("prescription"));
                 }
-                if row.prescriber_id == context.user_id() {
+                // The system (a demo load, a migration) is no one: the rule is between people.
+                if row.prescriber_id == context.user_id() && !context.user_id().is_nil() {
                     return Err(Error::precondition(
                         "a prescription is verified by a nurse other than its prescriber",
                     ));
