@@ -546,6 +546,38 @@ try {
     await shot("dose-given");
   });
 
+  await check("the nurse questions the warfarin order, sends ibuprofen back to the pharmacy and charts her vital signs", async () => {
+    // Her warfarin waits: the nurse asks the prescriber instead of verifying it.
+    const warfarin = page.locator(`#to-verify-title`).locator("..").locator(`tr[data-patient^="${unique}"]`).filter({ hasText: "Warfarin" });
+    await warfarin.getByLabel("Question for the prescriber").fill("INR today is 3.4: still 5 mg?");
+    await warfarin.getByRole("button", { name: /Ask the prescriber/ }).click();
+    await warfarin.getByText("queried: INR today is 3.4: still 5 mg?").waitFor();
+    // Ibuprofen the ward will not use goes back to the pharmacy through the ledger.
+    await page.getByRole("link", { name: "The ward's medication order" }).click();
+    await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
+    const back = page.getByRole("button", { name: "Return: Ibuprofen 400 mg tablets, from the pharmacy" }).first();
+    await back.waitFor();
+    await page.getByLabel("Reason").fill("surplus after the round");
+    await page.getByLabel("Quantity back: Ibuprofen 400 mg tablets, from the pharmacy").first().fill("2");
+    await back.click();
+    await page.getByRole("status").filter({ hasText: "Returned: Ibuprofen 400 mg tablets 2" }).waitFor();
+    await accessible("leftovers");
+    // Her temperature and pulse in the nursing record.
+    await page.getByRole("link", { name: "Patients" }).click();
+    await page.getByLabel("Medical record number").check();
+    await page.getByLabel("Search for").fill(mrn);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: mrn }).click();
+    await page.getByRole("button", { name: "Medical record" }).click();
+    const record = page.locator("#nursing-record-title").locator("..");
+    await record.getByLabel("Body temperature (Cel)").fill("37,8");
+    await record.getByLabel("Heart rate (/min)").fill("88");
+    await record.getByRole("button", { name: "Record the vital signs" }).click();
+    await record.getByText(/Body temperature 37\.8 Cel · Heart rate 88 \/min/).first().waitFor();
+    await accessible("nursing record");
+    await shot("nursing-record");
+  });
+
   let accession = "";
   await check("the ward nurse collects her troponin and the tube's label is shown to print", async () => {
     await page.getByRole("link", { name: "Ward laboratory" }).click();
@@ -721,9 +753,19 @@ try {
     await accessible("statistics");
   });
 
-  await check("the physician announces her discharge on the ward board, then discharges her", async () => {
+  await check("the physician answers the nurse's query, announces her discharge on the ward board and the desk completes it", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn("physician");
+    await page.getByLabel("Medical record number").check();
+    await page.getByLabel("Search for").fill(mrn);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: mrn }).click();
+    await page.getByRole("button", { name: "Medical record" }).click();
+    const queries = page.locator("#nurse-queries-title").locator("..");
+    await queries.getByLabel("Answer").fill("Hold tonight's dose; INR again tomorrow.");
+    await queries.getByRole("button", { name: "Send the answer" }).click();
+    await queries.getByText("Hold tonight's dose; INR again tomorrow.").waitFor();
+    await accessible("nurse queries");
     await page.getByRole("link", { name: "Admissions" }).click();
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
     await page.getByLabel("Discharge type").selectOption({ label: "improved" });
@@ -732,7 +774,11 @@ try {
     await page.getByRole("row", { name: new RegExp(unique) }).getByTestId("discharge-announced").waitFor();
     await page.getByRole("button", { name: new RegExp(`Withdraw the discharge: ${unique}`) }).waitFor();
     await accessible("admissions");
-    await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).click();
+    // The discharge desk lists her with what is still missing, and completes the discharge.
+    const desk = page.locator("#discharge-desk-title").locator("..");
+    await desk.locator(`tr[data-patient^="${unique}"]`).waitFor();
+    await accessible("discharge desk");
+    await desk.getByRole("button", { name: new RegExp(`Complete the discharge: ${unique}`) }).click();
     await page.getByRole("button", { name: new RegExp(`Discharge: ${unique}`) }).waitFor({ state: "detached" });
     await shot("discharged");
     // Her record goes to medical records, the paper file left in the ward's office.

@@ -674,7 +674,7 @@ function RecordsOnTheirWay(props: { facilityId: string; timeZone: string }) {
 /** The discharge desk: the facility's announced discharges, planned time first, with what
  * still holds each up (results and reports awaited, the balance owed); the desk completes
  * the discharge as the physician announced it. */
-function DischargeDesk(props: { facilityId: string; timeZone: string }) {
+function DischargeDesk(props: { facilityId: string; timeZone: string; board: WardBoard | null }) {
   const [entries, setEntries] = useState<DischargeWorklistEntry[]>([]);
   const [error, act] = useAttempt();
   const [generation, setGeneration] = useState(0);
@@ -684,7 +684,8 @@ function DischargeDesk(props: { facilityId: string; timeZone: string }) {
     act(() => client(AdmissionService).listDischargeWorklist({ facilityId: props.facilityId })).then(
       (done) => done && setEntries(done.value.entries),
     );
-  }, [props.facilityId, generation]);
+    // The ward's board is live: an announcement or a discharge there is read again here.
+  }, [props.facilityId, generation, props.board]);
   return (
     <Section title={t("dischargeDesk")} id="discharge-desk">
       <ErrorMessage error={error} />
@@ -812,7 +813,7 @@ export function Admissions(props: { wardId: string; patientMrn: string; visitId:
         />
       )}
       {board && canAdmit && <RecentlyDischarged wardId={wardId} board={board} />}
-      {canAdmit && ward && <DischargeDesk facilityId={ward.facilityId} timeZone={ward.timeZone} />}
+      {canAdmit && ward && <DischargeDesk facilityId={ward.facilityId} timeZone={ward.timeZone} board={board} />}
       {holds(props.session, "admissions.records") && ward && (
         <RecordsOnTheirWay facilityId={ward.facilityId} timeZone={ward.timeZone} />
       )}

@@ -1,15 +1,113 @@
 // The nurse's view of the ward's supplies: the ward's medication order for the coming days
-// (what its patients' prescriptions need, in whole units) and the ward stock by lot.
+// (what its patients' prescriptions need, in whole units), the ward stock by lot, and the
+// leftovers sent back through the ledger: a dose's unused part into the ward's stock, what
+// the pharmacy sent back to the pharmacy.
 import { useEffect, useState } from "preact/hooks";
 import { client, requestId } from "../api";
 import { EncounterService, type OrderTotal } from "../gen/openhmis/encounters/v1/encounters_pb";
-import { InventoryService, WarehouseKind, type Warehouse } from "../gen/openhmis/inventory/v1/inventory_pb";
-import { formatNumber, t, today } from "../i18n";
+import {
+  InventoryService,
+  MovementKind,
+  WarehouseKind,
+  type Movement,
+  type Warehouse,
+} from "../gen/openhmis/inventory/v1/inventory_pb";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { itemName, useItems } from "../catalog";
+import { formatNumber, formatTime, t, today } from "../i18n";
+import { patientName, usePatients } from "../patients";
 import { useWards } from "../places";
-import { ErrorMessage, Field, Pick, Section, Table } from "../ui";
+import { ErrorMessage, Field, Pick, Section, Table, useAttempt } from "../ui";
 import { PrintButton } from "./Documents";
 import { Stock } from "./Stock";
 import { Printout } from "../gen/openhmis/documents/v1/documents_pb";
+
+/** What left the ward's stock for its patients, and what the pharmacy sent it, each with a
+ * quantity to return (a dose's leftover back into the ward's stock, the pharmacy's back to
+ * the pharmacy). */
+function Leftovers(props: { stock: Warehouse; timeZone: string }) {
+  const [movements, setMovements] = useState<Movement[]>([]);
+  const [quantities, setQuantities] = useState<Record<string, string>>({});
+  const [reason, setReason] = useState("");
+  const [returned, setReturned] = useState("");
+  const [error, attempt, setError] = useAttempt();
+  const [items] = useItems();
+  const patients = usePatients(movements.map((movement) => movement.patientId).filter(Boolean));
+  const [generation, setGeneration] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    client(InventoryService)
+      .listMovements({ warehouseId: props.stock.id, pageSize: 50 })
+      .then((answer) => {
+        if (!live) return;
+        setMovements(
+          answer.movements.filter(
+            (movement) =>
+              (movement.kind === MovementKind.ISSUE_PATIENT && movement.fromWarehouseId === props.stock.id) ||
+              (movement.kind === MovementKind.TRANSFER && movement.toWarehouseId === props.stock.id),
+          ),
+        );
+      })
+      .catch((failure) => live && setError(failure));
+    return () => {
+      live = false;
+    };
+  }, [props.stock.id, generation]);
+
+  async function giveBack(movement: Movement) {
+    const toPharmacy = movement.kind === MovementKind.TRANSFER;
+    const done = await attempt(() =>
+      client(InventoryService).returnStock({
+        requestId: requestId(),
+        warehouseId: toPharmacy ? movement.fromWarehouseId : props.stock.id,
+        movementId: movement.id,
+        quantity: quantities[movement.id] ?? "",
+        reason,
+      }),
+    );
+    if (done) {
+      setReturned(`${t("returned")}: ${itemName(items, movement.itemId)} ${quantities[movement.id]}`);
+      setQuantities({ ...quantities, [movement.id]: "" });
+      setGeneration(generation + 1);
+    }
+  }
+
+  return (
+    <Section title={t("leftovers")} id="leftovers">
+      <p>{t("leftoversHelp")}</p>
+      <ErrorMessage error={error} />
+      {returned && <p role="status">{returned}</p>}
+      <Field label={t("reason")} name="leftover-reason" value={reason} onInput={setReason} />
+      <Table columns={["time", "item", "name", "quantity", "actions"]}>
+        {movements.map((movement) => {
+          const item = itemName(items, movement.itemId);
+          const who = movement.patientId ? patientName(patients, movement.patientId) : t("fromPharmacy");
+          return (
+            <tr key={movement.id}>
+              <td>{movement.occurTime && formatTime(timestampMs(movement.occurTime), props.timeZone)}</td>
+              <td>{item}</td>
+              <td>{who}</td>
+              <td>{movement.quantity}</td>
+              <td>
+                <Field
+                  label={`${t("quantityBack")}: ${item}, ${who}`}
+                  name={`back-${movement.id}`}
+                  value={quantities[movement.id] ?? ""}
+                  onInput={(value) => setQuantities({ ...quantities, [movement.id]: value })}
+                  inputMode="numeric"
+                />
+                <button type="button" class="secondary" aria-label={`${t("returnLeftover")}: ${item}, ${who}`} onClick={() => void giveBack(movement)}>
+                  {t("returnLeftover")}
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
+    </Section>
+  );
+}
 
 export function WardOrder() {
   const [wards, wardsError] = useWards();
@@ -105,6 +203,7 @@ export function WardOrder() {
             {t("wardStock")}: {stock.name}
           </h2>
           <Stock warehouseId={stock.id} readOnly />
+          <Leftovers stock={stock} timeZone={ward?.timeZone ?? "UTC"} />
         </>
       )}
     </>

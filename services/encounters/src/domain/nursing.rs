@@ -141,8 +141,14 @@ mod tests {
     #[test]
     fn values_are_kept_exact_and_within_what_a_patient_can_show() {
         let temperature = sign_kind("8310-5").expect("a coded sign");
-        assert_eq!(parse_value(temperature, "37,20").expect("a plausible value"), "37.2");
-        assert_eq!(parse_value(temperature, " 38 ").expect("a plausible value"), "38");
+        assert_eq!(
+            parse_value(temperature, "37,20").expect("a plausible value"),
+            "37.2"
+        );
+        assert_eq!(
+            parse_value(temperature, " 38 ").expect("a plausible value"),
+            "38"
+        );
         assert!(parse_value(temperature, "98.6").is_err());
         assert!(parse_value(temperature, "37.25.1").is_err());
         assert!(parse_value(temperature, "-37").is_err());
@@ -151,7 +157,10 @@ mod tests {
         assert_eq!(parse_value(pain, "0").expect("a plausible value"), "0");
         assert!(parse_value(pain, "11").is_err());
         let glucose = sign_kind("15074-8").expect("a coded sign");
-        assert_eq!(parse_value(glucose, "5.05").expect("a plausible value"), "5.05");
+        assert_eq!(
+            parse_value(glucose, "5.05").expect("a plausible value"),
+            "5.05"
+        );
         assert!(sign_kind("0000-0").is_none());
     }
 
