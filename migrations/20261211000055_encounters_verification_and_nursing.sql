@@ -11,8 +11,11 @@ ALTER TABLE encounters.prescriptions
     ADD CONSTRAINT prescriptions_verified_by_whom
         CHECK ((verification = 'verified') = (verified_at IS NOT NULL));
 ALTER TABLE encounters.prescriptions ALTER COLUMN verification DROP DEFAULT;
+-- Take-home medication: the discharge's list, off the ward's round, not ended with the stay.
+ALTER TABLE encounters.prescriptions ADD COLUMN take_home boolean NOT NULL DEFAULT false;
 CREATE INDEX prescriptions_awaiting_verification ON encounters.prescriptions (tenant_id, encounter_id)
     WHERE verification IN ('pending', 'queried') AND status = 'active';
+
 
 CREATE TABLE encounters.prescription_queries (
     tenant_id       uuid        NOT NULL,

@@ -204,6 +204,7 @@ function Prescribe(props: { encounterId: string; onDone: () => void }) {
   const [reason, setReason] = useState("");
   const [kept, setKept] = useState<PrescribingWarning[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const [takeHome, setTakeHome] = useState(false);
 
   useEffect(() => {
     if (query.trim().length < 2) {
@@ -230,6 +231,7 @@ function Prescribe(props: { encounterId: string; onDone: () => void }) {
       doseUnit: medicine.formUnit,
       route: Route.ORAL,
       timesPerDay: Number(times) || 1,
+      takeHome,
     };
     try {
       const answer = await client(EncounterService).createPrescription({
@@ -285,6 +287,10 @@ function Prescribe(props: { encounterId: string; onDone: () => void }) {
         <Field label={`${t("dose")} (${medicine?.formUnit ?? ""})`} name="dose" value={dose} onInput={setDose} />
         <Field label={t("timesPerDay")} name="times_per_day" value={times} onInput={setTimes} inputMode="numeric" />
       </div>
+      <label>
+        <input type="checkbox" name="take_home" checked={takeHome} onChange={() => setTakeHome(!takeHome)} />
+        {t("takeHome")}
+      </label>
       <ErrorMessage error={error} />
       <button type="submit" disabled={!medicine}>
         {t("prescribe")}
@@ -401,6 +407,7 @@ export function Encounter(props: { patientId: string; session: Session }) {
                     </td>
                     <td>
                       {prescription.status === PrescriptionStatus.ACTIVE ? t("active") : t("discontinued")}
+                      {prescription.takeHome && ` · ${t("takeHomeShort")}`}
                       {prescription.status === PrescriptionStatus.ACTIVE &&
                         (prescription.verification === VerificationStatus.PENDING
                           ? ` · ${t("awaitingVerification")}`

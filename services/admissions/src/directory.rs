@@ -90,6 +90,24 @@ pub struct Channels {
     pub billing: ServiceChannel,
 }
 
+/// An order still awaited, as the worklist says it: what it asked for and where it stands
+/// ("Troponin I, Complete blood count (received)"), from its wire status name.
+fn waiting<'a>(names: impl Iterator<Item = &'a str>, status: &str) -> String {
+    let names: Vec<&str> = names.collect();
+    let stage = status
+        .split_once("_STATUS_")
+        .map_or(status, |(_, stage)| stage)
+        .to_lowercase()
+        .replace('_', " ");
+    format!("{} ({stage})", names.join(", "))
+}
+
+/// The orders awaited, if any.
+fn awaited(orders: impl Iterator<Item = String>) -> Option<Vec<String>> {
+    let orders: Vec<String> = orders.collect();
+    (!orders.is_empty()).then_some(orders)
+}
+
 /// Something that still holds a discharge up, as the module that knows it answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hold {
@@ -182,36 +200,17 @@ impl Directory {
                 .await;
             match orders {
                 Err(status) => Some(unknown("laboratory", &status)),
-                Ok(orders) => {
-                    let waiting: Vec<String> = orders
-                        .into_inner()
-                        .orders
-                        .into_iter()
-                        .filter(|order| order.admission_id == admission)
-                        .filter_map(|order| {
-                            let status = laboratory_pb::OrderStatus::try_from(order.status).ok()?;
-                            if matches!(
-                                status,
-                                laboratory_pb::OrderStatus::Final
-                                    | laboratory_pb::OrderStatus::Cancelled
-                            ) {
-                                return None;
-                            }
-                            let tests: Vec<String> =
-                                order.tests.iter().map(|test| test.name.clone()).collect();
-                            Some(format!(
-                                "{} ({})",
-                                tests.join(", "),
-                                status
-                                    .as_str_name()
-                                    .trim_start_matches("ORDER_STATUS_")
-                                    .to_lowercase()
-                                    .replace('_', " ")
-                            ))
-                        })
-                        .collect();
-                    (!waiting.is_empty()).then_some(Hold::LaboratoryResults(waiting))
-                }
+                Ok(orders) => awaited(orders.into_inner().orders.iter().filter_map(|order| {
+                    let status = laboratory_pb::OrderStatus::try_from(order.status).ok()?;
+                    let done = matches!(
+                        status,
+                        laboratory_pb::OrderStatus::Final | laboratory_pb::OrderStatus::Cancelled
+                    );
+                    let tests = order.tests.iter().map(|test| test.name.as_str());
+                    (order.admission_id == admission && !done)
+                        .then(|| waiting(tests, status.as_str_name()))
+                }))
+                .map(Hold::LaboratoryResults),
             }
         };
         let imaging = async {
@@ -227,38 +226,17 @@ impl Directory {
                 .await;
             match orders {
                 Err(status) => Some(unknown("imaging", &status)),
-                Ok(orders) => {
-                    let waiting: Vec<String> = orders
-                        .into_inner()
-                        .orders
-                        .into_iter()
-                        .filter(|order| order.admission_id == admission)
-                        .filter_map(|order| {
-                            let status = imaging_pb::ExamStatus::try_from(order.status).ok()?;
-                            if matches!(
-                                status,
-                                imaging_pb::ExamStatus::Final | imaging_pb::ExamStatus::Cancelled
-                            ) {
-                                return None;
-                            }
-                            let services: Vec<String> = order
-                                .exams
-                                .iter()
-                                .map(|exam| exam.service_name.clone())
-                                .collect();
-                            Some(format!(
-                                "{} ({})",
-                                services.join(", "),
-                                status
-                                    .as_str_name()
-                                    .trim_start_matches("EXAM_STATUS_")
-                                    .to_lowercase()
-                                    .replace('_', " ")
-                            ))
-                        })
-                        .collect();
-                    (!waiting.is_empty()).then_some(Hold::ImagingReports(waiting))
-                }
+                Ok(orders) => awaited(orders.into_inner().orders.iter().filter_map(|order| {
+                    let status = imaging_pb::ExamStatus::try_from(order.status).ok()?;
+                    let done = matches!(
+                        status,
+                        imaging_pb::ExamStatus::Final | imaging_pb::ExamStatus::Cancelled
+                    );
+                    let services = order.exams.iter().map(|exam| exam.service_name.as_str());
+                    (order.admission_id == admission && !done)
+                        .then(|| waiting(services, status.as_str_name()))
+                }))
+                .map(Hold::ImagingReports),
             }
         };
         let billing = async {

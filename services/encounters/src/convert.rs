@@ -399,6 +399,7 @@ pub fn prescription_to_pb(row: &PrescriptionRow) -> pb::Prescription {
         },
         verified_by: optional_id(row.verified_by),
         verify_time: row.verified_at.and_then(timestamp),
+        take_home: row.take_home,
     }
 }
 

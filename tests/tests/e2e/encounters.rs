@@ -503,6 +503,66 @@ impl Pharmacist {
             .id
     }
 
+    /// `ward`'s own stock holding ten paracetamol tablets (one lot): the stock's and the
+    /// item's ids.
+    async fn stocked_ward(&mut self, ward: &Ward, invoice: &str) -> (String, String) {
+        use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+        let ward_stock = self
+            .warehouse(
+                ward,
+                ("W-STOCK", "Ward stock"),
+                inventory_pb::WarehouseKind::Ward,
+                &ward.ward_id,
+            )
+            .await;
+        let tablets = self
+            .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
+            .await;
+        self.stock
+            .receive_stock(signed_in(
+                &self.session,
+                inventory_pb::ReceiveStockRequest {
+                    request_id: request_id(),
+                    warehouse_id: ward_stock.clone(),
+                    supplier: "Farmaco SA".to_owned(),
+                    invoice_number: invoice.to_owned(),
+                    lines: vec![inventory_pb::ReceiptLine {
+                        item_id: tablets.clone(),
+                        lot_number: "L1".to_owned(),
+                        expiry_date: "2031-01-31".to_owned(),
+                        quantity: "10".to_owned(),
+                        unit_cost: "0.10".to_owned(),
+                        provenance: inventory_pb::Provenance::Purchase.into(),
+                        ..Default::default()
+                    }],
+                },
+            ))
+            .await
+            .expect("stock the ward");
+        (ward_stock, tablets)
+    }
+
+    /// What `warehouse` holds of `item`, lot by lot.
+    async fn on_hand(&self, warehouse: &str, item: &str) -> Vec<String> {
+        use hmis_proto::openhmis::inventory::v1 as inventory_pb;
+        self.stock
+            .clone()
+            .get_stock(signed_in(
+                &self.session,
+                inventory_pb::GetStockRequest {
+                    warehouse_id: warehouse.to_owned(),
+                    item_id: item.to_owned(),
+                },
+            ))
+            .await
+            .expect("stock")
+            .into_inner()
+            .lines
+            .iter()
+            .map(|line| line.quantity.clone())
+            .collect()
+    }
+
     /// A medicine of the catalogue counted in tablets; its id.
     async fn tablets(&mut self, code: &str, name: &str, atc: &str) -> String {
         use hmis_proto::openhmis::inventory::v1 as inventory_pb;
@@ -2186,43 +2246,10 @@ async fn a_tenant_that_requires_it_discharges_only_with_a_principal_diagnosis() 
 /// kept for the ward to reconcile, and the doses after it are still drawn.
 #[tokio::test]
 async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
-    use hmis_proto::openhmis::inventory::v1 as inventory_pb;
     let ward = Ward::open().await;
     let (_, encounter) = ward.admitted("Cazacu", 2).await;
     let mut pharmacy_desk = Pharmacist::join(&ward).await;
-    let ward_stock = (pharmacy_desk)
-        .warehouse(
-            &ward,
-            ("W-STOCK", "Ward stock"),
-            inventory_pb::WarehouseKind::Ward,
-            &ward.ward_id,
-        )
-        .await;
-    let tablets = (pharmacy_desk)
-        .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
-        .await;
-    let (pharmacist, mut stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
-    stock
-        .receive_stock(signed_in(
-            &pharmacist,
-            inventory_pb::ReceiveStockRequest {
-                request_id: request_id(),
-                warehouse_id: ward_stock.clone(),
-                supplier: "Farmaco SA".to_owned(),
-                invoice_number: "INV-W1".to_owned(),
-                lines: vec![inventory_pb::ReceiptLine {
-                    item_id: tablets.clone(),
-                    lot_number: "L1".to_owned(),
-                    expiry_date: "2031-01-31".to_owned(),
-                    quantity: "10".to_owned(),
-                    unit_cost: "0.10".to_owned(),
-                    provenance: inventory_pb::Provenance::Purchase.into(),
-                    ..Default::default()
-                }],
-            },
-        ))
-        .await
-        .expect("stock the ward");
+    let (ward_stock, tablets) = pharmacy_desk.stocked_ward(&ward, "INV-W1").await;
 
     // Paracetamol 1000 mg when needed: two tablets of 500 mg each time.
     let mut paracetamol = ward.order(&encounter, "PARA500", "1000", 3);
@@ -2260,27 +2287,8 @@ async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
     let unbooked = give(warfarin.id.clone()).await;
     give(paracetamol.id.clone()).await;
 
-    let on_hand = || {
-        let mut stock = stock.clone();
-        let pharmacist = pharmacist.clone();
-        let request = inventory_pb::GetStockRequest {
-            warehouse_id: ward_stock.clone(),
-            item_id: tablets.clone(),
-        };
-        async move {
-            stock
-                .get_stock(signed_in(&pharmacist, request))
-                .await
-                .expect("stock")
-                .into_inner()
-                .lines
-                .iter()
-                .map(|line| line.quantity.clone())
-                .collect::<Vec<_>>()
-        }
-    };
     eventually("the dose given comes out of the ward's stock", || async {
-        on_hand().await == ["8"]
+        pharmacy_desk.on_hand(&ward_stock, &tablets).await == ["8"]
     })
     .await;
     let mut owner = PgConnection::connect_with(&ward.app.db.owner_options())
@@ -2616,39 +2624,8 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         )
         .await;
     let mut pharmacy_desk = Pharmacist::join(&ward).await;
-    let ward_stock = (pharmacy_desk)
-        .warehouse(
-            &ward,
-            ("W-STOCK", "Ward stock"),
-            inventory_pb::WarehouseKind::Ward,
-            &ward.ward_id,
-        )
-        .await;
-    let tablets = (pharmacy_desk)
-        .tablets("PARA500", "Paracetamol 500 mg tablets", "N02BE01")
-        .await;
-    let (pharmacist, mut stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
-    stock
-        .receive_stock(signed_in(
-            &pharmacist,
-            inventory_pb::ReceiveStockRequest {
-                request_id: request_id(),
-                warehouse_id: ward_stock.clone(),
-                supplier: "Farmaco SA".to_owned(),
-                invoice_number: "INV-W2".to_owned(),
-                lines: vec![inventory_pb::ReceiptLine {
-                    item_id: tablets.clone(),
-                    lot_number: "L1".to_owned(),
-                    expiry_date: "2031-01-31".to_owned(),
-                    quantity: "10".to_owned(),
-                    unit_cost: "0.10".to_owned(),
-                    provenance: inventory_pb::Provenance::Purchase.into(),
-                    ..Default::default()
-                }],
-            },
-        ))
-        .await
-        .expect("stock the ward");
+    let (ward_stock, tablets) = pharmacy_desk.stocked_ward(&ward, "INV-W2").await;
+    let (pharmacist, stock) = (pharmacy_desk.session.clone(), pharmacy_desk.stock.clone());
 
     // The physician orders paracetamol 1 g when needed: it waits for the ward's nurse.
     let mut order = ward.order(&encounter, "PARA500", "1000", 3);
@@ -2807,27 +2784,8 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         .into_inner()
         .administration
         .expect("administration");
-    let on_hand = || {
-        let mut stock = stock.clone();
-        let pharmacist = pharmacist.clone();
-        let request = inventory_pb::GetStockRequest {
-            warehouse_id: ward_stock.clone(),
-            item_id: tablets.clone(),
-        };
-        async move {
-            stock
-                .get_stock(signed_in(&pharmacist, request))
-                .await
-                .expect("stock")
-                .into_inner()
-                .lines
-                .iter()
-                .map(|line| line.quantity.clone())
-                .collect::<Vec<_>>()
-        }
-    };
     eventually("the dose comes out of the ward's stock", || async {
-        on_hand().await == ["8"]
+        pharmacy_desk.on_hand(&ward_stock, &tablets).await == ["8"]
     })
     .await;
     let issue = stock
@@ -2862,7 +2820,7 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
     let too_much = leftover("3").await.expect_err("more than was issued");
     assert_eq!(too_much.code(), Code::FailedPrecondition);
     leftover("1").await.expect("the nurse returns the leftover");
-    assert_eq!(on_hand().await, ["9"]);
+    assert_eq!(pharmacy_desk.on_hand(&ward_stock, &tablets).await, ["9"]);
 
     // The nursing record: vital signs coded, in their units; only nurses write it.
     let vitals = |signs: Vec<(&str, &str)>, who: &Session| {
@@ -2993,6 +2951,37 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         matches!(after, Err(status) if status.code() == Code::FailedPrecondition)
     })
     .await;
+    // The list she leaves with is written all the same: off the round, not given on the ward.
+    let mut take_home = ward.order(&encounter, "PARA500", "1", 3);
+    take_home.take_home = true;
+    take_home.stop_time =
+        hmis_platform::wire::timestamp(chrono::Utc::now() + chrono::Duration::days(5));
+    let take_home = ward
+        .prescribe(&ward.doctor, take_home, "")
+        .await
+        .expect("take-home medication")
+        .prescription
+        .expect("prescription");
+    assert!(take_home.take_home);
+    assert_eq!(
+        take_home.verification,
+        i32::from(pb::VerificationStatus::NotRequired)
+    );
+    let on_the_ward = api
+        .record_administration(signed_in(
+            &ward.nurse,
+            pb::RecordAdministrationRequest {
+                request_id: request_id(),
+                administration: Some(pb::Administration {
+                    prescription_id: take_home.id.clone(),
+                    status: pb::AdministrationStatus::Given.into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect_err("not given on the ward");
+    assert_eq!(on_the_ward.code(), Code::FailedPrecondition);
 
     // The discharge desk: she is on its worklist, nothing unknown to it; the records office
     // (no laboratory reads) is told what it cannot see.
@@ -3049,6 +3038,28 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
     .await
     .expect("the desk completes the discharge");
     assert!(worklist(&desk).await.is_empty());
+    // The ward's orders ended with the stay; the take-home list did not.
+    eventually("the stay's orders end with the discharge", || async {
+        let listed = encounters(&ward.app)
+            .list_prescriptions(signed_in(
+                &ward.doctor,
+                pb::ListPrescriptionsRequest {
+                    encounter_id: encounter.id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("prescriptions")
+            .into_inner()
+            .prescriptions;
+        let active = |id: &str| {
+            listed
+                .iter()
+                .any(|p| p.id == id && p.status == i32::from(pb::PrescriptionStatus::Active))
+        };
+        !active(&prescribed.id) && active(&take_home.id)
+    })
+    .await;
 
     // The record goes to medical records, who receive it.
     let handed = adt

@@ -104,6 +104,11 @@ impl Ward {
                 if prescription.status != "active" {
                     return Err(Error::precondition("the prescription was discontinued"));
                 }
+                if prescription.take_home {
+                    return Err(Error::precondition(
+                        "take-home medication is not given on the ward",
+                    ));
+                }
                 super::verification::require_verified(&prescription)?;
                 match (prescription.as_needed, scheduled) {
                     (true, Some(_)) => {

@@ -5,7 +5,6 @@
 
 use chrono::{Datelike, NaiveDate};
 use hmis_platform::RequestContext;
-use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_platform::wire::timestamp;
@@ -222,18 +221,7 @@ impl Ward {
                 store::insert_certificate(tx, &row).await?;
                 let certificate = to_pb(&row);
                 events::certificate_issued(tx, &certificate, now).await?;
-                let patients = [encounter.patient_id];
-                let resources = [id.to_string()];
-                audit::record(
-                    tx,
-                    context,
-                    &AuditEntry {
-                        resource_ids: &resources,
-                        ..AuditEntry::ok(&patients)
-                    },
-                    now,
-                )
-                .await?;
+                super::audit_change(tx, context, encounter.patient_id, id, now).await?;
                 Ok(pb::IssueCertificateResponse {
                     certificate: Some(certificate),
                 })

@@ -206,8 +206,14 @@ fn render(extract: &pb::MedicalExtract, prescriptions: &[PrescriptionRow]) -> St
         );
     }
     let _ = writeln!(text, "\nTREATMENT");
-    for row in prescriptions {
+    for row in prescriptions.iter().filter(|row| !row.take_home) {
         let _ = writeln!(text, "- {}", prescription_line(row));
+    }
+    if prescriptions.iter().any(|row| row.take_home) {
+        let _ = writeln!(text, "\nTAKE-HOME MEDICATION");
+        for row in prescriptions.iter().filter(|row| row.take_home) {
+            let _ = writeln!(text, "- {}", prescription_line(row));
+        }
     }
     for (title, notes) in [
         ("COURSE AND EXAMINATIONS", &extract.notes),

@@ -143,6 +143,29 @@ pub(crate) fn require_orderable(row: &EncounterRow) -> Result<()> {
     require_no_announced_discharge(row, None)
 }
 
+/// The audit record of a change of `patient`'s record that made or touched `resource`.
+pub(crate) async fn audit_change(
+    tx: &mut TenantTx,
+    context: &RequestContext,
+    patient: Uuid,
+    resource: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let patients = [patient];
+    let resources = [resource.to_string()];
+    hmis_platform::audit::record(
+        tx,
+        context,
+        &hmis_platform::audit::AuditEntry {
+            resource_ids: &resources,
+            ..hmis_platform::audit::AuditEntry::ok(&patients)
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// May the caller reach the patient's own records (allergies, encounter list) with
 /// `permission`? Yes when it may in a ward the patient was cared for (or tenant-wide);
 /// otherwise only by break-glass. A refusal is audited after the transaction rolled back.

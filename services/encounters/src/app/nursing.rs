@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use hmis_platform::RequestContext;
-use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::call::Shown;
 use hmis_platform::idempotency::RequestKey;
 use hmis_proto::openhmis::encounters::v1 as pb;
@@ -71,18 +70,7 @@ impl Ward {
                     recorded_at: now,
                 };
                 let stored = store::insert_nursing_entry(tx, &row).await?;
-                let patients = [encounter.patient_id];
-                let resources = [stored.id.to_string()];
-                audit::record(
-                    tx,
-                    context,
-                    &AuditEntry {
-                        resource_ids: &resources,
-                        ..AuditEntry::ok(&patients)
-                    },
-                    now,
-                )
-                .await?;
+                super::audit_change(tx, context, encounter.patient_id, stored.id, now).await?;
                 Ok(nursing_entry_to_pb(&stored))
             })
             .await

@@ -7,7 +7,6 @@
 //! prescriptions, so an interaction cannot slip between them.
 
 use chrono::{DateTime, Utc};
-use hmis_platform::audit::{self, AuditEntry};
 use hmis_platform::call::Shown;
 use hmis_platform::context::PatientAccess;
 use hmis_platform::idempotency::RequestKey;
@@ -48,6 +47,8 @@ pub(crate) struct Order {
     pub(crate) start_time: Option<DateTime<Utc>>,
     pub(crate) stop_time: Option<DateTime<Utc>>,
     pub(crate) instructions: String,
+    /// The discharge's list (take-home medication).
+    pub(crate) take_home: bool,
 }
 
 /// A prescription stopped, with why, against the version read when one is given.
@@ -86,7 +87,18 @@ async fn evaluate(
     context
         .authorize(PRESCRIBE, &target)
         .map_err(refused(encounter.patient_id))?;
-    require_orderable(&encounter)?;
+    if order.take_home {
+        // The list she leaves with is written while the discharge is announced, too.
+        super::require_open(&encounter)?;
+        if encounter.admission_id.is_none() {
+            return Err(Error::invalid(
+                "prescription.take_home",
+                "take-home medication is a stay's; an outpatient's prescriptions are taken home",
+            ));
+        }
+    } else {
+        require_orderable(&encounter)?;
+    }
     let medicine = store::get_medicine(tx, order.medicine_id).await?;
     let restriction =
         Restriction::from_db(&medicine.restriction).ok_or(Error::corrupt("medicine"))?;
@@ -350,9 +362,14 @@ impl Ward {
                     discontinue_time: None,
                     version: 1,
                     created_at: now,
-                    verification: super::verification::initial_verification(encounter).to_owned(),
+                    verification: if order.take_home {
+                        super::verification::NOT_REQUIRED.to_owned()
+                    } else {
+                        super::verification::initial_verification(encounter).to_owned()
+                    },
                     verified_by: None,
                     verified_at: None,
+                    take_home: order.take_home,
                 };
                 if order.stop_time.is_some_and(|stop| stop <= start_time) {
                     return Err(Error::invalid(
@@ -363,18 +380,7 @@ impl Ward {
                 let stored = store::insert_prescription(tx, &row).await?;
                 let prescription = prescription_to_pb(&stored);
                 events::prescription(tx, events::PRESCRIPTION_CREATED, &prescription, now).await?;
-                let patients = [encounter.patient_id];
-                let resources = [stored.id.to_string()];
-                audit::record(
-                    tx,
-                    context,
-                    &AuditEntry {
-                        resource_ids: &resources,
-                        ..AuditEntry::ok(&patients)
-                    },
-                    now,
-                )
-                .await?;
+                super::audit_change(tx, context, encounter.patient_id, stored.id, now).await?;
                 Ok(pb::CreatePrescriptionResponse {
                     warnings: prescription.warnings.clone(),
                     prescription: Some(prescription),
@@ -442,18 +448,7 @@ impl Ward {
                 let prescription = prescription_to_pb(&stopped);
                 events::prescription(tx, events::PRESCRIPTION_DISCONTINUED, &prescription, now)
                     .await?;
-                let patients = [row.patient_id];
-                let resources = [id.to_string()];
-                audit::record(
-                    tx,
-                    context,
-                    &AuditEntry {
-                        resource_ids: &resources,
-                        ..AuditEntry::ok(&patients)
-                    },
-                    now,
-                )
-                .await?;
+                super::audit_change(tx, context, row.patient_id, id, now).await?;
                 Ok(pb::DiscontinuePrescriptionResponse {
                     prescription: Some(prescription),
                 })

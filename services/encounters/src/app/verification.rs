@@ -11,7 +11,7 @@ use hmis_platform::types::{Text, Version};
 use hmis_proto::openhmis::encounters::v1 as pb;
 use uuid::Uuid;
 
-use super::{PRESCRIBE, READ, Ward, refused, require_open, target_of};
+use super::{PRESCRIBE, READ, Ward, audit_change, refused, require_open, target_of};
 use crate::convert::{prescription_to_pb, query_to_pb};
 use crate::error::{Error, Result};
 use crate::events;
@@ -88,28 +88,6 @@ async fn prescription_for_change(
     Ok((row, encounter))
 }
 
-async fn audited(
-    tx: &mut hmis_platform::TenantTx,
-    context: &RequestContext,
-    patient_id: Uuid,
-    resource: Uuid,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
-    let patients = [patient_id];
-    let resources = [resource.to_string()];
-    audit::record(
-        tx,
-        context,
-        &AuditEntry {
-            resource_ids: &resources,
-            ..AuditEntry::ok(&patients)
-        },
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
 impl Ward {
     pub(crate) async fn verify_prescription(
         &self,
@@ -160,7 +138,7 @@ impl Ward {
                         .await?;
                 let prescription = prescription_to_pb(&verified);
                 events::prescription(tx, events::PRESCRIPTION_VERIFIED, &prescription, now).await?;
-                audited(tx, context, row.patient_id, row.id, now).await?;
+                audit_change(tx, context, row.patient_id, row.id, now).await?;
                 Ok(pb::VerifyPrescriptionResponse {
                     prescription: Some(prescription),
                 })
@@ -200,7 +178,7 @@ impl Ward {
                     Error::precondition("the prescription's earlier query is not answered yet")
                 })?;
                 let queried = store::set_verification(tx, row.id, QUERIED, None, now).await?;
-                audited(tx, context, row.patient_id, query.id, now).await?;
+                audit_change(tx, context, row.patient_id, query.id, now).await?;
                 Ok(pb::QueryPrescriptionResponse {
                     query: Some(query_to_pb(&query)),
                     prescription: Some(prescription_to_pb(&queried)),
@@ -234,7 +212,7 @@ impl Ward {
                 .find(|answered| answered.id == query.id)
                 .ok_or_else(|| Error::precondition("the query is already answered"))?;
                 let waiting = store::set_verification(tx, row.id, PENDING, None, now).await?;
-                audited(tx, context, row.patient_id, query.id, now).await?;
+                audit_change(tx, context, row.patient_id, query.id, now).await?;
                 Ok(pb::AnswerPrescriptionQueryResponse {
                     query: Some(query_to_pb(&answered)),
                     prescription: Some(prescription_to_pb(&waiting)),

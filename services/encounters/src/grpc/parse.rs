@@ -375,6 +375,7 @@ fn order(message: Option<&pb::Prescription>, violations: &mut Violations) -> Opt
         start_time,
         stop_time,
         instructions: instructions?.as_str().to_owned(),
+        take_home: prescription.take_home,
     })
 }
 

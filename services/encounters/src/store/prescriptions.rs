@@ -37,6 +37,8 @@ pub struct PrescriptionRow {
     pub verification: String,
     pub verified_by: Option<Uuid>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// The discharge's list: off the round, not ended with the stay.
+    pub take_home: bool,
 }
 
 const PRESCRIPTION_COLUMNS: &str = "id, encounter_id, patient_id, medicine_id, medicine_code, \
@@ -44,7 +46,7 @@ const PRESCRIPTION_COLUMNS: &str = "id, encounter_id, patient_id, medicine_id, m
      as_needed, as_needed_reason, daily_amount::text AS daily_amount, daily_unit, start_time, stop_time, \
      instructions, status, prescriber_id, warnings, override_reason, overridden_by, \
      discontinue_reason, discontinued_by, discontinue_time, version, created_at, verification, \
-     verified_by, verified_at";
+     verified_by, verified_at, take_home";
 
 pub async fn insert_prescription(
     tx: &mut TenantTx,
@@ -55,9 +57,9 @@ pub async fn insert_prescription(
              medicine_id, medicine_code, medicine_name, atc_code, dose, dose_unit, route, \
              times_per_day, times_of_day, as_needed, as_needed_reason, daily_amount, daily_unit, \
              start_time, stop_time, instructions, status, prescriber_id, warnings, \
-             override_reason, overridden_by, created_at, updated_at, verification) \
+             override_reason, overridden_by, created_at, updated_at, verification, take_home) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12, $13, $14, $15, \
-             $16::numeric, $25, $17, $18, $19, 'active', $20, $21, $22, $23, $24, $24, $26) \
+             $16::numeric, $25, $17, $18, $19, 'active', $20, $21, $22, $23, $24, $24, $26, $27) \
          RETURNING {PRESCRIPTION_COLUMNS}"
     )))
     .bind(tx.tenant_id().as_uuid())
@@ -86,6 +88,7 @@ pub async fn insert_prescription(
     .bind(row.created_at)
     .bind(&row.daily_unit)
     .bind(&row.verification)
+    .bind(row.take_home)
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -142,7 +145,7 @@ pub async fn end_prescriptions_of(
              stop_time = CASE WHEN stop_time IS NULL OR stop_time > $4 \
                               THEN greatest($4, start_time) ELSE stop_time END, \
              version = version + 1, updated_at = $4 \
-         WHERE tenant_id = $1 AND encounter_id = $2 AND status = 'active' \
+         WHERE tenant_id = $1 AND encounter_id = $2 AND status = 'active' AND NOT take_home \
          RETURNING {PRESCRIPTION_COLUMNS}"
     )))
     .bind(tx.tenant_id().as_uuid())

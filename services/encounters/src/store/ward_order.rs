@@ -40,6 +40,7 @@ pub async fn ward_prescriptions(
          JOIN encounters.medicines m ON m.tenant_id = p.tenant_id AND m.id = p.medicine_id \
          WHERE p.tenant_id = $1 AND e.department_id = $2 AND e.status = 'open' \
            AND p.status = 'active' AND p.verification IN ('verified', 'not_required') \
+           AND NOT p.take_home \
            AND p.start_time < $4 \
            AND (p.stop_time IS NULL OR p.stop_time > $3) \
          ORDER BY e.patient_id, p.created_at, p.id",
