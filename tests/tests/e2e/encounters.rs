@@ -361,6 +361,26 @@ impl Ward {
             .await
     }
 
+    /// The physician records `code` as the encounter's confirmed principal diagnosis.
+    async fn record_principal(&self, encounter: &pb::Encounter, code: &str) {
+        encounters(&self.app)
+            .record_diagnosis(signed_in(
+                &self.doctor,
+                pb::RecordDiagnosisRequest {
+                    request_id: request_id(),
+                    diagnosis: Some(pb::Diagnosis {
+                        encounter_id: encounter.id.clone(),
+                        code: code.to_owned(),
+                        role: pb::DiagnosisRole::Principal.into(),
+                        certainty: pb::DiagnosisCertainty::Confirmed.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("the principal diagnosis");
+    }
+
     /// Prescribed by the physician and verified by the ward's nurse: on the round.
     async fn prescribe_verified(&self, prescription: pb::Prescription) -> pb::Prescription {
         let prescribed = self
@@ -2209,22 +2229,7 @@ async fn a_tenant_that_requires_it_discharges_only_with_a_principal_diagnosis() 
         "{refused:?}"
     );
 
-    encounters(&ward.app)
-        .record_diagnosis(signed_in(
-            &ward.doctor,
-            pb::RecordDiagnosisRequest {
-                request_id: request_id(),
-                diagnosis: Some(pb::Diagnosis {
-                    encounter_id: encounter.id.clone(),
-                    code: "J18.9".to_owned(),
-                    role: pb::DiagnosisRole::Principal.into(),
-                    certainty: pb::DiagnosisCertainty::Confirmed.into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("the principal diagnosis");
+    ward.record_principal(&encounter, "J18.9").await;
     eventually(
         "the discharge goes through once admissions knows",
         || async {
@@ -2429,21 +2434,7 @@ async fn pre_discharge_needs_the_principal_diagnosis_and_stops_new_orders_until_
     assert!(undiagnosed.message().contains("principal diagnosis"));
 
     // The principal diagnosis recorded, the announcement goes through once admissions knows.
-    api.record_diagnosis(signed_in(
-        &ward.doctor,
-        pb::RecordDiagnosisRequest {
-            request_id: request_id(),
-            diagnosis: Some(pb::Diagnosis {
-                encounter_id: encounter.id.clone(),
-                code: "J18.9".to_owned(),
-                role: pb::DiagnosisRole::Principal.into(),
-                certainty: pb::DiagnosisCertainty::Confirmed.into(),
-                ..Default::default()
-            }),
-        },
-    ))
-    .await
-    .expect("principal diagnosis");
+    ward.record_principal(&encounter, "J18.9").await;
     let announced = std::sync::Mutex::new(None);
     eventually(
         "the discharge is announced once the diagnosis is known",
@@ -2924,21 +2915,7 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
     };
     let undiagnosed = announce().await.expect_err("no principal diagnosis");
     assert_eq!(undiagnosed.code(), Code::FailedPrecondition);
-    api.record_diagnosis(signed_in(
-        &ward.doctor,
-        pb::RecordDiagnosisRequest {
-            request_id: request_id(),
-            diagnosis: Some(pb::Diagnosis {
-                encounter_id: encounter.id.clone(),
-                code: "J18.9".to_owned(),
-                role: pb::DiagnosisRole::Principal.into(),
-                certainty: pb::DiagnosisCertainty::Confirmed.into(),
-                ..Default::default()
-            }),
-        },
-    ))
-    .await
-    .expect("principal diagnosis");
+    ward.record_principal(&encounter, "J18.9").await;
     eventually(
         "the discharge is announced once the diagnosis is known",
         || async { announce().await.is_ok() },

@@ -68,14 +68,14 @@ pub(crate) fn require_verified(row: &PrescriptionRow) -> Result<()> {
     }
 }
 
-/// The prescription `id` locked, with its encounter, for a change the caller makes with
-/// `permission` in the encounter's ward; an active one of a patient under care.
+/// The prescription `id` locked, for a change the caller makes with `permission` in its
+/// encounter's ward; an active one of a patient under care.
 async fn prescription_for_change(
     tx: &mut hmis_platform::TenantTx,
     context: &RequestContext,
     id: Uuid,
     permission: &str,
-) -> Result<(PrescriptionRow, EncounterRow)> {
+) -> Result<PrescriptionRow> {
     let row = store::get_prescription(tx, id, Lock::ForUpdate).await?;
     let encounter = store::get_encounter(tx, row.encounter_id, Lock::None).await?;
     context
@@ -85,7 +85,7 @@ async fn prescription_for_change(
     if row.status != "active" {
         return Err(Error::precondition("the prescription was discontinued"));
     }
-    Ok((row, encounter))
+    Ok(row)
 }
 
 impl Ward {
@@ -104,8 +104,7 @@ impl Ward {
         } = verification;
         (self.calls)
             .write(context, &method, &key, message, async |tx| {
-                let (row, _) =
-                    prescription_for_change(tx, context, prescription_id, VERIFY).await?;
+                let row = prescription_for_change(tx, context, prescription_id, VERIFY).await?;
                 if let Some(etag) = etag
                     && Version::from_db(row.version) != etag
                 {
@@ -156,7 +155,7 @@ impl Ward {
         let method = Ward::method("QueryPrescription");
         (self.calls)
             .write(context, &method, &question.key, message, async |tx| {
-                let (row, _) = prescription_for_change(tx, context, question.id, VERIFY).await?;
+                let row = prescription_for_change(tx, context, question.id, VERIFY).await?;
                 if row.verification != PENDING && row.verification != QUERIED {
                     return Err(Error::precondition(
                         "only a prescription waiting for verification is queried",
@@ -198,7 +197,7 @@ impl Ward {
         (self.calls)
             .write(context, &method, &answer.key, message, async |tx| {
                 let query = store::get_query(tx, answer.id).await?;
-                let (row, _) =
+                let row =
                     prescription_for_change(tx, context, query.prescription_id, PRESCRIBE).await?;
                 let answered = store::answer_open_queries(
                     tx,
