@@ -247,7 +247,20 @@ impl Adt {
         };
         let ids: Vec<Uuid> = first.iter().map(|stay| stay.id).collect();
         store::replace_stays(tx, &ids, now).await?;
-        store::insert_replacement_stay(tx, row.id, to, (start.start_time, last.end_time)).await?;
+        // One stay in the right ward takes their period, without a bed.
+        store::insert_stay(
+            tx,
+            &store::NewStay {
+                admission_id: row.id,
+                kind: "stay",
+                department_id: to,
+                bed_id: None,
+                start_time: start.start_time,
+                end_time: last.end_time,
+                reason: "",
+            },
+        )
+        .await?;
         change.admitting_department_id = Some(to);
         if last.end_time.is_some() {
             return Ok(None);

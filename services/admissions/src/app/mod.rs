@@ -416,12 +416,15 @@ impl Adt {
         }
         let began = store::insert_stay(
             tx,
-            row.id,
-            "stay",
-            to.department_id,
-            to.bed_id,
-            at,
-            &to.reason,
+            &store::NewStay {
+                admission_id: row.id,
+                kind: "stay",
+                department_id: to.department_id,
+                bed_id: to.bed_id,
+                start_time: at,
+                end_time: None,
+                reason: &to.reason,
+            },
         )
         .await?;
         let moved = store::update_admission(
@@ -492,12 +495,15 @@ impl Adt {
         let row = store::insert_admission(tx, &admission, now).await?;
         store::insert_stay(
             tx,
-            row.id,
-            "stay",
-            row.department_id,
-            row.bed_id,
-            row.admit_time,
-            "",
+            &store::NewStay {
+                admission_id: row.id,
+                kind: "stay",
+                department_id: row.department_id,
+                bed_id: row.bed_id,
+                start_time: row.admit_time,
+                end_time: None,
+                reason: "",
+            },
         )
         .await?;
         if let Some(bed_id) = row.bed_id {

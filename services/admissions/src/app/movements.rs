@@ -212,12 +212,15 @@ impl Adt {
                 }
                 store::insert_stay(
                     tx,
-                    id,
-                    "reservation",
-                    bed.department_id,
-                    Some(bed_id),
-                    now,
-                    "",
+                    &store::NewStay {
+                        admission_id: id,
+                        kind: "reservation",
+                        department_id: bed.department_id,
+                        bed_id: Some(bed_id),
+                        start_time: now,
+                        end_time: None,
+                        reason: "",
+                    },
                 )
                 .await?;
                 let row = store::update_admission(tx, id, &AdmissionChange::default(), now).await?;

@@ -490,30 +490,38 @@ pub async fn stays_of_many(
 
 /// Opens a stay (or a reservation); the exclusion constraint refuses a taken bed.
 #[allow(clippy::too_many_arguments)]
-pub async fn insert_stay(
-    tx: &mut TenantTx,
-    admission_id: Uuid,
-    kind: &'static str,
-    department_id: Uuid,
-    bed_id: Option<Uuid>,
-    start_time: DateTime<Utc>,
-    reason: &str,
-) -> Result<StayRow> {
+pub async fn insert_stay(tx: &mut TenantTx, stay: &NewStay<'_>) -> Result<StayRow> {
     let sql = format!(
         "INSERT INTO admissions.stays (tenant_id, id, admission_id, kind, department_id, bed_id, \
-         start_time, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {STAY_COLUMNS}"
+         start_time, end_time, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING {STAY_COLUMNS}"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
         .bind(Uuid::now_v7())
-        .bind(admission_id)
-        .bind(kind)
-        .bind(department_id)
-        .bind(bed_id)
-        .bind(start_time)
-        .bind(reason)
+        .bind(stay.admission_id)
+        .bind(stay.kind)
+        .bind(stay.department_id)
+        .bind(stay.bed_id)
+        .bind(stay.start_time)
+        .bind(stay.end_time)
+        .bind(stay.reason)
         .fetch_one(&mut **tx)
         .await?)
+}
+
+/// A stay (or a reservation) to record: in ward `department_id`, in `bed_id` if any, from
+/// `start_time` (to `end_time` when it is already over: a correction's replacement period).
+#[derive(Debug, Clone, Copy)]
+pub struct NewStay<'a> {
+    pub admission_id: Uuid,
+    /// `stay` or `reservation`.
+    pub kind: &'static str,
+    pub department_id: Uuid,
+    pub bed_id: Option<Uuid>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub reason: &'a str,
 }
 
 /// Ends a stay (or a reservation) at `end_time`, or reopens it with `None`.
@@ -561,29 +569,6 @@ pub async fn replace_stays(tx: &mut TenantTx, stay_ids: &[Uuid], at: DateTime<Ut
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// The period a correction of the admitting ward puts in place of the stays it replaced:
-/// in ward `department_id`, without a bed, from `start_time` to `end_time` (open when `None`).
-pub async fn insert_replacement_stay(
-    tx: &mut TenantTx,
-    admission_id: Uuid,
-    department_id: Uuid,
-    (start_time, end_time): (DateTime<Utc>, Option<DateTime<Utc>>),
-) -> Result<StayRow> {
-    let sql = format!(
-        "INSERT INTO admissions.stays (tenant_id, id, admission_id, kind, department_id, \
-         start_time, end_time) VALUES ($1, $2, $3, 'stay', $4, $5, $6) RETURNING {STAY_COLUMNS}"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.tenant_id().as_uuid())
-        .bind(Uuid::now_v7())
-        .bind(admission_id)
-        .bind(department_id)
-        .bind(start_time)
-        .bind(end_time)
-        .fetch_one(&mut **tx)
-        .await?)
 }
 
 /// The ward first recorded care for `admission_id` at `at` (the earliest one is kept). Not a
