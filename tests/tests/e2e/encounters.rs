@@ -2386,7 +2386,7 @@ async fn no_encounter_is_opened_for_a_deceased_patient() {
 async fn pre_discharge_needs_the_principal_diagnosis_and_stops_new_orders_until_withdrawn() {
     let ward = Ward::open().await;
     let (admission, encounter) = ward.admitted("Vasile", 0).await;
-    let mut api = encounters(&ward.app);
+    let api = encounters(&ward.app);
     let adt = admissions_pb::admission_service_client::AdmissionServiceClient::new(
         ward.app.channel.clone(),
     );

@@ -62,7 +62,7 @@ async fn a_bed_holds_one_patient_at_any_time() {
     let second = admit(&mut tx, Uuid::now_v7(), "2/2026")
         .await
         .expect("admitted");
-    let stay = insert_stay(&mut tx, first.id, "stay", ward, Some(bed), at(0), "")
+    let stay = insert_stay(&mut tx, &in_bed(first.id, "stay", ward, bed, at(0)))
         .await
         .expect("the bed is free");
     set_stay_end(&mut tx, stay.id, Some(at(10)))
@@ -72,31 +72,41 @@ async fn a_bed_holds_one_patient_at_any_time() {
 
     // Overlapping the first stay: refused, whatever the code above the store checked.
     let mut tx = begin(&db.database, tenant).await;
-    let refused = insert_stay(&mut tx, second.id, "stay", ward, Some(bed), at(9), "").await;
+    let refused = insert_stay(&mut tx, &in_bed(second.id, "stay", ward, bed, at(9))).await;
     assert!(matches!(refused, Err(Error::BedTaken)), "{refused:?}");
     drop(tx);
 
     // A reservation is a hold too.
     let mut tx = begin(&db.database, tenant).await;
-    let refused = insert_stay(
-        &mut tx,
-        second.id,
-        "reservation",
-        ward,
-        Some(bed),
-        at(5),
-        "",
-    )
-    .await;
+    let refused = insert_stay(&mut tx, &in_bed(second.id, "reservation", ward, bed, at(5))).await;
     assert!(matches!(refused, Err(Error::BedTaken)), "{refused:?}");
     drop(tx);
 
     // From the instant the first stay ended, the bed is free.
     let mut tx = begin(&db.database, tenant).await;
-    insert_stay(&mut tx, second.id, "stay", ward, Some(bed), at(10), "")
+    insert_stay(&mut tx, &in_bed(second.id, "stay", ward, bed, at(10)))
         .await
         .expect("the bed is free from the end of the first stay");
     tx.commit().await.expect("commit");
+}
+
+/// A stay (or a reservation) in `bed` of `ward` from `start`, open.
+fn in_bed(
+    admission_id: Uuid,
+    kind: &'static str,
+    ward: Uuid,
+    bed: Uuid,
+    start: chrono::DateTime<chrono::Utc>,
+) -> NewStay<'static> {
+    NewStay {
+        admission_id,
+        kind,
+        department_id: ward,
+        bed_id: Some(bed),
+        start_time: start,
+        end_time: None,
+        reason: "",
+    }
 }
 
 #[tokio::test]
