@@ -766,6 +766,12 @@ try {
     await queries.getByRole("button", { name: "Send the answer" }).click();
     await queries.getByText("Hold tonight's dose; INR again tomorrow.").waitFor();
     await accessible("nurse queries");
+    // The discharge summary, which the discharge desk waits for.
+    const note = page.locator("#note-title").locator("..");
+    await note.locator("select[name=note_kind]").selectOption({ label: "discharge summary" });
+    await note.getByLabel("Text", { exact: true }).fill("Stable angina; angiography planned as an outpatient.");
+    await note.getByRole("button", { name: "Add the note" }).click();
+    await page.locator("pre.extract").getByText(/Stable angina; angiography planned/).waitFor();
     await page.getByRole("link", { name: "Admissions" }).click();
     await page.locator("select[name=ward]").selectOption({ label: "Cardiology" });
     await page.getByLabel("Discharge type").selectOption({ label: "improved" });

@@ -116,6 +116,8 @@ pub mod events {
             "openhmis.encounters.v1.PrescriptionDiscontinued";
         pub const PRESCRIPTION_RESUMED: &str = "openhmis.encounters.v1.PrescriptionResumed";
         pub const PRESCRIPTION_VERIFIED: &str = "openhmis.encounters.v1.PrescriptionVerified";
+        pub const DISCHARGE_SUMMARY_WRITTEN: &str =
+            "openhmis.encounters.v1.DischargeSummaryWritten";
         pub const DOSE_GIVEN: &str = "openhmis.encounters.v1.DoseGiven";
         pub const REFERRAL_CREATED: &str = "openhmis.encounters.v1.ReferralCreated";
         pub const CERTIFICATE_ISSUED: &str = "openhmis.encounters.v1.CertificateIssued";

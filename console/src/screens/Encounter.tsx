@@ -11,6 +11,7 @@ import {
   EncounterService,
   EncounterStatus,
   FormularyService,
+  NoteKind,
   PrescriptionStatus,
   ReferralKind,
   VerificationStatus,
@@ -23,7 +24,7 @@ import {
 } from "../gen/openhmis/encounters/v1/encounters_pb";
 import { PatientService, type Patient } from "../gen/openhmis/patients/v1/patients_pb";
 import { t, type Key } from "../i18n";
-import { Choice, ErrorMessage, Field, Section } from "../ui";
+import { Choice, ErrorMessage, Field, Section, useAttempt } from "../ui";
 import { Certificates } from "./Certificates";
 import { ConceptSearch } from "./ConceptSearch";
 import { PrintButton } from "./Documents";
@@ -41,6 +42,48 @@ const certainties: [DiagnosisCertainty, Key][] = [
   [DiagnosisCertainty.CONFIRMED, "confirmed"],
   [DiagnosisCertainty.PROVISIONAL, "provisional"],
 ];
+
+const noteKinds: [NoteKind, Key][] = [
+  [NoteKind.PROGRESS, "progressNote"],
+  [NoteKind.EXAMINATION, "examinationNote"],
+  [NoteKind.CONSULTATION, "consultationNote"],
+  [NoteKind.DISCHARGE_SUMMARY, "dischargeSummaryNote"],
+  [NoteKind.RECOMMENDATION, "recommendationNote"],
+];
+
+/** A clinical note: an examination, the day's progress, a consultation, the discharge summary
+ * (which the discharge desk waits for) or a recommendation; the extract shows them. */
+function WriteNote(props: { encounterId: string; onDone: () => void }) {
+  const [kind, setKind] = useState(NoteKind.PROGRESS);
+  const [text, setText] = useState("");
+  const [error, attempt] = useAttempt();
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const done = await attempt(() =>
+      client(EncounterService).addNote({ requestId: requestId(), note: { encounterId: props.encounterId, kind, text } }),
+    );
+    if (done) {
+      setText("");
+      props.onDone();
+    }
+  }
+
+  return (
+    <form onSubmit={submit} aria-labelledby="note-title">
+      <h3 id="note-title">{t("writeNote")}</h3>
+      <Choice label={t("noteKind")} name="note_kind" value={kind} options={noteKinds} onChange={setKind} />
+      <label>
+        {t("noteText")}
+        <textarea name="note_text" value={text} onInput={(event) => setText((event.target as HTMLTextAreaElement).value)} />
+      </label>
+      <ErrorMessage error={error} />
+      <button type="submit" disabled={!text.trim()}>
+        {t("addTheNote")}
+      </button>
+    </form>
+  );
+}
 
 function Diagnose(props: { encounterId: string; onDone: () => void }) {
   const [code, setCode] = useState("");
@@ -456,6 +499,11 @@ export function Encounter(props: { patientId: string; session: Session }) {
             encounterId={encounter.id}
             open={encounter.status === EncounterStatus.OPEN}
           />
+          {encounter.status !== EncounterStatus.CANCELLED && holds(props.session, "encounters.write") && (
+            <Section title={t("notes")} id="notes">
+              <WriteNote encounterId={encounter.id} onDone={() => setGeneration(generation + 1)} />
+            </Section>
+          )}
           <Section title={t("extract")} id="extract">
             <button type="button" class="secondary" onClick={() => setPrinting(true)}>
               {t("printExtract")}

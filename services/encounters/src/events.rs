@@ -10,9 +10,9 @@ use crate::error::Result;
 use crate::store::EncounterRow;
 
 pub use hmis_proto::events::encounters::{
-    ALLERGY_RECORDED, CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DOSE_GIVEN, PRESCRIPTION_CREATED,
-    PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED, PRESCRIPTION_VERIFIED, PROCEDURE_RECORDED,
-    REFERRAL_CREATED,
+    ALLERGY_RECORDED, CERTIFICATE_ISSUED, DIAGNOSIS_RECORDED, DISCHARGE_SUMMARY_WRITTEN,
+    DOSE_GIVEN, PRESCRIPTION_CREATED, PRESCRIPTION_DISCONTINUED, PRESCRIPTION_RESUMED,
+    PRESCRIPTION_VERIFIED, PROCEDURE_RECORDED, REFERRAL_CREATED,
 };
 
 fn outbox() -> hmis_platform::outbox::Outbox {
@@ -63,6 +63,27 @@ pub(crate) async fn diagnosis_recorded(
     publish(
         tx,
         DIAGNOSIS_RECORDED,
+        &encounter.id.to_string(),
+        &event,
+        at,
+    )
+    .await
+}
+
+/// A stay's discharge summary written; the aggregate is the encounter.
+pub(crate) async fn discharge_summary_written(
+    tx: &mut TenantTx,
+    encounter: &EncounterRow,
+    note: &pb::Note,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let event = pb::DischargeSummaryWritten {
+        note: Some(note.clone()),
+        admission_id: admission_id(encounter),
+    };
+    publish(
+        tx,
+        DISCHARGE_SUMMARY_WRITTEN,
         &encounter.id.to_string(),
         &event,
         at,

@@ -3001,6 +3001,32 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         "{:?}",
         unseen[0].holds
     );
+    let summary_missing = |holds: &[admissions_pb::DischargeHold]| {
+        holds
+            .iter()
+            .any(|hold| hold.kind == i32::from(admissions_pb::DischargeHoldKind::DischargeSummary))
+    };
+    assert!(summary_missing(&entry.holds), "{:?}", entry.holds);
+    // The physician writes the discharge summary; the desk sees it is there.
+    api.add_note(signed_in(
+        &ward.doctor,
+        pb::AddNoteRequest {
+            request_id: request_id(),
+            note: Some(pb::Note {
+                encounter_id: encounter.id.clone(),
+                kind: pb::NoteKind::DischargeSummary.into(),
+                text: "Community-acquired pneumonia, improved on oral treatment.".to_owned(),
+                ..Default::default()
+            }),
+        },
+    ))
+    .await
+    .expect("the discharge summary");
+    eventually("the desk sees the discharge summary written", || async {
+        let ready = worklist(&desk).await;
+        ready.len() == 1 && !summary_missing(&ready[0].holds)
+    })
+    .await;
     let planned = waiting.planned_discharge.clone().expect("planned");
     adt.discharge_patient(signed_in(
         &desk,

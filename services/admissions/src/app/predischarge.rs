@@ -205,6 +205,8 @@ impl Adt {
         for row in &rows {
             admissions.push(Adt::to_pb(&mut tx, row).await?);
         }
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let summarised = store::with_discharge_summary(&mut tx, &ids).await?;
         let patients: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
         self.commit_read(tx, context, Shown::patients(patients))
             .await?;
@@ -217,9 +219,24 @@ impl Adt {
             entries: admissions
                 .into_iter()
                 .zip(holds)
-                .map(|(admission, holds)| pb::DischargeWorklistEntry {
-                    admission: Some(admission),
-                    holds: holds.into_iter().map(hold_to_pb).collect(),
+                .zip(&ids)
+                .map(|((admission, holds), id)| {
+                    let mut holds: Vec<pb::DischargeHold> =
+                        holds.into_iter().map(hold_to_pb).collect();
+                    if !summarised.contains(id) {
+                        holds.insert(
+                            0,
+                            pb::DischargeHold {
+                                kind: pb::DischargeHoldKind::DischargeSummary as i32,
+                                detail: "the discharge summary is not written".to_owned(),
+                                quantity: String::new(),
+                            },
+                        );
+                    }
+                    pb::DischargeWorklistEntry {
+                        admission: Some(admission),
+                        holds,
+                    }
                 })
                 .collect(),
         })

@@ -1,7 +1,8 @@
 //! Admissions follow the ward's clinical acts recorded in encounters: the first medicine given
 //! (`DoseGiven`) or procedure recorded (`ProcedureRecorded`) in a stay's encounter ends the
-//! time the desk may correct or cancel the admission. Idempotent: the earliest act is kept,
-//! whatever arrives twice or late.
+//! time the desk may correct or cancel the admission. The stay's discharge summary written
+//! (`DischargeSummaryWritten`) is kept for the discharge desk. Idempotent: the earliest act is
+//! kept, whatever arrives twice or late.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use futures::future::BoxFuture;
 use hmis_platform::Database;
 use hmis_platform::context::RequestId;
 use hmis_platform::outbox::{Event, EventHandler, HandlerError, Subscription};
-use hmis_proto::events::encounters::{DOSE_GIVEN, PROCEDURE_RECORDED};
+use hmis_proto::events::encounters::{DISCHARGE_SUMMARY_WRITTEN, DOSE_GIVEN, PROCEDURE_RECORDED};
 use hmis_proto::openhmis::encounters::v1 as encounters_pb;
 use uuid::Uuid;
 
@@ -28,7 +29,8 @@ pub(crate) fn subscription(database: Database) -> Subscription {
     }
 }
 
-/// The admission an encounters event records care in; empty for outpatients and other events.
+/// The admission an encounters event records care (or the discharge summary) in; empty for
+/// outpatients and other events.
 fn admission_of(event: &Event) -> Result<String, HandlerError> {
     Ok(match event.event_type.as_str() {
         DOSE_GIVEN => {
@@ -39,6 +41,11 @@ fn admission_of(event: &Event) -> Result<String, HandlerError> {
             let recorded: encounters_pb::ProcedureRecorded =
                 event.decode().map_err(HandlerError::new)?;
             recorded.admission_id
+        }
+        DISCHARGE_SUMMARY_WRITTEN => {
+            let written: encounters_pb::DischargeSummaryWritten =
+                event.decode().map_err(HandlerError::new)?;
+            written.admission_id
         }
         _ => String::new(),
     })
@@ -57,9 +64,12 @@ impl ClinicalActFollower {
             .begin(event.tenant_id, &RequestId::generate())
             .await
             .map_err(HandlerError::new)?;
-        store::keep_clinical_act(&mut tx, admission_id, event.occurred_at)
-            .await
-            .map_err(HandlerError::new)?;
+        if event.event_type == DISCHARGE_SUMMARY_WRITTEN {
+            store::keep_discharge_summary(&mut tx, admission_id, event.occurred_at).await
+        } else {
+            store::keep_clinical_act(&mut tx, admission_id, event.occurred_at).await
+        }
+        .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)
     }
 }

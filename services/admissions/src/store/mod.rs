@@ -571,6 +571,41 @@ pub async fn replace_stays(tx: &mut TenantTx, stay_ids: &[Uuid], at: DateTime<Ut
     Ok(())
 }
 
+/// The stay's discharge summary was written at `at` (the first time is kept). Not a change
+/// of the stay: the admission's version stays.
+pub async fn keep_discharge_summary(
+    tx: &mut TenantTx,
+    admission_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE admissions.admissions SET discharge_summary_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 \
+           AND (discharge_summary_at IS NULL OR discharge_summary_at > $3)",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which of `admission_ids` have their discharge summary written.
+pub async fn with_discharge_summary(
+    tx: &mut TenantTx,
+    admission_ids: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM admissions.admissions \
+         WHERE tenant_id = $1 AND id = ANY($2) AND discharge_summary_at IS NOT NULL",
+    )
+    .bind(tx.tenant_id().as_uuid())
+    .bind(admission_ids)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// The ward first recorded care for `admission_id` at `at` (the earliest one is kept). Not a
 /// change of the stay: the admission's version stays.
 pub async fn keep_clinical_act(

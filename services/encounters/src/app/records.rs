@@ -136,9 +136,13 @@ impl Ward {
                     record_time: note.record_time,
                 };
                 store::insert_note(tx, &note, now).await?;
+                let written = note_to_pb(&note);
+                if note.kind == NoteKind::DischargeSummary.as_db() && row.admission_id.is_some() {
+                    events::discharge_summary_written(tx, &row, &written, now).await?;
+                }
                 audit::record(tx, context, &AuditEntry::ok(&[row.patient_id]), now).await?;
                 Ok(pb::AddNoteResponse {
-                    note: Some(note_to_pb(&note)),
+                    note: Some(written),
                 })
             })
             .await
