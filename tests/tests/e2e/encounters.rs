@@ -381,6 +381,29 @@ impl Ward {
             .expect("the principal diagnosis");
     }
 
+    /// The ward's nurse records a dose of `prescription_id` as given now (an as-needed one).
+    async fn give(&self, prescription_id: &str) -> Result<pb::Administration, tonic::Status> {
+        encounters(&self.app)
+            .record_administration(signed_in(
+                &self.nurse,
+                pb::RecordAdministrationRequest {
+                    request_id: request_id(),
+                    administration: Some(pb::Administration {
+                        prescription_id: prescription_id.to_owned(),
+                        status: pb::AdministrationStatus::Given.into(),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .map(|response| {
+                response
+                    .into_inner()
+                    .administration
+                    .expect("administration")
+            })
+    }
+
     /// Prescribed by the physician and verified by the ward's nurse: on the round.
     async fn prescribe_verified(&self, prescription: pb::Prescription) -> pb::Prescription {
         let prescribed = self
@@ -2267,30 +2290,8 @@ async fn a_dose_given_draws_on_the_wards_stock_through_the_ledger() {
     warfarin.as_needed = true;
     warfarin.as_needed_reason = "as told".to_owned();
     let warfarin = ward.prescribe_verified(warfarin).await;
-    let give = |prescription_id: String| {
-        let mut api = encounters(&ward.app);
-        let nurse = ward.nurse.clone();
-        async move {
-            api.record_administration(signed_in(
-                &nurse,
-                pb::RecordAdministrationRequest {
-                    request_id: request_id(),
-                    administration: Some(pb::Administration {
-                        prescription_id,
-                        status: pb::AdministrationStatus::Given.into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("the dose is given")
-            .into_inner()
-            .administration
-            .expect("administration")
-        }
-    };
-    let unbooked = give(warfarin.id.clone()).await;
-    give(paracetamol.id.clone()).await;
+    let unbooked = ward.give(&warfarin.id).await.expect("the dose is given");
+    ward.give(&paracetamol.id).await.expect("the dose is given");
 
     eventually("the dose given comes out of the ward's stock", || async {
         pharmacy_desk.on_hand(&ward_stock, &tablets).await == ["8"]
@@ -2633,26 +2634,10 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         prescribed.verification,
         i32::from(pb::VerificationStatus::Pending)
     );
-    let give = || {
-        let mut api = encounters(&ward.app);
-        let nurse = ward.nurse.clone();
-        let prescription_id = prescribed.id.clone();
-        async move {
-            api.record_administration(signed_in(
-                &nurse,
-                pb::RecordAdministrationRequest {
-                    request_id: request_id(),
-                    administration: Some(pb::Administration {
-                        prescription_id,
-                        status: pb::AdministrationStatus::Given.into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-        }
-    };
-    let unverified = give().await.expect_err("not on the round yet");
+    let unverified = ward
+        .give(&prescribed.id)
+        .await
+        .expect_err("not on the round yet");
     assert_eq!(unverified.code(), Code::FailedPrecondition);
     let round = api
         .get_ward_medication_order(signed_in(
@@ -2769,12 +2754,7 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
     assert_eq!(history[0].answer, "Confirmed: 1 g, at most 3 g a day.");
 
     // The dose is given (two tablets out of the ward's stock); one comes back unused.
-    let dose = give()
-        .await
-        .expect("given")
-        .into_inner()
-        .administration
-        .expect("administration");
+    let dose = ward.give(&prescribed.id).await.expect("given");
     eventually("the dose comes out of the ward's stock", || async {
         pharmacy_desk.on_hand(&ward_stock, &tablets).await == ["8"]
     })
@@ -2944,18 +2924,8 @@ async fn a_stay_goes_from_a_verified_order_to_the_discharge_desk_and_medical_rec
         take_home.verification,
         i32::from(pb::VerificationStatus::NotRequired)
     );
-    let on_the_ward = api
-        .record_administration(signed_in(
-            &ward.nurse,
-            pb::RecordAdministrationRequest {
-                request_id: request_id(),
-                administration: Some(pb::Administration {
-                    prescription_id: take_home.id.clone(),
-                    status: pb::AdministrationStatus::Given.into(),
-                    ..Default::default()
-                }),
-            },
-        ))
+    let on_the_ward = ward
+        .give(&take_home.id)
         .await
         .expect_err("not given on the ward");
     assert_eq!(on_the_ward.code(), Code::FailedPrecondition);

@@ -64,12 +64,14 @@ impl ClinicalActFollower {
             .begin(event.tenant_id, &RequestId::generate())
             .await
             .map_err(HandlerError::new)?;
-        if event.event_type == DISCHARGE_SUMMARY_WRITTEN {
-            store::keep_discharge_summary(&mut tx, admission_id, event.occurred_at).await
+        let moment = if event.event_type == DISCHARGE_SUMMARY_WRITTEN {
+            store::StayMoment::DischargeSummary
         } else {
-            store::keep_clinical_act(&mut tx, admission_id, event.occurred_at).await
-        }
-        .map_err(HandlerError::new)?;
+            store::StayMoment::FirstClinicalAct
+        };
+        store::keep_stay_moment(&mut tx, admission_id, moment, event.occurred_at)
+            .await
+            .map_err(HandlerError::new)?;
         tx.commit().await.map_err(HandlerError::new)
     }
 }

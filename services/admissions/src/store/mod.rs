@@ -571,26 +571,6 @@ pub async fn replace_stays(tx: &mut TenantTx, stay_ids: &[Uuid], at: DateTime<Ut
     Ok(())
 }
 
-/// The stay's discharge summary was written at `at` (the first time is kept). Not a change
-/// of the stay: the admission's version stays.
-pub async fn keep_discharge_summary(
-    tx: &mut TenantTx,
-    admission_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE admissions.admissions SET discharge_summary_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 \
-           AND (discharge_summary_at IS NULL OR discharge_summary_at > $3)",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(admission_id)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Which of `admission_ids` have their discharge summary written.
 pub async fn with_discharge_summary(
     tx: &mut TenantTx,
@@ -606,18 +586,37 @@ pub async fn with_discharge_summary(
     .await?)
 }
 
-/// The ward first recorded care for `admission_id` at `at` (the earliest one is kept). Not a
-/// change of the stay: the admission's version stays.
-pub async fn keep_clinical_act(
+/// A moment of the stay that encounters tells admissions of, the earliest kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StayMoment {
+    /// The ward's first clinical act (a dose given, a procedure): corrections end there.
+    FirstClinicalAct,
+    /// The discharge summary written: the discharge desk waits for it.
+    DischargeSummary,
+}
+
+impl StayMoment {
+    fn column(self) -> &'static str {
+        match self {
+            Self::FirstClinicalAct => "first_clinical_act_at",
+            Self::DischargeSummary => "discharge_summary_at",
+        }
+    }
+}
+
+/// `moment` of `admission_id` happened at `at` (the earliest one is kept). Not a change of
+/// the stay: the admission's version stays.
+pub async fn keep_stay_moment(
     tx: &mut TenantTx,
     admission_id: Uuid,
+    moment: StayMoment,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE admissions.admissions SET first_clinical_act_at = $3 \
-         WHERE tenant_id = $1 AND id = $2 \
-           AND (first_clinical_act_at IS NULL OR first_clinical_act_at > $3)",
-    )
+    let column = moment.column();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE admissions.admissions SET {column} = $3 \
+         WHERE tenant_id = $1 AND id = $2 AND ({column} IS NULL OR {column} > $3)"
+    )))
     .bind(tx.tenant_id().as_uuid())
     .bind(admission_id)
     .bind(at)
