@@ -97,6 +97,8 @@ where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
+    // On stderr, so a profiler can be started when the variant it is after begins.
+    eprintln!("measuring: {name}");
     let started = Instant::now();
     let limit = DURATION.get().copied();
     let tasks: Vec<_> = (0..clients)
