@@ -5,6 +5,8 @@ use hmis_proto::openhmis::patients::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
 
+use crate::domain::patient::Identifier;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("patient {0} not found")]
@@ -36,6 +38,24 @@ pub enum Error {
     Unchanged(Box<pb::Patient>),
     #[error(transparent)]
     Failure(#[from] Failure),
+}
+
+impl Error {
+    /// `identifier` belongs to the patient with `mrn` (empty: not known yet; the holder is
+    /// looked up after the failed transaction).
+    pub(crate) fn identifier_taken(
+        identifier: &Identifier,
+        mrn: String,
+        unpaid_debt: bool,
+    ) -> Self {
+        Self::IdentifierTaken {
+            kind: identifier.kind.as_db(),
+            country: identifier.country.clone(),
+            value: identifier.value.clone(),
+            mrn,
+            unpaid_debt,
+        }
+    }
 }
 
 hmis_platform::shared_failures!(Error);

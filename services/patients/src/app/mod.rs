@@ -182,9 +182,9 @@ impl Registry {
                 .database()
                 .begin(tenant_id, &RequestId::generate())
                 .await?;
-            let holder = store::holder_of(&mut tx, &identifier).await?;
+            let holder = store::first_holder(&mut tx, std::slice::from_ref(&identifier)).await?;
             tx.commit().await?;
-            Ok::<_, Error>(holder)
+            Ok::<_, Error>(holder.map(|(_, holder)| holder))
         }
         .await;
         match holder {

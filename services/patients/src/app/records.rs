@@ -67,6 +67,29 @@ fn exact_match_shown(
         )
 }
 
+/// A document of the new record one of its probable duplicates holds. The holders were read
+/// while waiting for the name's lock; the candidates after it, so they see a registration of
+/// the same person that another desk committed meanwhile (still answered as the document's
+/// holder, not as a guess by name).
+fn held_by_candidate(record: &PatientRecord, candidates: &[store::Match]) -> Option<Error> {
+    candidates.iter().find_map(|candidate| {
+        let held = candidate.identifiers.rows();
+        let identifier = record.identifiers.iter().find(|identifier| {
+            held.iter().any(|row| {
+                row.r#type == identifier.kind.as_db()
+                    && row.country == identifier.country
+                    && row.value == identifier.value
+            })
+        })?;
+        let patient = &candidate.patient;
+        Some(Error::identifier_taken(
+            identifier,
+            patient.mrn.clone(),
+            patient.unpaid_debt,
+        ))
+    })
+}
+
 /// The audit outcome of a read's answer.
 pub(super) fn outcome<T>(answer: &Result<T, Error>) -> Code {
     match answer {
@@ -93,22 +116,21 @@ impl Registry {
         let mrn = self.next_mrn(context.tenant_id()?).await?;
         let result = self
             .write(context, "RegisterPatient", &key, message, async |tx| {
-                store::lock_name_and_birth_date(tx, &record).await?;
                 // A document already on file answers who holds it, before any guess
                 // by name (the unique constraint still settles races on it).
-                for identifier in &record.identifiers {
-                    if let Some(holder) = store::holder_of(tx, identifier).await? {
-                        return Err(Error::IdentifierTaken {
-                            kind: identifier.kind.as_db(),
-                            country: identifier.country.clone(),
-                            value: identifier.value.clone(),
-                            mrn: holder.mrn,
-                            unpaid_debt: holder.unpaid_debt,
-                        });
-                    }
+                if let Some((n, holder)) = store::lock_and_find_holder(tx, &record).await? {
+                    let identifier = &record.identifiers[n];
+                    return Err(Error::identifier_taken(
+                        identifier,
+                        holder.mrn,
+                        holder.unpaid_debt,
+                    ));
                 }
                 if !confirmed_new {
                     let candidates = store::duplicate_candidates(tx, &record).await?;
+                    if let Some(taken) = held_by_candidate(&record, &candidates) {
+                        return Err(taken);
+                    }
                     if !candidates.is_empty() {
                         let shown = self.matches_to_pb(context, &candidates)?;
                         return Err(Error::ProbableDuplicates(shown));

@@ -161,11 +161,10 @@ impl Columns {
     }
 }
 
-type RowQuery<'q> =
-    sqlx::query::QueryAs<'q, sqlx::Postgres, PatientRow, sqlx::postgres::PgArguments>;
+type RowQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 /// Binds a record's editable columns, in the order INSERT and UPDATE both list them.
-fn bind_record<'q>(query: RowQuery<'q>, record: &'q PatientRecord) -> RowQuery<'q> {
+fn bind_record<'q, O>(query: RowQuery<'q, O>, record: &'q PatientRecord) -> RowQuery<'q, O> {
     let columns = Columns::of(record);
     query
         .bind(record.family_name.as_str())
@@ -213,7 +212,9 @@ pub async fn reserve_mrns(
     Ok(first)
 }
 
-/// Inserts the patient with a new MRN, and its identifiers.
+/// Inserts the patient with a new MRN, and its identifiers, in one statement. A document
+/// somebody registered since the caller's check is answered as taken (its holder is looked up
+/// after the rollback).
 pub async fn insert_patient(
     tx: &mut TenantTx,
     record: &PatientRecord,
@@ -221,26 +222,59 @@ pub async fn insert_patient(
     now: DateTime<Utc>,
 ) -> Result<(PatientRow, Vec<IdentifierRow>), Error> {
     let id = Uuid::now_v7();
+    // `ON CONFLICT DO NOTHING` waits for a concurrent holder to commit and then leaves its
+    // identifier out of what the insert returns: a missing one is a taken one.
     let sql = format!(
-        "INSERT INTO patients.patients AS p (tenant_id, id, mrn, family_name, given_names, \
-         patronymic, sex, birth_date, birth_date_estimated, citizenship, address, phones, \
-         occupation, marital_status, language, contacts, insurance_policies, death_date, \
-         confidential, unpaid_debt, photo_ref, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, $19, $20, $21, $22, $22) \
-         RETURNING {PATIENT_COLUMNS}"
+        "WITH p AS (INSERT INTO patients.patients AS p (tenant_id, id, mrn, family_name, \
+             given_names, patronymic, sex, birth_date, birth_date_estimated, citizenship, address, \
+             phones, occupation, marital_status, language, contacts, insurance_policies, \
+             death_date, confidential, unpaid_debt, photo_ref, created_at, updated_at) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                   $18, $19, $20, $21, $22, $22) \
+           RETURNING {PATIENT_COLUMNS}), \
+         x AS (INSERT INTO patients.identifiers (tenant_id, patient_id, type, country, value) \
+           SELECT $1, $2, w.type, w.country, w.value \
+           FROM unnest($23::text[], $24::text[], $25::text[]) AS w (type, country, value) \
+           ON CONFLICT (tenant_id, type, country, value) DO NOTHING \
+           RETURNING type, country, value) \
+         SELECT p.*, {INSERTED_IDENTIFIER_ARRAYS} FROM p"
     );
+    let [types, countries, values] = search::identifier_arrays(&record.identifiers);
     let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
         .bind(id)
         .bind(mrn);
-    let row: PatientRow = bind_record(query, record)
+    let inserted: Inserted = bind_record(query, record)
         .bind(now)
+        .bind(types)
+        .bind(countries)
+        .bind(values)
         .fetch_one(&mut **tx)
         .await?;
-    insert_identifiers(tx, id, &record.identifiers).await?;
-    let identifiers = identifiers_of(tx, id).await?;
-    Ok((row, identifiers))
+    let identifiers = inserted.identifiers.rows();
+    if let Some(taken) = (record.identifiers.iter())
+        .find(|identifier| !identifiers.contains(&IdentifierRow::of(identifier)))
+    {
+        return Err(Error::identifier_taken(taken, String::new(), false));
+    }
+    Ok((inserted.patient, identifiers))
+}
+
+/// The identifiers an insert returned (`x`), as [`IdentifierArrays`] reads them.
+const INSERTED_IDENTIFIER_ARRAYS: &str = "\
+     coalesce((SELECT array_agg(x.type ORDER BY x.type, x.country, x.value) FROM x), '{}') \
+         AS identifier_types, \
+     coalesce((SELECT array_agg(x.country ORDER BY x.type, x.country, x.value) FROM x), '{}') \
+         AS identifier_countries, \
+     coalesce((SELECT array_agg(x.value ORDER BY x.type, x.country, x.value) FROM x), '{}') \
+         AS identifier_values";
+
+#[derive(FromRow)]
+struct Inserted {
+    #[sqlx(flatten)]
+    patient: PatientRow,
+    #[sqlx(flatten)]
+    identifiers: IdentifierArrays,
 }
 
 async fn insert_identifiers(
@@ -263,13 +297,9 @@ async fn insert_identifiers(
         .map_err(|error| match DbErrorKind::of(&error) {
             // Somebody holds this document: the caller learns whose it is after this
             // transaction rolls back.
-            DbErrorKind::UniqueViolation { .. } => Error::IdentifierTaken {
-                kind: identifier.kind.as_db(),
-                country: identifier.country.clone(),
-                value: identifier.value.clone(),
-                mrn: String::new(),
-                unpaid_debt: false,
-            },
+            DbErrorKind::UniqueViolation { .. } => {
+                Error::identifier_taken(identifier, String::new(), false)
+            }
             _ => error.into(),
         })?;
     }

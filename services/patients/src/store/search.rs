@@ -21,45 +21,90 @@ pub struct Holder {
     pub unpaid_debt: bool,
 }
 
-/// Whoever holds `identifier`.
-pub async fn holder_of(
+/// The first of `identifiers` somebody holds (its position in the list) and who holds it, as
+/// one parameterised sub-select over `$1` (the tenant) and `$2`..`$4` (the identifiers' types,
+/// countries and values, in parallel arrays).
+const FIRST_HOLDER: &str = "SELECT w.n, p.mrn, p.unpaid_debt \
+     FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS w (type, country, value, n) \
+     JOIN patients.identifiers i ON i.tenant_id = $1 AND i.type = w.type \
+          AND i.country = w.country AND i.value = w.value \
+     JOIN patients.patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
+     ORDER BY w.n LIMIT 1";
+
+#[derive(FromRow)]
+struct HolderAt {
+    n: Option<i64>,
+    mrn: Option<String>,
+    unpaid_debt: Option<bool>,
+}
+
+impl HolderAt {
+    fn found(self) -> Option<(usize, Holder)> {
+        let position = usize::try_from(self.n?).ok()?.checked_sub(1)?;
+        let holder = Holder {
+            mrn: self.mrn?,
+            unpaid_debt: self.unpaid_debt?,
+        };
+        Some((position, holder))
+    }
+}
+
+pub(super) fn identifier_arrays(identifiers: &[Identifier]) -> [Vec<&str>; 3] {
+    [
+        identifiers.iter().map(|i| i.kind.as_db()).collect(),
+        identifiers.iter().map(|i| i.country.as_str()).collect(),
+        identifiers.iter().map(|i| i.value.as_str()).collect(),
+    ]
+}
+
+/// The first of `identifiers` somebody holds, with who holds it.
+pub async fn first_holder(
     tx: &mut TenantTx,
-    identifier: &Identifier,
-) -> Result<Option<Holder>, Error> {
-    Ok(sqlx::query_as(
-        "SELECT p.mrn, p.unpaid_debt FROM patients.identifiers i \
-         JOIN patients.patients p ON p.tenant_id = i.tenant_id AND p.id = i.patient_id \
-         WHERE i.tenant_id = $1 AND i.type = $2 AND i.country = $3 AND i.value = $4",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(identifier.kind.as_db())
-    .bind(&identifier.country)
-    .bind(&identifier.value)
-    .fetch_optional(&mut **tx)
-    .await?)
+    identifiers: &[Identifier],
+) -> Result<Option<(usize, Holder)>, Error> {
+    let [types, countries, values] = identifier_arrays(identifiers);
+    let found: Option<HolderAt> = sqlx::query_as(FIRST_HOLDER)
+        .bind(tx.tenant_id().as_uuid())
+        .bind(types)
+        .bind(countries)
+        .bind(values)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.and_then(HolderAt::found))
+}
+
+/// Before a registration's checks: serialises registrations of one name and birth date in a
+/// tenant, so two desks registering the same unidentified person at once see each other's
+/// record as a candidate, and answers (in the same round trip) the first of the record's
+/// documents somebody already holds. The holders are read as they were before the lock was
+/// granted: one registered while this call waited is among the probable duplicates (the same
+/// name and birth date), and the identifiers' unique constraint settles any other race.
+pub async fn lock_and_find_holder(
+    tx: &mut TenantTx,
+    record: &PatientRecord,
+) -> Result<Option<(usize, Holder)>, Error> {
+    // The outer row always exists, so the lock is taken whether or not a holder is found.
+    let sql = format!(
+        "SELECT h.n, h.mrn, h.unpaid_debt FROM (SELECT pg_advisory_xact_lock(hashtextextended( \
+             $1::text || '/' || patients.search_text($5 || ' ' || $6) || '/' || $7::text, 4))) l \
+         LEFT JOIN LATERAL ({FIRST_HOLDER}) h ON true"
+    );
+    let [types, countries, values] = identifier_arrays(&record.identifiers);
+    let found: HolderAt = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tx.tenant_id().as_uuid())
+        .bind(types)
+        .bind(countries)
+        .bind(values)
+        .bind(record.family_name.as_str())
+        .bind(record.given_names.as_str())
+        .bind(record.birth_date)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(found.found())
 }
 
 pub fn identifier_type(row: &IdentifierRow) -> Result<IdentifierType, Error> {
     IdentifierType::from_db(&row.r#type).ok_or(Error::corrupt("identifier type"))
-}
-
-/// Serialises registrations of one name and birth date in a tenant, so two desks registering
-/// the same unidentified person at once see each other's record as a candidate.
-pub async fn lock_name_and_birth_date(
-    tx: &mut TenantTx,
-    record: &PatientRecord,
-) -> Result<(), Error> {
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended( \
-             $1::text || '/' || patients.search_text($2 || ' ' || $3) || '/' || $4::text, 4))",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(record.family_name.as_str())
-    .bind(record.given_names.as_str())
-    .bind(record.birth_date)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// How close a name must be (trigram similarity of the whole normalised names) to make a
@@ -73,18 +118,20 @@ pub async fn duplicate_candidates(
     tx: &mut TenantTx,
     record: &PatientRecord,
 ) -> Result<Vec<Match>, Error> {
-    // Family and given names only: a patronymic is often missing at the emergency desk. The
-    // birth date index narrows to a handful of rows, so the similarity needs no index.
+    // Family and given names only (`match_name`): a patronymic is often missing at the
+    // emergency desk. The birth date index narrows to a handful of rows, so the similarity
+    // needs no index; the identifiers are read for the matches only.
     let sql = format!(
-        "SELECT {PATIENT_COLUMNS}, {IDENTIFIER_ARRAYS}, similarity(c.name, n.name) AS score \
-         FROM patients.patients p {IDENTIFIER_ARRAYS_JOIN} \
-         CROSS JOIN LATERAL (SELECT patients.search_text(p.family_name || ' ' || p.given_names) \
-                             AS name) c, \
-              (SELECT patients.search_text($2 || ' ' || $3) AS name) n \
-         WHERE p.tenant_id = $1 AND p.birth_date = $4 AND p.merged_into IS NULL \
-           AND (p.sex = $6 OR p.sex = 'unknown' OR $6 = 'unknown') \
-           AND (c.name = n.name OR similarity(c.name, n.name) >= $5) \
-         ORDER BY score DESC, p.mrn LIMIT 10"
+        "SELECT {PATIENT_COLUMNS}, {IDENTIFIER_ARRAYS}, f.score \
+         FROM (SELECT c.id, similarity(c.match_name, n.name) AS score \
+               FROM patients.patients c, (SELECT patients.search_text($2 || ' ' || $3) AS name) n \
+               WHERE c.tenant_id = $1 AND c.birth_date = $4 AND c.merged_into IS NULL \
+                 AND (c.sex = $6 OR c.sex = 'unknown' OR $6 = 'unknown') \
+                 AND (c.match_name = n.name OR similarity(c.match_name, n.name) >= $5) \
+               ORDER BY score DESC, c.mrn LIMIT 10) f \
+         JOIN patients.patients p ON p.tenant_id = $1 AND p.id = f.id \
+         {IDENTIFIER_ARRAYS_JOIN} \
+         ORDER BY f.score DESC, p.mrn"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tx.tenant_id().as_uuid())
