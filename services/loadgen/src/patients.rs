@@ -332,31 +332,12 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
             async move {
                 // New people beyond the seed: their own IDNPs, names the seed also uses.
                 let g = seeded + 1 + (client * calls + n) as u64;
-                let person = person(g);
-                let birth = chrono::NaiveDate::from_ymd_opt(1935, 1, 1).context("date")?
-                    + chrono::Days::new(mix(g) % 32_850);
                 patients
                     .register_patient(signed(
                         &authorization,
                         pb::RegisterPatientRequest {
                             request_id: format!("bench-{g}"),
-                            patient: Some(pb::Patient {
-                                family_name: person.family.clone(),
-                                given_names: person.given.to_owned(),
-                                sex: if person.female {
-                                    pb::Sex::Female
-                                } else {
-                                    pb::Sex::Male
-                                }
-                                .into(),
-                                birth_date: birth.format("%Y-%m-%d").to_string(),
-                                identifiers: vec![pb::Identifier {
-                                    r#type: pb::IdentifierType::NationalId.into(),
-                                    country: "MD".to_owned(),
-                                    value: idnp(g)?,
-                                }],
-                                ..Default::default()
-                            }),
+                            patient: Some(newcomer(g)?),
                             confirm_new_patient: false,
                         },
                     ))
@@ -476,8 +457,7 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
             async move {
                 let g = seeded + 10_000_000 + (client * calls + n) as u64;
                 let person = person(g);
-                let birth = chrono::NaiveDate::from_ymd_opt(1935, 1, 1).context("date")?
-                    + chrono::Days::new(mix(g) % 32_850);
+                let birth = birth_date(g)?;
                 let mut connection = raw[client].lock().await;
                 let mut tx = connection.begin().await?;
                 let id = uuid::Uuid::now_v7();
@@ -511,22 +491,8 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
                 let patient = pb::Patient {
                     id: id.to_string(),
                     mrn: format!("R{g:08}"),
-                    family_name: person.family.clone(),
-                    given_names: person.given.to_owned(),
-                    sex: if person.female {
-                        pb::Sex::Female
-                    } else {
-                        pb::Sex::Male
-                    }
-                    .into(),
-                    birth_date: birth.format("%Y-%m-%d").to_string(),
-                    identifiers: vec![pb::Identifier {
-                        r#type: pb::IdentifierType::NationalId.into(),
-                        country: "MD".to_owned(),
-                        value: idnp(g)?,
-                    }],
                     etag: "\"1\"".to_owned(),
-                    ..Default::default()
+                    ..newcomer(g)?
                 };
                 let snapshot = patient.encode_to_vec();
                 let event = pb::PatientChanged {
@@ -590,6 +556,34 @@ pub async fn run(count: u32, clients: usize, iterations: usize) -> anyhow::Resul
     drop(channels);
     bench.stop().await?;
     Ok(())
+}
+
+/// Person `g`'s birth date (over 90 years from 1935), as the seed spreads them.
+fn birth_date(g: u64) -> anyhow::Result<chrono::NaiveDate> {
+    Ok(chrono::NaiveDate::from_ymd_opt(1935, 1, 1).context("date")?
+        + chrono::Days::new(mix(g) % 32_850))
+}
+
+/// Person `g` as the desk registers them: name, sex, birth date and national id.
+fn newcomer(g: u64) -> anyhow::Result<pb::Patient> {
+    let person = person(g);
+    Ok(pb::Patient {
+        family_name: person.family.clone(),
+        given_names: person.given.to_owned(),
+        sex: if person.female {
+            pb::Sex::Female
+        } else {
+            pb::Sex::Male
+        }
+        .into(),
+        birth_date: birth_date(g)?.format("%Y-%m-%d").to_string(),
+        identifiers: vec![pb::Identifier {
+            r#type: pb::IdentifierType::NationalId.into(),
+            country: "MD".to_owned(),
+            value: idnp(g)?,
+        }],
+        ..Default::default()
+    })
 }
 
 /// An audit record of `method` about `patient`, as the service writes one.
