@@ -140,6 +140,42 @@ async fn registering_gives_an_mrn_and_every_access_is_audited_once() {
 
 #[tokio::test]
 async fn sixteen_desks_registering_one_national_id_create_one_patient() {
+    desks_race_for_one_national_id(false, |_| ana("2700116065277")).await;
+}
+
+/// The desks confirm a new patient (no duplicate check) under sixteen different names, so no
+/// name lock orders them: they meet at the identifier itself, and the losers still learn whose
+/// it is.
+#[tokio::test]
+async fn desks_confirming_sixteen_names_for_one_national_id_create_one_patient() {
+    const GIVEN: [&str; 16] = [
+        "Ana",
+        "Maria",
+        "Elena",
+        "Ioana",
+        "Olga",
+        "Irina",
+        "Doina",
+        "Lilia",
+        "Galina",
+        "Tatiana",
+        "Natalia",
+        "Angela",
+        "Aurelia",
+        "Cristina",
+        "Svetlana",
+        "Valentina",
+    ];
+    desks_race_for_one_national_id(true, |n| pb::Patient {
+        given_names: GIVEN[n].to_owned(),
+        ..ana("2700116065277")
+    })
+    .await;
+}
+
+/// Sixteen desks register `patient(n)` at once, all with one national id: one record is made,
+/// the others are told the MRN that holds it.
+async fn desks_race_for_one_national_id(confirm_new: bool, patient: impl Fn(usize) -> pb::Patient) {
     let app = TestApp::spawn().await;
     let (desk, mut owner) = desk(&app).await;
     let attempts = (0..16).map(|n| {
@@ -147,8 +183,8 @@ async fn sixteen_desks_registering_one_national_id_create_one_patient() {
             &desk,
             pb::RegisterPatientRequest {
                 request_id: format!("desk-{n}"),
-                patient: Some(ana("2700116065277")),
-                confirm_new_patient: false,
+                patient: Some(patient(n)),
+                confirm_new_patient: confirm_new,
             },
         );
         let mut client = client(&app);
