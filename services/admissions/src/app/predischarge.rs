@@ -205,8 +205,6 @@ impl Adt {
         for row in &rows {
             admissions.push(Adt::to_pb(&mut tx, row).await?);
         }
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let summarised = store::with_discharge_summary(&mut tx, &ids).await?;
         let patients: Vec<Uuid> = rows.iter().map(|row| row.patient_id).collect();
         self.commit_read(tx, context, Shown::patients(patients))
             .await?;
@@ -219,11 +217,11 @@ impl Adt {
             entries: admissions
                 .into_iter()
                 .zip(holds)
-                .zip(&ids)
-                .map(|((admission, holds), id)| {
+                .zip(&rows)
+                .map(|((admission, holds), row)| {
                     let mut holds: Vec<pb::DischargeHold> =
                         holds.into_iter().map(hold_to_pb).collect();
-                    if !summarised.contains(id) {
+                    if row.discharge_summary_at.is_none() {
                         holds.insert(
                             0,
                             pb::DischargeHold {

@@ -72,6 +72,9 @@ pub struct AdmissionRow {
     pub planned_discharge_destination: String,
     pub discharge_announced_by: Option<Uuid>,
     pub discharge_announced_at: Option<DateTime<Utc>>,
+    /// When the stay's discharge summary was written (followed from encounters); the
+    /// discharge desk waits for it.
+    pub discharge_summary_at: Option<DateTime<Utc>>,
 }
 
 const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, type, status, \
@@ -81,7 +84,7 @@ const ADMISSION_COLUMNS: &str = "id, patient_id, facility_id, admission_number, 
     discharge_destination, discharged_by, discharge_recorded_at, converted_at, version, \
     created_at, updated_at, first_clinical_act_at, planned_discharge_type, \
     planned_discharge_time, planned_discharge_destination, discharge_announced_by, \
-    discharge_announced_at";
+    discharge_announced_at, discharge_summary_at";
 
 /// What a new admission is made of.
 #[derive(Debug, Clone)]
@@ -569,21 +572,6 @@ pub async fn replace_stays(tx: &mut TenantTx, stay_ids: &[Uuid], at: DateTime<Ut
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Which of `admission_ids` have their discharge summary written.
-pub async fn with_discharge_summary(
-    tx: &mut TenantTx,
-    admission_ids: &[Uuid],
-) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM admissions.admissions \
-         WHERE tenant_id = $1 AND id = ANY($2) AND discharge_summary_at IS NOT NULL",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(admission_ids)
-    .fetch_all(&mut **tx)
-    .await?)
 }
 
 /// A moment of the stay that encounters tells admissions of, the earliest kept.
