@@ -74,13 +74,8 @@ fn exact_match_shown(
 fn held_by_candidate(record: &PatientRecord, candidates: &[store::Match]) -> Option<Error> {
     candidates.iter().find_map(|candidate| {
         let held = candidate.identifiers.rows();
-        let identifier = record.identifiers.iter().find(|identifier| {
-            held.iter().any(|row| {
-                row.r#type == identifier.kind.as_db()
-                    && row.country == identifier.country
-                    && row.value == identifier.value
-            })
-        })?;
+        let identifier = (record.identifiers.iter())
+            .find(|identifier| held.contains(&store::IdentifierRow::of(identifier)))?;
         let patient = &candidate.patient;
         Some(Error::identifier_taken(
             identifier,

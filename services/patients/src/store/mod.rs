@@ -95,7 +95,7 @@ pub struct IdentifierRow {
 }
 
 impl IdentifierRow {
-    fn of(identifier: &Identifier) -> Self {
+    pub fn of(identifier: &Identifier) -> Self {
         Self {
             r#type: identifier.kind.as_db().to_owned(),
             country: identifier.country.clone(),
