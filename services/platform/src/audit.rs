@@ -60,7 +60,8 @@ pub fn outcome_name(code: Code) -> &'static str {
     }
 }
 
-/// Records the access described by `entry` in `tx` (the call's own transaction).
+/// Records the access described by `entry` in `tx` (the call's own transaction), written
+/// with the transaction's other deferred writes before it commits.
 pub async fn record(
     tx: &mut TenantTx,
     context: &RequestContext,
@@ -72,30 +73,29 @@ pub async fn record(
         Ok(principal) => (principal.user_id, principal.username.clone()),
         Err(_) => (Uuid::nil(), "anonymous".to_owned()),
     };
-    sqlx::query(
-        "INSERT INTO audit.records (tenant_id, record_id, occurred_at, user_id, username, method, \
-         patient_ids, resource_ids, outcome, client_addr, request_id, break_glass_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(record_id)
-    .bind(at)
-    .bind(user_id)
-    .bind(username)
-    .bind(context.method())
-    .bind(entry.patient_ids)
-    .bind(entry.resource_ids)
-    .bind(outcome_name(entry.outcome))
-    .bind(
-        context
-            .client_addr
-            .map(|addr| addr.to_string())
-            .unwrap_or_default(),
-    )
-    .bind(context.request_id.as_str())
-    .bind(entry.break_glass_reason.unwrap_or_default())
-    .execute(&mut **tx)
-    .await?;
+    let tenant_id = tx.tenant_id().as_uuid();
+    let client_addr = (context.client_addr)
+        .map(|addr| addr.to_string())
+        .unwrap_or_default();
+    tx.defer_insert(
+        "audit.records (tenant_id, record_id, occurred_at, user_id, username, method, \
+         patient_ids, resource_ids, outcome, client_addr, request_id, break_glass_reason)",
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        (
+            tenant_id,
+            record_id,
+            at,
+            user_id,
+            username,
+            context.method().to_owned(),
+            entry.patient_ids.to_vec(),
+            entry.resource_ids.to_vec(),
+            outcome_name(entry.outcome),
+            client_addr,
+            context.request_id.as_str().to_owned(),
+            entry.break_glass_reason.unwrap_or_default().to_owned(),
+        ),
+    );
     Ok(record_id)
 }
 

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::config::DatabaseOptions;
 use crate::context::{RequestId, TenantId};
+use crate::deferred::{Binds, Deferred};
 
 /// Every module's migrations, one ordered stream.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -236,7 +237,22 @@ impl Database {
         request_id: &RequestId,
     ) -> Result<TenantTx, sqlx::Error> {
         self.availability
-            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Flushed))
+            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Flushed, None))
+            .await
+    }
+
+    /// Starts a transaction as [`Database::begin`] does and runs `statement` in it in the same
+    /// round trip (the claim of an idempotency key). `statement` travels as a simple query:
+    /// its values must be inlined, and only values the caller has made safe (hex digits, a
+    /// UUID). If it fails, so does the begin, and the transaction is rolled back.
+    pub async fn begin_and(
+        &self,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+        statement: &str,
+    ) -> Result<TenantTx, sqlx::Error> {
+        self.availability
+            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Flushed, Some(statement)))
             .await
     }
 
@@ -252,7 +268,7 @@ impl Database {
         request_id: &RequestId,
     ) -> Result<TenantTx, sqlx::Error> {
         self.availability
-            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Unflushed))
+            .guard(self.begin_unguarded(tenant_id, request_id, Commit::Unflushed, None))
             .await
     }
 
@@ -261,6 +277,7 @@ impl Database {
         tenant_id: TenantId,
         request_id: &RequestId,
         commit: Commit,
+        statement: Option<&str>,
     ) -> Result<TenantTx, sqlx::Error> {
         let synchronous_commit = match commit {
             Commit::Flushed => "",
@@ -274,10 +291,12 @@ impl Database {
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b':'));
         let transaction = if plain {
+            let then = statement.map(|statement| format!("; {statement}"));
             self.app
                 .begin_with(AssertSqlSafe(format!(
                     "BEGIN; SELECT set_config('app.tenant_id', '{tenant_id}', true), \
-                     set_config('app.request_id', '{request_id}', true){synchronous_commit}"
+                     set_config('app.request_id', '{request_id}', true){synchronous_commit}{}",
+                    then.unwrap_or_default()
                 )))
                 .await?
         } else {
@@ -290,11 +309,17 @@ impl Database {
             .bind(request_id.as_str())
             .execute(&mut *transaction)
             .await?;
+            if let Some(statement) = statement {
+                sqlx::raw_sql(AssertSqlSafe(statement.to_owned()))
+                    .execute(&mut *transaction)
+                    .await?;
+            }
             transaction
         };
         Ok(TenantTx {
             transaction,
             tenant_id,
+            deferred: Deferred::default(),
         })
     }
 
@@ -344,11 +369,14 @@ async fn pool_acting_as(
 }
 
 /// A transaction bound to one tenant. Dereferences to the connection, so queries run as
-/// `query.execute(&mut *tx)`.
+/// `query.execute(&mut *tx)`. Writes nothing in the transaction reads back (audit records,
+/// events, a key's answer) can be held back to go in one statement before the commit
+/// ([`TenantTx::defer_insert`]).
 #[derive(Debug)]
 pub struct TenantTx {
     transaction: Transaction<'static, Postgres>,
     tenant_id: TenantId,
+    deferred: Deferred,
 }
 
 impl TenantTx {
@@ -356,7 +384,36 @@ impl TenantTx {
         self.tenant_id
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    /// Holds back a row for `INSERT INTO {into}` until the commit (or [`TenantTx::flush`]):
+    /// `row` is its `VALUES` tuple with placeholders from `$1`, bound to `binds` in order. Only
+    /// for rows this transaction does not read back and no constraint it relies on checks
+    /// before its commit; a failure to write them fails the commit.
+    pub fn defer_insert(&mut self, into: &str, row: &'static str, binds: impl Binds) {
+        self.deferred.insert(into, row, binds);
+    }
+
+    /// Holds back a whole statement (placeholders from `$1`) as [`TenantTx::defer_insert`]
+    /// holds back a row; it must not touch rows another held-back write touches.
+    pub fn defer(&mut self, statement: &str, binds: impl Binds) {
+        self.deferred.statement(statement, binds);
+    }
+
+    /// Sends the held-back writes now (one statement).
+    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        for statement in self.deferred.take()? {
+            sqlx::query_with(AssertSqlSafe(statement.text), statement.arguments)
+                .execute(&mut *self.transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the held-back writes, then commits.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.flush().await?;
         self.transaction.commit().await
     }
 

@@ -7,6 +7,10 @@
 //! back, the retry does the work itself. [`IdempotencyKeys::finish`] stores the response in the
 //! same transaction, so "the write happened" and "its answer is remembered" commit together.
 //! The same `request_id` with a different request (another method or other fields) is refused.
+//! [`IdempotencyKeys::run`] spares both their round trips: the claim travels with the BEGIN
+//! (a key found taken fails it, `platform.claim_made`, and the stored response is read in a
+//! transaction of its own), and the response goes with the transaction's deferred writes
+//! ([`crate::deferred`]) before its commit.
 //!
 //! Each module keeps its keys in its own schema (`<schema>.idempotency_keys`, created by
 //! `platform.install_module_kit`), so a module stays movable to a database of its own.
@@ -22,6 +26,17 @@ use crate::context::{RequestId, TenantId};
 use crate::db::{Database, TenantTx};
 use crate::error::Error;
 use crate::types::ParseError;
+
+/// The SQLSTATE of a claim that found its key claimed by another call
+/// (`platform.claim_made`).
+pub const KEY_CLAIMED_BEFORE: &str = "HMKEY";
+
+fn claimed_before(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == KEY_CLAIMED_BEFORE)
+}
 
 /// A client's `request_id`, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +110,7 @@ impl StoredCall {
 /// The idempotency table of one module's schema.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKeys {
+    table: String,
     claim_sql: String,
     lookup_sql: String,
     finish_sql: String,
@@ -106,6 +122,7 @@ impl IdempotencyKeys {
     pub fn new(schema: &'static str) -> Self {
         let table = format!("{schema}.idempotency_keys");
         Self {
+            table: table.clone(),
             claim_sql: format!(
                 "INSERT INTO {table} (tenant_id, request_id, method, request_hash) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, request_id) DO NOTHING"
@@ -172,14 +189,7 @@ impl IdempotencyKeys {
         key: &RequestKey,
         request: &Req,
     ) -> Result<Option<Res>, Error> {
-        let mut tx = database.begin(tenant_id, request_id).await?;
-        let stored: Option<StoredCall> = sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
-            .bind(tenant_id.as_uuid())
-            .bind(key.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let Some(stored) = stored else {
+        let Some(stored) = self.stored(database, tenant_id, request_id, key).await? else {
             return Ok(None);
         };
         let request_hash = Sha256::digest(request.encode_to_vec()).to_vec();
@@ -193,7 +203,26 @@ impl IdempotencyKeys {
         Ok(response)
     }
 
-    /// Stores the response of the claimed call, in the same transaction as its writes.
+    /// What the table remembers of `key`, read in a transaction of its own.
+    async fn stored(
+        &self,
+        database: &Database,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+        key: &RequestKey,
+    ) -> Result<Option<StoredCall>, Error> {
+        let mut tx = database.begin(tenant_id, request_id).await?;
+        let stored = sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
+            .bind(tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Stores the response of the claimed call, in the same transaction as its writes (held
+    /// back to go with the transaction's other deferred writes before its commit).
     pub async fn finish<Res: Message>(
         &self,
         tx: &mut TenantTx,
@@ -201,13 +230,39 @@ impl IdempotencyKeys {
         response: &Res,
     ) -> Result<(), Error> {
         let tenant_id = tx.tenant_id().as_uuid();
-        sqlx::query(AssertSqlSafe(self.finish_sql.as_str()))
-            .bind(tenant_id)
-            .bind(&claim.request_id)
-            .bind(response.encode_to_vec())
-            .execute(&mut **tx)
-            .await?;
+        let binds = (tenant_id, claim.request_id, response.encode_to_vec());
+        tx.defer(&self.finish_sql, binds);
         Ok(())
+    }
+
+    /// The claim of `key` as a statement of inlined values, to run in the round trip that
+    /// begins the transaction ([`Database::begin_and`]): the key, the method and the request's
+    /// hash travel as hex digits, so no client text reaches the SQL. It fails with
+    /// [`KEY_CLAIMED_BEFORE`] when another call has claimed the key (after waiting for that
+    /// call to end, as the unique index makes it).
+    fn claim_inline(
+        &self,
+        tenant_id: TenantId,
+        method: &str,
+        key: &RequestKey,
+        request_hash: &[u8],
+    ) -> String {
+        let text = |value: &str| {
+            format!(
+                "convert_from(decode('{}', 'hex'), 'UTF8')",
+                hex::encode(value)
+            )
+        };
+        format!(
+            "WITH claimed AS (INSERT INTO {table} (tenant_id, request_id, method, request_hash) \
+             VALUES ('{tenant_id}', {key}, {method}, decode('{hash}', 'hex')) \
+             ON CONFLICT (tenant_id, request_id) DO NOTHING RETURNING 1) \
+             SELECT platform.claim_made((SELECT count(*) FROM claimed))",
+            table = self.table,
+            key = text(key.as_str()),
+            method = text(method),
+            hash = hex::encode(request_hash),
+        )
     }
 
     /// The whole idempotent write in `tenant_id`'s transaction: replays a retry or runs `work`
@@ -230,25 +285,33 @@ impl IdempotencyKeys {
         Res: Message + Default,
         E: From<Error>,
     {
-        let mut tx = database
-            .begin(tenant_id, request_id)
-            .await
-            .map_err(Error::from)?;
-        match self.begin(&mut tx, method, key, request).await? {
-            Begin::Replay(response) => {
+        // The key is claimed in the round trip that begins the transaction.
+        let request_hash = Sha256::digest(request.encode_to_vec()).to_vec();
+        let claim = self.claim_inline(tenant_id, method, key, &request_hash);
+        let mut tx = match database.begin_and(tenant_id, request_id, &claim).await {
+            Ok(tx) => tx,
+            Err(error) if claimed_before(&error) => {
+                // The claimer has committed (the claim waited for it to end), so its answer is
+                // on record, unless purged since.
+                let stored = self.stored(database, tenant_id, request_id, key).await?;
+                let response = (stored.ok_or(Error::Database(sqlx::Error::RowNotFound))?)
+                    .response_to(method, &request_hash)?
+                    .ok_or(Error::Database(sqlx::Error::RowNotFound))?;
                 tracing::info!(
                     method,
                     "replayed the response of an earlier identical request"
                 );
-                Ok(response)
+                return Ok(response);
             }
-            Begin::Fresh(claim) => {
-                let response = work(&mut tx).await?;
-                self.finish(&mut tx, claim, &response).await?;
-                tx.commit().await.map_err(Error::from)?;
-                Ok(response)
-            }
-        }
+            Err(error) => return Err(Error::from(error).into()),
+        };
+        let response = work(&mut tx).await?;
+        let claim = Claim {
+            request_id: key.as_str().to_owned(),
+        };
+        self.finish(&mut tx, claim, &response).await?;
+        tx.commit().await.map_err(Error::from)?;
+        Ok(response)
     }
 
     /// Forgets keys older than `retention`; run by a background worker (worker pool).

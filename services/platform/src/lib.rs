@@ -21,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod days;
 pub mod db;
+pub mod deferred;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;

@@ -59,22 +59,28 @@ impl Event {
 /// The outbox of one module's schema.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    insert_sql: String,
+    /// The outbox table and the columns an event fills.
+    into: String,
 }
+
+/// An event's row; its request id is the transaction's.
+const EVENT_ROW: &str =
+    "($1, $2, $3, $4, $5, $6, NULLIF(current_setting('app.request_id', true), ''))";
 
 impl Outbox {
     /// `schema` is the module's own schema name, a compile-time constant.
     pub fn new(schema: &'static str) -> Self {
         Self {
-            insert_sql: format!(
-                "INSERT INTO {schema}.outbox \
-                 (tenant_id, event_id, event_type, aggregate_id, payload, occurred_at, request_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULLIF(current_setting('app.request_id', true), ''))"
+            into: format!(
+                "{schema}.outbox \
+                 (tenant_id, event_id, event_type, aggregate_id, payload, occurred_at, request_id)"
             ),
         }
     }
 
-    /// Records `event` in the transaction `tx`; it is delivered once `tx` commits.
+    /// Records `event` in the transaction `tx` (written with its other deferred writes before
+    /// it commits); it is delivered once `tx` commits. A transaction's events are delivered in
+    /// the order they were published.
     pub async fn publish<E: Message>(
         &self,
         tx: &mut TenantTx,
@@ -85,15 +91,15 @@ impl Outbox {
     ) -> Result<Uuid, sqlx::Error> {
         let event_id = Uuid::now_v7();
         let tenant_id = tx.tenant_id().as_uuid();
-        sqlx::query(AssertSqlSafe(self.insert_sql.as_str()))
-            .bind(tenant_id)
-            .bind(event_id)
-            .bind(event_type)
-            .bind(aggregate_id)
-            .bind(event.encode_to_vec())
-            .bind(occurred_at)
-            .execute(&mut **tx)
-            .await?;
+        let binds = (
+            tenant_id,
+            event_id,
+            event_type.to_owned(),
+            aggregate_id.to_owned(),
+            event.encode_to_vec(),
+            occurred_at,
+        );
+        tx.defer_insert(&self.into, EVENT_ROW, binds);
         Ok(event_id)
     }
 }

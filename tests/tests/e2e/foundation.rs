@@ -853,6 +853,9 @@ async fn an_event_committed_late_is_not_overtaken() {
         .publish(&mut slow, "test.Slow", "slow", &payload, chrono::Utc::now())
         .await
         .expect("publish slow");
+    // Written now, not at its commit as a deferred write would be: a transaction with other
+    // writes before its commit takes its transaction id and sequence number there.
+    slow.flush().await.expect("write the slow event");
     let mut fast = database
         .begin(tenant.tenant_id, &RequestId::generate())
         .await

@@ -42,6 +42,11 @@ fn uuid(value: &str) -> Result<Uuid, HandlerError> {
 
 impl MergeFollower {
     async fn follow(&self, event: &Event) -> Result<(), HandlerError> {
+        // Most of the registry's events are records registered or corrected: no transaction
+        // for them.
+        if ![PATIENTS_MERGED, PATIENTS_UNMERGED].contains(&event.event_type.as_str()) {
+            return Ok(());
+        }
         let mut tx = self
             .database
             .begin(event.tenant_id, &RequestId::generate())

@@ -234,7 +234,7 @@ impl Registry {
         store::insert_version(
             tx,
             row.id,
-            &VersionRow {
+            VersionRow {
                 version: row.version,
                 kind: change_kind_to_db(kind).to_owned(),
                 changed_fields: changed.clone(),
@@ -242,8 +242,7 @@ impl Registry {
                 changed_at: now,
                 snapshot: snapshot(patient),
             },
-        )
-        .await?;
+        );
         self.outbox
             .publish(
                 tx,

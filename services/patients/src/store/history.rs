@@ -20,26 +20,26 @@ pub struct VersionRow {
     pub snapshot: Vec<u8>,
 }
 
-pub async fn insert_version(
-    tx: &mut TenantTx,
-    patient_id: Uuid,
-    row: &VersionRow,
-) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO patients.versions (tenant_id, patient_id, version, kind, changed_fields, \
-         changed_by, changed_at, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(patient_id)
-    .bind(row.version)
-    .bind(&row.kind)
-    .bind(&row.changed_fields)
-    .bind(row.changed_by)
-    .bind(row.changed_at)
-    .bind(&row.snapshot)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// Adds a version to a record's history, written with the transaction's deferred writes
+/// (nothing reads a version in the transaction that makes it; the record's own version, which
+/// the update checked, keeps the numbers unique).
+pub fn insert_version(tx: &mut TenantTx, patient_id: Uuid, row: VersionRow) {
+    let tenant_id = tx.tenant_id().as_uuid();
+    tx.defer_insert(
+        "patients.versions (tenant_id, patient_id, version, kind, changed_fields, changed_by, \
+         changed_at, snapshot)",
+        "($1, $2, $3, $4, $5, $6, $7, $8)",
+        (
+            tenant_id,
+            patient_id,
+            row.version,
+            row.kind,
+            row.changed_fields,
+            row.changed_by,
+            row.changed_at,
+            row.snapshot,
+        ),
+    );
 }
 
 /// Versions older than `before` (all when `None`), newest first.
