@@ -400,9 +400,6 @@ impl TenantTx {
 
     /// Sends the held-back writes now (one statement).
     pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        if self.deferred.is_empty() {
-            return Ok(());
-        }
         for statement in self.deferred.take()? {
             sqlx::query_with(AssertSqlSafe(statement.text), statement.arguments)
                 .execute(&mut *self.transaction)

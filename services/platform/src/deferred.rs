@@ -58,20 +58,24 @@ tuple_binds!(10; A, B, C, D, E, F, G, H, I, J);
 tuple_binds!(11; A, B, C, D, E, F, G, H, I, J, K);
 tuple_binds!(12; A, B, C, D, E, F, G, H, I, J, K, L);
 
-/// One write's text (placeholders from `$1`) and its values.
-struct Part {
+/// One row's `VALUES` tuple (placeholders from `$1`) and its values.
+struct Row {
     text: &'static str,
     binds: Box<dyn Binds>,
 }
 
-/// A held-back statement: an INSERT collecting rows, or a whole statement.
-struct Held {
-    /// `INSERT INTO table (columns)` for an insert, else the statement itself.
-    head: String,
-    /// An insert's `table (columns)`, which further rows for it name.
-    into: Option<String>,
-    /// An insert's rows, each a `VALUES` tuple; a statement's only part has an empty text.
-    parts: Vec<Part>,
+/// A held-back write: rows for one table's INSERT, or a whole statement.
+enum Held {
+    Insert {
+        /// `table (columns)`, which further rows for it name.
+        into: String,
+        rows: Vec<Row>,
+    },
+    Statement {
+        /// Its text, placeholders from `$1`.
+        text: String,
+        binds: Box<dyn Binds>,
+    },
 }
 
 /// The writes a transaction holds back, in the order they were deferred.
@@ -99,30 +103,26 @@ impl Deferred {
     /// Holds back one row for `INSERT INTO {into}`: `row` is its `VALUES` tuple, numbering its
     /// placeholders from `$1` (`"($1, $2, now())"`), bound to `binds` in order.
     pub fn insert(&mut self, into: &str, row: &'static str, binds: impl Binds) {
-        let part = Part {
+        let row = Row {
             text: row,
             binds: Box::new(binds),
         };
-        let same_table = |held: &&mut Held| held.into.as_deref() == Some(into);
+        let same_table =
+            |held: &&mut Held| matches!(held, Held::Insert { into: table, .. } if table == into);
         match self.held.iter_mut().find(same_table) {
-            Some(held) => held.parts.push(part),
-            None => self.held.push(Held {
-                head: format!("INSERT INTO {into}"),
-                into: Some(into.to_owned()),
-                parts: vec![part],
+            Some(Held::Insert { rows, .. }) => rows.push(row),
+            _ => self.held.push(Held::Insert {
+                into: into.to_owned(),
+                rows: vec![row],
             }),
         }
     }
 
     /// Holds back a whole statement (`UPDATE ...`), its placeholders from `$1`.
     pub fn statement(&mut self, text: &str, binds: impl Binds) {
-        self.held.push(Held {
-            head: text.to_owned(),
-            into: None,
-            parts: vec![Part {
-                text: "",
-                binds: Box::new(binds),
-            }],
+        self.held.push(Held::Statement {
+            text: text.to_owned(),
+            binds: Box::new(binds),
         });
     }
 
@@ -133,49 +133,78 @@ impl Deferred {
     /// The held writes as statements to send in order (one, unless they bind more values than
     /// a statement takes), leaving nothing held.
     pub(crate) fn take(&mut self) -> Result<Vec<Statement>, sqlx::Error> {
-        let mut statements = Vec::new();
-        let mut pieces: Vec<String> = Vec::new();
-        let mut arguments = PgArguments::default();
+        let mut out = Statements::default();
         for held in std::mem::take(&mut self.held) {
-            let mut rows = String::new();
-            for part in held.parts {
-                let count = part.binds.count();
-                if arguments.len() + count > MAX_PARAMETERS {
-                    if !rows.is_empty() {
-                        pieces.push(format!("{} VALUES {rows}", held.head));
-                        rows.clear();
+            match held {
+                Held::Insert { into, rows } => {
+                    let head = format!("INSERT INTO {into} VALUES ");
+                    let mut values = String::new();
+                    for row in rows {
+                        if !out.has_room_for(row.binds.as_ref()) {
+                            if !values.is_empty() {
+                                out.pieces.push(format!("{head}{values}"));
+                                values.clear();
+                            }
+                            out.cut();
+                        }
+                        if !values.is_empty() {
+                            values.push_str(", ");
+                        }
+                        let offset = out.bind(row.binds)?;
+                        renumber(row.text, offset, &mut values);
                     }
-                    statements.push(Statement {
-                        text: compose(&std::mem::take(&mut pieces)),
-                        arguments: std::mem::take(&mut arguments),
-                    });
+                    if !values.is_empty() {
+                        out.pieces.push(format!("{head}{values}"));
+                    }
                 }
-                let offset = arguments.len();
-                part.binds
-                    .add_to(&mut arguments)
-                    .map_err(sqlx::Error::Encode)?;
-                if held.into.is_some() {
-                    if !rows.is_empty() {
-                        rows.push_str(", ");
+                Held::Statement { text, binds } => {
+                    if !out.has_room_for(binds.as_ref()) {
+                        out.cut();
                     }
-                    renumber(part.text, offset, &mut rows);
-                } else {
-                    let mut text = String::new();
-                    renumber(&held.head, offset, &mut text);
-                    pieces.push(text);
+                    let offset = out.bind(binds)?;
+                    let mut piece = String::new();
+                    renumber(&text, offset, &mut piece);
+                    out.pieces.push(piece);
                 }
             }
-            if !rows.is_empty() {
-                pieces.push(format!("{} VALUES {rows}", held.head));
-            }
         }
-        if !pieces.is_empty() {
-            statements.push(Statement {
-                text: compose(&pieces),
-                arguments,
-            });
+        out.cut();
+        Ok(out.statements)
+    }
+}
+
+/// The statements [`Deferred::take`] makes: those complete, and the pieces and values of the
+/// one being filled.
+#[derive(Default)]
+struct Statements {
+    statements: Vec<Statement>,
+    pieces: Vec<String>,
+    arguments: PgArguments,
+}
+
+impl Statements {
+    fn has_room_for(&self, binds: &dyn Binds) -> bool {
+        self.arguments.len() + binds.count() <= MAX_PARAMETERS
+    }
+
+    /// Adds a write's values; answers how many came before them (its placeholders' offset).
+    fn bind(&mut self, binds: Box<dyn Binds>) -> Result<usize, sqlx::Error> {
+        let offset = self.arguments.len();
+        binds
+            .add_to(&mut self.arguments)
+            .map_err(sqlx::Error::Encode)?;
+        Ok(offset)
+    }
+
+    /// Ends the statement being filled, if it has anything.
+    fn cut(&mut self) {
+        if self.pieces.is_empty() {
+            return;
         }
-        Ok(statements)
+        self.statements.push(Statement {
+            text: compose(&std::mem::take(&mut self.pieces)),
+            arguments: std::mem::take(&mut self.arguments),
+        });
     }
 }
 

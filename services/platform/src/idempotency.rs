@@ -105,6 +105,24 @@ impl StoredCall {
             .map(|response| Res::decode(response.as_slice()))
             .transpose()?)
     }
+
+    /// The response of a committed call: a committed key always has one, since `finish` runs
+    /// in the claiming transaction.
+    fn committed_response_to<Res: Message + Default>(
+        self,
+        method: &str,
+        request_hash: &[u8],
+    ) -> Result<Res, Error> {
+        (self.response_to(method, request_hash)?).ok_or(Error::Database(sqlx::Error::RowNotFound))
+    }
+}
+
+impl Claim {
+    fn of(key: &RequestKey) -> Self {
+        Self {
+            request_id: key.as_str().to_owned(),
+        }
+    }
 }
 
 /// The idempotency table of one module's schema.
@@ -159,20 +177,16 @@ impl IdempotencyKeys {
             .rows_affected()
             == 1;
         if claimed {
-            return Ok(Begin::Fresh(Claim {
-                request_id: key.as_str().to_owned(),
-            }));
+            return Ok(Begin::Fresh(Claim::of(key)));
         }
         let stored: StoredCall = sqlx::query_as(AssertSqlSafe(self.lookup_sql.as_str()))
             .bind(tenant_id)
             .bind(key.as_str())
             .fetch_one(&mut **tx)
             .await?;
-        // A committed key always has its response: `finish` runs in the claiming transaction.
-        let response = stored
-            .response_to(method, &request_hash)?
-            .ok_or(Error::Database(sqlx::Error::RowNotFound))?;
-        Ok(Begin::Replay(response))
+        Ok(Begin::Replay(
+            stored.committed_response_to(method, &request_hash)?,
+        ))
     }
 
     /// The stored response of an earlier call with `key`, without claiming anything. A call
@@ -295,8 +309,7 @@ impl IdempotencyKeys {
                 // on record, unless purged since.
                 let stored = self.stored(database, tenant_id, request_id, key).await?;
                 let response = (stored.ok_or(Error::Database(sqlx::Error::RowNotFound))?)
-                    .response_to(method, &request_hash)?
-                    .ok_or(Error::Database(sqlx::Error::RowNotFound))?;
+                    .committed_response_to(method, &request_hash)?;
                 tracing::info!(
                     method,
                     "replayed the response of an earlier identical request"
@@ -306,10 +319,7 @@ impl IdempotencyKeys {
             Err(error) => return Err(Error::from(error).into()),
         };
         let response = work(&mut tx).await?;
-        let claim = Claim {
-            request_id: key.as_str().to_owned(),
-        };
-        self.finish(&mut tx, claim, &response).await?;
+        self.finish(&mut tx, Claim::of(key), &response).await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(response)
     }
