@@ -60,9 +60,20 @@ pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::
     .bind(i64::from(admissions))
     .execute(&owner)
     .await?;
+    // Their patients, as the registry's events would have told statistics: half of them men.
+    sqlx::query(
+        "INSERT INTO statistics.patients (tenant_id, patient_id, version, sex, birth_date) \
+         SELECT $1, md5('p' || i)::uuid, 1, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, \
+                date '1950-01-01' + ((i * 7) % 25000)::integer \
+         FROM generate_series(1, $2) AS i",
+    )
+    .bind(tenant)
+    .bind(i64::from(admissions))
+    .execute(&owner)
+    .await?;
     sqlx::query(
         "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
-             start_time, end_time, last, facility_id, status, discharge_type) \
+             start_time, end_time, last, facility_id, status, discharge_type, patient_id, sex) \
          SELECT a.tenant_id, a.admission_id, s.position, \
                 ($2::uuid[])[1 + (abs(hashtext(a.admission_id::text)) + s.position) % $3], \
                 CASE WHEN s.position = 0 THEN a.admit_time \
@@ -70,8 +81,10 @@ pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::
                 CASE WHEN s.position = 0 AND s.moves THEN \
                           a.admit_time + (coalesce(a.discharge_time, now()) - a.admit_time) / 2 \
                      ELSE a.discharge_time END, \
-                s.position = 1 OR NOT s.moves, a.facility_id, a.status, a.discharge_type \
-         FROM statistics.admissions a, \
+                s.position = 1 OR NOT s.moves, a.facility_id, a.status, a.discharge_type, \
+                a.patient_id, p.sex \
+         FROM statistics.admissions a \
+         JOIN statistics.patients p ON p.tenant_id = a.tenant_id AND p.patient_id = a.patient_id, \
               LATERAL (SELECT p AS position, abs(hashtext(a.admission_id::text)) % 5 = 0 AS moves \
                        FROM generate_series(0, 1) p) s \
          WHERE a.tenant_id = $1 AND (s.position = 0 OR s.moves)",
@@ -81,7 +94,7 @@ pub async fn run(admissions: u32, clients: usize, iterations: usize) -> anyhow::
     .bind(i32::try_from(WARDS)?)
     .execute(&owner)
     .await?;
-    sqlx::query("ANALYZE statistics.admissions, statistics.stays")
+    sqlx::query("ANALYZE statistics.admissions, statistics.stays, statistics.patients")
         .execute(&owner)
         .await?;
     let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.stays")

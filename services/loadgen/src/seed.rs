@@ -626,9 +626,10 @@ async fn seed(owner: &mut PgConnection, target: Target<'_>, size: Size) -> anyho
     .await?;
     sqlx::query(
         "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
-             start_time, end_time, last, facility_id, status, discharge_type) \
+             start_time, end_time, last, facility_id, status, discharge_type, patient_id) \
          SELECT $1, s.id, 0, s.department_id, s.admit, s.discharge, true, $2, \
-                CASE WHEN s.discharge IS NULL THEN 'admitted' ELSE 'discharged' END, s.outcome \
+                CASE WHEN s.discharge IS NULL THEN 'admitted' ELSE 'discharged' END, s.outcome, \
+                s.patient_id \
          FROM seed_admissions s",
     )
     .bind(place.tenant)

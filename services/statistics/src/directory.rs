@@ -1,12 +1,19 @@
 //! What statistics reads from the bed register (core), through its contract and on behalf of
 //! the caller: a ward's facility, a facility's time zone, how many beds a ward has.
 
+use std::time::Duration;
+
 use hmis_core_api::{CoreClient, CoreError, Department, Facility};
 use hmis_platform::channel::ServiceChannel;
 use hmis_platform::{RequestContext, Violations};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+
+/// How long a ward's facility or a facility's time zone read from the register is used again:
+/// they change rarely (a ward moved, a zone corrected), and every census and the whole
+/// hospital's occupancy read them, each read a transaction in core. Beds are always read.
+const REFERENCE_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Directory {
@@ -28,7 +35,7 @@ fn refused(field: &'static str, description: &'static str) -> impl Fn(CoreError)
 impl Directory {
     pub fn new(core: ServiceChannel) -> Self {
         Self {
-            core: CoreClient::new(core),
+            core: CoreClient::remembering(core, REFERENCE_TTL),
         }
     }
 

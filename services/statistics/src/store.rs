@@ -70,6 +70,7 @@ pub async fn replace_admission(
     if changed == 0 {
         return Ok(());
     }
+    lock_patient(tx, admission.patient_id).await?;
     sqlx::query("DELETE FROM statistics.stays WHERE tenant_id = $1 AND admission_id = $2")
         .bind(tenant_id)
         .bind(admission.admission_id)
@@ -82,8 +83,10 @@ pub async fn replace_admission(
     let lasts: Vec<bool> = stays.iter().map(|stay| stay.last).collect();
     sqlx::query(
         "INSERT INTO statistics.stays (tenant_id, admission_id, position, department_id, \
-             start_time, end_time, last, facility_id, status, discharge_type) \
-         SELECT $1, $2, s.position, s.ward, s.start_time, s.end_time, s.last, $8, $9, $10 \
+             start_time, end_time, last, facility_id, status, discharge_type, patient_id, sex) \
+         SELECT $1, $2, s.position, s.ward, s.start_time, s.end_time, s.last, $8, $9, $10, $11, \
+                (SELECT p.sex FROM statistics.patients p \
+                 WHERE p.tenant_id = $1 AND p.patient_id = $11) \
          FROM unnest($3::integer[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], \
                      $7::boolean[]) AS s(position, ward, start_time, end_time, last)",
     )
@@ -97,6 +100,20 @@ pub async fn replace_admission(
     .bind(admission.facility_id)
     .bind(&admission.status)
     .bind(&admission.discharge_type)
+    .bind(admission.patient_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Waits for any other follower's transaction writing what the stays hold of `patient_id`
+/// (their sex, copied from the patient; the patient's stays) and holds the patient until
+/// commit, so of two such transactions the second sees what the first committed.
+async fn lock_patient(tx: &mut TenantTx, patient_id: Uuid) -> Result<()> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('statistics.patient ' || $1::text, 0))",
+    )
+    .bind(patient_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -175,7 +192,43 @@ pub async fn ward_movement(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<WardMovement>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(MOVEMENT.as_str())
+        .bind(tx.tenant_id().as_uuid())
+        .bind(facility_id)
+        .bind(start)
+        .bind(end)
+        .bind(department_id)
+        .bind(earliest_starts(start))
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The length classes bounded by a window (`statistics.stays.length_class`: k when a stay
+/// lasted at most 2^k hours); class 16, longer, is searched whole.
+const BOUNDED_CLASSES: u32 = 16;
+
+/// For each bounded length class k, the earliest start of a stay of that class still present
+/// at `start`: 2^k hours before it, and an hour more for the class's rounding.
+fn earliest_starts(start: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    (0..BOUNDED_CLASSES)
+        .map(|class| start - chrono::Duration::hours((1 << class) + 1))
+        .collect()
+}
+
+/// The movement statement. The stays overlapping [`$3`, `$4`) are found as one range of
+/// `stays_by_length` per length class (those of class k started at most 2^k hours before
+/// `$3`: `$6[k + 1]`), the longest class whole and the open stays through `stays_open`.
+static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let classes: Vec<String> = (0..BOUNDED_CLASSES)
+        .map(|class| {
+            format!(
+                "(s.length_class = {class} AND s.start_time >= $6[{}])",
+                class + 1
+            )
+        })
+        .chain([format!("s.length_class = {BOUNDED_CLASSES}")])
+        .collect();
+    format!(
         "SELECT s.department_id, \
              count(*) FILTER (WHERE s.start_time < $3) AS present_at_start, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0) AS admitted, \
@@ -195,17 +248,11 @@ pub async fn ward_movement(
          WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
            AND ($5::uuid IS NULL OR s.department_id = $5) \
            AND s.start_time < $4 AND (s.end_time IS NULL OR s.end_time >= $3) \
-           AND tstzrange(s.start_time, s.end_time, '(]') && tstzrange($3, $4, '[)') \
+           AND (s.end_time IS NULL OR {}) \
          GROUP BY s.department_id ORDER BY s.department_id",
+        classes.join(" OR ")
     )
-    .bind(tx.tenant_id().as_uuid())
-    .bind(facility_id)
-    .bind(start)
-    .bind(end)
-    .bind(department_id)
-    .fetch_all(&mut **tx)
-    .await?)
-}
+});
 
 /// Patients who left in [`start`, `end`), per diagnosis code (the principal one, else the
 /// admitting one): (code, discharged alive, deceased, days of their whole stays).
@@ -275,7 +322,8 @@ pub async fn record_patient(
     sex: &str,
     birth_date: Option<chrono::NaiveDate>,
 ) -> Result<()> {
-    sqlx::query(
+    lock_patient(tx, patient_id).await?;
+    let changed = sqlx::query(
         "INSERT INTO statistics.patients AS p (tenant_id, patient_id, version, sex, birth_date) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, patient_id) DO UPDATE \
          SET version = EXCLUDED.version, sex = EXCLUDED.sex, birth_date = EXCLUDED.birth_date \
@@ -287,7 +335,19 @@ pub async fn record_patient(
     .bind(sex)
     .bind(birth_date)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed > 0 {
+        sqlx::query(
+            "UPDATE statistics.stays SET sex = $3 \
+             WHERE tenant_id = $1 AND patient_id = $2 AND sex IS DISTINCT FROM $3",
+        )
+        .bind(tx.tenant_id().as_uuid())
+        .bind(patient_id)
+        .bind(sex)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -972,15 +1032,11 @@ pub async fn wards_now(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<WardN
              WHERE b.active GROUP BY b.department_id), \
          present AS ( \
              SELECT s.department_id, \
-                 count(*) FILTER (WHERE p.sex = 'male') AS male, \
-                 count(*) FILTER (WHERE p.sex = 'female') AS female, \
-                 count(*) FILTER (WHERE p.sex IS DISTINCT FROM 'male' \
-                                    AND p.sex IS DISTINCT FROM 'female') AS other \
+                 count(*) FILTER (WHERE s.sex = 'male') AS male, \
+                 count(*) FILTER (WHERE s.sex = 'female') AS female, \
+                 count(*) FILTER (WHERE s.sex IS DISTINCT FROM 'male' \
+                                    AND s.sex IS DISTINCT FROM 'female') AS other \
              FROM statistics.stays s \
-             JOIN statistics.admissions a \
-               ON a.tenant_id = s.tenant_id AND a.admission_id = s.admission_id \
-             LEFT JOIN statistics.patients p \
-               ON p.tenant_id = a.tenant_id AND p.patient_id = a.patient_id \
              WHERE s.facility_id = $1 AND s.end_time IS NULL AND s.status = 'admitted' \
              GROUP BY s.department_id) \
          SELECT w.department_id, coalesce(b.free, 0) AS free, \

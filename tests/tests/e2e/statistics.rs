@@ -1329,16 +1329,17 @@ async fn without_an_endpoint_submissions_are_refused_with_a_reason() {
 async fn the_whole_hospital_is_answered_in_one_call_as_each_ward_would_be() {
     let week = Week::open().await;
     // Yesterday at noon: a man and a woman into ward A; a bed of ward B out of service.
-    week.admit_person(
-        "Lupu",
-        patients_pb::Sex::Male,
-        "1950-01-01",
-        &week.ward_a,
-        &week.beds_a[0],
-        9,
-        12,
-    )
-    .await;
+    let man = week
+        .admit_person(
+            "Lupu",
+            patients_pb::Sex::Male,
+            "1950-01-01",
+            &week.ward_a,
+            &week.beds_a[0],
+            9,
+            12,
+        )
+        .await;
     week.admit_person(
         "Rusu",
         patients_pb::Sex::Female,
@@ -1399,25 +1400,28 @@ async fn the_whole_hospital_is_answered_in_one_call_as_each_ward_would_be() {
                 .wards
         }
     };
-    // The read models follow the register's and admissions' events.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut poll = tokio::time::interval(Duration::from_millis(50));
-    let wards = loop {
-        poll.tick().await;
-        let wards = ask().await;
-        let settled = wards.len() == 3
-            && wards[0].beds_occupied == 2
-            && wards[0].present_male == 1
-            && wards[0].present_female == 1
-            && wards[1].beds_blocked == 1;
-        if settled {
-            break wards;
+    // The read models follow the register's, the registry's and admissions' events.
+    let settled = async |(male, female): (i32, i32)| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut poll = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            poll.tick().await;
+            let wards = ask().await;
+            let settled = wards.len() == 3
+                && wards[0].beds_occupied == 2
+                && wards[0].present_male == male
+                && wards[0].present_female == female
+                && wards[1].beds_blocked == 1;
+            if settled {
+                break wards;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never settled: {wards:?}"
+            );
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never settled: {wards:?}"
-        );
     };
+    let wards = settled((1, 1)).await;
     let (a, b, total) = (&wards[0], &wards[1], &wards[2]);
     assert_eq!(a.department_id, week.ward_a);
     assert_eq!(b.department_id, week.ward_b);
@@ -1454,6 +1458,49 @@ async fn the_whole_hospital_is_answered_in_one_call_as_each_ward_would_be() {
     }
     assert_eq!(a.census.as_ref().map(|census| census.admitted), Some(2));
     assert_eq!(total.census.as_ref().map(|census| census.admitted), Some(2));
+
+    // The registry corrects the man's sex: who is in ward A now follows the correction.
+    let patient_id = admissions(&week.app)
+        .get_admission(signed_in(
+            &week.desk,
+            admissions_pb::GetAdmissionRequest { id: man },
+        ))
+        .await
+        .expect("admission")
+        .into_inner()
+        .admission
+        .expect("admission")
+        .patient_id;
+    let mut registry =
+        patients_pb::patient_service_client::PatientServiceClient::new(week.app.channel.clone());
+    let patient = registry
+        .get_patient(signed_in(
+            &week.desk,
+            patients_pb::GetPatientRequest { id: patient_id },
+        ))
+        .await
+        .expect("patient")
+        .into_inner()
+        .patient
+        .expect("patient");
+    registry
+        .update_patient(signed_in(
+            &week.desk,
+            patients_pb::UpdatePatientRequest {
+                request_id: request_id(),
+                patient: Some(patients_pb::Patient {
+                    sex: patients_pb::Sex::Female.into(),
+                    ..patient
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["sex".to_owned()],
+                }),
+            },
+        ))
+        .await
+        .expect("correct the sex");
+    let wards = settled((0, 2)).await;
+    assert_eq!(wards[2].present_female, 2);
 }
 
 #[tokio::test]
