@@ -217,7 +217,8 @@ fn earliest_starts(start: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 
 /// The movement statement. The stays overlapping [`$3`, `$4`) are found as one range of
 /// `stays_by_length` per length class (those of class k started at most 2^k hours before
-/// `$3`: `$6[k + 1]`), the longest class whole and the open stays through `stays_open`.
+/// `$3`: `$6[k + 1]`), the longest class whole and the open stays begun before `$4` through
+/// `stays_open`. The days are summed as `float8` (`date_part`): `extract` would sum numerics.
 static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let classes: Vec<String> = (0..BOUNDED_CLASSES)
         .map(|class| {
@@ -241,8 +242,8 @@ static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4) AS present_at_end, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0 AND s.last \
                                 AND s.end_time < $4) AS same_period_cases, \
-             coalesce(sum(extract(epoch FROM least(coalesce(s.end_time, $4), $4) \
-                                         - greatest(s.start_time, $3)) / 86400.0), 0)::float8 \
+             coalesce(sum(date_part('epoch', least(coalesce(s.end_time, $4), $4) \
+                                             - greatest(s.start_time, $3)) / 86400.0), 0) \
                  AS bed_days \
          FROM statistics.stays s \
          WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
@@ -1015,37 +1016,31 @@ pub struct WardNow {
 }
 
 /// Every active ward and intensive care unit of a facility, by code, with its beds by state
-/// and who is in it now by sex: one statement over the read models.
+/// and who is in it now by sex: one statement over the read models. Each ward's beds and
+/// present patients are counted ward by ward (`beds_of_department`, `stays_present`), so the
+/// plan needs no sort nor any estimate of how many rows a ward has.
 pub async fn wards_now(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<WardNow>> {
     Ok(sqlx::query_as(
-        "WITH wards AS ( \
-             SELECT department_id, code FROM statistics.departments \
-             WHERE facility_id = $1 AND active AND kind IN ('ward', 'intensive_care')), \
-         beds AS ( \
-             SELECT b.department_id, \
-                 count(*) FILTER (WHERE b.state = 'free') AS free, \
+        "SELECT w.department_id, b.free, b.occupied, b.reserved, b.cleaning, b.blocked, \
+             p.male, p.female, p.other \
+         FROM statistics.departments w \
+         CROSS JOIN LATERAL ( \
+             SELECT count(*) FILTER (WHERE b.state = 'free') AS free, \
                  count(*) FILTER (WHERE b.state = 'occupied') AS occupied, \
                  count(*) FILTER (WHERE b.state = 'reserved') AS reserved, \
                  count(*) FILTER (WHERE b.state = 'cleaning') AS cleaning, \
                  count(*) FILTER (WHERE b.state = 'out_of_service') AS blocked \
-             FROM statistics.beds b JOIN wards w ON w.department_id = b.department_id \
-             WHERE b.active GROUP BY b.department_id), \
-         present AS ( \
-             SELECT s.department_id, \
-                 count(*) FILTER (WHERE s.sex = 'male') AS male, \
+             FROM statistics.beds b \
+             WHERE b.department_id = w.department_id AND b.active) b \
+         CROSS JOIN LATERAL ( \
+             SELECT count(*) FILTER (WHERE s.sex = 'male') AS male, \
                  count(*) FILTER (WHERE s.sex = 'female') AS female, \
                  count(*) FILTER (WHERE s.sex IS DISTINCT FROM 'male' \
                                     AND s.sex IS DISTINCT FROM 'female') AS other \
              FROM statistics.stays s \
-             WHERE s.facility_id = $1 AND s.end_time IS NULL AND s.status = 'admitted' \
-             GROUP BY s.department_id) \
-         SELECT w.department_id, coalesce(b.free, 0) AS free, \
-             coalesce(b.occupied, 0) AS occupied, coalesce(b.reserved, 0) AS reserved, \
-             coalesce(b.cleaning, 0) AS cleaning, coalesce(b.blocked, 0) AS blocked, \
-             coalesce(p.male, 0) AS male, coalesce(p.female, 0) AS female, \
-             coalesce(p.other, 0) AS other \
-         FROM wards w LEFT JOIN beds b ON b.department_id = w.department_id \
-         LEFT JOIN present p ON p.department_id = w.department_id \
+             WHERE s.department_id = w.department_id AND s.end_time IS NULL \
+               AND s.status = 'admitted') p \
+         WHERE w.facility_id = $1 AND w.active AND w.kind IN ('ward', 'intensive_care') \
          ORDER BY w.code",
     )
     .bind(facility_id)
