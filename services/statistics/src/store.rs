@@ -7,6 +7,9 @@ use uuid::Uuid;
 
 use crate::error::Result;
 
+#[cfg(test)]
+mod tests;
+
 #[derive(Debug, Clone)]
 pub struct AdmissionFacts {
     pub admission_id: Uuid,
