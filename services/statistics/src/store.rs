@@ -155,6 +155,8 @@ pub async fn clear(tx: &mut TenantTx) -> Result<()> {
         "statistics.operations",
         "statistics.beds",
         "statistics.departments",
+        // Last: the deletes above take their counts out of it as they go.
+        "statistics.wards_now",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -1019,33 +1021,23 @@ pub struct WardNow {
 }
 
 /// Every active ward and intensive care unit of a facility, by code, with its beds by state
-/// and who is in it now by sex: one statement over the read models. Each ward's beds and
-/// present patients are counted ward by ward (`beds_of_department`, `stays_present`), so the
-/// plan needs no sort nor any estimate of how many rows a ward has.
+/// and who is in it now by sex: the counters `statistics.wards_now`, which the writes to the
+/// beds and the stays keep (migration 060), instead of counting beds and stays on each call.
 pub async fn wards_now(tx: &mut TenantTx, facility_id: Uuid) -> Result<Vec<WardNow>> {
     Ok(sqlx::query_as(
-        "SELECT w.department_id, b.free, b.occupied, b.reserved, b.cleaning, b.blocked, \
-             p.male, p.female, p.other \
+        "SELECT w.department_id, coalesce(n.free, 0) AS free, \
+             coalesce(n.occupied, 0) AS occupied, coalesce(n.reserved, 0) AS reserved, \
+             coalesce(n.cleaning, 0) AS cleaning, coalesce(n.blocked, 0) AS blocked, \
+             coalesce(n.male, 0) AS male, coalesce(n.female, 0) AS female, \
+             coalesce(n.other, 0) AS other \
          FROM statistics.departments w \
-         CROSS JOIN LATERAL ( \
-             SELECT count(*) FILTER (WHERE b.state = 'free') AS free, \
-                 count(*) FILTER (WHERE b.state = 'occupied') AS occupied, \
-                 count(*) FILTER (WHERE b.state = 'reserved') AS reserved, \
-                 count(*) FILTER (WHERE b.state = 'cleaning') AS cleaning, \
-                 count(*) FILTER (WHERE b.state = 'out_of_service') AS blocked \
-             FROM statistics.beds b \
-             WHERE b.department_id = w.department_id AND b.active) b \
-         CROSS JOIN LATERAL ( \
-             SELECT count(*) FILTER (WHERE s.sex = 'male') AS male, \
-                 count(*) FILTER (WHERE s.sex = 'female') AS female, \
-                 count(*) FILTER (WHERE s.sex IS DISTINCT FROM 'male' \
-                                    AND s.sex IS DISTINCT FROM 'female') AS other \
-             FROM statistics.stays s \
-             WHERE s.department_id = w.department_id AND s.end_time IS NULL \
-               AND s.status = 'admitted') p \
-         WHERE w.facility_id = $1 AND w.active AND w.kind IN ('ward', 'intensive_care') \
+         LEFT JOIN statistics.wards_now n ON n.tenant_id = w.tenant_id \
+              AND n.department_id = w.department_id \
+         WHERE w.tenant_id = $1 AND w.facility_id = $2 AND w.active \
+           AND w.kind IN ('ward', 'intensive_care') \
          ORDER BY w.code",
     )
+    .bind(tx.tenant_id().as_uuid())
     .bind(facility_id)
     .fetch_all(&mut **tx)
     .await?)
