@@ -102,3 +102,174 @@ async fn a_stay_at_the_edge_of_its_length_class_is_still_counted() {
         assert_eq!(ward.bed_days, 0.0);
     }
 }
+
+/// Each ward now as counted from the beds and the stays themselves.
+async fn recount(tx: &mut TenantTx, facility: Uuid) -> Vec<WardNow> {
+    sqlx::query_as(
+        "SELECT w.department_id, \
+             (SELECT count(*) FROM statistics.beds b WHERE b.department_id = w.department_id \
+                 AND b.active AND b.state = 'free') AS free, \
+             (SELECT count(*) FROM statistics.beds b WHERE b.department_id = w.department_id \
+                 AND b.active AND b.state = 'occupied') AS occupied, \
+             (SELECT count(*) FROM statistics.beds b WHERE b.department_id = w.department_id \
+                 AND b.active AND b.state = 'reserved') AS reserved, \
+             (SELECT count(*) FROM statistics.beds b WHERE b.department_id = w.department_id \
+                 AND b.active AND b.state = 'cleaning') AS cleaning, \
+             (SELECT count(*) FROM statistics.beds b WHERE b.department_id = w.department_id \
+                 AND b.active AND b.state = 'out_of_service') AS blocked, \
+             (SELECT count(*) FROM statistics.stays s WHERE s.department_id = w.department_id \
+                 AND s.end_time IS NULL AND s.status = 'admitted' AND s.sex = 'male') AS male, \
+             (SELECT count(*) FROM statistics.stays s WHERE s.department_id = w.department_id \
+                 AND s.end_time IS NULL AND s.status = 'admitted' AND s.sex = 'female') \
+                 AS female, \
+             (SELECT count(*) FROM statistics.stays s WHERE s.department_id = w.department_id \
+                 AND s.end_time IS NULL AND s.status = 'admitted' \
+                 AND s.sex IS DISTINCT FROM 'male' AND s.sex IS DISTINCT FROM 'female') AS other \
+         FROM statistics.departments w WHERE w.facility_id = $1 ORDER BY w.code",
+    )
+    .bind(facility)
+    .fetch_all(&mut **tx)
+    .await
+    .expect("the recount")
+}
+
+fn counts(wards: &[WardNow]) -> Vec<[i64; 8]> {
+    (wards.iter())
+        .map(|w| {
+            [
+                w.free, w.occupied, w.reserved, w.cleaning, w.blocked, w.male, w.female, w.other,
+            ]
+        })
+        .collect()
+}
+
+/// The wards' counters of beds and present patients are kept by every write to the beds and
+/// the stays: after a long scripted walk of bed states, wards, deactivations, admissions
+/// opened, transferred, discharged and cancelled, and patients' sex corrected (some writes in
+/// transactions that roll back), they equal a count of the rows; after `clear`, nothing.
+#[tokio::test]
+async fn the_wards_counters_follow_every_write_to_beds_and_stays() {
+    let db = TestDatabase::new().await;
+    let tenant = TenantId::generate();
+    let facility = Uuid::now_v7();
+    let wards = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    let beds: Vec<Uuid> = (0..8).map(|_| Uuid::now_v7()).collect();
+    let patients: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let admissions: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    let states = [
+        "free",
+        "occupied",
+        "reserved",
+        "cleaning",
+        "out_of_service",
+        "unknown",
+    ];
+    let sexes = ["male", "female", "other", "unknown"];
+    let statuses = ["admitted", "discharged", "cancelled"];
+    let begin = async || {
+        db.database
+            .begin(tenant, &RequestId::generate())
+            .await
+            .expect("a tenant transaction")
+    };
+    let mut tx = begin().await;
+    for (n, ward) in wards.iter().enumerate() {
+        keep_department(
+            &mut tx,
+            (*ward, 1),
+            (facility, &format!("W{n}"), "ward", true),
+        )
+        .await
+        .expect("the ward");
+    }
+    tx.commit().await.expect("commit");
+    // A fixed pseudo-random walk (a linear congruential generator), so a failure repeats.
+    let mut seed: u64 = 45;
+    let mut next = move |below: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        usize::try_from(seed >> 33).expect("31 bits") % below
+    };
+    let start = day_start();
+    for step in 0..300_i64 {
+        let mut tx = begin().await;
+        for _ in 0..3 {
+            match next(3) {
+                0 => keep_bed(
+                    &mut tx,
+                    (beds[next(beds.len())], step + 1),
+                    (wards[next(3)], states[next(states.len())], next(4) > 0),
+                )
+                .await
+                .expect("a bed"),
+                1 => {
+                    let patient = patients[next(patients.len())];
+                    record_patient(&mut tx, patient, step + 1, sexes[next(sexes.len())], None)
+                        .await
+                        .expect("a patient");
+                }
+                _ => {
+                    let status = statuses[next(statuses.len())];
+                    let moves = 1 + next(3);
+                    let stays: Vec<StayFacts> = (0..moves)
+                        .map(|position| StayFacts {
+                            position: i32::try_from(position).expect("a position"),
+                            department_id: wards[next(3)],
+                            start_time: start
+                                + Duration::hours(i64::try_from(position * 5).expect("hours")),
+                            end_time: (position + 1 < moves || status == "discharged").then(|| {
+                                start
+                                    + Duration::hours(
+                                        i64::try_from(position * 5 + 5).expect("hours"),
+                                    )
+                            }),
+                            last: position + 1 == moves,
+                        })
+                        .collect();
+                    let admission = AdmissionFacts {
+                        admission_id: admissions[next(admissions.len())],
+                        version: step + 1,
+                        patient_id: patients[next(patients.len())],
+                        facility_id: facility,
+                        admission_type: "planned".to_owned(),
+                        status: status.to_owned(),
+                        admit_time: start,
+                        discharge_time: None,
+                        discharge_type: None,
+                        admitting_code: "I10".to_owned(),
+                        admission_number: format!("{step}/2026"),
+                    };
+                    replace_admission(&mut tx, &admission, &stays)
+                        .await
+                        .expect("an admission");
+                }
+            }
+        }
+        if next(5) == 0 {
+            tx.rollback().await.expect("roll back");
+        } else {
+            tx.commit().await.expect("commit");
+        }
+        if step % 30 == 29 {
+            let mut tx = begin().await;
+            let kept = wards_now(&mut tx, facility).await.expect("the counters");
+            let counted = recount(&mut tx, facility).await;
+            assert_eq!(counts(&kept), counts(&counted), "after step {step}");
+            tx.commit().await.expect("commit");
+        }
+    }
+    let mut tx = begin().await;
+    let counted = counts(&recount(&mut tx, facility).await);
+    assert!(
+        counted.iter().flatten().any(|&count| count > 0),
+        "the walk left beds and patients somewhere: {counted:?}"
+    );
+    clear(&mut tx).await.expect("clear");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.wards_now")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("what is left");
+    assert_eq!(left, 0, "a rebuild starts from no counters");
+    tx.commit().await.expect("commit");
+}
