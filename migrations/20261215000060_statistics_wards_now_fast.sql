@@ -101,18 +101,18 @@ CREATE TRIGGER stays_recounted AFTER UPDATE ON statistics.stays
                        OR OLD.department_id IS DISTINCT FROM NEW.department_id)
     EXECUTE FUNCTION statistics.count_present();
 
--- What is there already.
+-- What is there already, through the same mapping of a bed's state and a patient's sex.
 INSERT INTO statistics.wards_now (tenant_id, department_id, free, occupied, reserved, cleaning,
     blocked, male, female, other)
 SELECT tenant_id, department_id, sum(free), sum(occupied), sum(reserved), sum(cleaning),
        sum(blocked), sum(male), sum(female), sum(other)
 FROM (
     SELECT tenant_id, department_id,
-           count(*) FILTER (WHERE state = 'free') AS free,
-           count(*) FILTER (WHERE state = 'occupied') AS occupied,
-           count(*) FILTER (WHERE state = 'reserved') AS reserved,
-           count(*) FILTER (WHERE state = 'cleaning') AS cleaning,
-           count(*) FILTER (WHERE state = 'out_of_service') AS blocked,
+           count(*) FILTER (WHERE statistics.bed_counter(state) = 'free') AS free,
+           count(*) FILTER (WHERE statistics.bed_counter(state) = 'occupied') AS occupied,
+           count(*) FILTER (WHERE statistics.bed_counter(state) = 'reserved') AS reserved,
+           count(*) FILTER (WHERE statistics.bed_counter(state) = 'cleaning') AS cleaning,
+           count(*) FILTER (WHERE statistics.bed_counter(state) = 'blocked') AS blocked,
            0 AS male, 0 AS female, 0 AS other
     FROM statistics.beds WHERE active GROUP BY tenant_id, department_id
     UNION ALL
