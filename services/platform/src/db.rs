@@ -149,6 +149,7 @@ impl Database {
         let app = pool_acting_as(
             "SET ROLE openhmis_app",
             options.max_connections,
+            Checked::WhenIdleAWhile,
             options,
             connect_options.clone(),
         )
@@ -156,6 +157,7 @@ impl Database {
         let worker = pool_acting_as(
             "SET ROLE openhmis_worker",
             options.worker_connections,
+            Checked::Always,
             options,
             connect_options.clone(),
         )
@@ -272,7 +274,32 @@ impl Database {
             .await
     }
 
+    /// Begins as [`Database::begin_once`] does, on another connection when the one the pool
+    /// gave was dead: the app pool does not ask each connection whether it is alive before
+    /// handing it out (see [`Checked`]), so a connection the database ended since it was last
+    /// used shows it here, before anything was done in it. Each such connection is dropped
+    /// (the pool closes a connection that fails its release), so at most as many tries as the
+    /// pool has connections, and one more for a fresh one.
     async fn begin_unguarded(
+        &self,
+        tenant_id: TenantId,
+        request_id: &RequestId,
+        commit: Commit,
+        statement: Option<&str>,
+    ) -> Result<TenantTx, sqlx::Error> {
+        let mut tries = self.app.options().get_max_connections();
+        loop {
+            match self
+                .begin_once(tenant_id, request_id, commit, statement)
+                .await
+            {
+                Err(error) if tries > 0 && connection_lost(&error) => tries -= 1,
+                begun => return begun,
+            }
+        }
+    }
+
+    async fn begin_once(
         &self,
         tenant_id: TenantId,
         request_id: &RequestId,
@@ -348,14 +375,27 @@ enum Commit {
     Unflushed,
 }
 
+/// Whether a pool asks an idle connection if it is alive before handing it out (a round
+/// trip to the database).
+#[derive(Debug, Clone, Copy)]
+enum Checked {
+    /// Every time (the workers' pool: its calls are few and not waited for).
+    Always,
+    /// Only a connection idle for [`PROBE_INTERVAL`] or longer: one returned to the pool
+    /// since answered the pool's own check on release, and a database that went away in
+    /// the meantime turns up in [`Database::begin`], which then takes another connection.
+    WhenIdleAWhile,
+}
+
 /// A pool whose every connection switches role (`set_role`) before it is handed out.
 async fn pool_acting_as(
     set_role: &'static str,
     max_connections: u32,
+    checked: Checked,
     options: &DatabaseOptions,
     connect_options: PgConnectOptions,
 ) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(options.acquire_timeout)
         .after_connect(move |connection, _| {
@@ -363,9 +403,35 @@ async fn pool_acting_as(
                 connection.execute(set_role).await?;
                 Ok(())
             })
-        })
-        .connect_with(connect_options)
-        .await
+        });
+    let pool = match checked {
+        Checked::Always => pool,
+        Checked::WhenIdleAWhile => {
+            pool.test_before_acquire(false)
+                .before_acquire(|connection, metadata| {
+                    Box::pin(async move {
+                        if metadata.idle_for >= PROBE_INTERVAL {
+                            connection.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
+        }
+    };
+    pool.connect_with(connect_options).await
+}
+
+/// Whether `error` says the connection is gone (the database ended the session, or the
+/// socket broke), as opposed to the database refusing the statement or the pool having no
+/// connection to give.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// A transaction bound to one tenant. Dereferences to the connection, so queries run as

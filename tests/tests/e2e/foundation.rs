@@ -182,6 +182,78 @@ async fn a_database_outage_fails_calls_fast_and_health_follows_it() {
     app.stop().await;
 }
 
+/// The pool hands out a connection used a moment ago without asking the database first
+/// whether it is still there (a round trip per call saved); when the database has ended it
+/// since, the call goes on over another connection instead of failing.
+#[tokio::test]
+async fn a_call_after_the_database_ended_its_pooled_sessions_still_succeeds() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("H1").await;
+    let mut facilities = FacilityServiceClient::new(app.channel.clone());
+    let create = |n: u32| {
+        signed_in(
+            &tenant,
+            pb::CreateFacilityRequest {
+                request_id: format!("ended-{n}"),
+                facility: Some(facility(&format!("END{n}"))),
+            },
+        )
+    };
+    // Calls side by side, so the pool holds several connections, all just used.
+    let mut beside = facilities.clone();
+    let (first, second) = tokio::join!(
+        facilities.create_facility(create(1)),
+        beside.create_facility(create(2)),
+    );
+    first.expect("first write");
+    second.expect("second write");
+    // Every session that ran a statement (the pools'; the availability probe only pings)
+    // is ended, and gone before the next call.
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.owner_options().database("postgres"))
+        .await
+        .expect("owner connection");
+    let name = app.db.name().to_owned();
+    // In the select list, so only the rows the filter kept are ended.
+    let ended: Vec<(i32, bool)> = sqlx::query_as(
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND query <> ''",
+    )
+    .bind(&name)
+    .fetch_all(&mut owner)
+    .await
+    .expect("end the sessions");
+    let ended: Vec<i32> = ended.into_iter().map(|(pid, _)| pid).collect();
+    assert!(!ended.is_empty(), "the pool had sessions");
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = ANY($1))",
+        )
+        .bind(&ended)
+        .fetch_one(&mut owner)
+        .await
+        .expect("sessions left")
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the sessions end");
+    // Again side by side: each call is handed one of the ended sessions.
+    let (third, fourth) = tokio::join!(
+        facilities.create_facility(create(3)),
+        beside.create_facility(create(4)),
+    );
+    third.expect("a write after the sessions ended");
+    fourth.expect("another write after the sessions ended");
+    let listed = facilities
+        .list_facilities(signed_in(&tenant, pb::ListFacilitiesRequest::default()))
+        .await
+        .expect("a read")
+        .into_inner();
+    assert_eq!(listed.facilities.len(), 4, "{listed:?}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn request_ids_are_echoed_or_made() {
     let app = TestApp::spawn().await;
