@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::config::DatabaseOptions;
 use crate::context::{RequestId, TenantId};
 use crate::deferred::{Binds, Deferred};
+use crate::error::connection_lost;
 
 /// Every module's migrations, one ordered stream.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -419,19 +420,6 @@ async fn pool_acting_as(
         }
     };
     pool.connect_with(connect_options).await
-}
-
-/// Whether `error` says the connection is gone (the database ended the session, or the
-/// socket broke), as opposed to the database refusing the statement or the pool having no
-/// connection to give.
-fn connection_lost(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(error) => error
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
-    }
 }
 
 /// A transaction bound to one tenant. Dereferences to the connection, so queries run as

@@ -280,13 +280,27 @@ pub enum DbErrorKind {
     Other,
 }
 
+/// Whether `error` says the connection is gone (the database ended the session, or the
+/// socket broke), as opposed to the database refusing the statement or the pool having no
+/// connection to give.
+pub fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl DbErrorKind {
     pub fn of(error: &sqlx::Error) -> Self {
+        if connection_lost(error) {
+            return Self::Unavailable;
+        }
         match error {
             sqlx::Error::RowNotFound => Self::RowNotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Self::Unavailable,
             sqlx::Error::Database(database_error) => {
                 let constraint = database_error.constraint().map(str::to_owned);
                 match database_error.code().as_deref() {
@@ -297,9 +311,6 @@ impl DbErrorKind {
                     Some("40001" | "40P01") => Self::Conflict,
                     Some("55P03") => Self::LockNotAvailable,
                     Some("57014") => Self::Cancelled,
-                    Some(code) if code.starts_with("08") || code.starts_with("57P") => {
-                        Self::Unavailable
-                    }
                     _ => Self::Other,
                 }
             }
