@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::grpc::Office;
 use crate::reports::{census, count, local_days};
-use crate::store::{self, WardMovement, WardNow};
+use crate::store::{self, DayCensus, WardNow};
 
 const DEPARTMENT_CHANGED: &str = "openhmis.core.v1.DepartmentChanged";
 const BED_CHANGED: &str = "openhmis.core.v1.BedChanged";
@@ -130,7 +130,7 @@ fn line(ward: &WardNow, census: pb::Census, department: Option<Uuid>) -> pb::War
     }
 }
 
-fn add(total: &mut WardMovement, ward: &WardMovement) {
+fn add(total: &mut DayCensus, ward: &DayCensus) {
     total.present_at_start += ward.present_at_start;
     total.admitted += ward.admitted;
     total.transferred_in += ward.transferred_in;
@@ -158,10 +158,10 @@ impl Office {
             .begin(context.tenant_id()?, &context.request_id)
             .await?;
         let wards = store::wards_now(&mut tx, facility).await?;
-        let movement = store::ward_movement(&mut tx, facility, None, bounds.0, bounds.1).await?;
+        let movement = store::day_census(&mut tx, facility, None, bounds.0, bounds.1).await?;
         tx.commit().await?;
         let mut lines = Vec::with_capacity(wards.len() + 1);
-        let (mut total, mut total_movement) = (WardNow::default(), WardMovement::default());
+        let (mut total, mut total_movement) = (WardNow::default(), DayCensus::default());
         for ward in &wards {
             let moved = (movement.iter())
                 .find(|moved| moved.department_id == ward.department_id)

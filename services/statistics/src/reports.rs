@@ -15,7 +15,7 @@ use crate::chapters::chapter_of;
 use crate::error::{Error, Result};
 use crate::form16::age_group;
 use crate::grpc::Office;
-use crate::store::{self, WardMovement};
+use crate::store::{self, DayCensus, WardMovement};
 
 /// A facility and a period of whole days in its time zone, at most a year long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,13 +58,13 @@ pub(crate) fn local_days(
     Ok(hmis_platform::days::days(&zone, first, last))
 }
 
-/// A ward's (or the facility's, `department` `None`) census of `date` from its movement
-/// over the day's `bounds`; `beds` in use.
+/// A ward's (or the facility's, `department` `None`) census of `date` over the day's
+/// `bounds`; `beds` in use.
 pub(crate) fn census(
     department: Option<Uuid>,
     date: NaiveDate,
     bounds: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
-    movement: &WardMovement,
+    movement: &DayCensus,
     beds: i64,
 ) -> pb::Census {
     pb::Census {
@@ -393,7 +393,7 @@ impl Office {
             .begin(context.tenant_id()?, &context.request_id)
             .await
             .map_err(Error::from)?;
-        let ward = store::ward_movement(&mut tx, facility, Some(department), start, end)
+        let ward = store::day_census(&mut tx, facility, Some(department), start, end)
             .await?
             .into_iter()
             .next()

@@ -155,8 +155,9 @@ pub async fn clear(tx: &mut TenantTx) -> Result<()> {
         "statistics.operations",
         "statistics.beds",
         "statistics.departments",
-        // Last: the deletes above take their counts out of it as they go.
+        // Last: the deletes above take their counts out of them as they go.
         "statistics.wards_now",
+        "statistics.ward_midnights",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -172,15 +173,11 @@ pub async fn clear(tx: &mut TenantTx) -> Result<()> {
 #[derive(Debug, Clone, Default, FromRow)]
 pub struct WardMovement {
     pub department_id: Uuid,
-    pub present_at_start: i64,
     pub admitted: i64,
     pub transferred_in: i64,
     pub transferred_out: i64,
     pub discharged: i64,
     pub deceased: i64,
-    pub present_at_end: i64,
-    /// Admitted and gone within the period.
-    pub same_period_cases: i64,
     /// Exact days spent in the ward within the period.
     pub bed_days: f64,
 }
@@ -236,7 +233,6 @@ static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .collect();
     format!(
         "SELECT s.department_id, \
-             count(*) FILTER (WHERE s.start_time < $3) AS present_at_start, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0) AS admitted, \
              count(*) FILTER (WHERE s.start_time >= $3 AND s.position > 0) AS transferred_in, \
              count(*) FILTER (WHERE s.end_time < $4 AND NOT s.last) AS transferred_out, \
@@ -244,9 +240,6 @@ static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                                 AND s.discharge_type <> 'deceased') AS discharged, \
              count(*) FILTER (WHERE s.end_time < $4 AND s.last AND s.status = 'discharged' \
                                 AND s.discharge_type = 'deceased') AS deceased, \
-             count(*) FILTER (WHERE s.end_time IS NULL OR s.end_time >= $4) AS present_at_end, \
-             count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0 AND s.last \
-                                AND s.end_time < $4) AS same_period_cases, \
              coalesce(sum(date_part('epoch', least(coalesce(s.end_time, $4), $4) \
                                              - greatest(s.start_time, $3)) / 86400.0), 0) \
                  AS bed_days \
@@ -259,6 +252,157 @@ static MOVEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         classes.join(" OR ")
     )
 });
+
+/// One ward's census of a day.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct DayCensus {
+    pub department_id: Uuid,
+    pub present_at_start: i64,
+    pub admitted: i64,
+    pub transferred_in: i64,
+    pub transferred_out: i64,
+    pub discharged: i64,
+    pub deceased: i64,
+    pub present_at_end: i64,
+    /// Admitted and gone within the day.
+    pub same_period_cases: i64,
+}
+
+/// How a census counts the open stays begun before the midnight it starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenStays {
+    /// Those open now less those begun since the midnight: few when it is recent.
+    FromNow,
+    /// Each of them: few when the midnight is long past.
+    Counted,
+}
+
+/// How recent a midnight is for its census to count the open stays [`OpenStays::FromNow`]:
+/// about a stay's usual length, so that either way most patients in hospital now are not read.
+const RECENT: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// The UTC midnight nearest `instant` (a later one at noon).
+pub fn nearest_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
+    let day = chrono::TimeDelta::days(1);
+    let midnight = instant
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    if instant - midnight >= day / 2 {
+        midnight + day
+    } else {
+        midnight
+    }
+}
+
+/// The census of [`start`, `end`) (a day) of a facility's wards (or one), with the same
+/// meaning of presence as [`ward_movement`], without reading every stay present that day:
+/// who was present at the UTC midnight nearest `start` is kept per ward by the writes to the
+/// stays (`statistics.ward_midnights`, migration 061); the stays begun or ended between that
+/// midnight and `start`, and in the day, are read from their indexes. Every count follows
+/// from presence at `t` being the stays begun before `t` less those ended before it.
+pub async fn day_census(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    department_id: Option<Uuid>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<DayCensus>> {
+    let midnight = nearest_midnight(start);
+    let open = if midnight > Utc::now() - RECENT {
+        OpenStays::FromNow
+    } else {
+        OpenStays::Counted
+    };
+    day_census_counting(tx, facility_id, department_id, (start, end), open).await
+}
+
+/// [`day_census`], counting the open stays as told.
+pub async fn day_census_counting(
+    tx: &mut TenantTx,
+    facility_id: Uuid,
+    department_id: Option<Uuid>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    open: OpenStays,
+) -> Result<Vec<DayCensus>> {
+    let midnight = nearest_midnight(start);
+    Ok(sqlx::query_as(DAY_CENSUS)
+        .bind(tx.tenant_id().as_uuid())
+        .bind(facility_id)
+        .bind(start)
+        .bind(end)
+        .bind(midnight)
+        .bind(midnight.min(start))
+        .bind(department_id)
+        .bind(open == OpenStays::FromNow)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The census statement: `$3`, `$4` the day, `$5` its nearest midnight, `$6` the earlier of
+/// the two, `$7` one ward (or NULL), `$8` whether the open stays are counted from those open
+/// now (kept at 'infinity') less those begun since the midnight. Presence at the day's start
+/// is the midnight's, plus the stays begun and less those ended from the midnight to the
+/// start (the other way round when the midnight is later); at its end, that plus the day's
+/// comings less its goings.
+const DAY_CENSUS: &str = "\
+    SELECT department_id, sum(at_start)::bigint AS present_at_start, \
+           sum(admitted)::bigint AS admitted, sum(transferred_in)::bigint AS transferred_in, \
+           sum(transferred_out)::bigint AS transferred_out, \
+           sum(discharged)::bigint AS discharged, sum(deceased)::bigint AS deceased, \
+           (sum(at_start) + sum(net))::bigint AS present_at_end, \
+           sum(same_period_cases)::bigint AS same_period_cases \
+    FROM ( \
+        SELECT m.department_id, m.present AS at_start, 0 AS admitted, 0 AS transferred_in, \
+               0 AS transferred_out, 0 AS discharged, 0 AS deceased, 0 AS net, \
+               0 AS same_period_cases \
+        FROM statistics.ward_midnights m \
+        WHERE m.tenant_id = $1 AND m.facility_id = $2 \
+          AND m.at IN ($5, CASE WHEN $8 THEN 'infinity'::timestamptz END) \
+          AND ($7::uuid IS NULL OR m.department_id = $7) \
+        UNION ALL \
+        SELECT s.department_id, -count(*), 0, 0, 0, 0, 0, 0, 0 \
+        FROM statistics.stays s \
+        WHERE $8 AND s.tenant_id = $1 AND s.facility_id = $2 AND s.end_time IS NULL \
+          AND s.status <> 'cancelled' AND ($7::uuid IS NULL OR s.department_id = $7) \
+          AND s.start_time >= $5 \
+        GROUP BY s.department_id \
+        UNION ALL \
+        SELECT s.department_id, count(*), 0, 0, 0, 0, 0, 0, 0 \
+        FROM statistics.stays s \
+        WHERE NOT $8 AND s.tenant_id = $1 AND s.facility_id = $2 AND s.end_time IS NULL \
+          AND s.status <> 'cancelled' AND ($7::uuid IS NULL OR s.department_id = $7) \
+          AND s.start_time < $5 \
+        GROUP BY s.department_id \
+        UNION ALL \
+        SELECT s.department_id, \
+               count(*) FILTER (WHERE s.start_time >= $5 AND s.start_time < $3) \
+                 - count(*) FILTER (WHERE s.start_time >= $3 AND s.start_time < $5) \
+                 - count(*) FILTER (WHERE s.end_time >= $5 AND s.end_time < $3) \
+                 + count(*) FILTER (WHERE s.end_time >= $3 AND s.end_time < $5), \
+               count(*) FILTER (WHERE s.start_time >= $3 AND s.start_time < $4 \
+                                  AND s.position = 0), \
+               count(*) FILTER (WHERE s.start_time >= $3 AND s.start_time < $4 \
+                                  AND s.position > 0), \
+               count(*) FILTER (WHERE s.end_time >= $3 AND s.end_time < $4 AND NOT s.last), \
+               count(*) FILTER (WHERE s.end_time >= $3 AND s.end_time < $4 AND s.last \
+                                  AND s.status = 'discharged' \
+                                  AND s.discharge_type <> 'deceased'), \
+               count(*) FILTER (WHERE s.end_time >= $3 AND s.end_time < $4 AND s.last \
+                                  AND s.status = 'discharged' \
+                                  AND s.discharge_type = 'deceased'), \
+               count(*) FILTER (WHERE s.start_time >= $3 AND s.start_time < $4) \
+                 - count(*) FILTER (WHERE s.end_time >= $3 AND s.end_time < $4), \
+               count(*) FILTER (WHERE s.start_time >= $3 AND s.position = 0 AND s.last \
+                                  AND s.end_time < $4) \
+        FROM statistics.stays s \
+        WHERE s.tenant_id = $1 AND s.facility_id = $2 AND s.status <> 'cancelled' \
+          AND ($7::uuid IS NULL OR s.department_id = $7) \
+          AND ((s.start_time >= $6 AND s.start_time < $4) \
+               OR (s.end_time >= $6 AND s.end_time < $4)) \
+        GROUP BY s.department_id \
+    ) AS parts \
+    GROUP BY department_id ORDER BY department_id";
 
 /// Patients who left in [`start`, `end`), per diagnosis code (the principal one, else the
 /// admitting one): (code, discharged alive, deceased, days of their whole stays).

@@ -89,6 +89,17 @@ async fn a_stay_at_the_edge_of_its_length_class_is_still_counted() {
     )
     .await
     .expect("the ward's movement");
+    let day = (start, start + Duration::days(1));
+    let mut censuses = Vec::new();
+    for open in [OpenStays::FromNow, OpenStays::Counted] {
+        for department in [None, Some(ward)] {
+            censuses.push(
+                day_census_counting(&mut tx, facility, department, day, open)
+                    .await
+                    .expect("the day's census"),
+            );
+        }
+    }
     tx.commit().await.expect("commit");
     for movement in [movement, one_ward] {
         assert_eq!(movement.len(), 1, "one ward moved");
@@ -97,10 +108,179 @@ async fn a_stay_at_the_edge_of_its_length_class_is_still_counted() {
             ward.discharged, counted,
             "every stay that ended at the day's start"
         );
-        assert_eq!(ward.present_at_start, counted);
-        assert_eq!(ward.present_at_end, 0);
         assert_eq!(ward.bed_days, 0.0);
     }
+    for census in censuses {
+        let ward = census.iter().find(|line| line.present_at_start != 0);
+        let ward = ward.expect("one ward had patients");
+        assert_eq!(ward.discharged, counted);
+        assert_eq!(ward.present_at_start, counted);
+        assert_eq!(ward.present_at_end, 0);
+    }
+}
+
+/// Each ward's census of [`start`, `end`) counted from every stay, by the definitions
+/// themselves; wards with nothing to count left out.
+async fn census_recount(
+    tx: &mut TenantTx,
+    facility: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<[i64; 8]> {
+    let rows: Vec<DayCensus> = sqlx::query_as(
+        "SELECT department_id, \
+             count(*) FILTER (WHERE start_time < $2 AND (end_time IS NULL OR end_time >= $2)) \
+                 AS present_at_start, \
+             count(*) FILTER (WHERE start_time >= $2 AND start_time < $3 AND position = 0) \
+                 AS admitted, \
+             count(*) FILTER (WHERE start_time >= $2 AND start_time < $3 AND position > 0) \
+                 AS transferred_in, \
+             count(*) FILTER (WHERE end_time >= $2 AND end_time < $3 AND NOT last) \
+                 AS transferred_out, \
+             count(*) FILTER (WHERE end_time >= $2 AND end_time < $3 AND last \
+                 AND status = 'discharged' AND discharge_type IS DISTINCT FROM 'deceased' \
+                 AND discharge_type IS NOT NULL) AS discharged, \
+             count(*) FILTER (WHERE end_time >= $2 AND end_time < $3 AND last \
+                 AND status = 'discharged' AND discharge_type = 'deceased') AS deceased, \
+             count(*) FILTER (WHERE start_time < $3 AND (end_time IS NULL OR end_time >= $3)) \
+                 AS present_at_end, \
+             count(*) FILTER (WHERE start_time >= $2 AND end_time < $3 AND position = 0 \
+                 AND last) AS same_period_cases \
+         FROM statistics.stays WHERE facility_id = $1 AND status <> 'cancelled' \
+         GROUP BY department_id ORDER BY department_id",
+    )
+    .bind(facility)
+    .bind(start)
+    .bind(end)
+    .fetch_all(&mut **tx)
+    .await
+    .expect("the recount");
+    census_counts(&rows)
+}
+
+fn census_counts(rows: &[DayCensus]) -> Vec<[i64; 8]> {
+    (rows.iter())
+        .map(|w| {
+            [
+                w.present_at_start,
+                w.admitted,
+                w.transferred_in,
+                w.transferred_out,
+                w.discharged,
+                w.deceased,
+                w.present_at_end,
+                w.same_period_cases,
+            ]
+        })
+        .filter(|counts| counts.iter().any(|&count| count != 0))
+        .collect()
+}
+
+/// The census from the midnights' counters equals a count of the stays themselves, for every
+/// day of a long pseudo-random walk of admissions (opened, moved, discharged alive or dead,
+/// cancelled, rewritten, some rolled back; moves on and either side of midnights), in time
+/// zones from UTC-11 to UTC+13 (days of 23 and 25 hours too), for the facility and for each
+/// ward, whichever way the open stays are counted.
+#[tokio::test]
+async fn a_day_census_counts_what_the_stays_say() {
+    let db = TestDatabase::new().await;
+    let tenant = TenantId::generate();
+    let facility = Uuid::now_v7();
+    let wards = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    let admissions: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    let statuses = ["admitted", "discharged", "discharged", "cancelled"];
+    let outcomes = [Some("alive"), Some("deceased"), Some("transferred"), None];
+    let begin = async || {
+        db.database
+            .begin(tenant, &RequestId::generate())
+            .await
+            .expect("a tenant transaction")
+    };
+    let mut seed: u64 = 61;
+    let mut next = move |below: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        usize::try_from(seed >> 33).expect("31 bits") % below
+    };
+    let first = day_start();
+    // Times on a grid of 90 minutes over twelve days, so that many fall on midnights.
+    let at = |next: &mut dyn FnMut(usize) -> usize| {
+        first + Duration::minutes(90 * i64::try_from(next(12 * 16)).expect("steps"))
+    };
+    for step in 0..160_i64 {
+        let mut tx = begin().await;
+        let status = statuses[next(statuses.len())];
+        let moves = 1 + next(3);
+        let mut time = at(&mut next);
+        let mut stays = Vec::with_capacity(moves);
+        for position in 0..moves {
+            let last = position + 1 == moves;
+            let end = (!last || status == "discharged" || (status == "cancelled" && next(2) == 0))
+                .then(|| time + Duration::minutes(90 * i64::try_from(next(60)).expect("steps")));
+            stays.push(StayFacts {
+                position: i32::try_from(position).expect("a position"),
+                department_id: wards[next(wards.len())],
+                start_time: time,
+                end_time: end,
+                last,
+            });
+            time = end.unwrap_or(time);
+        }
+        let admission = AdmissionFacts {
+            admission_id: admissions[next(admissions.len())],
+            version: step + 1,
+            patient_id: Uuid::now_v7(),
+            facility_id: facility,
+            admission_type: "planned".to_owned(),
+            status: status.to_owned(),
+            admit_time: stays[0].start_time,
+            discharge_time: (status == "discharged").then_some(time),
+            discharge_type: outcomes[next(outcomes.len())].map(str::to_owned),
+            admitting_code: "I10".to_owned(),
+            admission_number: format!("{step}/2026"),
+        };
+        replace_admission(&mut tx, &admission, &stays)
+            .await
+            .expect("an admission");
+        if next(6) == 0 {
+            tx.rollback().await.expect("roll back");
+        } else {
+            tx.commit().await.expect("commit");
+        }
+    }
+    let mut tx = begin().await;
+    let mut checked = 0;
+    for day in -1..13 {
+        for (offset, hours) in [(-11 * 60, 24), (-5 * 60, 24), (0, 24), (60, 23), (330, 24)]
+            .into_iter()
+            .chain([(8 * 60, 25), (13 * 60, 24), (12 * 60 + 45, 24)])
+        {
+            let start = first + Duration::days(day) - Duration::minutes(offset);
+            let end = start + Duration::hours(hours);
+            let counted = census_recount(&mut tx, facility, start, end).await;
+            for open in [OpenStays::FromNow, OpenStays::Counted] {
+                let census = day_census_counting(&mut tx, facility, None, (start, end), open)
+                    .await
+                    .expect("the census");
+                assert_eq!(census_counts(&census), counted, "{start} {open:?}");
+                let mut each = Vec::new();
+                for ward in wards {
+                    let one =
+                        day_census_counting(&mut tx, facility, Some(ward), (start, end), open)
+                            .await
+                            .expect("a ward's census");
+                    assert!(one.iter().all(|line| line.department_id == ward));
+                    each.extend(one);
+                }
+                each.sort_by_key(|line| line.department_id);
+                assert_eq!(census_counts(&each), counted, "{start} {open:?} by ward");
+            }
+            checked += usize::from(counted.iter().flatten().any(|&count| count > 0));
+        }
+    }
+    assert!(checked > 80, "most days had patients: {checked}");
+    tx.commit().await.expect("commit");
 }
 
 /// Each ward now as counted from the beds and the stays themselves.
@@ -266,10 +446,13 @@ async fn the_wards_counters_follow_every_write_to_beds_and_stays() {
         "the walk left beds and patients somewhere: {counted:?}"
     );
     clear(&mut tx).await.expect("clear");
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM statistics.wards_now")
-        .fetch_one(&mut *tx)
-        .await
-        .expect("what is left");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM statistics.wards_now) \
+              + (SELECT count(*) FROM statistics.ward_midnights)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .expect("what is left");
     assert_eq!(left, 0, "a rebuild starts from no counters");
     tx.commit().await.expect("commit");
 }
