@@ -182,11 +182,12 @@ pub struct WardMovement {
     pub bed_days: f64,
 }
 
-/// The movement of a facility's wards (or one) in [`start`, `end`): entries, exits and who
-/// stayed, per ward. Presence at an instant `t` is `start_time < t <= end_time` (an open
-/// stay has no end): a patient moved at `t` is counted leaving on the day `t` falls in, and
-/// is no longer present after it, so each day's end is the next day's start. Reads the
-/// stays alone: each carries its admission's facility and outcome.
+/// The movement of a facility's wards (or one) in [`start`, `end`): entries, exits and the
+/// days spent, per ward (who was present when: [`day_census`]). Presence at an instant `t`
+/// is `start_time < t <= end_time` (an open stay has no end): a patient moved at `t` is
+/// counted leaving on the day `t` falls in, and is no longer present after it, so each day's
+/// end is the next day's start. Reads the stays alone: each carries its admission's facility
+/// and outcome.
 pub async fn ward_movement(
     tx: &mut TenantTx,
     facility_id: Uuid,
@@ -282,7 +283,7 @@ pub enum OpenStays {
 const RECENT: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// The UTC midnight nearest `instant` (a later one at noon).
-pub fn nearest_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
+fn nearest_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
     let day = chrono::TimeDelta::days(1);
     let midnight = instant
         .date_naive()
@@ -357,8 +358,12 @@ const DAY_CENSUS: &str = "\
                0 AS transferred_out, 0 AS discharged, 0 AS deceased, 0 AS net, \
                0 AS same_period_cases \
         FROM statistics.ward_midnights m \
-        WHERE m.tenant_id = $1 AND m.facility_id = $2 \
-          AND m.at IN ($5, CASE WHEN $8 THEN 'infinity'::timestamptz END) \
+        WHERE m.tenant_id = $1 AND m.facility_id = $2 AND m.at = $5 \
+          AND ($7::uuid IS NULL OR m.department_id = $7) \
+        UNION ALL \
+        SELECT m.department_id, m.present, 0, 0, 0, 0, 0, 0, 0 \
+        FROM statistics.ward_midnights m \
+        WHERE $8 AND m.tenant_id = $1 AND m.facility_id = $2 AND m.at = 'infinity' \
           AND ($7::uuid IS NULL OR m.department_id = $7) \
         UNION ALL \
         SELECT s.department_id, -count(*), 0, 0, 0, 0, 0, 0, 0 \
