@@ -158,23 +158,23 @@ impl Office {
             .begin(context.tenant_id()?, &context.request_id)
             .await?;
         let wards = store::wards_now(&mut tx, facility).await?;
-        let movement = store::day_census(&mut tx, facility, None, bounds.0, bounds.1).await?;
+        let censuses = store::day_census(&mut tx, facility, None, bounds.0, bounds.1).await?;
         tx.commit().await?;
         let mut lines = Vec::with_capacity(wards.len() + 1);
-        let (mut total, mut total_movement) = (WardNow::default(), DayCensus::default());
+        let (mut total, mut total_census) = (WardNow::default(), DayCensus::default());
         for ward in &wards {
-            let moved = (movement.iter())
-                .find(|moved| moved.department_id == ward.department_id)
+            let counted = (censuses.iter())
+                .find(|counted| counted.department_id == ward.department_id)
                 .cloned()
                 .unwrap_or_default();
             let beds = ward.free + ward.occupied + ward.reserved + ward.cleaning + ward.blocked;
             let department = Some(ward.department_id);
             lines.push(line(
                 ward,
-                census(department, date, bounds, &moved, beds),
+                census(department, date, bounds, &counted, beds),
                 department,
             ));
-            add(&mut total_movement, &moved);
+            add(&mut total_census, &counted);
             total.free += ward.free;
             total.occupied += ward.occupied;
             total.reserved += ward.reserved;
@@ -187,7 +187,7 @@ impl Office {
         let beds = total.free + total.occupied + total.reserved + total.cleaning + total.blocked;
         lines.push(line(
             &total,
-            census(None, date, bounds, &total_movement, beds),
+            census(None, date, bounds, &total_census, beds),
             None,
         ));
         Ok(pb::GetHospitalOccupancyResponse { wards: lines })

@@ -64,7 +64,7 @@ pub(crate) fn census(
     department: Option<Uuid>,
     date: NaiveDate,
     bounds: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
-    movement: &DayCensus,
+    day: &DayCensus,
     beds: i64,
 ) -> pb::Census {
     pb::Census {
@@ -72,14 +72,14 @@ pub(crate) fn census(
         date: date.to_string(),
         day_start: timestamp(bounds.0),
         day_end: timestamp(bounds.1),
-        present_at_start: count(movement.present_at_start),
-        admitted: count(movement.admitted),
-        transferred_in: count(movement.transferred_in),
-        transferred_out: count(movement.transferred_out),
-        discharged: count(movement.discharged),
-        deceased: count(movement.deceased),
-        present_at_end: count(movement.present_at_end),
-        bed_days: count(movement.present_at_end + movement.same_period_cases),
+        present_at_start: count(day.present_at_start),
+        admitted: count(day.admitted),
+        transferred_in: count(day.transferred_in),
+        transferred_out: count(day.transferred_out),
+        discharged: count(day.discharged),
+        deceased: count(day.deceased),
+        present_at_end: count(day.present_at_end),
+        bed_days: count(day.present_at_end + day.same_period_cases),
         beds_available: count(beds),
     }
 }

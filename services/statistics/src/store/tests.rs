@@ -119,6 +119,17 @@ async fn a_stay_at_the_edge_of_its_length_class_is_still_counted() {
     }
 }
 
+/// A fixed pseudo-random walk from `seed` (a linear congruential generator), so that a
+/// failure repeats: each call a number below the one given.
+fn pseudo_random(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |below| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        usize::try_from(seed >> 33).expect("31 bits") % below
+    }
+}
+
 /// Each ward's census of [`start`, `end`) counted from every stay, by the definitions
 /// themselves; wards with nothing to count left out.
 async fn census_recount(
@@ -196,13 +207,7 @@ async fn a_day_census_counts_what_the_stays_say() {
             .await
             .expect("a tenant transaction")
     };
-    let mut seed: u64 = 61;
-    let mut next = move |below: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        usize::try_from(seed >> 33).expect("31 bits") % below
-    };
+    let mut next = pseudo_random(61);
     let first = day_start();
     // Times on a grid of 90 minutes over twelve days, so that many fall on midnights.
     let at = |next: &mut dyn FnMut(usize) -> usize| {
@@ -363,14 +368,7 @@ async fn the_wards_counters_follow_every_write_to_beds_and_stays() {
         .expect("the ward");
     }
     tx.commit().await.expect("commit");
-    // A fixed pseudo-random walk (a linear congruential generator), so a failure repeats.
-    let mut seed: u64 = 45;
-    let mut next = move |below: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        usize::try_from(seed >> 33).expect("31 bits") % below
-    };
+    let mut next = pseudo_random(45);
     let start = day_start();
     for step in 0..300_i64 {
         let mut tx = begin().await;
