@@ -147,20 +147,27 @@ export function Theatre(props: { session: Session }) {
 
   useEffect(() => {
     if (!block) return;
+    // A list asked for before a later change may arrive after the later one: it is dropped.
+    let superseded = false;
     void attempt(async () => {
       const surgery = client(SurgeryService);
       const [{ theatres: found }, list] = await Promise.all([
         surgery.listTheatres({ facilityId: block.facilityId }),
         surgery.getTheatreList({ facilityId: block.facilityId, day: shownDay }),
       ]);
+      if (superseded) return;
       setTheatres(found.filter((theatre) => theatre.departmentId === block.id));
       setOperations(list.operations.filter((operation) => operation.departmentId === block.id));
     });
+    return () => {
+      superseded = true;
+    };
   }, [block?.id, shownDay, version]);
 
   const theatreName = (id: string) => theatres.find((theatre) => theatre.id === id)?.name ?? id.slice(0, 8);
   const selected = operations.find((operation) => operation.id === selectedId);
-  const reload = () => setVersion(version + 1);
+  // From the value current when called: a panel rendered before the last reload may call it.
+  const reload = () => setVersion((current) => current + 1);
 
   return (
     <>
@@ -629,7 +636,7 @@ function Privileges() {
         validUntil: until,
       }),
     );
-    if (done) setVersion(version + 1);
+    if (done) setVersion((current) => current + 1);
   }
 
   async function change(privilege: Privilege, status: PrivilegeStatus) {
@@ -642,14 +649,14 @@ function Privileges() {
         etag: privilege.etag,
       }),
     );
-    if (done) setVersion(version + 1);
+    if (done) setVersion((current) => current + 1);
   }
 
   async function review(item: PrivilegeOverride) {
     const done = await attempt(() =>
       surgery.reviewPrivilegeOverride({ requestId: requestId(), overrideId: item.id, note: reason }),
     );
-    if (done) setVersion(version + 1);
+    if (done) setVersion((current) => current + 1);
   }
 
   const people = staff.map((user) => ({ id: user.id, name: user.displayName }));
